@@ -1,0 +1,6 @@
+// PLACEHOLDER until its owner lands it: registers nothing.
+#include "app/cli/command.h"
+
+namespace mvl::cli {
+void add_make_tiny_command(CLI::App& app, RunFn& run) {}
+}  // namespace mvl::cli

@@ -1,0 +1,47 @@
+// Plain CPU softmax attention.
+#include "kernels/cpu/attention.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "kernels/cpu/parallel.h"
+
+namespace mvl::cpu {
+
+void attention(const AttentionArgs& a) {
+  const int64_t group = a.heads / a.kv_heads;
+  parallel_for(a.n_q * a.heads, 4, [&](int64_t b, int64_t e) {
+    std::vector<float> scores(static_cast<size_t>(a.n_k));
+    for (int64_t job = b; job < e; ++job) {
+      const int64_t i = job / a.heads, h = job % a.heads, g = h / group;
+      const float* qi = a.q + i * a.q_s0 + h * a.q_s1;
+      const int64_t visible = a.causal ? std::min<int64_t>(a.n_k, a.q_offset + i + 1) : a.n_k;
+      float mx = -std::numeric_limits<float>::infinity();
+      for (int64_t j = 0; j < visible; ++j) {
+        const float* kj = a.k + j * a.k_s0 + g * a.k_s1;
+        float s = 0.0f;
+        for (int64_t t = 0; t < a.d; ++t) s += qi[t] * kj[t];
+        scores[j] = s * a.scale;
+        mx = std::max(mx, scores[j]);
+      }
+      float sum = 0.0f;
+      for (int64_t j = 0; j < visible; ++j) {
+        scores[j] = std::exp(scores[j] - mx);
+        sum += scores[j];
+      }
+      float* oi = a.out + (i * a.heads + h) * a.d;
+      std::fill(oi, oi + a.d, 0.0f);
+      if (visible == 0) continue;  // a fully masked row stays zero
+      const float inv = 1.0f / sum;
+      for (int64_t j = 0; j < visible; ++j) {
+        const float p = scores[j] * inv;
+        const float* vj = a.v + j * a.v_s0 + g * a.v_s1;
+        for (int64_t t = 0; t < a.d; ++t) oi[t] += p * vj[t];
+      }
+    }
+  });
+}
+
+}  // namespace mvl::cpu

@@ -1,0 +1,34 @@
+// ops::linear: validation and dispatch.
+#include "kernels/ops/linear.h"
+
+#include "kernels/core/error.h"
+#include "kernels/cpu/linear.h"
+
+namespace mvl::ops {
+
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias) {
+  MVL_CHECK(w.ndim() == 2, shape_mismatch, "linear: weight must be 2-D [out, in], got {}", w.str());
+  MVL_CHECK(x.ndim() >= 1 && x.dim(-1) == w.dim(1), shape_mismatch,
+            "linear: input {} does not match weight {} (in features)", x.str(), w.str());
+  MVL_CHECK(x.dtype() == DType::f32, unsupported, "linear: input must be f32, got {}", x.str());
+  MVL_CHECK(w.dtype() == DType::f32 || w.dtype() == DType::bf16, unsupported,
+            "linear: weight must be f32 or bf16, got {}", w.str());
+  MVL_CHECK(x.is_contiguous() && w.is_contiguous(), unsupported, "linear: inputs must be contiguous");
+  if (bias) {
+    MVL_CHECK(bias->ndim() == 1 && bias->dim(0) == w.dim(0), shape_mismatch,
+              "linear: bias {} does not match weight {}", bias->str(), w.str());
+  }
+  MVL_CHECK(x.device().is_cpu() && w.device().is_cpu(), unsupported,
+            "linear: device tensors go through the CUDA backend (got {})", x.str());
+  const int64_t in = w.dim(1), out_f = w.dim(0);
+  const int64_t n = x.numel() / in;
+  Shape out_shape = x.shape();
+  out_shape.back() = out_f;
+  Tensor y = Tensor::empty(out_shape, DType::f32);
+  Tensor b_c = bias ? contiguous(*bias) : Tensor();
+  cpu::linear(x.data<float>(), w.data(), w.dtype(), bias ? b_c.data() : nullptr,
+              bias ? b_c.dtype() : DType::f32, y.data<float>(), n, in, out_f);
+  return y;
+}
+
+}  // namespace mvl::ops

@@ -1,0 +1,14 @@
+// Linear layers: y = x · Wᵀ (+ b), the PyTorch convention with W stored [out, in].
+// Validates shapes/dtypes/devices once, then dispatches to cpu:: or cuda::.
+#pragma once
+
+#include "kernels/core/tensor.h"
+
+namespace mvl::ops {
+
+// x: f32 [n, in] (any leading dims are flattened into n; must be contiguous)
+// w: f32|bf16 [out, in] (contiguous), bias: optional f32|bf16 [out]
+// returns f32 [..., out] on x's device. Accumulates in f32.
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias = nullptr);
+
+}  // namespace mvl::ops
