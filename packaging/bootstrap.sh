@@ -30,7 +30,7 @@ done
 packages=(build-essential cmake ninja-build pkg-config ccache
   libopencv-core-dev libopencv-imgcodecs-dev libopencv-imgproc-dev libstb-dev
   libimgui-dev libglfw3-dev libcli11-dev libspdlog-dev libfmt-dev libgtest-dev
-  nlohmann-json3-dev libpcre2-dev)
+  nlohmann-json3-dev libpcre2-dev libicu-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
