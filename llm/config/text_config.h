@@ -15,6 +15,9 @@ namespace mvl::llm {
 
 enum class AttnKind { lightning, softmax };  // legacy attn_type_list 0 / 1
 
+// Which schema the text_config came from (decides key names in errors and on write).
+enum class TextConfigLayout { legacy, native };
+
 struct TextConfig {
   int64_t vocab_size = 200064;
   int64_t hidden_size = 6144;               // d_model
@@ -40,6 +43,9 @@ struct TextConfig {
   bool postnorm = true;
   bool tie_word_embeddings = false;
   std::optional<int64_t> bos_token_id, eos_token_id;
+  int64_t shared_intermediate_size = 0;     // legacy shared expert width; must be 0
+  TextConfigLayout layout = TextConfigLayout::legacy;
+  std::string model_type = "minimax_text_01";  // as read ("minimax" in the native layout)
 
   // Parses either layout (detected by attn_type_list vs layer_types). `what` names the
   // source in errors, e.g. "'dir/config.json' text_config". Validates before returning.
@@ -47,6 +53,8 @@ struct TextConfig {
   // Throws Error{bad_format} with a readable reason, e.g.
   // "attn_type_list has 79 entries but num_hidden_layers is 80".
   void validate(const std::string& what) const;
+  // The released MiniMax-Text-01 values (spec §2.2), layer_types filled in.
+  static TextConfig released();
 
   bool is_softmax(int64_t layer) const { return layer_types.at(layer) == AttnKind::softmax; }
   int64_t num_softmax_layers() const;
