@@ -1,0 +1,39 @@
+// The small option structs the front ends fill (design: no god struct): how to open a
+// model (EngineOptions), how to sample (SamplingOptions) and when to stop
+// (GenerateOptions). Defaults follow the official MiniMax-VL-01 examples: greedy decoding.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mvl::engine {
+
+// Where the model runs. CPU is the reference backend; CUDA is added by the GPU backend.
+enum class Backend { cpu, cuda };
+const char* backend_name(Backend b);
+
+struct EngineOptions {
+  std::string model_dir;          // a checkpoint dir: config.json, tokenizer.json, *.safetensors
+  Backend backend = Backend::cpu;
+  int device = 0;                 // CUDA device ordinal (ignored on CPU)
+  int64_t max_context = 0;        // 0 = the model's max_position_embeddings
+  int64_t prefill_chunk = 512;    // tokens per prefill call; cancel is checked between chunks
+};
+
+struct SamplingOptions {
+  // temperature <= 0 means greedy (argmax), the official examples' choice and our default.
+  float temperature = 0.0f;
+  float top_p = 1.0f;             // nucleus mass kept; 1 = off
+  int top_k = 0;                  // 0 = off
+  uint64_t seed = 0;              // fixed by default so sampled runs are reproducible
+  float repetition_penalty = 1.0f;  // 1 = off (HF CTRL-style: logit/p if >0 else logit*p)
+};
+
+struct GenerateOptions {
+  int64_t max_tokens = 512;       // new tokens; <= 0 means "until EOS or the context is full"
+  SamplingOptions sampling;
+  std::vector<std::string> stop_strings;  // stop when the decoded answer ends with one
+};
+
+}  // namespace mvl::engine
