@@ -24,7 +24,6 @@ void Session::rewind(size_t n) {
   messages_.resize(n);
   // The state covers more than the kept messages: go back to a snapshot.
   if (fed_messages_ > n) restore_to(n);
-  for (auto it = snapshots_.upper_bound(n); it != snapshots_.end();) it = snapshots_.erase(it);
 }
 
 void Session::clear() {
@@ -41,7 +40,6 @@ void Session::load(std::vector<Message> messages) {
   }
   messages_ = std::move(messages);
   restore_to(0);
-  for (auto it = snapshots_.upper_bound(0); it != snapshots_.end();) it = snapshots_.erase(it);
 }
 
 void Session::ensure_state(LanguageModel& lm) {
@@ -69,6 +67,9 @@ void Session::restore_to(size_t n) {
   --it;
   state_->restore(*it->second);
   fed_messages_ = it->first;
+  // Snapshots past the restored point describe a history that is being rewritten.
+  for (auto later = snapshots_.upper_bound(fed_messages_); later != snapshots_.end();)
+    later = snapshots_.erase(later);
 }
 
 }  // namespace mvl::engine
