@@ -1,0 +1,206 @@
+// Tokenizer: loading tokenizer.json and running the encode/decode pipelines
+// (added tokens -> normalizer -> normalized added tokens -> pre-tokenizer -> BPE).
+#include "llm/tokenizer/tokenizer.h"
+
+#include <fmt/format.h>
+
+#include <mutex>
+
+#include "kernels/core/error.h"
+#include "kernels/core/json.h"
+#include "llm/tokenizer/added_vocab.h"
+#include "llm/tokenizer/bpe_model.h"
+#include "llm/tokenizer/decoder.h"
+#include "llm/tokenizer/normalizer.h"
+#include "llm/tokenizer/pre_tokenizer.h"
+#include "llm/tokenizer/utf8.h"
+
+namespace mvl::llm {
+
+namespace {
+// Pre-tokens longer than this are not cached (they are rare and would bloat the cache).
+constexpr size_t kMaxCachedPieceBytes = 128;
+constexpr size_t kMaxCacheEntries = 1 << 18;
+}  // namespace
+
+// Everything one encode call needs besides the immutable model; pooled for reuse so the
+// steady state allocates nothing, and each holds its own pre-token -> ids cache (no locks).
+struct EncodeScratch {
+  PreTokenScratch pre;
+  std::vector<AddedSplit> raw_splits, norm_splits;
+  std::vector<std::tuple<size_t, size_t, int32_t>> matches;
+  std::string normalized;
+  std::vector<int32_t> piece_ids;
+  StringMap<std::vector<int32_t>> cache;
+};
+
+struct TokenizerImpl {
+  BpeModel model;
+  AddedVocab added;
+  Normalizer normalizer;
+  PreTokenizer pre_tokenizer;
+  Decoder decoder;
+  int64_t vocab_size = 0;
+
+  mutable std::mutex pool_mutex;
+  mutable std::vector<std::unique_ptr<EncodeScratch>> pool;
+
+  std::unique_ptr<EncodeScratch> acquire() const {
+    {
+      std::lock_guard<std::mutex> lock(pool_mutex);
+      if (!pool.empty()) {
+        auto s = std::move(pool.back());
+        pool.pop_back();
+        return s;
+      }
+    }
+    return std::make_unique<EncodeScratch>();
+  }
+  void release(std::unique_ptr<EncodeScratch> s) const {
+    std::lock_guard<std::mutex> lock(pool_mutex);
+    if (pool.size() < 16) pool.push_back(std::move(s));
+  }
+
+  void encode_segment(std::string_view seg, EncodeScratch& sc, std::vector<int32_t>& ids) const {
+    pre_tokenizer.run(seg, sc.pre, [&](std::string_view piece) {
+      if (piece.size() <= kMaxCachedPieceBytes) {
+        auto it = sc.cache.find(piece);
+        if (it != sc.cache.end()) {
+          ids.insert(ids.end(), it->second.begin(), it->second.end());
+          return;
+        }
+      }
+      sc.piece_ids.clear();
+      model.tokenize(piece, sc.piece_ids);
+      ids.insert(ids.end(), sc.piece_ids.begin(), sc.piece_ids.end());
+      if (piece.size() <= kMaxCachedPieceBytes) {
+        if (sc.cache.size() >= kMaxCacheEntries) sc.cache.clear();
+        sc.cache.emplace(std::string(piece), sc.piece_ids);
+      }
+    });
+  }
+};
+
+Tokenizer Tokenizer::from_file(const std::string& path) {
+  return in_context(fmt::format("tokenizer '{}'", path), [&] {
+    return from_json_text(json::read_file(path), path);
+  });
+}
+
+Tokenizer Tokenizer::from_json_text(const std::string& text, const std::string& what) {
+  auto impl = std::make_shared<TokenizerImpl>();
+  const json::Json j = json::parse(text, what);
+  if (!j.is_object()) throw_error(ErrorCategory::bad_format, fmt::format("expected a JSON object, got {}", j.type_name()));
+  auto model = j.find("model");
+  if (model == j.end() || model->is_null()) {
+    throw_error(ErrorCategory::bad_format, "'model' is missing; is this a Hugging Face tokenizer.json?");
+  }
+  impl->model = BpeModel::from_json(*model);
+  auto get = [&](const char* key) -> const json::Json& {
+    static const json::Json null_json;
+    auto it = j.find(key);
+    return it == j.end() ? null_json : *it;
+  };
+  impl->normalizer = Normalizer::from_json(get("normalizer"));
+  impl->pre_tokenizer = PreTokenizer::from_json(get("pre_tokenizer"));
+  impl->decoder = Decoder::from_json(get("decoder"));
+  std::vector<AddedToken> added = parse_added_tokens(get("added_tokens"));
+  int64_t max_id = impl->model.max_id();
+  for (const auto& t : added) max_id = std::max<int64_t>(max_id, t.id);
+  impl->vocab_size = max_id + 1;
+  RegexScratch rs;
+  impl->added.build(std::move(added), [&](const std::string& content) {
+    std::string s = content;
+    impl->normalizer.apply(s, rs);
+    return s;
+  });
+  return Tokenizer(std::move(impl));
+}
+
+std::vector<int32_t> Tokenizer::encode(std::string_view text, bool parse_special) const {
+  const TokenizerImpl& t = *impl_;
+  const size_t bad = utf8::find_invalid(text);
+  MVL_CHECK(bad == std::string_view::npos, invalid_argument,
+            "text is not valid UTF-8 (byte {} of {}); convert it to UTF-8 first", bad, text.size());
+  std::vector<int32_t> ids;
+  ids.reserve(text.size() / 3 + 4);
+  std::unique_ptr<EncodeScratch> sc = t.acquire();
+  t.added.split(text, false, parse_special, sc->raw_splits, sc->matches);
+  for (const AddedSplit& s : sc->raw_splits) {
+    if (s.id >= 0) {
+      ids.push_back(s.id);
+      continue;
+    }
+    std::string_view seg = text.substr(s.begin, s.end - s.begin);
+    if (!t.normalizer.empty()) {
+      sc->normalized.assign(seg);
+      t.normalizer.apply(sc->normalized, sc->pre.regex);
+      seg = sc->normalized;
+    }
+    if (!t.added.has_normalized()) {
+      t.encode_segment(seg, *sc, ids);
+      continue;
+    }
+    // normalized is reused only by the next raw split, after this loop over seg is done.
+    std::vector<AddedSplit> norm_splits;
+    t.added.split(seg, true, parse_special, norm_splits, sc->matches);
+    for (const AddedSplit& n : norm_splits) {
+      if (n.id >= 0) ids.push_back(n.id);
+      else t.encode_segment(seg.substr(n.begin, n.end - n.begin), *sc, ids);
+    }
+  }
+  t.release(std::move(sc));
+  return ids;
+}
+
+std::string Tokenizer::decode(std::span<const int32_t> ids, bool skip_special) const {
+  const TokenizerImpl& t = *impl_;
+  std::vector<std::string> tokens;
+  tokens.reserve(ids.size());
+  for (int32_t id : ids) {
+    if (const AddedToken* a = t.added.by_id(id)) {
+      if (!(skip_special && a->special)) tokens.push_back(a->content);
+    } else if (const std::string* s = t.model.id_to_token(id)) {
+      tokens.push_back(*s);
+    }
+    // Ids with no token are dropped, as Hugging Face does.
+  }
+  RegexScratch rs;
+  return t.decoder.decode(std::move(tokens), rs);
+}
+
+std::optional<int32_t> Tokenizer::token_to_id(std::string_view token) const {
+  if (const AddedToken* a = impl_->added.by_content(token)) return a->id;
+  return impl_->model.token_to_id(token);
+}
+
+std::string Tokenizer::id_to_token(int32_t id) const {
+  if (const AddedToken* a = impl_->added.by_id(id)) return a->content;
+  if (const std::string* s = impl_->model.id_to_token(id)) return *s;
+  return {};
+}
+
+bool Tokenizer::has_id(int32_t id) const {
+  return impl_->added.by_id(id) != nullptr || impl_->model.id_to_token(id) != nullptr;
+}
+
+int64_t Tokenizer::vocab_size() const { return impl_->vocab_size; }
+
+bool Tokenizer::is_special(int32_t id) const {
+  const AddedToken* a = impl_->added.by_id(id);
+  return a != nullptr && a->special;
+}
+
+const std::vector<AddedToken>& Tokenizer::added_tokens() const { return impl_->added.tokens(); }
+
+bool Tokenizer::streams_bytes() const { return impl_->decoder.is_byte_level_only(); }
+
+void Tokenizer::token_bytes(int32_t id, bool skip_special, std::string& out) const {
+  if (const AddedToken* a = impl_->added.by_id(id)) {
+    if (!(skip_special && a->special)) byte_level_token_bytes(a->content, out);
+  } else if (const std::string* s = impl_->model.id_to_token(id)) {
+    byte_level_token_bytes(*s, out);
+  }
+}
+
+}  // namespace mvl::llm
