@@ -123,10 +123,16 @@ INSTANTIATE_TEST_SUITE_P(Files, TokenizerGolden,
                          ::testing::Values("gpt2_style", "o200k_style", "minimax_like", "llama_style"));
 
 TEST(TokenizerGoldenRoundTrip, DecodeEncodeIsIdentity) {
-  // Pipelines without prefix spaces or normalization must give back every line exactly.
-  for (const char* name : {"minimax_like", "llama_style"}) {
+  // Pipelines without prefix spaces or normalization must give back every line exactly
+  // (llama_style's decoder turns a literal "\u2581" or "<0xNN>" in the text into a space or a
+  // byte, in HF too, so those lines are left out for it).
+  for (const std::string name : {"minimax_like", "llama_style"}) {
     const Golden g = load(name);
     for (const auto& line : corpus()) {
+      if (name == "llama_style" &&
+          (line.find("\u2581") != std::string::npos || line.find("<0x") != std::string::npos)) {
+        continue;
+      }
       EXPECT_EQ(g.tok.decode(g.tok.encode(line, true)), line) << name << " " << json(line).dump();
       EXPECT_EQ(g.tok.decode(g.tok.encode(line, false)), line) << name << " " << json(line).dump();
     }

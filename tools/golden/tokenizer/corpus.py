@@ -130,3 +130,25 @@ WORDS = (
     "during around without against another however several important number system world great "
     "small large right left under within again never always often something nothing everything"
 ).split()
+
+
+def fuzz_lines(seed, count=200):
+    """Seeded random mixtures of the tricky pieces above (contractions in any case, digit runs,
+    whitespace of every kind, combining marks, emoji parts, special-token strings)."""
+    import random
+    rng = random.Random(seed)
+    pieces = ["a", "Z", "hello", "World", "'s", "'S", "'ll", "'LL", "'Re", "'ve", "'d", "'m", "'t",
+              "0", "7", "42", "123", "4567", "3.14", "١٢٣", "²", "½", " ", "  ", "\t", "\n", "\r\n",
+              "\u00a0", "\u0085", "\u2028", "\u3000", "\u200b", "!", "?!", "...", "/", "//", "-", "_",
+              "(", ")", "\"", "'", "`", "é", "e\u0301", "\u0301", "ß", "İ", "ǅ", "中", "文字", "カタ",
+              "한", "ع", "ب", "😀", "👩\u200d💻", "🇫🇷", "\ufe0f", "\U0001d518", "<image>",
+              "<end_of_sentence>", "<begin", "_of_document>", "[ADDED]", "##hello##", "hello_there",
+              "[STRIP]", "<tag>", "\u2581", "<0x41>", "x" * 40]
+    out = []
+    for _ in range(count):
+        n = rng.randint(1, 30)
+        out.append("".join(rng.choice(pieces) for _ in range(n)))
+    return out
+
+
+CORPUS = CORPUS + fuzz_lines(20261122)

@@ -1,0 +1,90 @@
+// The MiniMax-VL-01 chat template: the spec §7.3 reference prompt byte for byte, and the
+// other cases of §7.2-7.3 (several images, assistant turns, no generation prompt, plain-string
+// content, function results, tools after the messages), plus tokenization of a rendered prompt.
+#include <gtest/gtest.h>
+
+#include "kernels/core/error.h"
+#include "llm/chat/chat_template.h"
+#include "llm/tokenizer/tokenizer.h"
+#include "tests/support/test_util.h"
+
+namespace mvl::llm {
+namespace {
+
+ContentItem image() { return ContentItem{ContentItem::Kind::image, ""}; }
+ContentItem text(std::string t) { return ContentItem{ContentItem::Kind::text, std::move(t)}; }
+
+TEST(ChatTemplate, SpecReferencePrompt) {
+  // spec §7.3, official example: system + user(image, text) + generation prompt.
+  const std::vector<ChatMessage> msgs = {
+      make_message("system", "You are a helpful assistant created by MiniMax based on MiniMax-VL-01 model."),
+      ChatMessage{"user", {image(), text("Describe this image.")}, ""},
+  };
+  const std::string want =
+      "<beginning_of_sentence>system ai_setting=assistant\n"
+      "You are a helpful assistant created by MiniMax based on MiniMax-VL-01 model.<end_of_sentence>\n"
+      "<beginning_of_sentence>user name=user\n"
+      "<image>Describe this image.<end_of_sentence>\n"
+      "<beginning_of_sentence>ai name=assistant\n";
+  EXPECT_EQ(render_chat(msgs, true), want);
+}
+
+TEST(ChatTemplate, MultipleImagesAndAssistantTurnsWithoutGenerationPrompt) {
+  const std::vector<ChatMessage> msgs = {
+      ChatMessage{"user", {text("Compare "), image(), text(" and "), image(), image()}, ""},
+      make_message("assistant", "They differ."),
+      make_message("user", "How?"),
+  };
+  const std::string want =
+      "<beginning_of_sentence>user name=user\nCompare <image> and <image><image><end_of_sentence>\n"
+      "<beginning_of_sentence>ai name=assistant\nThey differ.<end_of_sentence>\n"
+      "<beginning_of_sentence>user name=user\nHow?<end_of_sentence>\n";
+  EXPECT_EQ(render_chat(msgs, false), want);
+  EXPECT_EQ(render_chat(msgs, true), want + "<beginning_of_sentence>ai name=assistant\n");
+}
+
+TEST(ChatTemplate, PlainStringContentAndEmptyConversation) {
+  EXPECT_EQ(render_chat({make_message("user", "hi")}, false),
+            "<beginning_of_sentence>user name=user\nhi<end_of_sentence>\n");
+  EXPECT_EQ(render_chat({}, true), "<beginning_of_sentence>ai name=assistant\n");
+  EXPECT_EQ(render_chat({}, false), "");
+  // Text is verbatim: newlines and marker-like text are not touched.
+  EXPECT_EQ(render_chat({make_message("user", "a\n\n<image>b ")}, false),
+            "<beginning_of_sentence>user name=user\na\n\n<image>b <end_of_sentence>\n");
+}
+
+TEST(ChatTemplate, FunctionResultsAndToolsAfterMessages) {
+  ChatMessage fn = make_message("function", "{\"temp\": 21}");
+  fn.name = "get_weather";
+  const std::vector<ChatMessage> msgs = {make_message("user", "Weather?"), fn};
+  const std::vector<std::string> tools = {"{\"name\": \"get_weather\"}", "{\"name\": \"search\"}"};
+  const std::string want =
+      "<beginning_of_sentence>user name=user\nWeather?<end_of_sentence>\n"
+      "<beginning_of_sentence>system function_response=functions\n"
+      "{\"name\": \"get_weather\", \"response\": {\"temp\": 21}}<end_of_sentence>\n"
+      "<beginning_of_sentence>system function_setting=functions\n{\"name\": \"get_weather\"}<end_of_sentence>\n"
+      "<beginning_of_sentence>system function_setting=functions\n{\"name\": \"search\"}<end_of_sentence>\n"
+      "<beginning_of_sentence>ai name=assistant\n";
+  EXPECT_EQ(render_chat(msgs, true, tools), want);
+}
+
+TEST(ChatTemplate, UnknownRoleIsAnError) {
+  EXPECT_THROW(render_chat({make_message("robot", "x")}, true), Error);
+  EXPECT_THROW(render_chat({ChatMessage{"function", {}, "f"}}, true), Error);
+}
+
+TEST(ChatTemplate, RenderedPromptTokenizesMarkersAsSpecialTokens) {
+  const Tokenizer t = Tokenizer::from_file(test::source_path("tests/golden/tokenizer/minimax_like.json"));
+  const std::string prompt = render_chat({ChatMessage{"user", {image(), text("Hi")}, ""}}, true);
+  const auto ids = t.encode(prompt, true);
+  const int32_t bos = *t.token_to_id("<beginning_of_sentence>");
+  ASSERT_FALSE(ids.empty());
+  EXPECT_EQ(ids.front(), bos);  // no BOS is prepended: the first token is the user marker's
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), bos), 2);
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), *t.token_to_id("<image>")), 1);
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), *t.token_to_id("<end_of_sentence>")), 1);
+  EXPECT_EQ(t.decode(ids), prompt);
+}
+
+}  // namespace
+}  // namespace mvl::llm
