@@ -1,0 +1,15 @@
+// Embedding lookup: gathers rows of a table (f32 or bf16, e.g. embed_tokens [V, H]) into f32.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "kernels/core/tensor.h"
+
+namespace mvl::ops {
+
+// table: f32|bf16 [V, H] contiguous; ids: host ids, each in [0, V) (throws Error{invalid_argument}
+// naming the first bad id). Returns f32 [ids.size(), H] on the table's device. No scaling.
+Tensor embedding(const Tensor& table, const std::vector<int32_t>& ids);
+
+}  // namespace mvl::ops

@@ -1,0 +1,66 @@
+// ops MoE: validation and dispatch.
+#include "kernels/ops/moe.h"
+
+#include "kernels/core/error.h"
+#include "kernels/cpu/moe.h"
+
+namespace mvl::ops {
+
+MoeRouting moe_route(const Tensor& logits, int64_t top_k) {
+  MVL_CHECK(logits.ndim() == 2 && logits.dtype() == DType::f32 && logits.is_contiguous(), unsupported,
+            "moe_route: logits must be contiguous f32 [n, experts], got {}", logits.str());
+  MVL_CHECK(top_k >= 1 && top_k <= logits.dim(1), invalid_argument,
+            "moe_route: top_k {} must be in [1, {} experts]", top_k, logits.dim(1));
+  MVL_CHECK(logits.device().is_cpu(), unsupported, "moe_route: device tensors go through the CUDA backend");
+  MoeRouting r{Tensor::empty({logits.dim(0), top_k}, DType::i32), Tensor::empty({logits.dim(0), top_k}, DType::f32)};
+  cpu::moe_route(logits.data<float>(), logits.dim(0), logits.dim(1), top_k, r.experts.data<int32_t>(),
+                 r.weights.data<float>());
+  return r;
+}
+
+Tensor silu_mul(const Tensor& gate, const Tensor& up) {
+  MVL_CHECK(gate.shape() == up.shape() && gate.dtype() == DType::f32 && up.dtype() == DType::f32, shape_mismatch,
+            "silu_mul: gate {} and up {} must be f32 of one shape", gate.str(), up.str());
+  MVL_CHECK(gate.device().is_cpu() && up.device().is_cpu(), unsupported,
+            "silu_mul: device tensors go through the CUDA backend");
+  Tensor g = contiguous(gate), u = contiguous(up);
+  Tensor out = Tensor::empty(gate.shape(), DType::f32);
+  cpu::silu_mul(g.data<float>(), u.data<float>(), out.data<float>(), gate.numel());
+  return out;
+}
+
+Tensor moe_experts(const Tensor& x, const MoeRouting& routing, const std::vector<ExpertWeights>& experts) {
+  MVL_CHECK(x.ndim() == 2 && x.dtype() == DType::f32 && x.is_contiguous(), unsupported,
+            "moe_experts: input must be contiguous f32 [n, hidden], got {}", x.str());
+  MVL_CHECK(!experts.empty(), invalid_argument, "moe_experts: no experts");
+  const int64_t n = x.dim(0), H = x.dim(1), I = experts[0].w1.dim(0);
+  MVL_CHECK(routing.experts.ndim() == 2 && routing.experts.dim(0) == n && routing.experts.dtype() == DType::i32 &&
+                routing.weights.shape() == routing.experts.shape() && routing.weights.dtype() == DType::f32,
+            shape_mismatch, "moe_experts: routing {} / {} does not match {} tokens", routing.experts.str(),
+            routing.weights.str(), n);
+  const int64_t k = routing.experts.dim(1);
+  const int64_t E = static_cast<int64_t>(experts.size());
+  std::vector<cpu::ExpertPtrs> ptrs;
+  for (int64_t e = 0; e < E; ++e) {
+    const ExpertWeights& w = experts[e];
+    const std::string what = fmt::format("moe_experts: expert {} ", e);
+    check_shape(w.w1, {I, H}, what + "w1");
+    check_shape(w.w3, {I, H}, what + "w3");
+    check_shape(w.w2, {H, I}, what + "w2");
+    for (const Tensor* t : {&w.w1, &w.w3, &w.w2}) {
+      MVL_CHECK(t->is_contiguous() && (t->dtype() == DType::f32 || t->dtype() == DType::bf16) && t->device().is_cpu(),
+                unsupported, "{}: weights must be contiguous f32|bf16 host tensors, got {}", what, t->str());
+    }
+    ptrs.push_back({w.w1.data(), w.w3.data(), w.w2.data(), w.w1.dtype(), w.w3.dtype(), w.w2.dtype()});
+  }
+  MVL_CHECK(x.device().is_cpu(), unsupported, "moe_experts: device tensors go through the CUDA backend");
+  Tensor ec = contiguous(routing.experts), wc = contiguous(routing.weights);
+  const int32_t* ids = ec.data<int32_t>();
+  for (int64_t i = 0; i < n * k; ++i)
+    MVL_CHECK(ids[i] >= 0 && ids[i] < E, invalid_argument, "moe_experts: expert id {} outside [0, {})", ids[i], E);
+  Tensor out = Tensor::empty({n, H}, DType::f32);
+  cpu::moe_experts(x.data<float>(), n, H, I, ids, wc.data<float>(), k, ptrs, out.data<float>());
+  return out;
+}
+
+}  // namespace mvl::ops

@@ -1,0 +1,22 @@
+// ops::rope: validation and dispatch.
+#include "kernels/ops/rope.h"
+
+#include "kernels/core/error.h"
+#include "kernels/cpu/rope.h"
+
+namespace mvl::ops {
+
+Tensor rope(const Tensor& x, int64_t pos0, int64_t rotary_dim, double theta) {
+  MVL_CHECK(x.ndim() == 3 && x.dtype() == DType::f32 && x.strides()[2] == 1, unsupported,
+            "rope: input must be f32 [n, heads, head_dim] with a contiguous last dim, got {}", x.str());
+  MVL_CHECK(rotary_dim > 0 && rotary_dim % 2 == 0 && rotary_dim <= x.dim(2), invalid_argument,
+            "rope: rotary_dim {} must be even and in (0, head_dim={}]", rotary_dim, x.dim(2));
+  MVL_CHECK(pos0 >= 0 && theta > 0.0, invalid_argument, "rope: bad position {} or theta {}", pos0, theta);
+  MVL_CHECK(x.device().is_cpu(), unsupported, "rope: device tensors go through the CUDA backend");
+  Tensor y = Tensor::empty(x.shape(), DType::f32);
+  cpu::rope(x.data<float>(), x.strides()[0], x.strides()[1], y.data<float>(), x.dim(0), x.dim(1), x.dim(2), pos0,
+            rotary_dim, theta);
+  return y;
+}
+
+}  // namespace mvl::ops

@@ -1,0 +1,18 @@
+// Rotary position embedding, partial and half-split (NeoX) as MiniMax-Text-01 uses it
+// (spec §6.5): only dims [0, rotary_dim) of each head rotate, in pairs (i, i + rotary_dim/2);
+// the rest pass through.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/core/tensor.h"
+
+namespace mvl::ops {
+
+// x: f32 [n, H, d] with a contiguous last dim; token i sits at absolute position pos0 + i.
+// inv_freq_i = 1 / theta^(2i / rotary_dim) and the angle p * inv_freq_i are f32 (as the
+// reference computes them); cos/sin in f32. rotary_dim even, 0 < rotary_dim <= d.
+// Returns a new contiguous f32 [n, H, d].
+Tensor rope(const Tensor& x, int64_t pos0, int64_t rotary_dim, double theta);
+
+}  // namespace mvl::ops

@@ -1,0 +1,68 @@
+// ops sampling: the RNG, validation and dispatch.
+#include "kernels/ops/sampling.h"
+
+#include <cmath>
+
+#include "kernels/core/error.h"
+#include "kernels/cpu/sampling.h"
+
+namespace mvl::ops {
+
+namespace {
+uint64_t splitmix64(uint64_t& x) {
+  uint64_t z = (x += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+Tensor host_logits(const Tensor& logits, const char* op) {
+  MVL_CHECK(logits.ndim() == 1 && logits.dtype() == DType::f32 && logits.dim(0) > 0, shape_mismatch,
+            "{}: logits must be f32 [vocab], got {}", op, logits.str());
+  MVL_CHECK(logits.device().is_cpu(), unsupported, "{}: device tensors go through the CUDA backend", op);
+  return logits;
+}
+}  // namespace
+
+Rng::Rng(uint64_t seed) {
+  uint64_t x = seed;
+  for (auto& s : s_) s = splitmix64(x);
+}
+
+uint64_t Rng::next_u64() {
+  const uint64_t result = rotl(s_[1] * 5, 7) * 9;
+  const uint64_t t = s_[1] << 17;
+  s_[2] ^= s_[0];
+  s_[3] ^= s_[1];
+  s_[1] ^= s_[2];
+  s_[0] ^= s_[3];
+  s_[2] ^= t;
+  s_[3] = rotl(s_[3], 45);
+  return result;
+}
+
+double Rng::next_double() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
+
+int32_t argmax(const Tensor& logits) {
+  Tensor l = contiguous(host_logits(logits, "argmax"));
+  return cpu::argmax(l.data<float>(), l.dim(0));
+}
+
+int32_t sample(const Tensor& logits, const SamplingParams& p, Rng& rng, const std::vector<int32_t>& history) {
+  host_logits(logits, "sample");
+  MVL_CHECK(std::isfinite(p.temperature) && p.top_k >= 0 && p.top_p > 0.0f && p.top_p <= 1.0f &&
+                p.repetition_penalty > 0.0f,
+            invalid_argument,
+            "sample: bad parameters (temperature {}, top_k {}, top_p {} must be in (0, 1], repetition penalty {} "
+            "must be > 0)",
+            p.temperature, p.top_k, p.top_p, p.repetition_penalty);
+  Tensor work = Tensor::empty(logits.shape(), DType::f32);
+  copy_to_contiguous(logits, work.data());
+  // Draw even when greedy so a stream's RNG position does not depend on the settings.
+  const double u = rng.next_double();
+  return cpu::sample(work.data<float>(), work.dim(0), p.temperature, p.top_k, p.top_p, p.repetition_penalty,
+                     history, u);
+}
+
+}  // namespace mvl::ops

@@ -1,0 +1,33 @@
+// The three sub-blocks of a MiniMax-Text-01 decoder layer, written only with ops:: calls
+// on tensors (so the same code runs on CPU or GPU tensors): lightning attention (§6.4),
+// softmax attention with partial RoPE and a KV cache (§6.5), and the MoE block (§6.6).
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "kernels/core/tensor.h"
+#include "llm/config/text_config.h"
+#include "llm/state/sequence_state.h"
+#include "llm/weights/text_weights.h"
+
+namespace mvl::llm {
+
+// Receives every named intermediate ("layer.3.attn", "layer.3.hidden", ...); tensors are
+// f32 and only valid during the call (copy to keep).
+using TraceFn = std::function<void(const std::string& name, const Tensor& t)>;
+
+// a: f32 [n, H] normalised layer input. state: f32 [nh, dh, dh], updated in place.
+// Blockwise algorithm (block = cfg.block_size) for n > 1, recurrent for one token.
+// Returns f32 [n, H] = out_proj(sigmoid(a W_gate^T) * RMSNorm_all_heads(o, eps 1e-6)).
+Tensor lightning_attention(const LightningWeights& w, const TextConfig& cfg, const Tensor& a, Tensor& state);
+
+// a: f32 [n, H]; tokens sit at positions [pos0, pos0 + n). Appends post-RoPE K and V to
+// the layer's cache in `state`, attends causally over the whole cache. Returns f32 [n, H].
+Tensor softmax_attention(const SoftmaxWeights& w, const TextConfig& cfg, const Tensor& a, int64_t layer,
+                         int64_t pos0, SequenceState& state);
+
+// b: f32 [n, H]. Router softmax -> top-k -> renormalise -> weighted SwiGLU experts.
+Tensor moe_block(const LayerWeights& w, const TextConfig& cfg, const Tensor& b);
+
+}  // namespace mvl::llm

@@ -1,0 +1,103 @@
+// SequenceState: cache bookkeeping. All tensor work goes through ops:: so a GPU state
+// only needs its tensors allocated on the device.
+#include "llm/state/sequence_state.h"
+
+#include <algorithm>
+
+#include "kernels/core/error.h"
+#include "kernels/ops/tensor_ops.h"
+
+namespace mvl::llm {
+
+SequenceState::SequenceState(const TextConfig& cfg, Device device)
+    : device_(device), kinds_(cfg.layer_types), nkv_(cfg.num_key_value_heads), dh_(cfg.head_dim),
+      lineage_(std::make_shared<const int>(0)) {
+  for (AttnKind k : kinds_) {
+    if (k == AttnKind::lightning) {
+      slot_.push_back(static_cast<int64_t>(lightning_.size()));
+      lightning_.push_back(ops::empty({cfg.num_attention_heads, cfg.head_dim, cfg.head_dim}, DType::f32, device));
+    } else {
+      slot_.push_back(static_cast<int64_t>(kv_.size()));
+      kv_.push_back(KvCache{ops::empty({0, nkv_, dh_}, DType::f32, device),
+                            ops::empty({0, nkv_, dh_}, DType::f32, device), 0});
+    }
+  }
+}
+
+int64_t SequenceState::slot(int64_t layer, AttnKind kind) const {
+  MVL_CHECK(layer >= 0 && layer < static_cast<int64_t>(kinds_.size()) && kinds_[layer] == kind, internal,
+            "sequence state: layer {} is not a {} layer", layer,
+            kind == AttnKind::lightning ? "lightning" : "softmax");
+  return slot_[layer];
+}
+
+Tensor& SequenceState::lightning_state(int64_t layer) { return lightning_[slot(layer, AttnKind::lightning)]; }
+KvCache& SequenceState::kv_cache(int64_t layer) { return kv_[slot(layer, AttnKind::softmax)]; }
+
+void SequenceState::append_kv(int64_t layer, const Tensor& k, const Tensor& v) {
+  KvCache& c = kv_cache(layer);
+  const int64_t n = k.dim(0);
+  check_shape(k, {n, nkv_, dh_}, "append_kv k");
+  check_shape(v, {n, nkv_, dh_}, "append_kv v");
+  if (c.length + n > c.k.dim(0)) {
+    const int64_t cap = std::max<int64_t>({c.length + n, 2 * c.k.dim(0), 64});
+    Tensor nk = ops::empty({cap, nkv_, dh_}, DType::f32, device_);
+    Tensor nv = ops::empty({cap, nkv_, dh_}, DType::f32, device_);
+    if (c.length > 0) {
+      ops::copy_into(nk.slice(0, 0, c.length), c.k.slice(0, 0, c.length));
+      ops::copy_into(nv.slice(0, 0, c.length), c.v.slice(0, 0, c.length));
+    }
+    c.k = nk;
+    c.v = nv;
+  }
+  if (n > 0) {
+    ops::copy_into(c.k.slice(0, c.length, c.length + n), k);
+    ops::copy_into(c.v.slice(0, c.length, c.length + n), v);
+  }
+  c.length += n;
+}
+
+SequenceState SequenceState::clone() const {
+  SequenceState s;
+  s.device_ = device_;
+  s.kinds_ = kinds_;
+  s.slot_ = slot_;
+  s.nkv_ = nkv_;
+  s.dh_ = dh_;
+  s.position_ = position_;
+  // The clone shares this state's past (snapshots taken so far stay valid for it).
+  s.lineage_ = lineage_;
+  s.epoch_ = epoch_;
+  s.rewound_to_ = rewound_to_;
+  for (const Tensor& t : lightning_) s.lightning_.push_back(ops::clone(t));
+  for (const KvCache& c : kv_) s.kv_.push_back(KvCache{ops::clone(c.k), ops::clone(c.v), c.length});
+  return s;
+}
+
+SequenceState::Snapshot SequenceState::snapshot() const {
+  Snapshot s;
+  s.position = position_;
+  s.lineage = lineage_;
+  s.epoch = epoch_;
+  for (const Tensor& t : lightning_) s.lightning.push_back(ops::clone(t));
+  return s;
+}
+
+void SequenceState::restore(const Snapshot& s) {
+  MVL_CHECK(s.lineage && s.lineage == lineage_ && s.lightning.size() == lightning_.size(), invalid_argument,
+            "restore: the snapshot belongs to another sequence");
+  MVL_CHECK(s.position <= position_, invalid_argument,
+            "restore: the snapshot is at position {} but the sequence is only at {}", s.position, position_);
+  // A snapshot from an older epoch is still valid if no rewind since then cut below it.
+  for (uint64_t e = s.epoch; e < epoch_; ++e)
+    MVL_CHECK(s.position <= rewound_to_[e], invalid_argument,
+              "restore: the history after position {} was rewritten since the snapshot at position {} was taken",
+              rewound_to_[e], s.position);
+  for (size_t i = 0; i < lightning_.size(); ++i) ops::copy_into(lightning_[i], s.lightning[i]);
+  for (KvCache& c : kv_) c.length = std::min(c.length, s.position);
+  position_ = s.position;
+  rewound_to_.push_back(s.position);
+  ++epoch_;
+}
+
+}  // namespace mvl::llm

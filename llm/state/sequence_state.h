@@ -1,0 +1,74 @@
+// SequenceState: everything one sequence carries between forward calls. Per softmax layer
+// a KV cache (K stored after RoPE), per lightning layer the f32 state [nh, dh, dh], and the
+// position counter (= tokens consumed). Copying is explicit: clone() deep-copies;
+// snapshot()/restore() rewind a conversation (truncate KV + restore the lightning states).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "kernels/core/tensor.h"
+#include "llm/config/text_config.h"
+
+namespace mvl::llm {
+
+// Grows by doubling; rows [0, length) are valid.
+struct KvCache {
+  Tensor k;  // f32 [capacity, nkv, dh], post-RoPE keys
+  Tensor v;  // f32 [capacity, nkv, dh]
+  int64_t length = 0;
+};
+
+class SequenceState {
+ public:
+  // A lightning state holds the fp32 [nh, dh, dh] matrices, zero at the start.
+  struct Snapshot {
+    int64_t position = 0;
+    std::vector<Tensor> lightning;  // f32 [nh, dh, dh] per lightning layer (deep copies)
+    std::shared_ptr<const int> lineage;  // which sequence (and its clones) it belongs to
+    uint64_t epoch = 0;                  // which history line of that sequence
+  };
+
+  SequenceState() = default;
+  // Empty state (position 0) for the model described by cfg, on `device`.
+  SequenceState(const TextConfig& cfg, Device device = Device::cpu());
+  SequenceState(SequenceState&&) noexcept = default;
+  SequenceState& operator=(SequenceState&&) noexcept = default;
+  SequenceState(const SequenceState&) = delete;  // use clone(): a copy is 4 MiB/layer on the real model
+  SequenceState& operator=(const SequenceState&) = delete;
+
+  int64_t position() const { return position_; }
+  SequenceState clone() const;  // independent deep copy
+
+  // snapshot() copies the lightning states (the KV caches only need the position).
+  // restore(s) rewinds to s.position; valid only for snapshots of this state (or of the
+  // state it was cloned from before the clone) whose history has not been rewritten since:
+  // restoring to position p and consuming new tokens invalidates snapshots taken after p.
+  // Throws Error{invalid_argument} otherwise.
+  Snapshot snapshot() const;
+  void restore(const Snapshot& s);
+
+  // For the layers (indices are global layer indices).
+  Tensor& lightning_state(int64_t layer);  // f32 [nh, dh, dh], updated in place
+  KvCache& kv_cache(int64_t layer);
+  // Appends n rows of post-RoPE k and v ([n, nkv, dh] f32) to layer's cache, growing it.
+  void append_kv(int64_t layer, const Tensor& k, const Tensor& v);
+  void advance(int64_t n) { position_ += n; }
+
+ private:
+  int64_t slot(int64_t layer, AttnKind kind) const;
+
+  Device device_ = Device::cpu();
+  std::vector<AttnKind> kinds_;
+  std::vector<int64_t> slot_;        // global layer -> index into lightning_ or kv_
+  std::vector<Tensor> lightning_;
+  std::vector<KvCache> kv_;
+  int64_t nkv_ = 0, dh_ = 0;
+  int64_t position_ = 0;
+  std::shared_ptr<const int> lineage_;  // identity tag shared with clones
+  uint64_t epoch_ = 0;
+  std::vector<int64_t> rewound_to_;  // rewound_to_[e]: the position epoch e was cut back to
+};
+
+}  // namespace mvl::llm
