@@ -1,0 +1,119 @@
+// CLIP ViT forward (see clip_vit.h). Tiles are batched through every row-wise op (LayerNorm,
+// linears, MLP); attention runs per tile because tokens never attend across tiles.
+#include "vision/model/clip_vit.h"
+
+#include <cmath>
+
+#include "kernels/core/error.h"
+#include "kernels/ops/activation.h"
+#include "kernels/ops/attention.h"
+#include "kernels/ops/layer_norm.h"
+#include "kernels/ops/linear.h"
+#include "kernels/ops/patch_embed.h"
+#include "kernels/ops/tensor_ops.h"
+
+namespace mvl::vision {
+
+namespace {
+
+Tensor get_checked(const Checkpoint& ckpt, const std::string& name, const Shape& shape) {
+  MVL_CHECK(ckpt.has(name), not_found, "vision tensor '{}' is missing from the checkpoint", name);
+  Tensor t = ckpt.get(name);
+  check_shape(t, shape, name);
+  MVL_CHECK(t.dtype() == DType::f32 || t.dtype() == DType::bf16, unsupported,
+            "vision tensor '{}' has dtype {} (f32 or bf16 expected)", name, dtype_name(t.dtype()));
+  return t;
+}
+
+}  // namespace
+
+ClipVit ClipVit::load(const Checkpoint& ckpt, const VisionConfig& cfg, const std::string& prefix, int64_t feature_layer) {
+  const int64_t D = cfg.hidden_size, I = cfg.intermediate_size, L = cfg.num_hidden_layers;
+  const int64_t p = cfg.patch_size, C = cfg.num_channels;
+  MVL_CHECK(D > 0 && cfg.num_attention_heads > 0 && D % cfg.num_attention_heads == 0, invalid_argument,
+            "vision config: hidden_size {} is not divisible by {} heads", D, cfg.num_attention_heads);
+  MVL_CHECK(p > 0 && cfg.image_size % p == 0, invalid_argument, "vision config: image_size {} is not a multiple of patch_size {}",
+            cfg.image_size, p);
+  // hidden_states has L + 1 entries (after pre_layrnorm, after each layer).
+  const int64_t index = feature_layer < 0 ? L + 1 + feature_layer : feature_layer;
+  MVL_CHECK(index >= 0 && index <= L, invalid_argument,
+            "vision_feature_layer {} is out of range for a {}-layer vision tower", feature_layer, L);
+  ClipVit vit;
+  vit.cfg_ = cfg;
+  ClipWeights& w = vit.w_;
+  const std::string e = prefix + "embeddings.";
+  w.patch_w = get_checked(ckpt, e + "patch_embedding.weight", {D, C, p, p});
+  MVL_CHECK(!ckpt.has(e + "patch_embedding.bias"), unsupported,
+            "vision tensor '{}patch_embedding.bias' exists but CLIP's patch conv has no bias", e);
+  w.class_emb = ops::cast(get_checked(ckpt, e + "class_embedding", {D}), DType::f32).view({1, D});
+  w.pos_emb = ops::cast(get_checked(ckpt, e + "position_embedding.weight", {cfg.num_positions(), D}), DType::f32);
+  w.pre_ln_w = get_checked(ckpt, prefix + "pre_layrnorm.weight", {D});
+  w.pre_ln_b = get_checked(ckpt, prefix + "pre_layrnorm.bias", {D});
+  for (int64_t i = 0; i < index; ++i) {
+    const std::string lp = fmt::format("{}encoder.layers.{}.", prefix, i);
+    ClipLayerWeights l;
+    l.q_w = get_checked(ckpt, lp + "self_attn.q_proj.weight", {D, D});
+    l.k_w = get_checked(ckpt, lp + "self_attn.k_proj.weight", {D, D});
+    l.v_w = get_checked(ckpt, lp + "self_attn.v_proj.weight", {D, D});
+    l.o_w = get_checked(ckpt, lp + "self_attn.out_proj.weight", {D, D});
+    l.q_b = get_checked(ckpt, lp + "self_attn.q_proj.bias", {D});
+    l.k_b = get_checked(ckpt, lp + "self_attn.k_proj.bias", {D});
+    l.v_b = get_checked(ckpt, lp + "self_attn.v_proj.bias", {D});
+    l.o_b = get_checked(ckpt, lp + "self_attn.out_proj.bias", {D});
+    l.ln1_w = get_checked(ckpt, lp + "layer_norm1.weight", {D});
+    l.ln1_b = get_checked(ckpt, lp + "layer_norm1.bias", {D});
+    l.ln2_w = get_checked(ckpt, lp + "layer_norm2.weight", {D});
+    l.ln2_b = get_checked(ckpt, lp + "layer_norm2.bias", {D});
+    l.fc1_w = get_checked(ckpt, lp + "mlp.fc1.weight", {I, D});
+    l.fc1_b = get_checked(ckpt, lp + "mlp.fc1.bias", {I});
+    l.fc2_w = get_checked(ckpt, lp + "mlp.fc2.weight", {D, I});
+    l.fc2_b = get_checked(ckpt, lp + "mlp.fc2.bias", {D});
+    w.layers.push_back(std::move(l));
+  }
+  return vit;
+}
+
+Tensor ClipVit::encoder_layer(const Tensor& x, const ClipLayerWeights& l, int64_t tiles) const {
+  const int64_t D = cfg_.hidden_size, H = cfg_.num_attention_heads, hd = D / H;
+  const int64_t N = cfg_.num_positions();
+  const float eps = static_cast<float>(cfg_.layer_norm_eps);
+  const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
+
+  const Tensor h = ops::layer_norm(x, l.ln1_w, l.ln1_b, eps);
+  const Tensor q = ops::linear(h, l.q_w, &l.q_b);  // f32 [T*N, D]
+  const Tensor k = ops::linear(h, l.k_w, &l.k_b);
+  const Tensor v = ops::linear(h, l.v_w, &l.v_b);
+  std::vector<Tensor> per_tile;
+  per_tile.reserve(static_cast<size_t>(tiles));
+  for (int64_t t = 0; t < tiles; ++t) {
+    auto heads = [&](const Tensor& m) { return m.slice(0, t * N, (t + 1) * N).view({N, H, hd}); };
+    per_tile.push_back(ops::attention(heads(q), heads(k), heads(v), scale, /*causal=*/false));
+  }
+  const Tensor attn = ops::concat_rows(per_tile).view({tiles * N, D});
+  const Tensor x1 = ops::add(x, ops::linear(attn, l.o_w, &l.o_b));
+
+  const Tensor h2 = ops::layer_norm(x1, l.ln2_w, l.ln2_b, eps);
+  const Tensor mid = ops::activation(ops::linear(h2, l.fc1_w, &l.fc1_b), cfg_.hidden_act);
+  return ops::add(x1, ops::linear(mid, l.fc2_w, &l.fc2_b));
+}
+
+Tensor ClipVit::forward(const Tensor& pixel_values) const {
+  const int64_t S = cfg_.image_size, C = cfg_.num_channels, D = cfg_.hidden_size, N = cfg_.num_positions();
+  MVL_CHECK(pixel_values.ndim() == 4 && pixel_values.dim(1) == C && pixel_values.dim(2) == S && pixel_values.dim(3) == S,
+            shape_mismatch, "vision tower: pixel_values {} do not match [tiles, {}, {}, {}]", pixel_values.str(), C, S, S);
+  const int64_t T = pixel_values.dim(0);
+  MVL_CHECK(T >= 1, shape_mismatch, "vision tower: no tiles");
+  const Tensor patches = ops::patch_embed(pixel_values, w_.patch_w);  // f32 [T, g*g, D]
+  std::vector<Tensor> tiles;
+  tiles.reserve(static_cast<size_t>(T));
+  for (int64_t t = 0; t < T; ++t) {
+    // [CLS; patches] + learned absolute positions (no interpolation: the size is fixed).
+    tiles.push_back(ops::add(ops::concat_rows({w_.class_emb, patches.select(0, t)}), w_.pos_emb));
+  }
+  Tensor x = ops::layer_norm(ops::concat_rows(tiles), w_.pre_ln_w, w_.pre_ln_b,
+                             static_cast<float>(cfg_.layer_norm_eps));  // f32 [T*N, D]
+  for (const ClipLayerWeights& l : w_.layers) x = encoder_layer(x, l, T);
+  return x.view({T, N, D});
+}
+
+}  // namespace mvl::vision

@@ -1,0 +1,54 @@
+// The CLIP vision transformer as MiniMax-VL-01 uses it (spec §4): patch conv without bias,
+// class embedding, learned positions, pre_layrnorm, pre-LN encoder layers with biased
+// attention and an MLP with the configured activation; features are taken from a configured
+// layer with no post_layernorm. Only ops:: calls touch activations, so the same code can run
+// on device tensors once the ops dispatch there.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "kernels/core/safetensors.h"
+#include "kernels/core/tensor.h"
+#include "vision/config/vision_config.h"
+#include "vision/model/weight_names.h"
+
+namespace mvl::vision {
+
+struct ClipLayerWeights {
+  Tensor q_w, k_w, v_w, o_w;  // f32|bf16 [D, D]: self_attn.{q,k,v,out}_proj.weight
+  Tensor q_b, k_b, v_b, o_b;  // f32|bf16 [D]:    self_attn.{q,k,v,out}_proj.bias
+  Tensor ln1_w, ln1_b;        // f32|bf16 [D]:    layer_norm1.{weight,bias}
+  Tensor ln2_w, ln2_b;        // f32|bf16 [D]:    layer_norm2.{weight,bias}
+  Tensor fc1_w, fc1_b;        // f32|bf16 [I, D], [I]: mlp.fc1
+  Tensor fc2_w, fc2_b;        // f32|bf16 [D, I], [D]: mlp.fc2
+};
+
+struct ClipWeights {
+  Tensor patch_w;          // f32|bf16 [D, C, p, p]: embeddings.patch_embedding.weight (no bias)
+  Tensor class_emb;        // f32 [1, D]: embeddings.class_embedding (cast to f32 at load)
+  Tensor pos_emb;          // f32 [1 + g*g, D]: embeddings.position_embedding.weight (f32 at load)
+  Tensor pre_ln_w, pre_ln_b;  // f32|bf16 [D]: pre_layrnorm.{weight,bias} (spelling as stored)
+  std::vector<ClipLayerWeights> layers;  // only the layers up to the feature layer are loaded
+};
+
+class ClipVit {
+ public:
+  // feature_layer: index into [after pre_layrnorm, after layer 1, ..., after layer L]; negative
+  // counts from the end (-1 = last layer, the release). Loads only the layers it needs.
+  static ClipVit load(const Checkpoint& ckpt, const VisionConfig& cfg, const std::string& prefix, int64_t feature_layer);
+
+  // pixel_values: f32 [T, C, S, S] -> the feature layer's hidden states, f32 [T, 1 + g*g, D]
+  // (CLS first; the caller drops it per the select strategy).
+  Tensor forward(const Tensor& pixel_values) const;
+
+  const VisionConfig& config() const { return cfg_; }
+  int64_t layers_run() const { return static_cast<int64_t>(w_.layers.size()); }
+
+ private:
+  Tensor encoder_layer(const Tensor& x, const ClipLayerWeights& l, int64_t tiles) const;
+  VisionConfig cfg_;
+  ClipWeights w_;
+};
+
+}  // namespace mvl::vision

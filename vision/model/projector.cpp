@@ -1,0 +1,37 @@
+// Projector (see projector.h).
+#include "vision/model/projector.h"
+
+#include "kernels/core/error.h"
+#include "kernels/ops/activation.h"
+#include "kernels/ops/linear.h"
+
+namespace mvl::vision {
+
+namespace {
+Tensor get_checked(const Checkpoint& ckpt, const std::string& name, const Shape& shape) {
+  MVL_CHECK(ckpt.has(name), not_found, "projector tensor '{}' is missing from the checkpoint", name);
+  Tensor t = ckpt.get(name);
+  check_shape(t, shape, name);
+  MVL_CHECK(t.dtype() == DType::f32 || t.dtype() == DType::bf16, unsupported,
+            "projector tensor '{}' has dtype {} (f32 or bf16 expected)", name, dtype_name(t.dtype()));
+  return t;
+}
+}  // namespace
+
+Projector Projector::load(const Checkpoint& ckpt, const std::string& prefix, int64_t vision_hidden, int64_t text_hidden,
+                          const std::string& act) {
+  Projector p;
+  p.w1_ = get_checked(ckpt, prefix + "linear_1.weight", {text_hidden, vision_hidden});
+  p.b1_ = get_checked(ckpt, prefix + "linear_1.bias", {text_hidden});
+  p.w2_ = get_checked(ckpt, prefix + "linear_2.weight", {text_hidden, text_hidden});
+  p.b2_ = get_checked(ckpt, prefix + "linear_2.bias", {text_hidden});
+  p.act_ = act;
+  return p;
+}
+
+Tensor Projector::forward(const Tensor& features) const {
+  const Tensor x = contiguous(features);
+  return ops::linear(ops::activation(ops::linear(x, w1_, &b1_), act_), w2_, &b2_);
+}
+
+}  // namespace mvl::vision

@@ -1,0 +1,27 @@
+// The multi-modal projector (spec §5.1): z = linear_2(act(linear_1(f))), both with bias,
+// act = projector_hidden_act (exact GELU in the release).
+#pragma once
+
+#include <string>
+
+#include "kernels/core/safetensors.h"
+#include "kernels/core/tensor.h"
+
+namespace mvl::vision {
+
+class Projector {
+ public:
+  // prefix: e.g. "multi_modal_projector."; vision_hidden/text_hidden check the shapes.
+  static Projector load(const Checkpoint& ckpt, const std::string& prefix, int64_t vision_hidden, int64_t text_hidden,
+                        const std::string& act);
+  // features: f32 [..., vision_hidden] -> f32 [..., text_hidden]
+  Tensor forward(const Tensor& features) const;
+  int64_t text_hidden() const { return w1_.dim(0); }
+
+ private:
+  Tensor w1_, b1_;  // f32|bf16 [text_hidden, vision_hidden], [text_hidden]: linear_1
+  Tensor w2_, b2_;  // f32|bf16 [text_hidden, text_hidden], [text_hidden]: linear_2
+  std::string act_;
+};
+
+}  // namespace mvl::vision

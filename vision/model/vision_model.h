@@ -1,0 +1,49 @@
+// The vision half end to end: preprocessed tiles -> CLIP ViT -> feature layer, CLS dropped ->
+// projector -> packed embedding rows for the text model (spec §4-§5). Built by the engine,
+// which supplies the tensor names (released or native) and the top-level config values.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "kernels/core/safetensors.h"
+#include "kernels/core/tensor.h"
+#include "vision/config/vision_config.h"
+#include "vision/model/clip_vit.h"
+#include "vision/model/projector.h"
+#include "vision/model/weight_names.h"
+#include "vision/preprocess/preprocess.h"
+
+namespace mvl::vision {
+
+// Top-level config.json values that shape the vision path (spec §2.1).
+struct VisionModelOptions {
+  int64_t text_hidden = 6144;                   // projector output width
+  int64_t feature_layer = -1;                   // vision_feature_layer
+  std::string select_strategy = "default";      // vision_feature_select_strategy: "default" drops CLS, "full" keeps it
+  std::string projector_act = "gelu";           // projector_hidden_act
+};
+
+class VisionModel {
+ public:
+  static VisionModel load(const Checkpoint& ckpt, const VisionConfig& cfg, const VisionModelOptions& opts,
+                          const VisionWeightNames& names = VisionWeightNames::released());
+
+  // pixel_values f32 [T, 3, S, S] -> selected features f32 [T, g*g, Dv] (CLS dropped).
+  Tensor vit_features(const Tensor& pixel_values) const;
+  // features f32 [T, g*g, Dv] -> f32 [T, g*g, text_hidden]
+  Tensor project(const Tensor& features) const;
+  // One image: pixels -> packed rows f32 [image_tokens, text_hidden].
+  Tensor encode(const PreprocessResult& image) const;
+
+  const VisionConfig& config() const { return vit_.config(); }
+  const Tensor& image_newline() const { return newline_; }  // f32 [text_hidden]
+
+ private:
+  ClipVit vit_;
+  Projector projector_;
+  Tensor newline_;  // f32 [text_hidden]: image_newline (cast at load)
+  VisionModelOptions opts_;
+};
+
+}  // namespace mvl::vision

@@ -1,0 +1,39 @@
+// Pillow-exact resampling on uint8 images (spec §3.7, §8.1 pitfall 12): Image.resize with
+// BICUBIC (a = -0.5, antialiased support when downscaling, 22-bit fixed-point weights,
+// two passes through a uint8 intermediate, in Pillow's pass order), NEAREST as Pillow does it
+// for palette images, and the premultiplied-alpha round trip Pillow uses for RGBA.
+// Written from the algorithm description in spec §3.7 and checked against Pillow by
+// tests/vision/preprocess_golden_test.cpp; no Pillow source is copied.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace mvl::vision {
+
+// Which Pillow's two-pass order to reproduce. Pillow 13 (python-pillow/Pillow#9549) runs the
+// vertical pass first when the height shrinks by more than twice as many pixels as the width
+// (out_h < in_h and in_h - out_h > 2 * (in_w - out_w)); earlier releases always ran the
+// horizontal pass first. The two orders round the uint8 intermediate differently.
+enum class PillowPassOrder {
+  pillow13,  // the pinned reference tooling (Pillow 13.0.0); default
+  classic,   // Pillow <= 12 (the release-time reference, transformers 4.47.1 era)
+};
+
+// Resizes an interleaved u8 buffer (u8 [h, w, channels], channels 1..4) to out_w x out_h as
+// Pillow's Image.resize(..., BICUBIC) does for 8-bit modes; every channel independently.
+// Returns u8 [out_h, out_w, channels]. Equal sizes return a copy.
+std::vector<uint8_t> resize_bicubic_u8(const uint8_t* src, int64_t w, int64_t h, int channels,
+                                       int64_t out_w, int64_t out_h,
+                                       PillowPassOrder order = PillowPassOrder::pillow13);
+
+// Pillow's NEAREST resize (the scale-only affine transform with a double accumulator).
+std::vector<uint8_t> resize_nearest_u8(const uint8_t* src, int64_t w, int64_t h, int channels,
+                                       int64_t out_w, int64_t out_h);
+
+// Pillow's RGBA -> RGBa (premultiply) and RGBa -> RGBA (unpremultiply) conversions, in place
+// on u8 [n, 4] pixels.
+void premultiply_alpha(uint8_t* rgba, int64_t n);
+void unpremultiply_alpha(uint8_t* rgba, int64_t n);
+
+}  // namespace mvl::vision
