@@ -46,10 +46,12 @@ fi
 
 # ---- 2. configure + build ------------------------------------------------------------
 jobs="$(nproc)"
+t0=$SECONDS
 echo "== configuring in $build_dir"
 cmake -S "$root" -B "$build_dir" -G Ninja "${cmake_args[@]}" >/dev/null
 echo "== building with $jobs jobs"
 cmake --build "$build_dir" -j "$jobs"
+echo "== built in $((SECONDS - t0)) s"
 
 # ---- 3. the job ---------------------------------------------------------------------
 cli="$build_dir/app/minimax-vl"
@@ -57,7 +59,9 @@ case "$mode" in
   build) echo "== built $cli" ;;
   test)
     echo "== running the test suite"
+    t1=$SECONDS
     ctest --test-dir "$build_dir" --output-on-failure -j "$jobs" --timeout 900
+    echo "== tests passed in $((SECONDS - t1)) s"
     ;;
   demo)
     "$root/packaging/demo.sh" "$cli"
