@@ -82,14 +82,24 @@ struct TokenizerImpl {
 };
 
 Tokenizer Tokenizer::from_file(const std::string& path) {
-  return in_context(fmt::format("tokenizer '{}'", path), [&] {
-    return from_json_text(json::read_file(path), path);
-  });
+  // read_file's errors already name the path.
+  const std::string text = in_context("tokenizer", [&] { return json::read_file(path); });
+  return from_json_text(text, path);
 }
 
 Tokenizer Tokenizer::from_json_text(const std::string& text, const std::string& what) {
+  return in_context(fmt::format("tokenizer '{}'", what), [&] { return Tokenizer(build_impl(text)); });
+}
+
+std::shared_ptr<const TokenizerImpl> Tokenizer::build_impl(const std::string& text) {
   auto impl = std::make_shared<TokenizerImpl>();
-  const json::Json j = json::parse(text, what);
+  json::Json j;
+  try {
+    j = json::Json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw_error(ErrorCategory::bad_format,
+                fmt::format("invalid JSON at byte {}; expected a Hugging Face tokenizer.json", e.byte));
+  }
   if (!j.is_object()) throw_error(ErrorCategory::bad_format, fmt::format("expected a JSON object, got {}", j.type_name()));
   auto model = j.find("model");
   if (model == j.end() || model->is_null()) {
@@ -114,7 +124,7 @@ Tokenizer Tokenizer::from_json_text(const std::string& text, const std::string& 
     impl->normalizer.apply(s, rs);
     return s;
   });
-  return Tokenizer(std::move(impl));
+  return impl;
 }
 
 std::vector<int32_t> Tokenizer::encode(std::string_view text, bool parse_special) const {

@@ -56,6 +56,7 @@ class Tokenizer {
 
  private:
   explicit Tokenizer(std::shared_ptr<const TokenizerImpl> impl) : impl_(std::move(impl)) {}
+  static std::shared_ptr<const TokenizerImpl> build_impl(const std::string& text);
   std::shared_ptr<const TokenizerImpl> impl_;
 };
 
