@@ -1,0 +1,25 @@
+// bf16 GEMMs through cuBLASLt: y[n, out] = x[n, in] · w[out, in]ᵀ (+ bias) (+ y), the
+// PyTorch Linear convention. bf16 operands, f32 accumulation, f32 or bf16 output.
+#pragma once
+
+#include "kernels/core/tensor.h"
+#include "kernels/cuda/context.h"
+
+namespace mvl::cuda {
+
+struct GemmOptions {
+  const Tensor* bias = nullptr;  // bf16 [out] (fused cuBLASLt BIAS epilogue)
+  bool accumulate = false;       // y += x·wᵀ (beta = 1): fuses a residual add into the GEMM
+  float alpha = 1.0f;            // scales x·wᵀ
+};
+
+// x: bf16 [n, in] (row stride == in); w: bf16 [out, in] contiguous;
+// y: f32|bf16 [n, out] contiguous device tensor (written, or accumulated into).
+void gemm(const Context& ctx, const Tensor& x, const Tensor& w, const Tensor& y,
+          const GemmOptions& opt = {});
+
+// Raw-pointer form used by MoE (per-expert slices of one buffer). Same layouts.
+void gemm_raw(const Context& ctx, const void* x, const void* w, void* y, bool y_bf16, int64_t n,
+              int64_t in, int64_t out, const GemmOptions& opt = {});
+
+}  // namespace mvl::cuda

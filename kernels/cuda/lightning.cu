@@ -1,0 +1,381 @@
+// Lightning attention kernels.
+// Prefill: one CTA per (sequence, head, 64-wide half of the value dim), 4 warps, walking
+// the sequence in chunks of C = 64 tokens with the fp32 state slice [128 x 64] held in
+// mma accumulator registers (64 regs/thread). Per chunk (spec §6.4.4 with B = C):
+//   intra  = (QKᵀ ⊙ D) V          D[t,u] = λ^(t-u) for u <= t  (causal warps skip blocks)
+//   inter  = λ^(t+1) · (Q · S_prev) S_prev read as bf16 from shared memory
+//   S_new  = λ^m S_prev + Kᵀ (λ^(m-1-u) ⊙ V)   (m = tokens in the chunk; right-aligned decay)
+// All products are mma.sync m16n8k16 bf16->f32 (sm_80+; runs on sm_90). The λ^j table
+// (j = 0..C) is built once per CTA: no exp in the inner loops. Chunks are double-buffered
+// with cp.async (zero-fill past the end). Shared memory: Q,K 2x(64x136), V 2x(64x72),
+// decayed V 64x72, S 128x72 bf16 + table = ~116 KB (opt-in). The two CTAs of a head are
+// adjacent so the second read of Q/K hits L2.
+// Decode: one 256-thread CTA per (seq, head, 32 value columns); the fp32 state is
+// streamed once (float4) and written back in place.
+// CPU reference: kernels/cpu lightning (recurrent form); test: tests/gpu/lightning_test.cpp.
+#include "kernels/cuda/lightning.h"
+
+#include "kernels/cuda/check.cuh"
+#include "kernels/cuda/common.cuh"
+
+namespace mvl::cuda {
+
+using namespace dev;
+
+namespace {
+
+constexpr int kC = 64;     // chunk (tokens)
+constexpr int kDK = 128;   // key dim
+constexpr int kDV = 64;    // value columns per CTA
+constexpr int kQKPad = kDK + 8;
+constexpr int kVPad = kDV + 8;
+constexpr int kThreads = 128;
+
+struct PrefillSmem {
+  bf16 q[2][kC][kQKPad];
+  bf16 k[2][kC][kQKPad];
+  bf16 v[2][kC][kVPad];
+  bf16 vd[kC][kVPad];
+  bf16 s[kDK][kVPad];
+  float pw[kC + 4];
+};
+
+struct PrefillParams {
+  const bf16* q;
+  const bf16* k;
+  const bf16* v;
+  bf16* o;
+  const float* slopes;
+  float* state;
+  const int32_t* cu_seqlens;
+  int64_t total_tokens;
+  int64_t q_tok, q_head, k_tok, k_head, v_tok, v_head, o_tok, o_head;
+  int H;
+};
+
+__global__ void __launch_bounds__(kThreads, 1) lightning_prefill_kernel(const PrefillParams p) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  PrefillSmem& sm = *reinterpret_cast<PrefillSmem*>(smem_raw);
+  const int half = blockIdx.x & 1;
+  const int h = (blockIdx.x >> 1) % p.H;
+  const int seq = (blockIdx.x >> 1) / p.H;
+  const int64_t tok_begin = p.cu_seqlens ? p.cu_seqlens[seq] : 0;
+  const int64_t len = p.cu_seqlens ? p.cu_seqlens[seq + 1] - tok_begin : p.total_tokens;
+  const int dv0 = half * kDV;
+  const int tid = threadIdx.x, lane = tid & 31, w = tid >> 5, g = lane >> 2, c4 = lane & 3;
+
+  const bf16* qb = p.q + tok_begin * p.q_tok + h * p.q_head;
+  const bf16* kb = p.k + tok_begin * p.k_tok + h * p.k_head;
+  const bf16* vb = p.v + tok_begin * p.v_tok + h * p.v_head + dv0;
+  bf16* ob = p.o + tok_begin * p.o_tok + h * p.o_head + dv0;
+  float* stg = p.state + ((int64_t(seq) * p.H + h) * kDK) * kDK + dv0;
+
+  const float slope = p.slopes[h];
+  for (int j = tid; j <= kC; j += kThreads) sm.pw[j] = expf(-slope * static_cast<float>(j));
+
+  // State slice -> registers: warp w owns key rows [32w, 32w+32), all 64 value columns.
+  float st[2][8][4];
+#pragma unroll
+  for (int mi = 0; mi < 2; ++mi)
+#pragma unroll
+    for (int j = 0; j < 8; ++j) {
+      const int r = 32 * w + 16 * mi + g, col = 8 * j + 2 * c4;
+      const float2 lo = *reinterpret_cast<const float2*>(stg + int64_t(r) * kDK + col);
+      const float2 hi = *reinterpret_cast<const float2*>(stg + int64_t(r + 8) * kDK + col);
+      st[mi][j][0] = lo.x; st[mi][j][1] = lo.y; st[mi][j][2] = hi.x; st[mi][j][3] = hi.y;
+      *reinterpret_cast<uint32_t*>(&sm.s[r][col]) = pack_bf16(lo.x, lo.y);
+      *reinterpret_cast<uint32_t*>(&sm.s[r + 8][col]) = pack_bf16(hi.x, hi.y);
+    }
+
+  auto load_chunk = [&](int64_t t0, int stage) {
+    const int64_t m = len - t0 < kC ? len - t0 : kC;
+    for (int idx = tid; idx < kC * 16; idx += kThreads) {
+      const int row = idx >> 4, seg = idx & 15;
+      const bool ok = row < m;
+      const int64_t tr = ok ? t0 + row : 0;
+      cp_async16(&sm.q[stage][row][seg * 8], qb + tr * p.q_tok + seg * 8, ok);
+      cp_async16(&sm.k[stage][row][seg * 8], kb + tr * p.k_tok + seg * 8, ok);
+    }
+    for (int idx = tid; idx < kC * 8; idx += kThreads) {
+      const int row = idx >> 3, seg = idx & 7;
+      const bool ok = row < m;
+      const int64_t tr = ok ? t0 + row : 0;
+      cp_async16(&sm.v[stage][row][seg * 8], vb + tr * p.v_tok + seg * 8, ok);
+    }
+    cp_async_commit();
+  };
+
+  const int64_t nchunks = (len + kC - 1) / kC;
+  if (nchunks > 0) load_chunk(0, 0);
+
+  for (int64_t ci = 0; ci < nchunks; ++ci) {
+    const int stage = static_cast<int>(ci & 1);
+    const int64_t t0 = ci * kC;
+    const int m = static_cast<int>(len - t0 < kC ? len - t0 : kC);
+    cp_async_wait<0>();
+    __syncthreads();  // (A) chunk ci landed; S (bf16) from the previous chunk visible
+    if (ci + 1 < nchunks) load_chunk(t0 + kC, stage ^ 1);
+
+    // Decayed V for the state update: vd[u] = λ^(m-1-u) v[u] (zero past the end).
+    for (int idx = tid; idx < kC * kDV / 2; idx += kThreads) {
+      const int u = idx / (kDV / 2), cp = (idx % (kDV / 2)) * 2;
+      const float f = u < m ? sm.pw[m - 1 - u] : 0.f;
+      const __nv_bfloat162 x = *reinterpret_cast<const __nv_bfloat162*>(&sm.v[stage][u][cp]);
+      *reinterpret_cast<uint32_t*>(&sm.vd[u][cp]) = pack_bf16(__low2float(x) * f, __high2float(x) * f);
+    }
+
+    // Intra scores (QKᵀ, causal blocks only) and inter product (Q·S_prev) share the Q fragments.
+    float sc[8][4], o2[8][4];
+#pragma unroll
+    for (int j = 0; j < 8; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) sc[j][e] = o2[j][e] = 0.f;
+#pragma unroll
+    for (int kk = 0; kk < kDK / 16; ++kk) {
+      uint32_t a[4];
+      ldmatrix_x4(a, &sm.q[stage][16 * w + (lane & 15)][16 * kk + (lane >> 4) * 8]);
+#pragma unroll
+      for (int np = 0; np < 4; ++np) {
+        if (np <= w) {
+          uint32_t b[4];
+          ldmatrix_x4(b, &sm.k[stage][16 * np + (lane & 7) + (lane >> 4) * 8][16 * kk + ((lane >> 3) & 1) * 8]);
+          mma_bf16(sc[2 * np], a, b[0], b[1]);
+          mma_bf16(sc[2 * np + 1], a, b[2], b[3]);
+        }
+        uint32_t bs[4];
+        ldmatrix_x4_trans(bs, &sm.s[16 * kk + (lane & 7) + ((lane >> 3) & 1) * 8][16 * np + (lane >> 4) * 8]);
+        mma_bf16(o2[2 * np], a, bs[0], bs[1]);
+        mma_bf16(o2[2 * np + 1], a, bs[2], bs[3]);
+      }
+    }
+    // Decay mask on the scores: λ^(t-u) for u <= t, else 0.
+    const int t_lo = 16 * w + g, t_hi = t_lo + 8;
+#pragma unroll
+    for (int j = 0; j < 8; ++j)
+#pragma unroll
+      for (int e = 0; e < 2; ++e) {
+        const int u = 8 * j + 2 * c4 + e;
+        sc[j][e] = u <= t_lo ? sc[j][e] * sm.pw[t_lo - u] : 0.f;
+        sc[j][2 + e] = u <= t_hi ? sc[j][2 + e] * sm.pw[t_hi - u] : 0.f;
+      }
+    float o1[8][4];
+#pragma unroll
+    for (int j = 0; j < 8; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) o1[j][e] = 0.f;
+#pragma unroll
+    for (int kk = 0; kk < 4; ++kk) {
+      if (kk <= w) {
+        uint32_t a[4];
+        a[0] = pack_bf16(sc[2 * kk][0], sc[2 * kk][1]);
+        a[1] = pack_bf16(sc[2 * kk][2], sc[2 * kk][3]);
+        a[2] = pack_bf16(sc[2 * kk + 1][0], sc[2 * kk + 1][1]);
+        a[3] = pack_bf16(sc[2 * kk + 1][2], sc[2 * kk + 1][3]);
+#pragma unroll
+        for (int np = 0; np < 4; ++np) {
+          uint32_t b[4];
+          ldmatrix_x4_trans(b, &sm.v[stage][16 * kk + (lane & 7) + ((lane >> 3) & 1) * 8][16 * np + (lane >> 4) * 8]);
+          mma_bf16(o1[2 * np], a, b[0], b[1]);
+          mma_bf16(o1[2 * np + 1], a, b[2], b[3]);
+        }
+      }
+    }
+    // o = intra + λ^(t+1) inter, stored as bf16.
+    const float dl = sm.pw[t_lo + 1], dh = sm.pw[t_hi + 1];
+#pragma unroll
+    for (int j = 0; j < 8; ++j) {
+      const int col = 8 * j + 2 * c4;
+      if (t_lo < m)
+        *reinterpret_cast<uint32_t*>(ob + (t0 + t_lo) * p.o_tok + col) =
+            pack_bf16(o1[j][0] + dl * o2[j][0], o1[j][1] + dl * o2[j][1]);
+      if (t_hi < m)
+        *reinterpret_cast<uint32_t*>(ob + (t0 + t_hi) * p.o_tok + col) =
+            pack_bf16(o1[j][2] + dh * o2[j][2], o1[j][3] + dh * o2[j][3]);
+    }
+    __syncthreads();  // (B) everyone is done reading S_prev; vd is complete
+
+    // State update in registers: S = λ^m S + Kᵀ vd.
+    const float dm = sm.pw[m];
+#pragma unroll
+    for (int mi = 0; mi < 2; ++mi)
+#pragma unroll
+      for (int j = 0; j < 8; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) st[mi][j][e] *= dm;
+#pragma unroll
+    for (int kk = 0; kk < kC / 16; ++kk) {
+      uint32_t bv[4][4];
+#pragma unroll
+      for (int np = 0; np < 4; ++np)
+        ldmatrix_x4_trans(bv[np], &sm.vd[16 * kk + (lane & 7) + ((lane >> 3) & 1) * 8][16 * np + (lane >> 4) * 8]);
+#pragma unroll
+      for (int mi = 0; mi < 2; ++mi) {
+        uint32_t a[4];
+        ldmatrix_x4_trans(a, &sm.k[stage][16 * kk + (lane & 7) + (lane >> 4) * 8][32 * w + 16 * mi + ((lane >> 3) & 1) * 8]);
+#pragma unroll
+        for (int np = 0; np < 4; ++np) {
+          mma_bf16(st[mi][2 * np], a, bv[np][0], bv[np][1]);
+          mma_bf16(st[mi][2 * np + 1], a, bv[np][2], bv[np][3]);
+        }
+      }
+    }
+#pragma unroll
+    for (int mi = 0; mi < 2; ++mi)
+#pragma unroll
+      for (int j = 0; j < 8; ++j) {
+        const int r = 32 * w + 16 * mi + g, col = 8 * j + 2 * c4;
+        *reinterpret_cast<uint32_t*>(&sm.s[r][col]) = pack_bf16(st[mi][j][0], st[mi][j][1]);
+        *reinterpret_cast<uint32_t*>(&sm.s[r + 8][col]) = pack_bf16(st[mi][j][2], st[mi][j][3]);
+      }
+  }
+
+#pragma unroll
+  for (int mi = 0; mi < 2; ++mi)
+#pragma unroll
+    for (int j = 0; j < 8; ++j) {
+      const int r = 32 * w + 16 * mi + g, col = 8 * j + 2 * c4;
+      *reinterpret_cast<float2*>(stg + int64_t(r) * kDK + col) = make_float2(st[mi][j][0], st[mi][j][1]);
+      *reinterpret_cast<float2*>(stg + int64_t(r + 8) * kDK + col) = make_float2(st[mi][j][2], st[mi][j][3]);
+    }
+}
+
+struct DecodeParams {
+  const bf16* q;
+  const bf16* k;
+  const bf16* v;
+  bf16* o;
+  const float* slopes;
+  float* state;
+  int64_t q_b, q_h, k_b, k_h, v_b, v_h, o_b, o_h;
+  int H;
+};
+
+// grid (B*H, 4): 32 value columns per CTA; 256 threads = 8 column quads x 32 row groups.
+__global__ void __launch_bounds__(256) lightning_decode_kernel(const DecodeParams p) {
+  __shared__ float qs[kDK], ks[kDK], vs[32];
+  __shared__ float4 red[32][8];
+  const int bh = blockIdx.x, b = bh / p.H, h = bh % p.H, c0 = blockIdx.y * 32;
+  const int tid = threadIdx.x, cq = tid & 7, rg = tid >> 3;
+  if (tid < kDK) {
+    qs[tid] = to_f(p.q[b * p.q_b + h * p.q_h + tid]);
+    ks[tid] = to_f(p.k[b * p.k_b + h * p.k_h + tid]);
+  }
+  if (tid < 32) vs[tid] = to_f(p.v[b * p.v_b + h * p.v_h + c0 + tid]);
+  __syncthreads();
+  const float lam = expf(-p.slopes[h]);
+  float* S = p.state + int64_t(bh) * kDK * kDK + c0 + 4 * cq;
+  const float4 vv = make_float4(vs[4 * cq], vs[4 * cq + 1], vs[4 * cq + 2], vs[4 * cq + 3]);
+  float4 s4[4];
+#pragma unroll
+  for (int i = 0; i < 4; ++i) s4[i] = *reinterpret_cast<const float4*>(S + int64_t(rg + 32 * i) * kDK);
+  float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const int r = rg + 32 * i;
+    const float kr = ks[r], qr = qs[r];
+    float4 x = s4[i];
+    x.x = fmaf(lam, x.x, kr * vv.x); x.y = fmaf(lam, x.y, kr * vv.y);
+    x.z = fmaf(lam, x.z, kr * vv.z); x.w = fmaf(lam, x.w, kr * vv.w);
+    *reinterpret_cast<float4*>(S + int64_t(r) * kDK) = x;
+    acc.x += qr * x.x; acc.y += qr * x.y; acc.z += qr * x.z; acc.w += qr * x.w;
+  }
+  red[rg][cq] = acc;
+  __syncthreads();
+  if (tid < 32) {
+    const int q4 = tid >> 2, e = tid & 3;
+    float sum = 0.f;
+    for (int r = 0; r < 32; ++r) {
+      const float4 t = red[r][q4];
+      sum += e == 0 ? t.x : e == 1 ? t.y : e == 2 ? t.z : t.w;
+    }
+    p.o[b * p.o_b + h * p.o_h + c0 + tid] = to_bf(sum);
+  }
+}
+
+void check_view(const Tensor& t, const char* what, int64_t n0, int64_t H) {
+  MVL_CHECK(t.dtype() == DType::bf16 && t.ndim() == 3 && t.dim(0) == n0 && t.dim(1) == H && t.dim(2) == kDK &&
+                t.strides()[2] == 1 && t.strides()[0] % 8 == 0 && t.strides()[1] % 8 == 0 &&
+                t.offset_bytes() % 16 == 0,
+            shape_mismatch,
+            "cuda lightning: {} must be a bf16 [{}, {}, 128] view with a contiguous last dim and 16-byte "
+            "aligned rows, got {}",
+            what, n0, H, t.str());
+  MVL_CHECK(t.device().is_cuda(), invalid_argument, "cuda lightning: {} is not on the GPU", what);
+}
+
+}  // namespace
+
+void lightning_prefill(const Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& slopes,
+                       const Tensor& state, const Tensor& o, const Tensor& cu_seqlens) {
+  const int64_t T = q.dim(0), H = q.dim(1);
+  check_view(q, "q", T, H);
+  check_view(k, "k", T, H);
+  check_view(v, "v", T, H);
+  check_view(o, "o", T, H);
+  const int64_t S = state.dim(0);
+  MVL_CHECK(state.dtype() == DType::f32 && state.is_contiguous() && state.ndim() == 4 && state.dim(1) == H &&
+                state.dim(2) == kDK && state.dim(3) == kDK,
+            shape_mismatch, "cuda::lightning_prefill: state must be f32 [S, {}, 128, 128], got {}", H, state.str());
+  MVL_CHECK(slopes.dtype() == DType::f32 && slopes.numel() == H, shape_mismatch,
+            "cuda::lightning_prefill: slopes {} for {} heads", slopes.str(), H);
+  if (cu_seqlens.defined())
+    MVL_CHECK(cu_seqlens.dtype() == DType::i32 && cu_seqlens.numel() == S + 1, shape_mismatch,
+              "cuda::lightning_prefill: cu_seqlens {} for {} sequences", cu_seqlens.str(), S);
+  else
+    MVL_CHECK(S == 1, shape_mismatch, "cuda::lightning_prefill: {} states but no cu_seqlens", S);
+  if (S == 0) return;
+  PrefillParams p{};
+  p.q = static_cast<const bf16*>(q.data());
+  p.k = static_cast<const bf16*>(k.data());
+  p.v = static_cast<const bf16*>(v.data());
+  p.o = static_cast<bf16*>(o.data());
+  p.slopes = static_cast<const float*>(slopes.data());
+  p.state = static_cast<float*>(state.data());
+  p.cu_seqlens = cu_seqlens.defined() ? static_cast<const int32_t*>(cu_seqlens.data()) : nullptr;
+  p.total_tokens = T;
+  p.q_tok = q.strides()[0]; p.q_head = q.strides()[1];
+  p.k_tok = k.strides()[0]; p.k_head = k.strides()[1];
+  p.v_tok = v.strides()[0]; p.v_head = v.strides()[1];
+  p.o_tok = o.strides()[0]; p.o_head = o.strides()[1];
+  p.H = static_cast<int>(H);
+  const size_t smem = sizeof(PrefillSmem);
+  MVL_CHECK(smem <= ctx.max_smem_optin(), unsupported,
+            "cuda::lightning_prefill needs {} bytes of shared memory per block; this GPU allows {} (sm_80+ needed)",
+            smem, ctx.max_smem_optin());
+  MVL_CUDA_CHECK(cudaFuncSetAttribute(lightning_prefill_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                      static_cast<int>(smem)));
+  lightning_prefill_kernel<<<static_cast<unsigned>(S * H * 2), kThreads, smem, ctx.stream()>>>(p);
+  MVL_CUDA_CHECK_LAUNCH();
+}
+
+void lightning_decode(const Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& slopes,
+                      const Tensor& state, const Tensor& o) {
+  const int64_t B = q.dim(0), H = q.dim(1);
+  check_view(q, "q", B, H);
+  check_view(k, "k", B, H);
+  check_view(v, "v", B, H);
+  check_view(o, "o", B, H);
+  MVL_CHECK(state.dtype() == DType::f32 && state.is_contiguous() && state.ndim() == 4 && state.dim(0) == B &&
+                state.dim(1) == H && state.dim(2) == kDK && state.dim(3) == kDK,
+            shape_mismatch, "cuda::lightning_decode: state must be f32 [{}, {}, 128, 128], got {}", B, H,
+            state.str());
+  MVL_CHECK(slopes.dtype() == DType::f32 && slopes.numel() == H, shape_mismatch,
+            "cuda::lightning_decode: slopes {}", slopes.str());
+  if (B == 0) return;
+  DecodeParams p{};
+  p.q = static_cast<const bf16*>(q.data());
+  p.k = static_cast<const bf16*>(k.data());
+  p.v = static_cast<const bf16*>(v.data());
+  p.o = static_cast<bf16*>(o.data());
+  p.slopes = static_cast<const float*>(slopes.data());
+  p.state = static_cast<float*>(state.data());
+  p.q_b = q.strides()[0]; p.q_h = q.strides()[1];
+  p.k_b = k.strides()[0]; p.k_h = k.strides()[1];
+  p.v_b = v.strides()[0]; p.v_h = v.strides()[1];
+  p.o_b = o.strides()[0]; p.o_h = o.strides()[1];
+  p.H = static_cast<int>(H);
+  lightning_decode_kernel<<<dim3(static_cast<unsigned>(B * H), kDK / 32), 256, 0, ctx.stream()>>>(p);
+  MVL_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace mvl::cuda

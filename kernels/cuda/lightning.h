@@ -1,0 +1,26 @@
+// Lightning (linear, decayed) attention on CUDA: blockwise prefill with an fp32
+// state in/out, and the batched recurrent decode step (spec §6.4.3-6.4.5). Head dim 128.
+// Semantics per head with λ = exp(-s_h): S ← λS + kᵀv ; o = q·S (no scale, no softmax).
+#pragma once
+
+#include "kernels/core/tensor.h"
+#include "kernels/cuda/context.h"
+
+namespace mvl::cuda {
+
+// q, k, v, o: bf16 [T, H, 128] views (last dim contiguous; token and head strides free,
+// multiples of 8 elements, so q/k/v can point straight into the fused SiLU(qkv) buffer).
+// slopes: f32 [H] on the device (s_h > 0). state: f32 [S, H, 128, 128] contiguous, read
+// as the initial state (zeros for a fresh sequence) and overwritten with the final one.
+// cu_seqlens: i32 [S + 1] on the device (token offsets of S packed sequences), or an
+// undefined Tensor for one sequence of T tokens (then S must be 1).
+void lightning_prefill(const Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
+                       const Tensor& slopes, const Tensor& state, const Tensor& o,
+                       const Tensor& cu_seqlens = Tensor());
+
+// One decode step for B sequences: q, k, v, o: bf16 [B, H, 128] views; state f32
+// [B, H, 128, 128] updated in place (S ← λS + kᵀv, then o = q·S). No host sync; graph-safe.
+void lightning_decode(const Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
+                      const Tensor& slopes, const Tensor& state, const Tensor& o);
+
+}  // namespace mvl::cuda

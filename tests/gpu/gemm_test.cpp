@@ -1,0 +1,73 @@
+// CPU-vs-CUDA parity for cuda::gemm (cuBLASLt bf16, f32 accumulate): awkward sizes
+// (1 row, rows not a multiple of any tile), f32 and bf16 outputs, fused bias, accumulate.
+#include "kernels/cuda/gemm.h"
+
+#include "tests/gpu/gpu_test_util.h"
+#include "tests/support/test_util.h"
+
+namespace mvl {
+namespace {
+
+using namespace gpu_test;
+
+struct Case {
+  int64_t n, in, out;
+  bool bias, bf16_out, accumulate;
+};
+
+class GemmParity : public ::testing::TestWithParam<Case> {};
+
+TEST_P(GemmParity, MatchesFp64Reference) {
+  MVL_REQUIRE_GPU_OR_SKIP();
+  const Case c = GetParam();
+  cuda::Context ctx(0);
+  auto x = rand_bf16(c.n * c.in, 1), w = rand_bf16(c.out * c.in, 2), b = rand_bf16(c.out, 3);
+  auto y0 = rand_bf16(c.n * c.out, 4);
+  std::vector<double> ref(c.n * c.out);
+  std::vector<float> plain(c.n * c.out);
+  for (int64_t i = 0; i < c.n; ++i)
+    for (int64_t j = 0; j < c.out; ++j) {
+      double s = 0;
+      float sf = 0;
+      for (int64_t k = 0; k < c.in; ++k) {
+        s += double(x[i * c.in + k]) * w[j * c.in + k];
+        sf += x[i * c.in + k] * w[j * c.in + k];
+      }
+      if (c.bias) s += b[j], sf += b[j];
+      if (c.accumulate) s += y0[i * c.out + j], sf += y0[i * c.out + j];
+      ref[i * c.out + j] = s;
+      plain[i * c.out + j] = c.bf16_out ? round_bf16(sf) : sf;
+    }
+  Tensor dx = dev_bf16(ctx, {c.n, c.in}, x), dw = dev_bf16(ctx, {c.out, c.in}, w), db = dev_bf16(ctx, {c.out}, b);
+  Tensor dy = c.bf16_out ? dev_bf16(ctx, {c.n, c.out}, y0) : dev_f32(ctx, {c.n, c.out}, y0);
+  cuda::GemmOptions opt;
+  opt.bias = c.bias ? &db : nullptr;
+  opt.accumulate = c.accumulate;
+  cuda::gemm(ctx, dx, dw, dy, opt);
+  auto got = download(ctx, dy);
+  // f32 output: within 4x of fp32 summation error + 1e-5; bf16 output: 2x the bf16 rounding.
+  if (c.bf16_out) {
+    MVL_EXPECT_PARITY(got, plain, ref, 2.0, 1e-4);
+  } else {
+    MVL_EXPECT_PARITY(got, plain, ref, 4.0, 1e-5);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, GemmParity,
+                         ::testing::Values(Case{1, 64, 96, false, false, false}, Case{37, 136, 72, true, false, false},
+                                           Case{300, 200, 264, false, true, false},
+                                           Case{5, 512, 1000, true, true, false},
+                                           Case{129, 96, 136, false, false, true},
+                                           Case{2, 6144, 256, false, true, true}));
+
+TEST(GemmErrors, RejectsMismatchedShapes) {
+  MVL_REQUIRE_GPU_OR_SKIP();
+  cuda::Context ctx(0);
+  Tensor x = dev_bf16(ctx, {4, 16}, rand_bf16(64, 1));
+  Tensor w = dev_bf16(ctx, {8, 32}, rand_bf16(256, 2));
+  Tensor y = cuda::empty({4, 8}, DType::f32, ctx);
+  EXPECT_THROW(cuda::gemm(ctx, x, w, y), Error);
+}
+
+}  // namespace
+}  // namespace mvl

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# One command for the GPU machine: (build,) run the gpu-labelled parity tests, the per-op
+# CUDA benchmarks and the peer timings, leaving logs and the merged table under $OUT.
+#   tools/device/gpu_check.sh                 configure + build here (needs nvcc, cmake, ninja)
+#   tools/device/gpu_check.sh build-cuda-carry   use binaries built elsewhere (bin/, lib/)
+# The peers need the git-ignored .peers/ folder (FLA fla/ops+fla/utils, vLLM lightning_attn.py)
+# carried with the call; see docs/benchmarks.md. Stages: tests, bench, peers (skip with SKIP=...).
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+OUT=${OUT:-$ROOT/out}
+mkdir -p "$OUT"
+export MVL_REQUIRE_GPU=1
+SKIP=${SKIP:-}
+nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.mem --format=csv | tee "$OUT/gpu.txt"
+
+if [ $# -ge 1 ]; then
+  BIN=$ROOT/$1/bin
+  export LD_LIBRARY_PATH=$ROOT/$1/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
+  TESTS=$(ls "$BIN"/*_test)
+  BENCH=$BIN/ops_cuda_bench
+else
+  B=$ROOT/build-device
+  STB=${STB_INCLUDE_DIR:-$B/stb-missing}
+  mkdir -p "$STB"
+  cmake -S "$ROOT" -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMVL_CUDA=ON -DMVL_OPENCV=OFF -DMVL_DESKTOP=OFF \
+    -DSTB_INCLUDE_DIR="$STB" > "$OUT/configure.log" 2>&1 || { tail -30 "$OUT/configure.log"; exit 1; }
+  T=$(cd "$ROOT/tests/gpu" && ls *_test.cpp | sed 's/\.cpp$//')
+  cmake --build "$B" -j"$(nproc)" --target $T ops_cuda_bench > "$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
+  TESTS=$(for t in $T; do echo "$B/tests/$t"; done)
+  BENCH=$B/kernels/bench/ops_cuda_bench
+fi
+
+fail=0
+if [[ "$SKIP" != *tests* ]]; then
+  for t in $TESTS; do
+    timeout 300 "$t" --gtest_brief=1 > "$OUT/$(basename "$t").log" 2>&1
+    rc=$?
+    echo "$(basename "$t"): rc=$rc $(grep -E '^\[  (PASSED|FAILED|SKIPPED) ' "$OUT/$(basename "$t").log" | tr '\n' ' ')"
+    grep -E "Failure|parity|Expected|Which is|error" "$OUT/$(basename "$t").log" | head -40 > "$OUT/$(basename "$t").fail"
+    [ $rc -ne 0 ] && { fail=1; head -60 "$OUT/$(basename "$t").fail"; }
+  done | tee "$OUT/tests_summary.txt"
+fi
+if [[ "$SKIP" != *bench* ]]; then
+  timeout 300 "$BENCH" --json "$OUT/ours.json" 2>&1 | tee "$OUT/bench.log"
+fi
+if [[ "$SKIP" != *peers* ]]; then
+  PYTHONUNBUFFERED=1 timeout 420 python3 "$ROOT/tools/device/peers.py" "$OUT/ours.json" "$OUT" > "$OUT/peers.log" 2>&1
+  echo "peers rc=$?"; grep -E "^== peer|Error|error" "$OUT/peers.log" | head -20
+  cat "$OUT/bench_table.md" 2>/dev/null
+fi
+exit $fail
