@@ -1,6 +1,196 @@
-// PLACEHOLDER until its owner lands it: registers nothing.
+// `minimax-vl generate`: plain text continuation with the text backbone (no chat template,
+// no images). The prompt is -p TEXT (tokenized with DIR/tokenizer.json, special tokens
+// parsed) or --ids FILE of whitespace-separated ids ('-' = stdin). Streams the decoded
+// text to stdout, or with --print-ids prints the generated ids on one line.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
 #include "app/cli/command.h"
+#include "app/engine/model_config.h"
+#include "kernels/core/safetensors.h"
+#include "kernels/ops/sampling.h"
+#include "llm/model/text_model.h"
+#include "llm/tokenizer/incremental_detokenizer.h"
+#include "llm/tokenizer/tokenizer.h"
 
 namespace mvl::cli {
-void add_generate_command(CLI::App& app, RunFn& run) {}
+namespace {
+
+namespace fs = std::filesystem;
+
+struct GenerateOptions {
+  std::string model;
+  std::string prompt;
+  std::string ids_file;
+  int64_t max_new = 64;
+  float temperature = 0.0f;
+  int64_t top_k = 0;
+  float top_p = 1.0f;
+  float repetition_penalty = 1.0f;
+  uint64_t seed = 0;
+  bool print_ids = false;
+  bool ignore_eos = false;
+  bool stats = false;
+};
+
+// Whitespace-separated token ids (commas and [] also accepted, so a Python list pastes).
+std::vector<int32_t> read_ids(const std::string& file) {
+  std::string text;
+  if (file == "-") {
+    std::stringstream ss;
+    ss << std::cin.rdbuf();
+    text = ss.str();
+  } else {
+    std::ifstream in(file, std::ios::binary);
+    MVL_CHECK(in.good(), not_found, "cannot open ids file '{}'", file);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+  }
+  for (char& c : text)
+    if (c == ',' || c == '[' || c == ']') c = ' ';
+  std::istringstream is(text);
+  std::vector<int32_t> ids;
+  std::string tok;
+  while (is >> tok) {
+    size_t used = 0;
+    long long v = 0;
+    try {
+      v = std::stoll(tok, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    MVL_CHECK(used == tok.size() && v >= 0 && v <= INT32_MAX, invalid_argument,
+              "ids file '{}': '{}' (item {}) is not a token id; expected whitespace-separated integers", file, tok,
+              ids.size() + 1);
+    ids.push_back(static_cast<int32_t>(v));
+  }
+  MVL_CHECK(!ids.empty(), invalid_argument, "ids file '{}' holds no token ids", file);
+  return ids;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+int run_generate(const GenerateOptions& o) {
+  const std::string dir = o.model.empty() ? default_model_dir() : o.model;
+  struct Loaded {
+    engine::ModelConfig cfg;
+    Checkpoint ckpt;
+    llm::TextModel model;
+  };
+  Loaded m = load_phase([&] {
+    return in_context(fmt::format("loading model '{}'", dir), [&] {
+      engine::ModelConfig cfg = engine::ModelConfig::load_dir(dir);
+      Checkpoint ckpt = Checkpoint::open(dir);
+      llm::TextModel model = llm::TextModel::load(ckpt, cfg.text, llm::TextWeightNaming::detect(ckpt));
+      return Loaded{std::move(cfg), std::move(ckpt), std::move(model)};
+    });
+  });
+  const fs::path tok_path = fs::path(dir) / "tokenizer.json";
+  std::error_code ec;
+  std::optional<llm::Tokenizer> tok;
+  if (!o.prompt.empty() || !o.print_ids) {
+    if (fs::exists(tok_path, ec)) {
+      tok = load_phase([&] { return llm::Tokenizer::from_file(tok_path.string()); });
+    } else if (!o.prompt.empty()) {
+      load_phase([&] {
+        throw_error(ErrorCategory::not_found,
+                    fmt::format("no tokenizer.json in '{}' to encode -p; pass --ids FILE instead", dir));
+      });
+    }
+  }
+  const std::vector<int32_t> prompt = input_phase([&] {
+    std::vector<int32_t> ids = o.prompt.empty() ? read_ids(o.ids_file) : tok->encode(o.prompt, true);
+    MVL_CHECK(!ids.empty(), invalid_argument, "the prompt encodes to no tokens");
+    for (size_t i = 0; i < ids.size(); ++i)
+      MVL_CHECK(ids[i] < m.cfg.text.vocab_size, invalid_argument,
+                "token id {} (prompt position {}) is outside the model's vocabulary of {}", ids[i], i,
+                m.cfg.text.vocab_size);
+    return ids;
+  });
+
+  const ops::SamplingParams sp{o.temperature, o.top_k, o.top_p, o.repetition_penalty};
+  ops::Rng rng(o.seed);
+  const bool print_text = !o.print_ids && tok.has_value();
+  std::optional<llm::IncrementalDetokenizer> detok;
+  if (print_text) detok.emplace(*tok, /*skip_special=*/true);
+
+  llm::SequenceState state = m.model.new_state();
+  const auto t0 = std::chrono::steady_clock::now();
+  Tensor logits = m.model.prefill({llm::Segment::tokens(prompt)}, state).select(0, 0);
+  const double prefill_s = seconds_since(t0);
+  std::vector<int32_t> history = prompt, generated;
+  const auto t1 = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < o.max_new; ++i) {
+    const int32_t next = ops::sample(logits, sp, rng, history);
+    const bool eos = !o.ignore_eos && m.cfg.text.eos_token_id && next == *m.cfg.text.eos_token_id;
+    if (eos) break;
+    generated.push_back(next);
+    history.push_back(next);
+    if (print_text) {
+      const std::string piece = detok->push(next);
+      std::fwrite(piece.data(), 1, piece.size(), stdout);
+      std::fflush(stdout);
+    }
+    if (i + 1 < o.max_new) logits = m.model.decode(next, state);
+  }
+  const double decode_s = seconds_since(t1);
+  if (print_text) {
+    const std::string rest = detok->flush() + "\n";
+    std::fwrite(rest.data(), 1, rest.size(), stdout);
+  } else {
+    std::string line;
+    for (size_t i = 0; i < generated.size(); ++i) line += (i ? " " : "") + std::to_string(generated[i]);
+    std::printf("%s\n", line.c_str());
+  }
+  if (o.stats) {
+    const double steps = generated.empty() ? 0.0 : static_cast<double>(generated.size() - 1);
+    std::fprintf(stderr, "prefill: %zu tokens in %.3f s (%.1f tok/s); decode: %zu tokens in %.3f s (%.1f tok/s)\n",
+                 prompt.size(), prefill_s, prompt.size() / std::max(prefill_s, 1e-9), generated.size(), decode_s,
+                 steps / std::max(decode_s, 1e-9));
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_generate_command(CLI::App& app, RunFn& run) {
+  auto o = std::make_shared<GenerateOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "generate", "Continue a text prompt with the language model (raw text, no chat template, no images)");
+  cmd->add_option("-m,--model", o->model, "Model directory (default: the bundled tiny model)");
+  auto* p = cmd->add_option("-p,--prompt", o->prompt, "Prompt text (tokenized with the model's tokenizer.json)");
+  auto* ids = cmd->add_option("--ids", o->ids_file, "File of whitespace-separated prompt token ids ('-' = stdin)");
+  p->excludes(ids);
+  cmd->add_option("-n,--max-new-tokens", o->max_new, "Number of tokens to generate")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
+  cmd->add_option("--temp,--temperature", o->temperature, "Sampling temperature; 0 = greedy")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0f, 100.0f));
+  cmd->add_option("--top-k", o->top_k, "Keep only the k most likely tokens (0 = off)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--top-p", o->top_p, "Nucleus sampling mass in (0, 1] (1 = off)")
+      ->capture_default_str()
+      ->check(CLI::Range(1e-9f, 1.0f));
+  cmd->add_option("--repeat-penalty", o->repetition_penalty, "Repetition penalty (1 = off)")
+      ->capture_default_str()
+      ->check(CLI::Range(1e-3f, 100.0f));
+  cmd->add_option("--seed", o->seed, "Random seed for sampling")->capture_default_str();
+  cmd->add_flag("--print-ids", o->print_ids, "Print the generated token ids (space-separated, one line) instead of text");
+  cmd->add_flag("--ignore-eos", o->ignore_eos, "Keep generating past the end-of-sequence token");
+  cmd->add_flag("--stats", o->stats, "Print prefill/decode speed to stderr");
+  cmd->callback([o, &run, p, ids] {
+    if (p->count() == 0 && ids->count() == 0) throw CLI::RequiredError("-p TEXT or --ids FILE");
+    run = [o] { return run_generate(*o); };
+  });
+}
+
 }  // namespace mvl::cli

@@ -12,7 +12,7 @@ namespace mvl::cpu {
 
 void attention(const AttentionArgs& a) {
   const int64_t group = a.heads / a.kv_heads;
-  parallel_for(a.n_q * a.heads, 4, [&](int64_t b, int64_t e) {
+  parallel_for(a.n_q * a.heads, std::max<int64_t>(4, grain_for(2 * a.n_k * a.d)), [&](int64_t b, int64_t e) {
     std::vector<float> scores(static_cast<size_t>(a.n_k));
     for (int64_t job = b; job < e; ++job) {
       const int64_t i = job / a.heads, h = job % a.heads, g = h / group;

@@ -41,7 +41,7 @@ void row_times_state(const float* x, float scale, const float* S, int64_t d, flo
 
 void lightning_quadratic(const LightningArgs& a) {
   const int64_t d = a.d;
-  parallel_for(a.heads, 1, [&](int64_t h0, int64_t h1) {
+  parallel_for(a.heads, grain_for(a.n * (a.n + 2 * d) * d), [&](int64_t h0, int64_t h1) {
     for (int64_t h = h0; h < h1; ++h) {
       Head hd{a, h};
       const float s = a.slopes[h];
@@ -74,7 +74,7 @@ void lightning_quadratic(const LightningArgs& a) {
 
 void lightning_recurrent(const LightningArgs& a) {
   const int64_t d = a.d;
-  parallel_for(a.heads, 1, [&](int64_t h0, int64_t h1) {
+  parallel_for(a.heads, grain_for(2 * a.n * d * d), [&](int64_t h0, int64_t h1) {
     for (int64_t h = h0; h < h1; ++h) {
       Head hd{a, h};
       const float ratio = decay(a.slopes[h], 1);
@@ -94,7 +94,7 @@ void lightning_recurrent(const LightningArgs& a) {
 
 void lightning_blockwise(const LightningArgs& a, int64_t B) {
   const int64_t d = a.d;
-  parallel_for(a.heads, 1, [&](int64_t h0, int64_t h1) {
+  parallel_for(a.heads, grain_for(a.n * (std::min(a.n, B) + 3 * d) * d), [&](int64_t h0, int64_t h1) {
     std::vector<float> qdec(static_cast<size_t>(B)), kdec(static_cast<size_t>(B)), diag(static_cast<size_t>(B));
     std::vector<float> kv(static_cast<size_t>(d * d)), inter(static_cast<size_t>(d));
     for (int64_t h = h0; h < h1; ++h) {

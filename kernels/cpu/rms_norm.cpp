@@ -10,7 +10,7 @@ namespace mvl::cpu {
 
 void rms_norm(const float* x, const void* w, DType wt, float* out, int64_t rows, int64_t d, float eps,
               bool bf16_order) {
-  parallel_for(rows, 64, [&](int64_t r0, int64_t r1) {
+  parallel_for(rows, grain_for(4 * d), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const float* xr = x + r * d;
       float* yr = out + r * d;
