@@ -1,0 +1,56 @@
+// Pieces shared by the generating subcommands (ask, chat): the model and sampling flags
+// (defined once, bound to both), opening the engine with a load progress bar and the
+// honest tiny-model note, running one request with streaming and Ctrl+C, and the JSON
+// shapes of a result.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "app/engine/engine.h"
+#include "kernels/core/json.h"
+
+namespace mvl::cli {
+
+struct ModelFlags {
+  std::string model_dir;  // empty: the bundled tiny demo model
+  int64_t ctx_size = 0;   // 0: the model's own
+};
+
+struct GenerationFlags {
+  int64_t max_tokens = 512;
+  float temperature = 0.0f;  // greedy, as in the official MiniMax-VL-01 examples
+  float top_p = 1.0f;
+  int top_k = 0;
+  uint64_t seed = 0;
+  float repeat_penalty = 1.0f;
+  std::string system = engine::kDefaultSystemPrompt;
+  engine::GenerateOptions options() const;
+};
+
+void add_model_flags(CLI::App& cmd, ModelFlags& f);
+void add_generation_flags(CLI::App& cmd, GenerationFlags& f);
+
+// Opens the model inside load_phase (exit 3). Without -m: the default model, with a one-line
+// note on stderr. A progress bar goes to stderr only when it is a terminal.
+std::unique_ptr<engine::Engine> open_engine(const ModelFlags& f);
+
+// Runs one request: pieces go to stdout as they come when `stream` is set; polls Ctrl+C
+// (first press cancels). Returns the handle once finished. Errors are NOT thrown here.
+engine::RequestHandle run_streaming(engine::Engine& e, engine::Request r, bool stream);
+
+// Throws Error{not_found|invalid_argument} unless `path` is an existing regular file (the
+// full decode happens after the model is loaded).
+void check_image_path(const std::string& path);
+
+// Throws the request's error as a PhaseError (input -> exit 4, runtime -> exit 1).
+void throw_if_error(const engine::RequestHandle& h);
+
+json::Json model_json(const engine::Engine& e);
+json::Json result_json(const engine::DoneEvent& d);  // answer, finish_reason, images, usage, timings
+std::string stats_line(const engine::DoneEvent& d);  // one human line of timings
+
+}  // namespace mvl::cli

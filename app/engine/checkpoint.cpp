@@ -1,0 +1,306 @@
+// Adapters from the real llm::/vision:: classes to the engine's model interfaces, and
+// Engine::open. Prompt encoding keeps user text away from special-token parsing: each
+// message is rendered by llm::render_chat with private-use sentinels in place of the text
+// items, the template's own parts are encoded with specials ON, the user's text with
+// specials OFF, and each literal `<image>` of the template becomes an image slot.
+#include "app/engine/checkpoint.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "kernels/core/log.h"
+#include "kernels/core/safetensors.h"
+#include "kernels/ops/tensor_ops.h"
+#include "llm/chat/chat_template.h"
+#include "llm/model/text_model.h"
+#include "llm/tokenizer/incremental_detokenizer.h"
+#include "llm/tokenizer/tokenizer.h"
+#include "vision/image/image.h"
+#include "vision/model/packing.h"
+#include "vision/model/vision_model.h"
+#include "vision/preprocess/preprocess.h"
+
+namespace mvl::engine {
+namespace fs = std::filesystem;
+namespace {
+
+// U+E000 / U+E001 (private use): never produced by the template itself.
+constexpr const char* kSentinelOpen = "\xEE\x80\x80";
+constexpr const char* kSentinelClose = "\xEE\x80\x81";
+
+class TokenizerCodec : public PromptCodec {
+ public:
+  TokenizerCodec(llm::Tokenizer tok, int64_t image_token) : tok_(std::move(tok)) {
+    const auto eos = tok_.token_to_id(llm::kEndOfSentence);
+    MVL_CHECK(eos.has_value(), not_found, "tokenizer.json has no '{}' token (the end-of-turn marker)",
+              llm::kEndOfSentence);
+    eos_ = *eos;
+    const auto img = tok_.token_to_id(llm::kImageToken);
+    MVL_CHECK(img.has_value() && *img == image_token, bad_format,
+              "tokenizer.json maps '<image>' to {} but config.json says image_token_index = {}",
+              img ? std::to_string(*img) : "nothing", image_token);
+    // The generation prompt is what add_generation_prompt appends.
+    const llm::ChatMessage probe = llm::make_message("user", "x");
+    const std::string without = llm::render_chat({probe}, false);
+    const std::string with = llm::render_chat({probe}, true);
+    MVL_CHECK(with.size() > without.size() && with.compare(0, without.size(), without) == 0, internal,
+              "the chat template's generation prompt is not a suffix of the conversation");
+    gen_text_ = with.substr(without.size());
+    gen_ = tok_.encode(gen_text_, true);
+    // An answer renders as <open><content><close>; <open> must be the generation prompt so
+    // a streamed answer and a replayed one are the same positions.
+    llm::ChatMessage a;
+    a.role = "assistant";
+    a.content = llm::text_content(std::string(kSentinelOpen) + kSentinelClose);
+    const std::string r = llm::render_chat({a}, false);
+    const size_t at = r.find(kSentinelOpen);
+    MVL_ASSERT(at != std::string::npos);
+    MVL_CHECK(r.substr(0, at) == gen_text_, internal,
+              "the chat template opens an assistant turn differently from its generation prompt");
+    close_ = tok_.encode(r.substr(at + 6), true);
+  }
+
+  std::vector<Piece> encode_message(const Message& m) const override {
+    llm::ChatMessage cm;
+    cm.role = role_name(m.role);
+    std::vector<std::string> texts;
+    for (const auto& p : m.parts) {
+      llm::ContentItem it;
+      if (p.kind == ContentPart::Kind::image) {
+        it.kind = llm::ContentItem::Kind::image;
+      } else {
+        it.kind = llm::ContentItem::Kind::text;
+        it.text = kSentinelOpen + std::to_string(texts.size()) + kSentinelClose;
+        texts.push_back(p.text);
+      }
+      cm.content.push_back(std::move(it));
+    }
+    const std::string r = llm::render_chat({cm}, false);
+    std::vector<Piece> out(1);
+    int image = 0;
+    auto add_template = [&](const std::string& s) {
+      // Template text: specials ON; each literal <image> is a slot.
+      size_t pos = 0;
+      while (pos <= s.size()) {
+        const size_t at = s.find(llm::kImageToken, pos);
+        const std::string chunk = s.substr(pos, at == std::string::npos ? std::string::npos : at - pos);
+        if (!chunk.empty()) {
+          auto ids = tok_.encode(chunk, true);
+          out.back().ids.insert(out.back().ids.end(), ids.begin(), ids.end());
+        }
+        if (at == std::string::npos) break;
+        out.push_back(Piece{{}, image++});
+        out.push_back(Piece{});
+        pos = at + std::string(llm::kImageToken).size();
+      }
+    };
+    size_t pos = 0;
+    while (true) {
+      const size_t open = r.find(kSentinelOpen, pos);
+      if (open == std::string::npos) {
+        add_template(r.substr(pos));
+        break;
+      }
+      add_template(r.substr(pos, open - pos));
+      const size_t close = r.find(kSentinelClose, open);
+      MVL_ASSERT(close != std::string::npos);
+      const size_t k = std::stoul(r.substr(open + 3, close - open - 3));
+      MVL_ASSERT(k < texts.size());
+      auto ids = tok_.encode(texts[k], false);  // user text: specials stay plain text
+      out.back().ids.insert(out.back().ids.end(), ids.begin(), ids.end());
+      pos = close + 3;
+    }
+    MVL_CHECK(image == m.num_images(), internal, "the chat template emitted {} image slots for {} images",
+              image, m.num_images());
+    return out;
+  }
+  std::vector<int32_t> generation_prompt() const override { return gen_; }
+  std::vector<int32_t> assistant_close() const override { return close_; }
+  std::vector<int32_t> encode_text(const std::string& text) const override { return tok_.encode(text, false); }
+  std::string decode(const std::vector<int32_t>& ids) const override { return tok_.decode(ids, true); }
+  bool is_special(int32_t id) const override { return tok_.is_special(id); }
+  int32_t eos_id() const override { return eos_; }
+
+  class DetokStream : public Stream {
+   public:
+    explicit DetokStream(const llm::Tokenizer& t) : d_(t, true) {}
+    std::string push(int32_t id) override { return d_.push(id); }
+    std::string flush() override { return d_.flush(); }
+
+   private:
+    llm::IncrementalDetokenizer d_;
+  };
+  std::unique_ptr<Stream> stream() const override { return std::make_unique<DetokStream>(tok_); }
+
+ private:
+  llm::Tokenizer tok_;
+  int32_t eos_ = 0;
+  std::string gen_text_;
+  std::vector<int32_t> gen_, close_;
+};
+
+struct RealSnapshot : StateSnapshot {
+  llm::SequenceState::Snapshot s;
+  int64_t length() const override { return s.position; }
+};
+
+class RealState : public ModelState {
+ public:
+  explicit RealState(llm::SequenceState s) : s_(std::move(s)), empty_(s_.snapshot()) {}
+  int64_t length() const override { return s_.position(); }
+  std::unique_ptr<StateSnapshot> snapshot() const override {
+    auto r = std::make_unique<RealSnapshot>();
+    r->s = s_.snapshot();
+    return r;
+  }
+  void restore(const StateSnapshot& snap) override { s_.restore(dynamic_cast<const RealSnapshot&>(snap).s); }
+  void reset() override { s_.restore(empty_); }
+  llm::SequenceState& seq() { return s_; }
+
+ private:
+  llm::SequenceState s_;
+  llm::SequenceState::Snapshot empty_;
+};
+
+std::vector<float> to_vector(const Tensor& logits) {
+  const Tensor c = contiguous(logits);
+  MVL_CHECK(c.dtype() == DType::f32, internal, "logits must be f32, got {}", c.str());
+  const float* p = c.data<float>();
+  return std::vector<float>(p, p + c.numel());
+}
+
+class RealLm : public LanguageModel {
+ public:
+  explicit RealLm(llm::TextModel m) : m_(std::move(m)) {}
+  std::unique_ptr<ModelState> new_state() override { return std::make_unique<RealState>(m_.new_state()); }
+  std::vector<float> prefill(const std::vector<Segment>& segs, ModelState& state) override {
+    std::vector<llm::Segment> in;
+    in.reserve(segs.size());
+    for (const auto& s : segs) in.push_back(s.is_rows() ? llm::Segment::rows(s.rows) : llm::Segment::tokens(s.ids));
+    const Tensor logits = m_.prefill(in, dynamic_cast<RealState&>(state).seq());  // f32 [1, vocab]
+    return to_vector(logits.select(0, logits.dim(0) - 1));
+  }
+  std::vector<float> decode(int32_t id, ModelState& state) override {
+    return to_vector(m_.decode(id, dynamic_cast<RealState&>(state).seq()));
+  }
+  int64_t vocab_size() const override { return m_.config().vocab_size; }
+  int64_t hidden_size() const override { return m_.config().hidden_size; }
+  int64_t max_context() const override { return m_.config().max_position_embeddings; }
+
+ private:
+  llm::TextModel m_;
+};
+
+struct RealPrepared : PreparedImage {
+  vision::PreprocessResult pre;
+};
+
+class RealVision : public VisionEncoder {
+ public:
+  RealVision(vision::VisionModel m, vision::PreprocessConfig pc) : m_(std::move(m)), pc_(std::move(pc)) {}
+  std::shared_ptr<const PreparedImage> prepare(const std::string& path) const override {
+    {
+      const double t0 = now_ms();
+      auto p = std::make_shared<RealPrepared>();
+      const vision::Image img = vision::decode_image_file(path);  // its errors name the file
+      p->pre = in_context("image '" + path + "'", [&] { return vision::preprocess(img, pc_); });
+      p->path = path;
+      p->width = p->pre.width();
+      p->height = p->pre.height();
+      p->grid_rows = p->pre.grid_rows();
+      p->grid_cols = p->pre.grid_cols();
+      p->image_tokens = p->pre.image_tokens();
+      p->preprocess_ms = now_ms() - t0;
+      return std::shared_ptr<const PreparedImage>(std::move(p));
+    }
+  }
+  // VisionModel::encode, one ViT tile at a time so a cancel lands between tiles (tiles
+  // are independent in the ViT, so the result is the same as one batched call).
+  Tensor encode(const PreparedImage& img, const CancelCheck& cancelled) override {
+    const auto& p = dynamic_cast<const RealPrepared&>(img).pre;
+    const int64_t tiles = p.pixel_values.dim(0);
+    std::vector<Tensor> feats;  // each f32 [1, g*g, Dv]
+    for (int64_t t = 0; t < tiles; ++t) {
+      if (cancelled && cancelled()) return {};
+      feats.push_back(m_.vit_features(p.pixel_values.slice(0, t, t + 1)));
+    }
+    const int64_t gg = feats[0].dim(1), dv = feats[0].dim(2);
+    Tensor all = ops::concat_rows(feats).view({tiles, gg, dv});  // f32 [T, g*g, Dv]
+    return vision::pack_image_features(m_.project(all), m_.image_newline(), p.layout);
+  }
+
+ private:
+  vision::VisionModel m_;
+  vision::PreprocessConfig pc_;
+};
+
+void report(const ProgressFn& progress, double f, const std::string& stage) {
+  if (progress) progress(f, stage);
+}
+
+}  // namespace
+
+bool is_tiny_demo_model(const std::string& dir) {
+  std::error_code ec;
+  const fs::path p = fs::weakly_canonical(dir, ec);
+  return p.filename() == "tiny-random";
+}
+
+LoadedModel load_checkpoint(const EngineOptions& opts, const ProgressFn& progress) {
+  return in_context("loading model '" + opts.model_dir + "'", [&] {
+    MVL_CHECK(opts.backend == Backend::cpu, unsupported,
+              "the {} backend is not built into this engine yet; use the CPU backend",
+              backend_name(opts.backend));
+    std::error_code ec;
+    MVL_CHECK(fs::is_directory(opts.model_dir, ec), not_found,
+              "no such model directory; pass -m DIR with config.json, tokenizer.json and *.safetensors");
+    report(progress, 0.0, "config");
+    const ModelConfig cfg = ModelConfig::load_dir(opts.model_dir);
+    report(progress, 0.05, "tokenizer");
+    const std::string tok_path = (fs::path(opts.model_dir) / "tokenizer.json").string();
+    auto codec = std::make_unique<TokenizerCodec>(llm::Tokenizer::from_file(tok_path), cfg.image_token_index);
+    report(progress, 0.1, "checkpoint");
+    const Checkpoint ckpt = Checkpoint::open(opts.model_dir);
+    report(progress, 0.15, "text model");
+    // Released: language_model.model.* + per-expert w1/w2/w3; native: model.language_model.*
+    // + fused experts. detect() confirms against the keys actually present.
+    const llm::TextWeightNaming naming = llm::TextWeightNaming::detect(ckpt);
+    auto lm = std::make_unique<RealLm>(llm::TextModel::load(ckpt, cfg.text, naming));
+    report(progress, 0.85, "vision");
+    std::unique_ptr<VisionEncoder> vis;
+    if (cfg.has_vision) {
+      vision::VisionModelOptions vo;
+      vo.text_hidden = cfg.text.hidden_size;
+      vo.feature_layer = cfg.vision_feature_layer;
+      vo.select_strategy = cfg.vision_feature_select_strategy;
+      vo.projector_act = cfg.projector_hidden_act;
+      const auto names = cfg.layout == CheckpointLayout::native ? vision::VisionWeightNames::native()
+                                                                : vision::VisionWeightNames::released();
+      vis = std::make_unique<RealVision>(vision::VisionModel::load(ckpt, cfg.vision, vo, names), cfg.preprocess);
+    }
+    LoadedModel m;
+    m.info.dir = opts.model_dir;
+    m.info.layout = cfg.layout == CheckpointLayout::native ? "native" : "released";
+    m.info.backend = backend_name(opts.backend);
+    m.info.num_layers = cfg.text.num_hidden_layers;
+    m.info.hidden_size = cfg.text.hidden_size;
+    m.info.vocab_size = cfg.text.vocab_size;
+    m.info.max_context = cfg.text.max_position_embeddings;
+    for (const auto& n : ckpt.names()) m.info.num_parameters += shape_numel(ckpt.info(n).shape);
+    m.info.has_vision = cfg.has_vision;
+    m.info.tiny_demo = is_tiny_demo_model(opts.model_dir);
+    m.codec = std::move(codec);
+    m.lm = std::move(lm);
+    m.vision = std::move(vis);
+    report(progress, 1.0, "ready");
+    return m;
+  });
+}
+
+std::unique_ptr<Engine> Engine::open(const EngineOptions& opts, const ProgressFn& progress) {
+  const double t0 = now_ms();
+  LoadedModel m = load_checkpoint(opts, progress);
+  return std::make_unique<Engine>(std::move(m), opts, now_ms() - t0);
+}
+
+}  // namespace mvl::engine

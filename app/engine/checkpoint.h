@@ -1,0 +1,21 @@
+// Opening a checkpoint dir into a LoadedModel: config, tokenizer + chat template, text
+// model and vision half, in the released or the native layout. This is the only code that
+// knows the checkpoint prefixes (vision_tower., multi_modal_projector., language_model.,
+// model.language_model., ...); it hands llm/ and vision/ their naming structs.
+#pragma once
+
+#include <string>
+
+#include "app/engine/engine.h"
+#include "app/engine/model_config.h"
+
+namespace mvl::engine {
+
+// Throws Error (with "loading model 'DIR'" context) for anything missing or malformed.
+LoadedModel load_checkpoint(const EngineOptions& opts, const ProgressFn& progress = {});
+
+// True for the bundled random demo model (its answers are gibberish), detected from the
+// "minimax_vl_tiny_random" marker make-tiny writes, or the directory name.
+bool is_tiny_demo_model(const std::string& dir);
+
+}  // namespace mvl::engine
