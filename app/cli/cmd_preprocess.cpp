@@ -1,6 +1,120 @@
-// PLACEHOLDER until its owner lands it: registers nothing.
+// `minimax-vl preprocess`: decode one image and run the anyres image processor on it, printing
+// the chosen resolution, grid, tile count and image-token count (text or --json), and
+// optionally dumping pixel_values to safetensors for parity checks against the reference.
+#include <cstdio>
+
 #include "app/cli/command.h"
+#include "app/engine/model_config.h"
+#include "kernels/core/json.h"
+#include "kernels/core/safetensors.h"
+#include "vision/image/image.h"
+#include "vision/preprocess/preprocess.h"
 
 namespace mvl::cli {
-void add_preprocess_command(CLI::App& app, RunFn& run) {}
+
+namespace {
+
+struct PreprocessArgs {
+  std::string image;
+  std::string model;
+  bool json = false;
+  std::string out;
+  int64_t max_pixels = vision::kDefaultMaxImagePixels;
+  bool exif = false;
+  std::string pass_order = "pillow13";
+};
+
+int run_preprocess(const PreprocessArgs& a) {
+  vision::PreprocessConfig cfg;  // the released processor settings (spec §2.4)
+  if (!a.model.empty()) {
+    cfg = load_phase([&] { return engine::ModelConfig::load_dir(a.model).preprocess; });
+  }
+  vision::DecodeOptions dopt;
+  dopt.max_pixels = a.max_pixels;
+  dopt.apply_exif_orientation = a.exif;
+  vision::PreprocessOptions popt;
+  popt.pass_order = a.pass_order == "classic" ? vision::PillowPassOrder::classic : vision::PillowPassOrder::pillow13;
+  const auto [img, r] = input_phase([&] {
+    vision::Image im = vision::decode_image_file(a.image, dopt);
+    vision::PreprocessResult res = in_context(fmt::format("image '{}'", a.image), [&] {
+      return vision::preprocess(im, cfg, popt);
+    });
+    return std::make_pair(std::move(im), std::move(res));
+  });
+  const auto [bw, bh] = r.best_resolution();
+  const auto& u = r.layout.unpad;
+  if (a.json) {
+    json::Json j;
+    j["image"] = a.image;
+    j["format"] = img.format;
+    j["mode"] = img.source_mode;
+    j["width"] = r.width();
+    j["height"] = r.height();
+    j["best_resolution"] = {bw, bh};
+    j["grid"] = {r.grid_rows(), r.grid_cols()};
+    j["tiles"] = r.num_tiles();
+    j["image_tokens"] = r.image_tokens();
+    j["unpadded_features"] = {u.rows, u.cols};
+    j["tile_size"] = cfg.tile_size;
+    std::printf("%s\n", j.dump().c_str());
+  } else {
+    std::printf("image:           %s (%s, %s) %lldx%lld\n", a.image.c_str(), img.format.c_str(),
+                img.source_mode.c_str(), static_cast<long long>(r.width()), static_cast<long long>(r.height()));
+    std::printf("best resolution: %lldx%lld (grid %lldx%lld rows x cols of %lld-px tiles)\n", static_cast<long long>(bw),
+                static_cast<long long>(bh), static_cast<long long>(r.grid_rows()), static_cast<long long>(r.grid_cols()),
+                static_cast<long long>(cfg.tile_size));
+    std::printf("tiles:           %lld (thumbnail + %lld)\n", static_cast<long long>(r.num_tiles()),
+                static_cast<long long>(r.num_tiles() - 1));
+    std::printf("image tokens:    %lld (%lld base + %lld rows x (%lld + 1 newline))\n",
+                static_cast<long long>(r.image_tokens()),
+                static_cast<long long>(r.layout.feature_side * r.layout.feature_side), static_cast<long long>(u.rows),
+                static_cast<long long>(u.cols));
+  }
+  if (!a.out.empty()) {
+    SafetensorsWriter w;
+    w.add("pixel_values", r.pixel_values);  // f32 [T, 3, S, S], tile 0 = thumbnail
+    Tensor sizes = Tensor::empty({1, 2}, DType::i64);  // image_sizes as the reference: [h, w]
+    sizes.data<int64_t>()[0] = r.height();
+    sizes.data<int64_t>()[1] = r.width();
+    w.add("image_sizes", sizes);
+    w.set_metadata("image", a.image);
+    w.set_metadata("best_resolution", fmt::format("{}x{}", bw, bh));
+    w.set_metadata("image_tokens", std::to_string(r.image_tokens()));
+    in_phase(kExitError, [&] { w.write(a.out); });
+    if (!a.json) std::printf("wrote:           %s (pixel_values f32 [%lld, 3, %lld, %lld])\n", a.out.c_str(),
+                             static_cast<long long>(r.num_tiles()), static_cast<long long>(cfg.tile_size),
+                             static_cast<long long>(cfg.tile_size));
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_preprocess_command(CLI::App& app, RunFn& run) {
+  auto args = std::make_shared<PreprocessArgs>();
+  CLI::App* sub = app.add_subcommand(
+      "preprocess",
+      "Run the anyres image processor on one image: chosen resolution, 336-px tile grid, tile count and the\n"
+      "number of <image> tokens it becomes; --out dumps the normalised pixel_values.\n"
+      "Examples:\n"
+      "  minimax-vl preprocess --image scan.png\n"
+      "  minimax-vl preprocess --image photo.jpg --json --out pixels.safetensors");
+  sub->add_option("--image,-i", args->image, "Image file (PNG, JPEG, GIF, BMP, WebP, TIFF; the content decides)")
+      ->required();
+  sub->add_option("--model,-m", args->model,
+                  "Model directory whose preprocessor_config.json/config.json to use (default: the released settings)");
+  sub->add_flag("--json", args->json, "Print one JSON object instead of text");
+  sub->add_option("--out,-o", args->out, "Write pixel_values (f32 [tiles, 3, 336, 336]) and image_sizes to this .safetensors");
+  sub->add_option("--max-image-pixels", args->max_pixels,
+                  "Refuse images with more pixels than this (decompression-bomb guard)")
+      ->default_val(vision::kDefaultMaxImagePixels)
+      ->check(CLI::PositiveNumber);
+  sub->add_flag("--exif-orientation", args->exif,
+                "Rotate/flip per the EXIF orientation tag (the reference does not; off by default)");
+  sub->add_option("--pillow-pass-order", args->pass_order,
+                  "Reproduce Pillow 13's resize pass order ('pillow13', default) or earlier releases' ('classic')")
+      ->check(CLI::IsMember({"pillow13", "classic"}));
+  sub->callback([&run, args] { run = [args] { return run_preprocess(*args); }; });
+}
+
 }  // namespace mvl::cli

@@ -1,6 +1,7 @@
 // decode_image_file / decode_image_bytes: read the bytes ourselves (so size limits apply
 // before any decoder runs), sniff and check the header, decode with OpenCV (stb_image for GIF
 // and in builds without OpenCV), then normalise to 8-bit RGB + optional straight alpha.
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <system_error>
@@ -46,6 +47,129 @@ bool jpeg_has_end_marker(const uint8_t* d, size_t n) {
   return false;
 }
 
+uint32_t crc32(const uint8_t* d, size_t n) {
+  uint32_t c = 0xFFFFFFFFu;
+  for (size_t i = 0; i < n; ++i) {
+    c ^= d[i];
+    for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+  }
+  return ~c;
+}
+
+uint32_t be32(const uint8_t* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+}
+
+// Walks the PNG chunks: every length in range, every CRC right, IDAT present, IEND reached.
+// Catches truncated and corrupted files with our own one-line message before libpng (which
+// would print its own diagnostics to stderr) sees them.
+void check_png_structure(const uint8_t* d, size_t n, const std::string& name) {
+  size_t o = 8;
+  bool idat = false;
+  for (;;) {
+    MVL_CHECK(o + 12 <= n, bad_format, "image '{}': the PNG is truncated (no IEND chunk)", name);
+    const uint32_t len = be32(d + o);
+    MVL_CHECK(len <= n - o - 12, bad_format, "image '{}': the PNG is truncated (a {}-byte chunk runs past the end)",
+              name, len);
+    const uint8_t* type = d + o + 4;
+    MVL_CHECK(crc32(type, len + 4) == be32(d + o + 8 + len), bad_format,
+              "image '{}': corrupt PNG (CRC mismatch in chunk '{}')", name,
+              std::string(reinterpret_cast<const char*>(type), 4));
+    if (std::memcmp(type, "IDAT", 4) == 0) idat = true;
+    if (std::memcmp(type, "IEND", 4) == 0) break;
+    o += 12 + len;
+  }
+  MVL_CHECK(idat, bad_format, "image '{}': the PNG has no image data (no IDAT chunk)", name);
+}
+
+// Walks a GIF up to the end of its first image's data; stb would hand back a partly
+// decoded frame for a truncated file, Pillow refuses it.
+void check_gif_first_frame(const uint8_t* d, size_t n, const std::string& name) {
+  auto need = [&](size_t o) {
+    MVL_CHECK(o < n, bad_format, "image '{}': the GIF is truncated before its first frame ends", name);
+  };
+  size_t o = 13;
+  need(10);
+  if (d[10] & 0x80) o += 3u << ((d[10] & 7) + 1);  // global colour table
+  auto skip_sub_blocks = [&]() {
+    for (;;) {
+      need(o);
+      const size_t len = d[o++];
+      if (len == 0) return;
+      o += len;
+    }
+  };
+  for (;;) {
+    need(o);
+    const uint8_t b = d[o++];
+    if (b == 0x21) {  // extension: label + sub-blocks
+      need(o);
+      ++o;
+      skip_sub_blocks();
+    } else if (b == 0x2C) {  // image descriptor
+      need(o + 8);
+      const uint8_t flags = d[o + 8];
+      o += 9;
+      if (flags & 0x80) o += 3u << ((flags & 7) + 1);  // local colour table
+      need(o);
+      ++o;  // LZW minimum code size
+      skip_sub_blocks();
+      return;
+    } else {
+      throw Error(ErrorCategory::bad_format,
+                  fmt::format("image '{}': corrupt GIF (unexpected block 0x{:02X} before the first frame)", name, b));
+    }
+  }
+}
+
+uint32_t le32(const uint8_t* p) {
+  return (uint32_t{p[3]} << 24) | (uint32_t{p[2]} << 16) | (uint32_t{p[1]} << 8) | p[0];
+}
+
+// Uncompressed BMPs must hold all their rows (OpenCV reports a short file on stderr only).
+void check_bmp_size(const uint8_t* d, size_t n, const ImageHeader& h, const std::string& name) {
+  if (n < 34 || le32(d + 14) < 40) return;  // OS/2 headers: left to the decoder
+  const uint32_t compression = le32(d + 30);
+  if (compression != 0 && compression != 3) return;  // RLE sizes are data dependent
+  const uint64_t bpp = d[28] | (d[29] << 8);
+  const uint64_t row = ((static_cast<uint64_t>(h.width) * bpp + 31) / 32) * 4;
+  const uint64_t need = uint64_t{le32(d + 10)} + row * static_cast<uint64_t>(h.height);
+  MVL_CHECK(need <= n, bad_format, "image '{}': the BMP is truncated ({} bytes, its header needs {})", name, n, need);
+}
+
+// Every TIFF strip/tile must lie inside the file (libtiff reports short reads on stderr only).
+void check_tiff_extents(const uint8_t* d, size_t n, const std::string& name) {
+  const bool le = d[0] == 'I';
+  auto u16 = [&](size_t o) -> uint32_t { return le ? (d[o] | (d[o + 1] << 8)) : ((d[o] << 8) | d[o + 1]); };
+  auto u32 = [&](size_t o) -> uint32_t { return le ? le32(d + o) : be32(d + o); };
+  const size_t ifd = u32(4);
+  if (ifd + 2 > n) return;  // read_image_header already refused this
+  const uint32_t count = u16(ifd);
+  auto values = [&](size_t e) {  // the SHORT/LONG array of an IFD entry
+    std::vector<uint64_t> v;
+    const uint32_t type = u16(e + 2), cnt = u32(e + 4);
+    const size_t sz = type == 3 ? 2 : 4;
+    MVL_CHECK(cnt <= n, bad_format, "image '{}': corrupt TIFF (an array of {} entries)", name, cnt);
+    size_t at = e + 8;
+    if (static_cast<uint64_t>(cnt) * sz > 4) at = u32(e + 8);
+    MVL_CHECK(at <= n && static_cast<uint64_t>(cnt) * sz <= n - at, bad_format,
+              "image '{}': the TIFF is truncated (a directory array lies past the end)", name);
+    for (uint32_t i = 0; i < cnt; ++i) v.push_back(sz == 2 ? u16(at + i * 2) : u32(at + i * 4));
+    return v;
+  };
+  std::vector<uint64_t> offsets, sizes;
+  for (uint32_t i = 0; i < count && ifd + 2 + 12 * (i + 1) <= n; ++i) {
+    const size_t e = ifd + 2 + 12 * static_cast<size_t>(i);
+    const uint32_t tag = u16(e);
+    if (tag == 273 || tag == 324) offsets = values(e);
+    if (tag == 279 || tag == 325) sizes = values(e);
+  }
+  for (size_t i = 0; i < offsets.size() && i < sizes.size(); ++i) {
+    MVL_CHECK(offsets[i] <= n && sizes[i] <= n - offsets[i], bad_format,
+              "image '{}': the TIFF is truncated (strip {} ends at byte {} of {})", name, i, offsets[i] + sizes[i], n);
+  }
+}
+
 // Fills img.rgb/alpha from interleaved 8-bit pixels in the given channel order.
 void fill_from_interleaved(Image& img, const uint8_t* px, int channels, bool bgr) {
   const size_t n = static_cast<size_t>(img.width * img.height);
@@ -73,6 +197,8 @@ void decode_opencv(Image& img, const std::vector<uint8_t>& bytes, const std::str
   // IMREAD_COLOR applies the EXIF orientation but drops alpha, used only when asked to rotate.
   const int flags = opts.apply_exif_orientation ? (cv::IMREAD_COLOR | cv::IMREAD_ANYDEPTH)
                                                 : cv::IMREAD_UNCHANGED;
+  // A corrupt file must surface as our one-line error, not as OpenCV warning spew on stderr.
+  cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
   cv::Mat m;
   try {
     const cv::Mat buf(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<uint8_t*>(bytes.data()));
@@ -118,12 +244,19 @@ Image decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& n
   const ImageHeader h = read_image_header(bytes.data(), bytes.size(), name);
   // Overflow-free check: width and height each fit 32 bits here.
   if (h.width > opts.max_pixels / h.height) {
+    auto pixels = [](double n) {
+      return n >= 1e6 ? fmt::format("{:.0f} Mpixel", n / 1e6) : fmt::format("{:.0f} pixel", n);
+    };
     throw Error(ErrorCategory::out_of_memory,
-                fmt::format("image '{}': {}x{} ({:.0f} Mpixel) exceeds the {:.0f} Mpixel limit (decompression-bomb "
-                            "guard); pass --max-image-pixels to raise it",
-                            name, h.width, h.height, static_cast<double>(h.width) * h.height / 1e6,
-                            static_cast<double>(opts.max_pixels) / 1e6));
+                fmt::format("image '{}': {}x{} ({}) exceeds the {} limit (decompression-bomb guard); pass "
+                            "--max-image-pixels to raise it",
+                            name, h.width, h.height, pixels(static_cast<double>(h.width) * static_cast<double>(h.height)),
+                            pixels(static_cast<double>(opts.max_pixels))));
   }
+  if (h.format == "png") check_png_structure(bytes.data(), bytes.size(), name);
+  if (h.format == "gif") check_gif_first_frame(bytes.data(), bytes.size(), name);
+  if (h.format == "bmp") check_bmp_size(bytes.data(), bytes.size(), h, name);
+  if (h.format == "tiff") check_tiff_extents(bytes.data(), bytes.size(), name);
   if (h.format == "jpeg") {
     MVL_CHECK(jpeg_has_end_marker(bytes.data(), bytes.size()), bad_format,
               "image '{}': the JPEG data is truncated (no end-of-image marker)", name);

@@ -40,6 +40,7 @@ class Reader {
 };
 
 ImageHeader png_header(const Reader& r, const std::string& name) {
+  r.need(0, 33);  // signature + IHDR chunk with its CRC
   MVL_CHECK(r.has(12, "IHDR"), bad_format, "image '{}': PNG does not start with an IHDR chunk", name);
   ImageHeader h{"png", r.be32(16), r.be32(20), ""};
   const uint32_t depth = r.u8(24), type = r.u8(25);

@@ -97,7 +97,7 @@ Tensor ClipVit::encoder_layer(const Tensor& x, const ClipLayerWeights& l, int64_
   return ops::add(x1, ops::linear(mid, l.fc2_w, &l.fc2_b));
 }
 
-Tensor ClipVit::forward(const Tensor& pixel_values) const {
+Tensor ClipVit::forward(const Tensor& pixel_values, std::vector<Tensor>* hidden_states) const {
   const int64_t S = cfg_.image_size, C = cfg_.num_channels, D = cfg_.hidden_size, N = cfg_.num_positions();
   MVL_CHECK(pixel_values.ndim() == 4 && pixel_values.dim(1) == C && pixel_values.dim(2) == S && pixel_values.dim(3) == S,
             shape_mismatch, "vision tower: pixel_values {} do not match [tiles, {}, {}, {}]", pixel_values.str(), C, S, S);
@@ -112,7 +112,11 @@ Tensor ClipVit::forward(const Tensor& pixel_values) const {
   }
   Tensor x = ops::layer_norm(ops::concat_rows(tiles), w_.pre_ln_w, w_.pre_ln_b,
                              static_cast<float>(cfg_.layer_norm_eps));  // f32 [T*N, D]
-  for (const ClipLayerWeights& l : w_.layers) x = encoder_layer(x, l, T);
+  if (hidden_states) hidden_states->push_back(x.view({T, N, D}));
+  for (const ClipLayerWeights& l : w_.layers) {
+    x = encoder_layer(x, l, T);
+    if (hidden_states) hidden_states->push_back(x.view({T, N, D}));
+  }
   return x.view({T, N, D});
 }
 

@@ -39,8 +39,10 @@ class ClipVit {
   static ClipVit load(const Checkpoint& ckpt, const VisionConfig& cfg, const std::string& prefix, int64_t feature_layer);
 
   // pixel_values: f32 [T, C, S, S] -> the feature layer's hidden states, f32 [T, 1 + g*g, D]
-  // (CLS first; the caller drops it per the select strategy).
-  Tensor forward(const Tensor& pixel_values) const;
+  // (CLS first; the caller drops it per the select strategy). If `hidden_states` is given it
+  // receives every intermediate, f32 [T, 1 + g*g, D] each: after pre_layrnorm, after layer 1,
+  // ... up to the feature layer (for layer-by-layer comparisons).
+  Tensor forward(const Tensor& pixel_values, std::vector<Tensor>* hidden_states = nullptr) const;
 
   const VisionConfig& config() const { return cfg_; }
   int64_t layers_run() const { return static_cast<int64_t>(w_.layers.size()); }

@@ -36,6 +36,7 @@ class VisionModel {
   // One image: pixels -> packed rows f32 [image_tokens, text_hidden].
   Tensor encode(const PreprocessResult& image) const;
 
+  const ClipVit& vit() const { return vit_; }
   const VisionConfig& config() const { return vit_.config(); }
   const Tensor& image_newline() const { return newline_; }  // f32 [text_hidden]
 

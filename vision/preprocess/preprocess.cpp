@@ -8,7 +8,7 @@
 
 namespace mvl::vision {
 
-std::vector<uint8_t> resize_as_pillow(const Image& img, int64_t out_w, int64_t out_h) {
+std::vector<uint8_t> resize_as_pillow(const Image& img, int64_t out_w, int64_t out_h, PillowPassOrder order) {
   MVL_CHECK(img.width >= 1 && img.height >= 1 &&
                 img.rgb.size() == static_cast<size_t>(img.width * img.height * 3),
             invalid_argument, "image of {}x{} has {} RGB bytes", img.width, img.height, img.rgb.size());
@@ -16,9 +16,9 @@ std::vector<uint8_t> resize_as_pillow(const Image& img, int64_t out_w, int64_t o
     case ResampleRule::nearest:
       return resize_nearest_u8(img.rgb.data(), img.width, img.height, 3, out_w, out_h);
     case ResampleRule::bicubic:
-      return resize_bicubic_u8(img.rgb.data(), img.width, img.height, 3, out_w, out_h);
+      return resize_bicubic_u8(img.rgb.data(), img.width, img.height, 3, out_w, out_h, order);
     case ResampleRule::bicubic_premultiplied: {
-      if (!img.has_alpha()) return resize_bicubic_u8(img.rgb.data(), img.width, img.height, 3, out_w, out_h);
+      if (!img.has_alpha()) return resize_bicubic_u8(img.rgb.data(), img.width, img.height, 3, out_w, out_h, order);
       if (img.width == out_w && img.height == out_h) return img.rgb;  // Pillow copies, no round trip
       const int64_t n = img.width * img.height;
       MVL_CHECK(img.alpha.size() == static_cast<size_t>(n), invalid_argument, "alpha plane has {} bytes for {} pixels",
@@ -29,7 +29,7 @@ std::vector<uint8_t> resize_as_pillow(const Image& img, int64_t out_w, int64_t o
         rgba[i * 4 + 3] = img.alpha[i];
       }
       premultiply_alpha(rgba.data(), n);
-      std::vector<uint8_t> out4 = resize_bicubic_u8(rgba.data(), img.width, img.height, 4, out_w, out_h);
+      std::vector<uint8_t> out4 = resize_bicubic_u8(rgba.data(), img.width, img.height, 4, out_w, out_h, order);
       const int64_t m = out_w * out_h;
       unpremultiply_alpha(out4.data(), m);
       std::vector<uint8_t> rgb(static_cast<size_t>(m * 3));  // convert('RGB') drops alpha
@@ -55,7 +55,7 @@ void normalize_tile(const uint8_t* rgb, int64_t h, int64_t w, const PreprocessCo
   }
 }
 
-PreprocessResult preprocess(const Image& img, const PreprocessConfig& cfg) {
+PreprocessResult preprocess(const Image& img, const PreprocessConfig& cfg, const PreprocessOptions& opts) {
   MVL_CHECK(cfg.mode == "anyres", unsupported, "image processing mode '{}' is not supported (only 'anyres')", cfg.mode);
   for (int c = 0; c < 3; ++c) {
     MVL_CHECK(cfg.image_std[c] != 0.0f, invalid_argument, "preprocess config: image_std[{}] is 0", c);
@@ -70,11 +70,11 @@ PreprocessResult preprocess(const Image& img, const PreprocessConfig& cfg) {
   r.tiles_u8.assign(static_cast<size_t>(T * tile_bytes), 0);
 
   // Tile 0: the whole image squashed to S x S (aspect ratio not kept).
-  const std::vector<uint8_t> thumb = resize_as_pillow(img, S, S);
+  const std::vector<uint8_t> thumb = resize_as_pillow(img, S, S, opts.pass_order);
   std::memcpy(r.tiles_u8.data(), thumb.data(), static_cast<size_t>(tile_bytes));
 
   // Keep-ratio resize, pasted centred on a black W x H canvas, cut row-major.
-  const std::vector<uint8_t> resized = resize_as_pillow(img, place.new_width, place.new_height);
+  const std::vector<uint8_t> resized = resize_as_pillow(img, place.new_width, place.new_height, opts.pass_order);
   std::vector<uint8_t> canvas(static_cast<size_t>(W * H * 3), 0);
   for (int64_t y = 0; y < place.new_height; ++y) {
     std::memcpy(&canvas[static_cast<size_t>(((place.y0 + y) * W + place.x0) * 3)],

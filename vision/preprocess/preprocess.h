@@ -9,6 +9,7 @@
 #include "vision/config/vision_config.h"
 #include "vision/image/image.h"
 #include "vision/preprocess/anyres.h"
+#include "vision/preprocess/pillow_resample.h"
 
 namespace mvl::vision {
 
@@ -26,9 +27,15 @@ struct PreprocessResult {
   int64_t image_tokens() const { return layout.image_tokens(); }
 };
 
+// Knobs that are not part of the checkpoint's processor config.
+struct PreprocessOptions {
+  PillowPassOrder pass_order = PillowPassOrder::pillow13;  // which Pillow release to match bit for bit
+};
+
 // Resizes `img` to out_w x out_h the way Pillow resizes the image's original mode (BICUBIC,
 // premultiplied alpha for RGBA/LA, NEAREST for palette) and returns RGB u8 [out_h, out_w, 3].
-std::vector<uint8_t> resize_as_pillow(const Image& img, int64_t out_w, int64_t out_h);
+std::vector<uint8_t> resize_as_pillow(const Image& img, int64_t out_w, int64_t out_h,
+                                      PillowPassOrder order = PillowPassOrder::pillow13);
 
 // u8 [h, w, 3] tile pixels -> f32 [3, h, w]: x = u/255, x -= mean, x /= std, each rounded
 // to f32 separately (torchvision ToTensor + Normalize).
@@ -36,6 +43,6 @@ void normalize_tile(const uint8_t* rgb, int64_t h, int64_t w, const PreprocessCo
 
 // The whole processor for one image. Throws Error for a bad config or an image too
 // elongated to survive the keep-ratio resize.
-PreprocessResult preprocess(const Image& img, const PreprocessConfig& cfg);
+PreprocessResult preprocess(const Image& img, const PreprocessConfig& cfg, const PreprocessOptions& opts = {});
 
 }  // namespace mvl::vision

@@ -19,7 +19,7 @@ import PIL
 import safetensors
 import torch
 import transformers
-from PIL import Image
+from PIL import Image, ImageOps
 from safetensors.torch import save_file
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -118,6 +118,69 @@ def make_sources(rng):
     return out
 
 
+# ---------------------------------------------------------------- decoder samples
+def make_format_samples(rng):
+    """Small files in every accepted format, each with PIL's own RGB decode beside it
+    (formats/<name>.rgb.png), plus a zip-bomb PNG for the hostile-input tests."""
+    d = f"{OUT}/formats"
+    os.makedirs(d, exist_ok=True)
+    base = pattern(23, 17, rng)
+    samples = []
+
+    def save(name, im, **kw):
+        im.save(f"{d}/{name}", **kw)
+        opened = Image.open(f"{d}/{name}")
+        Image.fromarray(np.asarray(opened.convert("RGB"))).save(f"{d}/{name}.rgb.png")
+        samples.append({"file": f"formats/{name}", "mode": opened.mode, "size": list(opened.size),
+                        "expected_rgb": f"formats/{name}.rgb.png"})
+
+    save("rgb.png", Image.fromarray(base))
+    save("gray.png", Image.fromarray(base[..., 0], "L"))
+    save("bilevel.png", Image.fromarray(base[..., 0] > 128).convert("1"))
+    save("rgb.bmp", Image.fromarray(base))
+    save("palette.bmp", Image.fromarray(base).quantize(colors=16, dither=Image.Dither.NONE))
+    save("palette.gif", Image.fromarray(base).quantize(colors=32, dither=Image.Dither.NONE))
+    save("lossless.webp", Image.fromarray(base), lossless=True)
+    save("rgba_lossless.webp", Image.fromarray(np.dstack([base, base[..., 1]]), "RGBA"), lossless=True)
+    save("rgb.tiff", Image.fromarray(base))
+    save("rgb_lzw.tiff", Image.fromarray(base), compression="tiff_lzw")
+    save("quality90.jpg", Image.fromarray(base), quality=90)
+    save("gray.jpg", Image.fromarray(base[..., 0], "L"), quality=90)
+    save("progressive.jpg", Image.fromarray(base), quality=85, progressive=True)
+    # EXIF orientation 6 (rotate 90 CW to display): PIL and the reference ignore it.
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    save("exif_rotate90.jpg", Image.fromarray(base), quality=95, exif=exif.tobytes())
+    Image.fromarray(np.asarray(ImageOps.exif_transpose(Image.open(f"{d}/exif_rotate90.jpg")).convert("RGB"))).save(
+        f"{d}/exif_rotate90.jpg.transposed.rgb.png")
+    save("cmyk.jpg", Image.fromarray(base).convert("CMYK"), quality=95)
+    # 16-bit RGB PNG written by hand through numpy: PIL opens it as 8-bit RGB (high bytes).
+    import zlib, struct
+    hi = base.astype(np.uint16) * 257 + rng.integers(0, 200, base.shape).astype(np.uint16)
+    raw = b"".join(b"\x00" + hi[y].astype(">u2").tobytes() for y in range(hi.shape[0]))
+
+    def chunk(t, data):
+        return struct.pack(">I", len(data)) + t + data + struct.pack(">I", zlib.crc32(t + data) & 0xffffffff)
+
+    png16 = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 23, 17, 16, 2, 0, 0, 0)) +
+             chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+    with open(f"{d}/rgb16.png", "wb") as f:
+        f.write(png16)
+    opened = Image.open(f"{d}/rgb16.png")
+    Image.fromarray(np.asarray(opened.convert("RGB"))).save(f"{d}/rgb16.png.rgb.png")
+    samples.append({"file": "formats/rgb16.png", "mode": opened.mode, "size": list(opened.size),
+                    "expected_rgb": "formats/rgb16.png.rgb.png"})
+    # Zip bomb: a valid 1-bit 20000 x 20000 PNG (400 Mpixel) that compresses to a few dozen KB.
+    row = b"\x00" + b"\x00" * (20000 // 8)
+    comp = zlib.compressobj(9)
+    body = b"".join(comp.compress(row * 500) for _ in range(40)) + comp.flush()
+    bomb = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 20000, 20000, 1, 0, 0, 0, 0)) +
+            chunk(b"IDAT", body) + chunk(b"IEND", b""))
+    with open(f"{d}/zip_bomb_20000x20000.png", "wb") as f:
+        f.write(bomb)
+    return samples
+
+
 # ---------------------------------------------------------------- tiny ViT
 def tiny_vit(cfg_kw, text_hidden, seed):
     torch.manual_seed(seed)
@@ -152,8 +215,14 @@ def run_vit_case(name, image, cfg_kw, text_hidden, feature_layer, proj_act, seed
         z = torch.nn.functional.linear(act(z), proj["linear_2.weight"], proj["linear_2.bias"])
         w, h = image.size
         packed = ref.pack_image_features(z, newline, w, h, best)
-    ckpt = {f"vision_tower.{k}": v.contiguous() for k, v in model.state_dict().items() if "post_layernorm" not in k
-            and "position_ids" not in k}
+    # Released names (spec §1.2): "vision_tower.vision_model." + the CLIP module path. transformers
+    # 5 dropped the "vision_model." level from CLIPVisionModel's state dict; older ones keep it.
+    ckpt = {}
+    for k, v in model.state_dict().items():
+        if "post_layernorm" in k or "position_ids" in k:  # not in the release (spec §1.2)
+            continue
+        k = k[len("vision_model."):] if k.startswith("vision_model.") else k
+        ckpt[f"vision_tower.vision_model.{k}"] = v.contiguous()
     ckpt.update({f"multi_modal_projector.{k}": v for k, v in proj.items()})
     ckpt["image_newline"] = newline
     os.makedirs(f"{OUT}/{name}", exist_ok=True)
@@ -181,6 +250,7 @@ def main():
                    "cases": geometry}, f, indent=0)
 
     sources = make_sources(rng)
+    format_samples = make_format_samples(rng)
     pixel_cases = []
     os.makedirs(f"{OUT}/tiles", exist_ok=True)
     for name, (path, im) in sources.items():
@@ -224,6 +294,7 @@ def main():
         "versions": {"python": sys.version.split()[0], "torch": torch.__version__, "transformers": transformers.__version__,
                      "pillow": PIL.__version__, "numpy": np.__version__, "safetensors": safetensors.__version__},
         "pixel_cases": pixel_cases,
+        "format_samples": format_samples,
         "vit_cases": vit_cases,
         "notes": "tile 0 of every image is the thumbnail; tiles PNGs stack the tiles vertically (336 x 336*T RGB). "
                  "ViT goldens keep image_size 336 / patch 14 (24x24 features per tile) with small widths.",

@@ -1,0 +1,239 @@
+// Image decoding: every accepted format decodes to the same RGB as PIL's convert('RGB'),
+// EXIF orientation is off by default and switchable, and hostile or broken files give a
+// one-line Error (never a crash; this suite also runs under ASan/UBSan).
+#include <filesystem>
+#include <fstream>
+
+#include "kernels/core/error.h"
+#include "kernels/core/json.h"
+#include "tests/support/test_util.h"
+#include "vision/image/image.h"
+#include "vision/preprocess/preprocess.h"
+
+namespace mvl::vision {
+namespace {
+
+std::string golden(const std::string& rel) { return test::source_path("tests/golden/vision/" + rel); }
+
+std::vector<uint8_t> read_bytes(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::vector<uint8_t>(std::istreambuf_iterator<char>(f), {});
+}
+void write_bytes(const std::string& path, const std::vector<uint8_t>& b) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+}
+void put_be32(std::vector<uint8_t>& b, size_t at, uint32_t v) {
+  for (int i = 0; i < 4; ++i) b[at + i] = static_cast<uint8_t>(v >> (24 - 8 * i));
+}
+
+TEST(ImageDecode, EveryFormatMatchesPilConvertRgb) {
+  const json::Json m = json::parse_file(golden("manifest.json"));
+  int n = 0;
+  for (const auto& s : m.at("format_samples")) {
+    const std::string file = s.at("file").get<std::string>();
+    SCOPED_TRACE(file);
+    const Image img = decode_image_file(golden(file));
+    const Image want = decode_image_file(golden(s.at("expected_rgb").get<std::string>()));
+    EXPECT_EQ(img.width, s.at("size").at(0).get<int64_t>());
+    EXPECT_EQ(img.height, s.at("size").at(1).get<int64_t>());
+    EXPECT_EQ(img.source_mode, s.at("mode").get<std::string>());
+    ASSERT_EQ(img.rgb.size(), want.rgb.size());
+    int max_diff = 0;
+    size_t differing = 0;
+    for (size_t i = 0; i < img.rgb.size(); ++i) {
+      const int d = std::abs(int(img.rgb[i]) - int(want.rgb[i]));
+      max_diff = std::max(max_diff, d);
+      differing += d != 0;
+    }
+    if (img.source_mode == "CMYK") {
+      // Documented: the decoder converts CMYK itself; PIL's conversion rounds differently.
+      EXPECT_LE(max_diff, 3) << differing << " samples differ";
+    } else {
+      EXPECT_EQ(max_diff, 0) << differing << " samples differ";
+    }
+    ++n;
+  }
+  EXPECT_GE(n, 15);
+}
+
+TEST(ImageDecode, ModesPickPillowsResampleRule) {
+  EXPECT_EQ(decode_image_file(golden("formats/palette.gif")).rule, ResampleRule::nearest);
+  EXPECT_EQ(decode_image_file(golden("formats/bilevel.png")).rule, ResampleRule::nearest);
+  EXPECT_EQ(decode_image_file(golden("formats/rgb.png")).rule, ResampleRule::bicubic);
+  const Image rgba = decode_image_file(golden("formats/rgba_lossless.webp"));
+  EXPECT_TRUE(rgba.has_alpha());
+  EXPECT_EQ(rgba.rule, ResampleRule::bicubic_premultiplied);
+}
+
+TEST(ImageDecode, ExifOrientationIsIgnoredByDefaultAndSwitchable) {
+  const Image raw = decode_image_file(golden("formats/exif_rotate90.jpg"));
+  EXPECT_EQ(raw.width, 23);  // stored orientation, as PIL (and so the reference) sees it
+  EXPECT_EQ(raw.height, 17);
+  DecodeOptions o;
+  o.apply_exif_orientation = true;
+  const Image rotated = decode_image_file(golden("formats/exif_rotate90.jpg"), o);
+  const Image want = decode_image_file(golden("formats/exif_rotate90.jpg.transposed.rgb.png"));
+  EXPECT_EQ(rotated.width, 17);
+  EXPECT_EQ(rotated.height, 23);
+  EXPECT_EQ(rotated.rgb, want.rgb);
+}
+
+TEST(ImageDecode, ContentNotExtensionDecidesTheFormat) {
+  const std::string dir = test::temp_dir("decode-ext");
+  write_bytes(dir + "/photo.png", read_bytes(golden("formats/quality90.jpg")));  // a JPEG named .png
+  const Image img = decode_image_file(dir + "/photo.png");
+  EXPECT_EQ(img.format, "jpeg");
+  EXPECT_EQ(img.rgb, decode_image_file(golden("formats/quality90.jpg.rgb.png")).rgb);
+}
+
+TEST(ImageDecode, PixelCapIsConfigurable) {
+  DecodeOptions o;
+  o.max_pixels = 23 * 17 - 1;
+  try {
+    decode_image_file(golden("formats/rgb.png"), o);
+    FAIL() << "expected the pixel cap to refuse the image";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.category(), ErrorCategory::out_of_memory);
+    EXPECT_NE(std::string(e.what()).find("--max-image-pixels"), std::string::npos) << e.what();
+  }
+  o.max_pixels = 23 * 17;
+  EXPECT_NO_THROW(decode_image_file(golden("formats/rgb.png"), o));
+}
+
+// --------------------------------------------------------------- hostile inputs
+struct Hostile {
+  std::string name;
+  std::vector<uint8_t> bytes;  // written to a file named `name`
+  std::string expect;          // a fragment the message must contain
+};
+
+std::vector<Hostile> hostile_files() {
+  const std::vector<uint8_t> png = read_bytes(golden("formats/rgb.png"));
+  const std::vector<uint8_t> jpg = read_bytes(golden("formats/quality90.jpg"));
+  const std::vector<uint8_t> gif = read_bytes(golden("formats/palette.gif"));
+  const std::vector<uint8_t> bmp = read_bytes(golden("formats/rgb.bmp"));
+  const std::vector<uint8_t> webp = read_bytes(golden("formats/lossless.webp"));
+  const std::vector<uint8_t> tiff = read_bytes(golden("formats/rgb.tiff"));
+  std::vector<Hostile> h;
+  auto cut = [](std::vector<uint8_t> b, size_t n) { b.resize(std::min(n, b.size())); return b; };
+
+  h.push_back({"empty.png", {}, "empty"});
+  h.push_back({"garbage.jpg", {'h', 'e', 'l', 'l', 'o', ' ', 'w', 'o', 'r', 'l', 'd', '\n'}, "not a supported image"});
+  h.push_back({"text_named.png", std::vector<uint8_t>(4096, 'A'), "not a supported image"});
+  h.push_back({"truncated.png", cut(png, png.size() / 2), "truncated"});
+  h.push_back({"signature_only.png", cut(png, 12), "truncated PNG header"});
+  h.push_back({"no_iend.png", cut(png, png.size() - 12), "truncated"});
+  {
+    auto b = png;
+    put_be32(b, 16, 0);
+    put_be32(b, 20, 0);
+    h.push_back({"zero_by_zero.png", b, "0x0"});
+  }
+  {
+    auto b = png;
+    put_be32(b, 16, 100000);
+    put_be32(b, 20, 100000);
+    h.push_back({"huge_header.png", b, "exceeds"});
+  }
+  h.push_back({"zip_bomb.png", read_bytes(golden("formats/zip_bomb_20000x20000.png")), "decompression-bomb"});
+  {
+    auto b = png;
+    for (size_t i = 41; i < b.size() - 12; ++i) b[i] ^= 0x5A;  // scramble the compressed pixel data
+    h.push_back({"corrupt_idat.png", b, "CRC mismatch"});
+  }
+  {
+    auto b = png;
+    b[25] = 5;  // colour type 5 does not exist
+    h.push_back({"bad_colour_type.png", b, "colour type"});
+  }
+  h.push_back({"bad.jpg", {0xFF, 0xD8, 0xFF, 0x00, 0x13, 0x37, 0xde, 0xad, 0xbe, 0xef}, "JPEG"});
+  h.push_back({"truncated.jpg", cut(jpg, jpg.size() * 2 / 3), "truncated"});
+  {
+    auto b = jpg;  // patch the frame header to 65500 x 65500
+    for (size_t i = 2; i + 8 < b.size(); ++i) {
+      if (b[i] == 0xFF && b[i + 1] == 0xC0) {
+        b[i + 5] = 0xFF; b[i + 6] = 0xDC; b[i + 7] = 0xFF; b[i + 8] = 0xDC;
+        break;
+      }
+    }
+    h.push_back({"huge.jpg", b, "exceeds"});
+  }
+  h.push_back({"header_only.gif", cut(gif, 8), "truncated GIF header"});
+  {
+    auto b = gif;
+    b[6] = b[7] = b[8] = b[9] = 0;
+    h.push_back({"zero.gif", b, "0x0"});
+  }
+  h.push_back({"truncated.gif", cut(gif, gif.size() / 2), "truncated"});
+  h.push_back({"truncated_header.bmp", cut(bmp, 20), "truncated BMP header"});
+  h.push_back({"truncated_pixels.bmp", cut(bmp, 80), "truncated"});
+  {
+    auto b = bmp;
+    b[18] = 0xFF; b[19] = 0xFF; b[20] = 0xFF; b[21] = 0x7F;  // width 2^31 - 1
+    h.push_back({"wide.bmp", b, "exceeds"});
+  }
+  h.push_back({"truncated.webp", cut(webp, webp.size() / 2), "cannot decode"});
+  h.push_back({"riff_only.webp", cut(webp, 16), "WebP"});
+  {
+    auto b = tiff;  // first IFD offset far beyond the end of the file
+    b[4] = 0xFF; b[5] = 0xFF; b[6] = 0xFF; b[7] = 0x0F;
+    h.push_back({"bad_ifd.tiff", b, "truncated TIFF header"});
+  }
+  h.push_back({"truncated.tiff", cut(tiff, tiff.size() / 2), "truncated"});
+  return h;
+}
+
+TEST(ImageDecode, HostileFilesGiveOneLineErrors) {
+  const std::string dir = test::temp_dir("hostile");
+  const std::vector<Hostile> cases = hostile_files();
+  ASSERT_GE(cases.size(), 15u);
+  for (const Hostile& c : cases) {
+    SCOPED_TRACE(c.name);
+    const std::string path = dir + "/" + c.name;
+    write_bytes(path, c.bytes);
+    try {
+      const Image img = decode_image_file(path);
+      ADD_FAILURE() << "decoded " << img.width << "x" << img.height << " instead of failing";
+    } catch (const Error& e) {
+      const std::string msg = e.what();
+      EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+      EXPECT_NE(msg.find(path), std::string::npos) << "the message must name the file: " << msg;
+      EXPECT_NE(msg.find(c.expect), std::string::npos) << msg;
+    }
+  }
+}
+
+TEST(ImageDecode, DirectoriesAndMissingFilesAreRefused) {
+  const std::string dir = test::temp_dir("decode-dir");
+  try {
+    decode_image_file(dir);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("directory"), std::string::npos) << e.what();
+  }
+  try {
+    decode_image_file(dir + "/nope.png");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.category(), ErrorCategory::not_found);
+  }
+}
+
+TEST(ImageDecode, TooElongatedImagesFailInPreprocessingNotCrash) {
+  // 100000 x 10 passes the decoder's cap but the keep-ratio resize floors its height to 0
+  // (the reference crashes there); we report it.
+  Image img;
+  img.width = 3179;
+  img.height = 1;
+  img.rgb.assign(3179 * 3, 128);
+  try {
+    preprocess(img, PreprocessConfig{});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("too elongated"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace mvl::vision

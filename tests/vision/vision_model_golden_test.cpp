@@ -1,0 +1,138 @@
+// CLIP ViT + projector + packing against transformers' CLIPVisionModel and a tensor-reshape
+// packing written per spec §5.2 (tests/golden/vision/vit_*, made by
+// tools/golden/vision/make_vision_goldens.py). fp32 throughout; bound: max|err| <= 1e-4 max|x|.
+#include <cmath>
+#include <cstdio>
+
+#include "kernels/core/error.h"
+#include "kernels/core/json.h"
+#include "kernels/core/safetensors.h"
+#include "tests/support/test_util.h"
+#include "vision/image/image.h"
+#include "vision/model/packing.h"
+#include "vision/model/vision_model.h"
+#include "vision/preprocess/preprocess.h"
+
+namespace mvl::vision {
+namespace {
+
+std::string golden(const std::string& rel) { return test::source_path("tests/golden/vision/" + rel); }
+
+struct Diff {
+  double max_err = 0, max_ref = 0;
+};
+Diff compare(const Tensor& got, const Tensor& want, const std::string& what) {
+  EXPECT_EQ(got.shape(), want.shape()) << what;
+  Diff d;
+  if (got.shape() != want.shape()) {
+    d.max_err = INFINITY;
+    return d;
+  }
+  const Tensor g = contiguous(got), w = contiguous(want);
+  for (int64_t i = 0; i < g.numel(); ++i) {
+    d.max_err = std::max(d.max_err, static_cast<double>(std::fabs(g.data<float>()[i] - w.data<float>()[i])));
+    d.max_ref = std::max(d.max_ref, static_cast<double>(std::fabs(w.data<float>()[i])));
+  }
+  return d;
+}
+
+void expect_close(const Tensor& got, const Tensor& want, const std::string& what) {
+  const Diff d = compare(got, want, what);
+  std::printf("  %-28s max abs err %.3g, max |x| %.3g, ratio %.3g\n", what.c_str(), d.max_err, d.max_ref,
+              d.max_err / d.max_ref);
+  EXPECT_LE(d.max_err, 1e-4 * d.max_ref) << what << ": max abs err " << d.max_err << " vs max |x| " << d.max_ref;
+  EXPECT_GT(d.max_ref, 0.0) << what;
+}
+
+struct Case {
+  std::string name, image;
+};
+
+class VisionModelGolden : public ::testing::TestWithParam<Case> {};
+
+TEST_P(VisionModelGolden, FeaturesProjectionAndPackingMatchTransformers) {
+  const Case c = GetParam();
+  const json::Json m = json::parse_file(golden("manifest.json"));
+  const json::Json& g = m.at("vit_cases").at(c.name);
+  const json::Json& vc = g.at("vision_config");
+  VisionConfig cfg;
+  cfg.hidden_size = vc.at("hidden_size").get<int64_t>();
+  cfg.intermediate_size = vc.at("intermediate_size").get<int64_t>();
+  cfg.num_hidden_layers = vc.at("num_hidden_layers").get<int64_t>();
+  cfg.num_attention_heads = vc.at("num_attention_heads").get<int64_t>();
+  cfg.image_size = vc.at("image_size").get<int64_t>();
+  cfg.patch_size = vc.at("patch_size").get<int64_t>();
+  cfg.num_channels = vc.at("num_channels").get<int64_t>();
+  cfg.hidden_act = vc.at("hidden_act").get<std::string>();
+  cfg.layer_norm_eps = vc.at("layer_norm_eps").get<double>();
+  VisionModelOptions opts;
+  opts.text_hidden = g.at("text_hidden").get<int64_t>();
+  opts.feature_layer = g.at("vision_feature_layer").get<int64_t>();
+  opts.projector_act = g.at("projector_hidden_act").get<std::string>();
+
+  const Checkpoint ckpt = Checkpoint::open(golden(c.name + "/model.safetensors"));
+  const VisionModel model = VisionModel::load(ckpt, cfg, opts);
+  const auto out = SafetensorsFile::open(golden(c.name + "/outputs.safetensors"));
+
+  const PreprocessResult pre = preprocess(decode_image_file(golden(c.image)), PreprocessConfig{});
+  ASSERT_EQ(pre.num_tiles(), g.at("tiles").get<int64_t>());
+
+  // Layer by layer on tile 0, so a failure names the first divergent layer.
+  std::vector<Tensor> hidden;
+  model.vit().forward(pre.pixel_values, &hidden);
+  const Tensor want_hidden = out->get("hidden_states_tile0");  // [L+1, 577, D]
+  for (size_t i = 0; i < hidden.size(); ++i) {
+    SCOPED_TRACE(i == 0 ? std::string("after pre_layrnorm") : fmt::format("after encoder layer {}", i));
+    expect_close(hidden[i].select(0, 0), want_hidden.select(0, static_cast<int64_t>(i)), "hidden state");
+    if (::testing::Test::HasFailure()) break;
+  }
+
+  const Tensor feats = model.vit_features(pre.pixel_values);
+  expect_close(feats, out->get("features"), "ViT features (CLS dropped)");
+  const Tensor projected = model.project(feats);
+  expect_close(projected, out->get("projected"), "projector output");
+  const Tensor packed = model.encode(pre);
+  ASSERT_EQ(packed.dim(0), pre.image_tokens());
+  ASSERT_EQ(packed.dim(0), g.at("image_tokens").get<int64_t>());
+  expect_close(packed, out->get("packed"), "packed sequence");
+  // Packing alone, fed the golden projection: isolates packing from the ViT's rounding.
+  const Tensor packed_only = pack_image_features(out->get("projected"), model.image_newline(), pre.layout);
+  const Diff d = compare(packed_only, out->get("packed"), "packing only");
+  EXPECT_EQ(d.max_err, 0.0) << "packing is a pure gather and must be exact";
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, VisionModelGolden,
+                         ::testing::Values(Case{"vit_gelu_last", "images/rgb_500x300.png"},
+                                           Case{"vit_quickgelu_penultimate", "images/rgb_130x720.png"}),
+                         [](const auto& info) { return info.param.name; });
+
+TEST(VisionModel, MissingTensorsAndBadNamesAreReported) {
+  const Checkpoint ckpt = Checkpoint::open(golden("vit_gelu_last/model.safetensors"));
+  VisionConfig cfg;
+  cfg.hidden_size = 32;
+  cfg.intermediate_size = 64;
+  cfg.num_hidden_layers = 2;
+  cfg.num_attention_heads = 4;
+  VisionModelOptions opts;
+  opts.text_hidden = 48;
+  // Native names are not in this (released-layout) checkpoint: one clear not_found error.
+  try {
+    VisionModel::load(ckpt, cfg, opts, VisionWeightNames::native());
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.category(), ErrorCategory::not_found);
+    EXPECT_NE(std::string(e.what()).find("model.vision_tower.embeddings.patch_embedding.weight"), std::string::npos)
+        << e.what();
+  }
+  cfg.num_hidden_layers = 3;  // the checkpoint has 2 layers
+  EXPECT_THROW(VisionModel::load(ckpt, cfg, opts), Error);
+  cfg.num_hidden_layers = 2;
+  opts.feature_layer = -4;  // only -3..2 exist for 2 layers
+  EXPECT_THROW(VisionModel::load(ckpt, cfg, opts), Error);
+  opts.feature_layer = -1;
+  opts.text_hidden = 64;  // projector is [48, 32]
+  EXPECT_THROW(VisionModel::load(ckpt, cfg, opts), Error);
+}
+
+}  // namespace
+}  // namespace mvl::vision
