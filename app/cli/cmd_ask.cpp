@@ -1,6 +1,7 @@
 // `minimax-vl ask`: one question, optionally about images, answered once. The answer is
 // streamed to stdout token by token (or printed as one JSON object with --json); notes,
 // progress and errors go to stderr. Exit 0 ok, 1 runtime, 2 usage, 3 load, 4 input, 130 ^C.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -28,10 +29,24 @@ std::string read_stdin() {
   return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
 }
 
-// The prompt: the -p text or the positional words; "-" or nothing reads stdin (a pipe).
+// True when stdin is a pipe or a redirected file (not a terminal, not /dev/null).
+bool stdin_is_data() {
+  struct stat st {};
+  return ::fstat(STDIN_FILENO, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISREG(st.st_mode));
+}
+
+// The prompt: the -p text or the positional words; "-" or nothing reads stdin. As in
+// Ollama, piped stdin is appended to a prompt given as an argument
+// (cat notes.txt | minimax-vl ask "Summarise this").
 std::string resolve_prompt(const AskFlags& f) {
   std::string p = f.prompt_flag;
   for (const auto& w : f.prompt_words) p += (p.empty() ? "" : " ") + w;
+  if (!p.empty() && p != "-" && stdin_is_data()) {
+    std::string in = read_stdin();
+    while (!in.empty() && (in.back() == '\n' || in.back() == '\r')) in.pop_back();
+    if (!in.empty()) p += "\n\n" + in;
+    return p;
+  }
   if (p == "-" || p.empty()) {
     MVL_CHECK(p == "-" || ::isatty(STDIN_FILENO) != 1, invalid_argument,
               "no prompt: pass it as an argument (minimax-vl ask \"What is the total?\") or pipe it on stdin");

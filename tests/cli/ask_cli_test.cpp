@@ -122,6 +122,16 @@ TEST(AskCli, PromptOnStdin) {
   EXPECT_EQ(dash.out, arg.out);
   const auto other = run_cli({"ask", "-m", tiny(), "-n", "8"}, "Something else entirely");
   EXPECT_NE(other.out, arg.out);
+  // Piped text is appended to a prompt given as an argument (Ollama's convention): the
+  // prompt grows and equals the joined text sent on stdin alone.
+  const auto appended = run_cli({"ask", "-m", tiny(), "-n", "8", "--json", "What is the total?"}, "Total: 12 EUR\n");
+  ASSERT_EQ(appended.exit_code, 0) << appended.err;
+  const auto plain = run_cli({"ask", "-m", tiny(), "-n", "8", "--json", "What is the total?"});
+  const auto joined = run_cli({"ask", "-m", tiny(), "-n", "8", "--json"}, "What is the total?\n\nTotal: 12 EUR");
+  const Json ja = Json::parse(appended.out), jp = Json::parse(plain.out), jj = Json::parse(joined.out);
+  EXPECT_GT(ja["usage"]["prompt_tokens"].get<int>(), jp["usage"]["prompt_tokens"].get<int>());
+  EXPECT_EQ(ja["usage"]["prompt_tokens"], jj["usage"]["prompt_tokens"]);
+  EXPECT_EQ(ja["answer"], jj["answer"]);
 }
 
 TEST(AskCli, NoPromptIsAUsageError) {
