@@ -79,6 +79,22 @@ TEST(ImageDecode, ExifOrientationIsIgnoredByDefaultAndSwitchable) {
   EXPECT_EQ(rotated.rgb, want.rgb);
 }
 
+TEST(ImageDecode, EveryExifOrientationMatchesPilExifTranspose) {
+  DecodeOptions o;
+  o.apply_exif_orientation = true;
+  for (int k = 1; k <= 8; ++k) {
+    SCOPED_TRACE(k);
+    const std::string f = fmt::format("formats/orientation{}.png", k);
+    const Image plain = decode_image_file(golden(f));
+    EXPECT_EQ(plain.width, 23);  // default: stored orientation
+    const Image img = decode_image_file(golden(f), o);
+    const Image want = decode_image_file(golden(f + ".transposed.rgb.png"));
+    EXPECT_EQ(img.width, want.width);
+    EXPECT_EQ(img.height, want.height);
+    EXPECT_EQ(img.rgb, want.rgb);
+  }
+}
+
 TEST(ImageDecode, ContentNotExtensionDecidesTheFormat) {
   const std::string dir = test::temp_dir("decode-ext");
   write_bytes(dir + "/photo.png", read_bytes(golden("formats/quality90.jpg")));  // a JPEG named .png

@@ -8,7 +8,8 @@
 //    which Pillow itself refuses an image as a decompression bomb. Configurable.
 //  * EXIF orientation is NOT applied by default: the reference opens images with PIL, which
 //    does not auto-rotate (spec §3.2, §9.13). DecodeOptions::apply_exif_orientation = true
-//    rotates/flips JPEG/TIFF/PNG/WebP images per their EXIF tag (what phone photos expect).
+//    rotates/flips JPEG/PNG/WebP/TIFF images per their EXIF tag exactly as PIL's
+//    ImageOps.exif_transpose does (alpha kept; same in OpenCV and stb builds).
 //  * Alpha: kept beside the RGB so preprocessing can resize in premultiplied alpha as Pillow
 //    does for RGBA/LA images before dropping alpha (PIL's convert('RGB') drops it unblended).
 //  * Palette (PNG colour type 3, GIF): flagged so preprocessing resizes with NEAREST, which

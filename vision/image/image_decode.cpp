@@ -8,6 +8,7 @@
 
 #include "kernels/core/error.h"
 #include "vision/image/image.h"
+#include "vision/image/exif.h"
 #include "vision/image/stb_decode.h"
 
 #ifdef MVL_HAVE_OPENCV
@@ -191,12 +192,10 @@ void fill_from_interleaved(Image& img, const uint8_t* px, int channels, bool bgr
 }
 
 #ifdef MVL_HAVE_OPENCV
-void decode_opencv(Image& img, const std::vector<uint8_t>& bytes, const std::string& name,
-                   const DecodeOptions& opts) {
-  // IMREAD_UNCHANGED keeps alpha and 16-bit samples and ignores EXIF orientation (as PIL);
-  // IMREAD_COLOR applies the EXIF orientation but drops alpha, used only when asked to rotate.
-  const int flags = opts.apply_exif_orientation ? (cv::IMREAD_COLOR | cv::IMREAD_ANYDEPTH)
-                                                : cv::IMREAD_UNCHANGED;
+void decode_opencv(Image& img, const std::vector<uint8_t>& bytes, const std::string& name) {
+  // IMREAD_UNCHANGED keeps alpha and 16-bit samples and never applies EXIF orientation (PIL
+  // does not either); the opt-in rotation is done by exif.cpp for every decoder alike.
+  const int flags = cv::IMREAD_UNCHANGED;
   // A corrupt file must surface as our one-line error, not as OpenCV warning spew on stderr.
   cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
   cv::Mat m;
@@ -219,10 +218,6 @@ void decode_opencv(Image& img, const std::vector<uint8_t>& bytes, const std::str
   }
   MVL_CHECK(m.depth() == CV_8U, unsupported, "image '{}': {} samples of OpenCV depth {} are not supported (8 or 16 bit expected)",
             name, img.format, m.depth());
-  if (opts.apply_exif_orientation) {
-    img.width = m.cols;  // a 90-degree orientation swaps the header's width and height
-    img.height = m.rows;
-  }
   MVL_CHECK(m.cols == img.width && m.rows == img.height, bad_format,
             "image '{}': decoded {}x{} pixels but the header says {}x{}", name, m.cols, m.rows, img.width, img.height);
   if (!m.isContinuous()) m = m.clone();
@@ -270,11 +265,14 @@ Image decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& n
   if (h.format == "gif") {
     decode_stb(img, bytes, name);  // OpenCV 4.6 has no GIF decoder
   } else {
-    decode_opencv(img, bytes, name, opts);
+    decode_opencv(img, bytes, name);
   }
 #else
   decode_stb(img, bytes, name);
 #endif
+  if (opts.apply_exif_orientation) {
+    detail::apply_exif_orientation(img, detail::read_exif_orientation(bytes.data(), bytes.size(), img.format));
+  }
   if (img.source_mode == "P" || img.source_mode == "1") {
     img.rule = ResampleRule::nearest;
   } else if (img.has_alpha()) {

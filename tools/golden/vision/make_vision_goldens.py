@@ -153,6 +153,13 @@ def make_format_samples(rng):
     save("exif_rotate90.jpg", Image.fromarray(base), quality=95, exif=exif.tobytes())
     Image.fromarray(np.asarray(ImageOps.exif_transpose(Image.open(f"{d}/exif_rotate90.jpg")).convert("RGB"))).save(
         f"{d}/exif_rotate90.jpg.transposed.rgb.png")
+    # Every orientation, lossless (PNG eXIf chunk), against PIL's exif_transpose.
+    for o in range(1, 9):
+        ex = Image.Exif()
+        ex[0x0112] = o
+        Image.fromarray(base).save(f"{d}/orientation{o}.png", exif=ex.tobytes())
+        Image.fromarray(np.asarray(ImageOps.exif_transpose(Image.open(f"{d}/orientation{o}.png")).convert("RGB"))).save(
+            f"{d}/orientation{o}.png.transposed.rgb.png")
     save("cmyk.jpg", Image.fromarray(base).convert("CMYK"), quality=95)
     # 16-bit RGB PNG written by hand through numpy: PIL opens it as 8-bit RGB (high bytes).
     import zlib, struct
