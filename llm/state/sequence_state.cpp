@@ -65,10 +65,10 @@ SequenceState SequenceState::clone() const {
   s.nkv_ = nkv_;
   s.dh_ = dh_;
   s.position_ = position_;
-  // The clone shares this state's past (snapshots taken so far stay valid for it).
-  s.lineage_ = lineage_;
-  s.epoch_ = epoch_;
-  s.rewound_to_ = rewound_to_;
+  // A new identity; this state's past becomes the clone's newest ancestor.
+  s.lineage_ = std::make_shared<const int>(0);
+  s.ancestors_ = ancestors_;
+  s.ancestors_.push_back(Ancestor{lineage_, epoch_, position_, rewound_to_});
   for (const Tensor& t : lightning_) s.lightning_.push_back(ops::clone(t));
   for (const KvCache& c : kv_) s.kv_.push_back(KvCache{ops::clone(c.k), ops::clone(c.v), c.length});
   return s;
@@ -83,16 +83,43 @@ SequenceState::Snapshot SequenceState::snapshot() const {
   return s;
 }
 
-void SequenceState::restore(const Snapshot& s) {
-  MVL_CHECK(s.lineage && s.lineage == lineage_ && s.lightning.size() == lightning_.size(), invalid_argument,
-            "restore: the snapshot belongs to another sequence");
+void SequenceState::check_restorable(const Snapshot& s) const {
+  MVL_CHECK(s.lineage && s.lightning.size() == lightning_.size(), invalid_argument,
+            "restore: the snapshot belongs to another model or is empty");
   MVL_CHECK(s.position <= position_, invalid_argument,
             "restore: the snapshot is at position {} but the sequence is only at {}", s.position, position_);
-  // A snapshot from an older epoch is still valid if no rewind since then cut below it.
-  for (uint64_t e = s.epoch; e < epoch_; ++e)
-    MVL_CHECK(s.position <= rewound_to_[e], invalid_argument,
-              "restore: the history after position {} was rewritten since the snapshot at position {} was taken",
-              rewound_to_[e], s.position);
+  auto rewritten = [&](int64_t cut) {
+    throw_error(ErrorCategory::invalid_argument,
+                fmt::format("restore: the history after position {} was rewritten since the snapshot at position {} "
+                            "was taken",
+                            cut, s.position));
+  };
+  // A snapshot stays valid while no rewind since it was taken cut below its position.
+  auto check_rewinds = [&](const std::vector<int64_t>& rewinds, uint64_t from, uint64_t to) {
+    for (uint64_t e = from; e < to; ++e)
+      if (s.position > rewinds[e]) rewritten(rewinds[e]);
+  };
+  if (s.lineage == lineage_) {
+    check_rewinds(rewound_to_, s.epoch, epoch_);
+    return;
+  }
+  size_t i = 0;
+  while (i < ancestors_.size() && ancestors_[i].lineage != s.lineage) ++i;
+  MVL_CHECK(i < ancestors_.size(), invalid_argument, "restore: the snapshot belongs to another sequence");
+  // Taken on that state after the clone was made: a history this clone never had.
+  MVL_CHECK(s.epoch <= ancestors_[i].epoch_end, invalid_argument,
+            "restore: the snapshot was taken on the original sequence after this clone was made");
+  // Its own state's rewinds until the clone, then every later clone point and rewind.
+  check_rewinds(ancestors_[i].rewound_to, s.epoch, ancestors_[i].epoch_end);
+  for (size_t j = i; j < ancestors_.size(); ++j) {
+    if (s.position > ancestors_[j].limit) rewritten(ancestors_[j].limit);
+    if (j > i) check_rewinds(ancestors_[j].rewound_to, 0, ancestors_[j].epoch_end);
+  }
+  check_rewinds(rewound_to_, 0, epoch_);
+}
+
+void SequenceState::restore(const Snapshot& s) {
+  check_restorable(s);
   for (size_t i = 0; i < lightning_.size(); ++i) ops::copy_into(lightning_[i], s.lightning[i]);
   for (KvCache& c : kv_) c.length = std::min(c.length, s.position);
   position_ = s.position;

@@ -42,10 +42,10 @@ class SequenceState {
   SequenceState clone() const;  // independent deep copy
 
   // snapshot() copies the lightning states (the KV caches only need the position).
-  // restore(s) rewinds to s.position; valid only for snapshots of this state (or of the
-  // state it was cloned from before the clone) whose history has not been rewritten since:
-  // restoring to position p and consuming new tokens invalidates snapshots taken after p.
-  // Throws Error{invalid_argument} otherwise.
+  // restore(s) rewinds to s.position. Valid for snapshots of this state, or of a state it
+  // was cloned from (taken at or before the clone's position), as long as the history up
+  // to s.position has not been rewritten since: restoring to position p and consuming new
+  // tokens invalidates snapshots taken after p. Throws Error{invalid_argument} otherwise.
   Snapshot snapshot() const;
   void restore(const Snapshot& s);
 
@@ -66,7 +66,18 @@ class SequenceState {
   std::vector<KvCache> kv_;
   int64_t nkv_ = 0, dh_ = 0;
   int64_t position_ = 0;
-  std::shared_ptr<const int> lineage_;  // identity tag shared with clones
+  // Snapshot validity bookkeeping. Each state has its own identity tag; a clone records
+  // its ancestors (their tag, how far their history reached, their rewinds) so snapshots
+  // taken before the clone stay restorable in it.
+  struct Ancestor {
+    std::shared_ptr<const int> lineage;
+    uint64_t epoch_end = 0;            // the ancestor's epoch when the clone was made
+    int64_t limit = 0;                 // the ancestor's position when the clone was made
+    std::vector<int64_t> rewound_to;   // the ancestor's rewinds up to the clone
+  };
+  void check_restorable(const Snapshot& s) const;
+  std::shared_ptr<const int> lineage_;
+  std::vector<Ancestor> ancestors_;    // oldest first
   uint64_t epoch_ = 0;
   std::vector<int64_t> rewound_to_;  // rewound_to_[e]: the position epoch e was cut back to
 };

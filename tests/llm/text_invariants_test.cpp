@@ -146,6 +146,28 @@ TEST_P(TextInvariants, RestoreThenDecodeEqualsFreshPrefillOfTruncatedHistory) {
   EXPECT_THROW(other.restore(snap), Error);
 }
 
+TEST_P(TextInvariants, SnapshotsBeforeACloneRestoreInTheClone) {
+  const auto a = some_ids(B() + 1, V(), 11), b = some_ids(B() + 4, V(), 12);
+  llm::SequenceState st = model().new_state();
+  model().prefill({llm::Segment::tokens(a)}, st);
+  const auto snap_a = st.snapshot();
+  model().prefill({llm::Segment::tokens(b)}, st);
+  llm::SequenceState cl = st.clone();
+  // Rewinding the clone to a point before the clone equals rewinding the original.
+  cl.restore(snap_a);
+  st.restore(snap_a);
+  EXPECT_EQ(max_abs_diff(model().decode(5, cl), model().decode(5, st)), 0.0);
+  // A snapshot the original takes after the clone (different history) is refused by the clone.
+  model().decode(6, st);
+  const auto after = st.snapshot();
+  model().decode(7, cl);
+  model().decode(8, cl);
+  EXPECT_THROW(cl.restore(after), Error);
+  // And the clone's own snapshots are unknown to the original.
+  const auto clone_snap = cl.snapshot();
+  EXPECT_THROW(st.restore(clone_snap), Error);
+}
+
 INSTANTIATE_TEST_SUITE_P(Golden, TextInvariants, ::testing::ValuesIn(golden_text_configs()));
 
 // Rewrites the released checkpoint of a golden model under another naming (fused experts,
