@@ -1,25 +1,26 @@
-// Sampler: picks the next token from f32 logits. Greedy (argmax, lowest id on ties) when
-// temperature <= 0, else repetition penalty -> temperature -> top-k -> top-p -> a draw from
-// a seeded mt19937_64, so a (seed, prompt) pair always gives the same answer.
+// Sampler: the per-request state of next-token selection (options + a seeded generator),
+// validating the options once and delegating the math to ops::sample (penalty -> greedy, or
+// temperature -> top-k -> top-p -> one draw), so a (seed, prompt) pair always gives the same
+// answer on every platform.
 #pragma once
 
 #include <cstdint>
-#include <random>
 #include <vector>
 
 #include "app/engine/options.h"
+#include "kernels/ops/sampling.h"
 
 namespace mvl::engine {
 
 class Sampler {
  public:
-  explicit Sampler(const SamplingOptions& opts);
-  // logits: f32 [vocab] (modified in place); history: ids generated so far (for the penalty).
-  int32_t sample(std::vector<float>& logits, const std::vector<int32_t>& history);
+  explicit Sampler(const SamplingOptions& opts);  // throws Error{invalid_argument}
+  // logits: f32 [vocab]; history: ids generated so far (for the repetition penalty).
+  int32_t sample(const std::vector<float>& logits, const std::vector<int32_t>& history);
 
  private:
-  SamplingOptions opts_;
-  std::mt19937_64 rng_;
+  ops::SamplingParams params_;
+  ops::Rng rng_;
 };
 
 int32_t argmax(const std::vector<float>& logits);
