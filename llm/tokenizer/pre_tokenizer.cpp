@@ -50,6 +50,9 @@ SplitBehavior parse_behavior(const Json& j, const std::string& where) {
 PreTokenizer PreTokenizer::from_json(const Json& j) {
   PreTokenizer p;
   if (!j.is_null()) p.add(j, "pre_tokenizer");
+  for (size_t k = 0; k < p.stages_.size(); ++k) {
+    if (p.stages_[k].kind == PreTokenStage::Kind::split) p.split_end_ = k + 1;
+  }
   return p;
 }
 
@@ -167,19 +170,46 @@ void PreTokenizer::split(std::string_view text, const Regex& re, SplitBehavior b
   out.resize(w);
 }
 
-void PreTokenizer::run(std::string_view text, PreTokenScratch& scratch, const Sink& sink) const {
-  if (text.empty()) return;
-  if (scratch.text.size() < stages_.size()) {
-    scratch.text.resize(stages_.size());
-    scratch.spans.resize(stages_.size());
-    scratch.matches.resize(stages_.size());
+namespace {
+void ensure_slots(PreTokenScratch& scratch, size_t n) {
+  if (scratch.text.size() < n) {
+    scratch.text.resize(n);
+    scratch.spans.resize(n);
+    scratch.matches.resize(n);
   }
+}
+}  // namespace
+
+void PreTokenizer::run(std::string_view text, PreTokenScratch& scratch, const Sink& sink) const {
+  run_splits(text, scratch, [&](std::string_view raw) { sink(finish(raw, scratch)); });
+}
+
+void PreTokenizer::run_splits(std::string_view text, PreTokenScratch& scratch, const Sink& sink) const {
+  if (text.empty()) return;
+  ensure_slots(scratch, stages_.size());
   run_stage(0, text, scratch, sink);
+}
+
+std::string_view PreTokenizer::finish(std::string_view piece, PreTokenScratch& scratch) const {
+  ensure_slots(scratch, stages_.size());
+  for (size_t k = split_end_; k < stages_.size(); ++k) {
+    std::string& buf = scratch.text[k];
+    if (stages_[k].kind == PreTokenStage::Kind::prefix_space) {
+      if (piece.front() == ' ') continue;
+      buf.assign(1, ' ');
+      buf.append(piece);
+    } else {
+      buf.clear();
+      ByteLevelTable::get().encode_append(piece, buf);
+    }
+    piece = buf;
+  }
+  return piece;
 }
 
 void PreTokenizer::run_stage(size_t k, std::string_view piece, PreTokenScratch& scratch,
                              const Sink& sink) const {
-  if (k == stages_.size()) {
+  if (k == split_end_) {
     sink(piece);
     return;
   }
@@ -204,6 +234,17 @@ void PreTokenizer::run_stage(size_t k, std::string_view piece, PreTokenScratch& 
       return;
     }
     case PreTokenStage::Kind::split: {
+      if (st.behavior == SplitBehavior::isolated && !st.invert) {
+        // The common case streams: every gap and every match is its own piece.
+        size_t prev = 0;
+        st.regex->for_each_match(piece, scratch.regex, [&](size_t s, size_t e) {
+          if (s > prev) run_stage(k + 1, piece.substr(prev, s - prev), scratch, sink);
+          if (e > s) run_stage(k + 1, piece.substr(s, e - s), scratch, sink);
+          prev = e;
+        });
+        if (prev < piece.size()) run_stage(k + 1, piece.substr(prev), scratch, sink);
+        return;
+      }
       auto& spans = scratch.spans[k];
       split(piece, *st.regex, st.behavior, st.invert, scratch.regex, scratch.matches[k], spans);
       // Deeper stages use their own slots, so `spans` stays intact while we iterate.

@@ -45,6 +45,11 @@ class PreTokenizer {
 
   // Runs the chain on `text` and calls sink(piece) for every non-empty pre-token, in order.
   void run(std::string_view text, PreTokenScratch& scratch, const Sink& sink) const;
+  // The same in two halves, so the encoder can cache on the raw piece: run_splits() runs the
+  // stages up to the last splitting one and emits raw pieces; finish() applies the remaining
+  // one-to-one transforms (prefix space, byte mapping) to one raw piece.
+  void run_splits(std::string_view text, PreTokenScratch& scratch, const Sink& sink) const;
+  std::string_view finish(std::string_view raw_piece, PreTokenScratch& scratch) const;
   // Splits one pre-token as HF's Split with `behavior` would (non-empty pieces only); exposed
   // for ByteLevel's own regex and for tests.
   static void split(std::string_view text, const Regex& re, SplitBehavior behavior, bool invert,
@@ -58,6 +63,7 @@ class PreTokenizer {
   void run_stage(size_t k, std::string_view piece, PreTokenScratch& scratch, const Sink& sink) const;
 
   std::vector<PreTokenStage> stages_;
+  size_t split_end_ = 0;  // stages [split_end_, end) never split: one piece in, one out
 };
 
 }  // namespace mvl::llm

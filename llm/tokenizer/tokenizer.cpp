@@ -12,6 +12,7 @@
 #include "llm/tokenizer/bpe_model.h"
 #include "llm/tokenizer/decoder.h"
 #include "llm/tokenizer/normalizer.h"
+#include "llm/tokenizer/piece_cache.h"
 #include "llm/tokenizer/pre_tokenizer.h"
 #include "llm/tokenizer/utf8.h"
 
@@ -20,7 +21,6 @@ namespace mvl::llm {
 namespace {
 // Pre-tokens longer than this are not cached (they are rare and would bloat the cache).
 constexpr size_t kMaxCachedPieceBytes = 128;
-constexpr size_t kMaxCacheEntries = 1 << 18;
 }  // namespace
 
 // Everything one encode call needs besides the immutable model; pooled for reuse so the
@@ -31,7 +31,7 @@ struct EncodeScratch {
   std::vector<std::tuple<size_t, size_t, int32_t>> matches;
   std::string normalized;
   std::vector<int32_t> piece_ids;
-  StringMap<std::vector<int32_t>> cache;
+  PieceCache cache;  // raw pre-token (before byte mapping) -> ids
 };
 
 struct TokenizerImpl {
@@ -62,21 +62,23 @@ struct TokenizerImpl {
   }
 
   void encode_segment(std::string_view seg, EncodeScratch& sc, std::vector<int32_t>& ids) const {
-    pre_tokenizer.run(seg, sc.pre, [&](std::string_view piece) {
-      if (piece.size() <= kMaxCachedPieceBytes) {
-        auto it = sc.cache.find(piece);
-        if (it != sc.cache.end()) {
-          ids.insert(ids.end(), it->second.begin(), it->second.end());
+    // The raw piece determines the model input (the remaining stages are one-to-one), so
+    // cache hits skip byte mapping as well as the merges.
+    pre_tokenizer.run_splits(seg, sc.pre, [&](std::string_view raw) {
+      const bool cacheable = raw.size() <= kMaxCachedPieceBytes;
+      uint64_t h = 0;
+      if (cacheable) {
+        h = PieceCache::hash(raw);
+        std::span<const int32_t> hit;
+        if (sc.cache.find(raw, h, hit)) {
+          ids.insert(ids.end(), hit.begin(), hit.end());
           return;
         }
       }
       sc.piece_ids.clear();
-      model.tokenize(piece, sc.piece_ids);
+      model.tokenize(pre_tokenizer.finish(raw, sc.pre), sc.piece_ids);
       ids.insert(ids.end(), sc.piece_ids.begin(), sc.piece_ids.end());
-      if (piece.size() <= kMaxCachedPieceBytes) {
-        if (sc.cache.size() >= kMaxCacheEntries) sc.cache.clear();
-        sc.cache.emplace(std::string(piece), sc.piece_ids);
-      }
+      if (cacheable) sc.cache.insert(raw, h, sc.piece_ids);
     });
   }
 };
@@ -165,6 +167,13 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool parse_special
 
 std::string Tokenizer::decode(std::span<const int32_t> ids, bool skip_special) const {
   const TokenizerImpl& t = *impl_;
+  if (t.decoder.is_byte_level_only()) {
+    // Same result as the generic chain, without a string per token.
+    std::string bytes;
+    bytes.reserve(ids.size() * 4);
+    for (int32_t id : ids) token_bytes(id, skip_special, bytes);
+    return utf8::to_valid_lossy(bytes);
+  }
   std::vector<std::string> tokens;
   tokens.reserve(ids.size());
   for (int32_t id : ids) {
