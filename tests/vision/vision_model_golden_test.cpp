@@ -44,6 +44,11 @@ void expect_close(const Tensor& got, const Tensor& want, const std::string& what
   EXPECT_GT(d.max_ref, 0.0) << what;
 }
 
+Tensor clone_f32(const Tensor& t) {
+  const Tensor c = contiguous(t);
+  return Tensor::from_f32(c.shape(), std::vector<float>(c.data<float>(), c.data<float>() + c.numel()));
+}
+
 struct Case {
   std::string name, image;
 };
@@ -105,6 +110,28 @@ INSTANTIATE_TEST_SUITE_P(Cases, VisionModelGolden,
                          ::testing::Values(Case{"vit_gelu_last", "images/rgb_500x300.png"},
                                            Case{"vit_quickgelu_penultimate", "images/rgb_130x720.png"}),
                          [](const auto& info) { return info.param.name; });
+
+TEST(VisionModel, Bf16PixelsRoundOnlyTheInputs) {
+  const Checkpoint ckpt = Checkpoint::open(golden("vit_gelu_last/model.safetensors"));
+  VisionConfig cfg;
+  cfg.hidden_size = 32;
+  cfg.intermediate_size = 64;
+  cfg.num_hidden_layers = 2;
+  cfg.num_attention_heads = 4;
+  VisionModelOptions opts;
+  opts.text_hidden = 48;
+  const VisionModel fp32 = VisionModel::load(ckpt, cfg, opts);
+  opts.bf16_pixels = true;
+  const VisionModel bf16 = VisionModel::load(ckpt, cfg, opts);
+  const PreprocessResult pre = preprocess(decode_image_file(golden("images/rgb_97x61.png")), PreprocessConfig{});
+  Tensor rounded = clone_f32(pre.pixel_values);
+  for (int64_t i = 0; i < rounded.numel(); ++i) rounded.data<float>()[i] = round_bf16(rounded.data<float>()[i]);
+  const Tensor a = bf16.vit_features(pre.pixel_values);
+  const Tensor b = fp32.vit_features(rounded);
+  const Tensor c = fp32.vit_features(pre.pixel_values);
+  EXPECT_EQ(compare(a, b, "bf16 pixels").max_err, 0.0);
+  EXPECT_GT(compare(a, c, "fp32 pixels").max_err, 0.0);  // the rounding is real
+}
 
 TEST(VisionModel, MissingTensorsAndBadNamesAreReported) {
   const Checkpoint ckpt = Checkpoint::open(golden("vit_gelu_last/model.safetensors"));

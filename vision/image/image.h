@@ -17,6 +17,8 @@
 //  * Grayscale is expanded to RGB (identical results: Pillow resizes channels independently).
 //  * 16-bit samples keep their high byte (what Pillow does for 16-bit RGB PNGs; for 16-bit
 //    grayscale Pillow's mode "I;16" clips instead, which this runtime does not imitate).
+//  * Without OpenCV (stb_image only): PNG, JPEG, GIF, BMP; stb's JPEG decoder is not libjpeg,
+//    so JPEG pixels can differ from Pillow's by a few LSB there.
 //  * CMYK (JPEG/TIFF) is converted to RGB at decode time by the decoder; the reference
 //    resizes in CMYK and converts afterwards, so such images can differ by a few LSB.
 #pragma once

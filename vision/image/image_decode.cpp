@@ -268,6 +268,9 @@ Image decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& n
     decode_opencv(img, bytes, name);
   }
 #else
+  MVL_CHECK(h.format != "webp" && h.format != "tiff", unsupported,
+            "image '{}': {} images need a build with OpenCV (this one decodes with stb_image: PNG, JPEG, GIF, BMP)",
+            name, h.format);
   decode_stb(img, bytes, name);
 #endif
   if (opts.apply_exif_orientation) {

@@ -25,7 +25,8 @@ VisionModel VisionModel::load(const Checkpoint& ckpt, const VisionConfig& cfg, c
 }
 
 Tensor VisionModel::vit_features(const Tensor& pixel_values) const {
-  const Tensor hidden = vit_.forward(pixel_values);  // f32 [T, 1 + g*g, Dv]
+  const Tensor pixels = opts_.bf16_pixels ? ops::cast(ops::cast(pixel_values, DType::bf16), DType::f32) : pixel_values;
+  const Tensor hidden = vit_.forward(pixels);  // f32 [T, 1 + g*g, Dv]
   // Strategy "default": drop CLS (row 0 of every tile).
   return ops::clone(hidden.slice(1, 1, hidden.dim(1)));
 }

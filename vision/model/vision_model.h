@@ -22,6 +22,9 @@ struct VisionModelOptions {
   int64_t feature_layer = -1;                   // vision_feature_layer
   std::string select_strategy = "default";      // vision_feature_select_strategy: "default" drops CLS, "full" keeps it
   std::string projector_act = "gelu";           // projector_hidden_act
+  // The reference script casts pixel_values to bf16 before the ViT (spec §3.8, pitfall 13);
+  // true reproduces that rounding of the inputs (the fp32 goldens leave it off).
+  bool bf16_pixels = false;
 };
 
 class VisionModel {
