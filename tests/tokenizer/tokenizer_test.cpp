@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -160,6 +161,25 @@ TEST(Tokenizer, SpecialTokensAsTextWhenNotParsed) {
   EXPECT_NE(std::find(with.begin(), with.end(), image), with.end());
   EXPECT_EQ(std::find(without.begin(), without.end(), image), without.end());
   EXPECT_EQ(t.decode(without), "look <image> here");
+}
+
+TEST(Tokenizer, ConcurrentEncodesAgree) {
+  // encode() is const and pools its scratch/caches; threads must not disturb each other.
+  const Tokenizer t = minimax_like();
+  const std::string text = "The quick brown fox 你好 <image> 123456 jumps\n\n  over";
+  const auto want = t.encode(text);
+  std::vector<std::thread> threads;
+  std::vector<int> bad(4, 0);
+  for (int k = 0; k < 4; ++k) {
+    threads.emplace_back([&, k] {
+      for (int i = 0; i < 300; ++i) {
+        if (t.encode(text + std::to_string(i % 7)) != t.encode(text + std::to_string(i % 7))) ++bad[k];
+        if (t.encode(text) != want) ++bad[k];
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(bad, std::vector<int>(4, 0));
 }
 
 TEST(Tokenizer, InvalidUtf8InputIsAnError) {
