@@ -51,8 +51,9 @@ struct Timings {
 };
 
 struct TokenEvent {
-  int32_t id = 0;
-  std::string piece;               // complete UTF-8 characters only; may be empty
+  int32_t id = 0;                  // -1: a final piece with no token of its own (held-back text)
+  std::string piece;               // complete UTF-8 characters only; may be empty (held back
+                                   // while it could still be a stop string or half a character)
 };
 
 struct DoneEvent {

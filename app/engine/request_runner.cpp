@@ -234,6 +234,7 @@ DoneEvent RequestRunner::generate(Request& r, Session& s, std::vector<float> log
   auto stream = codec.stream();
   std::vector<int32_t> content;  // generated ids without the EOS
   std::string text;
+  size_t emitted = 0;            // bytes of `text` already streamed
   bool last_fed = true;          // the last content id is in the state
   int64_t sampled = 0;
   double t_first = 0;
@@ -253,20 +254,30 @@ DoneEvent RequestRunner::generate(Request& r, Session& s, std::vector<float> log
       break;
     }
     content.push_back(id);
-    const std::string piece = stream->push(id);
-    text += piece;
-    emit(TokenEvent{id, piece});
+    text += stream->push(id);
+    // Stop strings: stop at a full match; hold back a tail that could still become one,
+    // so the streamed text never shows (part of) a stop string.
+    size_t visible = text.size();
     bool stop_hit = false;
     for (const auto& stop : go.stop_strings) {
       if (stop.empty()) continue;
-      const size_t from = text.size() >= piece.size() + stop.size() ? text.size() - piece.size() - stop.size() : 0;
+      const size_t from = emitted > stop.size() ? emitted - stop.size() : 0;
       const size_t at = text.find(stop, from);
       if (at != std::string::npos) {
-        text.resize(at);
+        visible = std::min(visible, at);
         stop_hit = true;
-        break;
+        continue;
+      }
+      for (size_t k = std::min(stop.size() - 1, text.size()); k > 0; --k) {
+        if (text.compare(text.size() - k, k, stop, 0, k) == 0) {
+          visible = std::min(visible, text.size() - k);
+          break;
+        }
       }
     }
+    if (stop_hit) text.resize(visible);
+    emit(TokenEvent{id, visible > emitted ? text.substr(emitted, visible - emitted) : std::string()});
+    emitted = std::max(emitted, visible);
     if (stop_hit) {
       reason = StopReason::stop_string;
       last_fed = false;
@@ -285,11 +296,8 @@ DoneEvent RequestRunner::generate(Request& r, Session& s, std::vector<float> log
     logits = lm.decode(id, *s.state_);
   }
   if (reason != StopReason::stop_string) {
-    const std::string tail = stream->flush();
-    if (!tail.empty()) {
-      text += tail;
-      emit(TokenEvent{-1, tail});
-    }
+    text += stream->flush();
+    if (text.size() > emitted) emit(TokenEvent{-1, text.substr(emitted)});  // held-back tail
   }
 
   // The answer joins the transcript; what the state still lacks is owed via pending_.

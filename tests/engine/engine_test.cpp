@@ -98,10 +98,20 @@ TEST(Engine, StopString) {
   DoneEvent full = run_ok(*f.engine, turn(f.engine->new_session(), "x", 12));
   ASSERT_GE(full.text.size(), 6u);
   Request r = turn(f.engine->new_session(), "x", 12);
-  r.options.stop_strings = {full.text.substr(4, 2)};
-  DoneEvent d = run_ok(*f.engine, std::move(r));
+  r.options.stop_strings = {full.text.substr(4, 2), "never-said"};
+  Collector c;
+  DoneEvent d = run_ok(*f.engine, std::move(r), &c);
   EXPECT_EQ(d.reason, StopReason::stop_string);
   EXPECT_EQ(d.text, full.text.substr(0, full.text.find(full.text.substr(4, 2))));
+  EXPECT_EQ(c.text, d.text);  // the stop string was never streamed
+  // A stop string that never matches: everything is streamed in the end, nothing lost.
+  Request r2 = turn(f.engine->new_session(), "x", 12);
+  r2.options.stop_strings = {full.text.substr(10, 2) + "\x01"};
+  Collector c2;
+  DoneEvent d2 = run_ok(*f.engine, std::move(r2), &c2);
+  EXPECT_EQ(d2.reason, StopReason::max_tokens);
+  EXPECT_EQ(c2.text, full.text);
+  EXPECT_EQ(d2.text, full.text);
 }
 
 TEST(Engine, CancelMidStreamIsAStopReasonAndTheSessionStaysUsable) {
