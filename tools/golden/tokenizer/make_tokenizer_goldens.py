@@ -101,9 +101,11 @@ def make_llama_style(text):
     tok.pre_tokenizer = pre_tokenizers.Digits(individual_digits=True)
     tok.decoder = decoders.Sequence([decoders.Replace("\u2581", " "), decoders.ByteFallback(),
                                      decoders.Fuse(), decoders.Strip(" ", 1, 0)])
+    # Trained on Latin-script lines only, so CJK, emoji etc. go through byte_fallback. (Not
+    # limit_alphabet: its tie-breaking between equally frequent characters is not reproducible.)
     trainer = trainers.BpeTrainer(vocab_size=1500, min_frequency=2, show_progress=False,
-                                  special_tokens=["<unk>", "<s>", "</s>"], limit_alphabet=300)
-    tok.train_from_iterator(text, trainer)
+                                  special_tokens=["<unk>", "<s>", "</s>"])
+    tok.train_from_iterator([l for l in text if all(ord(c) < 0x250 for c in l)], trainer)
     # Append the 256 byte tokens so unseen characters fall back to bytes.
     data = json.loads(tok.to_str())
     vocab = data["model"]["vocab"]
