@@ -6,9 +6,6 @@
 #include "kernels/core/error.h"
 #include "llm/tokenizer/utf8.h"
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
-
 namespace mvl::llm {
 namespace {
 
@@ -20,23 +17,6 @@ bool is_white_space(uint32_t c) {
   return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
          (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
          c == 0x205F || c == 0x3000;
-}
-
-// Rust regex's Unicode \w: Alphabetic, marks, decimal digits, connector punctuation and the
-// join controls. Checked with PCRE2 on one character (only single_word tokens need it).
-bool is_word_char(std::string_view ch) {
-  static const auto* code = [] {
-    int err;
-    PCRE2_SIZE off;
-    const char* pat = "^[\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\x{200C}\\x{200D}]";
-    return pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pat), PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP,
-                         &err, &off, nullptr);
-  }();
-  if (!code) return false;
-  pcre2_match_data* md = pcre2_match_data_create(1, nullptr);
-  const int rc = pcre2_match(code, reinterpret_cast<PCRE2_SPTR>(ch.data()), ch.size(), 0, 0, md, nullptr);
-  pcre2_match_data_free(md);
-  return rc >= 0;
 }
 
 std::string_view last_char(std::string_view s) {
@@ -125,8 +105,8 @@ void AddedVocab::split(std::string_view s, bool normalized_set, bool parse_speci
     const AddedToken& t = tokens_[static_cast<size_t>(index)];
     if (!parse_special && t.special) continue;
     if (t.single_word) {
-      const bool start_space = start == 0 || !is_word_char(last_char(s.substr(0, start)));
-      const bool stop_space = stop == s.size() || !is_word_char(first_char(s.substr(stop)));
+      const bool start_space = start == 0 || !word_char_->matches_start(last_char(s.substr(0, start)));
+      const bool stop_space = stop == s.size() || !word_char_->matches_start(first_char(s.substr(stop)));
       if (!start_space || !stop_space) continue;
     }
     if (t.lstrip) {

@@ -7,11 +7,13 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "llm/tokenizer/regex.h"
 #include "llm/tokenizer/tokenizer.h"
 
 namespace mvl::llm {
@@ -45,6 +47,9 @@ class AddedVocab {
   template <typename NormalizeFn>
   void build(std::vector<AddedToken> tokens, NormalizeFn&& normalize) {
     tokens_ = std::move(tokens);
+    // Rust regex's Unicode \w (Alphabetic, marks, decimal digits, connector punctuation, join
+    // controls), which Hugging Face uses to decide single_word boundaries.
+    word_char_ = std::make_shared<Regex>("[\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\x{200C}\\x{200D}]");
     for (size_t i = 0; i < tokens_.size(); ++i) {
       const AddedToken& t = tokens_[i];
       by_id_[t.id] = static_cast<int32_t>(i);
@@ -71,6 +76,7 @@ class AddedVocab {
   std::unordered_map<int32_t, int32_t> by_id_;  // id -> index in tokens_
   std::unordered_map<std::string, int32_t> by_content_;
   TokenMatcher raw_, normalized_;
+  std::shared_ptr<const Regex> word_char_;
 };
 
 // Parses "added_tokens" (absent/null = none); throws Error{bad_format}.

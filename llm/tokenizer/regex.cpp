@@ -100,6 +100,15 @@ Regex::Regex(const std::string& pattern) : pattern_(pattern) {
 
 Regex::~Regex() { pcre2_code_free(static_cast<pcre2_code*>(code_)); }
 
+bool Regex::matches_start(std::string_view text) const {
+  pcre2_match_data* md = pcre2_match_data_create(1, nullptr);
+  MVL_CHECK(md != nullptr, out_of_memory, "cannot allocate PCRE2 match data");
+  const int rc = pcre2_match(static_cast<pcre2_code*>(code_), reinterpret_cast<PCRE2_SPTR>(text.data()),
+                             text.size(), 0, PCRE2_ANCHORED | PCRE2_NO_UTF_CHECK, md, nullptr);
+  pcre2_match_data_free(md);
+  return rc >= 0;
+}
+
 size_t Regex::next_char_len(std::string_view text, size_t pos) {
   return utf8::seq_len(static_cast<unsigned char>(text[pos]));
 }

@@ -57,6 +57,10 @@ class Regex {
     }
   }
 
+  // True when the pattern matches at the start of `text` (anchored; allocates its own match
+  // state, for rare checks off the hot path).
+  bool matches_start(std::string_view text) const;
+
   const std::string& pattern() const { return pattern_; }
 
  private:
