@@ -41,15 +41,27 @@ struct Bench {
     return t;
   }
   // floor_bytes / floor_flops: the fewest bytes / FLOPs the op must move / do.
+  // graph: also time replays of a CUDA graph of one call (decode paths must be capturable).
   void report(const std::string& name, const std::function<void()>& fn, double bytes, double fl, int reps = 20,
-              bool flush = false) {
+              bool flush = false, bool graph = false) {
     const auto ms_all = cuda::time_reps(ctx, fn, 3, reps, flush);
     const double ms = cuda::median(ms_all);
     const double floor_ms = std::max(bytes / bw, fl / flops) * 1e3;
     json r = {{"name", name}, {"ms", ms}, {"bytes", bytes}, {"flops", fl}, {"floor_ms", floor_ms}, {"reps", reps}};
+    std::string g;
+    if (graph) {
+      try {
+        const double gm = cuda::median(cuda::time_graph(ctx, fn, reps));
+        r["graph_ms"] = gm;
+        g = fmt::format("  graph {:.4f} ms (x{:.2f})", gm, gm / floor_ms);
+      } catch (const Error& e) {
+        r["graph_error"] = e.what();
+        g = std::string("  graph capture FAILED: ") + e.what();
+      }
+    }
     rows.push_back(r);
-    std::printf("%-44s %10.4f ms  %8.1f GB/s  %8.1f TFLOP/s  floor %.4f ms (x%.2f)\n", name.c_str(), ms,
-                bytes / (ms * 1e-3) / 1e9, fl / (ms * 1e-3) / 1e12, floor_ms, ms / floor_ms);
+    std::printf("%-44s %10.4f ms  %8.1f GB/s  %8.1f TFLOP/s  floor %.4f ms (x%.2f)%s\n", name.c_str(), ms,
+                bytes / (ms * 1e-3) / 1e9, fl / (ms * 1e-3) / 1e12, floor_ms, ms / floor_ms, g.c_str());
     std::fflush(stdout);
   }
 };
@@ -74,6 +86,10 @@ void bench_lightning(Bench& b) {
     b.report("lightning_prefill_core T=" + std::to_string(T), [&] {
       cuda::lightning_prefill(b.ctx, q, k, v, slopes, st, o);
     }, bytes, fl);
+    for (int vs : {32, 64})
+      b.report("lightning_prefill_core(dv" + std::to_string(vs) + ") T=" + std::to_string(T), [&] {
+        cuda::lightning_prefill(b.ctx, q, k, v, slopes, st, o, Tensor(), vs);
+      }, bytes, fl);
   }
   for (int64_t B : {1, 8, 64, 256}) {
     Tensor q = b.rand({B, H, d}, DType::bf16), k = b.rand({B, H, d}, DType::bf16), v = b.rand({B, H, d}, DType::bf16);
@@ -81,7 +97,7 @@ void bench_lightning(Bench& b) {
     Tensor st = b.rand({B, H, d, d}, DType::f32, -0.01f, 0.01f);
     const double bytes = 2.0 * B * H * d * d * 4 + 4.0 * B * H * d * 2;
     b.report("lightning_decode B=" + std::to_string(B), [&] { cuda::lightning_decode(b.ctx, q, k, v, slopes, st, o); },
-             bytes, 4.0 * B * H * d * d, 50);
+             bytes, 4.0 * B * H * d * d, 50, false, true);
   }
 }
 
@@ -128,7 +144,7 @@ void bench_softmax(Bench& b) {
     Tensor o = cuda::empty({B, 1, H, d}, DType::bf16, b.ctx);
     b.report("softmax_decode ctx=32768 B=" + std::to_string(B),
              [&] { cuda::flash_attention(b.ctx, q, k, v, o, scale, true, C - 1); }, 2.0 * B * C * Hkv * d * 2,
-             4.0 * B * C * H * d, 20);
+             4.0 * B * C * H * d, 20, false, true);
   }
 }
 
@@ -143,7 +159,7 @@ void bench_moe(Bench& b) {
     const double touched = n >= 64 ? E : E * (1.0 - std::pow(1.0 - 2.0 / E, double(n)));
     b.report("moe " + std::string(n <= 64 ? "decode" : "prefill") + " n=" + std::to_string(n),
              [&] { cuda::moe_forward(b.ctx, x, w, out); }, touched * expert_bytes + E * D * 2,
-             2.0 * n * 2 * 3 * D * F + 2.0 * n * D * E, n > 64 ? 10 : 30, n <= 64);
+             2.0 * n * 2 * 3 * D * F + 2.0 * n * D * E, n > 64 ? 10 : 30, n <= 64, n <= 64);
   }
 }
 
@@ -157,7 +173,7 @@ void bench_vit(Bench& b, int layers) {
   Tensor w2 = b.rand({W, M}, DType::bf16, -0.03f, 0.03f), b2 = b.rand({W}, DType::bf16, -0.1f, 0.1f);
   Tensor lnw = b.rand({W}, DType::bf16, 0.5f, 1.5f), lnb = b.rand({W}, DType::bf16, -0.1f, 0.1f);
   Tensor pos = b.rand({tiles * S, W}, DType::bf16, -0.1f, 0.1f);
-  Tensor h = cuda::empty({tiles * S, W}, DType::bf16, b.ctx), a = cuda::empty({tiles * S, W}, DType::bf16, b.ctx);
+  Tensor h = b.rand({tiles * S, W}, DType::bf16), a = b.rand({tiles * S, W}, DType::bf16);
   Tensor qkv = cuda::empty({tiles, S, 3, Hh, dh}, DType::bf16, b.ctx), att = cuda::empty({tiles, S, Hh, dh}, DType::bf16, b.ctx);
   Tensor mlp = cuda::empty({tiles * S, M}, DType::bf16, b.ctx), pe = cuda::empty({tiles * 576, W}, DType::bf16, b.ctx);
   const double fl_layer = 2.0 * tiles * S * (4.0 * W * W + 2.0 * W * M) + 4.0 * tiles * S * S * W;
@@ -188,6 +204,28 @@ void bench_vit(Bench& b, int layers) {
       cuda::gemm(b.ctx, mlp, w2, h, o2);
     }
   }, 0, fl, 5);
+  // Where the tower's time goes (one layer's pieces, same shapes).
+  b.report("vit_part attention 37x16 heads x 577", [&] {
+    cuda::flash_attention(b.ctx, qkv.select(2, 0), qkv.select(2, 1), qkv.select(2, 2), att, 1.f / 8.f, false);
+  }, 0, 4.0 * tiles * S * S * W, 10);
+  b.report("vit_part qkv gemm (bias)", [&] {
+    cuda::GemmOptions ob;
+    ob.bias = &bqkv;
+    cuda::gemm(b.ctx, a, wqkv, qkv.view({tiles * S, 3 * W}), ob);
+  }, 0, 2.0 * tiles * S * W * 3 * W, 10);
+  b.report("vit_part fc1 gemm (bias) + quick_gelu", [&] {
+    cuda::GemmOptions o1;
+    o1.bias = &b1;
+    cuda::gemm(b.ctx, a, w1, mlp, o1);
+    cuda::activation_inplace(b.ctx, mlp, "quick_gelu");
+  }, 0, 2.0 * tiles * S * W * M, 10);
+  b.report("vit_part fc2 gemm (bias, residual)", [&] {
+    cuda::GemmOptions o2;
+    o2.bias = &b2;
+    o2.accumulate = true;
+    cuda::gemm(b.ctx, mlp, w2, h, o2);
+  }, 0, 2.0 * tiles * S * W * M, 10);
+  b.report("vit_part layer_norm", [&] { cuda::layer_norm(b.ctx, h, lnw, lnb, 1e-5f, a); }, 4.0 * tiles * S * W, 0, 10);
 }
 
 }  // namespace

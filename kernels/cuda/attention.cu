@@ -2,15 +2,20 @@
 // CTA = 4 warps, 64 query rows x 64-key blocks, K/V double-buffered with cp.async;
 // online softmax in f32 (exp2 with the scale folded in). Row mapping: for prefill a CTA
 // holds 64 tokens of one query head; when n_q is small (decode) it holds n_q tokens x
-// the G = H/Hkv query heads of one kv head, so each K/V byte is read once per kv head.
+// the G = H/Hkv query heads of one kv head, so each K/V byte is read once per kv head,
+// and when that grid is too small for the GPU the key range is split across CTAs (split-K)
+// with an f32 merge kernel.
 // Shared memory: Q 64x(d+8), K/V 2x2x64x(d+8) bf16 (87 KB at d = 128, opt-in).
 // CPU reference: kernels/cpu/attention.cpp; test: tests/gpu/attention_test.cpp.
 #include "kernels/cuda/attention.h"
 
+#include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "kernels/cuda/check.cuh"
 #include "kernels/cuda/common.cuh"
+#include "kernels/cuda/storage.h"
 
 namespace mvl::cuda {
 
@@ -31,6 +36,9 @@ struct FaParams {
   int64_t q_offset;
   float scale_log2;
   bool causal;
+  int kv_splits;   // > 1: split-K (decode); partial results go to part_o / part_ml
+  float* part_o;   // f32 [B, splits, n_q, H, D] un-normalised
+  float* part_ml;  // f32 [B, splits, n_q, H, 2] (running max in log2 units, row sum)
 };
 
 template <int D>
@@ -41,10 +49,11 @@ __global__ void __launch_bounds__(kThreads) flash_kernel(const FaParams p) {
   bf16(*ks)[kBN][kPad] = reinterpret_cast<bf16(*)[kBN][kPad]>(smem_raw + sizeof(bf16) * kBM * kPad);
   bf16(*vs)[kBN][kPad] = reinterpret_cast<bf16(*)[kBN][kPad]>(smem_raw + sizeof(bf16) * (kBM + 2 * kBN) * kPad);
 
-  const int b = blockIdx.z;
+  const int b = blockIdx.z / p.kv_splits, split = blockIdx.z % p.kv_splits;
   const int rpt = p.rows_per_tok;
   const int toks_per_cta = kBM / rpt;
-  const int64_t tok0 = int64_t(blockIdx.x) * toks_per_cta;
+  // Causal: the last row blocks see the most keys; launch them first to shorten the tail.
+  const int64_t tok0 = int64_t(p.causal ? gridDim.x - 1 - blockIdx.x : blockIdx.x) * toks_per_cta;
   const int h_base = rpt == 1 ? blockIdx.y : blockIdx.y * p.G;
   const int hk = h_base / p.G;
   const int n_k = p.kv_lens ? p.kv_lens[b] : p.n_k;
@@ -69,7 +78,10 @@ __global__ void __launch_bounds__(kThreads) flash_kernel(const FaParams p) {
   const int64_t last_tok = tok0 + toks_per_cta - 1 < p.n_q - 1 ? tok0 + toks_per_cta - 1 : p.n_q - 1;
   int64_t kend = n_k;
   if (p.causal && q_off + last_tok + 1 < kend) kend = q_off + last_tok + 1;
-  const int nkb = kend > 0 ? static_cast<int>((kend + kBN - 1) / kBN) : 0;
+  const int nkb_all = kend > 0 ? static_cast<int>((kend + kBN - 1) / kBN) : 0;
+  const int per_split = (nkb_all + p.kv_splits - 1) / p.kv_splits;
+  const int blk_begin = split * per_split;
+  const int blk_end = blk_begin + per_split < nkb_all ? blk_begin + per_split : nkb_all;
 
   auto load_kv = [&](int blk, int stage) {
     for (int idx = tid; idx < kBN * (D / 8); idx += kThreads) {
@@ -81,7 +93,7 @@ __global__ void __launch_bounds__(kThreads) flash_kernel(const FaParams p) {
     }
     cp_async_commit();
   };
-  if (nkb > 0) load_kv(0, 0);
+  if (blk_begin < blk_end) load_kv(blk_begin, 0);
 
   const int r_lo = 16 * w + g, r_hi = r_lo + 8;
   const int64_t pos_lo = q_off + tok0 + r_lo / rpt, pos_hi = q_off + tok0 + r_hi / rpt;
@@ -91,12 +103,13 @@ __global__ void __launch_bounds__(kThreads) flash_kernel(const FaParams p) {
   for (int j = 0; j < D / 8; ++j) acc[j][0] = acc[j][1] = acc[j][2] = acc[j][3] = 0.f;
   uint32_t qa[D / 16][4];
 
-  for (int blk = 0; blk < nkb; ++blk) {
-    const int stage = blk & 1;
+  if (blk_begin >= blk_end) cp_async_wait<0>();  // the Q copy must land before the CTA exits
+  for (int blk = blk_begin; blk < blk_end; ++blk) {
+    const int stage = (blk - blk_begin) & 1;
     cp_async_wait<0>();
     __syncthreads();
-    if (blk + 1 < nkb) load_kv(blk + 1, stage ^ 1);
-    if (blk == 0) {
+    if (blk + 1 < blk_end) load_kv(blk + 1, stage ^ 1);
+    if (blk == blk_begin) {
 #pragma unroll
       for (int kk = 0; kk < D / 16; ++kk) ldmatrix_x4(qa[kk], &qs[16 * w + (lane & 15)][16 * kk + (lane >> 4) * 8]);
     }
@@ -104,14 +117,17 @@ __global__ void __launch_bounds__(kThreads) flash_kernel(const FaParams p) {
 #pragma unroll
     for (int j = 0; j < 8; ++j) sc[j][0] = sc[j][1] = sc[j][2] = sc[j][3] = 0.f;
 #pragma unroll
-    for (int kk = 0; kk < D / 16; ++kk)
+    for (int kk = 0; kk < D / 16; ++kk) {
+      uint32_t bb[4][4];  // all K fragments of the k-step first: overlapping ldmatrix latency
+#pragma unroll
+      for (int np = 0; np < 4; ++np)
+        ldmatrix_x4(bb[np], &ks[stage][16 * np + (lane & 7) + (lane >> 4) * 8][16 * kk + ((lane >> 3) & 1) * 8]);
 #pragma unroll
       for (int np = 0; np < 4; ++np) {
-        uint32_t bb[4];
-        ldmatrix_x4(bb, &ks[stage][16 * np + (lane & 7) + (lane >> 4) * 8][16 * kk + ((lane >> 3) & 1) * 8]);
-        mma_bf16(sc[2 * np], qa[kk], bb[0], bb[1]);
-        mma_bf16(sc[2 * np + 1], qa[kk], bb[2], bb[3]);
+        mma_bf16(sc[2 * np], qa[kk], bb[np][0], bb[np][1]);
+        mma_bf16(sc[2 * np + 1], qa[kk], bb[np][2], bb[np][3]);
       }
+    }
     // Scale (log2 domain) and mask.
     float mx_lo = m_lo, mx_hi = m_hi;
 #pragma unroll
@@ -157,11 +173,16 @@ __global__ void __launch_bounds__(kThreads) flash_kernel(const FaParams p) {
       a[2] = pack_bf16(sc[2 * kk + 1][0], sc[2 * kk + 1][1]);
       a[3] = pack_bf16(sc[2 * kk + 1][2], sc[2 * kk + 1][3]);
 #pragma unroll
-      for (int np = 0; np < D / 16; ++np) {
-        uint32_t bb[4];
-        ldmatrix_x4_trans(bb, &vs[stage][16 * kk + (lane & 7) + ((lane >> 3) & 1) * 8][16 * np + (lane >> 4) * 8]);
-        mma_bf16(acc[2 * np], a, bb[0], bb[1]);
-        mma_bf16(acc[2 * np + 1], a, bb[2], bb[3]);
+      for (int np0 = 0; np0 < D / 16; np0 += 4) {
+        uint32_t bb[4][4];
+#pragma unroll
+        for (int i = 0; i < 4; ++i)
+          ldmatrix_x4_trans(bb[i], &vs[stage][16 * kk + (lane & 7) + ((lane >> 3) & 1) * 8][16 * (np0 + i) + (lane >> 4) * 8]);
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+          mma_bf16(acc[2 * (np0 + i)], a, bb[i][0], bb[i][1]);
+          mma_bf16(acc[2 * (np0 + i) + 1], a, bb[i][2], bb[i][3]);
+        }
       }
     }
   }
@@ -170,10 +191,25 @@ __global__ void __launch_bounds__(kThreads) flash_kernel(const FaParams p) {
   l_lo += __shfl_xor_sync(0xffffffffu, l_lo, 2);
   l_hi += __shfl_xor_sync(0xffffffffu, l_hi, 1);
   l_hi += __shfl_xor_sync(0xffffffffu, l_hi, 2);
-  const float inv_lo = l_lo > 0.f ? 1.f / l_lo : 0.f, inv_hi = l_hi > 0.f ? 1.f / l_hi : 0.f;
   const int64_t t_lo = tok0 + r_lo / rpt, t_hi = tok0 + r_hi / rpt;
   const bool ok_lo = t_lo < p.n_q && (rpt == 1 || r_lo % rpt < p.G);
   const bool ok_hi = t_hi < p.n_q && (rpt == 1 || r_hi % rpt < p.G);
+  if (p.kv_splits > 1) {
+    const int64_t base = (int64_t(b) * p.kv_splits + split) * p.n_q;
+    const int64_t row_lo = (base + t_lo) * p.H + h_base + r_lo % rpt, row_hi = (base + t_hi) * p.H + h_base + r_hi % rpt;
+#pragma unroll
+    for (int j = 0; j < D / 8; ++j) {
+      const int col = 8 * j + 2 * c4;
+      if (ok_lo) *reinterpret_cast<float2*>(p.part_o + row_lo * D + col) = make_float2(acc[j][0], acc[j][1]);
+      if (ok_hi) *reinterpret_cast<float2*>(p.part_o + row_hi * D + col) = make_float2(acc[j][2], acc[j][3]);
+    }
+    if (c4 == 0) {
+      if (ok_lo) *reinterpret_cast<float2*>(p.part_ml + row_lo * 2) = make_float2(m_lo, l_lo);
+      if (ok_hi) *reinterpret_cast<float2*>(p.part_ml + row_hi * 2) = make_float2(m_hi, l_hi);
+    }
+    return;
+  }
+  const float inv_lo = l_lo > 0.f ? 1.f / l_lo : 0.f, inv_hi = l_hi > 0.f ? 1.f / l_hi : 0.f;
   bf16* ob = p.o + b * p.o_b;
   bf16* o_lo = ob + t_lo * p.o_t + (h_base + r_lo % rpt) * p.o_h;
   bf16* o_hi = ob + t_hi * p.o_t + (h_base + r_hi % rpt) * p.o_h;
@@ -183,6 +219,25 @@ __global__ void __launch_bounds__(kThreads) flash_kernel(const FaParams p) {
     if (ok_lo) *reinterpret_cast<uint32_t*>(o_lo + col) = pack_bf16(acc[j][0] * inv_lo, acc[j][1] * inv_lo);
     if (ok_hi) *reinterpret_cast<uint32_t*>(o_hi + col) = pack_bf16(acc[j][2] * inv_hi, acc[j][3] * inv_hi);
   }
+}
+
+// Merges split-K partials: one CTA of D threads per (b, token, head).
+__global__ void combine_splits_kernel(const float* __restrict__ part_o, const float* __restrict__ part_ml, bf16* o,
+                                      int splits, int n_q, int H, int D, int64_t o_b, int64_t o_t, int64_t o_h) {
+  const int64_t row = blockIdx.x;  // (b * n_q + t) * H + h
+  const int h = static_cast<int>(row % H);
+  const int64_t t = (row / H) % n_q, b = row / (int64_t(H) * n_q);
+  float M = -INFINITY;
+  for (int s = 0; s < splits; ++s) M = fmaxf(M, part_ml[(((b * splits + s) * n_q + t) * H + h) * 2]);
+  float L = 0.f, acc = 0.f;
+  for (int s = 0; s < splits; ++s) {
+    const int64_t r = ((b * splits + s) * n_q + t) * H + h;
+    const float m = part_ml[r * 2], l = part_ml[r * 2 + 1];
+    const float wgt = m == -INFINITY ? 0.f : exp2f(m - M);
+    L += wgt * l;
+    acc += wgt * part_o[r * D + threadIdx.x];
+  }
+  o[b * o_b + t * o_t + h * o_h + threadIdx.x] = to_bf(L > 0.f ? acc / L : 0.f);
 }
 
 struct View4 {
@@ -238,8 +293,24 @@ void flash_attention(const Context& ctx, const Tensor& q, const Tensor& k, const
   p.scale_log2 = scale * 1.4426950408889634f;
   p.causal = causal;
   const int toks_per_cta = kBM / p.rows_per_tok;
+  const int64_t ctas = ((Q.n + toks_per_cta - 1) / toks_per_cta) * (p.rows_per_tok == 1 ? Q.H : K.H) * Q.B;
+  // Split-K when the grid cannot fill the GPU and the key range is long (decode): each
+  // split covers >= 8 key blocks; partials are merged by combine_splits_kernel.
+  int splits = 1;
+  if (ctas < 2 * ctx.sm_count()) {
+    const int64_t want = (2 * ctx.sm_count() + ctas - 1) / ctas;
+    const int64_t max_by_len = (K.n + 8 * kBN - 1) / (8 * kBN);
+    splits = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({want, max_by_len, 64})));
+  }
+  p.kv_splits = splits;
+  std::optional<Scratch> scratch;
+  if (splits > 1) {
+    scratch.emplace(ctx, std::initializer_list<int64_t>{Q.B * splits * Q.n * Q.H * Q.d * 4, Q.B * splits * Q.n * Q.H * 2 * 4});
+    p.part_o = static_cast<float*>(scratch->take({Q.B * splits * Q.n * Q.H * Q.d}, DType::f32).data());
+    p.part_ml = static_cast<float*>(scratch->take({Q.B * splits * Q.n * Q.H * 2}, DType::f32).data());
+  }
   const dim3 grid(static_cast<unsigned>((Q.n + toks_per_cta - 1) / toks_per_cta),
-                  static_cast<unsigned>(p.rows_per_tok == 1 ? Q.H : K.H), static_cast<unsigned>(Q.B));
+                  static_cast<unsigned>(p.rows_per_tok == 1 ? Q.H : K.H), static_cast<unsigned>(Q.B * splits));
   const size_t smem = sizeof(bf16) * (kBM + 4 * kBN) * (Q.d + 8);
   MVL_CHECK(smem <= ctx.max_smem_optin(), unsupported, "cuda::flash_attention needs {} bytes of shared memory",
             smem);
@@ -251,6 +322,11 @@ void flash_attention(const Context& ctx, const Tensor& q, const Tensor& k, const
     flash_kernel<64><<<grid, kThreads, smem, ctx.stream()>>>(p);
   }
   MVL_CUDA_CHECK_LAUNCH();
+  if (splits > 1) {
+    combine_splits_kernel<<<static_cast<unsigned>(Q.B * Q.n * Q.H), static_cast<unsigned>(Q.d), 0, ctx.stream()>>>(
+        p.part_o, p.part_ml, static_cast<bf16*>(o.data()), splits, p.n_q, p.H, static_cast<int>(Q.d), O.sb, O.st, O.sh);
+    MVL_CUDA_CHECK_LAUNCH();
+  }
 }
 
 }  // namespace mvl::cuda

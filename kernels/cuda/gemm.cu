@@ -4,7 +4,10 @@
 // output feature. Tested by tests/gpu/gemm_test.cpp against cpu::linear.
 #include "kernels/cuda/gemm.h"
 
+#include <algorithm>
+
 #include "kernels/cuda/check.cuh"
+#include "kernels/cuda/common.cuh"
 
 namespace mvl::cuda {
 
@@ -21,6 +24,13 @@ struct Context::GemmPlan {
 };
 
 namespace {
+
+// cuBLASLt's BIAS epilogue wants the bias in the output type; for f32 outputs with a bf16
+// bias we add it in a second (cheap, bandwidth-bound) pass instead.
+__global__ void add_bias_f32(float* y, const dev::bf16* b, int64_t rows, int64_t out) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < rows * out; i += int64_t(gridDim.x) * blockDim.x)
+    y[i] += dev::to_f(b[i % out]);
+}
 
 std::shared_ptr<Context::GemmPlan> make_plan(const Context& ctx, int64_t n, int64_t in, int64_t out,
                                              bool y_bf16, bool bias) {
@@ -62,6 +72,16 @@ std::shared_ptr<Context::GemmPlan> make_plan(const Context& ctx, int64_t n, int6
 void gemm_raw(const Context& ctx, const void* x, const void* w, void* y, bool y_bf16, int64_t n, int64_t in,
               int64_t out, const GemmOptions& opt) {
   if (n == 0) return;
+  if (opt.bias && !y_bf16) {
+    GemmOptions o2 = opt;
+    o2.bias = nullptr;
+    gemm_raw(ctx, x, w, y, y_bf16, n, in, out, o2);
+    const int64_t blocks = std::min<int64_t>((n * out + 255) / 256, 65535 * 4);
+    add_bias_f32<<<static_cast<unsigned>(blocks), 256, 0, ctx.stream()>>>(
+        static_cast<float*>(y), static_cast<const dev::bf16*>(opt.bias->data()), n, out);
+    MVL_CUDA_CHECK_LAUNCH();
+    return;
+  }
   const bool bias = opt.bias != nullptr;
   const Context::GemmKey key{n, in, out, y_bf16 ? 1 : 0, bias ? 1 : 0, 0};
   auto& cache = ctx.gemm_plans();

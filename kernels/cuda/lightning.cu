@@ -1,15 +1,15 @@
 // Lightning attention kernels.
-// Prefill: one CTA per (sequence, head, 64-wide half of the value dim), 4 warps, walking
-// the sequence in chunks of C = 64 tokens with the fp32 state slice [128 x 64] held in
-// mma accumulator registers (64 regs/thread). Per chunk (spec §6.4.4 with B = C):
+// Prefill: one CTA per (sequence, head, 32- or 64-wide slice of the value dim), 4 warps,
+// walking the sequence in chunks of C = 64 tokens with the fp32 state slice [128 x dv] held
+// in mma accumulator registers (dv/2 regs/thread). Per chunk (spec §6.4.4 with B = C):
 //   intra  = (QKᵀ ⊙ D) V          D[t,u] = λ^(t-u) for u <= t  (causal warps skip blocks)
 //   inter  = λ^(t+1) · (Q · S_prev) S_prev read as bf16 from shared memory
 //   S_new  = λ^m S_prev + Kᵀ (λ^(m-1-u) ⊙ V)   (m = tokens in the chunk; right-aligned decay)
 // All products are mma.sync m16n8k16 bf16->f32 (sm_80+; runs on sm_90). The λ^j table
 // (j = 0..C) is built once per CTA: no exp in the inner loops. Chunks are double-buffered
-// with cp.async (zero-fill past the end). Shared memory: Q,K 2x(64x136), V 2x(64x72),
-// decayed V 64x72, S 128x72 bf16 + table = ~116 KB (opt-in). The two CTAs of a head are
-// adjacent so the second read of Q/K hits L2.
+// with cp.async (zero-fill past the end). Shared memory (dv = 64): Q,K 2x(64x136), V 2x(64x72),
+// decayed V 64x72, S 128x72 bf16 + table = ~116 KB (opt-in); dv = 32: ~95 KB, two CTAs per SM.
+// The CTAs of a head are adjacent so the repeated reads of Q/K hit L2.
 // Decode: one 256-thread CTA per (seq, head, 32 value columns); the fp32 state is
 // streamed once (float4) and written back in place.
 // CPU reference: kernels/cpu lightning (recurrent form); test: tests/gpu/lightning_test.cpp.
@@ -26,12 +26,14 @@ namespace {
 
 constexpr int kC = 64;     // chunk (tokens)
 constexpr int kDK = 128;   // key dim
-constexpr int kDV = 64;    // value columns per CTA
 constexpr int kQKPad = kDK + 8;
-constexpr int kVPad = kDV + 8;
 constexpr int kThreads = 128;
 
+// kDV = value columns per CTA (64: 2 CTAs per head; 32: 4 CTAs per head, ~95 KB of shared
+// memory so two CTAs share an SM and hide each other's latency).
+template <int kDV>
 struct PrefillSmem {
+  static constexpr int kVPad = kDV + 8;
   bf16 q[2][kC][kQKPad];
   bf16 k[2][kC][kQKPad];
   bf16 v[2][kC][kVPad];
@@ -53,12 +55,15 @@ struct PrefillParams {
   int H;
 };
 
-__global__ void __launch_bounds__(kThreads, 1) lightning_prefill_kernel(const PrefillParams p) {
+template <int kDV>
+__global__ void __launch_bounds__(kThreads, kDV == 32 ? 2 : 1) lightning_prefill_kernel(const PrefillParams p) {
+  constexpr int kSplit = kDK / kDV;  // CTAs per head
+  constexpr int kNT = kDV / 8;       // value n-tiles of 8
   extern __shared__ __align__(16) unsigned char smem_raw[];
-  PrefillSmem& sm = *reinterpret_cast<PrefillSmem*>(smem_raw);
-  const int half = blockIdx.x & 1;
-  const int h = (blockIdx.x >> 1) % p.H;
-  const int seq = (blockIdx.x >> 1) / p.H;
+  PrefillSmem<kDV>& sm = *reinterpret_cast<PrefillSmem<kDV>*>(smem_raw);
+  const int half = blockIdx.x % kSplit;
+  const int h = (blockIdx.x / kSplit) % p.H;
+  const int seq = (blockIdx.x / kSplit) / p.H;
   const int64_t tok_begin = p.cu_seqlens ? p.cu_seqlens[seq] : 0;
   const int64_t len = p.cu_seqlens ? p.cu_seqlens[seq + 1] - tok_begin : p.total_tokens;
   const int dv0 = half * kDV;
@@ -74,11 +79,11 @@ __global__ void __launch_bounds__(kThreads, 1) lightning_prefill_kernel(const Pr
   for (int j = tid; j <= kC; j += kThreads) sm.pw[j] = expf(-slope * static_cast<float>(j));
 
   // State slice -> registers: warp w owns key rows [32w, 32w+32), all 64 value columns.
-  float st[2][8][4];
+  float st[2][kNT][4];
 #pragma unroll
   for (int mi = 0; mi < 2; ++mi)
 #pragma unroll
-    for (int j = 0; j < 8; ++j) {
+    for (int j = 0; j < kNT; ++j) {
       const int r = 32 * w + 16 * mi + g, col = 8 * j + 2 * c4;
       const float2 lo = *reinterpret_cast<const float2*>(stg + int64_t(r) * kDK + col);
       const float2 hi = *reinterpret_cast<const float2*>(stg + int64_t(r + 8) * kDK + col);
@@ -96,8 +101,8 @@ __global__ void __launch_bounds__(kThreads, 1) lightning_prefill_kernel(const Pr
       cp_async16(&sm.q[stage][row][seg * 8], qb + tr * p.q_tok + seg * 8, ok);
       cp_async16(&sm.k[stage][row][seg * 8], kb + tr * p.k_tok + seg * 8, ok);
     }
-    for (int idx = tid; idx < kC * 8; idx += kThreads) {
-      const int row = idx >> 3, seg = idx & 7;
+    for (int idx = tid; idx < kC * (kDV / 8); idx += kThreads) {
+      const int row = idx / (kDV / 8), seg = idx % (kDV / 8);
       const bool ok = row < m;
       const int64_t tr = ok ? t0 + row : 0;
       cp_async16(&sm.v[stage][row][seg * 8], vb + tr * p.v_tok + seg * 8, ok);
@@ -125,27 +130,38 @@ __global__ void __launch_bounds__(kThreads, 1) lightning_prefill_kernel(const Pr
     }
 
     // Intra scores (QKᵀ, causal blocks only) and inter product (Q·S_prev) share the Q fragments.
-    float sc[8][4], o2[8][4];
+    float sc[8][4], o2[kNT][4];
 #pragma unroll
     for (int j = 0; j < 8; ++j)
 #pragma unroll
-      for (int e = 0; e < 4; ++e) sc[j][e] = o2[j][e] = 0.f;
+      for (int e = 0; e < 4; ++e) sc[j][e] = 0.f;
+#pragma unroll
+    for (int j = 0; j < kNT; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) o2[j][e] = 0.f;
 #pragma unroll
     for (int kk = 0; kk < kDK / 16; ++kk) {
-      uint32_t a[4];
+      // All fragments of this k-step are loaded before the first mma so the ldmatrix
+      // latencies overlap (one warp per scheduler leaves little else to hide them).
+      uint32_t a[4], bk[4][4], bs[kDV / 16][4];
       ldmatrix_x4(a, &sm.q[stage][16 * w + (lane & 15)][16 * kk + (lane >> 4) * 8]);
 #pragma unroll
+      for (int np = 0; np < 4; ++np)
+        ldmatrix_x4(bk[np], &sm.k[stage][16 * np + (lane & 7) + (lane >> 4) * 8][16 * kk + ((lane >> 3) & 1) * 8]);
+#pragma unroll
+      for (int np = 0; np < kDV / 16; ++np)
+        ldmatrix_x4_trans(bs[np], &sm.s[16 * kk + (lane & 7) + ((lane >> 3) & 1) * 8][16 * np + (lane >> 4) * 8]);
+#pragma unroll
       for (int np = 0; np < 4; ++np) {
-        if (np <= w) {
-          uint32_t b[4];
-          ldmatrix_x4(b, &sm.k[stage][16 * np + (lane & 7) + (lane >> 4) * 8][16 * kk + ((lane >> 3) & 1) * 8]);
-          mma_bf16(sc[2 * np], a, b[0], b[1]);
-          mma_bf16(sc[2 * np + 1], a, b[2], b[3]);
+        if (np <= w) {  // causal: key blocks after this warp's rows are all masked
+          mma_bf16(sc[2 * np], a, bk[np][0], bk[np][1]);
+          mma_bf16(sc[2 * np + 1], a, bk[np][2], bk[np][3]);
         }
-        uint32_t bs[4];
-        ldmatrix_x4_trans(bs, &sm.s[16 * kk + (lane & 7) + ((lane >> 3) & 1) * 8][16 * np + (lane >> 4) * 8]);
-        mma_bf16(o2[2 * np], a, bs[0], bs[1]);
-        mma_bf16(o2[2 * np + 1], a, bs[2], bs[3]);
+      }
+#pragma unroll
+      for (int np = 0; np < kDV / 16; ++np) {
+        mma_bf16(o2[2 * np], a, bs[np][0], bs[np][1]);
+        mma_bf16(o2[2 * np + 1], a, bs[np][2], bs[np][3]);
       }
     }
     // Decay mask on the scores: λ^(t-u) for u <= t, else 0.
@@ -158,32 +174,33 @@ __global__ void __launch_bounds__(kThreads, 1) lightning_prefill_kernel(const Pr
         sc[j][e] = u <= t_lo ? sc[j][e] * sm.pw[t_lo - u] : 0.f;
         sc[j][2 + e] = u <= t_hi ? sc[j][2 + e] * sm.pw[t_hi - u] : 0.f;
       }
-    float o1[8][4];
+    float o1[kNT][4];
 #pragma unroll
-    for (int j = 0; j < 8; ++j)
+    for (int j = 0; j < kNT; ++j)
 #pragma unroll
       for (int e = 0; e < 4; ++e) o1[j][e] = 0.f;
 #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
       if (kk <= w) {
-        uint32_t a[4];
+        uint32_t a[4], bv[kDV / 16][4];
+#pragma unroll
+        for (int np = 0; np < kDV / 16; ++np)
+          ldmatrix_x4_trans(bv[np], &sm.v[stage][16 * kk + (lane & 7) + ((lane >> 3) & 1) * 8][16 * np + (lane >> 4) * 8]);
         a[0] = pack_bf16(sc[2 * kk][0], sc[2 * kk][1]);
         a[1] = pack_bf16(sc[2 * kk][2], sc[2 * kk][3]);
         a[2] = pack_bf16(sc[2 * kk + 1][0], sc[2 * kk + 1][1]);
         a[3] = pack_bf16(sc[2 * kk + 1][2], sc[2 * kk + 1][3]);
 #pragma unroll
-        for (int np = 0; np < 4; ++np) {
-          uint32_t b[4];
-          ldmatrix_x4_trans(b, &sm.v[stage][16 * kk + (lane & 7) + ((lane >> 3) & 1) * 8][16 * np + (lane >> 4) * 8]);
-          mma_bf16(o1[2 * np], a, b[0], b[1]);
-          mma_bf16(o1[2 * np + 1], a, b[2], b[3]);
+        for (int np = 0; np < kDV / 16; ++np) {
+          mma_bf16(o1[2 * np], a, bv[np][0], bv[np][1]);
+          mma_bf16(o1[2 * np + 1], a, bv[np][2], bv[np][3]);
         }
       }
     }
     // o = intra + λ^(t+1) inter, stored as bf16.
     const float dl = sm.pw[t_lo + 1], dh = sm.pw[t_hi + 1];
 #pragma unroll
-    for (int j = 0; j < 8; ++j) {
+    for (int j = 0; j < kNT; ++j) {
       const int col = 8 * j + 2 * c4;
       if (t_lo < m)
         *reinterpret_cast<uint32_t*>(ob + (t0 + t_lo) * p.o_tok + col) =
@@ -199,21 +216,24 @@ __global__ void __launch_bounds__(kThreads, 1) lightning_prefill_kernel(const Pr
 #pragma unroll
     for (int mi = 0; mi < 2; ++mi)
 #pragma unroll
-      for (int j = 0; j < 8; ++j)
+      for (int j = 0; j < kNT; ++j)
 #pragma unroll
         for (int e = 0; e < 4; ++e) st[mi][j][e] *= dm;
 #pragma unroll
     for (int kk = 0; kk < kC / 16; ++kk) {
-      uint32_t bv[4][4];
+      uint32_t bv[kDV / 16][4];
 #pragma unroll
-      for (int np = 0; np < 4; ++np)
+      for (int np = 0; np < kDV / 16; ++np)
         ldmatrix_x4_trans(bv[np], &sm.vd[16 * kk + (lane & 7) + ((lane >> 3) & 1) * 8][16 * np + (lane >> 4) * 8]);
+      uint32_t ka[2][4];
+#pragma unroll
+      for (int mi = 0; mi < 2; ++mi)
+        ldmatrix_x4_trans(ka[mi], &sm.k[stage][16 * kk + (lane & 7) + (lane >> 4) * 8][32 * w + 16 * mi + ((lane >> 3) & 1) * 8]);
 #pragma unroll
       for (int mi = 0; mi < 2; ++mi) {
-        uint32_t a[4];
-        ldmatrix_x4_trans(a, &sm.k[stage][16 * kk + (lane & 7) + (lane >> 4) * 8][32 * w + 16 * mi + ((lane >> 3) & 1) * 8]);
+        const uint32_t (&a)[4] = ka[mi];
 #pragma unroll
-        for (int np = 0; np < 4; ++np) {
+        for (int np = 0; np < kDV / 16; ++np) {
           mma_bf16(st[mi][2 * np], a, bv[np][0], bv[np][1]);
           mma_bf16(st[mi][2 * np + 1], a, bv[np][2], bv[np][3]);
         }
@@ -222,7 +242,7 @@ __global__ void __launch_bounds__(kThreads, 1) lightning_prefill_kernel(const Pr
 #pragma unroll
     for (int mi = 0; mi < 2; ++mi)
 #pragma unroll
-      for (int j = 0; j < 8; ++j) {
+      for (int j = 0; j < kNT; ++j) {
         const int r = 32 * w + 16 * mi + g, col = 8 * j + 2 * c4;
         *reinterpret_cast<uint32_t*>(&sm.s[r][col]) = pack_bf16(st[mi][j][0], st[mi][j][1]);
         *reinterpret_cast<uint32_t*>(&sm.s[r + 8][col]) = pack_bf16(st[mi][j][2], st[mi][j][3]);
@@ -232,7 +252,7 @@ __global__ void __launch_bounds__(kThreads, 1) lightning_prefill_kernel(const Pr
 #pragma unroll
   for (int mi = 0; mi < 2; ++mi)
 #pragma unroll
-    for (int j = 0; j < 8; ++j) {
+    for (int j = 0; j < kNT; ++j) {
       const int r = 32 * w + 16 * mi + g, col = 8 * j + 2 * c4;
       *reinterpret_cast<float2*>(stg + int64_t(r) * kDK + col) = make_float2(st[mi][j][0], st[mi][j][1]);
       *reinterpret_cast<float2*>(stg + int64_t(r + 8) * kDK + col) = make_float2(st[mi][j][2], st[mi][j][3]);
@@ -306,7 +326,7 @@ void check_view(const Tensor& t, const char* what, int64_t n0, int64_t H) {
 }  // namespace
 
 void lightning_prefill(const Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& slopes,
-                       const Tensor& state, const Tensor& o, const Tensor& cu_seqlens) {
+                       const Tensor& state, const Tensor& o, const Tensor& cu_seqlens, int value_split) {
   const int64_t T = q.dim(0), H = q.dim(1);
   check_view(q, "q", T, H);
   check_view(k, "k", T, H);
@@ -338,14 +358,20 @@ void lightning_prefill(const Context& ctx, const Tensor& q, const Tensor& k, con
   p.v_tok = v.strides()[0]; p.v_head = v.strides()[1];
   p.o_tok = o.strides()[0]; p.o_head = o.strides()[1];
   p.H = static_cast<int>(H);
-  const size_t smem = sizeof(PrefillSmem);
-  MVL_CHECK(smem <= ctx.max_smem_optin(), unsupported,
-            "cuda::lightning_prefill needs {} bytes of shared memory per block; this GPU allows {} (sm_80+ needed)",
-            smem, ctx.max_smem_optin());
-  MVL_CUDA_CHECK(cudaFuncSetAttribute(lightning_prefill_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                      static_cast<int>(smem)));
-  lightning_prefill_kernel<<<static_cast<unsigned>(S * H * 2), kThreads, smem, ctx.stream()>>>(p);
-  MVL_CUDA_CHECK_LAUNCH();
+  // Default: 64-wide slices (fewer re-reads of Q/K, fewer QKᵀ recomputations) once they
+  // give the GPU most of a wave of CTAs; 32-wide slices (twice the CTAs) for few heads/sequences.
+  const int dv = value_split != 0 ? value_split : (S * H * 2 >= ctx.sm_count() * 3 / 4 ? 64 : 32);
+  MVL_CHECK(dv == 32 || dv == 64, invalid_argument, "cuda::lightning_prefill: value_split {} (0, 32 or 64)", dv);
+  auto launch = [&](auto kernel, size_t smem, int split) {
+    MVL_CHECK(smem <= ctx.max_smem_optin(), unsupported,
+              "cuda::lightning_prefill needs {} bytes of shared memory per block; this GPU allows {} (sm_80+ needed)",
+              smem, ctx.max_smem_optin());
+    MVL_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
+    kernel<<<static_cast<unsigned>(S * H * split), kThreads, smem, ctx.stream()>>>(p);
+    MVL_CUDA_CHECK_LAUNCH();
+  };
+  if (dv == 32) launch(lightning_prefill_kernel<32>, sizeof(PrefillSmem<32>), 4);
+  else launch(lightning_prefill_kernel<64>, sizeof(PrefillSmem<64>), 2);
 }
 
 void lightning_decode(const Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& slopes,

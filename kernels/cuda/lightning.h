@@ -14,9 +14,11 @@ namespace mvl::cuda {
 // as the initial state (zeros for a fresh sequence) and overwritten with the final one.
 // cu_seqlens: i32 [S + 1] on the device (token offsets of S packed sequences), or an
 // undefined Tensor for one sequence of T tokens (then S must be 1).
+// value_split: value columns per CTA, 32 or 64 (0 = choose from the grid size); a tuning
+// knob kept for the benchmark, results are the same up to rounding.
 void lightning_prefill(const Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
                        const Tensor& slopes, const Tensor& state, const Tensor& o,
-                       const Tensor& cu_seqlens = Tensor());
+                       const Tensor& cu_seqlens = Tensor(), int value_split = 0);
 
 // One decode step for B sequences: q, k, v, o: bf16 [B, H, 128] views; state f32
 // [B, H, 128, 128] updated in place (S ← λS + kᵀv, then o = q·S). No host sync; graph-safe.

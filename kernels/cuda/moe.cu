@@ -9,6 +9,7 @@
 // CPU reference: kernels/cpu moe; test: tests/gpu/moe_test.cpp.
 #include "kernels/cuda/moe.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "kernels/cuda/check.cuh"
@@ -65,11 +66,29 @@ __global__ void route_kernel(const T* __restrict__ logits, int32_t* idx, float* 
 
 // offsets[e] = first sorted position of expert e (offsets[E] = 2n); perm[pos] = assignment
 // a = token*2 + k; inv[a] = pos. One CTA per expert, assignments visited in order.
+// active (optional, decode path): active[r] = r-th expert (ascending) with >= 1 token, and
+// active[E] = how many there are, so the decode kernels launch only min(E, 2n) expert rows.
 __global__ void sort_kernel(const int32_t* __restrict__ idx, int64_t na, int E, int32_t* offsets, int32_t* perm,
-                            int32_t* inv) {
+                            int32_t* inv, int32_t* active) {
   __shared__ int warp_counts[32];
   __shared__ int base_s;
+  __shared__ int hist[32];
   const int e = blockIdx.x, tid = threadIdx.x, lane = tid & 31, wid = tid >> 5, nw = blockDim.x >> 5;
+  if (active) {
+    if (tid < 32) hist[tid] = 0;
+    __syncthreads();
+    for (int64_t a = tid; a < na; a += blockDim.x) atomicAdd(&hist[idx[a]], 1);
+    __syncthreads();
+    if (tid == 0) {
+      int rank = 0, total = 0;
+      for (int i = 0; i < E; ++i) {
+        rank += (i < e && hist[i] > 0);
+        total += hist[i] > 0;
+      }
+      if (hist[e] > 0) active[rank] = e;
+      if (e == 0) active[E] = total;
+    }
+  }
   // Offset of this expert = number of assignments to lower experts.
   int before = 0;
   for (int64_t a = tid; a < na; a += blockDim.x) before += idx[a] < e;
@@ -131,6 +150,7 @@ __global__ void combine_kernel(const bf16* __restrict__ ys, const int32_t* __res
 constexpr int kDecTok = 4;       // tokens staged per pass
 constexpr int kDecWarps = 8;     // warps per CTA
 constexpr int kDecRowsPerWarp = 4;
+constexpr int kUnroll = 4;       // weight loads in flight per lane (x2 for gate/up)
 
 __device__ __forceinline__ void dot8(const int4& wv, const int4& xv, float& acc) {
   const __nv_bfloat162* a = reinterpret_cast<const __nv_bfloat162*>(&wv);
@@ -147,11 +167,13 @@ __device__ __forceinline__ void dot8(const int4& wv, const int4& xv, float& acc)
 __global__ void __launch_bounds__(kDecWarps * 32) decode_gate_up_kernel(const bf16* __restrict__ x,
                                                                         const bf16* __restrict__ w13,
                                                                         const int32_t* __restrict__ offsets,
-                                                                        const int32_t* __restrict__ perm, bf16* h,
-                                                                        int D, int F) {
+                                                                        const int32_t* __restrict__ perm,
+                                                                        const int32_t* __restrict__ active, bf16* h,
+                                                                        int D, int F, int E) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
   bf16* xs = reinterpret_cast<bf16*>(smem_raw);  // [kDecTok][D]
-  const int e = blockIdx.y;
+  if (static_cast<int>(blockIdx.y) >= active[E]) return;
+  const int e = active[blockIdx.y];
   const int beg = offsets[e], cnt = offsets[e + 1] - beg;
   if (cnt == 0) return;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
@@ -171,15 +193,26 @@ __global__ void __launch_bounds__(kDecWarps * 32) decode_gate_up_kernel(const bf
       const int4* wg = reinterpret_cast<const int4*>(we + int64_t(j) * D);
       const int4* wu = reinterpret_cast<const int4*>(we + int64_t(F + j) * D);
       float ag[kDecTok] = {}, au[kDecTok] = {};
-#pragma unroll 4
-      for (int c = lane; c < D / 8; c += 32) {
-        const int4 g4 = __ldg(wg + c), u4 = __ldg(wu + c);
+      // 4 x 2 independent 16-byte weight loads in flight per lane before any math.
+      for (int c0 = lane; c0 < D / 8; c0 += 32 * kUnroll) {
+        int4 g4[kUnroll], u4[kUnroll];
 #pragma unroll
-        for (int tt = 0; tt < kDecTok; ++tt) {
-          if (tt < nt) {
-            const int4 xv = reinterpret_cast<const int4*>(xs + tt * D)[c];
-            dot8(g4, xv, ag[tt]);
-            dot8(u4, xv, au[tt]);
+        for (int i = 0; i < kUnroll; ++i) {
+          const int c = c0 + 32 * i;
+          if (c < D / 8) { g4[i] = __ldg(wg + c); u4[i] = __ldg(wu + c); }
+        }
+#pragma unroll
+        for (int i = 0; i < kUnroll; ++i) {
+          const int c = c0 + 32 * i;
+          if (c < D / 8) {
+#pragma unroll
+            for (int tt = 0; tt < kDecTok; ++tt) {
+              if (tt < nt) {
+                const int4 xv = reinterpret_cast<const int4*>(xs + tt * D)[c];
+                dot8(g4[i], xv, ag[tt]);
+                dot8(u4[i], xv, au[tt]);
+              }
+            }
           }
         }
       }
@@ -202,11 +235,13 @@ __global__ void __launch_bounds__(kDecWarps * 32) decode_down_kernel(const bf16*
                                                                      const bf16* __restrict__ w2,
                                                                      const int32_t* __restrict__ offsets,
                                                                      const int32_t* __restrict__ perm,
-                                                                     const float* __restrict__ wts, float* acc_out,
-                                                                     int D, int F) {
+                                                                     const float* __restrict__ wts,
+                                                                     const int32_t* __restrict__ active, float* acc_out,
+                                                                     int D, int F, int E) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
   bf16* hs = reinterpret_cast<bf16*>(smem_raw);  // [kDecTok][F]
-  const int e = blockIdx.y;
+  if (static_cast<int>(blockIdx.y) >= active[E]) return;
+  const int e = active[blockIdx.y];
   const int beg = offsets[e], cnt = offsets[e + 1] - beg;
   if (cnt == 0) return;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
@@ -224,12 +259,20 @@ __global__ void __launch_bounds__(kDecWarps * 32) decode_down_kernel(const bf16*
       if (i >= D) break;
       const int4* wr = reinterpret_cast<const int4*>(we + int64_t(i) * F);
       float a[kDecTok] = {};
-#pragma unroll 4
-      for (int c = lane; c < F / 8; c += 32) {
-        const int4 w4 = __ldg(wr + c);
+      for (int c0 = lane; c0 < F / 8; c0 += 32 * kUnroll) {
+        int4 w4[kUnroll];
 #pragma unroll
-        for (int tt = 0; tt < kDecTok; ++tt)
-          if (tt < nt) dot8(w4, reinterpret_cast<const int4*>(hs + tt * F)[c], a[tt]);
+        for (int i = 0; i < kUnroll; ++i)
+          if (c0 + 32 * i < F / 8) w4[i] = __ldg(wr + c0 + 32 * i);
+#pragma unroll
+        for (int i = 0; i < kUnroll; ++i) {
+          const int c = c0 + 32 * i;
+          if (c < F / 8) {
+#pragma unroll
+            for (int tt = 0; tt < kDecTok; ++tt)
+              if (tt < nt) dot8(w4[i], reinterpret_cast<const int4*>(hs + tt * F)[c], a[tt]);
+          }
+        }
       }
 #pragma unroll
       for (int tt = 0; tt < kDecTok; ++tt) {
@@ -288,7 +331,7 @@ void moe_forward(const Context& ctx, const Tensor& x, const MoeWeights& w, const
   const bool decode = n <= kMoeDecodeMaxTokens;
   // All temporaries come from the context's scratch arena: no cudaMalloc per call, so the
   // decode path can be captured in a CUDA graph once the arena has grown (first call).
-  Scratch scratch(ctx, {{n * E * 4}, {na * 4}, {na * 4}, {(E + 1) * 4}, {na * 4}, {na * 4},
+  Scratch scratch(ctx, {{n * E * 4}, {na * 4}, {na * 4}, {(E + 1) * 4}, {na * 4}, {na * 4}, {(E + 1) * 4},
                         {decode ? na * F * 2 : 0}, {decode ? n * D * 4 : 0},
                         {decode ? 0 : na * D * 2}, {decode ? 0 : na * 2 * F * 2}, {decode ? 0 : na * F * 2},
                         {decode ? 0 : na * D * 2}});
@@ -300,12 +343,16 @@ void moe_forward(const Context& ctx, const Tensor& x, const MoeWeights& w, const
   Tensor offsets = scratch.take({E + 1}, DType::i32);
   Tensor perm = scratch.take({na}, DType::i32);
   Tensor inv = scratch.take({na}, DType::i32);
+  Tensor active = scratch.take({E + 1}, DType::i32);
   sort_kernel<<<static_cast<unsigned>(E), 256, 0, ctx.stream()>>>(
       static_cast<const int32_t*>(idx.data()), na, static_cast<int>(E), static_cast<int32_t*>(offsets.data()),
-      static_cast<int32_t*>(perm.data()), static_cast<int32_t*>(inv.data()));
+      static_cast<int32_t*>(perm.data()), static_cast<int32_t*>(inv.data()),
+      decode ? static_cast<int32_t*>(active.data()) : nullptr);
   MVL_CUDA_CHECK_LAUNCH();
   const auto* off_p = static_cast<const int32_t*>(offsets.data());
   const auto* perm_p = static_cast<const int32_t*>(perm.data());
+  const auto* act_p = static_cast<const int32_t*>(active.data());
+  const unsigned expert_rows = static_cast<unsigned>(std::min<int64_t>(E, na));
 
   if (decode) {
     Tensor h = scratch.take({na, F}, DType::bf16);
@@ -317,18 +364,16 @@ void moe_forward(const Context& ctx, const Tensor& x, const MoeWeights& w, const
     MVL_CUDA_CHECK(cudaFuncSetAttribute(decode_gate_up_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem1)));
     MVL_CUDA_CHECK(cudaFuncSetAttribute(decode_down_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem2)));
     constexpr int rows_per_cta = kDecWarps * kDecRowsPerWarp;
-    decode_gate_up_kernel<<<dim3(static_cast<unsigned>((F + rows_per_cta - 1) / rows_per_cta), E), kDecWarps * 32,
-                            smem1, ctx.stream()>>>(static_cast<const bf16*>(x.data()),
-                                                   static_cast<const bf16*>(w.w13.data()), off_p, perm_p,
-                                                   static_cast<bf16*>(h.data()), static_cast<int>(D),
-                                                   static_cast<int>(F));
+    decode_gate_up_kernel<<<dim3(static_cast<unsigned>((F + rows_per_cta - 1) / rows_per_cta), expert_rows),
+                            kDecWarps * 32, smem1, ctx.stream()>>>(
+        static_cast<const bf16*>(x.data()), static_cast<const bf16*>(w.w13.data()), off_p, perm_p, act_p,
+        static_cast<bf16*>(h.data()), static_cast<int>(D), static_cast<int>(F), static_cast<int>(E));
     MVL_CUDA_CHECK_LAUNCH();
-    decode_down_kernel<<<dim3(static_cast<unsigned>((D + rows_per_cta - 1) / rows_per_cta), E), kDecWarps * 32,
-                         smem2, ctx.stream()>>>(static_cast<const bf16*>(h.data()),
-                                                static_cast<const bf16*>(w.w2.data()), off_p, perm_p,
-                                                static_cast<const float*>(wts.data()),
-                                                static_cast<float*>(acc.data()), static_cast<int>(D),
-                                                static_cast<int>(F));
+    decode_down_kernel<<<dim3(static_cast<unsigned>((D + rows_per_cta - 1) / rows_per_cta), expert_rows),
+                         kDecWarps * 32, smem2, ctx.stream()>>>(
+        static_cast<const bf16*>(h.data()), static_cast<const bf16*>(w.w2.data()), off_p, perm_p,
+        static_cast<const float*>(wts.data()), act_p, static_cast<float*>(acc.data()), static_cast<int>(D),
+        static_cast<int>(F), static_cast<int>(E));
     MVL_CUDA_CHECK_LAUNCH();
     f32_to_bf16_rows<<<static_cast<unsigned>((n * D + 255) / 256), 256, 0, ctx.stream()>>>(
         static_cast<const float*>(acc.data()), static_cast<bf16*>(out.data()), n * D);

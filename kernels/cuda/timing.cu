@@ -66,6 +66,32 @@ std::vector<double> time_reps(const Context& ctx, const std::function<void()>& f
   return ms;
 }
 
+std::vector<double> time_graph(const Context& ctx, const std::function<void()>& fn, int reps) {
+  cudaGraph_t graph = nullptr;
+  cudaGraphExec_t exec = nullptr;
+  MVL_CUDA_CHECK(cudaStreamBeginCapture(ctx.stream(), cudaStreamCaptureModeThreadLocal));
+  try {
+    fn();
+  } catch (...) {
+    cudaStreamEndCapture(ctx.stream(), &graph);
+    if (graph) cudaGraphDestroy(graph);
+    throw;
+  }
+  MVL_CUDA_CHECK(cudaStreamEndCapture(ctx.stream(), &graph));
+  MVL_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
+  std::vector<double> ms;
+  try {
+    ms = time_reps(ctx, [&] { MVL_CUDA_CHECK(cudaGraphLaunch(exec, ctx.stream())); }, 3, reps);
+  } catch (...) {
+    cudaGraphExecDestroy(exec);
+    cudaGraphDestroy(graph);
+    throw;
+  }
+  cudaGraphExecDestroy(exec);
+  cudaGraphDestroy(graph);
+  return ms;
+}
+
 double median(std::vector<double> v) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());

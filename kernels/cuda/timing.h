@@ -15,6 +15,11 @@ namespace mvl::cuda {
 std::vector<double> time_reps(const Context& ctx, const std::function<void()>& fn, int warmup, int reps,
                               bool flush_l2 = false);
 double median(std::vector<double> v);
+// Captures one call of fn into a CUDA graph (thread-local capture mode: a cudaMalloc or a
+// host sync inside fn makes the capture fail, which proves the path is graph-safe) and
+// times `reps` replays. Call after fn has run once (scratch grown, GEMM plans cached).
+// Throws Error{device} if fn cannot be captured.
+std::vector<double> time_graph(const Context& ctx, const std::function<void()>& fn, int reps);
 // Measured ceilings on this GPU: device-to-device copy (bytes read + written per second)
 // and a bf16 8192^3 cuBLASLt GEMM (FLOP/s).
 double measure_copy_bandwidth(const Context& ctx);

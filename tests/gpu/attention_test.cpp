@@ -76,6 +76,8 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{257, 257, 4, 4, 128, true, 0},    // MHA causal
                       Case{3, 150, 16, 2, 128, true, 147},   // chunk continuation / multi-token decode
                       Case{1, 333, 64, 8, 128, true, 332},   // decode, released GQA shape
+                      Case{1, 2000, 64, 8, 128, true, 1999}, // decode, split-K over the cache
+                      Case{5, 2000, 16, 2, 128, true, 1995}, // multi-token decode, split-K, causal
                       Case{77, 77, 4, 4, 64, false, 0},      // ViT-like, d 64
                       Case{577, 577, 2, 2, 64, false, 0}));  // one ViT tile (577 tokens)
 

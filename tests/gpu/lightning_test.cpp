@@ -80,14 +80,16 @@ TEST_P(LightningPrefill, MatchesRecurrence) {
   const int64_t n = GetParam();
   const int H = 4;
   cuda::Context ctx(0);
+  for (int value_split : {32, 64})
   for (bool with_state : {false, true}) {
+    SCOPED_TRACE(testing::Message() << "value_split " << value_split << " with_state " << with_state);
     Inputs in = make_inputs(n, H, 100 + static_cast<uint32_t>(n));
     std::vector<float> st0 = with_state ? rand_bf16(size_t(H) * kD * kD, 7, -0.5f, 0.5f) : std::vector<float>{};
     Ref ref = recurrence(in.q, in.k, in.v, n, H, st0);
     Tensor q = dev_bf16(ctx, {n, H, kD}, in.q), k = dev_bf16(ctx, {n, H, kD}, in.k), v = dev_bf16(ctx, {n, H, kD}, in.v);
     Tensor o = cuda::empty({n, H, kD}, DType::bf16, ctx);
     Tensor st = with_state ? dev_f32(ctx, {1, H, kD, kD}, st0) : cuda::zeros({1, H, kD, kD}, DType::f32, ctx);
-    cuda::lightning_prefill(ctx, q, k, v, dev_f32(ctx, {H}, kSlopes), st, o);
+    cuda::lightning_prefill(ctx, q, k, v, dev_f32(ctx, {H}, kSlopes), st, o, Tensor(), value_split);
     MVL_EXPECT_PARITY(download(ctx, o), ref.o_plain, ref.o, 4.0, 1e-4);
     EXPECT_LE(rel_err(download(ctx, st), ref.state), 3e-3);
   }

@@ -4,7 +4,7 @@
 #   tools/device/gpu_check.sh                 configure + build here (needs nvcc, cmake, ninja)
 #   tools/device/gpu_check.sh build-cuda-carry   use binaries built elsewhere (bin/, lib/)
 # The peers need the git-ignored .peers/ folder (FLA fla/ops+fla/utils, vLLM lightning_attn.py)
-# carried with the call; see docs/benchmarks.md. Stages: tests, bench, peers (skip with SKIP=...).
+# carried with the call; see docs/benchmarks.md. Stages: tests, bench, layers, peers (skip with SKIP=...).
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -19,16 +19,25 @@ if [ $# -ge 1 ]; then
   export LD_LIBRARY_PATH=$ROOT/$1/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
   TESTS=$(ls "$BIN"/*_test)
   BENCH=$BIN/ops_cuda_bench
+  LAYERS=$BIN/layers_cuda_bench
 else
   B=$ROOT/build-device
   STB=${STB_INCLUDE_DIR:-$B/stb-missing}
   mkdir -p "$STB"
+  # The GPU image has no PCRE2 (only llm/ needs it, and only GPU targets are built here):
+  # give CMake's pkg-config check a stub so the top-level configure succeeds.
+  if ! pkg-config --exists libpcre2-8 2>/dev/null; then
+    mkdir -p "$B/pc-stub"
+    printf 'Name: libpcre2-8\nDescription: stub for configuring GPU targets only\nVersion: 10.42\nLibs: -lpcre2-8\nCflags:\n' > "$B/pc-stub/libpcre2-8.pc"
+    export PKG_CONFIG_PATH=$B/pc-stub:${PKG_CONFIG_PATH:-}
+  fi
   cmake -S "$ROOT" -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMVL_CUDA=ON -DMVL_OPENCV=OFF -DMVL_DESKTOP=OFF \
     -DSTB_INCLUDE_DIR="$STB" > "$OUT/configure.log" 2>&1 || { tail -30 "$OUT/configure.log"; exit 1; }
   T=$(cd "$ROOT/tests/gpu" && ls *_test.cpp | sed 's/\.cpp$//')
-  cmake --build "$B" -j"$(nproc)" --target $T ops_cuda_bench > "$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
+  cmake --build "$B" -j"$(nproc)" --target $T ops_cuda_bench layers_cuda_bench > "$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
   TESTS=$(for t in $T; do echo "$B/tests/$t"; done)
   BENCH=$B/kernels/bench/ops_cuda_bench
+  LAYERS=$B/kernels/bench/layers_cuda_bench
 fi
 
 fail=0
@@ -43,6 +52,12 @@ if [[ "$SKIP" != *tests* ]]; then
 fi
 if [[ "$SKIP" != *bench* ]]; then
   timeout 300 "$BENCH" --json "$OUT/ours.json" 2>&1 | tee "$OUT/bench.log"
+fi
+if [[ "$SKIP" != *layers* ]]; then
+  # The `minimax-vl bench` code path: 8 decoder layers (7 lightning + 1 softmax) at the released shapes.
+  for b in 1 32; do
+    timeout 200 "$LAYERS" configs/minimax-vl-01.json 8 4096 $b 2>&1 | tee -a "$OUT/layers.log"
+  done
 fi
 if [[ "$SKIP" != *peers* ]]; then
   PYTHONUNBUFFERED=1 timeout 420 python3 "$ROOT/tools/device/peers.py" "$OUT/ours.json" "$OUT" > "$OUT/peers.log" 2>&1
