@@ -19,6 +19,10 @@ struct EngineOptions {
   int device = 0;                 // CUDA device ordinal (ignored on CPU)
   int64_t max_context = 0;        // 0 = the model's max_position_embeddings
   int64_t prefill_chunk = 512;    // tokens per prefill call; cancel is checked between chunks
+  // Turn-boundary snapshots kept per session besides the empty state (each is a copy of all
+  // lightning states: 294 MB on the released model). Rewinding past the oldest kept one
+  // restores an earlier snapshot and re-feeds the messages in between.
+  int64_t max_snapshots = 6;
 };
 
 struct SamplingOptions {

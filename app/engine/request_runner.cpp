@@ -204,7 +204,7 @@ DoneEvent RequestRunner::run(Request& r, const std::atomic<bool>& cancel) {
     }
     s.pending_.clear();
     s.fed_messages_ = n;
-    s.take_snapshot();
+    s.take_snapshot(opts_.max_snapshots);
     if (!feed(s, {Segment{gen, {}}}, logits, cancel)) {
       rollback();
       done.reason = StopReason::cancelled;

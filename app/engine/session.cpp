@@ -1,6 +1,9 @@
 // Session bookkeeping: the transcript, the fed/pending invariant and the snapshots.
 #include "app/engine/session.h"
 
+#include <algorithm>
+#include <iterator>
+
 #include "kernels/core/error.h"
 
 namespace mvl::engine {
@@ -51,9 +54,12 @@ void Session::ensure_state(LanguageModel& lm) {
   snapshots_[0] = state_->snapshot();
 }
 
-void Session::take_snapshot() {
+void Session::take_snapshot(int64_t keep) {
   MVL_ASSERT(state_ && pending_.empty());
   snapshots_[fed_messages_] = state_->snapshot();
+  // Drop the oldest boundaries (never boundary 0, the empty state).
+  while (static_cast<int64_t>(snapshots_.size()) > std::max<int64_t>(keep, 1) + 1)
+    snapshots_.erase(std::next(snapshots_.begin()));
 }
 
 void Session::restore_to(size_t n) {

@@ -46,7 +46,8 @@ class Session {
 
   // Worker side (RequestRunner): see session.cpp for the invariants.
   void ensure_state(LanguageModel& lm);
-  void take_snapshot();                        // at boundary fed_messages_, pending_ empty
+  // At boundary fed_messages_ (pending_ empty); keeps boundary 0 and the newest `keep`.
+  void take_snapshot(int64_t keep);
   void restore_to(size_t n);                   // nearest snapshot <= n; fed_messages_ = it
 
   std::vector<Message> messages_;

@@ -331,6 +331,25 @@ TEST(Session, RewindRestoresTheSnapshot) {
   EXPECT_THROW(s->rewind(5), Error);
 }
 
+TEST(Session, SnapshotsAreBoundedAndRewindPastThemStillWorks) {
+  EngineOptions eo;
+  eo.max_snapshots = 2;
+  auto stats = std::make_shared<FakeStats>();
+  Engine e(testing::make_fake_model({}, stats), eo);
+  auto s = e.new_session();
+  run_ok(e, turn(s, "one", 3));
+  const size_t after_one = s->messages().size();
+  for (const char* q : {"two", "three", "four", "five"}) run_ok(e, turn(s, q, 3));
+  EXPECT_EQ(s->num_snapshots(), 3u);  // the empty state + the newest two boundaries
+  s->rewind(after_one);               // older than any kept boundary: re-fed lazily
+  DoneEvent d = run_ok(e, turn(s, "six", 5));
+  auto ref = e.new_session();
+  run_ok(e, turn(ref, "one", 3));
+  DoneEvent g = run_ok(e, turn(ref, "six", 5));
+  EXPECT_EQ(d.tokens, g.tokens);
+  EXPECT_EQ(s->context_length(), ref->context_length());
+}
+
 TEST(Session, RegenerateOnlyRefeedsTheGenerationPrompt) {
   Fixture f;
   auto s = f.engine->new_session();
