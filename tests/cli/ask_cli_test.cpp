@@ -153,6 +153,13 @@ TEST(AskCli, BadImagePathIsExit4WithOneLine) {
   EXPECT_NE(t.err.find("config.json"), std::string::npos);
 }
 
+TEST(AskCli, InvalidUtf8PromptIsExit4WithOneLine) {
+  const auto r = run_cli({"ask", "-m", tiny(), "-n", "3"}, "bad \xff\xfe bytes");
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("UTF-8"), std::string::npos);
+}
+
 TEST(AskCli, MissingModelIsExit3) {
   const auto r = run_cli({"ask", "-m", "/no/such/model", "hello"});
   EXPECT_EQ(r.exit_code, 3);
