@@ -10,7 +10,15 @@ namespace mvl::cpu {
 
 void parallel_for(int64_t n, int64_t min_chunk, const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
-  const int64_t hw = std::max<int64_t>(1, std::thread::hardware_concurrency());
+  // Small problems never ask for the core count: glibc answers hardware_concurrency()
+  // by reading /sys on every call, which costs more than a tiny decode-step op.
+  if (n < 2 * std::max<int64_t>(1, min_chunk)) {
+    fn(0, n);
+    return;
+  }
+  // The machine's core count does not change while we run: read it once.
+  static const int64_t kHardwareThreads = std::max<int64_t>(1, std::thread::hardware_concurrency());
+  const int64_t hw = kHardwareThreads;
   const int64_t chunks = std::min<int64_t>(hw, std::max<int64_t>(1, n / std::max<int64_t>(1, min_chunk)));
   if (chunks <= 1) {
     fn(0, n);

@@ -14,7 +14,7 @@ void parallel_for(int64_t n, int64_t min_chunk, const std::function<void(int64_t
 // The min_chunk that gives every chunk at least `min_work` units when one item costs
 // `work_per_item` (e.g. multiply-adds): starting a thread costs tens of microseconds, so
 // small problems (a decode step of a tiny model) run inline instead.
-inline int64_t grain_for(int64_t work_per_item, int64_t min_work = int64_t{1} << 16) {
+inline int64_t grain_for(int64_t work_per_item, int64_t min_work = int64_t{1} << 18) {
   const int64_t w = work_per_item > 0 ? work_per_item : 1;
   return (min_work + w - 1) / w;
 }
