@@ -134,7 +134,8 @@ Tensor SafetensorsFile::get(const std::string& name) const {
   Tensor view(map_, offset, info->shape, contiguous_strides(info->shape), info->dtype);
   if (offset % dtype_size(info->dtype) == 0) return view;
   Tensor copy = Tensor::empty(info->shape, info->dtype);
-  std::memcpy(copy.data(), view.data(), view.nbytes());
+  // A zero-size tensor has no buffer: memcpy(nullptr, ..., 0) is still UB (UBSan flags it).
+  if (view.nbytes() > 0) std::memcpy(copy.data(), view.data(), view.nbytes());
   return copy;
 }
 

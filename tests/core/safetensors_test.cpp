@@ -33,6 +33,7 @@ Tensor filled(const Shape& shape, DType dt, uint8_t seed) {
 
 bool same_bytes(const Tensor& a, const Tensor& b) {
   if (a.dtype() != b.dtype() || a.shape() != b.shape()) return false;
+  if (a.nbytes() == 0) return true;  // no data pointer to compare (memcmp(nullptr, ..., 0) is UB)
   Tensor ca = contiguous(a), cb = contiguous(b);
   return std::memcmp(ca.data(), cb.data(), ca.nbytes()) == 0;
 }
