@@ -27,6 +27,8 @@ namespace {
 // U+E000 / U+E001 (private use): never produced by the template itself.
 constexpr const char* kSentinelOpen = "\xEE\x80\x80";
 constexpr const char* kSentinelClose = "\xEE\x80\x81";
+// Default context cap when the config's max_position_embeddings is smaller (see RealLm).
+constexpr int64_t kDefaultContext = 65536;
 
 class TokenizerCodec : public PromptCodec {
  public:
@@ -185,7 +187,13 @@ class RealLm : public LanguageModel {
   }
   int64_t vocab_size() const override { return m_.config().vocab_size; }
   int64_t hidden_size() const override { return m_.config().hidden_size; }
-  int64_t max_context() const override { return m_.config().max_position_embeddings; }
+  // max_position_embeddings (8192 in VL-01's config) is only a RoPE-cache size in the
+  // reference, which grows it on demand (spec §6.5, §9 item 11), and one large image alone
+  // can take 11,088 positions. So it is not a hard limit here: the default cap is at least
+  // kDefaultContext; -c/--ctx-size sets another.
+  int64_t max_context() const override {
+    return std::max<int64_t>(m_.config().max_position_embeddings, kDefaultContext);
+  }
 
  private:
   llm::TextModel m_;
@@ -285,7 +293,7 @@ LoadedModel load_checkpoint(const EngineOptions& opts, const ProgressFn& progres
     m.info.num_layers = cfg.text.num_hidden_layers;
     m.info.hidden_size = cfg.text.hidden_size;
     m.info.vocab_size = cfg.text.vocab_size;
-    m.info.max_context = cfg.text.max_position_embeddings;
+    m.info.max_context = lm->max_context();
     for (const auto& n : ckpt.names()) m.info.num_parameters += shape_numel(ckpt.info(n).shape);
     m.info.has_vision = cfg.has_vision;
     m.info.tiny_demo = is_tiny_demo_model(opts.model_dir);

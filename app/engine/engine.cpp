@@ -50,8 +50,7 @@ Engine::~Engine() {
 }
 
 int64_t Engine::max_context() const {
-  const int64_t m = model_.lm->max_context();
-  return opts_.max_context > 0 ? std::min(opts_.max_context, m) : m;
+  return opts_.max_context > 0 ? opts_.max_context : model_.lm->max_context();
 }
 
 std::shared_ptr<Session> Engine::new_session(std::string system_prompt) const {

@@ -54,7 +54,7 @@ class LanguageModel {
   virtual std::vector<float> decode(int32_t id, ModelState& state) = 0;
   virtual int64_t vocab_size() const = 0;
   virtual int64_t hidden_size() const = 0;
-  virtual int64_t max_context() const = 0;
+  virtual int64_t max_context() const = 0;  // the default context cap (EngineOptions can override)
 };
 
 // An image decoded and preprocessed (anyres tiles), ready for the vision tower.

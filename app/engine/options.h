@@ -17,7 +17,8 @@ struct EngineOptions {
   std::string model_dir;          // a checkpoint dir: config.json, tokenizer.json, *.safetensors
   Backend backend = Backend::cpu;
   int device = 0;                 // CUDA device ordinal (ignored on CPU)
-  int64_t max_context = 0;        // 0 = the model's max_position_embeddings
+  // Context cap in positions; 0 = the model's default (LanguageModel::max_context()).
+  int64_t max_context = 0;
   int64_t prefill_chunk = 512;    // tokens per prefill call; cancel is checked between chunks
   // Turn-boundary snapshots kept per session besides the empty state (each is a copy of all
   // lightning states: 294 MB on the released model). Rewinding past the oldest kept one

@@ -184,12 +184,12 @@ DoneEvent RequestRunner::run(Request& r, const std::atomic<bool>& cancel) {
       return done;
     }
     const int64_t new_positions = total_size(segs) + static_cast<int64_t>(gen.size());
-    const int64_t max_ctx = opts_.max_context > 0 ? std::min(opts_.max_context, lm.max_context())
-                                                  : lm.max_context();
+    const int64_t max_ctx = opts_.max_context > 0 ? opts_.max_context : lm.max_context();
     input_step([&] {
       MVL_CHECK(s.state_->length() + new_positions < max_ctx, out_of_memory,
                 "the prompt needs {} positions ({} already in the conversation) but the context "
-                "holds {}; start a new conversation (/clear) or use fewer/smaller images",
+                "holds {}; shorten the prompt, use fewer or smaller images, raise the context "
+                "(-c/--ctx-size) or start a new conversation",
                 new_positions, s.state_->length(), max_ctx);
     });
 
@@ -228,8 +228,7 @@ DoneEvent RequestRunner::generate(Request& r, Session& s, std::vector<float> log
   LanguageModel& lm = *model_.lm;
   const PromptCodec& codec = *model_.codec;
   const GenerateOptions& go = r.options;
-  const int64_t max_ctx = opts_.max_context > 0 ? std::min(opts_.max_context, lm.max_context())
-                                                : lm.max_context();
+  const int64_t max_ctx = opts_.max_context > 0 ? opts_.max_context : lm.max_context();
   Sampler sampler(go.sampling);
   auto stream = codec.stream();
   std::vector<int32_t> content;  // generated ids without the EOS
