@@ -40,6 +40,28 @@ void append_ids(std::vector<Segment>& segs, const std::vector<int32_t>& ids) {
 
 }  // namespace
 
+int64_t RequestRunner::count_positions(Session& s, size_t from, size_t to) {
+  const PromptCodec& codec = *model_.codec;
+  int64_t n = static_cast<int64_t>(s.pending_.size());
+  for (size_t i = from; i < to; ++i) {
+    Message& m = s.messages_[i];
+    if (m.role == Role::assistant && !m.tokens.empty()) {
+      n += static_cast<int64_t>(codec.generation_prompt().size() + m.tokens.size() + codec.assistant_close().size());
+      continue;
+    }
+    for (const auto& piece : input_step([&] { return codec.encode_message(m); }))
+      n += static_cast<int64_t>(piece.ids.size());
+    for (auto& p : m.parts) {
+      if (p.kind != ContentPart::Kind::image) continue;
+      MVL_CHECK(model_.vision != nullptr, unsupported,
+                "the model in '{}' has no vision tower, so it cannot take images", model_.info.dir);
+      if (!p.prepared) p.prepared = input_step([&] { return model_.vision->prepare(p.image_path); });
+      n += p.prepared->image_tokens;
+    }
+  }
+  return n;
+}
+
 std::vector<Segment> RequestRunner::build_segments(Session& s, size_t from, size_t to,
                                                    DoneEvent& done,
                                                    const std::atomic<bool>& cancel) {
@@ -175,15 +197,9 @@ DoneEvent RequestRunner::run(Request& r, const std::atomic<bool>& cancel) {
     }
 
     const size_t n = s.messages_.size();
-    std::vector<Segment> segs = build_segments(s, s.fed_messages_, n, done, cancel);
     const std::vector<int32_t> gen = model_.codec->generation_prompt();
-    if (cancel.load()) {
-      rollback();
-      done.reason = StopReason::cancelled;
-      done.timings.total_ms = now_ms() - t_start;
-      return done;
-    }
-    const int64_t new_positions = total_size(segs) + static_cast<int64_t>(gen.size());
+    // The context check comes before any image is encoded (that can take long).
+    const int64_t new_positions = count_positions(s, s.fed_messages_, n) + static_cast<int64_t>(gen.size());
     const int64_t max_ctx = opts_.max_context > 0 ? opts_.max_context : lm.max_context();
     input_step([&] {
       MVL_CHECK(s.state_->length() + new_positions < max_ctx, out_of_memory,
@@ -192,6 +208,14 @@ DoneEvent RequestRunner::run(Request& r, const std::atomic<bool>& cancel) {
                 "(-c/--ctx-size) or start a new conversation",
                 new_positions, s.state_->length(), max_ctx);
     });
+    std::vector<Segment> segs = build_segments(s, s.fed_messages_, n, done, cancel);
+    if (cancel.load()) {
+      rollback();
+      done.reason = StopReason::cancelled;
+      done.timings.total_ms = now_ms() - t_start;
+      return done;
+    }
+    MVL_ASSERT(total_size(segs) + static_cast<int64_t>(gen.size()) == new_positions);
 
     const double t_prefill = now_ms();
     std::vector<float> logits;
@@ -203,6 +227,9 @@ DoneEvent RequestRunner::run(Request& r, const std::atomic<bool>& cancel) {
       return done;
     }
     s.pending_.clear();
+    // Pixels are not needed once the features are in the state (a replay re-reads the file).
+    for (size_t i = s.fed_messages_; i < n; ++i)
+      for (auto& p : s.messages_[i].parts) p.prepared.reset();
     s.fed_messages_ = n;
     s.take_snapshot(opts_.max_snapshots);
     if (!feed(s, {Segment{gen, {}}}, logits, cancel)) {

@@ -24,6 +24,8 @@ class RequestRunner {
   DoneEvent run(Request& r, const std::atomic<bool>& cancel);
 
  private:
+  // Positions that build_segments will produce; prepares (decodes) images not prepared yet.
+  int64_t count_positions(Session& s, size_t from, size_t to);
   // The segments of messages [from, to) plus the session's pending ids, images encoded.
   std::vector<Segment> build_segments(Session& s, size_t from, size_t to, DoneEvent& done,
                                       const std::atomic<bool>& cancel);

@@ -233,6 +233,16 @@ TEST(Engine, PromptOverTheContextIsAnInputError) {
   h.wait();
   ASSERT_TRUE(h.error().has_value());
   EXPECT_EQ(h.error()->phase, ErrorPhase::input);
+  // Checked before any image is encoded.
+  const std::string img = test::temp_dir("eng_ctx") + "/big.fake";
+  testing::write_fake_image(img, 100, 100);
+  Request ri = turn(f.engine->new_session(), std::string(55, 'a'), 4);
+  ri.content.insert(ri.content.begin(), ContentPart::make_image(img));
+  RequestHandle hi = f.engine->submit(std::move(ri));
+  hi.wait();
+  ASSERT_TRUE(hi.error().has_value());
+  EXPECT_EQ(hi.error()->phase, ErrorPhase::input);
+  EXPECT_EQ(f.stats->images_encoded.load(), 0);
   // A prompt that fits but leaves little room stops with context_full.
   DoneEvent d = run_ok(*f.engine, turn(f.engine->new_session("")
                                        , std::string(40, 'a'), 1000));
