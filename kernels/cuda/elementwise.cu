@@ -40,6 +40,110 @@ __global__ void rms_norm_kernel(const bf16* __restrict__ x, const bf16* __restri
   }
 }
 
+// Vectorised variants for D % 8 == 0 and D <= 8 * 4 * blockDim: each thread keeps its
+// (up to 4) 16-byte chunks of the row in registers, so the row is read from memory once.
+constexpr int kVecChunks = 4;
+
+__device__ __forceinline__ void unpack8(const int4& v, float (&f)[8]) {
+  const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&v);
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const float2 t = __bfloat1622float2(h[i]);
+    f[2 * i] = t.x;
+    f[2 * i + 1] = t.y;
+  }
+}
+__device__ __forceinline__ int4 pack8(const float (&f)[8]) {
+  int4 v;
+  uint32_t* u = reinterpret_cast<uint32_t*>(&v);
+#pragma unroll
+  for (int i = 0; i < 4; ++i) u[i] = pack_bf16(f[2 * i], f[2 * i + 1]);
+  return v;
+}
+
+__global__ void rms_norm_vec_kernel(const bf16* __restrict__ x, const bf16* __restrict__ r,
+                                    const bf16* __restrict__ g, const bf16* __restrict__ w, bf16* y, int D,
+                                    float eps, float alpha, int mode) {
+  __shared__ float scratch[32];
+  const int64_t row = blockIdx.x;
+  const int nc = D / 8;
+  float v[kVecChunks][8];
+  float ss = 0.f;
+#pragma unroll
+  for (int i = 0; i < kVecChunks; ++i) {
+    const int c = threadIdx.x + i * blockDim.x;
+    if (c < nc) {
+      unpack8(reinterpret_cast<const int4*>(x + row * D)[c], v[i]);
+      if (mode == 1) {
+        float rr[8];
+        unpack8(reinterpret_cast<const int4*>(r + row * D)[c], rr);
+#pragma unroll
+        for (int e = 0; e < 8; ++e) v[i][e] = round_bf(round_bf(alpha * rr[e]) + v[i][e]);
+      }
+#pragma unroll
+      for (int e = 0; e < 8; ++e) ss += v[i][e] * v[i][e];
+    }
+  }
+  const float inv = rsqrtf(block_sum(ss, scratch) / D + eps);
+#pragma unroll
+  for (int i = 0; i < kVecChunks; ++i) {
+    const int c = threadIdx.x + i * blockDim.x;
+    if (c < nc) {
+      float ww[8], o[8];
+      unpack8(reinterpret_cast<const int4*>(w)[c], ww);
+      if (mode == 2) unpack8(reinterpret_cast<const int4*>(g + row * D)[c], o);
+#pragma unroll
+      for (int e = 0; e < 8; ++e) {
+        float t = ww[e] * round_bf(v[i][e] * inv);
+        if (mode == 2) t = round_bf(t) * round_bf(1.f / (1.f + __expf(-o[e])));
+        o[e] = t;
+      }
+      reinterpret_cast<int4*>(y + row * D)[c] = pack8(o);
+    }
+  }
+}
+
+__global__ void layer_norm_vec_kernel(const bf16* __restrict__ x, const bf16* __restrict__ w,
+                                      const bf16* __restrict__ b, bf16* y, int D, float eps) {
+  __shared__ float scratch[32];
+  const int64_t row = blockIdx.x;
+  const int nc = D / 8;
+  float v[kVecChunks][8];
+  float s = 0.f;
+#pragma unroll
+  for (int i = 0; i < kVecChunks; ++i) {
+    const int c = threadIdx.x + i * blockDim.x;
+    if (c < nc) {
+      unpack8(reinterpret_cast<const int4*>(x + row * D)[c], v[i]);
+#pragma unroll
+      for (int e = 0; e < 8; ++e) s += v[i][e];
+    }
+  }
+  const float mean = block_sum(s, scratch) / D;
+  float v2 = 0.f;
+#pragma unroll
+  for (int i = 0; i < kVecChunks; ++i) {
+    const int c = threadIdx.x + i * blockDim.x;
+    if (c < nc) {
+#pragma unroll
+      for (int e = 0; e < 8; ++e) v2 += (v[i][e] - mean) * (v[i][e] - mean);
+    }
+  }
+  const float inv = rsqrtf(block_sum(v2, scratch) / D + eps);
+#pragma unroll
+  for (int i = 0; i < kVecChunks; ++i) {
+    const int c = threadIdx.x + i * blockDim.x;
+    if (c < nc) {
+      float ww[8], bb[8], o[8];
+      unpack8(reinterpret_cast<const int4*>(w)[c], ww);
+      unpack8(reinterpret_cast<const int4*>(b)[c], bb);
+#pragma unroll
+      for (int e = 0; e < 8; ++e) o[e] = (v[i][e] - mean) * inv * ww[e] + bb[e];
+      reinterpret_cast<int4*>(y + row * D)[c] = pack8(o);
+    }
+  }
+}
+
 __global__ void layer_norm_kernel(const bf16* __restrict__ x, const bf16* __restrict__ w,
                                   const bf16* __restrict__ b, bf16* y, int D, float eps) {
   __shared__ float scratch[32];
@@ -68,16 +172,39 @@ __device__ __forceinline__ float act(float v, int kind) {
 }
 
 __global__ void act_kernel(bf16* x, int64_t n, int kind) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+  // 8 elements (16 bytes) per thread step; the scalar tail covers n % 8.
+  const int64_t n8 = n / 8;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n8; i += int64_t(gridDim.x) * blockDim.x) {
+    float f[8];
+    unpack8(reinterpret_cast<const int4*>(x)[i], f);
+#pragma unroll
+    for (int e = 0; e < 8; ++e) f[e] = act(f[e], kind);
+    reinterpret_cast<int4*>(x)[i] = pack8(f);
+  }
+  for (int64_t i = n8 * 8 + blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
     x[i] = to_bf(act(to_f(x[i]), kind));
 }
 
 __global__ void swiglu_kernel(const bf16* __restrict__ gu, bf16* out, int64_t rows, int F) {
+  // Reference: silu in bf16 (rounded), then the bf16 product. 8 columns per step when F % 8 == 0.
+  if (F % 8 == 0) {
+    const int F8 = F / 8;
+    const int64_t n8 = rows * F8;
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n8; i += int64_t(gridDim.x) * blockDim.x) {
+      const int64_t r = i / F8, c = i % F8;
+      float g[8], u[8];
+      unpack8(reinterpret_cast<const int4*>(gu + r * 2 * F)[c], g);
+      unpack8(reinterpret_cast<const int4*>(gu + r * 2 * F + F)[c], u);
+#pragma unroll
+      for (int e = 0; e < 8; ++e) g[e] = round_bf(g[e] / (1.f + __expf(-g[e]))) * u[e];
+      reinterpret_cast<int4*>(out)[i] = pack8(g);
+    }
+    return;
+  }
   const int64_t n = rows * F;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
     const int64_t r = i / F, c = i % F;
     const float g = to_f(gu[r * 2 * F + c]), u = to_f(gu[r * 2 * F + F + c]);
-    // Reference: silu in bf16 (rounded), then the bf16 product.
     out[i] = to_bf(round_bf(g / (1.f + __expf(-g))) * u);
   }
 }
@@ -170,6 +297,22 @@ void check_rows(const Tensor& x, const Tensor& y, const char* what) {
 const bf16* cb(const Tensor& t) { return static_cast<const bf16*>(t.data()); }
 bf16* mb(const Tensor& t) { return static_cast<bf16*>(t.data()); }
 
+bool aligned16(const void* p) { return p == nullptr || reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+bool vec_ok(int D, const Tensor& a, const Tensor& b) {
+  return D % 8 == 0 && D <= kVecChunks * 8 * kRowThreads && aligned16(a.data()) && aligned16(b.data());
+}
+
+void launch_rms(const Context& ctx, const bf16* x, const bf16* r, const bf16* g, const bf16* w, bf16* y, int64_t n,
+                int D, float eps, float alpha, int mode) {
+  const bool vec = D % 8 == 0 && D <= kVecChunks * 8 * kRowThreads && aligned16(x) && aligned16(r) && aligned16(g) &&
+                   aligned16(w) && aligned16(y);
+  if (vec)
+    rms_norm_vec_kernel<<<n, D <= kVecChunks * 8 * 128 ? 128 : kRowThreads, 0, ctx.stream()>>>(x, r, g, w, y, D, eps,
+                                                                                               alpha, mode);
+  else
+    rms_norm_kernel<<<n, kRowThreads, 0, ctx.stream()>>>(x, r, g, w, y, D, eps, alpha, mode);
+}
+
 }  // namespace
 
 void rms_norm(const Context& ctx, const Tensor& x, const Tensor& w, float eps, const Tensor& y) {
@@ -178,7 +321,7 @@ void rms_norm(const Context& ctx, const Tensor& x, const Tensor& w, float eps, c
   MVL_CHECK(w.numel() == D && w.dtype() == DType::bf16, shape_mismatch, "cuda::rms_norm: weight {}", w.str());
   const int64_t n = x.numel() / D;
   if (n == 0) return;
-  rms_norm_kernel<<<n, kRowThreads, 0, ctx.stream()>>>(cb(x), nullptr, nullptr, cb(w), mb(y), D, eps, 1.f, 0);
+  launch_rms(ctx, cb(x), nullptr, nullptr, cb(w), mb(y), n, D, eps, 1.f, 0);
   MVL_CUDA_CHECK_LAUNCH();
 }
 
@@ -190,8 +333,7 @@ void residual_rms_norm(const Context& ctx, const Tensor& resid, float alpha, con
   MVL_CHECK(w.numel() == D, shape_mismatch, "cuda::residual_rms_norm: weight {}", w.str());
   const int64_t n = y.numel() / D;
   if (n == 0) return;
-  rms_norm_kernel<<<n, kRowThreads, 0, ctx.stream()>>>(cb(branch), cb(resid), nullptr, cb(w), mb(y), D, eps,
-                                                       alpha, 1);
+  launch_rms(ctx, cb(branch), cb(resid), nullptr, cb(w), mb(y), n, D, eps, alpha, 1);
   MVL_CUDA_CHECK_LAUNCH();
 }
 
@@ -203,7 +345,7 @@ void gated_rms_norm(const Context& ctx, const Tensor& o, const Tensor& w, float 
   MVL_CHECK(w.numel() == D, shape_mismatch, "cuda::gated_rms_norm: weight {}", w.str());
   const int64_t n = y.numel() / D;
   if (n == 0) return;
-  rms_norm_kernel<<<n, kRowThreads, 0, ctx.stream()>>>(cb(o), nullptr, cb(gate), cb(w), mb(y), D, eps, 1.f, 2);
+  launch_rms(ctx, cb(o), nullptr, cb(gate), cb(w), mb(y), n, D, eps, 1.f, 2);
   MVL_CUDA_CHECK_LAUNCH();
 }
 
@@ -215,7 +357,10 @@ void layer_norm(const Context& ctx, const Tensor& x, const Tensor& w, const Tens
             b.str());
   const int64_t n = x.numel() / D;
   if (n == 0) return;
-  layer_norm_kernel<<<n, kRowThreads, 0, ctx.stream()>>>(cb(x), cb(w), cb(b), mb(y), D, eps);
+  if (vec_ok(D, x, y) && vec_ok(D, w, b))
+    layer_norm_vec_kernel<<<n, D <= 4 * 8 * 128 ? 128 : kRowThreads, 0, ctx.stream()>>>(cb(x), cb(w), cb(b), mb(y), D, eps);
+  else
+    layer_norm_kernel<<<n, kRowThreads, 0, ctx.stream()>>>(cb(x), cb(w), cb(b), mb(y), D, eps);
   MVL_CUDA_CHECK_LAUNCH();
 }
 
@@ -229,7 +374,8 @@ void activation_inplace(const Context& ctx, const Tensor& x, const std::string& 
   MVL_CHECK(kind >= 0, unsupported, "cuda::activation: unknown activation '{}' (silu, gelu, quick_gelu, sigmoid)",
             name);
   if (x.numel() == 0) return;
-  act_kernel<<<grid_for(x.numel()), 256, 0, ctx.stream()>>>(mb(x), x.numel(), kind);
+  MVL_CHECK(aligned16(x.data()), unsupported, "cuda::activation: data must be 16-byte aligned ({})", x.str());
+  act_kernel<<<grid_for((x.numel() + 7) / 8), 256, 0, ctx.stream()>>>(mb(x), x.numel(), kind);
   MVL_CUDA_CHECK_LAUNCH();
 }
 
@@ -238,7 +384,9 @@ void swiglu(const Context& ctx, const Tensor& gu, const Tensor& out) {
   MVL_CHECK(gu.numel() == rows * 2 * F && gu.dim(-1) == 2 * F, shape_mismatch, "cuda::swiglu: {} -> {}",
             gu.str(), out.str());
   if (rows == 0) return;
-  swiglu_kernel<<<grid_for(rows * F), 256, 0, ctx.stream()>>>(cb(gu), mb(out), rows, static_cast<int>(F));
+  MVL_CHECK(gu.is_contiguous() && out.is_contiguous(), unsupported, "cuda::swiglu: contiguous tensors needed");
+  swiglu_kernel<<<grid_for(F % 8 == 0 ? rows * F / 8 : rows * F), 256, 0, ctx.stream()>>>(cb(gu), mb(out), rows,
+                                                                                          static_cast<int>(F));
   MVL_CUDA_CHECK_LAUNCH();
 }
 

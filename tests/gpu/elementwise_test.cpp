@@ -62,26 +62,31 @@ TEST(ElementwiseParity, RmsNormVariants) {
 TEST(ElementwiseParity, LayerNormActivationsSwiglu) {
   MVL_REQUIRE_GPU_OR_SKIP();
   cuda::Context ctx(0);
-  const int64_t n = 5, D = 1000;
-  auto x = rand_bf16(n * D, 21, -3.f, 3.f), w = rand_bf16(D, 22), b = rand_bf16(D, 23);
-  Tensor dx = dev_bf16(ctx, {n, D}, x), dy = cuda::empty({n, D}, DType::bf16, ctx);
-  cuda::layer_norm(ctx, dx, dev_bf16(ctx, {D}, w), dev_bf16(ctx, {D}, b), 1e-5f, dy);
-  std::vector<double> ref(n * D);
-  for (int64_t i = 0; i < n; ++i) {
-    double m = 0, v = 0;
-    for (int64_t j = 0; j < D; ++j) m += x[i * D + j];
-    m /= D;
-    for (int64_t j = 0; j < D; ++j) v += (x[i * D + j] - m) * (x[i * D + j] - m);
-    v /= D;
-    for (int64_t j = 0; j < D; ++j) ref[i * D + j] = (x[i * D + j] - m) / std::sqrt(v + 1e-5) * w[j] + b[j];
+  for (int64_t Dl : {1000, 1024}) {  // scalar path and the vectorised (D % 8 == 0) path
+    const int64_t n = 5, D = Dl;
+    auto x = rand_bf16(n * D, 21, -3.f, 3.f), w = rand_bf16(D, 22), b = rand_bf16(D, 23);
+    Tensor dx = dev_bf16(ctx, {n, D}, x), dy = cuda::empty({n, D}, DType::bf16, ctx);
+    cuda::layer_norm(ctx, dx, dev_bf16(ctx, {D}, w), dev_bf16(ctx, {D}, b), 1e-5f, dy);
+    std::vector<double> ref(n * D);
+    for (int64_t i = 0; i < n; ++i) {
+      double m = 0, v = 0;
+      for (int64_t j = 0; j < D; ++j) m += x[i * D + j];
+      m /= D;
+      for (int64_t j = 0; j < D; ++j) v += (x[i * D + j] - m) * (x[i * D + j] - m);
+      v /= D;
+      for (int64_t j = 0; j < D; ++j) ref[i * D + j] = (x[i * D + j] - m) / std::sqrt(v + 1e-5) * w[j] + b[j];
+    }
+    MVL_EXPECT_PARITY(download(ctx, dy), plain_bf16(ref), ref, 2.5, 1e-4);
   }
-  MVL_EXPECT_PARITY(download(ctx, dy), plain_bf16(ref), ref, 2.5, 1e-4);
+  const int64_t n = 5, D = 1000;
+  auto x = rand_bf16(n * D + 5, 21, -3.f, 3.f);  // n*D + 5 elements: a 16-byte tail for the vector loop
+  Tensor dx = dev_bf16(ctx, {n, D}, std::vector<float>(x.begin(), x.begin() + n * D));
 
   for (const char* name : {"silu", "gelu", "quick_gelu", "sigmoid"}) {
-    Tensor t = dev_bf16(ctx, {n, D}, x);
+    Tensor t = dev_bf16(ctx, {n * D + 5}, x);
     cuda::activation_inplace(ctx, t, name);
-    std::vector<double> r(n * D);
-    for (int64_t i = 0; i < n * D; ++i) {
+    std::vector<double> r(n * D + 5);
+    for (int64_t i = 0; i < n * D + 5; ++i) {
       const double v = x[i];
       const std::string s = name;
       r[i] = s == "silu" ? v / (1 + std::exp(-v))
@@ -93,23 +98,24 @@ TEST(ElementwiseParity, LayerNormActivationsSwiglu) {
   }
   EXPECT_THROW(cuda::activation_inplace(ctx, dx, "relu6"), Error);
 
-  const int64_t F = 72;
-  auto gu = rand_bf16(n * 2 * F, 24, -4.f, 4.f);
-  Tensor dgu = dev_bf16(ctx, {n, 2 * F}, gu), dh = cuda::empty({n, F}, DType::bf16, ctx);
-  cuda::swiglu(ctx, dgu, dh);
-  std::vector<double> r(n * F);
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j < F; ++j) {
-      const double g = gu[i * 2 * F + j], u = gu[i * 2 * F + F + j];
-      r[i * F + j] = g / (1 + std::exp(-g)) * u;
-    }
-  std::vector<float> pl(n * F);
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j < F; ++j) {
-      const float g = gu[i * 2 * F + j], u = gu[i * 2 * F + F + j];
-      pl[i * F + j] = round_bf16(round_bf16(g / (1.f + std::exp(-g))) * u);
-    }
-  MVL_EXPECT_PARITY(download(ctx, dh), pl, r, 2.5, 1e-4);
+  for (int64_t F : {72, 36}) {  // vectorised (F % 8 == 0) and scalar paths
+    auto gu = rand_bf16(n * 2 * F, 24, -4.f, 4.f);
+    Tensor dgu = dev_bf16(ctx, {n, 2 * F}, gu), dh = cuda::empty({n, F}, DType::bf16, ctx);
+    cuda::swiglu(ctx, dgu, dh);
+    std::vector<double> r(n * F);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < F; ++j) {
+        const double g = gu[i * 2 * F + j], u = gu[i * 2 * F + F + j];
+        r[i * F + j] = g / (1 + std::exp(-g)) * u;
+      }
+    std::vector<float> pl(n * F);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < F; ++j) {
+        const float g = gu[i * 2 * F + j], u = gu[i * 2 * F + F + j];
+        pl[i * F + j] = round_bf16(round_bf16(g / (1.f + std::exp(-g))) * u);
+      }
+    MVL_EXPECT_PARITY(download(ctx, dh), pl, r, 2.5, 1e-4);
+  }
 }
 
 TEST(ElementwiseParity, PartialRopeEmbeddingArgmax) {

@@ -1,4 +1,5 @@
-// cuda::Context: stream, cuBLASLt handle and workspace for one device.
+// cuda::Context: stream, cuBLASLt handle, workspace and scratch for one device. Host-only
+// code, so it is a .cpp (g++ is much faster than nvcc here; CI builds this twice per arch otherwise).
 #include "kernels/cuda/context.h"
 
 #include "kernels/cuda/check.cuh"
