@@ -195,6 +195,17 @@ def main():
                      "python": sys.version.split()[0]},
         "seed": SEED, "dtype": "float32 compute; weights bf16-representable, stored BF16",
         "patches": PATCHES, "greedy_tokens": N_GREEDY,
+        "notes": [
+            "native/ is save_pretrained of a bf16 copy: transformers 5.17 writes the per-expert names "
+            "(model.layers.N.block_sparse_moe.experts.E.w1/w2/w3.weight, block_sparse_moe.gate.weight) plus the "
+            "derived lightning buffers (slope_rate, query_decay, key_decay, diagonal_decay; bf16 there, ignored "
+            "by minimax-vl, which derives them from the config); the in-memory state_dict instead holds fused "
+            "mlp.experts.gate_up_proj [E, 2I, H] / down_proj [E, H, I] and mlp.gate.weight",
+            "released/config.json carries block_size (absent in the released file, where the reference "
+            "hard-codes 256)",
+            "greedy continuations use generate() with an explicit all-ones attention_mask (otherwise a prompt "
+            "token equal to pad_token_id would be masked as padding)",
+        ],
         "tolerance": "logits and hidden: max abs err <= 1e-4 * max|reference|; greedy identical",
         "configs": [],
     }
