@@ -1,6 +1,11 @@
 // cuda::Context, CudaStorage and host<->device copies: round trips for every dtype the
 // backend moves (incl. strided host views), zero-fill, the scratch arena's bounds, and the
 // errors for misuse (bad device index, to_host of a host tensor, mismatched copies).
+// Without the CUDA backend (CPU-only builds, e.g. CI) the file reduces to one test that
+// skips, or fails under MVL_REQUIRE_GPU=1.
+#include "tests/support/test_util.h"
+
+#ifdef MVL_HAVE_CUDA
 #include "kernels/cuda/storage.h"
 
 #include "tests/gpu/gpu_test_util.h"
@@ -56,3 +61,6 @@ TEST(CudaStorage, ScratchArenaAndErrors) {
 
 }  // namespace
 }  // namespace mvl
+#else
+TEST(CudaStorageNoCuda, SkipsWithoutTheCudaBackend) { MVL_REQUIRE_GPU_OR_SKIP(); }
+#endif
