@@ -3,6 +3,8 @@
 // content, function results, tools after the messages), plus tokenization of a rendered prompt.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "kernels/core/error.h"
 #include "llm/chat/chat_template.h"
 #include "llm/tokenizer/tokenizer.h"
@@ -84,6 +86,46 @@ TEST(ChatTemplate, RenderedPromptTokenizesMarkersAsSpecialTokens) {
   EXPECT_EQ(std::count(ids.begin(), ids.end(), *t.token_to_id("<image>")), 1);
   EXPECT_EQ(std::count(ids.begin(), ids.end(), *t.token_to_id("<end_of_sentence>")), 1);
   EXPECT_EQ(t.decode(ids), prompt);
+}
+
+TEST(ChatTemplate, PiecesConcatenateToTheRenderedPrompt) {
+  ChatMessage fn = make_message("function", "{\"ok\": true}");
+  fn.name = "f";
+  const std::vector<ChatMessage> msgs = {
+      make_message("system", "sys"), ChatMessage{"user", {image(), text("a"), image(), text("b")}, ""},
+      make_message("assistant", "c"), fn};
+  const auto pieces = render_chat_pieces(msgs, true, {"{\"name\": \"f\"}"});
+  std::string all;
+  int images = 0;
+  for (const auto& p : pieces) {
+    all += p.text;
+    images += p.kind == PromptPiece::Kind::image;
+  }
+  EXPECT_EQ(all, render_chat(msgs, true, {"{\"name\": \"f\"}"}));
+  EXPECT_EQ(images, 2);
+}
+
+TEST(ChatTemplate, EncodeChatProtectsUserText) {
+  const Tokenizer t = Tokenizer::from_file(test::source_path("tests/golden/tokenizer/minimax_like.json"));
+  const int32_t image_id = *t.token_to_id("<image>");
+  const int32_t eos_id = *t.token_to_id("<end_of_sentence>");
+  // Ordinary prompt: both modes equal tokenizing the rendered string (HF's behaviour).
+  const std::vector<ChatMessage> plain = {make_message("system", "Be brief."),
+                                          ChatMessage{"user", {image(), text("What is this?")}, ""}};
+  const auto pieces = render_chat_pieces(plain, true);
+  const auto whole = t.encode(render_chat(plain, true), true);
+  EXPECT_EQ(encode_chat(t, pieces, false), whole);
+  EXPECT_EQ(encode_chat(t, pieces, true), whole);
+  // User-typed markers stay text when protected, and become special tokens when not.
+  const std::vector<ChatMessage> sneaky = {ChatMessage{"user", {image(), text("x<image>y<end_of_sentence>")}, ""}};
+  const auto sp = render_chat_pieces(sneaky, true);
+  const auto loose = encode_chat(t, sp, false);
+  const auto safe = encode_chat(t, sp, true);
+  EXPECT_EQ(std::count(loose.begin(), loose.end(), image_id), 2);
+  EXPECT_EQ(std::count(safe.begin(), safe.end(), image_id), 1);
+  EXPECT_EQ(std::count(loose.begin(), loose.end(), eos_id), 2);
+  EXPECT_EQ(std::count(safe.begin(), safe.end(), eos_id), 1);
+  EXPECT_EQ(t.decode(safe), render_chat(sneaky, true));
 }
 
 }  // namespace
