@@ -10,6 +10,8 @@
 // with cp.async (zero-fill past the end). Shared memory (dv = 64): Q,K 2x(64x136), V 2x(64x72),
 // decayed V 64x72, S 128x72 bf16 + table = ~116 KB (opt-in); dv = 32: ~95 KB, two CTAs per SM.
 // The CTAs of a head are adjacent so the repeated reads of Q/K hit L2.
+// Default variant (lightning_prefill_ws_kernel): 8 warps per CTA (dv = 64); warps 0-3 do the
+// outputs of chunk c from S_(c-1) while warps 4-7 compute S_c, S double-buffered (bf16).
 // Decode: one 256-thread CTA per (seq, head, 32 value columns); the fp32 state is
 // streamed once (float4) and written back in place.
 // CPU reference: kernels/cpu lightning (recurrent form); test: tests/gpu/lightning_test.cpp.
@@ -259,6 +261,229 @@ __global__ void __launch_bounds__(kThreads, kDV == 32 ? 2 : 1) lightning_prefill
     }
 }
 
+constexpr int kWsThreads = 256;
+struct WsSmem {
+  bf16 q[2][kC][kQKPad];
+  bf16 k[2][kC][kQKPad];
+  bf16 v[2][kC][64 + 8];
+  bf16 vd[kC][64 + 8];
+  bf16 s[2][kDK][64 + 8];
+  float pw[kC + 4];
+};
+
+// Warp-specialised variant (dv = 64, 8 warps): warps 0-3 compute chunk c's outputs from
+// S_(c-1) while warps 4-7 advance the state to S_c, so the per-chunk critical path is the
+// longer of the two instead of their sum. S is double-buffered in shared memory (bf16).
+__global__ void __launch_bounds__(kWsThreads, 1) lightning_prefill_ws_kernel(const PrefillParams p) {
+  constexpr int kDV = 64;
+  constexpr int kSplit = kDK / kDV;
+  constexpr int kNT = kDV / 8;
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  WsSmem& sm = *reinterpret_cast<WsSmem*>(smem_raw);
+  const int half = blockIdx.x % kSplit;
+  const int h = (blockIdx.x / kSplit) % p.H;
+  const int seq = (blockIdx.x / kSplit) / p.H;
+  const int64_t tok_begin = p.cu_seqlens ? p.cu_seqlens[seq] : 0;
+  const int64_t len = p.cu_seqlens ? p.cu_seqlens[seq + 1] - tok_begin : p.total_tokens;
+  const int dv0 = half * kDV;
+  const int tid = threadIdx.x, lane = tid & 31, w = (tid >> 5) & 3, g = lane >> 2, c4 = lane & 3;
+  const bool state_warp = tid >= 128;  // warps 4-7
+
+  const bf16* qb = p.q + tok_begin * p.q_tok + h * p.q_head;
+  const bf16* kb = p.k + tok_begin * p.k_tok + h * p.k_head;
+  const bf16* vb = p.v + tok_begin * p.v_tok + h * p.v_head + dv0;
+  bf16* ob = p.o + tok_begin * p.o_tok + h * p.o_head + dv0;
+  float* stg = p.state + ((int64_t(seq) * p.H + h) * kDK) * kDK + dv0;
+
+  const float slope = p.slopes[h];
+  for (int j = tid; j <= kC; j += kWsThreads) sm.pw[j] = expf(-slope * static_cast<float>(j));
+
+  // State slice -> registers: warp w owns key rows [32w, 32w+32), all 64 value columns.
+  float st[2][kNT][4];
+  if (state_warp)
+#pragma unroll
+  for (int mi = 0; mi < 2; ++mi)
+#pragma unroll
+    for (int j = 0; j < kNT; ++j) {
+      const int r = 32 * w + 16 * mi + g, col = 8 * j + 2 * c4;
+      const float2 lo = *reinterpret_cast<const float2*>(stg + int64_t(r) * kDK + col);
+      const float2 hi = *reinterpret_cast<const float2*>(stg + int64_t(r + 8) * kDK + col);
+      st[mi][j][0] = lo.x; st[mi][j][1] = lo.y; st[mi][j][2] = hi.x; st[mi][j][3] = hi.y;
+      *reinterpret_cast<uint32_t*>(&sm.s[0][r][col]) = pack_bf16(lo.x, lo.y);
+      *reinterpret_cast<uint32_t*>(&sm.s[0][r + 8][col]) = pack_bf16(hi.x, hi.y);
+    }
+
+  auto load_chunk = [&](int64_t t0, int stage) {
+    const int64_t m = len - t0 < kC ? len - t0 : kC;
+    for (int idx = tid; idx < kC * 16; idx += kWsThreads) {
+      const int row = idx >> 4, seg = idx & 15;
+      const bool ok = row < m;
+      const int64_t tr = ok ? t0 + row : 0;
+      cp_async16(&sm.q[stage][row][seg * 8], qb + tr * p.q_tok + seg * 8, ok);
+      cp_async16(&sm.k[stage][row][seg * 8], kb + tr * p.k_tok + seg * 8, ok);
+    }
+    for (int idx = tid; idx < kC * (kDV / 8); idx += kWsThreads) {
+      const int row = idx / (kDV / 8), seg = idx % (kDV / 8);
+      const bool ok = row < m;
+      const int64_t tr = ok ? t0 + row : 0;
+      cp_async16(&sm.v[stage][row][seg * 8], vb + tr * p.v_tok + seg * 8, ok);
+    }
+    cp_async_commit();
+  };
+
+  const int64_t nchunks = (len + kC - 1) / kC;
+  if (nchunks > 0) load_chunk(0, 0);
+
+  for (int64_t ci = 0; ci < nchunks; ++ci) {
+    const int stage = static_cast<int>(ci & 1);
+    const int64_t t0 = ci * kC;
+    const int m = static_cast<int>(len - t0 < kC ? len - t0 : kC);
+    cp_async_wait<0>();
+    __syncthreads();  // (A) chunk ci landed; S (bf16) from the previous chunk visible
+    if (ci + 1 < nchunks) load_chunk(t0 + kC, stage ^ 1);
+
+    const int sb = static_cast<int>(ci & 1);  // S_(c-1) lives in s[sb]; S_c goes to s[sb ^ 1]
+    if (!state_warp) {
+    // Intra scores (QKᵀ, causal blocks only) and inter product (Q·S_prev) share the Q fragments.
+    float sc[8][4], o2[kNT][4];
+#pragma unroll
+    for (int j = 0; j < 8; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) sc[j][e] = 0.f;
+#pragma unroll
+    for (int j = 0; j < kNT; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) o2[j][e] = 0.f;
+#pragma unroll
+    for (int kk = 0; kk < kDK / 16; ++kk) {
+      // All fragments of this k-step are loaded before the first mma so the ldmatrix
+      // latencies overlap (one warp per scheduler leaves little else to hide them).
+      uint32_t a[4], bk[4][4], bs[kDV / 16][4];
+      ldmatrix_x4(a, &sm.q[stage][16 * w + (lane & 15)][16 * kk + (lane >> 4) * 8]);
+#pragma unroll
+      for (int np = 0; np < 4; ++np)
+        ldmatrix_x4(bk[np], &sm.k[stage][16 * np + (lane & 7) + (lane >> 4) * 8][16 * kk + ((lane >> 3) & 1) * 8]);
+#pragma unroll
+      for (int np = 0; np < kDV / 16; ++np)
+        ldmatrix_x4_trans(bs[np], &sm.s[sb][16 * kk + (lane & 7) + ((lane >> 3) & 1) * 8][16 * np + (lane >> 4) * 8]);
+#pragma unroll
+      for (int np = 0; np < 4; ++np) {
+        if (np <= w) {  // causal: key blocks after this warp's rows are all masked
+          mma_bf16(sc[2 * np], a, bk[np][0], bk[np][1]);
+          mma_bf16(sc[2 * np + 1], a, bk[np][2], bk[np][3]);
+        }
+      }
+#pragma unroll
+      for (int np = 0; np < kDV / 16; ++np) {
+        mma_bf16(o2[2 * np], a, bs[np][0], bs[np][1]);
+        mma_bf16(o2[2 * np + 1], a, bs[np][2], bs[np][3]);
+      }
+    }
+    // Decay mask on the scores: λ^(t-u) for u <= t, else 0.
+    const int t_lo = 16 * w + g, t_hi = t_lo + 8;
+#pragma unroll
+    for (int j = 0; j < 8; ++j)
+#pragma unroll
+      for (int e = 0; e < 2; ++e) {
+        const int u = 8 * j + 2 * c4 + e;
+        sc[j][e] = u <= t_lo ? sc[j][e] * sm.pw[t_lo - u] : 0.f;
+        sc[j][2 + e] = u <= t_hi ? sc[j][2 + e] * sm.pw[t_hi - u] : 0.f;
+      }
+    float o1[kNT][4];
+#pragma unroll
+    for (int j = 0; j < kNT; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) o1[j][e] = 0.f;
+#pragma unroll
+    for (int kk = 0; kk < 4; ++kk) {
+      if (kk <= w) {
+        uint32_t a[4], bv[kDV / 16][4];
+#pragma unroll
+        for (int np = 0; np < kDV / 16; ++np)
+          ldmatrix_x4_trans(bv[np], &sm.v[stage][16 * kk + (lane & 7) + ((lane >> 3) & 1) * 8][16 * np + (lane >> 4) * 8]);
+        a[0] = pack_bf16(sc[2 * kk][0], sc[2 * kk][1]);
+        a[1] = pack_bf16(sc[2 * kk][2], sc[2 * kk][3]);
+        a[2] = pack_bf16(sc[2 * kk + 1][0], sc[2 * kk + 1][1]);
+        a[3] = pack_bf16(sc[2 * kk + 1][2], sc[2 * kk + 1][3]);
+#pragma unroll
+        for (int np = 0; np < kDV / 16; ++np) {
+          mma_bf16(o1[2 * np], a, bv[np][0], bv[np][1]);
+          mma_bf16(o1[2 * np + 1], a, bv[np][2], bv[np][3]);
+        }
+      }
+    }
+    // o = intra + λ^(t+1) inter, stored as bf16.
+    const float dl = sm.pw[t_lo + 1], dh = sm.pw[t_hi + 1];
+#pragma unroll
+    for (int j = 0; j < kNT; ++j) {
+      const int col = 8 * j + 2 * c4;
+      if (t_lo < m)
+        *reinterpret_cast<uint32_t*>(ob + (t0 + t_lo) * p.o_tok + col) =
+            pack_bf16(o1[j][0] + dl * o2[j][0], o1[j][1] + dl * o2[j][1]);
+      if (t_hi < m)
+        *reinterpret_cast<uint32_t*>(ob + (t0 + t_hi) * p.o_tok + col) =
+            pack_bf16(o1[j][2] + dh * o2[j][2], o1[j][3] + dh * o2[j][3]);
+    }
+    } else {
+    // Decayed V for the state update: vd[u] = λ^(m-1-u) v[u] (zero past the end).
+    for (int idx = tid - 128; idx < kC * kDV / 2; idx += 128) {
+      const int u = idx / (kDV / 2), cp = (idx % (kDV / 2)) * 2;
+      const float f = u < m ? sm.pw[m - 1 - u] : 0.f;
+      const __nv_bfloat162 x = *reinterpret_cast<const __nv_bfloat162*>(&sm.v[stage][u][cp]);
+      *reinterpret_cast<uint32_t*>(&sm.vd[u][cp]) = pack_bf16(__low2float(x) * f, __high2float(x) * f);
+    }
+
+      asm volatile("bar.sync 1, 128;" ::: "memory");  // state warps only: vd complete
+    // State update in registers: S = λ^m S + Kᵀ vd.
+    const float dm = sm.pw[m];
+#pragma unroll
+    for (int mi = 0; mi < 2; ++mi)
+#pragma unroll
+      for (int j = 0; j < kNT; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) st[mi][j][e] *= dm;
+#pragma unroll
+    for (int kk = 0; kk < kC / 16; ++kk) {
+      uint32_t bv[kDV / 16][4];
+#pragma unroll
+      for (int np = 0; np < kDV / 16; ++np)
+        ldmatrix_x4_trans(bv[np], &sm.vd[16 * kk + (lane & 7) + ((lane >> 3) & 1) * 8][16 * np + (lane >> 4) * 8]);
+      uint32_t ka[2][4];
+#pragma unroll
+      for (int mi = 0; mi < 2; ++mi)
+        ldmatrix_x4_trans(ka[mi], &sm.k[stage][16 * kk + (lane & 7) + (lane >> 4) * 8][32 * w + 16 * mi + ((lane >> 3) & 1) * 8]);
+#pragma unroll
+      for (int mi = 0; mi < 2; ++mi) {
+        const uint32_t (&a)[4] = ka[mi];
+#pragma unroll
+        for (int np = 0; np < kDV / 16; ++np) {
+          mma_bf16(st[mi][2 * np], a, bv[np][0], bv[np][1]);
+          mma_bf16(st[mi][2 * np + 1], a, bv[np][2], bv[np][3]);
+        }
+      }
+    }
+#pragma unroll
+    for (int mi = 0; mi < 2; ++mi)
+#pragma unroll
+      for (int j = 0; j < kNT; ++j) {
+        const int r = 32 * w + 16 * mi + g, col = 8 * j + 2 * c4;
+        *reinterpret_cast<uint32_t*>(&sm.s[sb ^ 1][r][col]) = pack_bf16(st[mi][j][0], st[mi][j][1]);
+        *reinterpret_cast<uint32_t*>(&sm.s[sb ^ 1][r + 8][col]) = pack_bf16(st[mi][j][2], st[mi][j][3]);
+      }
+    }
+  }
+
+  if (!state_warp) return;
+#pragma unroll
+  for (int mi = 0; mi < 2; ++mi)
+#pragma unroll
+    for (int j = 0; j < kNT; ++j) {
+      const int r = 32 * w + 16 * mi + g, col = 8 * j + 2 * c4;
+      *reinterpret_cast<float2*>(stg + int64_t(r) * kDK + col) = make_float2(st[mi][j][0], st[mi][j][1]);
+      *reinterpret_cast<float2*>(stg + int64_t(r + 8) * kDK + col) = make_float2(st[mi][j][2], st[mi][j][3]);
+    }
+}
+
 struct DecodeParams {
   const bf16* q;
   const bf16* k;
@@ -360,18 +585,26 @@ void lightning_prefill(const Context& ctx, const Tensor& q, const Tensor& k, con
   p.H = static_cast<int>(H);
   // Default: 64-wide slices (fewer re-reads of Q/K, fewer QKᵀ recomputations) once they
   // give the GPU most of a wave of CTAs; 32-wide slices (twice the CTAs) for few heads/sequences.
-  const int dv = value_split != 0 ? value_split : (S * H * 2 >= ctx.sm_count() * 3 / 4 ? 64 : 32);
-  MVL_CHECK(dv == 32 || dv == 64, invalid_argument, "cuda::lightning_prefill: value_split {} (0, 32 or 64)", dv);
-  auto launch = [&](auto kernel, size_t smem, int split) {
+  // value_split 0 (default): the warp-specialised 8-warp kernel (64-wide slices); 32 / 64:
+  // the plain 4-warp kernels, kept for comparison in the benchmark.
+  const int dv = value_split;
+  MVL_CHECK(dv == 0 || dv == 32 || dv == 64, invalid_argument, "cuda::lightning_prefill: value_split {} (0, 32 or 64)",
+            dv);
+  auto launch = [&](auto kernel, size_t smem, int split, int threads) {
     MVL_CHECK(smem <= ctx.max_smem_optin(), unsupported,
               "cuda::lightning_prefill needs {} bytes of shared memory per block; this GPU allows {} (sm_80+ needed)",
               smem, ctx.max_smem_optin());
     MVL_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
-    kernel<<<static_cast<unsigned>(S * H * split), kThreads, smem, ctx.stream()>>>(p);
+    kernel<<<static_cast<unsigned>(S * H * split), threads, smem, ctx.stream()>>>(p);
     MVL_CUDA_CHECK_LAUNCH();
   };
-  if (dv == 32) launch(lightning_prefill_kernel<32>, sizeof(PrefillSmem<32>), 4);
-  else launch(lightning_prefill_kernel<64>, sizeof(PrefillSmem<64>), 2);
+  if (dv == 32) {
+    launch(lightning_prefill_kernel<32>, sizeof(PrefillSmem<32>), 4, kThreads);
+  } else if (dv == 64) {
+    launch(lightning_prefill_kernel<64>, sizeof(PrefillSmem<64>), 2, kThreads);
+  } else {
+    launch(lightning_prefill_ws_kernel, sizeof(WsSmem), 2, kWsThreads);
+  }
 }
 
 void lightning_decode(const Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& slopes,

@@ -14,8 +14,9 @@ namespace mvl::cuda {
 // as the initial state (zeros for a fresh sequence) and overwritten with the final one.
 // cu_seqlens: i32 [S + 1] on the device (token offsets of S packed sequences), or an
 // undefined Tensor for one sequence of T tokens (then S must be 1).
-// value_split: value columns per CTA, 32 or 64 (0 = choose from the grid size); a tuning
-// knob kept for the benchmark, results are the same up to rounding.
+// value_split: 0 (default) = the warp-specialised 8-warp kernel; 32 / 64 = the plain 4-warp
+// kernel with that many value columns per CTA (kept for comparison in the benchmark).
+// All variants compute the same function up to rounding.
 void lightning_prefill(const Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
                        const Tensor& slopes, const Tensor& state, const Tensor& o,
                        const Tensor& cu_seqlens = Tensor(), int value_split = 0);
