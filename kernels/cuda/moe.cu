@@ -169,7 +169,7 @@ __global__ void __launch_bounds__(kDecWarps * 32) decode_gate_up_kernel(const bf
                                                                         const int32_t* __restrict__ offsets,
                                                                         const int32_t* __restrict__ perm,
                                                                         const int32_t* __restrict__ active, bf16* h,
-                                                                        int D, int F, int E) {
+                                                                        int D, int F, int E, int tpp) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
   bf16* xs = reinterpret_cast<bf16*>(smem_raw);  // [kDecTok][D]
   if (static_cast<int>(blockIdx.y) >= active[E]) return;
@@ -178,8 +178,10 @@ __global__ void __launch_bounds__(kDecWarps * 32) decode_gate_up_kernel(const bf
   if (cnt == 0) return;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const bf16* we = w13 + int64_t(e) * 2 * F * D;
-  for (int t0 = 0; t0 < cnt; t0 += kDecTok) {
-    const int nt = cnt - t0 < kDecTok ? cnt - t0 : kDecTok;
+  // tpp (<= kDecTok) tokens per pass: shared memory is sized for min(n, kDecTok) tokens so
+  // small batches fit more CTAs per SM (one wave instead of 1.1 at n = 1).
+  for (int t0 = 0; t0 < cnt; t0 += tpp) {
+    const int nt = cnt - t0 < tpp ? cnt - t0 : tpp;
     __syncthreads();
     for (int i = threadIdx.x; i < nt * D / 8; i += blockDim.x) {
       const int tt = i / (D / 8), c = i % (D / 8);
@@ -237,7 +239,7 @@ __global__ void __launch_bounds__(kDecWarps * 32) decode_down_kernel(const bf16*
                                                                      const int32_t* __restrict__ perm,
                                                                      const float* __restrict__ wts,
                                                                      const int32_t* __restrict__ active, float* acc_out,
-                                                                     int D, int F, int E) {
+                                                                     int D, int F, int E, int tpp) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
   bf16* hs = reinterpret_cast<bf16*>(smem_raw);  // [kDecTok][F]
   if (static_cast<int>(blockIdx.y) >= active[E]) return;
@@ -246,8 +248,10 @@ __global__ void __launch_bounds__(kDecWarps * 32) decode_down_kernel(const bf16*
   if (cnt == 0) return;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const bf16* we = w2 + int64_t(e) * D * F;
-  for (int t0 = 0; t0 < cnt; t0 += kDecTok) {
-    const int nt = cnt - t0 < kDecTok ? cnt - t0 : kDecTok;
+  // tpp (<= kDecTok) tokens per pass: shared memory is sized for min(n, kDecTok) tokens so
+  // small batches fit more CTAs per SM (one wave instead of 1.1 at n = 1).
+  for (int t0 = 0; t0 < cnt; t0 += tpp) {
+    const int nt = cnt - t0 < tpp ? cnt - t0 : tpp;
     __syncthreads();
     for (int i = threadIdx.x; i < nt * F / 8; i += blockDim.x) {
       const int tt = i / (F / 8), c = i % (F / 8);
@@ -358,7 +362,8 @@ void moe_forward(const Context& ctx, const Tensor& x, const MoeWeights& w, const
     Tensor h = scratch.take({na, F}, DType::bf16);
     Tensor acc = scratch.take({n, D}, DType::f32);
     MVL_CUDA_CHECK(cudaMemsetAsync(acc.data(), 0, acc.nbytes(), ctx.stream()));
-    const size_t smem1 = sizeof(bf16) * kDecTok * D, smem2 = sizeof(bf16) * kDecTok * F;
+    const int tpp = static_cast<int>(std::min<int64_t>(n, kDecTok));
+    const size_t smem1 = sizeof(bf16) * tpp * D, smem2 = sizeof(bf16) * tpp * F;
     MVL_CHECK(smem1 <= ctx.max_smem_optin() && smem2 <= ctx.max_smem_optin(), unsupported,
               "cuda::moe_forward: D={} F={} too large for the decode kernels' shared memory", D, F);
     MVL_CUDA_CHECK(cudaFuncSetAttribute(decode_gate_up_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem1)));
@@ -367,13 +372,13 @@ void moe_forward(const Context& ctx, const Tensor& x, const MoeWeights& w, const
     decode_gate_up_kernel<<<dim3(static_cast<unsigned>((F + rows_per_cta - 1) / rows_per_cta), expert_rows),
                             kDecWarps * 32, smem1, ctx.stream()>>>(
         static_cast<const bf16*>(x.data()), static_cast<const bf16*>(w.w13.data()), off_p, perm_p, act_p,
-        static_cast<bf16*>(h.data()), static_cast<int>(D), static_cast<int>(F), static_cast<int>(E));
+        static_cast<bf16*>(h.data()), static_cast<int>(D), static_cast<int>(F), static_cast<int>(E), tpp);
     MVL_CUDA_CHECK_LAUNCH();
     decode_down_kernel<<<dim3(static_cast<unsigned>((D + rows_per_cta - 1) / rows_per_cta), expert_rows),
                          kDecWarps * 32, smem2, ctx.stream()>>>(
         static_cast<const bf16*>(h.data()), static_cast<const bf16*>(w.w2.data()), off_p, perm_p,
         static_cast<const float*>(wts.data()), act_p, static_cast<float*>(acc.data()), static_cast<int>(D),
-        static_cast<int>(F), static_cast<int>(E));
+        static_cast<int>(F), static_cast<int>(E), tpp);
     MVL_CUDA_CHECK_LAUNCH();
     f32_to_bf16_rows<<<static_cast<unsigned>((n * D + 255) / 256), 256, 0, ctx.stream()>>>(
         static_cast<const float*>(acc.data()), static_cast<bf16*>(out.data()), n * D);
