@@ -15,10 +15,11 @@ int main(int argc, char** argv) {
   if (argc > 4) opt.decode_batch = std::atoll(argv[4]);
   try {
     const auto rep = mvl::cuda::run_stack_bench(opt);
-    std::printf("GPU: %s  copy %.2f TB/s  bf16 GEMM %.0f TFLOP/s\n", rep.gpu.c_str(), rep.copy_tbs, rep.gemm_tflops);
+    std::printf("GPU: %s  copy %.2f TB/s  bf16 GEMM %.0f TFLOP/s\n", rep.gpu.c_str(), rep.copy_tbs,
+                rep.gemm_tflops);
     for (const auto& r : rep.rows)
-      std::printf("%-62s %10.3f ms  floor %8.3f ms  x%.2f  %s\n", r.name.c_str(), r.ms, r.floor_ms, r.ms / r.floor_ms,
-                  r.note.c_str());
+      std::printf("%-62s %10.3f ms  floor %8.3f ms  x%.2f  %s\n", r.name.c_str(), r.ms, r.floor_ms,
+                  r.ms / r.floor_ms, r.note.c_str());
   } catch (const mvl::Error& e) {
     std::fprintf(stderr, "layers_cuda_bench: error: %s\n", e.what());
     return 1;

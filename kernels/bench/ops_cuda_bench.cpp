@@ -42,12 +42,13 @@ struct Bench {
   }
   // floor_bytes / floor_flops: the fewest bytes / FLOPs the op must move / do.
   // graph: also time replays of a CUDA graph of one call (decode paths must be capturable).
-  void report(const std::string& name, const std::function<void()>& fn, double bytes, double fl, int reps = 20,
-              bool flush = false, bool graph = false) {
+  void report(const std::string& name, const std::function<void()>& fn, double bytes, double fl,
+              int reps = 20, bool flush = false, bool graph = false) {
     const auto ms_all = cuda::time_reps(ctx, fn, 3, reps, flush);
     const double ms = cuda::median(ms_all);
     const double floor_ms = std::max(bytes / bw, fl / flops) * 1e3;
-    json r = {{"name", name}, {"ms", ms}, {"bytes", bytes}, {"flops", fl}, {"floor_ms", floor_ms}, {"reps", reps}};
+    json r = {{"name", name},         {"ms", ms},    {"bytes", bytes}, {"flops", fl},
+              {"floor_ms", floor_ms}, {"reps", reps}};
     std::string g;
     if (graph) {
       try {
@@ -60,8 +61,9 @@ struct Bench {
       }
     }
     rows.push_back(r);
-    std::printf("%-44s %10.4f ms  %8.1f GB/s  %8.1f TFLOP/s  floor %.4f ms (x%.2f)%s\n", name.c_str(), ms,
-                bytes / (ms * 1e-3) / 1e9, fl / (ms * 1e-3) / 1e12, floor_ms, ms / floor_ms, g.c_str());
+    std::printf("%-44s %10.4f ms  %8.1f GB/s  %8.1f TFLOP/s  floor %.4f ms (x%.2f)%s\n",
+                name.c_str(), ms, bytes / (ms * 1e-3) / 1e9, fl / (ms * 1e-3) / 1e12, floor_ms,
+                ms / floor_ms, g.c_str());
     std::fflush(stdout);
   }
 };
@@ -69,7 +71,8 @@ struct Bench {
 std::vector<float> slopes_for_layer(int layer, int H) {
   std::vector<float> s(H);
   const double factor = 1.0 - layer / 79.0 + 1e-5;
-  for (int h = 0; h < H; ++h) s[h] = static_cast<float>(std::pow(2.0, -(h + 1) * 8.0 / H)) * static_cast<float>(factor);
+  for (int h = 0; h < H; ++h)
+    s[h] = static_cast<float>(std::pow(2.0, -(h + 1) * 8.0 / H)) * static_cast<float>(factor);
   return s;
 }
 
@@ -77,27 +80,32 @@ void bench_lightning(Bench& b) {
   const int H = 64, d = 128;
   Tensor slopes = cuda::to_device(Tensor::from_f32({H}, slopes_for_layer(3, H)), b.ctx);
   for (int64_t T : {4096, 16384, 65536}) {
-    Tensor q = b.rand({T, H, d}, DType::bf16, -0.3f, 1.f), k = b.rand({T, H, d}, DType::bf16, -0.3f, 1.f),
+    Tensor q = b.rand({T, H, d}, DType::bf16, -0.3f, 1.f),
+           k = b.rand({T, H, d}, DType::bf16, -0.3f, 1.f),
            v = b.rand({T, H, d}, DType::bf16, -0.3f, 1.f);
     Tensor o = cuda::empty({T, H, d}, DType::bf16, b.ctx);
     Tensor st = cuda::zeros({1, H, d, d}, DType::f32, b.ctx);
     const double bytes = 4.0 * T * H * d * 2 + 2.0 * H * d * d * 4;
-    const double fl = 64.0 * (4.0 * d * d + 2.0 * 64 * d) * T;  // chunk 64, causal half of the intra term
-    b.report("lightning_prefill_core T=" + std::to_string(T), [&] {
-      cuda::lightning_prefill(b.ctx, q, k, v, slopes, st, o);
-    }, bytes, fl);
+    const double fl =
+        64.0 * (4.0 * d * d + 2.0 * 64 * d) * T;  // chunk 64, causal half of the intra term
+    b.report(
+        "lightning_prefill_core T=" + std::to_string(T),
+        [&] { cuda::lightning_prefill(b.ctx, q, k, v, slopes, st, o); }, bytes, fl);
     for (int vs : {32, 64})
-      b.report("lightning_prefill_core(dv" + std::to_string(vs) + ") T=" + std::to_string(T), [&] {
-        cuda::lightning_prefill(b.ctx, q, k, v, slopes, st, o, Tensor(), vs);
-      }, bytes, fl);
+      b.report(
+          "lightning_prefill_core(dv" + std::to_string(vs) + ") T=" + std::to_string(T),
+          [&] { cuda::lightning_prefill(b.ctx, q, k, v, slopes, st, o, Tensor(), vs); }, bytes, fl);
   }
   for (int64_t B : {1, 8, 64, 256}) {
-    Tensor q = b.rand({B, H, d}, DType::bf16), k = b.rand({B, H, d}, DType::bf16), v = b.rand({B, H, d}, DType::bf16);
+    Tensor q = b.rand({B, H, d}, DType::bf16), k = b.rand({B, H, d}, DType::bf16),
+           v = b.rand({B, H, d}, DType::bf16);
     Tensor o = cuda::empty({B, H, d}, DType::bf16, b.ctx);
     Tensor st = b.rand({B, H, d, d}, DType::f32, -0.01f, 0.01f);
     const double bytes = 2.0 * B * H * d * d * 4 + 4.0 * B * H * d * 2;
-    b.report("lightning_decode B=" + std::to_string(B), [&] { cuda::lightning_decode(b.ctx, q, k, v, slopes, st, o); },
-             bytes, 4.0 * B * H * d * d, 50, false, true);
+    b.report(
+        "lightning_decode B=" + std::to_string(B),
+        [&] { cuda::lightning_decode(b.ctx, q, k, v, slopes, st, o); }, bytes, 4.0 * B * H * d * d,
+        50, false, true);
   }
 }
 
@@ -105,24 +113,33 @@ void bench_lightning(Bench& b) {
 // RMSNorm over 8192 + sigmoid gate, out proj.
 void bench_lightning_layer(Bench& b) {
   const int H = 64, d = 128, D = 6144;
-  Tensor wqkv = b.rand({3 * H * d, D}, DType::bf16, -0.02f, 0.02f), wg = b.rand({H * d, D}, DType::bf16, -0.02f, 0.02f);
-  Tensor wo = b.rand({D, H * d}, DType::bf16, -0.02f, 0.02f), wn = b.rand({H * d}, DType::bf16, 0.5f, 1.5f);
+  Tensor wqkv = b.rand({3 * H * d, D}, DType::bf16, -0.02f, 0.02f),
+         wg = b.rand({H * d, D}, DType::bf16, -0.02f, 0.02f);
+  Tensor wo = b.rand({D, H * d}, DType::bf16, -0.02f, 0.02f),
+         wn = b.rand({H * d}, DType::bf16, 0.5f, 1.5f);
   Tensor slopes = cuda::to_device(Tensor::from_f32({H}, slopes_for_layer(3, H)), b.ctx);
   for (int64_t T : {4096, 16384}) {
     Tensor x = b.rand({T, D}, DType::bf16);
     Tensor qkv = cuda::empty({T, H, 3 * d}, DType::bf16, b.ctx);
-    Tensor g = cuda::empty({T, H * d}, DType::bf16, b.ctx), o = cuda::empty({T, H, d}, DType::bf16, b.ctx);
-    Tensor y = cuda::empty({T, H * d}, DType::bf16, b.ctx), out = cuda::empty({T, D}, DType::bf16, b.ctx);
+    Tensor g = cuda::empty({T, H * d}, DType::bf16, b.ctx),
+           o = cuda::empty({T, H, d}, DType::bf16, b.ctx);
+    Tensor y = cuda::empty({T, H * d}, DType::bf16, b.ctx),
+           out = cuda::empty({T, D}, DType::bf16, b.ctx);
     Tensor st = cuda::zeros({1, H, d, d}, DType::f32, b.ctx);
-    const double fl = 2.0 * T * D * (4.0 * H * d) + 2.0 * T * H * d * D + 64.0 * (4.0 * d * d + 2.0 * 64 * d) * T;
-    b.report("lightning_layer T=" + std::to_string(T), [&] {
-      cuda::gemm(b.ctx, x, wqkv, qkv.view({T, 3 * H * d}));
-      cuda::activation_inplace(b.ctx, qkv, "silu");
-      cuda::lightning_prefill(b.ctx, qkv.slice(2, 0, d), qkv.slice(2, d, 2 * d), qkv.slice(2, 2 * d, 3 * d), slopes, st, o);
-      cuda::gemm(b.ctx, x, wg, g);
-      cuda::gated_rms_norm(b.ctx, o.view({T, H * d}), wn, 1e-6f, g, y);
-      cuda::gemm(b.ctx, y, wo, out);
-    }, 2.0 * (4.0 * H * d * D + T * D * 2), fl, 10);
+    const double fl =
+        2.0 * T * D * (4.0 * H * d) + 2.0 * T * H * d * D + 64.0 * (4.0 * d * d + 2.0 * 64 * d) * T;
+    b.report(
+        "lightning_layer T=" + std::to_string(T),
+        [&] {
+          cuda::gemm(b.ctx, x, wqkv, qkv.view({T, 3 * H * d}));
+          cuda::activation_inplace(b.ctx, qkv, "silu");
+          cuda::lightning_prefill(b.ctx, qkv.slice(2, 0, d), qkv.slice(2, d, 2 * d),
+                                  qkv.slice(2, 2 * d, 3 * d), slopes, st, o);
+          cuda::gemm(b.ctx, x, wg, g);
+          cuda::gated_rms_norm(b.ctx, o.view({T, H * d}), wn, 1e-6f, g, y);
+          cuda::gemm(b.ctx, y, wo, out);
+        },
+        2.0 * (4.0 * H * d * D + T * D * 2), fl, 10);
   }
 }
 
@@ -130,102 +147,133 @@ void bench_softmax(Bench& b) {
   const int H = 64, Hkv = 8, d = 128;
   const float scale = 1.f / std::sqrt(128.f);
   for (int64_t T : {8192, 32768}) {
-    Tensor q = b.rand({T, H, d}, DType::bf16), k = b.rand({T, Hkv, d}, DType::bf16), v = b.rand({T, Hkv, d}, DType::bf16);
+    Tensor q = b.rand({T, H, d}, DType::bf16), k = b.rand({T, Hkv, d}, DType::bf16),
+           v = b.rand({T, Hkv, d}, DType::bf16);
     Tensor o = cuda::empty({T, H, d}, DType::bf16, b.ctx);
     const double fl = 4.0 * T * T * d * H / 2;
-    b.report("softmax_prefill_causal_gqa T=" + std::to_string(T),
-             [&] { cuda::flash_attention(b.ctx, q, k, v, o, scale, true); }, 2.0 * T * (2 * H + 2 * Hkv) * d, fl,
-             T > 10000 ? 5 : 10);
+    b.report(
+        "softmax_prefill_causal_gqa T=" + std::to_string(T),
+        [&] { cuda::flash_attention(b.ctx, q, k, v, o, scale, true); },
+        2.0 * T * (2 * H + 2 * Hkv) * d, fl, T > 10000 ? 5 : 10);
   }
   for (int64_t B : {1, 16}) {
     const int64_t C = 32768;
     Tensor q = b.rand({B, 1, H, d}, DType::bf16), k = b.rand({B, C, Hkv, d}, DType::bf16),
            v = b.rand({B, C, Hkv, d}, DType::bf16);
     Tensor o = cuda::empty({B, 1, H, d}, DType::bf16, b.ctx);
-    b.report("softmax_decode ctx=32768 B=" + std::to_string(B),
-             [&] { cuda::flash_attention(b.ctx, q, k, v, o, scale, true, C - 1); }, 2.0 * B * C * Hkv * d * 2,
-             4.0 * B * C * H * d, 20, false, true);
+    b.report(
+        "softmax_decode ctx=32768 B=" + std::to_string(B),
+        [&] { cuda::flash_attention(b.ctx, q, k, v, o, scale, true, C - 1); },
+        2.0 * B * C * Hkv * d * 2, 4.0 * B * C * H * d, 20, false, true);
   }
 }
 
 void bench_moe(Bench& b) {
   const int64_t E = 32, D = 6144, F = 9216;
-  cuda::MoeWeights w{b.rand({E, D}, DType::bf16, -0.05f, 0.05f), b.rand({E, 2 * F, D}, DType::bf16, -0.02f, 0.02f),
+  cuda::MoeWeights w{b.rand({E, D}, DType::bf16, -0.05f, 0.05f),
+                     b.rand({E, 2 * F, D}, DType::bf16, -0.02f, 0.02f),
                      b.rand({E, D, F}, DType::bf16, -0.02f, 0.02f)};
   const double expert_bytes = 3.0 * D * F * 2;
   for (int64_t n : {1, 8, 64, 4096}) {
     Tensor x = b.rand({n, D}, DType::bf16), out = cuda::empty({n, D}, DType::bf16, b.ctx);
     // Floor: bytes of the distinct experts touched under uniform routing, or the FLOPs.
     const double touched = n >= 64 ? E : E * (1.0 - std::pow(1.0 - 2.0 / E, double(n)));
-    b.report("moe " + std::string(n <= 64 ? "decode" : "prefill") + " n=" + std::to_string(n),
-             [&] { cuda::moe_forward(b.ctx, x, w, out); }, touched * expert_bytes + E * D * 2,
-             2.0 * n * 2 * 3 * D * F + 2.0 * n * D * E, n > 64 ? 10 : 30, n <= 64, n <= 64);
+    b.report(
+        "moe " + std::string(n <= 64 ? "decode" : "prefill") + " n=" + std::to_string(n),
+        [&] { cuda::moe_forward(b.ctx, x, w, out); }, touched * expert_bytes + E * D * 2,
+        2.0 * n * 2 * 3 * D * F + 2.0 * n * D * E, n > 64 ? 10 : 30, n <= 64, n <= 64);
   }
 }
 
 // CLIP ViT-L/14-336 tower (24 layers, 1024 wide, MLP 4096, 16 heads x 64) on 37 tiles.
 void bench_vit(Bench& b, int layers) {
-  const int64_t tiles = 37, S = 577, W = 1024, M = 4096, Hh = 16, dh = 64, P = 592;  // 588 patch values, padded to 592
-  Tensor pix = b.rand({tiles * 576, P}, DType::bf16), wpatch = b.rand({W, P}, DType::bf16, -0.02f, 0.02f);
-  Tensor wqkv = b.rand({3 * W, W}, DType::bf16, -0.03f, 0.03f), bqkv = b.rand({3 * W}, DType::bf16, -0.1f, 0.1f);
-  Tensor wo = b.rand({W, W}, DType::bf16, -0.03f, 0.03f), bo = b.rand({W}, DType::bf16, -0.1f, 0.1f);
-  Tensor w1 = b.rand({M, W}, DType::bf16, -0.03f, 0.03f), b1 = b.rand({M}, DType::bf16, -0.1f, 0.1f);
-  Tensor w2 = b.rand({W, M}, DType::bf16, -0.03f, 0.03f), b2 = b.rand({W}, DType::bf16, -0.1f, 0.1f);
+  const int64_t tiles = 37, S = 577, W = 1024, M = 4096, Hh = 16, dh = 64,
+                P = 592;  // 588 patch values, padded to 592
+  Tensor pix = b.rand({tiles * 576, P}, DType::bf16),
+         wpatch = b.rand({W, P}, DType::bf16, -0.02f, 0.02f);
+  Tensor wqkv = b.rand({3 * W, W}, DType::bf16, -0.03f, 0.03f),
+         bqkv = b.rand({3 * W}, DType::bf16, -0.1f, 0.1f);
+  Tensor wo = b.rand({W, W}, DType::bf16, -0.03f, 0.03f),
+         bo = b.rand({W}, DType::bf16, -0.1f, 0.1f);
+  Tensor w1 = b.rand({M, W}, DType::bf16, -0.03f, 0.03f),
+         b1 = b.rand({M}, DType::bf16, -0.1f, 0.1f);
+  Tensor w2 = b.rand({W, M}, DType::bf16, -0.03f, 0.03f),
+         b2 = b.rand({W}, DType::bf16, -0.1f, 0.1f);
   Tensor lnw = b.rand({W}, DType::bf16, 0.5f, 1.5f), lnb = b.rand({W}, DType::bf16, -0.1f, 0.1f);
   Tensor pos = b.rand({tiles * S, W}, DType::bf16, -0.1f, 0.1f);
   Tensor h = b.rand({tiles * S, W}, DType::bf16), a = b.rand({tiles * S, W}, DType::bf16);
-  Tensor qkv = cuda::empty({tiles, S, 3, Hh, dh}, DType::bf16, b.ctx), att = cuda::empty({tiles, S, Hh, dh}, DType::bf16, b.ctx);
-  Tensor mlp = cuda::empty({tiles * S, M}, DType::bf16, b.ctx), pe = cuda::empty({tiles * 576, W}, DType::bf16, b.ctx);
+  Tensor qkv = cuda::empty({tiles, S, 3, Hh, dh}, DType::bf16, b.ctx),
+         att = cuda::empty({tiles, S, Hh, dh}, DType::bf16, b.ctx);
+  Tensor mlp = cuda::empty({tiles * S, M}, DType::bf16, b.ctx),
+         pe = cuda::empty({tiles * 576, W}, DType::bf16, b.ctx);
   const double fl_layer = 2.0 * tiles * S * (4.0 * W * W + 2.0 * W * M) + 4.0 * tiles * S * S * W;
   const double fl = layers * fl_layer + 2.0 * tiles * 576 * 588 * W;
-  b.report("vit_tower 37 tiles x " + std::to_string(layers) + " layers", [&] {
-    cuda::gemm(b.ctx, pix, wpatch, pe);  // patch conv as a GEMM (class token row not modelled)
-    cuda::add(b.ctx, h, pos, h);
-    cuda::layer_norm(b.ctx, h, lnw, lnb, 1e-5f, h);
-    for (int l = 0; l < layers; ++l) {
-      cuda::layer_norm(b.ctx, h, lnw, lnb, 1e-5f, a);
-      cuda::GemmOptions ob;
-      ob.bias = &bqkv;
-      cuda::gemm(b.ctx, a, wqkv, qkv.view({tiles * S, 3 * W}), ob);
-      Tensor qv = qkv.select(2, 0), kv = qkv.select(2, 1), vv = qkv.select(2, 2);
-      cuda::flash_attention(b.ctx, qv, kv, vv, att, 1.f / 8.f, false);
-      cuda::GemmOptions oo;
-      oo.bias = &bo;
-      oo.accumulate = true;  // residual add fused into the out-projection
-      cuda::gemm(b.ctx, att.view({tiles * S, W}), wo, h, oo);
-      cuda::layer_norm(b.ctx, h, lnw, lnb, 1e-5f, a);
-      cuda::GemmOptions o1;
-      o1.bias = &b1;
-      cuda::gemm(b.ctx, a, w1, mlp, o1);
-      cuda::activation_inplace(b.ctx, mlp, "quick_gelu");
-      cuda::GemmOptions o2;
-      o2.bias = &b2;
-      o2.accumulate = true;
-      cuda::gemm(b.ctx, mlp, w2, h, o2);
-    }
-  }, 0, fl, 5);
+  b.report(
+      "vit_tower 37 tiles x " + std::to_string(layers) + " layers",
+      [&] {
+        cuda::gemm(b.ctx, pix, wpatch, pe);  // patch conv as a GEMM (class token row not modelled)
+        cuda::add(b.ctx, h, pos, h);
+        cuda::layer_norm(b.ctx, h, lnw, lnb, 1e-5f, h);
+        for (int l = 0; l < layers; ++l) {
+          cuda::layer_norm(b.ctx, h, lnw, lnb, 1e-5f, a);
+          cuda::GemmOptions ob;
+          ob.bias = &bqkv;
+          cuda::gemm(b.ctx, a, wqkv, qkv.view({tiles * S, 3 * W}), ob);
+          Tensor qv = qkv.select(2, 0), kv = qkv.select(2, 1), vv = qkv.select(2, 2);
+          cuda::flash_attention(b.ctx, qv, kv, vv, att, 1.f / 8.f, false);
+          cuda::GemmOptions oo;
+          oo.bias = &bo;
+          oo.accumulate = true;  // residual add fused into the out-projection
+          cuda::gemm(b.ctx, att.view({tiles * S, W}), wo, h, oo);
+          cuda::layer_norm(b.ctx, h, lnw, lnb, 1e-5f, a);
+          cuda::GemmOptions o1;
+          o1.bias = &b1;
+          cuda::gemm(b.ctx, a, w1, mlp, o1);
+          cuda::activation_inplace(b.ctx, mlp, "quick_gelu");
+          cuda::GemmOptions o2;
+          o2.bias = &b2;
+          o2.accumulate = true;
+          cuda::gemm(b.ctx, mlp, w2, h, o2);
+        }
+      },
+      0, fl, 5);
   // Where the tower's time goes (one layer's pieces, same shapes).
-  b.report("vit_part attention 37x16 heads x 577", [&] {
-    cuda::flash_attention(b.ctx, qkv.select(2, 0), qkv.select(2, 1), qkv.select(2, 2), att, 1.f / 8.f, false);
-  }, 0, 4.0 * tiles * S * S * W, 10);
-  b.report("vit_part qkv gemm (bias)", [&] {
-    cuda::GemmOptions ob;
-    ob.bias = &bqkv;
-    cuda::gemm(b.ctx, a, wqkv, qkv.view({tiles * S, 3 * W}), ob);
-  }, 0, 2.0 * tiles * S * W * 3 * W, 10);
-  b.report("vit_part fc1 gemm (bias) + quick_gelu", [&] {
-    cuda::GemmOptions o1;
-    o1.bias = &b1;
-    cuda::gemm(b.ctx, a, w1, mlp, o1);
-    cuda::activation_inplace(b.ctx, mlp, "quick_gelu");
-  }, 0, 2.0 * tiles * S * W * M, 10);
-  b.report("vit_part fc2 gemm (bias, residual)", [&] {
-    cuda::GemmOptions o2;
-    o2.bias = &b2;
-    o2.accumulate = true;
-    cuda::gemm(b.ctx, mlp, w2, h, o2);
-  }, 0, 2.0 * tiles * S * W * M, 10);
-  b.report("vit_part layer_norm", [&] { cuda::layer_norm(b.ctx, h, lnw, lnb, 1e-5f, a); }, 4.0 * tiles * S * W, 0, 10);
+  b.report(
+      "vit_part attention 37x16 heads x 577",
+      [&] {
+        cuda::flash_attention(b.ctx, qkv.select(2, 0), qkv.select(2, 1), qkv.select(2, 2), att,
+                              1.f / 8.f, false);
+      },
+      0, 4.0 * tiles * S * S * W, 10);
+  b.report(
+      "vit_part qkv gemm (bias)",
+      [&] {
+        cuda::GemmOptions ob;
+        ob.bias = &bqkv;
+        cuda::gemm(b.ctx, a, wqkv, qkv.view({tiles * S, 3 * W}), ob);
+      },
+      0, 2.0 * tiles * S * W * 3 * W, 10);
+  b.report(
+      "vit_part fc1 gemm (bias) + quick_gelu",
+      [&] {
+        cuda::GemmOptions o1;
+        o1.bias = &b1;
+        cuda::gemm(b.ctx, a, w1, mlp, o1);
+        cuda::activation_inplace(b.ctx, mlp, "quick_gelu");
+      },
+      0, 2.0 * tiles * S * W * M, 10);
+  b.report(
+      "vit_part fc2 gemm (bias, residual)",
+      [&] {
+        cuda::GemmOptions o2;
+        o2.bias = &b2;
+        o2.accumulate = true;
+        cuda::gemm(b.ctx, mlp, w2, h, o2);
+      },
+      0, 2.0 * tiles * S * W * M, 10);
+  b.report(
+      "vit_part layer_norm", [&] { cuda::layer_norm(b.ctx, h, lnw, lnb, 1e-5f, a); },
+      4.0 * tiles * S * W, 0, 10);
 }
 
 }  // namespace
@@ -234,11 +282,16 @@ int main(int argc, char** argv) {
   std::string json_path, only;
   int vit_layers = 24;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--json") && i + 1 < argc) json_path = argv[++i];
-    else if (!std::strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
-    else if (!std::strcmp(argv[i], "--vit-layers") && i + 1 < argc) vit_layers = std::atoi(argv[++i]);
+    if (!std::strcmp(argv[i], "--json") && i + 1 < argc)
+      json_path = argv[++i];
+    else if (!std::strcmp(argv[i], "--only") && i + 1 < argc)
+      only = argv[++i];
+    else if (!std::strcmp(argv[i], "--vit-layers") && i + 1 < argc)
+      vit_layers = std::atoi(argv[++i]);
     else {
-      std::fprintf(stderr, "usage: ops_cuda_bench [--json out.json] [--only lightning|layer|softmax|moe|vit] [--vit-layers N]\n");
+      std::fprintf(stderr,
+                   "usage: ops_cuda_bench [--json out.json] [--only "
+                   "lightning|layer|softmax|moe|vit] [--vit-layers N]\n");
       return 2;
     }
   }
@@ -251,8 +304,8 @@ int main(int argc, char** argv) {
     Bench b{ctx};
     b.bw = cuda::measure_copy_bandwidth(ctx);
     b.flops = cuda::measure_gemm_flops(ctx);
-    std::printf("GPU: %s  copy %.2f TB/s  bf16 GEMM 8192^3 %.1f TFLOP/s\n", cuda::device_name(0).c_str(), b.bw / 1e12,
-                b.flops / 1e12);
+    std::printf("GPU: %s  copy %.2f TB/s  bf16 GEMM 8192^3 %.1f TFLOP/s\n",
+                cuda::device_name(0).c_str(), b.bw / 1e12, b.flops / 1e12);
     auto want = [&](const char* s) { return only.empty() || only == s; };
     if (want("lightning")) bench_lightning(b);
     if (want("layer")) bench_lightning_layer(b);
@@ -260,7 +313,10 @@ int main(int argc, char** argv) {
     if (want("moe")) bench_moe(b);
     if (want("vit")) bench_vit(b, vit_layers);
     if (!json_path.empty()) {
-      json j = {{"gpu", cuda::device_name(0)}, {"copy_bytes_per_s", b.bw}, {"gemm_flops", b.flops}, {"rows", b.rows}};
+      json j = {{"gpu", cuda::device_name(0)},
+                {"copy_bytes_per_s", b.bw},
+                {"gemm_flops", b.flops},
+                {"rows", b.rows}};
       std::ofstream(json_path) << j.dump(1);
     }
   } catch (const Error& e) {

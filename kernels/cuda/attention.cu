@@ -47,7 +47,8 @@ __global__ void __launch_bounds__(kThreads) flash_kernel(const FaParams p) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
   bf16(*qs)[kPad] = reinterpret_cast<bf16(*)[kPad]>(smem_raw);
   bf16(*ks)[kBN][kPad] = reinterpret_cast<bf16(*)[kBN][kPad]>(smem_raw + sizeof(bf16) * kBM * kPad);
-  bf16(*vs)[kBN][kPad] = reinterpret_cast<bf16(*)[kBN][kPad]>(smem_raw + sizeof(bf16) * (kBM + 2 * kBN) * kPad);
+  bf16(*vs)[kBN][kPad] =
+      reinterpret_cast<bf16(*)[kBN][kPad]>(smem_raw + sizeof(bf16) * (kBM + 2 * kBN) * kPad);
 
   const int b = blockIdx.z / p.kv_splits, split = blockIdx.z % p.kv_splits;
   const int rpt = p.rows_per_tok;
@@ -75,7 +76,8 @@ __global__ void __launch_bounds__(kThreads) flash_kernel(const FaParams p) {
   cp_async_commit();
 
   // Key range: causal CTAs stop after the last key their last token can see.
-  const int64_t last_tok = tok0 + toks_per_cta - 1 < p.n_q - 1 ? tok0 + toks_per_cta - 1 : p.n_q - 1;
+  const int64_t last_tok =
+      tok0 + toks_per_cta - 1 < p.n_q - 1 ? tok0 + toks_per_cta - 1 : p.n_q - 1;
   int64_t kend = n_k;
   if (p.causal && q_off + last_tok + 1 < kend) kend = q_off + last_tok + 1;
   const int nkb_all = kend > 0 ? static_cast<int>((kend + kBN - 1) / kBN) : 0;
@@ -111,7 +113,8 @@ __global__ void __launch_bounds__(kThreads) flash_kernel(const FaParams p) {
     if (blk + 1 < blk_end) load_kv(blk + 1, stage ^ 1);
     if (blk == blk_begin) {
 #pragma unroll
-      for (int kk = 0; kk < D / 16; ++kk) ldmatrix_x4(qa[kk], &qs[16 * w + (lane & 15)][16 * kk + (lane >> 4) * 8]);
+      for (int kk = 0; kk < D / 16; ++kk)
+        ldmatrix_x4(qa[kk], &qs[16 * w + (lane & 15)][16 * kk + (lane >> 4) * 8]);
     }
     float sc[8][4];
 #pragma unroll
@@ -121,7 +124,9 @@ __global__ void __launch_bounds__(kThreads) flash_kernel(const FaParams p) {
       uint32_t bb[4][4];  // all K fragments of the k-step first: overlapping ldmatrix latency
 #pragma unroll
       for (int np = 0; np < 4; ++np)
-        ldmatrix_x4(bb[np], &ks[stage][16 * np + (lane & 7) + (lane >> 4) * 8][16 * kk + ((lane >> 3) & 1) * 8]);
+        ldmatrix_x4(
+            bb[np],
+            &ks[stage][16 * np + (lane & 7) + (lane >> 4) * 8][16 * kk + ((lane >> 3) & 1) * 8]);
 #pragma unroll
       for (int np = 0; np < 4; ++np) {
         mma_bf16(sc[2 * np], qa[kk], bb[np][0], bb[np][1]);
@@ -147,15 +152,18 @@ __global__ void __launch_bounds__(kThreads) flash_kernel(const FaParams p) {
     mx_hi = fmaxf(mx_hi, __shfl_xor_sync(0xffffffffu, mx_hi, 1));
     mx_hi = fmaxf(mx_hi, __shfl_xor_sync(0xffffffffu, mx_hi, 2));
     // Fully masked rows keep m = -inf; use 0 as the reference so exp2 gives 0, not NaN.
-    const float ref_lo = mx_lo == -INFINITY ? 0.f : mx_lo, ref_hi = mx_hi == -INFINITY ? 0.f : mx_hi;
+    const float ref_lo = mx_lo == -INFINITY ? 0.f : mx_lo,
+                ref_hi = mx_hi == -INFINITY ? 0.f : mx_hi;
     const float corr_lo = exp2f(m_lo - ref_lo), corr_hi = exp2f(m_hi - ref_hi);
     m_lo = mx_lo;
     m_hi = mx_hi;
     float rs_lo = 0.f, rs_hi = 0.f;
 #pragma unroll
     for (int j = 0; j < 8; ++j) {
-      sc[j][0] = exp2f(sc[j][0] - ref_lo); sc[j][1] = exp2f(sc[j][1] - ref_lo);
-      sc[j][2] = exp2f(sc[j][2] - ref_hi); sc[j][3] = exp2f(sc[j][3] - ref_hi);
+      sc[j][0] = exp2f(sc[j][0] - ref_lo);
+      sc[j][1] = exp2f(sc[j][1] - ref_lo);
+      sc[j][2] = exp2f(sc[j][2] - ref_hi);
+      sc[j][3] = exp2f(sc[j][3] - ref_hi);
       rs_lo += sc[j][0] + sc[j][1];
       rs_hi += sc[j][2] + sc[j][3];
     }
@@ -163,7 +171,10 @@ __global__ void __launch_bounds__(kThreads) flash_kernel(const FaParams p) {
     l_hi = l_hi * corr_hi + rs_hi;
 #pragma unroll
     for (int j = 0; j < D / 8; ++j) {
-      acc[j][0] *= corr_lo; acc[j][1] *= corr_lo; acc[j][2] *= corr_hi; acc[j][3] *= corr_hi;
+      acc[j][0] *= corr_lo;
+      acc[j][1] *= corr_lo;
+      acc[j][2] *= corr_hi;
+      acc[j][3] *= corr_hi;
     }
 #pragma unroll
     for (int kk = 0; kk < kBN / 16; ++kk) {
@@ -177,7 +188,8 @@ __global__ void __launch_bounds__(kThreads) flash_kernel(const FaParams p) {
         uint32_t bb[4][4];
 #pragma unroll
         for (int i = 0; i < 4; ++i)
-          ldmatrix_x4_trans(bb[i], &vs[stage][16 * kk + (lane & 7) + ((lane >> 3) & 1) * 8][16 * (np0 + i) + (lane >> 4) * 8]);
+          ldmatrix_x4_trans(bb[i], &vs[stage][16 * kk + (lane & 7) + ((lane >> 3) & 1) * 8]
+                                      [16 * (np0 + i) + (lane >> 4) * 8]);
 #pragma unroll
         for (int i = 0; i < 4; ++i) {
           mma_bf16(acc[2 * (np0 + i)], a, bb[i][0], bb[i][1]);
@@ -196,12 +208,15 @@ __global__ void __launch_bounds__(kThreads) flash_kernel(const FaParams p) {
   const bool ok_hi = t_hi < p.n_q && (rpt == 1 || r_hi % rpt < p.G);
   if (p.kv_splits > 1) {
     const int64_t base = (int64_t(b) * p.kv_splits + split) * p.n_q;
-    const int64_t row_lo = (base + t_lo) * p.H + h_base + r_lo % rpt, row_hi = (base + t_hi) * p.H + h_base + r_hi % rpt;
+    const int64_t row_lo = (base + t_lo) * p.H + h_base + r_lo % rpt,
+                  row_hi = (base + t_hi) * p.H + h_base + r_hi % rpt;
 #pragma unroll
     for (int j = 0; j < D / 8; ++j) {
       const int col = 8 * j + 2 * c4;
-      if (ok_lo) *reinterpret_cast<float2*>(p.part_o + row_lo * D + col) = make_float2(acc[j][0], acc[j][1]);
-      if (ok_hi) *reinterpret_cast<float2*>(p.part_o + row_hi * D + col) = make_float2(acc[j][2], acc[j][3]);
+      if (ok_lo)
+        *reinterpret_cast<float2*>(p.part_o + row_lo * D + col) = make_float2(acc[j][0], acc[j][1]);
+      if (ok_hi)
+        *reinterpret_cast<float2*>(p.part_o + row_hi * D + col) = make_float2(acc[j][2], acc[j][3]);
     }
     if (c4 == 0) {
       if (ok_lo) *reinterpret_cast<float2*>(p.part_ml + row_lo * 2) = make_float2(m_lo, l_lo);
@@ -216,19 +231,24 @@ __global__ void __launch_bounds__(kThreads) flash_kernel(const FaParams p) {
 #pragma unroll
   for (int j = 0; j < D / 8; ++j) {
     const int col = 8 * j + 2 * c4;
-    if (ok_lo) *reinterpret_cast<uint32_t*>(o_lo + col) = pack_bf16(acc[j][0] * inv_lo, acc[j][1] * inv_lo);
-    if (ok_hi) *reinterpret_cast<uint32_t*>(o_hi + col) = pack_bf16(acc[j][2] * inv_hi, acc[j][3] * inv_hi);
+    if (ok_lo)
+      *reinterpret_cast<uint32_t*>(o_lo + col) = pack_bf16(acc[j][0] * inv_lo, acc[j][1] * inv_lo);
+    if (ok_hi)
+      *reinterpret_cast<uint32_t*>(o_hi + col) = pack_bf16(acc[j][2] * inv_hi, acc[j][3] * inv_hi);
   }
 }
 
 // Merges split-K partials: one CTA of D threads per (b, token, head).
-__global__ void combine_splits_kernel(const float* __restrict__ part_o, const float* __restrict__ part_ml, bf16* o,
-                                      int splits, int n_q, int H, int D, int64_t o_b, int64_t o_t, int64_t o_h) {
+__global__ void combine_splits_kernel(const float* __restrict__ part_o,
+                                      const float* __restrict__ part_ml, bf16* o, int splits,
+                                      int n_q, int H, int D, int64_t o_b, int64_t o_t,
+                                      int64_t o_h) {
   const int64_t row = blockIdx.x;  // (b * n_q + t) * H + h
   const int h = static_cast<int>(row % H);
   const int64_t t = (row / H) % n_q, b = row / (int64_t(H) * n_q);
   float M = -INFINITY;
-  for (int s = 0; s < splits; ++s) M = fmaxf(M, part_ml[(((b * splits + s) * n_q + t) * H + h) * 2]);
+  for (int s = 0; s < splits; ++s)
+    M = fmaxf(M, part_ml[(((b * splits + s) * n_q + t) * H + h) * 2]);
   float L = 0.f, acc = 0.f;
   for (int s = 0; s < splits; ++s) {
     const int64_t r = ((b * splits + s) * n_q + t) * H + h;
@@ -245,30 +265,34 @@ struct View4 {
 };
 
 View4 view4(const Tensor& t, const char* what) {
-  MVL_CHECK(t.dtype() == DType::bf16 && (t.ndim() == 3 || t.ndim() == 4) && t.strides().back() == 1 &&
-                t.device().is_cuda() && t.offset_bytes() % 16 == 0,
+  MVL_CHECK(t.dtype() == DType::bf16 && (t.ndim() == 3 || t.ndim() == 4) &&
+                t.strides().back() == 1 && t.device().is_cuda() && t.offset_bytes() % 16 == 0,
             shape_mismatch,
-            "cuda::flash_attention: {} must be a bf16 [B, n, H, d] (or [n, H, d]) GPU view with a contiguous last "
+            "cuda::flash_attention: {} must be a bf16 [B, n, H, d] (or [n, H, d]) GPU view with a "
+            "contiguous last "
             "dim, got {}",
             what, t.str());
   const int o = t.ndim() == 4 ? 1 : 0;
-  View4 v{o ? t.dim(0) : 1, t.dim(o), t.dim(o + 1), t.dim(o + 2), o ? t.strides()[0] : 0, t.strides()[o],
-          t.strides()[o + 1]};
+  View4 v{o ? t.dim(0) : 1,       t.dim(o),       t.dim(o + 1),      t.dim(o + 2),
+          o ? t.strides()[0] : 0, t.strides()[o], t.strides()[o + 1]};
   MVL_CHECK(v.st % 8 == 0 && v.sh % 8 == 0 && (v.sb % 8 == 0), unsupported,
-            "cuda::flash_attention: {} strides must be multiples of 8 elements ({})", what, t.str());
+            "cuda::flash_attention: {} strides must be multiples of 8 elements ({})", what,
+            t.str());
   return v;
 }
 
 }  // namespace
 
-void flash_attention(const Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& o,
-                     float scale, bool causal, int64_t q_offset, const Tensor& kv_lens) {
+void flash_attention(const Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
+                     const Tensor& o, float scale, bool causal, int64_t q_offset,
+                     const Tensor& kv_lens) {
   const View4 Q = view4(q, "q"), K = view4(k, "k"), V = view4(v, "v"), O = view4(o, "o");
-  MVL_CHECK(K.B == Q.B && V.B == Q.B && O.B == Q.B && K.n == V.n && K.H == V.H && O.n == Q.n && O.H == Q.H &&
-                Q.d == K.d && K.d == V.d && O.d == Q.d && K.H > 0 && Q.H % K.H == 0,
-            shape_mismatch, "cuda::flash_attention: q {} k {} v {} o {} do not fit together", q.str(), k.str(),
-            v.str(), o.str());
-  MVL_CHECK(Q.d == 64 || Q.d == 128, unsupported, "cuda::flash_attention: head dim {} (64 or 128 supported)", Q.d);
+  MVL_CHECK(K.B == Q.B && V.B == Q.B && O.B == Q.B && K.n == V.n && K.H == V.H && O.n == Q.n &&
+                O.H == Q.H && Q.d == K.d && K.d == V.d && O.d == Q.d && K.H > 0 && Q.H % K.H == 0,
+            shape_mismatch, "cuda::flash_attention: q {} k {} v {} o {} do not fit together",
+            q.str(), k.str(), v.str(), o.str());
+  MVL_CHECK(Q.d == 64 || Q.d == 128, unsupported,
+            "cuda::flash_attention: head dim {} (64 or 128 supported)", Q.d);
   if (kv_lens.defined())
     MVL_CHECK(kv_lens.dtype() == DType::i32 && kv_lens.numel() == Q.B, shape_mismatch,
               "cuda::flash_attention: kv_lens {} for batch {}", kv_lens.str(), Q.B);
@@ -279,10 +303,18 @@ void flash_attention(const Context& ctx, const Tensor& q, const Tensor& k, const
   p.v = static_cast<const bf16*>(v.data());
   p.o = static_cast<bf16*>(o.data());
   p.kv_lens = kv_lens.defined() ? static_cast<const int32_t*>(kv_lens.data()) : nullptr;
-  p.q_b = Q.sb; p.q_t = Q.st; p.q_h = Q.sh;
-  p.k_b = K.sb; p.k_t = K.st; p.k_h = K.sh;
-  p.v_b = V.sb; p.v_t = V.st; p.v_h = V.sh;
-  p.o_b = O.sb; p.o_t = O.st; p.o_h = O.sh;
+  p.q_b = Q.sb;
+  p.q_t = Q.st;
+  p.q_h = Q.sh;
+  p.k_b = K.sb;
+  p.k_t = K.st;
+  p.k_h = K.sh;
+  p.v_b = V.sb;
+  p.v_t = V.st;
+  p.v_h = V.sh;
+  p.o_b = O.sb;
+  p.o_t = O.st;
+  p.o_h = O.sh;
   p.n_q = static_cast<int>(Q.n);
   p.n_k = static_cast<int>(K.n);
   p.H = static_cast<int>(Q.H);
@@ -293,7 +325,8 @@ void flash_attention(const Context& ctx, const Tensor& q, const Tensor& k, const
   p.scale_log2 = scale * 1.4426950408889634f;
   p.causal = causal;
   const int toks_per_cta = kBM / p.rows_per_tok;
-  const int64_t ctas = ((Q.n + toks_per_cta - 1) / toks_per_cta) * (p.rows_per_tok == 1 ? Q.H : K.H) * Q.B;
+  const int64_t ctas =
+      ((Q.n + toks_per_cta - 1) / toks_per_cta) * (p.rows_per_tok == 1 ? Q.H : K.H) * Q.B;
   // Split-K when the grid cannot fill the GPU and the key range is long (decode): each
   // split covers >= 8 key blocks; partials are merged by combine_splits_kernel.
   int splits = 1;
@@ -305,26 +338,34 @@ void flash_attention(const Context& ctx, const Tensor& q, const Tensor& k, const
   p.kv_splits = splits;
   std::optional<Scratch> scratch;
   if (splits > 1) {
-    scratch.emplace(ctx, std::initializer_list<int64_t>{Q.B * splits * Q.n * Q.H * Q.d * 4, Q.B * splits * Q.n * Q.H * 2 * 4});
-    p.part_o = static_cast<float*>(scratch->take({Q.B * splits * Q.n * Q.H * Q.d}, DType::f32).data());
-    p.part_ml = static_cast<float*>(scratch->take({Q.B * splits * Q.n * Q.H * 2}, DType::f32).data());
+    scratch.emplace(ctx, std::initializer_list<int64_t>{Q.B * splits * Q.n * Q.H * Q.d * 4,
+                                                        Q.B * splits * Q.n * Q.H * 2 * 4});
+    p.part_o =
+        static_cast<float*>(scratch->take({Q.B * splits * Q.n * Q.H * Q.d}, DType::f32).data());
+    p.part_ml =
+        static_cast<float*>(scratch->take({Q.B * splits * Q.n * Q.H * 2}, DType::f32).data());
   }
   const dim3 grid(static_cast<unsigned>((Q.n + toks_per_cta - 1) / toks_per_cta),
-                  static_cast<unsigned>(p.rows_per_tok == 1 ? Q.H : K.H), static_cast<unsigned>(Q.B * splits));
+                  static_cast<unsigned>(p.rows_per_tok == 1 ? Q.H : K.H),
+                  static_cast<unsigned>(Q.B * splits));
   const size_t smem = sizeof(bf16) * (kBM + 4 * kBN) * (Q.d + 8);
-  MVL_CHECK(smem <= ctx.max_smem_optin(), unsupported, "cuda::flash_attention needs {} bytes of shared memory",
-            smem);
+  MVL_CHECK(smem <= ctx.max_smem_optin(), unsupported,
+            "cuda::flash_attention needs {} bytes of shared memory", smem);
   if (Q.d == 128) {
-    MVL_CUDA_CHECK(cudaFuncSetAttribute(flash_kernel<128>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
+    MVL_CUDA_CHECK(cudaFuncSetAttribute(flash_kernel<128>,
+                                        cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
     flash_kernel<128><<<grid, kThreads, smem, ctx.stream()>>>(p);
   } else {
-    MVL_CUDA_CHECK(cudaFuncSetAttribute(flash_kernel<64>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
+    MVL_CUDA_CHECK(cudaFuncSetAttribute(flash_kernel<64>,
+                                        cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
     flash_kernel<64><<<grid, kThreads, smem, ctx.stream()>>>(p);
   }
   MVL_CUDA_CHECK_LAUNCH();
   if (splits > 1) {
-    combine_splits_kernel<<<static_cast<unsigned>(Q.B * Q.n * Q.H), static_cast<unsigned>(Q.d), 0, ctx.stream()>>>(
-        p.part_o, p.part_ml, static_cast<bf16*>(o.data()), splits, p.n_q, p.H, static_cast<int>(Q.d), O.sb, O.st, O.sh);
+    combine_splits_kernel<<<static_cast<unsigned>(Q.B * Q.n * Q.H), static_cast<unsigned>(Q.d), 0,
+                            ctx.stream()>>>(p.part_o, p.part_ml, static_cast<bf16*>(o.data()),
+                                            splits, p.n_q, p.H, static_cast<int>(Q.d), O.sb, O.st,
+                                            O.sh);
     MVL_CUDA_CHECK_LAUNCH();
   }
 }

@@ -16,7 +16,8 @@ namespace mvl::cuda {
 // kv_lens: optional i32 [B] on the device: sequence b uses only its first kv_lens[b] keys
 // and, when causal, q_offset = kv_lens[b] - n_q (decode over a padded cache).
 // 3-D tensors ([n, H, d]) are accepted as B = 1.
-void flash_attention(const Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& o,
-                     float scale, bool causal, int64_t q_offset = 0, const Tensor& kv_lens = Tensor());
+void flash_attention(const Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
+                     const Tensor& o, float scale, bool causal, int64_t q_offset = 0,
+                     const Tensor& kv_lens = Tensor());
 
 }  // namespace mvl::cuda

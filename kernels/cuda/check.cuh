@@ -17,24 +17,25 @@ namespace mvl::cuda::detail {
                           call, cudaGetErrorString(e), cudaGetErrorName(e), file, line));
 }
 
-[[noreturn]] inline void throw_cublas(cublasStatus_t s, const char* call, const char* file, int line) {
+[[noreturn]] inline void throw_cublas(cublasStatus_t s, const char* call, const char* file,
+                                      int line) {
   throw_error(ErrorCategory::device, fmt::format("cuBLAS call '{}' failed with status {} at {}:{}",
                                                  call, static_cast<int>(s), file, line));
 }
 
 }  // namespace mvl::cuda::detail
 
-#define MVL_CUDA_CHECK(call)                                                           \
-  do {                                                                                 \
-    cudaError_t mvl_e_ = (call);                                                       \
+#define MVL_CUDA_CHECK(call)                                                                       \
+  do {                                                                                             \
+    cudaError_t mvl_e_ = (call);                                                                   \
     if (mvl_e_ != cudaSuccess) ::mvl::cuda::detail::throw_cuda(mvl_e_, #call, __FILE__, __LINE__); \
   } while (0)
 
-#define MVL_CUBLAS_CHECK(call)                                                         \
-  do {                                                                                 \
-    cublasStatus_t mvl_s_ = (call);                                                    \
-    if (mvl_s_ != CUBLAS_STATUS_SUCCESS)                                               \
-      ::mvl::cuda::detail::throw_cublas(mvl_s_, #call, __FILE__, __LINE__);            \
+#define MVL_CUBLAS_CHECK(call)                                              \
+  do {                                                                      \
+    cublasStatus_t mvl_s_ = (call);                                         \
+    if (mvl_s_ != CUBLAS_STATUS_SUCCESS)                                    \
+      ::mvl::cuda::detail::throw_cublas(mvl_s_, #call, __FILE__, __LINE__); \
   } while (0)
 
 // After a <<<...>>> launch: catches bad launch configurations at once (no sync).

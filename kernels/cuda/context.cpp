@@ -1,5 +1,6 @@
 // cuda::Context: stream, cuBLASLt handle, workspace and scratch for one device. Host-only
-// code, so it is a .cpp (g++ is much faster than nvcc here; CI builds this twice per arch otherwise).
+// code, so it is a .cpp (g++ is much faster than nvcc here; CI builds this twice per arch
+// otherwise).
 #include "kernels/cuda/context.h"
 
 #include "kernels/cuda/check.cuh"
@@ -40,14 +41,17 @@ void* Context::scratch(size_t bytes) const {
     scratch_ = nullptr;
     scratch_bytes_ = 0;
     const size_t want = bytes + bytes / 4;
-    MVL_CHECK(cudaMalloc(&scratch_, want) == cudaSuccess, out_of_memory,
-              "cannot allocate {:.1f} MiB of GPU scratch; use a shorter prompt chunk or a larger GPU",
-              want / 1048576.0);
+    MVL_CHECK(
+        cudaMalloc(&scratch_, want) == cudaSuccess, out_of_memory,
+        "cannot allocate {:.1f} MiB of GPU scratch; use a shorter prompt chunk or a larger GPU",
+        want / 1048576.0);
     scratch_bytes_ = want;
   }
   return scratch_;
 }
 
-void Context::synchronize() const { MVL_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+void Context::synchronize() const {
+  MVL_CUDA_CHECK(cudaStreamSynchronize(stream_));
+}
 
 }  // namespace mvl::cuda

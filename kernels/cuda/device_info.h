@@ -5,7 +5,7 @@
 
 namespace mvl::cuda {
 
-int device_count();                 // 0 when no driver/device; never throws
-std::string device_name(int index); // "" when unavailable
+int device_count();                  // 0 when no driver/device; never throws
+std::string device_name(int index);  // "" when unavailable
 
 }  // namespace mvl::cuda

@@ -11,7 +11,8 @@
 
 namespace mvl::cuda {
 
-// y = w ⊙ bf16(x · (mean(x²) + eps)^-1/2) per row (spec §6.2 rounding). x,y: bf16 [n, D]; w: bf16 [D].
+// y = w ⊙ bf16(x · (mean(x²) + eps)^-1/2) per row (spec §6.2 rounding). x,y: bf16 [n, D]; w: bf16
+// [D].
 void rms_norm(const Context& ctx, const Tensor& x, const Tensor& w, float eps, const Tensor& y);
 
 // DeepNorm step fused: s = bf16(bf16(alpha·resid) + branch); y = rms_norm(s, w, eps).
@@ -21,8 +22,8 @@ void residual_rms_norm(const Context& ctx, const Tensor& resid, float alpha, con
 
 // Lightning output path fused (spec §6.4.6): y = bf16(σ(gate)) ⊙ rms_norm(o, w, eps).
 // o, gate, y: bf16 [n, D]; w: bf16 [D].
-void gated_rms_norm(const Context& ctx, const Tensor& o, const Tensor& w, float eps, const Tensor& gate,
-                    const Tensor& y);
+void gated_rms_norm(const Context& ctx, const Tensor& o, const Tensor& w, float eps,
+                    const Tensor& gate, const Tensor& y);
 
 // y = (x - mean)/sqrt(var + eps) · w + b per row, f32 statistics. bf16 [n, D]; w, b bf16 [D].
 void layer_norm(const Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, float eps,
@@ -40,7 +41,8 @@ void add(const Context& ctx, const Tensor& a, const Tensor& b, const Tensor& c);
 // Partial NeoX RoPE in place on x: bf16 [n, H, d] (contiguous last dim, any token/head
 // strides): for i < rot/2, (x_i, x_{i+rot/2}) rotated by pos·theta^(-2i/rot); dims >= rot
 // untouched. positions: i32 [n] on the device. Angles and the rotation in f32.
-void rope_partial(const Context& ctx, const Tensor& x, const Tensor& positions, int rotary_dim, float theta);
+void rope_partial(const Context& ctx, const Tensor& x, const Tensor& positions, int rotary_dim,
+                  float theta);
 
 // out[i] = table[ids[i]] (bf16 [V, D] -> bf16 [n, D]); ids i32 [n]. Out-of-range ids are
 // clamped to row 0 on the device; callers validate ids on the host before upload.

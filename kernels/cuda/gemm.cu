@@ -28,7 +28,8 @@ namespace {
 // cuBLASLt's BIAS epilogue wants the bias in the output type; for f32 outputs with a bf16
 // bias we add it in a second (cheap, bandwidth-bound) pass instead.
 __global__ void add_bias_f32(float* y, const dev::bf16* b, int64_t rows, int64_t out) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < rows * out; i += int64_t(gridDim.x) * blockDim.x)
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < rows * out;
+       i += int64_t(gridDim.x) * blockDim.x)
     y[i] += dev::to_f(b[i % out]);
 }
 
@@ -37,14 +38,17 @@ std::shared_ptr<Context::GemmPlan> make_plan(const Context& ctx, int64_t n, int6
   auto p = std::make_shared<Context::GemmPlan>();
   MVL_CUBLAS_CHECK(cublasLtMatmulDescCreate(&p->op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
   const cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
-  MVL_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof(ta)));
-  MVL_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof(tb)));
+  MVL_CUBLAS_CHECK(
+      cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof(ta)));
+  MVL_CUBLAS_CHECK(
+      cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof(tb)));
   if (bias) {
     const cublasLtEpilogue_t ep = CUBLASLT_EPILOGUE_BIAS;
     const cudaDataType_t bt = CUDA_R_16BF;
-    MVL_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_EPILOGUE, &ep, sizeof(ep)));
     MVL_CUBLAS_CHECK(
-        cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bt, sizeof(bt)));
+        cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_EPILOGUE, &ep, sizeof(ep)));
+    MVL_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bt,
+                                                    sizeof(bt)));
   }
   const cudaDataType_t dt = y_bf16 ? CUDA_R_16BF : CUDA_R_32F;
   MVL_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->a, CUDA_R_16BF, in, out, in));
@@ -53,12 +57,13 @@ std::shared_ptr<Context::GemmPlan> make_plan(const Context& ctx, int64_t n, int6
   cublasLtMatmulPreference_t pref = nullptr;
   MVL_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
   const size_t ws = ctx.workspace_bytes();
-  cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws));
+  cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws,
+                                       sizeof(ws));
   cublasLtMatmulHeuristicResult_t res{};
   int found = 0;
-  const cublasStatus_t s = cublasLtMatmulAlgoGetHeuristic(static_cast<cublasLtHandle_t>(ctx.cublaslt()),
-                                                          p->op, p->a, p->b, p->d, p->d, pref, 1, &res,
-                                                          &found);
+  const cublasStatus_t s =
+      cublasLtMatmulAlgoGetHeuristic(static_cast<cublasLtHandle_t>(ctx.cublaslt()), p->op, p->a,
+                                     p->b, p->d, p->d, pref, 1, &res, &found);
   cublasLtMatmulPreferenceDestroy(pref);
   MVL_CHECK(s == CUBLAS_STATUS_SUCCESS && found > 0, unsupported,
             "cuBLASLt has no bf16 GEMM algorithm for n={} in={} out={} (status {})", n, in, out,
@@ -69,8 +74,8 @@ std::shared_ptr<Context::GemmPlan> make_plan(const Context& ctx, int64_t n, int6
 
 }  // namespace
 
-void gemm_raw(const Context& ctx, const void* x, const void* w, void* y, bool y_bf16, int64_t n, int64_t in,
-              int64_t out, const GemmOptions& opt) {
+void gemm_raw(const Context& ctx, const void* x, const void* w, void* y, bool y_bf16, int64_t n,
+              int64_t in, int64_t out, const GemmOptions& opt) {
   if (n == 0) return;
   if (opt.bias && !y_bf16) {
     GemmOptions o2 = opt;
@@ -90,27 +95,30 @@ void gemm_raw(const Context& ctx, const void* x, const void* w, void* y, bool y_
   Context::GemmPlan& p = *it->second;
   if (bias) {
     const void* bp = opt.bias->data();
-    MVL_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bp, sizeof(bp)));
+    MVL_CUBLAS_CHECK(
+        cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bp, sizeof(bp)));
   }
   const float alpha = opt.alpha, beta = opt.accumulate ? 1.0f : 0.0f;
-  MVL_CUBLAS_CHECK(cublasLtMatmul(static_cast<cublasLtHandle_t>(ctx.cublaslt()), p.op, &alpha, w, p.a, x,
-                                  p.b, &beta, y, p.d, y, p.d, &p.algo, ctx.workspace(),
+  MVL_CUBLAS_CHECK(cublasLtMatmul(static_cast<cublasLtHandle_t>(ctx.cublaslt()), p.op, &alpha, w,
+                                  p.a, x, p.b, &beta, y, p.d, y, p.d, &p.algo, ctx.workspace(),
                                   ctx.workspace_bytes(), ctx.stream()));
 }
 
-void gemm(const Context& ctx, const Tensor& x, const Tensor& w, const Tensor& y, const GemmOptions& opt) {
+void gemm(const Context& ctx, const Tensor& x, const Tensor& w, const Tensor& y,
+          const GemmOptions& opt) {
   MVL_CHECK(x.dtype() == DType::bf16 && w.dtype() == DType::bf16, unsupported,
             "cuda::gemm: x and w must be bf16, got {} and {}", x.str(), w.str());
-  MVL_CHECK(w.ndim() == 2 && x.dim(-1) == w.dim(1), shape_mismatch, "cuda::gemm: x {} vs w {}", x.str(),
-            w.str());
+  MVL_CHECK(w.ndim() == 2 && x.dim(-1) == w.dim(1), shape_mismatch, "cuda::gemm: x {} vs w {}",
+            x.str(), w.str());
   MVL_CHECK(x.is_contiguous() && w.is_contiguous() && y.is_contiguous(), unsupported,
             "cuda::gemm: tensors must be contiguous");
   MVL_CHECK(x.device().is_cuda() && w.device().is_cuda() && y.device().is_cuda(), invalid_argument,
             "cuda::gemm: all tensors must be on the GPU ({} {} {})", x.str(), w.str(), y.str());
   const int64_t in = w.dim(1), out = w.dim(0), n = x.numel() / in;
-  MVL_CHECK(y.numel() == n * out && y.dim(-1) == out, shape_mismatch, "cuda::gemm: y {} for x {} w {}",
-            y.str(), x.str(), w.str());
-  MVL_CHECK(y.dtype() == DType::f32 || y.dtype() == DType::bf16, unsupported, "cuda::gemm: y {}", y.str());
+  MVL_CHECK(y.numel() == n * out && y.dim(-1) == out, shape_mismatch,
+            "cuda::gemm: y {} for x {} w {}", y.str(), x.str(), w.str());
+  MVL_CHECK(y.dtype() == DType::f32 || y.dtype() == DType::bf16, unsupported, "cuda::gemm: y {}",
+            y.str());
   if (opt.bias)
     MVL_CHECK(opt.bias->dtype() == DType::bf16 && opt.bias->numel() == out, shape_mismatch,
               "cuda::gemm: bias {} (want bf16 [{}])", opt.bias->str(), out);

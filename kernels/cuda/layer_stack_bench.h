@@ -10,12 +10,12 @@
 namespace mvl::cuda {
 
 struct StackBenchOptions {
-  std::string config_path;  // a MiniMax-VL-01 / Text-01 config.json (text_config or flat)
-  int layers = 8;           // the first N layers of attn_type_list (8 = 7 lightning + 1 softmax)
-  int64_t tokens = 4096;    // prefill length; also the decode context
-  int64_t decode_batch = 1; // sequences per decode step (<= 64)
+  std::string config_path;   // a MiniMax-VL-01 / Text-01 config.json (text_config or flat)
+  int layers = 8;            // the first N layers of attn_type_list (8 = 7 lightning + 1 softmax)
+  int64_t tokens = 4096;     // prefill length; also the decode context
+  int64_t decode_batch = 1;  // sequences per decode step (<= 64)
   int reps = 5;
-  bool lm_head = true;      // include final norm + LM head + argmax in the decode step
+  bool lm_head = true;  // include final norm + LM head + argmax in the decode step
   int device = 0;
 };
 

@@ -26,8 +26,8 @@ using namespace dev;
 
 namespace {
 
-constexpr int kC = 64;     // chunk (tokens)
-constexpr int kDK = 128;   // key dim
+constexpr int kC = 64;    // chunk (tokens)
+constexpr int kDK = 128;  // key dim
 constexpr int kQKPad = kDK + 8;
 constexpr int kThreads = 128;
 
@@ -58,7 +58,8 @@ struct PrefillParams {
 };
 
 template <int kDV>
-__global__ void __launch_bounds__(kThreads, kDV == 32 ? 2 : 1) lightning_prefill_kernel(const PrefillParams p) {
+__global__ void __launch_bounds__(kThreads, kDV == 32 ? 2 : 1)
+    lightning_prefill_kernel(const PrefillParams p) {
   constexpr int kSplit = kDK / kDV;  // CTAs per head
   constexpr int kNT = kDV / 8;       // value n-tiles of 8
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -89,7 +90,10 @@ __global__ void __launch_bounds__(kThreads, kDV == 32 ? 2 : 1) lightning_prefill
       const int r = 32 * w + 16 * mi + g, col = 8 * j + 2 * c4;
       const float2 lo = *reinterpret_cast<const float2*>(stg + int64_t(r) * kDK + col);
       const float2 hi = *reinterpret_cast<const float2*>(stg + int64_t(r + 8) * kDK + col);
-      st[mi][j][0] = lo.x; st[mi][j][1] = lo.y; st[mi][j][2] = hi.x; st[mi][j][3] = hi.y;
+      st[mi][j][0] = lo.x;
+      st[mi][j][1] = lo.y;
+      st[mi][j][2] = hi.x;
+      st[mi][j][3] = hi.y;
       *reinterpret_cast<uint32_t*>(&sm.s[r][col]) = pack_bf16(lo.x, lo.y);
       *reinterpret_cast<uint32_t*>(&sm.s[r + 8][col]) = pack_bf16(hi.x, hi.y);
     }
@@ -128,7 +132,8 @@ __global__ void __launch_bounds__(kThreads, kDV == 32 ? 2 : 1) lightning_prefill
       const int u = idx / (kDV / 2), cp = (idx % (kDV / 2)) * 2;
       const float f = u < m ? sm.pw[m - 1 - u] : 0.f;
       const __nv_bfloat162 x = *reinterpret_cast<const __nv_bfloat162*>(&sm.v[stage][u][cp]);
-      *reinterpret_cast<uint32_t*>(&sm.vd[u][cp]) = pack_bf16(__low2float(x) * f, __high2float(x) * f);
+      *reinterpret_cast<uint32_t*>(&sm.vd[u][cp]) =
+          pack_bf16(__low2float(x) * f, __high2float(x) * f);
     }
 
     // Intra scores (QKᵀ, causal blocks only) and inter product (Q·S_prev) share the Q fragments.
@@ -149,10 +154,13 @@ __global__ void __launch_bounds__(kThreads, kDV == 32 ? 2 : 1) lightning_prefill
       ldmatrix_x4(a, &sm.q[stage][16 * w + (lane & 15)][16 * kk + (lane >> 4) * 8]);
 #pragma unroll
       for (int np = 0; np < 4; ++np)
-        ldmatrix_x4(bk[np], &sm.k[stage][16 * np + (lane & 7) + (lane >> 4) * 8][16 * kk + ((lane >> 3) & 1) * 8]);
+        ldmatrix_x4(
+            bk[np],
+            &sm.k[stage][16 * np + (lane & 7) + (lane >> 4) * 8][16 * kk + ((lane >> 3) & 1) * 8]);
 #pragma unroll
       for (int np = 0; np < kDV / 16; ++np)
-        ldmatrix_x4_trans(bs[np], &sm.s[16 * kk + (lane & 7) + ((lane >> 3) & 1) * 8][16 * np + (lane >> 4) * 8]);
+        ldmatrix_x4_trans(
+            bs[np], &sm.s[16 * kk + (lane & 7) + ((lane >> 3) & 1) * 8][16 * np + (lane >> 4) * 8]);
 #pragma unroll
       for (int np = 0; np < 4; ++np) {
         if (np <= w) {  // causal: key blocks after this warp's rows are all masked
@@ -187,7 +195,8 @@ __global__ void __launch_bounds__(kThreads, kDV == 32 ? 2 : 1) lightning_prefill
         uint32_t a[4], bv[kDV / 16][4];
 #pragma unroll
         for (int np = 0; np < kDV / 16; ++np)
-          ldmatrix_x4_trans(bv[np], &sm.v[stage][16 * kk + (lane & 7) + ((lane >> 3) & 1) * 8][16 * np + (lane >> 4) * 8]);
+          ldmatrix_x4_trans(bv[np], &sm.v[stage][16 * kk + (lane & 7) + ((lane >> 3) & 1) * 8]
+                                         [16 * np + (lane >> 4) * 8]);
         a[0] = pack_bf16(sc[2 * kk][0], sc[2 * kk][1]);
         a[1] = pack_bf16(sc[2 * kk][2], sc[2 * kk][3]);
         a[2] = pack_bf16(sc[2 * kk + 1][0], sc[2 * kk + 1][1]);
@@ -226,14 +235,17 @@ __global__ void __launch_bounds__(kThreads, kDV == 32 ? 2 : 1) lightning_prefill
       uint32_t bv[kDV / 16][4];
 #pragma unroll
       for (int np = 0; np < kDV / 16; ++np)
-        ldmatrix_x4_trans(bv[np], &sm.vd[16 * kk + (lane & 7) + ((lane >> 3) & 1) * 8][16 * np + (lane >> 4) * 8]);
+        ldmatrix_x4_trans(
+            bv[np],
+            &sm.vd[16 * kk + (lane & 7) + ((lane >> 3) & 1) * 8][16 * np + (lane >> 4) * 8]);
       uint32_t ka[2][4];
 #pragma unroll
       for (int mi = 0; mi < 2; ++mi)
-        ldmatrix_x4_trans(ka[mi], &sm.k[stage][16 * kk + (lane & 7) + (lane >> 4) * 8][32 * w + 16 * mi + ((lane >> 3) & 1) * 8]);
+        ldmatrix_x4_trans(ka[mi], &sm.k[stage][16 * kk + (lane & 7) + (lane >> 4) * 8]
+                                       [32 * w + 16 * mi + ((lane >> 3) & 1) * 8]);
 #pragma unroll
       for (int mi = 0; mi < 2; ++mi) {
-        const uint32_t (&a)[4] = ka[mi];
+        const uint32_t(&a)[4] = ka[mi];
 #pragma unroll
         for (int np = 0; np < kDV / 16; ++np) {
           mma_bf16(st[mi][2 * np], a, bv[np][0], bv[np][1]);
@@ -256,8 +268,10 @@ __global__ void __launch_bounds__(kThreads, kDV == 32 ? 2 : 1) lightning_prefill
 #pragma unroll
     for (int j = 0; j < kNT; ++j) {
       const int r = 32 * w + 16 * mi + g, col = 8 * j + 2 * c4;
-      *reinterpret_cast<float2*>(stg + int64_t(r) * kDK + col) = make_float2(st[mi][j][0], st[mi][j][1]);
-      *reinterpret_cast<float2*>(stg + int64_t(r + 8) * kDK + col) = make_float2(st[mi][j][2], st[mi][j][3]);
+      *reinterpret_cast<float2*>(stg + int64_t(r) * kDK + col) =
+          make_float2(st[mi][j][0], st[mi][j][1]);
+      *reinterpret_cast<float2*>(stg + int64_t(r + 8) * kDK + col) =
+          make_float2(st[mi][j][2], st[mi][j][3]);
     }
 }
 
@@ -274,7 +288,8 @@ struct WsSmem {
 // Warp-specialised variant (dv = 64, 8 warps): warps 0-3 compute chunk c's outputs from
 // S_(c-1) while warps 4-7 advance the state to S_c, so the per-chunk critical path is the
 // longer of the two instead of their sum. S is double-buffered in shared memory (bf16).
-__global__ void __launch_bounds__(kWsThreads, 1) lightning_prefill_ws_kernel(const PrefillParams p) {
+__global__ void __launch_bounds__(kWsThreads, 1)
+    lightning_prefill_ws_kernel(const PrefillParams p) {
   constexpr int kDV = 64;
   constexpr int kSplit = kDK / kDV;
   constexpr int kNT = kDV / 8;
@@ -302,16 +317,19 @@ __global__ void __launch_bounds__(kWsThreads, 1) lightning_prefill_ws_kernel(con
   float st[2][kNT][4];
   if (state_warp)
 #pragma unroll
-  for (int mi = 0; mi < 2; ++mi)
+    for (int mi = 0; mi < 2; ++mi)
 #pragma unroll
-    for (int j = 0; j < kNT; ++j) {
-      const int r = 32 * w + 16 * mi + g, col = 8 * j + 2 * c4;
-      const float2 lo = *reinterpret_cast<const float2*>(stg + int64_t(r) * kDK + col);
-      const float2 hi = *reinterpret_cast<const float2*>(stg + int64_t(r + 8) * kDK + col);
-      st[mi][j][0] = lo.x; st[mi][j][1] = lo.y; st[mi][j][2] = hi.x; st[mi][j][3] = hi.y;
-      *reinterpret_cast<uint32_t*>(&sm.s[0][r][col]) = pack_bf16(lo.x, lo.y);
-      *reinterpret_cast<uint32_t*>(&sm.s[0][r + 8][col]) = pack_bf16(hi.x, hi.y);
-    }
+      for (int j = 0; j < kNT; ++j) {
+        const int r = 32 * w + 16 * mi + g, col = 8 * j + 2 * c4;
+        const float2 lo = *reinterpret_cast<const float2*>(stg + int64_t(r) * kDK + col);
+        const float2 hi = *reinterpret_cast<const float2*>(stg + int64_t(r + 8) * kDK + col);
+        st[mi][j][0] = lo.x;
+        st[mi][j][1] = lo.y;
+        st[mi][j][2] = hi.x;
+        st[mi][j][3] = hi.y;
+        *reinterpret_cast<uint32_t*>(&sm.s[0][r][col]) = pack_bf16(lo.x, lo.y);
+        *reinterpret_cast<uint32_t*>(&sm.s[0][r + 8][col]) = pack_bf16(hi.x, hi.y);
+      }
 
   auto load_chunk = [&](int64_t t0, int stage) {
     const int64_t m = len - t0 < kC ? len - t0 : kC;
@@ -344,132 +362,142 @@ __global__ void __launch_bounds__(kWsThreads, 1) lightning_prefill_ws_kernel(con
 
     const int sb = static_cast<int>(ci & 1);  // S_(c-1) lives in s[sb]; S_c goes to s[sb ^ 1]
     if (!state_warp) {
-    // Intra scores (QKᵀ, causal blocks only) and inter product (Q·S_prev) share the Q fragments.
-    float sc[8][4], o2[kNT][4];
+      // Intra scores (QKᵀ, causal blocks only) and inter product (Q·S_prev) share the Q fragments.
+      float sc[8][4], o2[kNT][4];
 #pragma unroll
-    for (int j = 0; j < 8; ++j)
+      for (int j = 0; j < 8; ++j)
 #pragma unroll
-      for (int e = 0; e < 4; ++e) sc[j][e] = 0.f;
-#pragma unroll
-    for (int j = 0; j < kNT; ++j)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) o2[j][e] = 0.f;
-#pragma unroll
-    for (int kk = 0; kk < kDK / 16; ++kk) {
-      // All fragments of this k-step are loaded before the first mma so the ldmatrix
-      // latencies overlap (one warp per scheduler leaves little else to hide them).
-      uint32_t a[4], bk[4][4], bs[kDV / 16][4];
-      ldmatrix_x4(a, &sm.q[stage][16 * w + (lane & 15)][16 * kk + (lane >> 4) * 8]);
-#pragma unroll
-      for (int np = 0; np < 4; ++np)
-        ldmatrix_x4(bk[np], &sm.k[stage][16 * np + (lane & 7) + (lane >> 4) * 8][16 * kk + ((lane >> 3) & 1) * 8]);
-#pragma unroll
-      for (int np = 0; np < kDV / 16; ++np)
-        ldmatrix_x4_trans(bs[np], &sm.s[sb][16 * kk + (lane & 7) + ((lane >> 3) & 1) * 8][16 * np + (lane >> 4) * 8]);
-#pragma unroll
-      for (int np = 0; np < 4; ++np) {
-        if (np <= w) {  // causal: key blocks after this warp's rows are all masked
-          mma_bf16(sc[2 * np], a, bk[np][0], bk[np][1]);
-          mma_bf16(sc[2 * np + 1], a, bk[np][2], bk[np][3]);
-        }
-      }
-#pragma unroll
-      for (int np = 0; np < kDV / 16; ++np) {
-        mma_bf16(o2[2 * np], a, bs[np][0], bs[np][1]);
-        mma_bf16(o2[2 * np + 1], a, bs[np][2], bs[np][3]);
-      }
-    }
-    // Decay mask on the scores: λ^(t-u) for u <= t, else 0.
-    const int t_lo = 16 * w + g, t_hi = t_lo + 8;
-#pragma unroll
-    for (int j = 0; j < 8; ++j)
-#pragma unroll
-      for (int e = 0; e < 2; ++e) {
-        const int u = 8 * j + 2 * c4 + e;
-        sc[j][e] = u <= t_lo ? sc[j][e] * sm.pw[t_lo - u] : 0.f;
-        sc[j][2 + e] = u <= t_hi ? sc[j][2 + e] * sm.pw[t_hi - u] : 0.f;
-      }
-    float o1[kNT][4];
-#pragma unroll
-    for (int j = 0; j < kNT; ++j)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) o1[j][e] = 0.f;
-#pragma unroll
-    for (int kk = 0; kk < 4; ++kk) {
-      if (kk <= w) {
-        uint32_t a[4], bv[kDV / 16][4];
-#pragma unroll
-        for (int np = 0; np < kDV / 16; ++np)
-          ldmatrix_x4_trans(bv[np], &sm.v[stage][16 * kk + (lane & 7) + ((lane >> 3) & 1) * 8][16 * np + (lane >> 4) * 8]);
-        a[0] = pack_bf16(sc[2 * kk][0], sc[2 * kk][1]);
-        a[1] = pack_bf16(sc[2 * kk][2], sc[2 * kk][3]);
-        a[2] = pack_bf16(sc[2 * kk + 1][0], sc[2 * kk + 1][1]);
-        a[3] = pack_bf16(sc[2 * kk + 1][2], sc[2 * kk + 1][3]);
-#pragma unroll
-        for (int np = 0; np < kDV / 16; ++np) {
-          mma_bf16(o1[2 * np], a, bv[np][0], bv[np][1]);
-          mma_bf16(o1[2 * np + 1], a, bv[np][2], bv[np][3]);
-        }
-      }
-    }
-    // o = intra + λ^(t+1) inter, stored as bf16.
-    const float dl = sm.pw[t_lo + 1], dh = sm.pw[t_hi + 1];
-#pragma unroll
-    for (int j = 0; j < kNT; ++j) {
-      const int col = 8 * j + 2 * c4;
-      if (t_lo < m)
-        *reinterpret_cast<uint32_t*>(ob + (t0 + t_lo) * p.o_tok + col) =
-            pack_bf16(o1[j][0] + dl * o2[j][0], o1[j][1] + dl * o2[j][1]);
-      if (t_hi < m)
-        *reinterpret_cast<uint32_t*>(ob + (t0 + t_hi) * p.o_tok + col) =
-            pack_bf16(o1[j][2] + dh * o2[j][2], o1[j][3] + dh * o2[j][3]);
-    }
-    } else {
-    // Decayed V for the state update: vd[u] = λ^(m-1-u) v[u] (zero past the end).
-    for (int idx = tid - 128; idx < kC * kDV / 2; idx += 128) {
-      const int u = idx / (kDV / 2), cp = (idx % (kDV / 2)) * 2;
-      const float f = u < m ? sm.pw[m - 1 - u] : 0.f;
-      const __nv_bfloat162 x = *reinterpret_cast<const __nv_bfloat162*>(&sm.v[stage][u][cp]);
-      *reinterpret_cast<uint32_t*>(&sm.vd[u][cp]) = pack_bf16(__low2float(x) * f, __high2float(x) * f);
-    }
-
-      asm volatile("bar.sync 1, 128;" ::: "memory");  // state warps only: vd complete
-    // State update in registers: S = λ^m S + Kᵀ vd.
-    const float dm = sm.pw[m];
-#pragma unroll
-    for (int mi = 0; mi < 2; ++mi)
+        for (int e = 0; e < 4; ++e) sc[j][e] = 0.f;
 #pragma unroll
       for (int j = 0; j < kNT; ++j)
 #pragma unroll
-        for (int e = 0; e < 4; ++e) st[mi][j][e] *= dm;
+        for (int e = 0; e < 4; ++e) o2[j][e] = 0.f;
 #pragma unroll
-    for (int kk = 0; kk < kC / 16; ++kk) {
-      uint32_t bv[kDV / 16][4];
+      for (int kk = 0; kk < kDK / 16; ++kk) {
+        // All fragments of this k-step are loaded before the first mma so the ldmatrix
+        // latencies overlap (one warp per scheduler leaves little else to hide them).
+        uint32_t a[4], bk[4][4], bs[kDV / 16][4];
+        ldmatrix_x4(a, &sm.q[stage][16 * w + (lane & 15)][16 * kk + (lane >> 4) * 8]);
 #pragma unroll
-      for (int np = 0; np < kDV / 16; ++np)
-        ldmatrix_x4_trans(bv[np], &sm.vd[16 * kk + (lane & 7) + ((lane >> 3) & 1) * 8][16 * np + (lane >> 4) * 8]);
-      uint32_t ka[2][4];
+        for (int np = 0; np < 4; ++np)
+          ldmatrix_x4(bk[np], &sm.k[stage][16 * np + (lane & 7) + (lane >> 4) * 8]
+                                   [16 * kk + ((lane >> 3) & 1) * 8]);
 #pragma unroll
-      for (int mi = 0; mi < 2; ++mi)
-        ldmatrix_x4_trans(ka[mi], &sm.k[stage][16 * kk + (lane & 7) + (lane >> 4) * 8][32 * w + 16 * mi + ((lane >> 3) & 1) * 8]);
+        for (int np = 0; np < kDV / 16; ++np)
+          ldmatrix_x4_trans(
+              bs[np],
+              &sm.s[sb][16 * kk + (lane & 7) + ((lane >> 3) & 1) * 8][16 * np + (lane >> 4) * 8]);
 #pragma unroll
-      for (int mi = 0; mi < 2; ++mi) {
-        const uint32_t (&a)[4] = ka[mi];
+        for (int np = 0; np < 4; ++np) {
+          if (np <= w) {  // causal: key blocks after this warp's rows are all masked
+            mma_bf16(sc[2 * np], a, bk[np][0], bk[np][1]);
+            mma_bf16(sc[2 * np + 1], a, bk[np][2], bk[np][3]);
+          }
+        }
 #pragma unroll
         for (int np = 0; np < kDV / 16; ++np) {
-          mma_bf16(st[mi][2 * np], a, bv[np][0], bv[np][1]);
-          mma_bf16(st[mi][2 * np + 1], a, bv[np][2], bv[np][3]);
+          mma_bf16(o2[2 * np], a, bs[np][0], bs[np][1]);
+          mma_bf16(o2[2 * np + 1], a, bs[np][2], bs[np][3]);
         }
       }
-    }
+      // Decay mask on the scores: λ^(t-u) for u <= t, else 0.
+      const int t_lo = 16 * w + g, t_hi = t_lo + 8;
 #pragma unroll
-    for (int mi = 0; mi < 2; ++mi)
+      for (int j = 0; j < 8; ++j)
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          const int u = 8 * j + 2 * c4 + e;
+          sc[j][e] = u <= t_lo ? sc[j][e] * sm.pw[t_lo - u] : 0.f;
+          sc[j][2 + e] = u <= t_hi ? sc[j][2 + e] * sm.pw[t_hi - u] : 0.f;
+        }
+      float o1[kNT][4];
+#pragma unroll
+      for (int j = 0; j < kNT; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) o1[j][e] = 0.f;
+#pragma unroll
+      for (int kk = 0; kk < 4; ++kk) {
+        if (kk <= w) {
+          uint32_t a[4], bv[kDV / 16][4];
+#pragma unroll
+          for (int np = 0; np < kDV / 16; ++np)
+            ldmatrix_x4_trans(bv[np], &sm.v[stage][16 * kk + (lane & 7) + ((lane >> 3) & 1) * 8]
+                                           [16 * np + (lane >> 4) * 8]);
+          a[0] = pack_bf16(sc[2 * kk][0], sc[2 * kk][1]);
+          a[1] = pack_bf16(sc[2 * kk][2], sc[2 * kk][3]);
+          a[2] = pack_bf16(sc[2 * kk + 1][0], sc[2 * kk + 1][1]);
+          a[3] = pack_bf16(sc[2 * kk + 1][2], sc[2 * kk + 1][3]);
+#pragma unroll
+          for (int np = 0; np < kDV / 16; ++np) {
+            mma_bf16(o1[2 * np], a, bv[np][0], bv[np][1]);
+            mma_bf16(o1[2 * np + 1], a, bv[np][2], bv[np][3]);
+          }
+        }
+      }
+      // o = intra + λ^(t+1) inter, stored as bf16.
+      const float dl = sm.pw[t_lo + 1], dh = sm.pw[t_hi + 1];
 #pragma unroll
       for (int j = 0; j < kNT; ++j) {
-        const int r = 32 * w + 16 * mi + g, col = 8 * j + 2 * c4;
-        *reinterpret_cast<uint32_t*>(&sm.s[sb ^ 1][r][col]) = pack_bf16(st[mi][j][0], st[mi][j][1]);
-        *reinterpret_cast<uint32_t*>(&sm.s[sb ^ 1][r + 8][col]) = pack_bf16(st[mi][j][2], st[mi][j][3]);
+        const int col = 8 * j + 2 * c4;
+        if (t_lo < m)
+          *reinterpret_cast<uint32_t*>(ob + (t0 + t_lo) * p.o_tok + col) =
+              pack_bf16(o1[j][0] + dl * o2[j][0], o1[j][1] + dl * o2[j][1]);
+        if (t_hi < m)
+          *reinterpret_cast<uint32_t*>(ob + (t0 + t_hi) * p.o_tok + col) =
+              pack_bf16(o1[j][2] + dh * o2[j][2], o1[j][3] + dh * o2[j][3]);
       }
+    } else {
+      // Decayed V for the state update: vd[u] = λ^(m-1-u) v[u] (zero past the end).
+      for (int idx = tid - 128; idx < kC * kDV / 2; idx += 128) {
+        const int u = idx / (kDV / 2), cp = (idx % (kDV / 2)) * 2;
+        const float f = u < m ? sm.pw[m - 1 - u] : 0.f;
+        const __nv_bfloat162 x = *reinterpret_cast<const __nv_bfloat162*>(&sm.v[stage][u][cp]);
+        *reinterpret_cast<uint32_t*>(&sm.vd[u][cp]) =
+            pack_bf16(__low2float(x) * f, __high2float(x) * f);
+      }
+
+      asm volatile("bar.sync 1, 128;" ::: "memory");  // state warps only: vd complete
+      // State update in registers: S = λ^m S + Kᵀ vd.
+      const float dm = sm.pw[m];
+#pragma unroll
+      for (int mi = 0; mi < 2; ++mi)
+#pragma unroll
+        for (int j = 0; j < kNT; ++j)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) st[mi][j][e] *= dm;
+#pragma unroll
+      for (int kk = 0; kk < kC / 16; ++kk) {
+        uint32_t bv[kDV / 16][4];
+#pragma unroll
+        for (int np = 0; np < kDV / 16; ++np)
+          ldmatrix_x4_trans(
+              bv[np],
+              &sm.vd[16 * kk + (lane & 7) + ((lane >> 3) & 1) * 8][16 * np + (lane >> 4) * 8]);
+        uint32_t ka[2][4];
+#pragma unroll
+        for (int mi = 0; mi < 2; ++mi)
+          ldmatrix_x4_trans(ka[mi], &sm.k[stage][16 * kk + (lane & 7) + (lane >> 4) * 8]
+                                         [32 * w + 16 * mi + ((lane >> 3) & 1) * 8]);
+#pragma unroll
+        for (int mi = 0; mi < 2; ++mi) {
+          const uint32_t(&a)[4] = ka[mi];
+#pragma unroll
+          for (int np = 0; np < kDV / 16; ++np) {
+            mma_bf16(st[mi][2 * np], a, bv[np][0], bv[np][1]);
+            mma_bf16(st[mi][2 * np + 1], a, bv[np][2], bv[np][3]);
+          }
+        }
+      }
+#pragma unroll
+      for (int mi = 0; mi < 2; ++mi)
+#pragma unroll
+        for (int j = 0; j < kNT; ++j) {
+          const int r = 32 * w + 16 * mi + g, col = 8 * j + 2 * c4;
+          *reinterpret_cast<uint32_t*>(&sm.s[sb ^ 1][r][col]) =
+              pack_bf16(st[mi][j][0], st[mi][j][1]);
+          *reinterpret_cast<uint32_t*>(&sm.s[sb ^ 1][r + 8][col]) =
+              pack_bf16(st[mi][j][2], st[mi][j][3]);
+        }
     }
   }
 
@@ -479,8 +507,10 @@ __global__ void __launch_bounds__(kWsThreads, 1) lightning_prefill_ws_kernel(con
 #pragma unroll
     for (int j = 0; j < kNT; ++j) {
       const int r = 32 * w + 16 * mi + g, col = 8 * j + 2 * c4;
-      *reinterpret_cast<float2*>(stg + int64_t(r) * kDK + col) = make_float2(st[mi][j][0], st[mi][j][1]);
-      *reinterpret_cast<float2*>(stg + int64_t(r + 8) * kDK + col) = make_float2(st[mi][j][2], st[mi][j][3]);
+      *reinterpret_cast<float2*>(stg + int64_t(r) * kDK + col) =
+          make_float2(st[mi][j][0], st[mi][j][1]);
+      *reinterpret_cast<float2*>(stg + int64_t(r + 8) * kDK + col) =
+          make_float2(st[mi][j][2], st[mi][j][3]);
     }
 }
 
@@ -512,17 +542,23 @@ __global__ void __launch_bounds__(256) lightning_decode_kernel(const DecodeParam
   const float4 vv = make_float4(vs[4 * cq], vs[4 * cq + 1], vs[4 * cq + 2], vs[4 * cq + 3]);
   float4 s4[4];
 #pragma unroll
-  for (int i = 0; i < 4; ++i) s4[i] = *reinterpret_cast<const float4*>(S + int64_t(rg + 32 * i) * kDK);
+  for (int i = 0; i < 4; ++i)
+    s4[i] = *reinterpret_cast<const float4*>(S + int64_t(rg + 32 * i) * kDK);
   float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
 #pragma unroll
   for (int i = 0; i < 4; ++i) {
     const int r = rg + 32 * i;
     const float kr = ks[r], qr = qs[r];
     float4 x = s4[i];
-    x.x = fmaf(lam, x.x, kr * vv.x); x.y = fmaf(lam, x.y, kr * vv.y);
-    x.z = fmaf(lam, x.z, kr * vv.z); x.w = fmaf(lam, x.w, kr * vv.w);
+    x.x = fmaf(lam, x.x, kr * vv.x);
+    x.y = fmaf(lam, x.y, kr * vv.y);
+    x.z = fmaf(lam, x.z, kr * vv.z);
+    x.w = fmaf(lam, x.w, kr * vv.w);
     *reinterpret_cast<float4*>(S + int64_t(r) * kDK) = x;
-    acc.x += qr * x.x; acc.y += qr * x.y; acc.z += qr * x.z; acc.w += qr * x.w;
+    acc.x += qr * x.x;
+    acc.y += qr * x.y;
+    acc.z += qr * x.z;
+    acc.w += qr * x.w;
   }
   red[rg][cq] = acc;
   __syncthreads();
@@ -538,29 +574,32 @@ __global__ void __launch_bounds__(256) lightning_decode_kernel(const DecodeParam
 }
 
 void check_view(const Tensor& t, const char* what, int64_t n0, int64_t H) {
-  MVL_CHECK(t.dtype() == DType::bf16 && t.ndim() == 3 && t.dim(0) == n0 && t.dim(1) == H && t.dim(2) == kDK &&
-                t.strides()[2] == 1 && t.strides()[0] % 8 == 0 && t.strides()[1] % 8 == 0 &&
-                t.offset_bytes() % 16 == 0,
-            shape_mismatch,
-            "cuda lightning: {} must be a bf16 [{}, {}, 128] view with a contiguous last dim and 16-byte "
-            "aligned rows, got {}",
-            what, n0, H, t.str());
+  MVL_CHECK(
+      t.dtype() == DType::bf16 && t.ndim() == 3 && t.dim(0) == n0 && t.dim(1) == H &&
+          t.dim(2) == kDK && t.strides()[2] == 1 && t.strides()[0] % 8 == 0 &&
+          t.strides()[1] % 8 == 0 && t.offset_bytes() % 16 == 0,
+      shape_mismatch,
+      "cuda lightning: {} must be a bf16 [{}, {}, 128] view with a contiguous last dim and 16-byte "
+      "aligned rows, got {}",
+      what, n0, H, t.str());
   MVL_CHECK(t.device().is_cuda(), invalid_argument, "cuda lightning: {} is not on the GPU", what);
 }
 
 }  // namespace
 
-void lightning_prefill(const Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& slopes,
-                       const Tensor& state, const Tensor& o, const Tensor& cu_seqlens, int value_split) {
+void lightning_prefill(const Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
+                       const Tensor& slopes, const Tensor& state, const Tensor& o,
+                       const Tensor& cu_seqlens, int value_split) {
   const int64_t T = q.dim(0), H = q.dim(1);
   check_view(q, "q", T, H);
   check_view(k, "k", T, H);
   check_view(v, "v", T, H);
   check_view(o, "o", T, H);
   const int64_t S = state.dim(0);
-  MVL_CHECK(state.dtype() == DType::f32 && state.is_contiguous() && state.ndim() == 4 && state.dim(1) == H &&
-                state.dim(2) == kDK && state.dim(3) == kDK,
-            shape_mismatch, "cuda::lightning_prefill: state must be f32 [S, {}, 128, 128], got {}", H, state.str());
+  MVL_CHECK(state.dtype() == DType::f32 && state.is_contiguous() && state.ndim() == 4 &&
+                state.dim(1) == H && state.dim(2) == kDK && state.dim(3) == kDK,
+            shape_mismatch, "cuda::lightning_prefill: state must be f32 [S, {}, 128, 128], got {}",
+            H, state.str());
   MVL_CHECK(slopes.dtype() == DType::f32 && slopes.numel() == H, shape_mismatch,
             "cuda::lightning_prefill: slopes {} for {} heads", slopes.str(), H);
   if (cu_seqlens.defined())
@@ -578,23 +617,29 @@ void lightning_prefill(const Context& ctx, const Tensor& q, const Tensor& k, con
   p.state = static_cast<float*>(state.data());
   p.cu_seqlens = cu_seqlens.defined() ? static_cast<const int32_t*>(cu_seqlens.data()) : nullptr;
   p.total_tokens = T;
-  p.q_tok = q.strides()[0]; p.q_head = q.strides()[1];
-  p.k_tok = k.strides()[0]; p.k_head = k.strides()[1];
-  p.v_tok = v.strides()[0]; p.v_head = v.strides()[1];
-  p.o_tok = o.strides()[0]; p.o_head = o.strides()[1];
+  p.q_tok = q.strides()[0];
+  p.q_head = q.strides()[1];
+  p.k_tok = k.strides()[0];
+  p.k_head = k.strides()[1];
+  p.v_tok = v.strides()[0];
+  p.v_head = v.strides()[1];
+  p.o_tok = o.strides()[0];
+  p.o_head = o.strides()[1];
   p.H = static_cast<int>(H);
   // Default: 64-wide slices (fewer re-reads of Q/K, fewer QKᵀ recomputations) once they
   // give the GPU most of a wave of CTAs; 32-wide slices (twice the CTAs) for few heads/sequences.
   // value_split 0 (default): the warp-specialised 8-warp kernel (64-wide slices); 32 / 64:
   // the plain 4-warp kernels, kept for comparison in the benchmark.
   const int dv = value_split;
-  MVL_CHECK(dv == 0 || dv == 32 || dv == 64, invalid_argument, "cuda::lightning_prefill: value_split {} (0, 32 or 64)",
-            dv);
+  MVL_CHECK(dv == 0 || dv == 32 || dv == 64, invalid_argument,
+            "cuda::lightning_prefill: value_split {} (0, 32 or 64)", dv);
   auto launch = [&](auto kernel, size_t smem, int split, int threads) {
     MVL_CHECK(smem <= ctx.max_smem_optin(), unsupported,
-              "cuda::lightning_prefill needs {} bytes of shared memory per block; this GPU allows {} (sm_80+ needed)",
+              "cuda::lightning_prefill needs {} bytes of shared memory per block; this GPU allows "
+              "{} (sm_80+ needed)",
               smem, ctx.max_smem_optin());
-    MVL_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
+    MVL_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                        static_cast<int>(smem)));
     kernel<<<static_cast<unsigned>(S * H * split), threads, smem, ctx.stream()>>>(p);
     MVL_CUDA_CHECK_LAUNCH();
   };
@@ -607,17 +652,18 @@ void lightning_prefill(const Context& ctx, const Tensor& q, const Tensor& k, con
   }
 }
 
-void lightning_decode(const Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& slopes,
-                      const Tensor& state, const Tensor& o) {
+void lightning_decode(const Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
+                      const Tensor& slopes, const Tensor& state, const Tensor& o) {
   const int64_t B = q.dim(0), H = q.dim(1);
   check_view(q, "q", B, H);
   check_view(k, "k", B, H);
   check_view(v, "v", B, H);
   check_view(o, "o", B, H);
-  MVL_CHECK(state.dtype() == DType::f32 && state.is_contiguous() && state.ndim() == 4 && state.dim(0) == B &&
-                state.dim(1) == H && state.dim(2) == kDK && state.dim(3) == kDK,
-            shape_mismatch, "cuda::lightning_decode: state must be f32 [{}, {}, 128, 128], got {}", B, H,
-            state.str());
+  MVL_CHECK(state.dtype() == DType::f32 && state.is_contiguous() && state.ndim() == 4 &&
+                state.dim(0) == B && state.dim(1) == H && state.dim(2) == kDK &&
+                state.dim(3) == kDK,
+            shape_mismatch, "cuda::lightning_decode: state must be f32 [{}, {}, 128, 128], got {}",
+            B, H, state.str());
   MVL_CHECK(slopes.dtype() == DType::f32 && slopes.numel() == H, shape_mismatch,
             "cuda::lightning_decode: slopes {}", slopes.str());
   if (B == 0) return;
@@ -628,12 +674,17 @@ void lightning_decode(const Context& ctx, const Tensor& q, const Tensor& k, cons
   p.o = static_cast<bf16*>(o.data());
   p.slopes = static_cast<const float*>(slopes.data());
   p.state = static_cast<float*>(state.data());
-  p.q_b = q.strides()[0]; p.q_h = q.strides()[1];
-  p.k_b = k.strides()[0]; p.k_h = k.strides()[1];
-  p.v_b = v.strides()[0]; p.v_h = v.strides()[1];
-  p.o_b = o.strides()[0]; p.o_h = o.strides()[1];
+  p.q_b = q.strides()[0];
+  p.q_h = q.strides()[1];
+  p.k_b = k.strides()[0];
+  p.k_h = k.strides()[1];
+  p.v_b = v.strides()[0];
+  p.v_h = v.strides()[1];
+  p.o_b = o.strides()[0];
+  p.o_h = o.strides()[1];
   p.H = static_cast<int>(H);
-  lightning_decode_kernel<<<dim3(static_cast<unsigned>(B * H), kDK / 32), 256, 0, ctx.stream()>>>(p);
+  lightning_decode_kernel<<<dim3(static_cast<unsigned>(B * H), kDK / 32), 256, 0, ctx.stream()>>>(
+      p);
   MVL_CUDA_CHECK_LAUNCH();
 }
 

@@ -14,11 +14,12 @@ CudaStorage::CudaStorage(size_t bytes, int device) : size_(bytes), device_(devic
     cudaGetLastError();
     size_t free_b = 0, total_b = 0;
     cudaMemGetInfo(&free_b, &total_b);
-    throw_error(ErrorCategory::out_of_memory,
-                fmt::format("cannot allocate {:.1f} MiB on cuda:{} ({:.1f} MiB free of {:.1f}): {}; "
-                            "use fewer layers, a shorter context or a larger GPU",
-                            bytes / 1048576.0, device, free_b / 1048576.0, total_b / 1048576.0,
-                            cudaGetErrorString(e)));
+    throw_error(
+        ErrorCategory::out_of_memory,
+        fmt::format("cannot allocate {:.1f} MiB on cuda:{} ({:.1f} MiB free of {:.1f}): {}; "
+                    "use fewer layers, a shorter context or a larger GPU",
+                    bytes / 1048576.0, device, free_b / 1048576.0, total_b / 1048576.0,
+                    cudaGetErrorString(e)));
   }
 }
 
@@ -39,11 +40,13 @@ Tensor zeros(const Shape& shape, DType dtype, const Context& ctx) {
 }
 
 Tensor to_device(const Tensor& host, const Context& ctx) {
-  MVL_CHECK(host.device().is_cpu(), invalid_argument, "to_device: {} is already on a device", host.str());
+  MVL_CHECK(host.device().is_cpu(), invalid_argument, "to_device: {} is already on a device",
+            host.str());
   Tensor src = contiguous(host);
   Tensor t = empty(host.shape(), host.dtype(), ctx);
   if (t.nbytes())
-    MVL_CUDA_CHECK(cudaMemcpyAsync(t.data(), src.data(), t.nbytes(), cudaMemcpyHostToDevice, ctx.stream()));
+    MVL_CUDA_CHECK(
+        cudaMemcpyAsync(t.data(), src.data(), t.nbytes(), cudaMemcpyHostToDevice, ctx.stream()));
   // Pageable source: cudaMemcpyAsync has staged it before returning, so `src` may die.
   return t;
 }
@@ -53,16 +56,19 @@ Tensor to_device_bf16(const Tensor& host, const Context& ctx) {
   Tensor src = contiguous(host);
   Tensor h = Tensor::empty(host.shape(), DType::bf16);
   uint16_t* dst = h.data<uint16_t>();
-  for (int64_t i = 0; i < src.numel(); ++i) dst[i] = f32_to_bf16(load_as_f32(src.data(), src.dtype(), i));
+  for (int64_t i = 0; i < src.numel(); ++i)
+    dst[i] = f32_to_bf16(load_as_f32(src.data(), src.dtype(), i));
   return to_device(h, ctx);
 }
 
 Tensor to_host(const Tensor& dev, const Context& ctx) {
-  MVL_CHECK(dev.device().is_cuda(), invalid_argument, "to_host: {} is not a device tensor", dev.str());
+  MVL_CHECK(dev.device().is_cuda(), invalid_argument, "to_host: {} is not a device tensor",
+            dev.str());
   MVL_CHECK(dev.is_contiguous(), unsupported, "to_host: {} must be contiguous", dev.str());
   Tensor h = Tensor::empty(dev.shape(), dev.dtype());
   if (h.nbytes())
-    MVL_CUDA_CHECK(cudaMemcpyAsync(h.data(), dev.data(), h.nbytes(), cudaMemcpyDeviceToHost, ctx.stream()));
+    MVL_CUDA_CHECK(
+        cudaMemcpyAsync(h.data(), dev.data(), h.nbytes(), cudaMemcpyDeviceToHost, ctx.stream()));
   ctx.synchronize();
   return h;
 }
@@ -90,7 +96,9 @@ class ArenaStorage final : public Storage {
   int dev_;
 };
 constexpr size_t kAlign = 256;
-size_t align_up(size_t x) { return (x + kAlign - 1) / kAlign * kAlign; }
+size_t align_up(size_t x) {
+  return (x + kAlign - 1) / kAlign * kAlign;
+}
 }  // namespace
 
 Scratch::Scratch(const Context& ctx, std::initializer_list<int64_t> slot_bytes) {
@@ -111,9 +119,11 @@ Tensor Scratch::take(const Shape& shape, DType dtype) {
 void copy(const Tensor& src, const Tensor& dst, const Context& ctx) {
   MVL_CHECK(src.shape() == dst.shape() && src.dtype() == dst.dtype(), shape_mismatch,
             "cuda::copy: {} vs {}", src.str(), dst.str());
-  MVL_CHECK(src.is_contiguous() && dst.is_contiguous(), unsupported, "cuda::copy needs contiguous tensors");
+  MVL_CHECK(src.is_contiguous() && dst.is_contiguous(), unsupported,
+            "cuda::copy needs contiguous tensors");
   if (src.nbytes())
-    MVL_CUDA_CHECK(cudaMemcpyAsync(dst.data(), src.data(), src.nbytes(), cudaMemcpyDefault, ctx.stream()));
+    MVL_CUDA_CHECK(
+        cudaMemcpyAsync(dst.data(), src.data(), src.nbytes(), cudaMemcpyDefault, ctx.stream()));
 }
 
 }  // namespace mvl::cuda

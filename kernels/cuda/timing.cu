@@ -12,15 +12,18 @@ namespace mvl::cuda {
 namespace {
 
 __global__ void fill_kernel(void* data, int64_t n, bool bf16, float lo, float hi, uint64_t seed) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x) {
     uint64_t z = seed + 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(i + 1);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     z ^= z >> 31;
     const float u = static_cast<float>(z >> 40) * (1.0f / 16777216.0f);
     const float v = lo + (hi - lo) * u;
-    if (bf16) static_cast<dev::bf16*>(data)[i] = dev::to_bf(v);
-    else static_cast<float*>(data)[i] = v;
+    if (bf16)
+      static_cast<dev::bf16*>(data)[i] = dev::to_bf(v);
+    else
+      static_cast<float*>(data)[i] = v;
   }
 }
 
@@ -38,14 +41,15 @@ struct Events {
 
 }  // namespace
 
-void fill_uniform(const Context& ctx, void* data, int64_t n, bool bf16, float lo, float hi, uint64_t seed) {
+void fill_uniform(const Context& ctx, void* data, int64_t n, bool bf16, float lo, float hi,
+                  uint64_t seed) {
   if (n == 0) return;
   fill_kernel<<<4096, 256, 0, ctx.stream()>>>(data, n, bf16, lo, hi, seed);
   MVL_CUDA_CHECK_LAUNCH();
 }
 
-std::vector<double> time_reps(const Context& ctx, const std::function<void()>& fn, int warmup, int reps,
-                              bool flush_l2) {
+std::vector<double> time_reps(const Context& ctx, const std::function<void()>& fn, int warmup,
+                              int reps, bool flush_l2) {
   void* flush = nullptr;
   const size_t flush_bytes = size_t{256} << 20;
   if (flush_l2) MVL_CUDA_CHECK(cudaMalloc(&flush, flush_bytes));
@@ -81,7 +85,8 @@ std::vector<double> time_graph(const Context& ctx, const std::function<void()>& 
   MVL_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
   std::vector<double> ms;
   try {
-    ms = time_reps(ctx, [&] { MVL_CUDA_CHECK(cudaGraphLaunch(exec, ctx.stream())); }, 3, reps);
+    ms = time_reps(
+        ctx, [&] { MVL_CUDA_CHECK(cudaGraphLaunch(exec, ctx.stream())); }, 3, reps);
   } catch (...) {
     cudaGraphExecDestroy(exec);
     cudaGraphDestroy(graph);
@@ -105,7 +110,9 @@ double measure_copy_bandwidth(const Context& ctx) {
   MVL_CUDA_CHECK(cudaMalloc(&b, bytes));
   MVL_CUDA_CHECK(cudaMemsetAsync(a, 1, bytes, ctx.stream()));
   const double ms = median(time_reps(
-      ctx, [&] { MVL_CUDA_CHECK(cudaMemcpyAsync(b, a, bytes, cudaMemcpyDeviceToDevice, ctx.stream())); }, 2, 10));
+      ctx,
+      [&] { MVL_CUDA_CHECK(cudaMemcpyAsync(b, a, bytes, cudaMemcpyDeviceToDevice, ctx.stream())); },
+      2, 10));
   cudaFree(a);
   cudaFree(b);
   return 2.0 * bytes / (ms * 1e-3);
@@ -119,7 +126,8 @@ double measure_gemm_flops(const Context& ctx) {
   MVL_CUDA_CHECK(cudaMalloc(&y, n * n * 2));
   fill_uniform(ctx, x, n * n, true, -1, 1, 1);
   fill_uniform(ctx, w, n * n, true, -1, 1, 2);
-  const double ms = median(time_reps(ctx, [&] { gemm_raw(ctx, x, w, y, true, n, n, n); }, 3, 10));
+  const double ms = median(time_reps(
+      ctx, [&] { gemm_raw(ctx, x, w, y, true, n, n, n); }, 3, 10));
   cudaFree(x);
   cudaFree(w);
   cudaFree(y);

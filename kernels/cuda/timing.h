@@ -12,8 +12,8 @@ namespace mvl::cuda {
 
 // Runs fn `warmup` times, then `reps` times each bracketed by events (after optionally
 // overwriting a 256 MiB buffer to flush L2); returns the per-rep milliseconds.
-std::vector<double> time_reps(const Context& ctx, const std::function<void()>& fn, int warmup, int reps,
-                              bool flush_l2 = false);
+std::vector<double> time_reps(const Context& ctx, const std::function<void()>& fn, int warmup,
+                              int reps, bool flush_l2 = false);
 double median(std::vector<double> v);
 // Captures one call of fn into a CUDA graph (thread-local capture mode: a cudaMalloc or a
 // host sync inside fn makes the capture fail, which proves the path is graph-safe) and
@@ -25,6 +25,7 @@ std::vector<double> time_graph(const Context& ctx, const std::function<void()>& 
 double measure_copy_bandwidth(const Context& ctx);
 double measure_gemm_flops(const Context& ctx);
 // Fills a device buffer with uniform bf16/f32 values in [lo, hi) (seeded, on the GPU).
-void fill_uniform(const Context& ctx, void* data, int64_t n, bool bf16, float lo, float hi, uint64_t seed);
+void fill_uniform(const Context& ctx, void* data, int64_t n, bool bf16, float lo, float hi,
+                  uint64_t seed);
 
 }  // namespace mvl::cuda

@@ -20,8 +20,9 @@ namespace {
 using namespace gpu_test;
 
 // q [nq, H, d], k/v [nk, Hkv, d] -> fp64 reference and a plain (f32, bf16-out) version.
-void reference(const std::vector<float>& q, const std::vector<float>& k, const std::vector<float>& v, int64_t nq,
-               int64_t nk, int H, int Hkv, int d, float scale, bool causal, int64_t q_off, std::vector<double>& ref,
+void reference(const std::vector<float>& q, const std::vector<float>& k,
+               const std::vector<float>& v, int64_t nq, int64_t nk, int H, int Hkv, int d,
+               float scale, bool causal, int64_t q_off, std::vector<double>& ref,
                std::vector<float>& plain) {
   ref.assign(nq * H * d, 0);
   plain.assign(nq * H * d, 0);
@@ -62,29 +63,31 @@ TEST_P(FlashParity, MatchesSoftmaxReference) {
   MVL_REQUIRE_GPU_OR_SKIP();
   const Case c = GetParam();
   cuda::Context ctx(0);
-  auto q = rand_bf16(c.nq * c.H * c.d, 1, -2.f, 2.f), k = rand_bf16(c.nk * c.Hkv * c.d, 2, -2.f, 2.f),
-       v = rand_bf16(c.nk * c.Hkv * c.d, 3);
+  auto q = rand_bf16(c.nq * c.H * c.d, 1, -2.f, 2.f),
+       k = rand_bf16(c.nk * c.Hkv * c.d, 2, -2.f, 2.f), v = rand_bf16(c.nk * c.Hkv * c.d, 3);
   const float scale = 1.f / std::sqrt(float(c.d));
   std::vector<double> ref;
   std::vector<float> plain;
   reference(q, k, v, c.nq, c.nk, c.H, c.Hkv, c.d, scale, c.causal, c.q_off, ref, plain);
   Tensor o = cuda::empty({c.nq, c.H, c.d}, DType::bf16, ctx);
-  cuda::flash_attention(ctx, dev_bf16(ctx, {c.nq, c.H, c.d}, q), dev_bf16(ctx, {c.nk, c.Hkv, c.d}, k),
-                        dev_bf16(ctx, {c.nk, c.Hkv, c.d}, v), o, scale, c.causal, c.q_off);
+  cuda::flash_attention(ctx, dev_bf16(ctx, {c.nq, c.H, c.d}, q),
+                        dev_bf16(ctx, {c.nk, c.Hkv, c.d}, k), dev_bf16(ctx, {c.nk, c.Hkv, c.d}, v),
+                        o, scale, c.causal, c.q_off);
   MVL_EXPECT_PARITY(download(ctx, o), plain, ref, 3.0, 1e-4);
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Shapes, FlashParity,
-    ::testing::Values(Case{1, 1, 8, 1, 128, true, 0},        // one token
-                      Case{100, 100, 8, 2, 128, true, 0},    // causal GQA, not a multiple of 64
-                      Case{257, 257, 4, 4, 128, true, 0},    // MHA causal
-                      Case{3, 150, 16, 2, 128, true, 147},   // chunk continuation / multi-token decode
-                      Case{1, 333, 64, 8, 128, true, 332},   // decode, released GQA shape
-                      Case{1, 2000, 64, 8, 128, true, 1999}, // decode, split-K over the cache
-                      Case{5, 2000, 16, 2, 128, true, 1995}, // multi-token decode, split-K, causal
-                      Case{77, 77, 4, 4, 64, false, 0},      // ViT-like, d 64
-                      Case{577, 577, 2, 2, 64, false, 0}));  // one ViT tile (577 tokens)
+    ::testing::Values(Case{1, 1, 8, 1, 128, true, 0},      // one token
+                      Case{100, 100, 8, 2, 128, true, 0},  // causal GQA, not a multiple of 64
+                      Case{257, 257, 4, 4, 128, true, 0},  // MHA causal
+                      Case{3, 150, 16, 2, 128, true,
+                           147},  // chunk continuation / multi-token decode
+                      Case{1, 333, 64, 8, 128, true, 332},    // decode, released GQA shape
+                      Case{1, 2000, 64, 8, 128, true, 1999},  // decode, split-K over the cache
+                      Case{5, 2000, 16, 2, 128, true, 1995},  // multi-token decode, split-K, causal
+                      Case{77, 77, 4, 4, 64, false, 0},       // ViT-like, d 64
+                      Case{577, 577, 2, 2, 64, false, 0}));   // one ViT tile (577 tokens)
 
 TEST(FlashParity, BatchedDecodeWithPerSequenceLengths) {
   MVL_REQUIRE_GPU_OR_SKIP();
@@ -114,5 +117,7 @@ TEST(FlashParity, BatchedDecodeWithPerSequenceLengths) {
 }  // namespace
 }  // namespace mvl
 #else
-TEST(FlashParityNoCuda, SkipsWithoutTheCudaBackend) { MVL_REQUIRE_GPU_OR_SKIP(); }
+TEST(FlashParityNoCuda, SkipsWithoutTheCudaBackend) {
+  MVL_REQUIRE_GPU_OR_SKIP();
+}
 #endif

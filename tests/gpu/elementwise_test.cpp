@@ -18,8 +18,8 @@ namespace {
 
 using namespace gpu_test;
 
-std::vector<double> rms_ref(const std::vector<float>& x, const std::vector<float>& w, int64_t n, int64_t D,
-                            double eps) {
+std::vector<double> rms_ref(const std::vector<float>& x, const std::vector<float>& w, int64_t n,
+                            int64_t D, double eps) {
   std::vector<double> y(n * D);
   for (int64_t i = 0; i < n; ++i) {
     double ss = 0;
@@ -41,7 +41,8 @@ TEST(ElementwiseParity, RmsNormVariants) {
   cuda::Context ctx(0);
   for (int64_t D : {8, 200, 6144}) {
     const int64_t n = 3;
-    auto x = rand_bf16(n * D, 11, -2.f, 2.f), w = rand_bf16(D, 12, 0.5f, 1.5f), r = rand_bf16(n * D, 13);
+    auto x = rand_bf16(n * D, 11, -2.f, 2.f), w = rand_bf16(D, 12, 0.5f, 1.5f),
+         r = rand_bf16(n * D, 13);
     auto g = rand_bf16(n * D, 14, -3.f, 3.f);
     Tensor dx = dev_bf16(ctx, {n, D}, x), dw = dev_bf16(ctx, {D}, w), dr = dev_bf16(ctx, {n, D}, r);
     Tensor dg = dev_bf16(ctx, {n, D}, g), dy = cuda::empty({n, D}, DType::bf16, ctx);
@@ -79,12 +80,14 @@ TEST(ElementwiseParity, LayerNormActivationsSwiglu) {
       m /= D;
       for (int64_t j = 0; j < D; ++j) v += (x[i * D + j] - m) * (x[i * D + j] - m);
       v /= D;
-      for (int64_t j = 0; j < D; ++j) ref[i * D + j] = (x[i * D + j] - m) / std::sqrt(v + 1e-5) * w[j] + b[j];
+      for (int64_t j = 0; j < D; ++j)
+        ref[i * D + j] = (x[i * D + j] - m) / std::sqrt(v + 1e-5) * w[j] + b[j];
     }
     MVL_EXPECT_PARITY(download(ctx, dy), plain_bf16(ref), ref, 2.5, 1e-4);
   }
   const int64_t n = 5, D = 1000;
-  auto x = rand_bf16(n * D + 5, 21, -3.f, 3.f);  // n*D + 5 elements: a 16-byte tail for the vector loop
+  auto x =
+      rand_bf16(n * D + 5, 21, -3.f, 3.f);  // n*D + 5 elements: a 16-byte tail for the vector loop
   Tensor dx = dev_bf16(ctx, {n, D}, std::vector<float>(x.begin(), x.begin() + n * D));
 
   for (const char* name : {"silu", "gelu", "quick_gelu", "sigmoid"}) {
@@ -94,8 +97,8 @@ TEST(ElementwiseParity, LayerNormActivationsSwiglu) {
     for (int64_t i = 0; i < n * D + 5; ++i) {
       const double v = x[i];
       const std::string s = name;
-      r[i] = s == "silu" ? v / (1 + std::exp(-v))
-             : s == "gelu" ? 0.5 * v * (1 + std::erf(v / std::sqrt(2.0)))
+      r[i] = s == "silu"         ? v / (1 + std::exp(-v))
+             : s == "gelu"       ? 0.5 * v * (1 + std::erf(v / std::sqrt(2.0)))
              : s == "quick_gelu" ? v / (1 + std::exp(-1.702 * v))
                                  : 1 / (1 + std::exp(-v));
     }
@@ -183,5 +186,7 @@ TEST(ElementwiseParity, PartialRopeEmbeddingArgmax) {
 }  // namespace
 }  // namespace mvl
 #else
-TEST(ElementwiseParityNoCuda, SkipsWithoutTheCudaBackend) { MVL_REQUIRE_GPU_OR_SKIP(); }
+TEST(ElementwiseParityNoCuda, SkipsWithoutTheCudaBackend) {
+  MVL_REQUIRE_GPU_OR_SKIP();
+}
 #endif

@@ -43,7 +43,8 @@ TEST_P(GemmParity, MatchesFp64Reference) {
       ref[i * c.out + j] = s;
       plain[i * c.out + j] = c.bf16_out ? round_bf16(sf) : sf;
     }
-  Tensor dx = dev_bf16(ctx, {c.n, c.in}, x), dw = dev_bf16(ctx, {c.out, c.in}, w), db = dev_bf16(ctx, {c.out}, b);
+  Tensor dx = dev_bf16(ctx, {c.n, c.in}, x), dw = dev_bf16(ctx, {c.out, c.in}, w),
+         db = dev_bf16(ctx, {c.out}, b);
   Tensor dy = c.bf16_out ? dev_bf16(ctx, {c.n, c.out}, y0) : dev_f32(ctx, {c.n, c.out}, y0);
   cuda::GemmOptions opt;
   opt.bias = c.bias ? &db : nullptr;
@@ -59,7 +60,8 @@ TEST_P(GemmParity, MatchesFp64Reference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, GemmParity,
-                         ::testing::Values(Case{1, 64, 96, false, false, false}, Case{37, 136, 72, true, false, false},
+                         ::testing::Values(Case{1, 64, 96, false, false, false},
+                                           Case{37, 136, 72, true, false, false},
                                            Case{300, 200, 264, false, true, false},
                                            Case{5, 512, 1000, true, true, false},
                                            Case{129, 96, 136, false, false, true},
@@ -77,5 +79,7 @@ TEST(GemmErrors, RejectsMismatchedShapes) {
 }  // namespace
 }  // namespace mvl
 #else
-TEST(GemmParityNoCuda, SkipsWithoutTheCudaBackend) { MVL_REQUIRE_GPU_OR_SKIP(); }
+TEST(GemmParityNoCuda, SkipsWithoutTheCudaBackend) {
+  MVL_REQUIRE_GPU_OR_SKIP();
+}
 #endif

@@ -62,12 +62,13 @@ double rel_err(const std::vector<A>& a, const std::vector<R>& ref) {
 }
 
 // The rule, written beside each case: err(cuda) <= k * err(bf16 plain) + atol.
-#define MVL_EXPECT_PARITY(cuda_vec, bf16_vec, ref_vec, k, atol)                                      \
-  do {                                                                                             \
-    const double e_cuda_ = ::mvl::gpu_test::rel_err(cuda_vec, ref_vec);                            \
-    const double e_bf16_ = ::mvl::gpu_test::rel_err(bf16_vec, ref_vec);                            \
-    EXPECT_LE(e_cuda_, (k) * e_bf16_ + (atol)) << "cuda rel err " << e_cuda_ << " vs plain bf16 " << e_bf16_; \
-    std::printf("  parity: cuda %.3g  bf16-plain %.3g\n", e_cuda_, e_bf16_);                       \
+#define MVL_EXPECT_PARITY(cuda_vec, bf16_vec, ref_vec, k, atol)              \
+  do {                                                                       \
+    const double e_cuda_ = ::mvl::gpu_test::rel_err(cuda_vec, ref_vec);      \
+    const double e_bf16_ = ::mvl::gpu_test::rel_err(bf16_vec, ref_vec);      \
+    EXPECT_LE(e_cuda_, (k)*e_bf16_ + (atol))                                 \
+        << "cuda rel err " << e_cuda_ << " vs plain bf16 " << e_bf16_;       \
+    std::printf("  parity: cuda %.3g  bf16-plain %.3g\n", e_cuda_, e_bf16_); \
   } while (0)
 
 }  // namespace mvl::gpu_test

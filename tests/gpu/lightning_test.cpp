@@ -31,8 +31,8 @@ struct Ref {
 };
 
 // q,k,v: [n, H, d] (bf16-exact floats), state0: [H, d, d] or empty.
-Ref recurrence(const std::vector<float>& q, const std::vector<float>& k, const std::vector<float>& v, int64_t n,
-               int H, const std::vector<float>& state0) {
+Ref recurrence(const std::vector<float>& q, const std::vector<float>& k,
+               const std::vector<float>& v, int64_t n, int H, const std::vector<float>& state0) {
   Ref r;
   r.o.assign(n * H * kD, 0);
   r.o_plain.assign(n * H * kD, 0);
@@ -86,18 +86,23 @@ TEST_P(LightningPrefill, MatchesRecurrence) {
   const int H = 4;
   cuda::Context ctx(0);
   for (int value_split : {0, 32, 64})  // 0 = warp-specialised default
-  for (bool with_state : {false, true}) {
-    SCOPED_TRACE(testing::Message() << "value_split " << value_split << " with_state " << with_state);
-    Inputs in = make_inputs(n, H, 100 + static_cast<uint32_t>(n));
-    std::vector<float> st0 = with_state ? rand_bf16(size_t(H) * kD * kD, 7, -0.5f, 0.5f) : std::vector<float>{};
-    Ref ref = recurrence(in.q, in.k, in.v, n, H, st0);
-    Tensor q = dev_bf16(ctx, {n, H, kD}, in.q), k = dev_bf16(ctx, {n, H, kD}, in.k), v = dev_bf16(ctx, {n, H, kD}, in.v);
-    Tensor o = cuda::empty({n, H, kD}, DType::bf16, ctx);
-    Tensor st = with_state ? dev_f32(ctx, {1, H, kD, kD}, st0) : cuda::zeros({1, H, kD, kD}, DType::f32, ctx);
-    cuda::lightning_prefill(ctx, q, k, v, dev_f32(ctx, {H}, kSlopes), st, o, Tensor(), value_split);
-    MVL_EXPECT_PARITY(download(ctx, o), ref.o_plain, ref.o, 4.0, 1e-4);
-    EXPECT_LE(rel_err(download(ctx, st), ref.state), 3e-3);
-  }
+    for (bool with_state : {false, true}) {
+      SCOPED_TRACE(testing::Message()
+                   << "value_split " << value_split << " with_state " << with_state);
+      Inputs in = make_inputs(n, H, 100 + static_cast<uint32_t>(n));
+      std::vector<float> st0 =
+          with_state ? rand_bf16(size_t(H) * kD * kD, 7, -0.5f, 0.5f) : std::vector<float>{};
+      Ref ref = recurrence(in.q, in.k, in.v, n, H, st0);
+      Tensor q = dev_bf16(ctx, {n, H, kD}, in.q), k = dev_bf16(ctx, {n, H, kD}, in.k),
+             v = dev_bf16(ctx, {n, H, kD}, in.v);
+      Tensor o = cuda::empty({n, H, kD}, DType::bf16, ctx);
+      Tensor st = with_state ? dev_f32(ctx, {1, H, kD, kD}, st0)
+                             : cuda::zeros({1, H, kD, kD}, DType::f32, ctx);
+      cuda::lightning_prefill(ctx, q, k, v, dev_f32(ctx, {H}, kSlopes), st, o, Tensor(),
+                              value_split);
+      MVL_EXPECT_PARITY(download(ctx, o), ref.o_plain, ref.o, 4.0, 1e-4);
+      EXPECT_LE(rel_err(download(ctx, st), ref.state), 3e-3);
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Lengths, LightningPrefill, ::testing::Values(1, 63, 64, 65, 300, 1000));
@@ -123,7 +128,8 @@ TEST(LightningParity, PackedSequencesAndStridedViews) {
   Tensor q = f.slice(2, 0, kD), k = f.slice(2, kD, 2 * kD), v = f.slice(2, 2 * kD, 3 * kD);
   Tensor o = cuda::empty({T, H, kD}, DType::bf16, ctx);
   Tensor st = cuda::zeros({3, H, kD, kD}, DType::f32, ctx);
-  cuda::lightning_prefill(ctx, q, k, v, dev_f32(ctx, {H}, kSlopes), st, o, dev_i32(ctx, {0, 5, 135, 199}));
+  cuda::lightning_prefill(ctx, q, k, v, dev_f32(ctx, {H}, kSlopes), st, o,
+                          dev_i32(ctx, {0, 5, 135, 199}));
   auto got_o = download(ctx, o), got_s = download(ctx, st);
   int64_t off = 0;
   for (size_t s = 0; s < lens.size(); ++s) {
@@ -147,16 +153,18 @@ TEST(LightningParity, ChunkedPrefillThenDecodeContinuesTheSequence) {
   cuda::Context ctx(0);
   Inputs in = make_inputs(n, H, 500);
   Ref ref = recurrence(in.q, in.k, in.v, n, H, {});
-  Tensor q = dev_bf16(ctx, {n, H, kD}, in.q), k = dev_bf16(ctx, {n, H, kD}, in.k), v = dev_bf16(ctx, {n, H, kD}, in.v);
+  Tensor q = dev_bf16(ctx, {n, H, kD}, in.q), k = dev_bf16(ctx, {n, H, kD}, in.k),
+         v = dev_bf16(ctx, {n, H, kD}, in.v);
   Tensor o = cuda::empty({n, H, kD}, DType::bf16, ctx);
   Tensor st = cuda::zeros({1, H, kD, kD}, DType::f32, ctx);
   Tensor slopes = dev_f32(ctx, {H}, kSlopes);
-  cuda::lightning_prefill(ctx, q.slice(0, 0, na), k.slice(0, 0, na), v.slice(0, 0, na), slopes, st, o.slice(0, 0, na));
-  cuda::lightning_prefill(ctx, q.slice(0, na, na + nb), k.slice(0, na, na + nb), v.slice(0, na, na + nb), slopes, st,
-                          o.slice(0, na, na + nb));
+  cuda::lightning_prefill(ctx, q.slice(0, 0, na), k.slice(0, 0, na), v.slice(0, 0, na), slopes, st,
+                          o.slice(0, 0, na));
+  cuda::lightning_prefill(ctx, q.slice(0, na, na + nb), k.slice(0, na, na + nb),
+                          v.slice(0, na, na + nb), slopes, st, o.slice(0, na, na + nb));
   for (int64_t t = na + nb; t < n; ++t)  // decode steps: batch of one sequence
-    cuda::lightning_decode(ctx, q.slice(0, t, t + 1), k.slice(0, t, t + 1), v.slice(0, t, t + 1), slopes, st,
-                           o.slice(0, t, t + 1));
+    cuda::lightning_decode(ctx, q.slice(0, t, t + 1), k.slice(0, t, t + 1), v.slice(0, t, t + 1),
+                           slopes, st, o.slice(0, t, t + 1));
   MVL_EXPECT_PARITY(download(ctx, o), ref.o_plain, ref.o, 4.0, 1e-4);
   EXPECT_LE(rel_err(download(ctx, st), ref.state), 3e-3);
 }
@@ -178,8 +186,8 @@ TEST(LightningParity, BatchedDecodeMatchesRecurrence) {
          v = dev_bf16(ctx, {steps * B, H, kD}, in.v);
   Tensor o = cuda::empty({steps * B, H, kD}, DType::bf16, ctx);
   for (int s = 0; s < steps; ++s)
-    cuda::lightning_decode(ctx, q.slice(0, s * B, s * B + B), k.slice(0, s * B, s * B + B), v.slice(0, s * B, s * B + B),
-                           slopes, st, o.slice(0, s * B, s * B + B));
+    cuda::lightning_decode(ctx, q.slice(0, s * B, s * B + B), k.slice(0, s * B, s * B + B),
+                           v.slice(0, s * B, s * B + B), slopes, st, o.slice(0, s * B, s * B + B));
   auto got_o = download(ctx, o), got_s = download(ctx, st);
   for (int b = 0; b < B; ++b) {
     std::vector<float> qb, kb, vb, go;
@@ -192,7 +200,8 @@ TEST(LightningParity, BatchedDecodeMatchesRecurrence) {
     }
     Ref ref = recurrence(qb, kb, vb, steps, H, st0[b]);
     MVL_EXPECT_PARITY(go, ref.o_plain, ref.o, 4.0, 1e-4);
-    std::vector<float> gs(got_s.begin() + size_t(b) * H * kD * kD, got_s.begin() + size_t(b + 1) * H * kD * kD);
+    std::vector<float> gs(got_s.begin() + size_t(b) * H * kD * kD,
+                          got_s.begin() + size_t(b + 1) * H * kD * kD);
     EXPECT_LE(rel_err(gs, ref.state), 1e-5);  // decode keeps the state in f32 throughout
   }
 }
@@ -200,5 +209,7 @@ TEST(LightningParity, BatchedDecodeMatchesRecurrence) {
 }  // namespace
 }  // namespace mvl
 #else
-TEST(LightningPrefillNoCuda, SkipsWithoutTheCudaBackend) { MVL_REQUIRE_GPU_OR_SKIP(); }
+TEST(LightningPrefillNoCuda, SkipsWithoutTheCudaBackend) {
+  MVL_REQUIRE_GPU_OR_SKIP();
+}
 #endif

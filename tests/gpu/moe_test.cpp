@@ -32,9 +32,12 @@ TEST(MoeParity, RoutingTiesPickTheLowerIndex) {
   cuda::moe_route(ctx, dev_f32(ctx, {3, E}, logits), idx, w);
   Tensor hi = cuda::to_host(idx, ctx), hw = cuda::to_host(w, ctx);
   const int32_t* p = hi.data<int32_t>();
-  EXPECT_EQ(p[0], 0); EXPECT_EQ(p[1], 1);
-  EXPECT_EQ(p[2], 9); EXPECT_EQ(p[3], 0);
-  EXPECT_EQ(p[4], 4); EXPECT_EQ(p[5], 30);
+  EXPECT_EQ(p[0], 0);
+  EXPECT_EQ(p[1], 1);
+  EXPECT_EQ(p[2], 9);
+  EXPECT_EQ(p[3], 0);
+  EXPECT_EQ(p[4], 4);
+  EXPECT_EQ(p[5], 30);
   EXPECT_FLOAT_EQ(hw.data<float>()[0], 0.5f);
   EXPECT_NEAR(hw.data<float>()[2], std::exp(2.0) / (std::exp(2.0) + 1.0), 1e-6);
 }
@@ -61,9 +64,11 @@ TEST_P(MoeParity, MatchesReference) {
     }
     for (int64_t e = 0; e < E; ++e) sum += (p[e] = std::exp(lg[e] - mx));
     int e1 = 0;
-    for (int e = 1; e < E; ++e) if (p[e] > p[e1]) e1 = e;
+    for (int e = 1; e < E; ++e)
+      if (p[e] > p[e1]) e1 = e;
     int e2 = e1 == 0 ? 1 : 0;
-    for (int e = 0; e < E; ++e) if (e != e1 && p[e] > p[e2]) e2 = e;
+    for (int e = 0; e < E; ++e)
+      if (e != e1 && p[e] > p[e2]) e2 = e;
     for (int e : {std::min(e1, e2), std::max(e1, e2)}) {
       const double wgt = p[e] / (p[e1] + p[e2]);
       std::vector<double> hh(F);
@@ -91,7 +96,8 @@ TEST_P(MoeParity, MatchesReference) {
     }
   }
   for (auto& v : plain) v = round_bf16(v);
-  cuda::MoeWeights w{dev_bf16(ctx, {E, D}, wr), dev_bf16(ctx, {E, 2 * F, D}, w13), dev_bf16(ctx, {E, D, F}, w2)};
+  cuda::MoeWeights w{dev_bf16(ctx, {E, D}, wr), dev_bf16(ctx, {E, 2 * F, D}, w13),
+                     dev_bf16(ctx, {E, D, F}, w2)};
   Tensor out = cuda::empty({n, D}, DType::bf16, ctx);
   cuda::moe_forward(ctx, dev_bf16(ctx, {n, D}, x), w, out);
   MVL_EXPECT_PARITY(download(ctx, out), plain, ref, 4.0, 1e-3);
@@ -102,5 +108,7 @@ INSTANTIATE_TEST_SUITE_P(Tokens, MoeParity, ::testing::Values(1, 5, 64, 65, 300)
 }  // namespace
 }  // namespace mvl
 #else
-TEST(MoeParityNoCuda, SkipsWithoutTheCudaBackend) { MVL_REQUIRE_GPU_OR_SKIP(); }
+TEST(MoeParityNoCuda, SkipsWithoutTheCudaBackend) {
+  MVL_REQUIRE_GPU_OR_SKIP();
+}
 #endif

@@ -53,14 +53,17 @@ TEST(CudaStorage, ScratchArenaAndErrors) {
   EXPECT_EQ(reinterpret_cast<uintptr_t>(a.data()) % 256, 0u);
   EXPECT_EQ(reinterpret_cast<uintptr_t>(b.data()) % 256, 0u);
   EXPECT_THROW(s.take({1000}, DType::f32), Error);  // beyond the declared slots
-  EXPECT_THROW(cuda::Context bad(1000), Error);  // no such device
+  EXPECT_THROW(cuda::Context bad(1000), Error);     // no such device
   EXPECT_THROW(cuda::to_host(Tensor::from_f32({2}, {1, 2}), ctx), Error);
   EXPECT_THROW(cuda::to_device(cuda::zeros({2}, DType::f32, ctx), ctx), Error);
-  EXPECT_THROW(cuda::copy(cuda::zeros({2}, DType::f32, ctx), cuda::zeros({3}, DType::f32, ctx), ctx), Error);
+  EXPECT_THROW(
+      cuda::copy(cuda::zeros({2}, DType::f32, ctx), cuda::zeros({3}, DType::f32, ctx), ctx), Error);
 }
 
 }  // namespace
 }  // namespace mvl
 #else
-TEST(CudaStorageNoCuda, SkipsWithoutTheCudaBackend) { MVL_REQUIRE_GPU_OR_SKIP(); }
+TEST(CudaStorageNoCuda, SkipsWithoutTheCudaBackend) {
+  MVL_REQUIRE_GPU_OR_SKIP();
+}
 #endif
