@@ -71,11 +71,17 @@ std::string regex_escape(std::string_view literal) {
 
 RegexScratch::RegexScratch() {
   match_data_ = pcre2_match_data_create(2, nullptr);
-  jit_stack_ = pcre2_jit_stack_create(32 * 1024, 64 * 1024 * 1024, nullptr);
-  match_context_ = pcre2_match_context_create(nullptr);
-  MVL_CHECK(match_data_ && jit_stack_ && match_context_, out_of_memory,
-            "cannot allocate PCRE2 match state");
-  pcre2_jit_stack_assign(static_cast<pcre2_match_context*>(match_context_), nullptr, jit_stack_);
+  MVL_CHECK(match_data_ != nullptr, out_of_memory, "cannot allocate PCRE2 match data");
+}
+
+void* RegexScratch::match_context() {
+  if (!match_context_) {
+    jit_stack_ = pcre2_jit_stack_create(32 * 1024, 16 * 1024 * 1024, nullptr);
+    match_context_ = pcre2_match_context_create(nullptr);
+    MVL_CHECK(jit_stack_ && match_context_, out_of_memory, "cannot allocate PCRE2 match state");
+    pcre2_jit_stack_assign(static_cast<pcre2_match_context*>(match_context_), nullptr, jit_stack_);
+  }
+  return match_context_;
 }
 
 RegexScratch::~RegexScratch() {

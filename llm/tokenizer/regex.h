@@ -19,7 +19,9 @@ class RegexScratch {
   RegexScratch(const RegexScratch&) = delete;
   RegexScratch& operator=(const RegexScratch&) = delete;
   void* match_data() const { return match_data_; }
-  void* match_context() const { return match_context_; }
+  // Created on first use: decoding usually never runs a regex, and the JIT stack reserves
+  // address space.
+  void* match_context();
 
  private:
   void* match_data_ = nullptr;     // pcre2_match_data_8*

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <random>
 #include <thread>
 #include <string>
 #include <vector>
@@ -81,6 +82,24 @@ TEST(TokenizerMalformed, EachGivesOneLineError) {
       const std::string msg = e.what();
       EXPECT_EQ(msg.find('\n'), std::string::npos) << c.name << ": " << msg;
       EXPECT_NE(msg.find(c.expect), std::string::npos) << c.name << ": got '" << msg << "'";
+    }
+  }
+}
+
+TEST(TokenizerMalformed, TruncatedAndCorruptedFilesNeverCrash) {
+  const std::string text = test::read_text(test::source_path("tests/golden/tokenizer/minimax_like.json"));
+  std::mt19937 rng(11);
+  for (int i = 0; i < 60; ++i) {
+    std::string bad = text.substr(0, rng() % text.size());
+    if (i % 2) {
+      bad = text;
+      for (int k = 0; k < 5; ++k) bad[rng() % bad.size()] = "{}[]\",:0a\\"[rng() % 10];
+    }
+    try {
+      const Tokenizer t = Tokenizer::from_json_text(bad, "corrupt.json");
+      t.encode("still works? <image> 123");  // a corruption can leave a valid file
+    } catch (const Error& e) {
+      EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
     }
   }
 }
