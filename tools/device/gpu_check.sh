@@ -36,6 +36,11 @@ else
   T=$(cd "$ROOT/tests/gpu" && ls *_test.cpp | sed 's/\.cpp$//')
   cmake --build "$B" -j"$(nproc)" --target $T ops_cuda_bench layers_cuda_bench > "$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
   TESTS=$(for t in $T; do echo "$B/tests/$t"; done)
+  # With a build tree, the gpu-labelled tests also run through ctest (the CI-style summary).
+  if [[ "$SKIP" != *tests* ]]; then
+    (cd "$B" && timeout 600 ctest -L gpu --output-on-failure) > "$OUT/ctest.log" 2>&1
+    echo "ctest rc=$?"; grep -E "tests passed|tests failed|Total Test time" "$OUT/ctest.log"
+  fi
   BENCH=$B/kernels/bench/ops_cuda_bench
   LAYERS=$B/kernels/bench/layers_cuda_bench
 fi
