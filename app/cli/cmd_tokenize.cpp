@@ -21,7 +21,9 @@ struct TokenizerSource {
 
 void add_source_options(CLI::App* cmd, TokenizerSource& src) {
   auto* f = cmd->add_option("--tokenizer", src.file, "A Hugging Face tokenizer.json file");
-  auto* m = cmd->add_option("-m,--model", src.model, "Model directory holding tokenizer.json (default: the bundled tiny model)");
+  auto* m =
+      cmd->add_option("-m,--model", src.model,
+                      "Model directory holding tokenizer.json (default: the bundled tiny model)");
   f->excludes(m);
 }
 
@@ -54,7 +56,8 @@ int run_tokenize(const TokenizerSource& src, bool no_special) {
   std::string out;
   for_each_line([&](size_t number, const std::string& line) {
     const auto ids = input_phase([&] {
-      return in_context(fmt::format("stdin line {}", number), [&] { return tok.encode(line, !no_special); });
+      return in_context(fmt::format("stdin line {}", number),
+                        [&] { return tok.encode(line, !no_special); });
     });
     out.clear();
     for (size_t i = 0; i < ids.size(); ++i) {
@@ -79,13 +82,16 @@ std::vector<int32_t> parse_ids(const std::string& line, const llm::Tokenizer& to
       continue;
     }
     size_t j = i;
-    while (j < line.size() && line[j] != ' ' && line[j] != '\t' && line[j] != ',' && line[j] != ']' && line[j] != '\r') ++j;
+    while (j < line.size() && line[j] != ' ' && line[j] != '\t' && line[j] != ',' &&
+           line[j] != ']' && line[j] != '\r')
+      ++j;
     const std::string word = line.substr(i, j - i);
     int64_t v = -1;
     bool ok = !word.empty() && word.size() <= 10;
     for (char d : word) ok = ok && d >= '0' && d <= '9';
     if (ok) v = std::stoll(word);
-    MVL_CHECK(ok, invalid_argument, "'{}' is not a token id (expected non-negative integers)", word);
+    MVL_CHECK(ok, invalid_argument, "'{}' is not a token id (expected non-negative integers)",
+              word);
     MVL_CHECK(v < tok.vocab_size() && tok.has_id(static_cast<int32_t>(v)), invalid_argument,
               "id {} is not in the tokenizer's vocabulary (size {})", v, tok.vocab_size());
     ids.push_back(static_cast<int32_t>(v));
@@ -119,9 +125,12 @@ void add_tokenize_commands(CLI::App& app, RunFn& run) {
         "Added tokens such as <image> in the text are recognised unless --no-special is given.\n"
         "Example: echo 'Hello <image>' | minimax-vl tokenize -m /models/MiniMax-VL-01");
     add_source_options(cmd, *src);
-    cmd->add_flag("--no-special", *no_special,
-                  "Encode special tokens in the text as plain text (what the engine does with user input)");
-    cmd->callback([&run, src, no_special] { run = [src, no_special] { return run_tokenize(*src, *no_special); }; });
+    cmd->add_flag(
+        "--no-special", *no_special,
+        "Encode special tokens in the text as plain text (what the engine does with user input)");
+    cmd->callback([&run, src, no_special] {
+      run = [src, no_special] { return run_tokenize(*src, *no_special); };
+    });
   }
   {
     auto src = std::make_shared<TokenizerSource>();
@@ -131,7 +140,8 @@ void add_tokenize_commands(CLI::App& app, RunFn& run) {
         "Print the text of each stdin line of token ids (separated by spaces or commas).\n"
         "Example: echo '15496 11 995' | minimax-vl detokenize --tokenizer tokenizer.json");
     add_source_options(cmd, *src);
-    cmd->add_flag("--skip-special", *skip, "Leave special tokens (e.g. <end_of_sentence>) out of the text");
+    cmd->add_flag("--skip-special", *skip,
+                  "Leave special tokens (e.g. <end_of_sentence>) out of the text");
     cmd->callback([&run, src, skip] { run = [src, skip] { return run_detokenize(*src, *skip); }; });
   }
 }

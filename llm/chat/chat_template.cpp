@@ -22,35 +22,48 @@ ChatMessage make_message(std::string role, std::string text) {
   return m;
 }
 
-std::vector<PromptPiece> render_chat_pieces(const std::vector<ChatMessage>& messages, bool add_generation_prompt,
+std::vector<PromptPiece> render_chat_pieces(const std::vector<ChatMessage>& messages,
+                                            bool add_generation_prompt,
                                             const std::vector<std::string>& tool_json) {
   std::vector<PromptPiece> out;
   auto marker = [&](std::string t) {
     // Adjacent template text is one piece, as the template writes it in one go.
-    if (!out.empty() && out.back().kind == PromptPiece::Kind::marker) out.back().text += t;
-    else out.push_back({PromptPiece::Kind::marker, std::move(t)});
+    if (!out.empty() && out.back().kind == PromptPiece::Kind::marker)
+      out.back().text += t;
+    else
+      out.push_back({PromptPiece::Kind::marker, std::move(t)});
   };
   const std::string bos = kBeginOfSentence;
   const std::string eos = std::string(kEndOfSentence) + "\n";
   for (size_t i = 0; i < messages.size(); ++i) {
     const ChatMessage& m = messages[i];
     if (m.role == "function") {
-      MVL_CHECK(!m.content.empty() && m.content[0].kind == ContentItem::Kind::text, invalid_argument,
-                "message {}: a function message needs its response (JSON) as the first text item", i);
+      MVL_CHECK(
+          !m.content.empty() && m.content[0].kind == ContentItem::Kind::text, invalid_argument,
+          "message {}: a function message needs its response (JSON) as the first text item", i);
       marker(bos + "system function_response=functions\n");
-      out.push_back({PromptPiece::Kind::text, "{\"name\": \"" + m.name + "\", \"response\": " + m.content[0].text + "}"});
+      out.push_back({PromptPiece::Kind::text,
+                     "{\"name\": \"" + m.name + "\", \"response\": " + m.content[0].text + "}"});
       marker(eos);
       continue;
     }
-    if (m.role == "system") marker(bos + "system ai_setting=assistant\n");
-    else if (m.role == "user") marker(bos + "user name=user\n");
-    else if (m.role == "assistant") marker(bos + "ai name=assistant\n");
+    if (m.role == "system")
+      marker(bos + "system ai_setting=assistant\n");
+    else if (m.role == "user")
+      marker(bos + "user name=user\n");
+    else if (m.role == "assistant")
+      marker(bos + "ai name=assistant\n");
     else
-      throw_error(ErrorCategory::invalid_argument,
-                  fmt::format("message {}: unknown role '{}' (expected system, user, assistant or function)", i, m.role));
+      throw_error(
+          ErrorCategory::invalid_argument,
+          fmt::format(
+              "message {}: unknown role '{}' (expected system, user, assistant or function)", i,
+              m.role));
     for (const ContentItem& c : m.content) {
-      if (c.kind == ContentItem::Kind::image) out.push_back({PromptPiece::Kind::image, kImageToken});
-      else if (!c.text.empty()) out.push_back({PromptPiece::Kind::text, c.text});
+      if (c.kind == ContentItem::Kind::image)
+        out.push_back({PromptPiece::Kind::image, kImageToken});
+      else if (!c.text.empty())
+        out.push_back({PromptPiece::Kind::text, c.text});
     }
     marker(eos);
   }
@@ -66,11 +79,13 @@ std::vector<PromptPiece> render_chat_pieces(const std::vector<ChatMessage>& mess
 std::string render_chat(const std::vector<ChatMessage>& messages, bool add_generation_prompt,
                         const std::vector<std::string>& tool_json) {
   std::string out;
-  for (const PromptPiece& p : render_chat_pieces(messages, add_generation_prompt, tool_json)) out += p.text;
+  for (const PromptPiece& p : render_chat_pieces(messages, add_generation_prompt, tool_json))
+    out += p.text;
   return out;
 }
 
-std::vector<int32_t> encode_chat(const Tokenizer& tok, const std::vector<PromptPiece>& pieces, bool protect_user_text) {
+std::vector<int32_t> encode_chat(const Tokenizer& tok, const std::vector<PromptPiece>& pieces,
+                                 bool protect_user_text) {
   if (!protect_user_text) {
     std::string all;
     for (const PromptPiece& p : pieces) all += p.text;
@@ -80,7 +95,8 @@ std::vector<int32_t> encode_chat(const Tokenizer& tok, const std::vector<PromptP
   std::vector<int32_t> ids;
   for (const PromptPiece& p : pieces) {
     if (p.kind == PromptPiece::Kind::image) {
-      MVL_CHECK(image_id.has_value(), not_found, "the tokenizer has no '{}' token; is it a MiniMax-VL tokenizer?", kImageToken);
+      MVL_CHECK(image_id.has_value(), not_found,
+                "the tokenizer has no '{}' token; is it a MiniMax-VL tokenizer?", kImageToken);
       ids.push_back(*image_id);
       continue;
     }

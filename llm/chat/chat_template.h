@@ -47,7 +47,8 @@ struct PromptPiece {
   Kind kind = Kind::marker;
   std::string text;
 };
-std::vector<PromptPiece> render_chat_pieces(const std::vector<ChatMessage>& messages, bool add_generation_prompt,
+std::vector<PromptPiece> render_chat_pieces(const std::vector<ChatMessage>& messages,
+                                            bool add_generation_prompt,
                                             const std::vector<std::string>& tool_json = {});
 
 // Token ids of a rendered prompt (no BOS added).
@@ -58,6 +59,7 @@ std::vector<PromptPiece> render_chat_pieces(const std::vector<ChatMessage>& mess
 //    special tokens as plain text, image items as the <image> id. Safer for user input; the ids
 //    can differ from HF where the pre-tokenizer would have merged across a piece boundary
 //    (e.g. a text item starting with a newline).
-std::vector<int32_t> encode_chat(const Tokenizer& tok, const std::vector<PromptPiece>& pieces, bool protect_user_text);
+std::vector<int32_t> encode_chat(const Tokenizer& tok, const std::vector<PromptPiece>& pieces,
+                                 bool protect_user_text);
 
 }  // namespace mvl::llm

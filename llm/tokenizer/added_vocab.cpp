@@ -11,12 +11,14 @@ namespace {
 
 using Json = nlohmann::json;
 
-[[noreturn]] void bad(const std::string& msg) { throw_error(ErrorCategory::bad_format, msg); }
+[[noreturn]] void bad(const std::string& msg) {
+  throw_error(ErrorCategory::bad_format, msg);
+}
 
 bool is_white_space(uint32_t c) {
   return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
-         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
-         c == 0x205F || c == 0x3000;
+         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F ||
+         c == 0x3000;
 }
 
 std::string_view last_char(std::string_view s) {
@@ -32,7 +34,8 @@ std::string_view first_char(std::string_view s) {
 bool flag(const Json& j, const char* key, bool dflt, size_t i) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return dflt;
-  if (!it->is_boolean()) bad(fmt::format("added_tokens[{}].{}: expected true/false, got {}", i, key, it->type_name()));
+  if (!it->is_boolean())
+    bad(fmt::format("added_tokens[{}].{}: expected true/false, got {}", i, key, it->type_name()));
   return it->get<bool>();
 }
 
@@ -58,7 +61,8 @@ void TokenMatcher::add(const std::string& pattern, int32_t index) {
   first_byte_[static_cast<unsigned char>(pattern[0])] = true;
 }
 
-void TokenMatcher::find_all(std::string_view text, std::vector<std::tuple<size_t, size_t, int32_t>>& out) const {
+void TokenMatcher::find_all(std::string_view text,
+                            std::vector<std::tuple<size_t, size_t, int32_t>>& out) const {
   out.clear();
   if (empty()) return;
   size_t i = 0;
@@ -96,7 +100,8 @@ const AddedToken* AddedVocab::by_content(std::string_view content) const {
   return it == by_content_.end() ? nullptr : by_id(it->second);
 }
 
-void AddedVocab::split(std::string_view s, bool normalized_set, bool parse_special, std::vector<AddedSplit>& out,
+void AddedVocab::split(std::string_view s, bool normalized_set, bool parse_special,
+                       std::vector<AddedSplit>& out,
                        std::vector<std::tuple<size_t, size_t, int32_t>>& matches) const {
   out.clear();
   (normalized_set ? normalized_ : raw_).find_all(s, matches);
@@ -105,8 +110,10 @@ void AddedVocab::split(std::string_view s, bool normalized_set, bool parse_speci
     const AddedToken& t = tokens_[static_cast<size_t>(index)];
     if (!parse_special && t.special) continue;
     if (t.single_word) {
-      const bool start_space = start == 0 || !word_char_->matches_start(last_char(s.substr(0, start)));
-      const bool stop_space = stop == s.size() || !word_char_->matches_start(first_char(s.substr(stop)));
+      const bool start_space =
+          start == 0 || !word_char_->matches_start(last_char(s.substr(0, start)));
+      const bool stop_space =
+          stop == s.size() || !word_char_->matches_start(first_char(s.substr(stop)));
       if (!start_space || !stop_space) continue;
     }
     if (t.lstrip) {
@@ -139,9 +146,11 @@ std::vector<AddedToken> parse_added_tokens(const Json& j) {
   if (!j.is_array()) bad(fmt::format("added_tokens: expected an array, got {}", j.type_name()));
   for (size_t i = 0; i < j.size(); ++i) {
     const Json& e = j[i];
-    if (!e.is_object()) bad(fmt::format("added_tokens[{}]: expected an object, got {}", i, e.type_name()));
+    if (!e.is_object())
+      bad(fmt::format("added_tokens[{}]: expected an object, got {}", i, e.type_name()));
     auto id = e.find("id");
-    if (id == e.end() || !id->is_number_integer() || id->get<int64_t>() < 0 || id->get<int64_t>() > 0x7FFFFFFF) {
+    if (id == e.end() || !id->is_number_integer() || id->get<int64_t>() < 0 ||
+        id->get<int64_t>() > 0x7FFFFFFF) {
       bad(fmt::format("added_tokens[{}].id: expected a non-negative integer", i));
     }
     auto content = e.find("content");

@@ -54,14 +54,17 @@ class AddedVocab {
       const AddedToken& t = tokens_[i];
       by_id_[t.id] = static_cast<int32_t>(i);
       by_content_.emplace(t.content, t.id);
-      if (t.normalized) normalized_.add(normalize(t.content), static_cast<int32_t>(i));
-      else raw_.add(t.content, static_cast<int32_t>(i));
+      if (t.normalized)
+        normalized_.add(normalize(t.content), static_cast<int32_t>(i));
+      else
+        raw_.add(t.content, static_cast<int32_t>(i));
     }
   }
 
   // Splits `text` with the raw (normalized=false) or the normalized token set.
   void split(std::string_view text, bool normalized_set, bool parse_special,
-             std::vector<AddedSplit>& out, std::vector<std::tuple<size_t, size_t, int32_t>>& tmp) const;
+             std::vector<AddedSplit>& out,
+             std::vector<std::tuple<size_t, size_t, int32_t>>& tmp) const;
   bool has_normalized() const { return !normalized_.empty(); }
 
   const AddedToken* by_id(int32_t id) const {

@@ -14,19 +14,23 @@ namespace {
 
 using Json = nlohmann::json;
 
-[[noreturn]] void bad(const std::string& msg) { throw_error(ErrorCategory::bad_format, msg); }
+[[noreturn]] void bad(const std::string& msg) {
+  throw_error(ErrorCategory::bad_format, msg);
+}
 
 std::optional<std::string> opt_str(const Json& obj, const char* key) {
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return std::nullopt;
-  if (!it->is_string()) bad(fmt::format("model.{}: expected a string, got {}", key, it->type_name()));
+  if (!it->is_string())
+    bad(fmt::format("model.{}: expected a string, got {}", key, it->type_name()));
   return it->get<std::string>();
 }
 
 bool opt_flag(const Json& obj, const char* key) {
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return false;
-  if (!it->is_boolean()) bad(fmt::format("model.{}: expected true/false, got {}", key, it->type_name()));
+  if (!it->is_boolean())
+    bad(fmt::format("model.{}: expected true/false, got {}", key, it->type_name()));
   return it->get<bool>();
 }
 
@@ -49,8 +53,9 @@ BpeModel BpeModel::from_json(const Json& model) {
     if (!d->is_number()) bad("model.dropout: expected a number or null");
     const double p = d->get<double>();
     if (p > 0.0 && p < 1.0) {
-      throw_error(ErrorCategory::unsupported,
-                  fmt::format("model.dropout = {} is not supported (inference is deterministic)", p));
+      throw_error(
+          ErrorCategory::unsupported,
+          fmt::format("model.dropout = {} is not supported (inference is deterministic)", p));
     }
   }
   m.unk_token_ = opt_str(model, "unk_token");
@@ -62,8 +67,9 @@ BpeModel BpeModel::from_json(const Json& model) {
 
   auto vit = model.find("vocab");
   if (vit == model.end() || !vit->is_object()) {
-    bad(vit == model.end() ? "model.vocab is missing"
-                           : fmt::format("model.vocab: expected an object, got {}", vit->type_name()));
+    bad(vit == model.end()
+            ? "model.vocab is missing"
+            : fmt::format("model.vocab: expected an object, got {}", vit->type_name()));
   }
   int64_t max_id = -1;
   m.vocab_.reserve(vit->size() * 2);
@@ -73,7 +79,8 @@ BpeModel BpeModel::from_json(const Json& model) {
                       it.value().type_name()));
     }
     const int64_t id = it.value().get<int64_t>();
-    if (id < 0 || id > 0x7FFFFFFF) bad(fmt::format("model.vocab['{}']: id {} is out of range", it.key(), id));
+    if (id < 0 || id > 0x7FFFFFFF)
+      bad(fmt::format("model.vocab['{}']: id {} is out of range", it.key(), id));
     m.vocab_[it.key()] = static_cast<int32_t>(id);
     max_id = std::max(max_id, id);
   }
@@ -85,7 +92,8 @@ BpeModel BpeModel::from_json(const Json& model) {
   }
   if (m.unk_token_) {
     auto u = m.vocab_.find(*m.unk_token_);
-    if (u == m.vocab_.end()) bad(fmt::format("model.unk_token '{}' is not in the vocabulary", *m.unk_token_));
+    if (u == m.vocab_.end())
+      bad(fmt::format("model.unk_token '{}' is not in the vocabulary", *m.unk_token_));
     m.unk_id_ = u->second;
   }
   for (int b = 0; b < 256; ++b) {
@@ -95,7 +103,8 @@ BpeModel BpeModel::from_json(const Json& model) {
 
   auto mit = model.find("merges");
   if (mit == model.end() || mit->is_null()) bad("model.merges is missing");
-  if (!mit->is_array()) bad(fmt::format("model.merges: expected an array, got {}", mit->type_name()));
+  if (!mit->is_array())
+    bad(fmt::format("model.merges: expected an array, got {}", mit->type_name()));
   m.merges_.reserve(mit->size() * 2);
   int32_t rank = 0;
   for (const auto& entry : *mit) {
@@ -104,15 +113,18 @@ BpeModel BpeModel::from_json(const Json& model) {
       const std::string& s = entry.get_ref<const std::string&>();
       const size_t sp = s.find(' ');
       if (sp == std::string::npos || s.find(' ', sp + 1) != std::string::npos) {
-        bad(fmt::format("model.merges[{}] = '{}': expected two tokens separated by one space", rank, s));
+        bad(fmt::format("model.merges[{}] = '{}': expected two tokens separated by one space", rank,
+                        s));
       }
       a = s.substr(0, sp);
       b = s.substr(sp + 1);
-    } else if (entry.is_array() && entry.size() == 2 && entry[0].is_string() && entry[1].is_string()) {
+    } else if (entry.is_array() && entry.size() == 2 && entry[0].is_string() &&
+               entry[1].is_string()) {
       a = entry[0].get<std::string>();
       b = entry[1].get<std::string>();
     } else {
-      bad(fmt::format("model.merges[{}]: expected \"a b\" or [\"a\", \"b\"], got {}", rank, entry.dump()));
+      bad(fmt::format("model.merges[{}]: expected \"a b\" or [\"a\", \"b\"], got {}", rank,
+                      entry.dump()));
     }
     auto ia = m.vocab_.find(a);
     auto ib = m.vocab_.find(b);
@@ -127,7 +139,8 @@ BpeModel BpeModel::from_json(const Json& model) {
     const std::string merged = a + std::string(bs);
     auto in = m.vocab_.find(merged);
     if (in == m.vocab_.end()) {
-      bad(fmt::format("model.merges[{}]: merged token '{}' is not in the vocabulary", rank, merged));
+      bad(fmt::format("model.merges[{}]: merged token '{}' is not in the vocabulary", rank,
+                      merged));
     }
     // A repeated pair keeps its last rank, as in Hugging Face's map construction.
     m.merges_[pair_key(ia->second, ib->second)] = Merge{rank, in->second};
@@ -143,7 +156,8 @@ std::optional<int32_t> BpeModel::token_to_id(std::string_view token) const {
 }
 
 const std::string* BpeModel::id_to_token(int32_t id) const {
-  if (id < 0 || static_cast<size_t>(id) >= id_to_token_.size() || !has_token_[static_cast<size_t>(id)]) {
+  if (id < 0 || static_cast<size_t>(id) >= id_to_token_.size() ||
+      !has_token_[static_cast<size_t>(id)]) {
     return nullptr;
   }
   return &id_to_token_[static_cast<size_t>(id)];
@@ -160,7 +174,8 @@ void BpeModel::initial_symbols(std::string_view w, std::vector<int32_t>& ids) co
     const bool is_first = i == 0;
     const bool is_last = i + len >= w.size();
     std::string_view s = w.substr(i, len);
-    if ((!is_first && !continuing_subword_prefix_.empty()) || (is_last && !end_of_word_suffix_.empty())) {
+    if ((!is_first && !continuing_subword_prefix_.empty()) ||
+        (is_last && !end_of_word_suffix_.empty())) {
       buf.clear();
       if (!is_first) buf += continuing_subword_prefix_;
       buf += s;
@@ -234,10 +249,12 @@ void BpeModel::merge_all(std::vector<int32_t>& ids) const {
     cur.next = right.next;
     if (cur.next >= 0) sym[cur.next].prev = top.pos;
     if (cur.prev >= 0) {
-      if (const Merge* m = lookup(sym[cur.prev].id, cur.id)) heap.push(Cand{m->rank, cur.prev, m->new_id});
+      if (const Merge* m = lookup(sym[cur.prev].id, cur.id))
+        heap.push(Cand{m->rank, cur.prev, m->new_id});
     }
     if (cur.next >= 0) {
-      if (const Merge* m = lookup(cur.id, sym[cur.next].id)) heap.push(Cand{m->rank, top.pos, m->new_id});
+      if (const Merge* m = lookup(cur.id, sym[cur.next].id))
+        heap.push(Cand{m->rank, top.pos, m->new_id});
     }
   }
   ids.clear();

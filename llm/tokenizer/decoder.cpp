@@ -13,7 +13,9 @@ namespace {
 using Json = nlohmann::json;
 using Kind = DecoderStep::Kind;
 
-[[noreturn]] void bad(const std::string& msg) { throw_error(ErrorCategory::bad_format, msg); }
+[[noreturn]] void bad(const std::string& msg) {
+  throw_error(ErrorCategory::bad_format, msg);
+}
 
 // "<0xAB>" -> 0xAB, as Hugging Face's ByteFallback recognises byte tokens.
 int parse_byte_token(const std::string& t) {
@@ -22,11 +24,16 @@ int parse_byte_token(const std::string& t) {
   for (int k = 3; k < 5; ++k) {
     const char c = t[static_cast<size_t>(k)];
     int d;
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
-    else if (k == 3 && c == '+') continue;  // from_str_radix accepts a leading '+'
-    else return -1;
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      d = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+      d = c - 'A' + 10;
+    else if (k == 3 && c == '+')
+      continue;  // from_str_radix accepts a leading '+'
+    else
+      return -1;
     v = v * 16 + d;
   }
   return v;
@@ -34,7 +41,8 @@ int parse_byte_token(const std::string& t) {
 
 size_t get_count(const Json& j, const char* key, const std::string& where) {
   auto it = j.find(key);
-  if (it == j.end() || !it->is_number_unsigned()) bad(fmt::format("{}.{}: expected a non-negative integer", where, key));
+  if (it == j.end() || !it->is_number_unsigned())
+    bad(fmt::format("{}.{}: expected a non-negative integer", where, key));
   return it->get<size_t>();
 }
 
@@ -85,7 +93,8 @@ void Decoder::add(const Json& j, const std::string& where) {
   } else if (type == "Strip") {
     s.kind = Kind::strip;
     auto c = j.find("content");
-    if (c == j.end() || !c->is_string()) bad(fmt::format("{}.content: expected a one-character string", where));
+    if (c == j.end() || !c->is_string())
+      bad(fmt::format("{}.content: expected a one-character string", where));
     s.content = c->get<std::string>();
     size_t i = 0;
     if (s.content.empty() || !utf8::is_valid(s.content) ||
@@ -98,21 +107,29 @@ void Decoder::add(const Json& j, const std::string& where) {
     s.kind = Kind::replace;
     auto pat = j.find("pattern");
     auto content = j.find("content");
-    if (content == j.end() || !content->is_string()) bad(fmt::format("{}.content: expected a string", where));
+    if (content == j.end() || !content->is_string())
+      bad(fmt::format("{}.content: expected a string", where));
     s.content = content->get<std::string>();
-    if (pat != j.end() && pat->is_object() && pat->contains("Regex") && (*pat)["Regex"].is_string()) {
-      s.pattern = in_context(where + ".pattern", [&] { return std::make_shared<Regex>((*pat)["Regex"].get<std::string>()); });
-    } else if (pat != j.end() && pat->is_object() && pat->contains("String") && (*pat)["String"].is_string()) {
+    if (pat != j.end() && pat->is_object() && pat->contains("Regex") &&
+        (*pat)["Regex"].is_string()) {
+      s.pattern = in_context(where + ".pattern", [&] {
+        return std::make_shared<Regex>((*pat)["Regex"].get<std::string>());
+      });
+    } else if (pat != j.end() && pat->is_object() && pat->contains("String") &&
+               (*pat)["String"].is_string()) {
       const std::string lit = (*pat)["String"].get<std::string>();
       if (lit.empty()) return;
       s.pattern = std::make_shared<Regex>(regex_escape(lit));
     } else {
-      bad(fmt::format("{}.pattern: expected {{\"Regex\": string}} or {{\"String\": string}}", where));
+      bad(fmt::format("{}.pattern: expected {{\"Regex\": string}} or {{\"String\": string}}",
+                      where));
     }
   } else {
-    throw_error(ErrorCategory::unsupported,
-                fmt::format("{}: decoder type '{}' is not supported (supported: ByteLevel, ByteFallback, "
-                            "Fuse, Strip, Replace, Sequence)", where, type));
+    throw_error(
+        ErrorCategory::unsupported,
+        fmt::format("{}: decoder type '{}' is not supported (supported: ByteLevel, ByteFallback, "
+                    "Fuse, Strip, Replace, Sequence)",
+                    where, type));
   }
   steps_.push_back(std::move(s));
 }

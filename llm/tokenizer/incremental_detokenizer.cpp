@@ -30,8 +30,8 @@ std::string IncrementalDetokenizer::push(int32_t id) {
   // Hold back trailing replacement characters: they may be bytes of a character whose
   // remaining byte tokens have not arrived yet.
   while (end >= emitted_ + utf8::kReplacement.size() &&
-         std::string_view(text).substr(end - utf8::kReplacement.size(), utf8::kReplacement.size()) ==
-             utf8::kReplacement) {
+         std::string_view(text).substr(end - utf8::kReplacement.size(),
+                                       utf8::kReplacement.size()) == utf8::kReplacement) {
     end -= utf8::kReplacement.size();
   }
   if (end > emitted_) {

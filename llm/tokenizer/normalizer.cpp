@@ -20,13 +20,15 @@ namespace {
 using Json = nlohmann::json;
 using Kind = NormalizerStep::Kind;
 
-[[noreturn]] void bad(const std::string& msg) { throw_error(ErrorCategory::bad_format, msg); }
+[[noreturn]] void bad(const std::string& msg) {
+  throw_error(ErrorCategory::bad_format, msg);
+}
 
 // Rust's char::is_whitespace (the Unicode White_Space property).
 bool is_white_space(uint32_t c) {
   return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
-         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
-         c == 0x205F || c == 0x3000;
+         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F ||
+         c == 0x3000;
 }
 
 #ifdef MVL_HAVE_ICU
@@ -65,15 +67,17 @@ void icu_apply(Kind kind, std::string& s) {
     err = U_ZERO_ERROR;
     if (kind == Kind::lowercase) {
       n = u_strToLower(reinterpret_cast<UChar*>(out.data()), static_cast<int32_t>(out.size()),
-                       reinterpret_cast<const UChar*>(in.data()), static_cast<int32_t>(in.size()), "", &err);
+                       reinterpret_cast<const UChar*>(in.data()), static_cast<int32_t>(in.size()),
+                       "", &err);
     } else {
       const UNormalizer2* norm = kind == Kind::nfc    ? unorm2_getNFCInstance(&err)
                                  : kind == Kind::nfd  ? unorm2_getNFDInstance(&err)
                                  : kind == Kind::nfkc ? unorm2_getNFKCInstance(&err)
                                                       : unorm2_getNFKDInstance(&err);
       MVL_CHECK(U_SUCCESS(err), internal, "ICU normalizer unavailable: {}", u_errorName(err));
-      n = unorm2_normalize(norm, reinterpret_cast<const UChar*>(in.data()), static_cast<int32_t>(in.size()),
-                           reinterpret_cast<UChar*>(out.data()), static_cast<int32_t>(out.size()), &err);
+      n = unorm2_normalize(norm, reinterpret_cast<const UChar*>(in.data()),
+                           static_cast<int32_t>(in.size()), reinterpret_cast<UChar*>(out.data()),
+                           static_cast<int32_t>(out.size()), &err);
     }
     if (err != U_BUFFER_OVERFLOW_ERROR) break;
     out.assign(static_cast<size_t>(n) + 1, u'\0');
@@ -100,32 +104,44 @@ void Normalizer::add(const Json& j, const std::string& where) {
   NormalizerStep s;
   if (type == "Sequence") {
     auto it = j.find("normalizers");
-    if (it == j.end() || !it->is_array()) bad(fmt::format("{}.normalizers: expected an array", where));
-    for (size_t i = 0; i < it->size(); ++i) add((*it)[i], fmt::format("{}.normalizers[{}]", where, i));
+    if (it == j.end() || !it->is_array())
+      bad(fmt::format("{}.normalizers: expected an array", where));
+    for (size_t i = 0; i < it->size(); ++i)
+      add((*it)[i], fmt::format("{}.normalizers[{}]", where, i));
     return;
   }
   if (type == "NFC" || type == "NFD" || type == "NFKC" || type == "NFKD" || type == "Lowercase") {
 #ifndef MVL_HAVE_ICU
     throw_error(ErrorCategory::unsupported,
                 fmt::format("{}: normalizer '{}' needs ICU, and this build has none; install "
-                            "libicu-dev and rebuild", where, type));
+                            "libicu-dev and rebuild",
+                            where, type));
 #endif
-    s.kind = type == "NFC" ? Kind::nfc : type == "NFD" ? Kind::nfd : type == "NFKC" ? Kind::nfkc
-           : type == "NFKD" ? Kind::nfkd : Kind::lowercase;
+    s.kind = type == "NFC"    ? Kind::nfc
+             : type == "NFD"  ? Kind::nfd
+             : type == "NFKC" ? Kind::nfkc
+             : type == "NFKD" ? Kind::nfkd
+                              : Kind::lowercase;
   } else if (type == "Replace") {
     s.kind = Kind::replace;
     auto pat = j.find("pattern");
     auto content = j.find("content");
-    if (content == j.end() || !content->is_string()) bad(fmt::format("{}.content: expected a string", where));
+    if (content == j.end() || !content->is_string())
+      bad(fmt::format("{}.content: expected a string", where));
     s.content = content->get<std::string>();
-    if (pat != j.end() && pat->is_object() && pat->contains("Regex") && (*pat)["Regex"].is_string()) {
-      s.pattern = in_context(where + ".pattern", [&] { return std::make_shared<Regex>((*pat)["Regex"].get<std::string>()); });
-    } else if (pat != j.end() && pat->is_object() && pat->contains("String") && (*pat)["String"].is_string()) {
+    if (pat != j.end() && pat->is_object() && pat->contains("Regex") &&
+        (*pat)["Regex"].is_string()) {
+      s.pattern = in_context(where + ".pattern", [&] {
+        return std::make_shared<Regex>((*pat)["Regex"].get<std::string>());
+      });
+    } else if (pat != j.end() && pat->is_object() && pat->contains("String") &&
+               (*pat)["String"].is_string()) {
       const std::string lit = (*pat)["String"].get<std::string>();
       if (lit.empty()) return;
       s.pattern = std::make_shared<Regex>(regex_escape(lit));
     } else {
-      bad(fmt::format("{}.pattern: expected {{\"Regex\": string}} or {{\"String\": string}}", where));
+      bad(fmt::format("{}.pattern: expected {{\"Regex\": string}} or {{\"String\": string}}",
+                      where));
     }
   } else if (type == "Prepend") {
     s.kind = Kind::prepend;
@@ -144,9 +160,11 @@ void Normalizer::add(const Json& j, const std::string& where) {
   } else if (type == "ByteLevel") {
     s.kind = Kind::byte_level;
   } else {
-    throw_error(ErrorCategory::unsupported,
-                fmt::format("{}: normalizer type '{}' is not supported (supported: NFC, NFD, NFKC, NFKD, "
-                            "Lowercase, Replace, Prepend, Strip, ByteLevel, Sequence)", where, type));
+    throw_error(
+        ErrorCategory::unsupported,
+        fmt::format("{}: normalizer type '{}' is not supported (supported: NFC, NFD, NFKC, NFKD, "
+                    "Lowercase, Replace, Prepend, Strip, ByteLevel, Sequence)",
+                    where, type));
   }
   steps_.push_back(std::move(s));
 }

@@ -17,12 +17,15 @@ using Json = nlohmann::json;
 constexpr const char* kGpt2Pattern =
     "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 
-[[noreturn]] void bad(const std::string& msg) { throw_error(ErrorCategory::bad_format, msg); }
+[[noreturn]] void bad(const std::string& msg) {
+  throw_error(ErrorCategory::bad_format, msg);
+}
 
 bool flag(const Json& j, const char* key, bool dflt, const std::string& where) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return dflt;
-  if (!it->is_boolean()) bad(fmt::format("{}.{}: expected true/false, got {}", where, key, it->type_name()));
+  if (!it->is_boolean())
+    bad(fmt::format("{}.{}: expected true/false, got {}", where, key, it->type_name()));
   return it->get<bool>();
 }
 
@@ -41,8 +44,10 @@ SplitBehavior parse_behavior(const Json& j, const std::string& where) {
   if (b == "MergedWithPrevious") return SplitBehavior::merged_with_previous;
   if (b == "MergedWithNext") return SplitBehavior::merged_with_next;
   if (b == "Contiguous") return SplitBehavior::contiguous;
-  bad(fmt::format("{}.behavior: unknown split behavior '{}' (expected Removed, Isolated, "
-                  "MergedWithPrevious, MergedWithNext or Contiguous)", where, b));
+  bad(
+      fmt::format("{}.behavior: unknown split behavior '{}' (expected Removed, Isolated, "
+                  "MergedWithPrevious, MergedWithNext or Contiguous)",
+                  where, b));
 }
 
 }  // namespace
@@ -63,10 +68,13 @@ void PreTokenizer::add(const Json& j, const std::string& where) {
   const std::string type = t->get<std::string>();
   if (type == "Sequence") {
     auto it = j.find("pretokenizers");
-    if (it == j.end() || !it->is_array()) bad(fmt::format("{}.pretokenizers: expected an array", where));
-    for (size_t i = 0; i < it->size(); ++i) add((*it)[i], fmt::format("{}.pretokenizers[{}]", where, i));
+    if (it == j.end() || !it->is_array())
+      bad(fmt::format("{}.pretokenizers: expected an array", where));
+    for (size_t i = 0; i < it->size(); ++i)
+      add((*it)[i], fmt::format("{}.pretokenizers[{}]", where, i));
   } else if (type == "ByteLevel") {
-    if (flag(j, "add_prefix_space", true, where)) stages_.push_back(make_stage(PreTokenStage::Kind::prefix_space));
+    if (flag(j, "add_prefix_space", true, where))
+      stages_.push_back(make_stage(PreTokenStage::Kind::prefix_space));
     if (flag(j, "use_regex", true, where)) {
       PreTokenStage s;
       s.regex = std::make_shared<Regex>(kGpt2Pattern);
@@ -80,13 +88,15 @@ void PreTokenizer::add(const Json& j, const std::string& where) {
       bad(fmt::format("{}.pattern: expected {{\"Regex\": ...}} or {{\"String\": ...}}", where));
     }
     if (auto r = pat->find("Regex"); r != pat->end() && r->is_string()) {
-      s.regex = in_context(where + ".pattern", [&] { return std::make_shared<Regex>(r->get<std::string>()); });
+      s.regex = in_context(where + ".pattern",
+                           [&] { return std::make_shared<Regex>(r->get<std::string>()); });
     } else if (auto str = pat->find("String"); str != pat->end() && str->is_string()) {
       const std::string lit = str->get<std::string>();
       if (lit.empty()) return;  // an empty literal never matches: the split is a no-op
       s.regex = std::make_shared<Regex>(regex_escape(lit));
     } else {
-      bad(fmt::format("{}.pattern: expected {{\"Regex\": string}} or {{\"String\": string}}", where));
+      bad(fmt::format("{}.pattern: expected {{\"Regex\": string}} or {{\"String\": string}}",
+                      where));
     }
     s.behavior = parse_behavior(j, where);
     s.invert = flag(j, "invert", false, where);
@@ -94,7 +104,8 @@ void PreTokenizer::add(const Json& j, const std::string& where) {
   } else if (type == "Digits") {
     // char::is_numeric per character; grouped runs equal one \p{N}+ match.
     PreTokenStage s;
-    s.regex = std::make_shared<Regex>(flag(j, "individual_digits", false, where) ? "\\p{N}" : "\\p{N}+");
+    s.regex =
+        std::make_shared<Regex>(flag(j, "individual_digits", false, where) ? "\\p{N}" : "\\p{N}+");
     stages_.push_back(s);
   } else if (type == "WhitespaceSplit") {
     PreTokenStage s;
@@ -104,12 +115,14 @@ void PreTokenizer::add(const Json& j, const std::string& where) {
   } else {
     throw_error(ErrorCategory::unsupported,
                 fmt::format("{}: pre-tokenizer type '{}' is not supported (supported: ByteLevel, "
-                            "Split, Digits, WhitespaceSplit, Sequence)", where, type));
+                            "Split, Digits, WhitespaceSplit, Sequence)",
+                            where, type));
   }
 }
 
-void PreTokenizer::split(std::string_view text, const Regex& re, SplitBehavior behavior, bool invert,
-                         RegexScratch& rs, std::vector<std::tuple<size_t, size_t, bool>>& m,
+void PreTokenizer::split(std::string_view text, const Regex& re, SplitBehavior behavior,
+                         bool invert, RegexScratch& rs,
+                         std::vector<std::tuple<size_t, size_t, bool>>& m,
                          std::vector<std::pair<size_t, size_t>>& out) {
   // 1. (start, end, is_match) covering the whole text, as Hugging Face's find_matches.
   m.clear();
@@ -135,8 +148,10 @@ void PreTokenizer::split(std::string_view text, const Regex& re, SplitBehavior b
     case SplitBehavior::merged_with_previous: {
       bool prev_match = false;
       for (auto& [s, e, is_m] : m) {
-        if (is_m && !prev_match && !out.empty()) out.back().second = e;
-        else out.emplace_back(s, e);
+        if (is_m && !prev_match && !out.empty())
+          out.back().second = e;
+        else
+          out.emplace_back(s, e);
         prev_match = is_m;
       }
       break;
@@ -145,8 +160,10 @@ void PreTokenizer::split(std::string_view text, const Regex& re, SplitBehavior b
       bool prev_match = false;
       for (size_t k = m.size(); k-- > 0;) {
         auto& [s, e, is_m] = m[k];
-        if (is_m && !prev_match && !out.empty()) out.back().first = s;
-        else out.emplace_back(s, e);
+        if (is_m && !prev_match && !out.empty())
+          out.back().first = s;
+        else
+          out.emplace_back(s, e);
         prev_match = is_m;
       }
       std::reverse(out.begin(), out.end());
@@ -155,8 +172,10 @@ void PreTokenizer::split(std::string_view text, const Regex& re, SplitBehavior b
     case SplitBehavior::contiguous: {
       bool prev_match = false;
       for (auto& [s, e, is_m] : m) {
-        if (is_m == prev_match && !out.empty()) out.back().second = e;
-        else out.emplace_back(s, e);
+        if (is_m == prev_match && !out.empty())
+          out.back().second = e;
+        else
+          out.emplace_back(s, e);
         prev_match = is_m;
       }
       break;
@@ -184,7 +203,8 @@ void PreTokenizer::run(std::string_view text, PreTokenScratch& scratch, const Si
   run_splits(text, scratch, [&](std::string_view raw) { sink(finish(raw, scratch)); });
 }
 
-void PreTokenizer::run_splits(std::string_view text, PreTokenScratch& scratch, const Sink& sink) const {
+void PreTokenizer::run_splits(std::string_view text, PreTokenScratch& scratch,
+                              const Sink& sink) const {
   if (text.empty()) return;
   ensure_slots(scratch, stages_.size());
   run_stage(0, text, scratch, sink);
@@ -249,7 +269,8 @@ void PreTokenizer::run_stage(size_t k, std::string_view piece, PreTokenScratch& 
       split(piece, *st.regex, st.behavior, st.invert, scratch.regex, scratch.matches[k], spans);
       // Deeper stages use their own slots, so `spans` stays intact while we iterate.
       for (size_t i = 0; i < spans.size(); ++i) {
-        run_stage(k + 1, piece.substr(spans[i].first, spans[i].second - spans[i].first), scratch, sink);
+        run_stage(k + 1, piece.substr(spans[i].first, spans[i].second - spans[i].first), scratch,
+                  sink);
       }
       return;
     }

@@ -31,7 +31,7 @@ struct PreTokenStage {
 // Reusable per-call buffers, one slot per stage depth.
 struct PreTokenScratch {
   RegexScratch regex;
-  std::vector<std::string> text;                          // transformed piece per depth
+  std::vector<std::string> text;                              // transformed piece per depth
   std::vector<std::vector<std::pair<size_t, size_t>>> spans;  // split output per depth
   std::vector<std::vector<std::tuple<size_t, size_t, bool>>> matches;
 };
@@ -60,7 +60,8 @@ class PreTokenizer {
 
  private:
   void add(const nlohmann::json& j, const std::string& where);
-  void run_stage(size_t k, std::string_view piece, PreTokenScratch& scratch, const Sink& sink) const;
+  void run_stage(size_t k, std::string_view piece, PreTokenScratch& scratch,
+                 const Sink& sink) const;
 
   std::vector<PreTokenStage> stages_;
   size_t split_end_ = 0;  // stages [split_end_, end) never split: one piece in, one out

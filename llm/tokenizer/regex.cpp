@@ -35,8 +35,10 @@ std::string translate_onig_pattern(std::string_view p) {
     if (c == '\\' && i + 1 < p.size()) {
       const char n = p[i + 1];
       if (n == 's') {
-        if (class_depth > 0) out.append(kSpaceSet);
-        else out.append("[").append(kSpaceSet).append("]");
+        if (class_depth > 0)
+          out.append(kSpaceSet);
+        else
+          out.append("[").append(kSpaceSet).append("]");
       } else if (n == 'S' && class_depth == 0) {
         out.append("[^").append(kSpaceSet).append("]");
       } else {
@@ -63,7 +65,8 @@ std::string translate_onig_pattern(std::string_view p) {
 std::string regex_escape(std::string_view literal) {
   std::string out;
   for (char c : literal) {
-    if (std::string_view("\\^$.|?*+()[]{}-/").find(c) != std::string_view::npos) out.push_back('\\');
+    if (std::string_view("\\^$.|?*+()[]{}-/").find(c) != std::string_view::npos)
+      out.push_back('\\');
     out.push_back(c);
   }
   return out;
@@ -104,13 +107,16 @@ Regex::Regex(const std::string& pattern) : pattern_(pattern) {
   jit_ = pcre2_jit_compile(static_cast<pcre2_code*>(code_), PCRE2_JIT_COMPLETE) == 0;
 }
 
-Regex::~Regex() { pcre2_code_free(static_cast<pcre2_code*>(code_)); }
+Regex::~Regex() {
+  pcre2_code_free(static_cast<pcre2_code*>(code_));
+}
 
 bool Regex::matches_start(std::string_view text) const {
   pcre2_match_data* md = pcre2_match_data_create(1, nullptr);
   MVL_CHECK(md != nullptr, out_of_memory, "cannot allocate PCRE2 match data");
-  const int rc = pcre2_match(static_cast<pcre2_code*>(code_), reinterpret_cast<PCRE2_SPTR>(text.data()),
-                             text.size(), 0, PCRE2_ANCHORED | PCRE2_NO_UTF_CHECK, md, nullptr);
+  const int rc =
+      pcre2_match(static_cast<pcre2_code*>(code_), reinterpret_cast<PCRE2_SPTR>(text.data()),
+                  text.size(), 0, PCRE2_ANCHORED | PCRE2_NO_UTF_CHECK, md, nullptr);
   pcre2_match_data_free(md);
   return rc >= 0;
 }

@@ -90,7 +90,8 @@ Tokenizer Tokenizer::from_file(const std::string& path) {
 }
 
 Tokenizer Tokenizer::from_json_text(const std::string& text, const std::string& what) {
-  return in_context(fmt::format("tokenizer '{}'", what), [&] { return Tokenizer(build_impl(text)); });
+  return in_context(fmt::format("tokenizer '{}'", what),
+                    [&] { return Tokenizer(build_impl(text)); });
 }
 
 std::shared_ptr<const TokenizerImpl> Tokenizer::build_impl(const std::string& text) {
@@ -99,13 +100,17 @@ std::shared_ptr<const TokenizerImpl> Tokenizer::build_impl(const std::string& te
   try {
     j = json::Json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
-    throw_error(ErrorCategory::bad_format,
-                fmt::format("invalid JSON at byte {}; expected a Hugging Face tokenizer.json", e.byte));
+    throw_error(
+        ErrorCategory::bad_format,
+        fmt::format("invalid JSON at byte {}; expected a Hugging Face tokenizer.json", e.byte));
   }
-  if (!j.is_object()) throw_error(ErrorCategory::bad_format, fmt::format("expected a JSON object, got {}", j.type_name()));
+  if (!j.is_object())
+    throw_error(ErrorCategory::bad_format,
+                fmt::format("expected a JSON object, got {}", j.type_name()));
   auto model = j.find("model");
   if (model == j.end() || model->is_null()) {
-    throw_error(ErrorCategory::bad_format, "'model' is missing; is this a Hugging Face tokenizer.json?");
+    throw_error(ErrorCategory::bad_format,
+                "'model' is missing; is this a Hugging Face tokenizer.json?");
   }
   impl->model = BpeModel::from_json(*model);
   auto get = [&](const char* key) -> const json::Json& {
@@ -157,8 +162,10 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool parse_special
     std::vector<AddedSplit> norm_splits;
     t.added.split(seg, true, parse_special, norm_splits, sc->matches);
     for (const AddedSplit& n : norm_splits) {
-      if (n.id >= 0) ids.push_back(n.id);
-      else t.encode_segment(seg.substr(n.begin, n.end - n.begin), *sc, ids);
+      if (n.id >= 0)
+        ids.push_back(n.id);
+      else
+        t.encode_segment(seg.substr(n.begin, n.end - n.begin), *sc, ids);
     }
   }
   t.release(std::move(sc));
@@ -203,16 +210,22 @@ bool Tokenizer::has_id(int32_t id) const {
   return impl_->added.by_id(id) != nullptr || impl_->model.id_to_token(id) != nullptr;
 }
 
-int64_t Tokenizer::vocab_size() const { return impl_->vocab_size; }
+int64_t Tokenizer::vocab_size() const {
+  return impl_->vocab_size;
+}
 
 bool Tokenizer::is_special(int32_t id) const {
   const AddedToken* a = impl_->added.by_id(id);
   return a != nullptr && a->special;
 }
 
-const std::vector<AddedToken>& Tokenizer::added_tokens() const { return impl_->added.tokens(); }
+const std::vector<AddedToken>& Tokenizer::added_tokens() const {
+  return impl_->added.tokens();
+}
 
-bool Tokenizer::streams_bytes() const { return impl_->decoder.is_byte_level_only(); }
+bool Tokenizer::streams_bytes() const {
+  return impl_->decoder.is_byte_level_only();
+}
 
 void Tokenizer::token_bytes(int32_t id, bool skip_special, std::string& out) const {
   if (const AddedToken* a = impl_->added.by_id(id)) {

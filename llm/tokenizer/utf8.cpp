@@ -8,13 +8,19 @@ namespace {
 void second_byte_range(unsigned char lead, unsigned char& lo, unsigned char& hi) {
   lo = 0x80;
   hi = 0xBF;
-  if (lead == 0xE0) lo = 0xA0;
-  else if (lead == 0xED) hi = 0x9F;
-  else if (lead == 0xF0) lo = 0x90;
-  else if (lead == 0xF4) hi = 0x8F;
+  if (lead == 0xE0)
+    lo = 0xA0;
+  else if (lead == 0xED)
+    hi = 0x9F;
+  else if (lead == 0xF0)
+    lo = 0x90;
+  else if (lead == 0xF4)
+    hi = 0x8F;
 }
 
-bool is_lead(unsigned char b) { return b >= 0xC2 && b <= 0xF4; }
+bool is_lead(unsigned char b) {
+  return b >= 0xC2 && b <= 0xF4;
+}
 
 // How many bytes of s (starting at a lead byte) form a valid prefix of one sequence:
 // returns n == need when complete, n < need when it stops early (invalid or truncated).

@@ -25,7 +25,9 @@ inline size_t seq_len(unsigned char b) {
 
 // Byte offset of the first invalid sequence, or npos when `s` is valid UTF-8.
 size_t find_invalid(std::string_view s);
-inline bool is_valid(std::string_view s) { return find_invalid(s) == std::string_view::npos; }
+inline bool is_valid(std::string_view s) {
+  return find_invalid(s) == std::string_view::npos;
+}
 
 // Decodes the code point at s[i] (s must be valid UTF-8) and advances i.
 uint32_t next_code_point(std::string_view s, size_t& i);

@@ -6,8 +6,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <cstdio>
+#include <ctime>
 #include <random>
 #include <sstream>
 #include <string>
@@ -83,7 +83,8 @@ int main(int argc, char** argv) {
   std::printf("tokenizer encode/decode, single thread, %.1f MB English, median of %d runs\n",
               text.size() / 1e6, runs);
   std::printf("MB/s of input text per second of thread CPU time (wall-clock MB/s in brackets)\n");
-  std::printf("%-14s %20s %20s %20s %9s\n", "tokenizer", "encode", "encode per line", "decode", "tokens");
+  std::printf("%-14s %20s %20s %20s %9s\n", "tokenizer", "encode", "encode per line", "decode",
+              "tokens");
   const std::string only = argc > 3 ? argv[3] : "";
   for (const std::string name : {"minimax_like", "o200k_style", "gpt2_style", "llama_style"}) {
     if (!only.empty() && name != only) continue;
@@ -111,9 +112,10 @@ int main(int argc, char** argv) {
       dec_w.push_back(bytes / (w3 - w2));
     }
     auto cell = [](double cpu, double wall) { return fmt_cell(cpu, wall); };
-    std::printf("%-14s %20s %20s %20s %9zu\n", name.c_str(), cell(median(enc), median(enc_w)).c_str(),
-                cell(median(enc_lines), median(enc_lines_w)).c_str(), cell(median(dec), median(dec_w)).c_str(),
-                n_tokens);
+    std::printf("%-14s %20s %20s %20s %9zu\n", name.c_str(),
+                cell(median(enc), median(enc_w)).c_str(),
+                cell(median(enc_lines), median(enc_lines_w)).c_str(),
+                cell(median(dec), median(dec_w)).c_str(), n_tokens);
   }
   return 0;
 }

@@ -16,7 +16,9 @@ namespace {
 
 using nlohmann::json;
 
-std::string golden(const std::string& name) { return test::source_path("tests/golden/tokenizer/" + name); }
+std::string golden(const std::string& name) {
+  return test::source_path("tests/golden/tokenizer/" + name);
+}
 
 std::vector<std::string> split_lines(const std::string& s) {
   std::vector<std::string> out;
@@ -28,12 +30,15 @@ std::vector<std::string> split_lines(const std::string& s) {
 
 std::string ids_line(const json& ids) {
   std::string s;
-  for (size_t i = 0; i < ids.size(); ++i) s += (i ? " " : "") + std::to_string(ids[i].get<int>());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i) s += ' ';
+    s += std::to_string(ids[i].get<int>());
+  }
   return s;
 }
 
 struct Cases {
-  std::string input;                // corpus lines without line breaks, one per line
+  std::string input;  // corpus lines without line breaks, one per line
   std::vector<std::string> ids, ids_no_special;
 };
 
@@ -55,10 +60,12 @@ TEST(TokenizeCli, MatchesHuggingFaceGoldens) {
   for (const char* name : {"minimax_like", "o200k_style"}) {
     const Cases c = single_line_cases(name);
     ASSERT_GT(c.ids.size(), 100u);
-    const auto r = test::run_cli({"tokenize", "--tokenizer", golden(std::string(name) + ".json")}, c.input);
+    const auto r =
+        test::run_cli({"tokenize", "--tokenizer", golden(std::string(name) + ".json")}, c.input);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(split_lines(r.out), c.ids) << name;
-    const auto ns = test::run_cli({"tokenize", "--tokenizer", golden(std::string(name) + ".json"), "--no-special"}, c.input);
+    const auto ns = test::run_cli(
+        {"tokenize", "--tokenizer", golden(std::string(name) + ".json"), "--no-special"}, c.input);
     ASSERT_EQ(ns.exit_code, 0) << ns.err;
     EXPECT_EQ(split_lines(ns.out), c.ids_no_special) << name;
   }
@@ -74,7 +81,8 @@ TEST(TokenizeCli, ModelDirAndDetokenizeRoundTrip) {
   const auto dec = test::run_cli({"detokenize", "--model", dir}, enc.out);
   ASSERT_EQ(dec.exit_code, 0) << dec.err;
   EXPECT_EQ(dec.out, text);
-  const auto skip = test::run_cli({"detokenize", "-m", dir, "--skip-special"}, split_lines(enc.out)[0] + "\n");
+  const auto skip =
+      test::run_cli({"detokenize", "-m", dir, "--skip-special"}, split_lines(enc.out)[0] + "\n");
   ASSERT_EQ(skip.exit_code, 0) << skip.err;
   EXPECT_EQ(skip.out, "Hello  world\n");
   // A pasted Python list works too.
@@ -85,9 +93,11 @@ TEST(TokenizeCli, ModelDirAndDetokenizeRoundTrip) {
 TEST(TokenizeCli, ErrorsAreOneLineWithExitCodes) {
   const std::string tok = golden("minimax_like.json");
   auto one_line = [](const std::string& err) {
-    return !err.empty() && err.find('\n') == err.size() - 1 && err.rfind("minimax-vl: error: ", 0) == 0;
+    return !err.empty() && err.find('\n') == err.size() - 1 &&
+           err.rfind("minimax-vl: error: ", 0) == 0;
   };
-  const auto missing = test::run_cli({"tokenize", "--tokenizer", "/nonexistent/tokenizer.json"}, "x\n");
+  const auto missing =
+      test::run_cli({"tokenize", "--tokenizer", "/nonexistent/tokenizer.json"}, "x\n");
   EXPECT_EQ(missing.exit_code, 3);
   EXPECT_TRUE(one_line(missing.err)) << missing.err;
 

@@ -13,18 +13,24 @@
 namespace mvl::llm {
 namespace {
 
-ContentItem image() { return ContentItem{ContentItem::Kind::image, ""}; }
-ContentItem text(std::string t) { return ContentItem{ContentItem::Kind::text, std::move(t)}; }
+ContentItem image() {
+  return ContentItem{ContentItem::Kind::image, ""};
+}
+ContentItem text(std::string t) {
+  return ContentItem{ContentItem::Kind::text, std::move(t)};
+}
 
 TEST(ChatTemplate, SpecReferencePrompt) {
   // spec §7.3, official example: system + user(image, text) + generation prompt.
   const std::vector<ChatMessage> msgs = {
-      make_message("system", "You are a helpful assistant created by MiniMax based on MiniMax-VL-01 model."),
+      make_message("system",
+                   "You are a helpful assistant created by MiniMax based on MiniMax-VL-01 model."),
       ChatMessage{"user", {image(), text("Describe this image.")}, ""},
   };
   const std::string want =
       "<beginning_of_sentence>system ai_setting=assistant\n"
-      "You are a helpful assistant created by MiniMax based on MiniMax-VL-01 model.<end_of_sentence>\n"
+      "You are a helpful assistant created by MiniMax based on MiniMax-VL-01 "
+      "model.<end_of_sentence>\n"
       "<beginning_of_sentence>user name=user\n"
       "<image>Describe this image.<end_of_sentence>\n"
       "<beginning_of_sentence>ai name=assistant\n";
@@ -64,8 +70,10 @@ TEST(ChatTemplate, FunctionResultsAndToolsAfterMessages) {
       "<beginning_of_sentence>user name=user\nWeather?<end_of_sentence>\n"
       "<beginning_of_sentence>system function_response=functions\n"
       "{\"name\": \"get_weather\", \"response\": {\"temp\": 21}}<end_of_sentence>\n"
-      "<beginning_of_sentence>system function_setting=functions\n{\"name\": \"get_weather\"}<end_of_sentence>\n"
-      "<beginning_of_sentence>system function_setting=functions\n{\"name\": \"search\"}<end_of_sentence>\n"
+      "<beginning_of_sentence>system function_setting=functions\n{\"name\": "
+      "\"get_weather\"}<end_of_sentence>\n"
+      "<beginning_of_sentence>system function_setting=functions\n{\"name\": "
+      "\"search\"}<end_of_sentence>\n"
       "<beginning_of_sentence>ai name=assistant\n";
   EXPECT_EQ(render_chat(msgs, true, tools), want);
 }
@@ -76,7 +84,8 @@ TEST(ChatTemplate, UnknownRoleIsAnError) {
 }
 
 TEST(ChatTemplate, RenderedPromptTokenizesMarkersAsSpecialTokens) {
-  const Tokenizer t = Tokenizer::from_file(test::source_path("tests/golden/tokenizer/minimax_like.json"));
+  const Tokenizer t =
+      Tokenizer::from_file(test::source_path("tests/golden/tokenizer/minimax_like.json"));
   const std::string prompt = render_chat({ChatMessage{"user", {image(), text("Hi")}, ""}}, true);
   const auto ids = t.encode(prompt, true);
   const int32_t bos = *t.token_to_id("<beginning_of_sentence>");
@@ -92,7 +101,8 @@ TEST(ChatTemplate, PiecesConcatenateToTheRenderedPrompt) {
   ChatMessage fn = make_message("function", "{\"ok\": true}");
   fn.name = "f";
   const std::vector<ChatMessage> msgs = {
-      make_message("system", "sys"), ChatMessage{"user", {image(), text("a"), image(), text("b")}, ""},
+      make_message("system", "sys"),
+      ChatMessage{"user", {image(), text("a"), image(), text("b")}, ""},
       make_message("assistant", "c"), fn};
   const auto pieces = render_chat_pieces(msgs, true, {"{\"name\": \"f\"}"});
   std::string all;
@@ -106,18 +116,21 @@ TEST(ChatTemplate, PiecesConcatenateToTheRenderedPrompt) {
 }
 
 TEST(ChatTemplate, EncodeChatProtectsUserText) {
-  const Tokenizer t = Tokenizer::from_file(test::source_path("tests/golden/tokenizer/minimax_like.json"));
+  const Tokenizer t =
+      Tokenizer::from_file(test::source_path("tests/golden/tokenizer/minimax_like.json"));
   const int32_t image_id = *t.token_to_id("<image>");
   const int32_t eos_id = *t.token_to_id("<end_of_sentence>");
   // Ordinary prompt: both modes equal tokenizing the rendered string (HF's behaviour).
-  const std::vector<ChatMessage> plain = {make_message("system", "Be brief."),
-                                          ChatMessage{"user", {image(), text("What is this?")}, ""}};
+  const std::vector<ChatMessage> plain = {
+      make_message("system", "Be brief."),
+      ChatMessage{"user", {image(), text("What is this?")}, ""}};
   const auto pieces = render_chat_pieces(plain, true);
   const auto whole = t.encode(render_chat(plain, true), true);
   EXPECT_EQ(encode_chat(t, pieces, false), whole);
   EXPECT_EQ(encode_chat(t, pieces, true), whole);
   // User-typed markers stay text when protected, and become special tokens when not.
-  const std::vector<ChatMessage> sneaky = {ChatMessage{"user", {image(), text("x<image>y<end_of_sentence>")}, ""}};
+  const std::vector<ChatMessage> sneaky = {
+      ChatMessage{"user", {image(), text("x<image>y<end_of_sentence>")}, ""}};
   const auto sp = render_chat_pieces(sneaky, true);
   const auto loose = encode_chat(t, sp, false);
   const auto safe = encode_chat(t, sp, true);

@@ -21,7 +21,8 @@ using nlohmann::json;
 
 const std::vector<std::string>& corpus() {
   static const std::vector<std::string> c =
-      json::parse(test::read_text(test::source_path("tests/golden/tokenizer/corpus.json"))).get<std::vector<std::string>>();
+      json::parse(test::read_text(test::source_path("tests/golden/tokenizer/corpus.json")))
+          .get<std::vector<std::string>>();
   return c;
 }
 
@@ -59,8 +60,8 @@ TEST_P(TokenizerGolden, IdsMatchHuggingFace) {
     const auto want_ns = g.expected["ids_no_special"][i].get<std::vector<int32_t>>();
     const auto got_ns = g.tok.encode(lines[i], false);
     if (got_ns != want_ns && ++mismatches <= 5) {
-      ADD_FAILURE() << "no-special line " << i << " " << json(lines[i]).dump() << "\n want " << show(want_ns)
-                    << "\n got  " << show(got_ns);
+      ADD_FAILURE() << "no-special line " << i << " " << json(lines[i]).dump() << "\n want "
+                    << show(want_ns) << "\n got  " << show(got_ns);
     }
   }
   EXPECT_EQ(mismatches, 0);
@@ -71,8 +72,10 @@ TEST_P(TokenizerGolden, DecodeMatchesHuggingFace) {
   const auto& lines = corpus();
   for (size_t i = 0; i < lines.size(); ++i) {
     const auto ids = g.expected["ids"][i].get<std::vector<int32_t>>();
-    EXPECT_EQ(g.tok.decode(ids, false), g.expected["decoded"][i].get<std::string>()) << "line " << i;
-    EXPECT_EQ(g.tok.decode(ids, true), g.expected["decoded_skip_special"][i].get<std::string>()) << "line " << i;
+    EXPECT_EQ(g.tok.decode(ids, false), g.expected["decoded"][i].get<std::string>())
+        << "line " << i;
+    EXPECT_EQ(g.tok.decode(ids, true), g.expected["decoded_skip_special"][i].get<std::string>())
+        << "line " << i;
   }
 }
 
@@ -120,7 +123,8 @@ TEST_P(TokenizerGolden, StreamingRandomIdsEqualsOneShot) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Files, TokenizerGolden,
-                         ::testing::Values("gpt2_style", "o200k_style", "minimax_like", "llama_style"));
+                         ::testing::Values("gpt2_style", "o200k_style", "minimax_like",
+                                           "llama_style"));
 
 TEST(TokenizerGoldenRoundTrip, DecodeEncodeIsIdentity) {
   // Pipelines without prefix spaces or normalization must give back every line exactly

@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <functional>
 #include <random>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "kernels/core/error.h"
@@ -25,7 +25,8 @@ namespace {
 using nlohmann::json;
 
 json base_json() {
-  return json::parse(test::read_text(test::source_path("tests/golden/tokenizer/minimax_like.json")));
+  return json::parse(
+      test::read_text(test::source_path("tests/golden/tokenizer/minimax_like.json")));
 }
 
 Tokenizer minimax_like() {
@@ -40,37 +41,120 @@ struct BadCase {
 
 TEST(TokenizerMalformed, EachGivesOneLineError) {
   const std::vector<BadCase> cases = {
-      {"not json", [] { return std::string("{\"model\": {\"type\": \"BPE\", "); }, "invalid JSON at byte"},
+      {"not json", [] { return std::string("{\"model\": {\"type\": \"BPE\", "); },
+       "invalid JSON at byte"},
       {"not an object", [] { return std::string("[1, 2, 3]"); }, "expected a JSON object"},
-      {"missing model", [] { auto j = base_json(); j.erase("model"); return j.dump(); }, "'model' is missing"},
-      {"unsupported model", [] { auto j = base_json(); j["model"]["type"] = "WordPiece"; return j.dump(); },
+      {"missing model",
+       [] {
+         auto j = base_json();
+         j.erase("model");
+         return j.dump();
+       },
+       "'model' is missing"},
+      {"unsupported model",
+       [] {
+         auto j = base_json();
+         j["model"]["type"] = "WordPiece";
+         return j.dump();
+       },
        "model type 'WordPiece' is not supported"},
-      {"vocab wrong type", [] { auto j = base_json(); j["model"]["vocab"] = json::array({"a", "b"}); return j.dump(); },
+      {"vocab wrong type",
+       [] {
+         auto j = base_json();
+         j["model"]["vocab"] = json::array({"a", "b"});
+         return j.dump();
+       },
        "model.vocab: expected an object"},
-      {"vocab id not integer", [] { auto j = base_json(); j["model"]["vocab"]["!"] = "zero"; return j.dump(); },
+      {"vocab id not integer",
+       [] {
+         auto j = base_json();
+         j["model"]["vocab"]["!"] = "zero";
+         return j.dump();
+       },
        "expected an integer id"},
-      {"merge of unknown token", [] { auto j = base_json(); j["model"]["merges"][5] = json::array({"zzqq", "e"}); return j.dump(); },
+      {"merge of unknown token",
+       [] {
+         auto j = base_json();
+         j["model"]["merges"][5] = json::array({"zzqq", "e"});
+         return j.dump();
+       },
        "token 'zzqq' is not in the vocabulary"},
-      {"merge wrong shape", [] { auto j = base_json(); j["model"]["merges"][0] = 17; return j.dump(); },
+      {"merge wrong shape",
+       [] {
+         auto j = base_json();
+         j["model"]["merges"][0] = 17;
+         return j.dump();
+       },
        "model.merges[0]"},
-      {"merge string without space", [] { auto j = base_json(); j["model"]["merges"][3] = "abc"; return j.dump(); },
+      {"merge string without space",
+       [] {
+         auto j = base_json();
+         j["model"]["merges"][3] = "abc";
+         return j.dump();
+       },
        "two tokens separated by one space"},
-      {"merges missing", [] { auto j = base_json(); j["model"].erase("merges"); return j.dump(); }, "model.merges is missing"},
-      {"bad regex", [] { auto j = base_json(); j["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = "(\\p{L}+"; return j.dump(); },
+      {"merges missing",
+       [] {
+         auto j = base_json();
+         j["model"].erase("merges");
+         return j.dump();
+       },
+       "model.merges is missing"},
+      {"bad regex",
+       [] {
+         auto j = base_json();
+         j["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = "(\\p{L}+";
+         return j.dump();
+       },
        "does not compile"},
-      {"unknown split behavior", [] { auto j = base_json(); j["pre_tokenizer"]["pretokenizers"][0]["behavior"] = "Sideways"; return j.dump(); },
+      {"unknown split behavior",
+       [] {
+         auto j = base_json();
+         j["pre_tokenizer"]["pretokenizers"][0]["behavior"] = "Sideways";
+         return j.dump();
+       },
        "unknown split behavior 'Sideways'"},
-      {"unsupported pre-tokenizer", [] { auto j = base_json(); j["pre_tokenizer"] = {{"type", "Metaspace"}}; return j.dump(); },
+      {"unsupported pre-tokenizer",
+       [] {
+         auto j = base_json();
+         j["pre_tokenizer"] = {{"type", "Metaspace"}};
+         return j.dump();
+       },
        "pre-tokenizer type 'Metaspace' is not supported"},
-      {"unsupported normalizer", [] { auto j = base_json(); j["normalizer"] = {{"type", "BertNormalizer"}}; return j.dump(); },
+      {"unsupported normalizer",
+       [] {
+         auto j = base_json();
+         j["normalizer"] = {{"type", "BertNormalizer"}};
+         return j.dump();
+       },
        "normalizer type 'BertNormalizer' is not supported"},
-      {"unsupported decoder", [] { auto j = base_json(); j["decoder"] = {{"type", "WordPiece"}}; return j.dump(); },
+      {"unsupported decoder",
+       [] {
+         auto j = base_json();
+         j["decoder"] = {{"type", "WordPiece"}};
+         return j.dump();
+       },
        "decoder type 'WordPiece' is not supported"},
-      {"added token without id", [] { auto j = base_json(); j["added_tokens"][0].erase("id"); return j.dump(); },
+      {"added token without id",
+       [] {
+         auto j = base_json();
+         j["added_tokens"][0].erase("id");
+         return j.dump();
+       },
        "added_tokens[0].id"},
-      {"added token flag wrong type", [] { auto j = base_json(); j["added_tokens"][1]["special"] = "yes"; return j.dump(); },
+      {"added token flag wrong type",
+       [] {
+         auto j = base_json();
+         j["added_tokens"][1]["special"] = "yes";
+         return j.dump();
+       },
        "added_tokens[1].special"},
-      {"unk token not in vocab", [] { auto j = base_json(); j["model"]["unk_token"] = "<nope>"; return j.dump(); },
+      {"unk token not in vocab",
+       [] {
+         auto j = base_json();
+         j["model"]["unk_token"] = "<nope>";
+         return j.dump();
+       },
        "unk_token '<nope>'"},
   };
   ASSERT_GE(cases.size(), 8u);
@@ -87,7 +171,8 @@ TEST(TokenizerMalformed, EachGivesOneLineError) {
 }
 
 TEST(TokenizerMalformed, TruncatedAndCorruptedFilesNeverCrash) {
-  const std::string text = test::read_text(test::source_path("tests/golden/tokenizer/minimax_like.json"));
+  const std::string text =
+      test::read_text(test::source_path("tests/golden/tokenizer/minimax_like.json"));
   std::mt19937 rng(11);
   for (int i = 0; i < 60; ++i) {
     std::string bad = text.substr(0, rng() % text.size());
@@ -109,12 +194,13 @@ TEST(TokenizerMalformed, MissingFileNamesThePath) {
     Tokenizer::from_file("/nonexistent/dir/tokenizer.json");
     FAIL() << "no error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("/nonexistent/dir/tokenizer.json"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/dir/tokenizer.json"), std::string::npos)
+        << e.what();
   }
 }
 
-std::vector<std::string> split_pieces(const std::string& text, const std::string& pattern, SplitBehavior b,
-                                      bool invert) {
+std::vector<std::string> split_pieces(const std::string& text, const std::string& pattern,
+                                      SplitBehavior b, bool invert) {
   Regex re(regex_escape(pattern));
   RegexScratch rs;
   std::vector<std::tuple<size_t, size_t, bool>> m;
@@ -130,10 +216,14 @@ TEST(PreTokenizerSplit, BehaviorsMatchHuggingFace) {
   const std::string t = "a-b--c";
   EXPECT_EQ(split_pieces(t, "-", SplitBehavior::removed, false), (V{"a", "b", "c"}));
   EXPECT_EQ(split_pieces(t, "-", SplitBehavior::removed, true), (V{"-", "-", "-"}));
-  EXPECT_EQ(split_pieces(t, "-", SplitBehavior::isolated, false), (V{"a", "-", "b", "-", "-", "c"}));
-  EXPECT_EQ(split_pieces(t, "-", SplitBehavior::merged_with_previous, false), (V{"a-", "b-", "-", "c"}));
-  EXPECT_EQ(split_pieces(t, "-", SplitBehavior::merged_with_previous, true), (V{"a", "-b", "-", "-c"}));
-  EXPECT_EQ(split_pieces(t, "-", SplitBehavior::merged_with_next, false), (V{"a", "-b", "-", "-c"}));
+  EXPECT_EQ(split_pieces(t, "-", SplitBehavior::isolated, false),
+            (V{"a", "-", "b", "-", "-", "c"}));
+  EXPECT_EQ(split_pieces(t, "-", SplitBehavior::merged_with_previous, false),
+            (V{"a-", "b-", "-", "c"}));
+  EXPECT_EQ(split_pieces(t, "-", SplitBehavior::merged_with_previous, true),
+            (V{"a", "-b", "-", "-c"}));
+  EXPECT_EQ(split_pieces(t, "-", SplitBehavior::merged_with_next, false),
+            (V{"a", "-b", "-", "-c"}));
   EXPECT_EQ(split_pieces(t, "-", SplitBehavior::merged_with_next, true), (V{"a-", "b-", "-", "c"}));
   EXPECT_EQ(split_pieces(t, "-", SplitBehavior::contiguous, false), (V{"a", "-", "b", "--", "c"}));
 }
@@ -147,9 +237,14 @@ TEST(PreTokenizerSplit, DigitsAndWhitespaceSplit) {
     return out;
   };
   using V = std::vector<std::string>;
-  EXPECT_EQ(run({{"type", "Digits"}, {"individual_digits", true}}, "ab123c4"), (V{"ab", "1", "2", "3", "c", "4"}));
-  EXPECT_EQ(run({{"type", "Digits"}, {"individual_digits", false}}, "ab123c4"), (V{"ab", "123", "c", "4"}));
-  EXPECT_EQ(run({{"type", "WhitespaceSplit"}}, " a  b\tc\xC2\x85" "d "), (V{"a", "b", "c", "d"}));
+  EXPECT_EQ(run({{"type", "Digits"}, {"individual_digits", true}}, "ab123c4"),
+            (V{"ab", "1", "2", "3", "c", "4"}));
+  EXPECT_EQ(run({{"type", "Digits"}, {"individual_digits", false}}, "ab123c4"),
+            (V{"ab", "123", "c", "4"}));
+  EXPECT_EQ(run({{"type", "WhitespaceSplit"}},
+                " a  b\tc\xC2\x85"
+                "d "),
+            (V{"a", "b", "c", "d"}));
 }
 
 TEST(Tokenizer, LookupsAndSpecialTokens) {
@@ -167,7 +262,8 @@ TEST(Tokenizer, LookupsAndSpecialTokens) {
   EXPECT_EQ(t.id_to_token(999999), "");
   // Every byte has its own token (the tiny model relies on it).
   for (int b = 0; b < 256; ++b) {
-    const auto id = t.token_to_id(std::string(ByteLevelTable::get().encode(static_cast<unsigned char>(b))));
+    const auto id =
+        t.token_to_id(std::string(ByteLevelTable::get().encode(static_cast<unsigned char>(b))));
     EXPECT_TRUE(id.has_value()) << "no token for byte " << b;
   }
 }
@@ -192,7 +288,8 @@ TEST(Tokenizer, ConcurrentEncodesAgree) {
   for (int k = 0; k < 4; ++k) {
     threads.emplace_back([&, k] {
       for (int i = 0; i < 300; ++i) {
-        if (t.encode(text + std::to_string(i % 7)) != t.encode(text + std::to_string(i % 7))) ++bad[k];
+        if (t.encode(text + std::to_string(i % 7)) != t.encode(text + std::to_string(i % 7)))
+          ++bad[k];
         if (t.encode(text) != want) ++bad[k];
       }
     });
@@ -233,7 +330,8 @@ TEST(IncrementalDetokenizer, HoldsSplitCharactersUntilComplete) {
     byte_ids.push_back(*id);
     pieces.push_back(det.push(*id));
   }
-  const std::vector<std::string> want = {"", "", "\xE4\xBD\xA0", "", "", "\xE5\xA5\xBD", "", "", "", "\xF0\x9F\x98\x80"};
+  const std::vector<std::string> want = {"", "", "\xE4\xBD\xA0",    "", "", "\xE5\xA5\xBD", "",
+                                         "", "", "\xF0\x9F\x98\x80"};
   EXPECT_EQ(pieces, want);
   EXPECT_EQ(det.flush(), "");
   EXPECT_EQ(t.decode(byte_ids), text);
@@ -247,14 +345,19 @@ TEST(IncrementalDetokenizer, HoldsSplitCharactersUntilComplete) {
 
 TEST(Utf8, LossyMatchesRustFromUtf8Lossy) {
   // Expected strings follow Rust's documented maximal-subpart rule.
-  EXPECT_EQ(utf8::to_valid_lossy("a\xE2\x82" "A"), "a\xEF\xBF\xBD" "A");
+  EXPECT_EQ(utf8::to_valid_lossy("a\xE2\x82"
+                                 "A"),
+            "a\xEF\xBF\xBD"
+            "A");
   EXPECT_EQ(utf8::to_valid_lossy("\xF0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD");
   EXPECT_EQ(utf8::to_valid_lossy("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");
   EXPECT_EQ(utf8::to_valid_lossy("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
   EXPECT_EQ(utf8::to_valid_lossy("\xF4\x8F\xBF\xBF"), "\xF4\x8F\xBF\xBF");
   EXPECT_EQ(utf8::to_valid_lossy("\xF4\x90"), "\xEF\xBF\xBD\xEF\xBF\xBD");
   // Streaming in 1-byte chunks gives the same result.
-  const std::string mixed = "x\xE4\xBD\xA0\xE4\xBD" "y\xF0\x9F\x98\x80\xFF\xE2\x82";
+  const std::string mixed =
+      "x\xE4\xBD\xA0\xE4\xBD"
+      "y\xF0\x9F\x98\x80\xFF\xE2\x82";
   utf8::LossyDecoder d;
   std::string out;
   for (char c : mixed) d.push(std::string_view(&c, 1), out);
