@@ -1,7 +1,8 @@
-// `minimax-vl generate`: plain text continuation with the text backbone (no chat template,
-// no images). The prompt is -p TEXT (tokenized with DIR/tokenizer.json, special tokens
-// parsed) or --ids FILE of whitespace-separated ids ('-' = stdin). Streams the decoded
-// text to stdout, or with --print-ids prints the generated ids on one line.
+// `minimax-vl generate`: plain continuation with the text backbone (no chat template).
+// The prompt is -p TEXT (tokenized with DIR/tokenizer.json, special tokens parsed) or
+// --ids FILE of whitespace-separated ids ('-' = stdin); with --ids, each repeatable
+// --image replaces the next image token id by that image's features (token_ids.h).
+// Streams the decoded text to stdout, or with --print-ids prints the generated ids.
 #include <chrono>
 #include <ctime>
 #include <cstdio>
@@ -11,6 +12,7 @@
 #include <sstream>
 
 #include "app/cli/command.h"
+#include "app/cli/token_ids.h"
 #include "app/engine/model_config.h"
 #include "kernels/core/safetensors.h"
 #include "kernels/ops/sampling.h"
@@ -27,6 +29,7 @@ struct GenerateOptions {
   std::string model;
   std::string prompt;
   std::string ids_file;
+  std::vector<std::string> images;
   int64_t max_new = 64;
   float temperature = 0.0f;
   int64_t top_k = 0;
@@ -37,42 +40,6 @@ struct GenerateOptions {
   bool ignore_eos = false;
   bool stats = false;
 };
-
-// Whitespace-separated token ids (commas and [] also accepted, so a Python list pastes).
-std::vector<int32_t> read_ids(const std::string& file) {
-  std::string text;
-  if (file == "-") {
-    std::stringstream ss;
-    ss << std::cin.rdbuf();
-    text = ss.str();
-  } else {
-    std::ifstream in(file, std::ios::binary);
-    MVL_CHECK(in.good(), not_found, "cannot open ids file '{}'", file);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    text = ss.str();
-  }
-  for (char& c : text)
-    if (c == ',' || c == '[' || c == ']') c = ' ';
-  std::istringstream is(text);
-  std::vector<int32_t> ids;
-  std::string tok;
-  while (is >> tok) {
-    size_t used = 0;
-    long long v = 0;
-    try {
-      v = std::stoll(tok, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    MVL_CHECK(used == tok.size() && v >= 0 && v <= INT32_MAX, invalid_argument,
-              "ids file '{}': '{}' (item {}) is not a token id; expected whitespace-separated integers", file, tok,
-              ids.size() + 1);
-    ids.push_back(static_cast<int32_t>(v));
-  }
-  MVL_CHECK(!ids.empty(), invalid_argument, "ids file '{}' holds no token ids", file);
-  return ids;
-}
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -107,14 +74,12 @@ int run_generate(const GenerateOptions& o) {
     }
   }
   const std::vector<int32_t> prompt = input_phase([&] {
-    std::vector<int32_t> ids = o.prompt.empty() ? read_ids(o.ids_file) : tok->encode(o.prompt, true);
+    std::vector<int32_t> ids = o.prompt.empty() ? read_token_ids(o.ids_file) : tok->encode(o.prompt, true);
     MVL_CHECK(!ids.empty(), invalid_argument, "the prompt encodes to no tokens");
-    for (size_t i = 0; i < ids.size(); ++i)
-      MVL_CHECK(ids[i] < m.cfg.text.vocab_size, invalid_argument,
-                "token id {} (prompt position {}) is outside the model's vocabulary of {}", ids[i], i,
-                m.cfg.text.vocab_size);
+    check_token_ids(ids, m.cfg.text.vocab_size);
     return ids;
   });
+  const SplicedPrompt spliced = input_phase([&] { return splice_images(prompt, o.images, m.cfg, m.ckpt); });
 
   const ops::SamplingParams sp{o.temperature, o.top_k, o.top_p, o.repetition_penalty};
   ops::Rng rng(o.seed);
@@ -127,7 +92,7 @@ int run_generate(const GenerateOptions& o) {
   // what the run would take alone.
   const auto t0 = std::chrono::steady_clock::now();
   const std::clock_t c0 = std::clock();
-  Tensor logits = m.model.prefill({llm::Segment::tokens(prompt)}, state).select(0, 0);
+  Tensor logits = m.model.prefill(spliced.segments, state).select(0, 0);
   const double prefill_s = seconds_since(t0);
   const std::clock_t c1 = std::clock();
   std::vector<int32_t> history = prompt, generated;
@@ -161,7 +126,8 @@ int run_generate(const GenerateOptions& o) {
     std::fprintf(stderr,
                  "prefill: %zu tokens in %.3f s (%.1f tok/s; %.3f s CPU); decode: %zu tokens in %.3f s (%.1f tok/s; "
                  "%.3f s CPU)\n",
-                 prompt.size(), prefill_s, prompt.size() / std::max(prefill_s, 1e-9), cpu_prefill, generated.size(),
+                 static_cast<size_t>(spliced.positions), prefill_s, spliced.positions / std::max(prefill_s, 1e-9),
+                 cpu_prefill, generated.size(),
                  decode_s, steps / std::max(decode_s, 1e-9), cpu_decode);
   }
   return kExitOk;
@@ -172,11 +138,17 @@ int run_generate(const GenerateOptions& o) {
 void add_generate_command(CLI::App& app, RunFn& run) {
   auto o = std::make_shared<GenerateOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "generate", "Continue a text prompt with the language model (raw text, no chat template, no images)");
+      "generate",
+      "Continue a prompt with the language model (raw text or token ids, no chat template).\n"
+      "With --ids, each --image replaces the next image token id in the ids by that image's features.");
   cmd->add_option("-m,--model", o->model, "Model directory (default: the bundled tiny model)");
   auto* p = cmd->add_option("-p,--prompt", o->prompt, "Prompt text (tokenized with the model's tokenizer.json)");
   auto* ids = cmd->add_option("--ids", o->ids_file, "File of whitespace-separated prompt token ids ('-' = stdin)");
   p->excludes(ids);
+  cmd->add_option("--image", o->images,
+                  "Image for the next image token id in --ids (repeatable, in order); the token is expanded to "
+                  "the image's token count")
+      ->needs(ids);
   cmd->add_option("-n,--max-new-tokens", o->max_new, "Number of tokens to generate")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));

@@ -1,12 +1,15 @@
 // `minimax-vl logits`: teacher-forced logits of every prompt position, for parity checks
 // against a reference. Input: whitespace-separated token ids (FILE or '-' for stdin).
-// Output: a safetensors file with one F32 tensor `logits` [n_tokens, vocab_size].
+// Each repeatable --image replaces the next image token id by that image's features, so the
+// rows cover the expanded sequence. Output: a safetensors file with one F32 tensor
+// `logits` [n_positions, vocab_size].
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
 #include "app/cli/command.h"
+#include "app/cli/token_ids.h"
 #include "app/engine/model_config.h"
 #include "kernels/core/safetensors.h"
 #include "llm/model/text_model.h"
@@ -16,39 +19,9 @@ namespace {
 
 struct LogitsOptions {
   std::string model, ids_file, out;
+  std::vector<std::string> images;
   int64_t chunk = 0;
 };
-
-std::vector<int32_t> read_id_list(const std::string& file) {
-  std::string text;
-  std::stringstream ss;
-  if (file == "-") {
-    ss << std::cin.rdbuf();
-  } else {
-    std::ifstream in(file, std::ios::binary);
-    MVL_CHECK(in.good(), not_found, "cannot open ids file '{}'", file);
-    ss << in.rdbuf();
-  }
-  text = ss.str();
-  std::istringstream is(text);
-  std::vector<int32_t> ids;
-  std::string tok;
-  while (is >> tok) {
-    size_t used = 0;
-    long long v = -1;
-    try {
-      v = std::stoll(tok, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    MVL_CHECK(used == tok.size() && v >= 0 && v <= INT32_MAX, invalid_argument,
-              "ids file '{}': '{}' (item {}) is not a token id; expected whitespace-separated integers", file, tok,
-              ids.size() + 1);
-    ids.push_back(static_cast<int32_t>(v));
-  }
-  MVL_CHECK(!ids.empty(), invalid_argument, "ids file '{}' holds no token ids", file);
-  return ids;
-}
 
 int run_logits(const LogitsOptions& o) {
   const std::string dir = o.model.empty() ? default_model_dir() : o.model;
@@ -65,23 +38,21 @@ int run_logits(const LogitsOptions& o) {
       return Loaded{std::move(cfg), std::move(ckpt), std::move(model)};
     });
   });
-  const std::vector<int32_t> ids = input_phase([&] {
-    std::vector<int32_t> v = read_id_list(o.ids_file);
-    for (size_t i = 0; i < v.size(); ++i)
-      MVL_CHECK(v[i] < m.cfg.text.vocab_size, invalid_argument,
-                "token id {} (position {}) is outside the model's vocabulary of {}", v[i], i, m.cfg.text.vocab_size);
-    return v;
+  const SplicedPrompt spliced = input_phase([&] {
+    const std::vector<int32_t> ids = read_token_ids(o.ids_file);
+    check_token_ids(ids, m.cfg.text.vocab_size);
+    return splice_images(ids, o.images, m.cfg, m.ckpt);
   });
   llm::SequenceState state = m.model.new_state();
   llm::PrefillOptions opts;
   opts.all_logits = true;
   opts.chunk_size = o.chunk;
-  const Tensor logits = m.model.prefill({llm::Segment::tokens(ids)}, state, opts);
+  const Tensor logits = m.model.prefill(spliced.segments, state, opts);
   SafetensorsWriter w;
   w.add("logits", logits);
   w.set_metadata("model", dir);
   w.write(o.out);
-  std::fprintf(stderr, "wrote %s: logits [%zu, %lld]\n", o.out.c_str(), ids.size(),
+  std::fprintf(stderr, "wrote %s: logits [%lld, %lld]\n", o.out.c_str(), static_cast<long long>(spliced.positions),
                static_cast<long long>(m.cfg.text.vocab_size));
   return kExitOk;
 }
@@ -94,6 +65,8 @@ void add_logits_command(CLI::App& app, RunFn& run) {
       "logits", "Dump the logits of every position of a token-id prompt to a safetensors file (parity checks)");
   cmd->add_option("-m,--model", o->model, "Model directory (default: the bundled tiny model)");
   cmd->add_option("--ids", o->ids_file, "File of whitespace-separated token ids ('-' = stdin)")->required();
+  cmd->add_option("--image", o->images,
+                  "Image for the next image token id in --ids (repeatable, in order); its rows replace the token");
   cmd->add_option("-o,--out", o->out, "Output .safetensors; holds one F32 tensor 'logits' [n_tokens, vocab_size]")
       ->required();
   cmd->add_option("--chunk", o->chunk, "Prefill in chunks of this many tokens (0 = all at once)")

@@ -254,6 +254,18 @@ bool is_tiny_demo_model(const std::string& dir) {
   return p.filename() == "tiny-random";
 }
 
+std::unique_ptr<VisionEncoder> load_vision_encoder(const ModelConfig& cfg, const Checkpoint& ckpt) {
+  if (!cfg.has_vision) return nullptr;
+  vision::VisionModelOptions vo;
+  vo.text_hidden = cfg.text.hidden_size;
+  vo.feature_layer = cfg.vision_feature_layer;
+  vo.select_strategy = cfg.vision_feature_select_strategy;
+  vo.projector_act = cfg.projector_hidden_act;
+  const auto names = cfg.layout == CheckpointLayout::native ? vision::VisionWeightNames::native()
+                                                            : vision::VisionWeightNames::released();
+  return std::make_unique<RealVision>(vision::VisionModel::load(ckpt, cfg.vision, vo, names), cfg.preprocess);
+}
+
 LoadedModel load_checkpoint(const EngineOptions& opts, const ProgressFn& progress) {
   return in_context("loading model '" + opts.model_dir + "'", [&] {
     MVL_CHECK(opts.backend == Backend::cpu, unsupported,
@@ -275,17 +287,7 @@ LoadedModel load_checkpoint(const EngineOptions& opts, const ProgressFn& progres
     const llm::TextWeightNaming naming = llm::TextWeightNaming::detect(ckpt);
     auto lm = std::make_unique<RealLm>(llm::TextModel::load(ckpt, cfg.text, naming));
     report(progress, 0.85, "vision");
-    std::unique_ptr<VisionEncoder> vis;
-    if (cfg.has_vision) {
-      vision::VisionModelOptions vo;
-      vo.text_hidden = cfg.text.hidden_size;
-      vo.feature_layer = cfg.vision_feature_layer;
-      vo.select_strategy = cfg.vision_feature_select_strategy;
-      vo.projector_act = cfg.projector_hidden_act;
-      const auto names = cfg.layout == CheckpointLayout::native ? vision::VisionWeightNames::native()
-                                                                : vision::VisionWeightNames::released();
-      vis = std::make_unique<RealVision>(vision::VisionModel::load(ckpt, cfg.vision, vo, names), cfg.preprocess);
-    }
+    std::unique_ptr<VisionEncoder> vis = load_vision_encoder(cfg, ckpt);
     LoadedModel m;
     m.info.dir = opts.model_dir;
     m.info.layout = cfg.layout == CheckpointLayout::native ? "native" : "released";

@@ -8,11 +8,16 @@
 
 #include "app/engine/engine.h"
 #include "app/engine/model_config.h"
+#include "kernels/core/safetensors.h"
 
 namespace mvl::engine {
 
 // Throws Error (with "loading model 'DIR'" context) for anything missing or malformed.
 LoadedModel load_checkpoint(const EngineOptions& opts, const ProgressFn& progress = {});
+
+// The vision half alone (ViT + projector + packing), for the parity commands (`logits`,
+// `generate --ids --image`) that drive llm::TextModel directly. Null for text-only configs.
+std::unique_ptr<VisionEncoder> load_vision_encoder(const ModelConfig& cfg, const Checkpoint& ckpt);
 
 // True for the bundled random demo model (its answers are gibberish), detected from the
 // "minimax_vl_tiny_random" marker make-tiny writes, or the directory name.
