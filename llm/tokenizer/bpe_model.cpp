@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <bit>
 #include <queue>
 
 #include "kernels/core/error.h"
@@ -35,6 +36,34 @@ bool opt_flag(const Json& obj, const char* key) {
 }
 
 }  // namespace
+
+void BpeModel::MergeMap::reserve(size_t n) {
+  size_t cap = 16;
+  while (cap < n * 2) cap <<= 1;  // load factor <= 0.5
+  if (cap > slots_.size()) rehash(cap);
+}
+
+void BpeModel::MergeMap::rehash(size_t capacity) {
+  std::vector<Slot> old(capacity);
+  old.swap(slots_);
+  mask_ = capacity - 1;
+  shift_ = 64 - std::countr_zero(capacity);
+  for (const Slot& s : old) {
+    if (s.key == kEmptyKey) continue;
+    size_t i = index(s.key);
+    while (slots_[i].key != kEmptyKey) i = (i + 1) & mask_;
+    slots_[i] = s;
+  }
+}
+
+void BpeModel::MergeMap::insert_or_assign(uint64_t key, Merge m) {
+  if ((count_ + 1) * 2 > slots_.size()) rehash(std::max<size_t>(16, slots_.size() * 2));
+  size_t i = index(key);
+  while (slots_[i].key != kEmptyKey && slots_[i].key != key) i = (i + 1) & mask_;
+  if (slots_[i].key == kEmptyKey) ++count_;
+  slots_[i].key = key;
+  slots_[i].merge = m;
+}
 
 BpeModel BpeModel::from_json(const Json& model) {
   BpeModel m;
@@ -105,10 +134,11 @@ BpeModel BpeModel::from_json(const Json& model) {
   if (mit == model.end() || mit->is_null()) bad("model.merges is missing");
   if (!mit->is_array())
     bad(fmt::format("model.merges: expected an array, got {}", mit->type_name()));
-  m.merges_.reserve(mit->size() * 2);
+  m.merges_.reserve(mit->size());
   int32_t rank = 0;
+  std::string merged;
   for (const auto& entry : *mit) {
-    std::string a, b;
+    std::string_view a, b;
     if (entry.is_string()) {
       const std::string& s = entry.get_ref<const std::string&>();
       const size_t sp = s.find(' ');
@@ -116,12 +146,12 @@ BpeModel BpeModel::from_json(const Json& model) {
         bad(fmt::format("model.merges[{}] = '{}': expected two tokens separated by one space", rank,
                         s));
       }
-      a = s.substr(0, sp);
-      b = s.substr(sp + 1);
+      a = std::string_view(s).substr(0, sp);
+      b = std::string_view(s).substr(sp + 1);
     } else if (entry.is_array() && entry.size() == 2 && entry[0].is_string() &&
                entry[1].is_string()) {
-      a = entry[0].get<std::string>();
-      b = entry[1].get<std::string>();
+      a = entry[0].get_ref<const std::string&>();
+      b = entry[1].get_ref<const std::string&>();
     } else {
       bad(fmt::format("model.merges[{}]: expected \"a b\" or [\"a\", \"b\"], got {}", rank,
                       entry.dump()));
@@ -136,14 +166,15 @@ BpeModel BpeModel::from_json(const Json& model) {
     if (!m.continuing_subword_prefix_.empty() && bs.starts_with(m.continuing_subword_prefix_)) {
       bs.remove_prefix(m.continuing_subword_prefix_.size());
     }
-    const std::string merged = a + std::string(bs);
-    auto in = m.vocab_.find(merged);
+    merged.assign(a);
+    merged.append(bs);
+    auto in = m.vocab_.find(std::string_view(merged));
     if (in == m.vocab_.end()) {
       bad(fmt::format("model.merges[{}]: merged token '{}' is not in the vocabulary", rank,
                       merged));
     }
     // A repeated pair keeps its last rank, as in Hugging Face's map construction.
-    m.merges_[pair_key(ia->second, ib->second)] = Merge{rank, in->second};
+    m.merges_.insert_or_assign(pair_key(ia->second, ib->second), Merge{rank, in->second});
     ++rank;
   }
   return m;
@@ -229,8 +260,7 @@ void BpeModel::merge_all(std::vector<int32_t>& ids) const {
   for (int k = 0; k < n; ++k) sym[k] = Sym{ids[k], k - 1, k + 1 < n ? k + 1 : -1, true};
   std::priority_queue<Cand> heap;
   auto lookup = [&](int32_t a, int32_t b) -> const Merge* {
-    auto it = merges_.find(pair_key(a, b));
-    return it == merges_.end() ? nullptr : &it->second;
+    return merges_.find(pair_key(a, b));
   };
   for (int k = 0; k + 1 < n; ++k) {
     if (const Merge* m = lookup(sym[k].id, sym[k + 1].id)) heap.push(Cand{m->rank, k, m->new_id});

@@ -51,7 +51,35 @@ class BpeModel {
   StringMap<int32_t> vocab_;
   std::vector<std::string> id_to_token_;  // "" for ids with no vocab entry (holes)
   std::vector<bool> has_token_;
-  std::unordered_map<uint64_t, Merge> merges_;
+  // (left id, right id) -> merge: open addressing with linear probing (the merge loop looks
+  // pairs up constantly; std::unordered_map's modulo and node hops cost more than the merge).
+  class MergeMap {
+   public:
+    void reserve(size_t n);
+    void insert_or_assign(uint64_t key, Merge m);
+    const Merge* find(uint64_t key) const {
+      if (slots_.empty()) return nullptr;
+      for (size_t i = index(key);; i = (i + 1) & mask_) {
+        const Slot& s = slots_[i];
+        if (s.key == key) return &s.merge;
+        if (s.key == kEmptyKey) return nullptr;
+      }
+    }
+    bool empty() const { return count_ == 0; }
+
+   private:
+    static constexpr uint64_t kEmptyKey = ~uint64_t{0};  // ids are >= 0, so never a real pair
+    struct Slot {
+      uint64_t key = kEmptyKey;
+      Merge merge{0, 0};
+    };
+    size_t index(uint64_t key) const { return (key * 0x9E3779B97F4A7C15ull) >> shift_; }
+    void rehash(size_t capacity);
+    std::vector<Slot> slots_;
+    size_t mask_ = 0, count_ = 0;
+    int shift_ = 64;
+  };
+  MergeMap merges_;
   std::optional<std::string> unk_token_;
   std::optional<int32_t> unk_id_;
   std::string continuing_subword_prefix_;
