@@ -177,6 +177,16 @@ std::vector<Hostile> hostile_files() {
     }
     h.push_back({"huge.jpg", b, "exceeds"});
   }
+  {
+    auto b = jpg;  // first Huffman table claims 16 x 255 codes (stb_image would overrun its arrays)
+    for (size_t i = 2; i + 21 < b.size(); ++i) {
+      if (b[i] == 0xFF && b[i + 1] == 0xC4) {
+        for (size_t k = 0; k < 16; ++k) b[i + 5 + k] = 0xFF;
+        break;
+      }
+    }
+    h.push_back({"huffman_overflow.jpg", b, "Huffman table"});
+  }
   h.push_back({"header_only.gif", cut(gif, 8), "truncated GIF header"});
   {
     auto b = gif;

@@ -23,6 +23,38 @@ namespace {
 
 bool mode_has_alpha(const std::string& m) { return m == "RGBA" || m == "LA" || m == "PA"; }
 
+// Every Huffman table (DHT segment, before or between scans) must declare at most 256 codes
+// and fit in its segment. libjpeg rejects such a table itself, but stb_image (the decoder of
+// builds without OpenCV) writes past its arrays on one, so hostile files are refused here.
+bool jpeg_huffman_tables_ok(const uint8_t* d, size_t n) {
+  size_t o = 2;
+  while (o + 4 <= n) {
+    if (d[o] != 0xFF) return true;  // not at a marker: leave the rest to the decoder
+    while (o < n && d[o] == 0xFF) ++o;
+    if (o >= n) return true;
+    const uint8_t m = d[o++];
+    if (m == 0xD8 || m == 0x01 || (m >= 0xD0 && m <= 0xD7)) continue;
+    if (m == 0xD9 || o + 2 > n) return true;
+    const size_t len = (static_cast<size_t>(d[o]) << 8) | d[o + 1];
+    if (len < 2 || o + len > n) return true;  // truncation is reported by the end-marker check
+    if (m == 0xC4) {
+      size_t t = o + 2;
+      while (t < o + len) {
+        if (t + 17 > o + len) return false;
+        size_t codes = 0;
+        for (int i = 1; i <= 16; ++i) codes += d[t + i];
+        if (codes > 256 || t + 17 + codes > o + len) return false;
+        t += 17 + codes;
+      }
+    }
+    o += len;
+    if (m == 0xDA) {  // skip the entropy-coded data up to the next real marker
+      while (o + 1 < n && !(d[o] == 0xFF && d[o + 1] != 0x00 && !(d[o + 1] >= 0xD0 && d[o + 1] <= 0xD7))) ++o;
+    }
+  }
+  return true;
+}
+
 // The decoders accept a JPEG whose entropy-coded data stops early (libjpeg pads it with grey
 // and warns); Pillow refuses it ("image file is truncated"), and so do we: after walking the
 // segments up to the first scan, an end-of-image marker must follow.
@@ -255,6 +287,9 @@ Image decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& n
   if (h.format == "jpeg") {
     MVL_CHECK(jpeg_has_end_marker(bytes.data(), bytes.size()), bad_format,
               "image '{}': the JPEG data is truncated (no end-of-image marker)", name);
+    MVL_CHECK(jpeg_huffman_tables_ok(bytes.data(), bytes.size()), bad_format,
+              "image '{}': corrupt JPEG (a Huffman table declares more than 256 codes or overruns its segment)",
+              name);
   }
   Image img;
   img.width = h.width;
