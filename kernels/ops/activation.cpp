@@ -5,12 +5,22 @@
 
 #include "kernels/core/error.h"
 
+#include "kernels/ops/cuda_dispatch.h"
+
 namespace mvl::ops {
 
 namespace {
 template <typename F>
 Tensor map_f32(const Tensor& x, const char* name, F f) {
   MVL_CHECK(x.dtype() == DType::f32, unsupported, "{}: expected f32, got {}", name, x.str());
+#ifdef MVL_HAVE_CUDA
+  if (detail::any_cuda({&x})) {
+    const detail::CtxPtr ctx = detail::cuda_ctx({&x}, name);
+    Tensor y = detail::dev_empty(x.shape(), DType::f32, ctx);
+    cuda::activation_f32(*ctx, detail::dev_contiguous(x, ctx), name, y);
+    return y;
+  }
+#endif
   MVL_CHECK(x.device().is_cpu(), unsupported, "{}: device tensors go through the CUDA backend", name);
   Tensor in = contiguous(x);
   Tensor y = Tensor::empty(x.shape(), DType::f32);

@@ -4,6 +4,8 @@
 #include "kernels/core/error.h"
 #include "kernels/cpu/attention.h"
 
+#include "kernels/ops/cuda_dispatch.h"
+
 namespace mvl::ops {
 
 Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal,
@@ -17,9 +19,18 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale,
   for (const Tensor* t : {&q, &k, &v}) {
     MVL_CHECK(t->dtype() == DType::f32, unsupported, "attention: expected f32, got {}", t->str());
     MVL_CHECK(t->strides()[2] == 1, unsupported, "attention: last dim must be contiguous ({})", t->str());
-    MVL_CHECK(t->device().is_cpu(), unsupported, "attention: device tensors go through the CUDA backend");
   }
   MVL_CHECK(q_offset >= 0, invalid_argument, "attention: negative q_offset {}", q_offset);
+#ifdef MVL_HAVE_CUDA
+  if (detail::any_cuda({&q, &k, &v})) {
+    const detail::CtxPtr ctx = detail::cuda_ctx({&q, &k, &v}, "attention");
+    Tensor o = detail::dev_empty({q.dim(0), q.dim(1), q.dim(2)}, DType::f32, ctx);
+    cuda::attention_f32(*ctx, q, k, v, scale, causal, q_offset, o);
+    return o;
+  }
+#endif
+  for (const Tensor* t : {&q, &k, &v})
+    MVL_CHECK(t->device().is_cpu(), unsupported, "attention: device tensors go through the CUDA backend");
   Tensor out = Tensor::empty({q.dim(0), q.dim(1), q.dim(2)}, DType::f32);
   cpu::AttentionArgs a{q.data<float>(), q.strides()[0], q.strides()[1],
                        k.data<float>(), k.strides()[0], k.strides()[1],

@@ -11,5 +11,9 @@ namespace mvl::ops {
 // table: f32|bf16 [V, H] contiguous; ids: host ids, each in [0, V) (throws Error{invalid_argument}
 // naming the first bad id). Returns f32 [ids.size(), H] on the table's device. No scaling.
 Tensor embedding(const Tensor& table, const std::vector<int32_t>& ids);
+// Same with ids i32 [n] on the table's device (e.g. the argmax of the previous step, so a
+// decode step never waits for the host). Device ids are not range-checked on the host:
+// out-of-range ids read row 0.
+Tensor embedding(const Tensor& table, const Tensor& ids);
 
 }  // namespace mvl::ops

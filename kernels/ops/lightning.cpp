@@ -4,6 +4,8 @@
 #include "kernels/core/error.h"
 #include "kernels/cpu/lightning.h"
 
+#include "kernels/ops/cuda_dispatch.h"
+
 namespace mvl::ops {
 
 namespace {
@@ -14,7 +16,6 @@ cpu::LightningArgs validate(const char* op, const Tensor& q, const Tensor& k, co
   for (const Tensor* t : {&q, &k, &v}) {
     MVL_CHECK(t->dtype() == DType::f32 && t->strides()[2] == 1, unsupported,
               "{}: q/k/v must be f32 with a contiguous last dim, got {}", op, t->str());
-    MVL_CHECK(t->device().is_cpu(), unsupported, "{}: device tensors go through the CUDA backend", op);
   }
   const int64_t n = q.dim(0), H = q.dim(1), d = q.dim(2);
   check_shape(slopes, {H}, std::string(op) + " slopes");
@@ -23,7 +24,8 @@ cpu::LightningArgs validate(const char* op, const Tensor& q, const Tensor& k, co
   check_dtype(state, DType::f32, std::string(op) + " state");
   MVL_CHECK(slopes.is_contiguous() && state.is_contiguous(), unsupported, "{}: slopes and state must be contiguous",
             op);
-  MVL_CHECK(slopes.device().is_cpu() && state.device().is_cpu(), unsupported,
+  MVL_CHECK(q.device().is_cpu() && k.device().is_cpu() && v.device().is_cpu() && slopes.device().is_cpu() &&
+                state.device().is_cpu(), unsupported,
             "{}: device tensors go through the CUDA backend", op);
   MVL_CHECK(state.storage()->writable(), invalid_argument, "{}: the state tensor is read-only", op);
   out = Tensor::empty({n, H, d}, DType::f32);
@@ -32,6 +34,35 @@ cpu::LightningArgs validate(const char* op, const Tensor& q, const Tensor& k, co
                             v.strides()[1],       slopes.data<float>(), state.data<float>(), out.data<float>(),
                             n,                    H,                d};
 }
+#ifdef MVL_HAVE_CUDA
+// The CUDA path runs the recurrence for every form (decode and prefill alike): the three
+// forms are the same function, and the recurrence is the one the CPU decode uses.
+bool cuda_lightning(const char* op, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& slopes,
+                    Tensor& state, Tensor& out) {
+  if (!detail::any_cuda({&q, &k, &v, &slopes, &state})) return false;
+  MVL_CHECK(q.ndim() == 3 && k.shape() == q.shape() && v.shape() == q.shape(), shape_mismatch,
+            "{}: q, k, v must all be [n, heads, head_dim], got {}, {}, {}", op, q.str(), k.str(), v.str());
+  for (const Tensor* t : {&q, &k, &v})
+    MVL_CHECK(t->dtype() == DType::f32 && t->strides()[2] == 1, unsupported,
+              "{}: q/k/v must be f32 with a contiguous last dim, got {}", op, t->str());
+  const int64_t n = q.dim(0), H = q.dim(1), d = q.dim(2);
+  check_shape(slopes, {H}, std::string(op) + " slopes");
+  check_dtype(slopes, DType::f32, std::string(op) + " slopes");
+  check_shape(state, {H, d, d}, std::string(op) + " state");
+  check_dtype(state, DType::f32, std::string(op) + " state");
+  MVL_CHECK(slopes.is_contiguous() && state.is_contiguous(), unsupported, "{}: slopes and state must be contiguous",
+            op);
+  const detail::CtxPtr ctx = detail::cuda_ctx({&q, &k, &v, &slopes, &state}, op);
+  out = detail::dev_empty({n, H, d}, DType::f32, ctx);
+  cuda::lightning_recurrent_f32(*ctx, q, k, v, slopes, state, out);
+  return true;
+}
+#else
+bool cuda_lightning(const char*, const Tensor&, const Tensor&, const Tensor&, const Tensor&, Tensor&, Tensor&) {
+  return false;
+}
+#endif
+
 }  // namespace
 
 Tensor lightning_quadratic(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& slopes,
@@ -44,6 +75,7 @@ Tensor lightning_quadratic(const Tensor& q, const Tensor& k, const Tensor& v, co
 Tensor lightning_recurrent(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& slopes,
                            Tensor& state) {
   Tensor out;
+  if (cuda_lightning("lightning_recurrent", q, k, v, slopes, state, out)) return out;
   cpu::lightning_recurrent(validate("lightning_recurrent", q, k, v, slopes, state, out));
   return out;
 }
@@ -53,6 +85,7 @@ Tensor lightning_blockwise(const Tensor& q, const Tensor& k, const Tensor& v, co
   MVL_CHECK(block_size > 0, invalid_argument, "lightning_blockwise: block size must be positive, got {}",
             block_size);
   Tensor out;
+  if (cuda_lightning("lightning_blockwise", q, k, v, slopes, state, out)) return out;
   cpu::lightning_blockwise(validate("lightning_blockwise", q, k, v, slopes, state, out), block_size);
   return out;
 }

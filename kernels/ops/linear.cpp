@@ -3,6 +3,7 @@
 
 #include "kernels/core/error.h"
 #include "kernels/cpu/linear.h"
+#include "kernels/ops/cuda_dispatch.h"
 
 namespace mvl::ops {
 
@@ -18,6 +19,17 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias) {
     MVL_CHECK(bias->ndim() == 1 && bias->dim(0) == w.dim(0), shape_mismatch,
               "linear: bias {} does not match weight {}", bias->str(), w.str());
   }
+#ifdef MVL_HAVE_CUDA
+  if (detail::any_cuda({&x, &w, bias})) {
+    MVL_CHECK(bias == nullptr, unsupported, "linear: a bias on the GPU path is not supported yet");
+    const detail::CtxPtr ctx = detail::cuda_ctx({&x, &w}, "linear");
+    Shape shape = x.shape();
+    shape.back() = w.dim(0);
+    Tensor y = detail::dev_empty(shape, DType::f32, ctx);
+    cuda::linear_f32(*ctx, x, w, y);
+    return y;
+  }
+#endif
   MVL_CHECK(x.device().is_cpu() && w.device().is_cpu(), unsupported,
             "linear: device tensors go through the CUDA backend (got {})", x.str());
   const int64_t in = w.dim(1), out_f = w.dim(0);

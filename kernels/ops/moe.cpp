@@ -4,6 +4,8 @@
 #include "kernels/core/error.h"
 #include "kernels/cpu/moe.h"
 
+#include "kernels/ops/cuda_dispatch.h"
+
 namespace mvl::ops {
 
 MoeRouting moe_route(const Tensor& logits, int64_t top_k) {
@@ -11,6 +13,15 @@ MoeRouting moe_route(const Tensor& logits, int64_t top_k) {
             "moe_route: logits must be contiguous f32 [n, experts], got {}", logits.str());
   MVL_CHECK(top_k >= 1 && top_k <= logits.dim(1), invalid_argument,
             "moe_route: top_k {} must be in [1, {} experts]", top_k, logits.dim(1));
+#ifdef MVL_HAVE_CUDA
+  if (detail::any_cuda({&logits})) {
+    const detail::CtxPtr ctx = detail::cuda_ctx({&logits}, "moe_route");
+    MoeRouting r{detail::dev_empty({logits.dim(0), top_k}, DType::i32, ctx),
+                 detail::dev_empty({logits.dim(0), top_k}, DType::f32, ctx)};
+    cuda::moe_route_f32(*ctx, logits, top_k, r.experts, r.weights);
+    return r;
+  }
+#endif
   MVL_CHECK(logits.device().is_cpu(), unsupported, "moe_route: device tensors go through the CUDA backend");
   MoeRouting r{Tensor::empty({logits.dim(0), top_k}, DType::i32), Tensor::empty({logits.dim(0), top_k}, DType::f32)};
   cpu::moe_route(logits.data<float>(), logits.dim(0), logits.dim(1), top_k, r.experts.data<int32_t>(),
@@ -48,11 +59,27 @@ Tensor moe_experts(const Tensor& x, const MoeRouting& routing, const std::vector
     check_shape(w.w3, {I, H}, what + "w3");
     check_shape(w.w2, {H, I}, what + "w2");
     for (const Tensor* t : {&w.w1, &w.w3, &w.w2}) {
-      MVL_CHECK(t->is_contiguous() && (t->dtype() == DType::f32 || t->dtype() == DType::bf16) && t->device().is_cpu(),
-                unsupported, "{}: weights must be contiguous f32|bf16 host tensors, got {}", what, t->str());
+      MVL_CHECK(t->is_contiguous() && (t->dtype() == DType::f32 || t->dtype() == DType::bf16) &&
+                    t->device() == x.device(),
+                unsupported, "{}: weights must be contiguous f32|bf16 tensors on {}, got {}", what,
+                x.device().str(), t->str());
     }
     ptrs.push_back({w.w1.data(), w.w3.data(), w.w2.data(), w.w1.dtype(), w.w3.dtype(), w.w2.dtype()});
   }
+#ifdef MVL_HAVE_CUDA
+  if (detail::any_cuda({&x, &routing.experts, &routing.weights})) {
+    // Expert by expert in ascending order (the CPU's accumulation order); the routing stays
+    // on the device, so tokens not routed to an expert are skipped inside the kernels.
+    const detail::CtxPtr ctx = detail::cuda_ctx({&x, &routing.experts, &routing.weights}, "moe_experts");
+    const Tensor ec = detail::dev_contiguous(routing.experts, ctx), wc = detail::dev_contiguous(routing.weights, ctx);
+    Tensor out = detail::dev_empty({n, H}, DType::f32, ctx);
+    Tensor h = detail::dev_empty({n, I}, DType::f32, ctx);
+    for (int64_t e = 0; e < E; ++e)
+      cuda::moe_expert_accumulate_f32(*ctx, x, ec, wc, static_cast<int32_t>(e), experts[e].w1, experts[e].w3,
+                                      experts[e].w2, h, out);
+    return out;
+  }
+#endif
   MVL_CHECK(x.device().is_cpu(), unsupported, "moe_experts: device tensors go through the CUDA backend");
   Tensor ec = contiguous(routing.experts), wc = contiguous(routing.weights);
   const int32_t* ids = ec.data<int32_t>();

@@ -4,6 +4,8 @@
 #include "kernels/core/error.h"
 #include "kernels/cpu/rope.h"
 
+#include "kernels/ops/cuda_dispatch.h"
+
 namespace mvl::ops {
 
 Tensor rope(const Tensor& x, int64_t pos0, int64_t rotary_dim, double theta) {
@@ -12,6 +14,14 @@ Tensor rope(const Tensor& x, int64_t pos0, int64_t rotary_dim, double theta) {
   MVL_CHECK(rotary_dim > 0 && rotary_dim % 2 == 0 && rotary_dim <= x.dim(2), invalid_argument,
             "rope: rotary_dim {} must be even and in (0, head_dim={}]", rotary_dim, x.dim(2));
   MVL_CHECK(pos0 >= 0 && theta > 0.0, invalid_argument, "rope: bad position {} or theta {}", pos0, theta);
+#ifdef MVL_HAVE_CUDA
+  if (detail::any_cuda({&x})) {
+    const detail::CtxPtr ctx = detail::cuda_ctx({&x}, "rope");
+    Tensor y = detail::dev_empty(x.shape(), DType::f32, ctx);
+    cuda::rope_f32(*ctx, x, pos0, rotary_dim, theta, y);
+    return y;
+  }
+#endif
   MVL_CHECK(x.device().is_cpu(), unsupported, "rope: device tensors go through the CUDA backend");
   Tensor y = Tensor::empty(x.shape(), DType::f32);
   cpu::rope(x.data<float>(), x.strides()[0], x.strides()[1], y.data<float>(), x.dim(0), x.dim(1), x.dim(2), pos0,

@@ -5,6 +5,11 @@
 
 #include "kernels/core/error.h"
 #include "kernels/cpu/sampling.h"
+#include "kernels/ops/cuda_dispatch.h"
+#include "kernels/ops/tensor_ops.h"
+#ifdef MVL_HAVE_CUDA
+#include "kernels/cuda/elementwise.h"
+#endif
 
 namespace mvl::ops {
 
@@ -44,7 +49,30 @@ uint64_t Rng::next_u64() {
 
 double Rng::next_double() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
 
+Tensor argmax_rows(const Tensor& logits) {
+  MVL_CHECK((logits.ndim() == 1 || logits.ndim() == 2) && logits.dtype() == DType::f32 && logits.dim(-1) > 0,
+            shape_mismatch, "argmax_rows: logits must be f32 [n, vocab] or [vocab], got {}", logits.str());
+  const Tensor l2 = logits.ndim() == 1 ? logits.unsqueeze(0) : logits;
+#ifdef MVL_HAVE_CUDA
+  if (detail::any_cuda({&logits})) {
+    const detail::CtxPtr ctx = detail::cuda_ctx({&logits}, "argmax_rows");
+    const Tensor lc = detail::dev_contiguous(l2, ctx);
+    Tensor out = detail::dev_empty({lc.dim(0)}, DType::i32, ctx);
+    cuda::argmax(*ctx, lc, out);
+    return out;
+  }
+#endif
+  const Tensor lc = contiguous(l2);
+  Tensor out = Tensor::empty({lc.dim(0)}, DType::i32);
+  for (int64_t r = 0; r < lc.dim(0); ++r) out.data<int32_t>()[r] = cpu::argmax(lc.data<float>() + r * lc.dim(1), lc.dim(1));
+  return out;
+}
+
 int32_t argmax(const Tensor& logits) {
+  if (logits.defined() && logits.device().is_cuda()) {
+    const Tensor id = to_device(argmax_rows(logits), Device::cpu());
+    return id.data<int32_t>()[0];
+  }
   Tensor l = contiguous(host_logits(logits, "argmax"));
   return cpu::argmax(l.data<float>(), l.dim(0));
 }

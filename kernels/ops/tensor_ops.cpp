@@ -3,6 +3,11 @@
 
 #include "kernels/core/error.h"
 #include "kernels/cpu/tensor_ops.h"
+#include "kernels/ops/cuda_dispatch.h"
+#ifdef MVL_HAVE_CUDA
+#include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/storage.h"
+#endif
 
 namespace mvl::ops {
 
@@ -25,13 +30,62 @@ Tensor empty(const Shape& shape, DType dtype, Device device) {
   return Tensor::empty(shape, dtype);
 }
 
+Tensor empty(const Shape& shape, DType dtype, const DeviceContext& dev) {
+  if (!dev.is_cuda()) return Tensor::empty(shape, dtype);
+#ifdef MVL_HAVE_CUDA
+  return detail::dev_empty(shape, dtype, detail::ctx_of(dev));
+#else
+  throw Error(ErrorCategory::unsupported, "empty: this build has no CUDA backend");
+#endif
+}
+
+Tensor to_device(const Tensor& t, const DeviceContext& dev) {
+  if (!dev.is_cuda()) return to_device(t, Device::cpu());
+#ifdef MVL_HAVE_CUDA
+  if (t.device().is_cuda()) {
+    MVL_CHECK(t.device() == dev.device(), unsupported, "to_device: {} -> {} (peer copies are not supported)",
+              t.device().str(), dev.device().str());
+    return clone(t);
+  }
+  const detail::CtxPtr ctx = detail::ctx_of(dev);
+  Tensor src = contiguous(t);
+  Tensor out = detail::dev_empty(t.shape(), t.dtype(), ctx);
+  // The host staging finishes inside the call for pageable memory, so `src` may die after it.
+  cuda::copy(src, out, *ctx);
+  return out;
+#else
+  throw Error(ErrorCategory::unsupported, "to_device: this build has no CUDA backend");
+#endif
+}
+
+Tensor to_device_weight(const Tensor& t, const DeviceContext& dev) {
+  if (!dev.is_cuda()) return t;
+  const bool floating = t.dtype() == DType::f32 || t.dtype() == DType::f16;
+  return to_device(floating ? cast(t, DType::bf16) : t, dev);
+}
+
 Tensor to_device(const Tensor& t, Device device) {
+#ifdef MVL_HAVE_CUDA
+  if (t.device().is_cuda()) {
+    MVL_CHECK(device.is_cpu(), unsupported, "to_device: host -> {} needs a DeviceContext", device.str());
+    const detail::CtxPtr ctx = detail::cuda_ctx({&t}, "to_device");
+    return cuda::to_host(detail::dev_contiguous(t, ctx), *ctx);
+  }
+#endif
   require_cpu(t, "to_device");
   MVL_CHECK(device.is_cpu(), unsupported, "to_device: {} needs the CUDA backend", device.str());
   return clone(t);
 }
 
 Tensor cast(const Tensor& t, DType dtype) {
+#ifdef MVL_HAVE_CUDA
+  if (detail::any_cuda({&t})) {
+    const detail::CtxPtr ctx = detail::cuda_ctx({&t}, "cast");
+    Tensor out = detail::dev_empty(t.shape(), dtype, ctx);
+    cuda::convert(*ctx, detail::dev_contiguous(t, ctx), out);
+    return out;
+  }
+#endif
   require_cpu(t, "cast");
   Tensor src = contiguous(t);
   Tensor out = Tensor::empty(t.shape(), dtype);
@@ -40,6 +94,14 @@ Tensor cast(const Tensor& t, DType dtype) {
 }
 
 Tensor clone(const Tensor& t) {
+#ifdef MVL_HAVE_CUDA
+  if (detail::any_cuda({&t})) {
+    const detail::CtxPtr ctx = detail::cuda_ctx({&t}, "clone");
+    Tensor out = detail::dev_empty(t.shape(), t.dtype(), ctx);
+    cuda::copy_strided(*ctx, out, t);
+    return out;
+  }
+#endif
   require_cpu(t, "clone");
   Tensor out = Tensor::empty(t.shape(), t.dtype());
   cpu::copy_strided(out, t);
@@ -51,6 +113,13 @@ void copy_into(const Tensor& dst, const Tensor& src) {
             src.str());
   MVL_CHECK(dst.dtype() == src.dtype(), shape_mismatch, "copy_into: dtypes differ: {} vs {}", dst.str(),
             src.str());
+#ifdef MVL_HAVE_CUDA
+  if (detail::any_cuda({&dst, &src})) {
+    const detail::CtxPtr ctx = detail::cuda_ctx({&dst, &src}, "copy_into");
+    cuda::copy_strided(*ctx, dst, src);
+    return;
+  }
+#endif
   require_cpu(dst, "copy_into");
   require_cpu(src, "copy_into");
   MVL_CHECK(dst.storage()->writable(), invalid_argument, "copy_into: destination {} is read-only", dst.str());
@@ -60,6 +129,16 @@ void copy_into(const Tensor& dst, const Tensor& src) {
 Tensor add(const Tensor& a, const Tensor& b) { return axpby(a, 1.0f, b, 1.0f); }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
+#ifdef MVL_HAVE_CUDA
+  if (detail::any_cuda({&a, &b})) {
+    MVL_CHECK(a.dtype() == DType::f32 && b.dtype() == DType::f32 && a.shape() == b.shape(), shape_mismatch,
+              "mul: expected f32 of one shape, got {} and {}", a.str(), b.str());
+    const detail::CtxPtr ctx = detail::cuda_ctx({&a, &b}, "mul");
+    Tensor out = detail::dev_empty(a.shape(), DType::f32, ctx);
+    cuda::mul_f32(*ctx, detail::dev_contiguous(a, ctx), detail::dev_contiguous(b, ctx), out);
+    return out;
+  }
+#endif
   require_f32_same(a, b, "mul");
   Tensor ac = contiguous(a), bc = contiguous(b);
   Tensor out = Tensor::empty(a.shape(), DType::f32);
@@ -69,6 +148,14 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 
 Tensor scale(const Tensor& a, float s) {
   MVL_CHECK(a.dtype() == DType::f32, unsupported, "scale: expected f32, got {}", a.str());
+#ifdef MVL_HAVE_CUDA
+  if (detail::any_cuda({&a})) {
+    const detail::CtxPtr ctx = detail::cuda_ctx({&a}, "scale");
+    Tensor out = detail::dev_empty(a.shape(), DType::f32, ctx);
+    cuda::axpby_f32(*ctx, detail::dev_contiguous(a, ctx), s, Tensor(), 0.0f, out);
+    return out;
+  }
+#endif
   require_cpu(a, "scale");
   Tensor ac = contiguous(a);
   Tensor out = Tensor::empty(a.shape(), DType::f32);
@@ -77,6 +164,16 @@ Tensor scale(const Tensor& a, float s) {
 }
 
 Tensor axpby(const Tensor& a, float alpha, const Tensor& b, float beta) {
+#ifdef MVL_HAVE_CUDA
+  if (detail::any_cuda({&a, &b})) {
+    MVL_CHECK(a.dtype() == DType::f32 && b.dtype() == DType::f32 && a.shape() == b.shape(), shape_mismatch,
+              "axpby: expected f32 of one shape, got {} and {}", a.str(), b.str());
+    const detail::CtxPtr ctx = detail::cuda_ctx({&a, &b}, "axpby");
+    Tensor out = detail::dev_empty(a.shape(), DType::f32, ctx);
+    cuda::axpby_f32(*ctx, detail::dev_contiguous(a, ctx), alpha, detail::dev_contiguous(b, ctx), beta, out);
+    return out;
+  }
+#endif
   require_f32_same(a, b, "axpby");
   Tensor ac = contiguous(a), bc = contiguous(b);
   Tensor out = Tensor::empty(a.shape(), DType::f32);
@@ -95,10 +192,24 @@ Tensor concat_rows(const std::vector<Tensor>& parts) {
     for (int i = 1; i < p.ndim(); ++i)
       MVL_CHECK(p.shape()[i] == shape[i], shape_mismatch, "concat_rows: {} does not match {}", p.str(),
                 parts[0].str());
-    require_cpu(p, "concat_rows");
     rows += p.dim(0);
   }
   shape[0] = rows;
+#ifdef MVL_HAVE_CUDA
+  if (parts[0].device().is_cuda()) {
+    const detail::CtxPtr ctx = detail::cuda_ctx({&parts[0]}, "concat_rows");
+    Tensor out = detail::dev_empty(shape, parts[0].dtype(), ctx);
+    int64_t at = 0;
+    for (const Tensor& p : parts) {
+      MVL_CHECK(p.device() == parts[0].device(), invalid_argument, "concat_rows: {} is not on {}", p.str(),
+                parts[0].device().str());
+      if (p.dim(0) > 0) cuda::copy_strided(*ctx, out.slice(0, at, at + p.dim(0)), p);
+      at += p.dim(0);
+    }
+    return out;
+  }
+#endif
+  for (const Tensor& p : parts) require_cpu(p, "concat_rows");
   Tensor out = Tensor::empty(shape, parts[0].dtype());
   int64_t at = 0;
   for (const Tensor& p : parts) {

@@ -7,13 +7,22 @@
 
 #include "kernels/core/device.h"
 #include "kernels/core/tensor.h"
+#include "kernels/ops/device.h"
 
 namespace mvl::ops {
 
-// A new zero-filled contiguous tensor on `device`.
+// A new zero-filled contiguous tensor on `device` (CUDA devices need the DeviceContext form).
 Tensor empty(const Shape& shape, DType dtype, Device device = Device::cpu());
+// A new zero-filled contiguous tensor on dev's device (carrying dev's context).
+Tensor empty(const Shape& shape, DType dtype, const DeviceContext& dev);
 // A contiguous copy of `t` on `device` (same dtype); returns a copy even if already there.
+// Device::cpu() brings a device tensor back to the host (waits for its stream); host ->
+// CUDA needs the DeviceContext form.
 Tensor to_device(const Tensor& t, Device device);
+Tensor to_device(const Tensor& t, const DeviceContext& dev);
+// Weights for dev: f32/f16 floating tensors become bf16 on a CUDA device (uploaded once;
+// bf16 stays bf16); other dtypes, and everything on the CPU, are returned as they are.
+Tensor to_device_weight(const Tensor& t, const DeviceContext& dev);
 // A contiguous copy converted to `dtype` (f32 <-> bf16/f16 round to nearest even).
 Tensor cast(const Tensor& t, DType dtype);
 // A contiguous deep copy of t (same device, same dtype).

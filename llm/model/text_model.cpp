@@ -12,7 +12,38 @@
 
 namespace mvl::llm {
 
-TextModel TextModel::load(const Checkpoint& ckpt, const TextConfig& cfg, const TextWeightNaming& naming) {
+namespace {
+// Every weight onto dev as bf16 (the lightning slopes are derived f32 and stay f32).
+TextWeights upload(const TextWeights& h, const ops::DeviceContext& dev) {
+  auto W = [&](const Tensor& t) { return t.defined() ? ops::to_device_weight(t, dev) : t; };
+  TextWeights d;
+  d.embed_tokens = W(h.embed_tokens);
+  d.norm = W(h.norm);
+  // A tied head is the embedding: upload it once.
+  d.lm_head = h.lm_head.data() == h.embed_tokens.data() && h.lm_head.shape() == h.embed_tokens.shape()
+                  ? d.embed_tokens
+                  : W(h.lm_head);
+  for (const LayerWeights& l : h.layers) {
+    LayerWeights o;
+    o.kind = l.kind;
+    o.input_layernorm = W(l.input_layernorm);
+    o.post_attention_layernorm = W(l.post_attention_layernorm);
+    if (l.kind == AttnKind::lightning) {
+      o.lightning = LightningWeights{W(l.lightning.qkv_proj), W(l.lightning.output_gate), W(l.lightning.out_proj),
+                                     W(l.lightning.norm), ops::to_device(l.lightning.slopes, dev)};
+    } else {
+      o.softmax = SoftmaxWeights{W(l.softmax.q_proj), W(l.softmax.k_proj), W(l.softmax.v_proj), W(l.softmax.o_proj)};
+    }
+    o.gate = W(l.gate);
+    for (const ops::ExpertWeights& e : l.experts) o.experts.push_back({W(e.w1), W(e.w3), W(e.w2)});
+    d.layers.push_back(std::move(o));
+  }
+  return d;
+}
+}  // namespace
+
+TextModel TextModel::load(const Checkpoint& ckpt, const TextConfig& cfg, const TextWeightNaming& naming,
+                          const ops::DeviceContext& device) {
   TextModel m;
   m.cfg_ = cfg;
   MVL_CHECK(cfg.num_attention_heads > 0 && cfg.head_dim > 0 && cfg.num_key_value_heads > 0 &&
@@ -20,6 +51,10 @@ TextModel TextModel::load(const Checkpoint& ckpt, const TextConfig& cfg, const T
                 cfg.num_experts_per_tok >= 1 && cfg.num_experts_per_tok <= cfg.num_local_experts,
             bad_format, "text config: inconsistent heads/experts/block size");
   m.w_ = in_context("loading the text model weights", [&] { return TextWeights::load(ckpt, cfg, naming); });
+  m.dev_ = device;
+  if (device.is_cuda())
+    m.w_ = in_context(fmt::format("uploading the text model weights to {}", device.device().str()),
+                      [&] { return upload(m.w_, device); });
   return m;
 }
 
@@ -61,7 +96,8 @@ Tensor TextModel::prefill(const std::vector<Segment>& segments, SequenceState& s
                     s.embeddings.dtype() == DType::f32,
                 shape_mismatch, "prompt segment {}: embedding rows must be f32 [n, {}], got {}", i, cfg_.hidden_size,
                 s.embeddings.str());
-      if (s.embeddings.dim(0) > 0) rows.push_back(s.embeddings);
+      if (s.embeddings.dim(0) > 0)
+        rows.push_back(s.embeddings.device() == dev_.device() ? s.embeddings : ops::to_device(s.embeddings, dev_));
     } else if (!s.ids.empty()) {
       rows.push_back(in_context(fmt::format("prompt segment {}", i), [&] { return embed(s.ids); }));
     }
@@ -86,7 +122,19 @@ Tensor TextModel::prefill(const std::vector<Segment>& segments, SequenceState& s
 }
 
 Tensor TextModel::decode(int32_t token, SequenceState& state, const TraceFn& trace) const {
-  const Tensor h = forward(embed({token}), state, trace);
+  return decode_rows(embed({token}), state, trace);
+}
+
+Tensor TextModel::decode(const Tensor& token, SequenceState& state, const TraceFn& trace) const {
+  MVL_CHECK(token.ndim() == 1 && token.dim(0) == 1 && token.dtype() == DType::i32, shape_mismatch,
+            "decode: the token must be i32 [1], got {}", token.str());
+  MVL_CHECK(token.device() == dev_.device(), invalid_argument, "decode: the token is on {} but the model on {}",
+            token.device().str(), dev_.device().str());
+  return decode_rows(ops::embedding(w_.embed_tokens, token), state, trace);
+}
+
+Tensor TextModel::decode_rows(const Tensor& x, SequenceState& state, const TraceFn& trace) const {
+  const Tensor h = forward(x, state, trace);
   const Tensor logits = ops::linear(h, w_.lm_head);
   if (trace) trace("logits", logits);
   return logits.view({cfg_.vocab_size});

@@ -9,8 +9,8 @@
 
 namespace mvl::llm {
 
-SequenceState::SequenceState(const TextConfig& cfg, Device device)
-    : device_(device), kinds_(cfg.layer_types), nkv_(cfg.num_key_value_heads), dh_(cfg.head_dim),
+SequenceState::SequenceState(const TextConfig& cfg, const ops::DeviceContext& device)
+    : dev_(device), kinds_(cfg.layer_types), nkv_(cfg.num_key_value_heads), dh_(cfg.head_dim),
       lineage_(std::make_shared<const int>(0)) {
   for (AttnKind k : kinds_) {
     if (k == AttnKind::lightning) {
@@ -41,8 +41,8 @@ void SequenceState::append_kv(int64_t layer, const Tensor& k, const Tensor& v) {
   check_shape(v, {n, nkv_, dh_}, "append_kv v");
   if (c.length + n > c.k.dim(0)) {
     const int64_t cap = std::max<int64_t>({c.length + n, 2 * c.k.dim(0), 64});
-    Tensor nk = ops::empty({cap, nkv_, dh_}, DType::f32, device_);
-    Tensor nv = ops::empty({cap, nkv_, dh_}, DType::f32, device_);
+    Tensor nk = ops::empty({cap, nkv_, dh_}, DType::f32, dev_);
+    Tensor nv = ops::empty({cap, nkv_, dh_}, DType::f32, dev_);
     if (c.length > 0) {
       ops::copy_into(nk.slice(0, 0, c.length), c.k.slice(0, 0, c.length));
       ops::copy_into(nv.slice(0, 0, c.length), c.v.slice(0, 0, c.length));
@@ -59,7 +59,7 @@ void SequenceState::append_kv(int64_t layer, const Tensor& k, const Tensor& v) {
 
 SequenceState SequenceState::clone() const {
   SequenceState s;
-  s.device_ = device_;
+  s.dev_ = dev_;
   s.kinds_ = kinds_;
   s.slot_ = slot_;
   s.nkv_ = nkv_;

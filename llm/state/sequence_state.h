@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kernels/core/tensor.h"
+#include "kernels/ops/device.h"
 #include "llm/config/text_config.h"
 
 namespace mvl::llm {
@@ -31,8 +32,10 @@ class SequenceState {
   };
 
   SequenceState() = default;
-  // Empty state (position 0) for the model described by cfg, on `device`.
-  SequenceState(const TextConfig& cfg, Device device = Device::cpu());
+  // Empty state (position 0) for the model described by cfg, on dev's device (the model's
+  // DeviceContext: its tensors then run on the model's stream).
+  explicit SequenceState(const TextConfig& cfg, const ops::DeviceContext& dev = {});
+  Device device() const { return dev_.device(); }
   SequenceState(SequenceState&&) noexcept = default;
   SequenceState& operator=(SequenceState&&) noexcept = default;
   SequenceState(const SequenceState&) = delete;  // use clone(): a copy is 4 MiB/layer on the real model
@@ -59,7 +62,7 @@ class SequenceState {
  private:
   int64_t slot(int64_t layer, AttnKind kind) const;
 
-  Device device_ = Device::cpu();
+  ops::DeviceContext dev_;
   std::vector<AttnKind> kinds_;
   std::vector<int64_t> slot_;        // global layer -> index into lightning_ or kv_
   std::vector<Tensor> lightning_;
