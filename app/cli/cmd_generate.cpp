@@ -15,7 +15,9 @@
 #include "app/cli/token_ids.h"
 #include "app/engine/model_config.h"
 #include "kernels/core/safetensors.h"
+#include "kernels/ops/device.h"
 #include "kernels/ops/sampling.h"
+#include "kernels/ops/tensor_ops.h"
 #include "llm/model/text_model.h"
 #include "llm/tokenizer/incremental_detokenizer.h"
 #include "llm/tokenizer/tokenizer.h"
@@ -39,7 +41,19 @@ struct GenerateOptions {
   bool print_ids = false;
   bool ignore_eos = false;
   bool stats = false;
+  std::string device = "cpu";  // "cpu", "cuda" or "cuda:N"
 };
+
+// "cpu" | "cuda" | "cuda:N" -> Device; throws Error{invalid_argument} otherwise.
+Device parse_device(const std::string& s) {
+  if (s == "cpu") return Device::cpu();
+  if (s == "cuda") return Device::cuda(0);
+  if (s.rfind("cuda:", 0) == 0 && s.size() > 5 && s.find_first_not_of("0123456789", 5) == std::string::npos &&
+      s.size() < 9)
+    return Device::cuda(std::stoi(s.substr(5)));
+  throw Error(ErrorCategory::invalid_argument,
+              fmt::format("--device '{}' is not a device; use cpu, cuda or cuda:N", s));
+}
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -56,7 +70,10 @@ int run_generate(const GenerateOptions& o) {
     return in_context(fmt::format("loading model '{}'", dir), [&] {
       engine::ModelConfig cfg = engine::ModelConfig::load_dir(dir);
       Checkpoint ckpt = Checkpoint::open(dir);
-      llm::TextModel model = llm::TextModel::load(ckpt, cfg.text, llm::TextWeightNaming::detect(ckpt));
+      // The text model runs on --device (weights uploaded once as bf16 on a GPU); vision
+      // features are computed on the CPU and moved to the device by prefill.
+      const ops::DeviceContext dev = ops::DeviceContext::open(parse_device(o.device));
+      llm::TextModel model = llm::TextModel::load(ckpt, cfg.text, llm::TextWeightNaming::detect(ckpt), dev);
       return Loaded{std::move(cfg), std::move(ckpt), std::move(model)};
     });
   });
@@ -98,7 +115,12 @@ int run_generate(const GenerateOptions& o) {
   std::vector<int32_t> history = prompt, generated;
   const auto t1 = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < o.max_new; ++i) {
-    const int32_t next = ops::sample(logits, sp, rng, history);
+    // On a GPU, greedy decoding reduces on the device and reads back one id; sampling
+    // needs the logits on the host.
+    const bool device_greedy = logits.device().is_cuda() && sp.temperature <= 0.0f && sp.repetition_penalty == 1.0f;
+    const int32_t next = device_greedy ? ops::argmax(logits)
+                                       : ops::sample(logits.device().is_cpu() ? logits : ops::to_device(logits, Device::cpu()),
+                                                     sp, rng, history);
     const bool eos = !o.ignore_eos && m.cfg.text.eos_token_id && next == *m.cfg.text.eos_token_id;
     if (eos) break;
     generated.push_back(next);
@@ -168,6 +190,9 @@ void add_generate_command(CLI::App& app, RunFn& run) {
   cmd->add_flag("--print-ids", o->print_ids, "Print the generated token ids (space-separated, one line) instead of text");
   cmd->add_flag("--ignore-eos", o->ignore_eos, "Keep generating past the end-of-sequence token");
   cmd->add_flag("--stats", o->stats, "Print prefill/decode speed to stderr");
+  cmd->add_option("--device", o->device,
+                  "Where the text model runs: cpu, cuda or cuda:N (needs a build with the CUDA backend)")
+      ->capture_default_str();
   cmd->callback([o, &run, p, ids] {
     if (p->count() == 0 && ids->count() == 0) throw CLI::RequiredError("-p TEXT or --ids FILE");
     run = [o] { return run_generate(*o); };
