@@ -10,6 +10,7 @@
 
 #include "kernels/core/log.h"
 #include "kernels/core/safetensors.h"
+#include "kernels/ops/device.h"
 #include "kernels/ops/tensor_ops.h"
 #include "llm/chat/chat_template.h"
 #include "llm/model/text_model.h"
@@ -165,7 +166,8 @@ class RealState : public ModelState {
 };
 
 std::vector<float> to_vector(const Tensor& logits) {
-  const Tensor c = contiguous(logits);
+  // GPU logits come back to the host here (the sampler and stop rules run on the host).
+  const Tensor c = logits.device().is_cpu() ? contiguous(logits) : ops::to_device(logits, Device::cpu());
   MVL_CHECK(c.dtype() == DType::f32, internal, "logits must be f32, got {}", c.str());
   const float* p = c.data<float>();
   return std::vector<float>(p, p + c.numel());
@@ -268,9 +270,6 @@ std::unique_ptr<VisionEncoder> load_vision_encoder(const ModelConfig& cfg, const
 
 LoadedModel load_checkpoint(const EngineOptions& opts, const ProgressFn& progress) {
   return in_context("loading model '" + opts.model_dir + "'", [&] {
-    MVL_CHECK(opts.backend == Backend::cpu, unsupported,
-              "the {} backend is not built into this engine yet; use the CPU backend",
-              backend_name(opts.backend));
     std::error_code ec;
     MVL_CHECK(fs::is_directory(opts.model_dir, ec), not_found,
               "no such model directory; pass -m DIR with config.json, tokenizer.json and *.safetensors");
@@ -285,7 +284,12 @@ LoadedModel load_checkpoint(const EngineOptions& opts, const ProgressFn& progres
     // Released: language_model.model.* + per-expert w1/w2/w3; native: model.language_model.*
     // + fused experts. detect() confirms against the keys actually present.
     const llm::TextWeightNaming naming = llm::TextWeightNaming::detect(ckpt);
-    auto lm = std::make_unique<RealLm>(llm::TextModel::load(ckpt, cfg.text, naming));
+    // The text model runs on the chosen backend (CUDA: weights uploaded once as bf16; the
+    // ViT stays on the CPU and its features are moved by prefill). Throws Error{unsupported}
+    // for CUDA in CPU-only builds.
+    const ops::DeviceContext dev =
+        ops::DeviceContext::open(opts.backend == Backend::cuda ? Device::cuda(opts.device) : Device::cpu());
+    auto lm = std::make_unique<RealLm>(llm::TextModel::load(ckpt, cfg.text, naming, dev));
     report(progress, 0.85, "vision");
     std::unique_ptr<VisionEncoder> vis = load_vision_encoder(cfg, ckpt);
     LoadedModel m;
