@@ -22,10 +22,20 @@ if [ $# -ge 1 ]; then
   LAYERS=$BIN/layers_cuda_bench
 else
   B=$ROOT/build-device
+  T_LLM=
   STB=${STB_INCLUDE_DIR:-$B/stb-missing}
   mkdir -p "$STB"
   # The GPU image has no PCRE2 (only llm/ needs it, and only GPU targets are built here):
   # give CMake's pkg-config check a stub so the top-level configure succeeds.
+  # Debian's PCRE2 (headers + .so) can be carried in a git-ignored .pcre2/ folder; then the
+  # llm-level GPU tests (tests/llm/*_cuda_test, e.g. the tiny-model CPU-vs-CUDA parity) build too.
+  if ! pkg-config --exists libpcre2-8 2>/dev/null && [ -f "$ROOT/.pcre2/include/pcre2.h" ]; then
+    mkdir -p "$B/pc-carried"
+    printf 'Name: libpcre2-8\nDescription: carried Debian PCRE2\nVersion: 10.42\nLibs: -L%s -lpcre2-8 -Wl,-rpath,%s\nCflags: -I%s\n' \
+      "$ROOT/.pcre2/lib" "$ROOT/.pcre2/lib" "$ROOT/.pcre2/include" > "$B/pc-carried/libpcre2-8.pc"
+    export PKG_CONFIG_PATH=$B/pc-carried:${PKG_CONFIG_PATH:-}
+    T_LLM=$(cd "$ROOT/tests/llm" && ls *_cuda_test.cpp 2>/dev/null | sed 's/\.cpp$//')
+  fi
   if ! pkg-config --exists libpcre2-8 2>/dev/null; then
     mkdir -p "$B/pc-stub"
     printf 'Name: libpcre2-8\nDescription: stub for configuring GPU targets only\nVersion: 10.42\nLibs: -lpcre2-8\nCflags:\n' > "$B/pc-stub/libpcre2-8.pc"
@@ -34,6 +44,7 @@ else
   cmake -S "$ROOT" -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMVL_CUDA=ON -DMVL_OPENCV=OFF -DMVL_DESKTOP=OFF \
     -DSTB_INCLUDE_DIR="$STB" > "$OUT/configure.log" 2>&1 || { tail -30 "$OUT/configure.log"; exit 1; }
   T=$(cd "$ROOT/tests/gpu" && ls *_test.cpp | sed 's/\.cpp$//')
+  T="$T ${T_LLM:-}"
   cmake --build "$B" -j"$(nproc)" --target $T ops_cuda_bench layers_cuda_bench > "$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
   TESTS=$(for t in $T; do echo "$B/tests/$t"; done)
   # With a build tree, the gpu-labelled tests also run through ctest (the CI-style summary).
