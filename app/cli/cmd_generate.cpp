@@ -61,22 +61,11 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 int run_generate(const GenerateOptions& o) {
   const std::string dir = o.model.empty() ? default_model_dir() : o.model;
-  struct Loaded {
-    engine::ModelConfig cfg;
-    Checkpoint ckpt;
-    llm::TextModel model;
-  };
-  Loaded m = load_phase([&] {
-    return in_context(fmt::format("loading model '{}'", dir), [&] {
-      engine::ModelConfig cfg = engine::ModelConfig::load_dir(dir);
-      Checkpoint ckpt = Checkpoint::open(dir);
-      // The text model runs on --device (weights uploaded once as bf16 on a GPU); vision
-      // features are computed on the CPU and moved to the device by prefill.
-      const ops::DeviceContext dev = ops::DeviceContext::open(parse_device(o.device));
-      llm::TextModel model = llm::TextModel::load(ckpt, cfg.text, llm::TextWeightNaming::detect(ckpt), dev);
-      return Loaded{std::move(cfg), std::move(ckpt), std::move(model)};
-    });
-  });
+  // The text model runs on --device (weights uploaded once as bf16 on a GPU); vision
+  // features are computed on the CPU and moved to the device by prefill.
+  const ops::DeviceContext dev =
+      load_phase([&] { return ops::DeviceContext::open(parse_device(o.device)); });
+  ParityModel m = load_parity_model(dir, dev);
   const fs::path tok_path = fs::path(dir) / "tokenizer.json";
   std::error_code ec;
   std::optional<llm::Tokenizer> tok;

@@ -25,19 +25,7 @@ struct LogitsOptions {
 
 int run_logits(const LogitsOptions& o) {
   const std::string dir = o.model.empty() ? default_model_dir() : o.model;
-  struct Loaded {
-    engine::ModelConfig cfg;
-    Checkpoint ckpt;
-    llm::TextModel model;
-  };
-  Loaded m = load_phase([&] {
-    return in_context(fmt::format("loading model '{}'", dir), [&] {
-      engine::ModelConfig cfg = engine::ModelConfig::load_dir(dir);
-      Checkpoint ckpt = Checkpoint::open(dir);
-      llm::TextModel model = llm::TextModel::load(ckpt, cfg.text, llm::TextWeightNaming::detect(ckpt));
-      return Loaded{std::move(cfg), std::move(ckpt), std::move(model)};
-    });
-  });
+  ParityModel m = load_parity_model(dir, ops::DeviceContext());
   const SplicedPrompt spliced = input_phase([&] {
     const std::vector<int32_t> ids = read_token_ids(o.ids_file);
     check_token_ids(ids, m.cfg.text.vocab_size);

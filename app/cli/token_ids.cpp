@@ -5,10 +5,22 @@
 #include <iostream>
 #include <sstream>
 
+#include "app/cli/command.h"
 #include "app/engine/checkpoint.h"
 #include "kernels/core/error.h"
 
 namespace mvl::cli {
+
+ParityModel load_parity_model(const std::string& dir, const ops::DeviceContext& dev) {
+  return load_phase([&] {
+    return in_context(fmt::format("loading model '{}'", dir), [&] {
+      engine::ModelConfig cfg = engine::ModelConfig::load_dir(dir);
+      Checkpoint ckpt = Checkpoint::open(dir);
+      llm::TextModel model = llm::TextModel::load(ckpt, cfg.text, llm::TextWeightNaming::detect(ckpt), dev);
+      return ParityModel{std::move(cfg), std::move(ckpt), std::move(model)};
+    });
+  });
+}
 
 std::vector<int32_t> read_token_ids(const std::string& file) {
   std::stringstream ss;

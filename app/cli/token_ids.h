@@ -10,9 +10,20 @@
 
 #include "app/engine/model_config.h"
 #include "kernels/core/safetensors.h"
+#include "kernels/ops/device.h"
 #include "llm/model/text_model.h"
 
 namespace mvl::cli {
+
+// A checkpoint opened for the parity commands: config, tensors and the text model only
+// (images go through splice_images, which loads the vision half on demand).
+struct ParityModel {
+  engine::ModelConfig cfg;
+  Checkpoint ckpt;
+  llm::TextModel model;
+};
+// Loads DIR (load-phase errors, exit 3); the text model runs on `dev` (weights uploaded once).
+ParityModel load_parity_model(const std::string& dir, const ops::DeviceContext& dev);
 
 // Whitespace-separated ids from FILE or '-' (stdin); commas and [] are accepted too, so a
 // Python list pastes. Throws Error{invalid_argument|not_found} naming the file and item.
