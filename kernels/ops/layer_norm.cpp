@@ -1,8 +1,13 @@
-// ops::layer_norm: validation and dispatch (CPU reference in kernels/cpu/layer_norm.cpp).
+// ops::layer_norm: validation and dispatch (CPU reference in kernels/cpu/layer_norm.cpp, CUDA
+// twin in kernels/cuda/vision_ops.cu for device tensors).
 #include "kernels/ops/layer_norm.h"
 
 #include "kernels/core/error.h"
 #include "kernels/cpu/layer_norm.h"
+#include "kernels/ops/cuda_dispatch.h"
+#ifdef MVL_HAVE_CUDA
+#include "kernels/cuda/vision_ops.h"
+#endif
 
 namespace mvl::ops {
 
@@ -17,6 +22,15 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, flo
               "layer_norm: parameters must be f32 or bf16, got {}", p->str());
   }
   MVL_CHECK(eps > 0.0f, invalid_argument, "layer_norm: eps must be positive, got {}", eps);
+#ifdef MVL_HAVE_CUDA
+  if (detail::any_cuda({&x, &weight, &bias})) {
+    const detail::CtxPtr ctx = detail::cuda_ctx({&x, &weight, &bias}, "layer_norm");
+    Tensor y = detail::dev_empty(x.shape(), DType::f32, ctx);
+    cuda::layer_norm_f32(*ctx, detail::dev_contiguous(x, ctx), detail::dev_contiguous(weight, ctx),
+                         detail::dev_contiguous(bias, ctx), eps, y);
+    return y;
+  }
+#endif
   MVL_CHECK(x.device().is_cpu() && weight.device().is_cpu() && bias.device().is_cpu(), unsupported,
             "layer_norm: device tensors go through the CUDA backend (got {})", x.str());
   Tensor xc = contiguous(x), wc = contiguous(weight), bc = contiguous(bias);

@@ -4,6 +4,9 @@
 #include "kernels/core/error.h"
 #include "kernels/cpu/linear.h"
 #include "kernels/ops/cuda_dispatch.h"
+#ifdef MVL_HAVE_CUDA
+#include "kernels/cuda/vision_ops.h"
+#endif
 
 namespace mvl::ops {
 
@@ -21,12 +24,13 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias) {
   }
 #ifdef MVL_HAVE_CUDA
   if (detail::any_cuda({&x, &w, bias})) {
-    MVL_CHECK(bias == nullptr, unsupported, "linear: a bias on the GPU path is not supported yet");
-    const detail::CtxPtr ctx = detail::cuda_ctx({&x, &w}, "linear");
+    const detail::CtxPtr ctx = detail::cuda_ctx({&x, &w, bias}, "linear");
     Shape shape = x.shape();
     shape.back() = w.dim(0);
     Tensor y = detail::dev_empty(shape, DType::f32, ctx);
     cuda::linear_f32(*ctx, x, w, y);
+    // Bias after the dot product, as the CPU reference adds it (one f32 add per output).
+    if (bias) cuda::add_bias_rows_f32(*ctx, y, detail::dev_contiguous(*bias, ctx));
     return y;
   }
 #endif

@@ -1,9 +1,14 @@
-// ops::patch_embed: validation, then im2col (cpu::patchify) + the plain CPU GEMM.
+// ops::patch_embed: validation, then im2col + GEMM: cpu::patchify + the plain CPU GEMM, or
+// cuda::patchify_f32 + cuda::linear_f32 for device tensors.
 #include "kernels/ops/patch_embed.h"
 
 #include "kernels/core/error.h"
 #include "kernels/cpu/linear.h"
 #include "kernels/cpu/patch_embed.h"
+#include "kernels/ops/cuda_dispatch.h"
+#ifdef MVL_HAVE_CUDA
+#include "kernels/cuda/vision_ops.h"
+#endif
 
 namespace mvl::ops {
 
@@ -17,9 +22,20 @@ Tensor patch_embed(const Tensor& pixels, const Tensor& weight) {
   MVL_CHECK(pixels.dtype() == DType::f32, unsupported, "patch_embed: pixels must be f32, got {}", pixels.str());
   MVL_CHECK(weight.dtype() == DType::f32 || weight.dtype() == DType::bf16, unsupported,
             "patch_embed: weight must be f32 or bf16, got {}", weight.str());
+  const int64_t g = S / k, K = C * k * k;
+#ifdef MVL_HAVE_CUDA
+  if (detail::any_cuda({&pixels, &weight})) {
+    // The same im2col + GEMM as the CPU path, both on the device.
+    const detail::CtxPtr ctx = detail::cuda_ctx({&pixels, &weight}, "patch_embed");
+    Tensor cols = detail::dev_empty({T * g * g, K}, DType::f32, ctx);
+    cuda::patchify_f32(*ctx, detail::dev_contiguous(pixels, ctx), k, cols);
+    Tensor out = detail::dev_empty({T, g * g, D}, DType::f32, ctx);
+    cuda::linear_f32(*ctx, cols, detail::dev_contiguous(weight, ctx).view({D, K}), out.view({T * g * g, D}));
+    return out;
+  }
+#endif
   MVL_CHECK(pixels.device().is_cpu() && weight.device().is_cpu(), unsupported,
             "patch_embed: device tensors go through the CUDA backend (got {})", pixels.str());
-  const int64_t g = S / k, K = C * k * k;
   Tensor px = contiguous(pixels), w = contiguous(weight);
   Tensor cols = Tensor::empty({T * g * g, K}, DType::f32);
   cpu::patchify(px.data<float>(), T, C, S, k, cols.data<float>());

@@ -73,6 +73,22 @@ ClipVit ClipVit::load(const Checkpoint& ckpt, const VisionConfig& cfg, const std
   return vit;
 }
 
+void ClipVit::upload(const ops::DeviceContext& dev) {
+  if (!dev.is_cuda()) return;
+  auto W = [&](Tensor& t) { t = ops::to_device_weight(t, dev); };
+  W(w_.patch_w);
+  // Already f32 (cast at load) and concatenated/added to f32 activations: keep them f32.
+  w_.class_emb = ops::to_device(w_.class_emb, dev);
+  w_.pos_emb = ops::to_device(w_.pos_emb, dev);
+  W(w_.pre_ln_w);
+  W(w_.pre_ln_b);
+  for (ClipLayerWeights& l : w_.layers) {
+    for (Tensor* t : {&l.q_w, &l.k_w, &l.v_w, &l.o_w, &l.q_b, &l.k_b, &l.v_b, &l.o_b, &l.ln1_w, &l.ln1_b, &l.ln2_w,
+                      &l.ln2_b, &l.fc1_w, &l.fc1_b, &l.fc2_w, &l.fc2_b})
+      W(*t);
+  }
+}
+
 Tensor ClipVit::encoder_layer(const Tensor& x, const ClipLayerWeights& l, int64_t tiles) const {
   const int64_t D = cfg_.hidden_size, H = cfg_.num_attention_heads, hd = D / H;
   const int64_t N = cfg_.num_positions();

@@ -10,6 +10,7 @@
 
 #include "kernels/core/safetensors.h"
 #include "kernels/core/tensor.h"
+#include "kernels/ops/device.h"
 #include "vision/config/vision_config.h"
 #include "vision/model/weight_names.h"
 
@@ -44,7 +45,12 @@ class ClipVit {
   // ... up to the feature layer (for layer-by-layer comparisons).
   Tensor forward(const Tensor& pixel_values, std::vector<Tensor>* hidden_states = nullptr) const;
 
+  // Moves every weight onto dev once: matrices and LayerNorm parameters as bf16 (as the
+  // text model does), the f32 class/position embeddings as f32. No-op for the CPU.
+  void upload(const ops::DeviceContext& dev);
+
   const VisionConfig& config() const { return cfg_; }
+  const ClipWeights& weights() const { return w_; }
   int64_t layers_run() const { return static_cast<int64_t>(w_.layers.size()); }
 
  private:

@@ -37,7 +37,7 @@ Tensor pack_image_features(const Tensor& projected, const Tensor& image_newline,
             per_tile, H, layout.grid_rows, layout.grid_cols);
   MVL_CHECK(image_newline.ndim() == 1 && image_newline.dim(0) == H, shape_mismatch,
             "packing: image_newline {} does not match hidden size {}", image_newline.str(), H);
-  const Tensor rows = contiguous(projected).view({T * per_tile, H});
+  const Tensor rows = (projected.is_contiguous() ? projected : ops::clone(projected)).view({T * per_tile, H});
   const Tensor table = ops::concat_rows({rows, ops::cast(image_newline, DType::f32).view({1, H})});
   return ops::embedding(table, packing_indices(layout));
 }

@@ -4,6 +4,7 @@
 #include "kernels/core/error.h"
 #include "kernels/ops/activation.h"
 #include "kernels/ops/linear.h"
+#include "kernels/ops/tensor_ops.h"
 
 namespace mvl::vision {
 
@@ -29,8 +30,13 @@ Projector Projector::load(const Checkpoint& ckpt, const std::string& prefix, int
   return p;
 }
 
+void Projector::upload(const ops::DeviceContext& dev) {
+  if (!dev.is_cuda()) return;
+  for (Tensor* t : {&w1_, &b1_, &w2_, &b2_}) *t = ops::to_device_weight(*t, dev);
+}
+
 Tensor Projector::forward(const Tensor& features) const {
-  const Tensor x = contiguous(features);
+  const Tensor x = features.is_contiguous() ? features : ops::clone(features);
   return ops::linear(ops::activation(ops::linear(x, w1_, &b1_), act_), w2_, &b2_);
 }
 

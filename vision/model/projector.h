@@ -6,6 +6,7 @@
 
 #include "kernels/core/safetensors.h"
 #include "kernels/core/tensor.h"
+#include "kernels/ops/device.h"
 
 namespace mvl::vision {
 
@@ -16,6 +17,8 @@ class Projector {
                         const std::string& act);
   // features: f32 [..., vision_hidden] -> f32 [..., text_hidden]
   Tensor forward(const Tensor& features) const;
+  // Moves the weights onto dev once as bf16 (no-op for the CPU).
+  void upload(const ops::DeviceContext& dev);
   int64_t text_hidden() const { return w1_.dim(0); }
 
  private:

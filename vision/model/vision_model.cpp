@@ -8,7 +8,7 @@
 namespace mvl::vision {
 
 VisionModel VisionModel::load(const Checkpoint& ckpt, const VisionConfig& cfg, const VisionModelOptions& opts,
-                              const VisionWeightNames& names) {
+                              const VisionWeightNames& names, const ops::DeviceContext& device) {
   MVL_CHECK(opts.select_strategy == "default", unsupported,
             "vision_feature_select_strategy '{}' is not supported (the anyres packing needs 'default', which drops CLS)",
             opts.select_strategy);
@@ -21,17 +21,31 @@ VisionModel VisionModel::load(const Checkpoint& ckpt, const VisionConfig& cfg, c
   Tensor nl = ckpt.get(names.image_newline);
   check_shape(nl, {opts.text_hidden}, names.image_newline);
   m.newline_ = ops::cast(nl, DType::f32);
+  m.dev_ = device;
+  if (device.is_cuda()) {
+    in_context(fmt::format("uploading the vision model weights to {}", device.device().str()), [&] {
+      m.vit_.upload(device);
+      m.projector_.upload(device);
+      m.newline_ = ops::to_device(m.newline_, device);
+      return 0;
+    });
+  }
   return m;
 }
 
+Tensor VisionModel::on_device(const Tensor& t) const {
+  return t.device() == dev_.device() ? t : ops::to_device(t, dev_);
+}
+
 Tensor VisionModel::vit_features(const Tensor& pixel_values) const {
-  const Tensor pixels = opts_.bf16_pixels ? ops::cast(ops::cast(pixel_values, DType::bf16), DType::f32) : pixel_values;
+  const Tensor up = on_device(pixel_values);
+  const Tensor pixels = opts_.bf16_pixels ? ops::cast(ops::cast(up, DType::bf16), DType::f32) : up;
   const Tensor hidden = vit_.forward(pixels);  // f32 [T, 1 + g*g, Dv]
   // Strategy "default": drop CLS (row 0 of every tile).
   return ops::clone(hidden.slice(1, 1, hidden.dim(1)));
 }
 
-Tensor VisionModel::project(const Tensor& features) const { return projector_.forward(features); }
+Tensor VisionModel::project(const Tensor& features) const { return projector_.forward(on_device(features)); }
 
 Tensor VisionModel::encode(const PreprocessResult& image) const {
   MVL_CHECK(image.layout.feature_side == vit_.config().grid(), invalid_argument,

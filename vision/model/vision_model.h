@@ -8,6 +8,7 @@
 
 #include "kernels/core/safetensors.h"
 #include "kernels/core/tensor.h"
+#include "kernels/ops/device.h"
 #include "vision/config/vision_config.h"
 #include "vision/model/clip_vit.h"
 #include "vision/model/projector.h"
@@ -29,25 +30,36 @@ struct VisionModelOptions {
 
 class VisionModel {
  public:
+  // device: where the model runs. A CUDA DeviceContext uploads every weight once (matrices
+  // and norms as bf16, the f32 embeddings/newline as f32); activations then live on that
+  // device and the same ops:: code runs through the ops CUDA branches.
   static VisionModel load(const Checkpoint& ckpt, const VisionConfig& cfg, const VisionModelOptions& opts,
-                          const VisionWeightNames& names = VisionWeightNames::released());
+                          const VisionWeightNames& names = VisionWeightNames::released(),
+                          const ops::DeviceContext& device = {});
 
-  // pixel_values f32 [T, 3, S, S] -> selected features f32 [T, g*g, Dv] (CLS dropped).
+  // pixel_values f32 [T, 3, S, S] (host or the model's device; host pixels are copied up
+  // once) -> selected features f32 [T, g*g, Dv] (CLS dropped) on the model's device.
   Tensor vit_features(const Tensor& pixel_values) const;
-  // features f32 [T, g*g, Dv] -> f32 [T, g*g, text_hidden]
+  // features f32 [T, g*g, Dv] on the model's device (host features are copied up)
+  // -> f32 [T, g*g, text_hidden] on the model's device.
   Tensor project(const Tensor& features) const;
-  // One image: pixels -> packed rows f32 [image_tokens, text_hidden].
+  // One image: host pixels -> packed rows f32 [image_tokens, text_hidden] on the model's device.
   Tensor encode(const PreprocessResult& image) const;
 
   const ClipVit& vit() const { return vit_; }
   const VisionConfig& config() const { return vit_.config(); }
-  const Tensor& image_newline() const { return newline_; }  // f32 [text_hidden]
+  const Tensor& image_newline() const { return newline_; }  // f32 [text_hidden], model's device
+  const ops::DeviceContext& device() const { return dev_; }
 
  private:
   ClipVit vit_;
   Projector projector_;
   Tensor newline_;  // f32 [text_hidden]: image_newline (cast at load)
   VisionModelOptions opts_;
+  ops::DeviceContext dev_;  // CPU unless loaded for a GPU
+
+  // t on the model's device (a copy only when it is elsewhere).
+  Tensor on_device(const Tensor& t) const;
 };
 
 }  // namespace mvl::vision
