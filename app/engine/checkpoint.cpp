@@ -236,7 +236,9 @@ class RealVision : public VisionEncoder {
     }
     const int64_t gg = feats[0].dim(1), dv = feats[0].dim(2);
     Tensor all = ops::concat_rows(feats).view({tiles, gg, dv});  // f32 [T, g*g, Dv]
-    return vision::pack_image_features(m_.project(all), m_.image_newline(), p.layout);
+    Tensor rows = vision::pack_image_features(m_.project(all), m_.image_newline(), p.layout);
+    m_.device().synchronize();  // so the caller's encode time covers the GPU work
+    return rows;
   }
 
  private:
@@ -256,7 +258,8 @@ bool is_tiny_demo_model(const std::string& dir) {
   return p.filename() == "tiny-random";
 }
 
-std::unique_ptr<VisionEncoder> load_vision_encoder(const ModelConfig& cfg, const Checkpoint& ckpt) {
+std::unique_ptr<VisionEncoder> load_vision_encoder(const ModelConfig& cfg, const Checkpoint& ckpt,
+                                                   const ops::DeviceContext& dev) {
   if (!cfg.has_vision) return nullptr;
   vision::VisionModelOptions vo;
   vo.text_hidden = cfg.text.hidden_size;
@@ -265,7 +268,7 @@ std::unique_ptr<VisionEncoder> load_vision_encoder(const ModelConfig& cfg, const
   vo.projector_act = cfg.projector_hidden_act;
   const auto names = cfg.layout == CheckpointLayout::native ? vision::VisionWeightNames::native()
                                                             : vision::VisionWeightNames::released();
-  return std::make_unique<RealVision>(vision::VisionModel::load(ckpt, cfg.vision, vo, names), cfg.preprocess);
+  return std::make_unique<RealVision>(vision::VisionModel::load(ckpt, cfg.vision, vo, names, dev), cfg.preprocess);
 }
 
 LoadedModel load_checkpoint(const EngineOptions& opts, const ProgressFn& progress) {
@@ -284,14 +287,14 @@ LoadedModel load_checkpoint(const EngineOptions& opts, const ProgressFn& progres
     // Released: language_model.model.* + per-expert w1/w2/w3; native: model.language_model.*
     // + fused experts. detect() confirms against the keys actually present.
     const llm::TextWeightNaming naming = llm::TextWeightNaming::detect(ckpt);
-    // The text model runs on the chosen backend (CUDA: weights uploaded once as bf16; the
-    // ViT stays on the CPU and its features are moved by prefill). Throws Error{unsupported}
-    // for CUDA in CPU-only builds.
+    // Both halves run on the chosen backend (CUDA: weights uploaded once as bf16; the packed
+    // image features stay on the GPU for prefill). Throws Error{unsupported} for CUDA in
+    // CPU-only builds.
     const ops::DeviceContext dev =
         ops::DeviceContext::open(opts.backend == Backend::cuda ? Device::cuda(opts.device) : Device::cpu());
     auto lm = std::make_unique<RealLm>(llm::TextModel::load(ckpt, cfg.text, naming, dev));
     report(progress, 0.85, "vision");
-    std::unique_ptr<VisionEncoder> vis = load_vision_encoder(cfg, ckpt);
+    std::unique_ptr<VisionEncoder> vis = load_vision_encoder(cfg, ckpt, dev);
     LoadedModel m;
     m.info.dir = opts.model_dir;
     m.info.layout = cfg.layout == CheckpointLayout::native ? "native" : "released";

@@ -9,6 +9,7 @@
 #include "app/engine/engine.h"
 #include "app/engine/model_config.h"
 #include "kernels/core/safetensors.h"
+#include "kernels/ops/device.h"
 
 namespace mvl::engine {
 
@@ -17,7 +18,9 @@ LoadedModel load_checkpoint(const EngineOptions& opts, const ProgressFn& progres
 
 // The vision half alone (ViT + projector + packing), for the parity commands (`logits`,
 // `generate --ids --image`) that drive llm::TextModel directly. Null for text-only configs.
-std::unique_ptr<VisionEncoder> load_vision_encoder(const ModelConfig& cfg, const Checkpoint& ckpt);
+// dev: where the ViT runs (CUDA: weights once as bf16, packed features stay on that GPU).
+std::unique_ptr<VisionEncoder> load_vision_encoder(const ModelConfig& cfg, const Checkpoint& ckpt,
+                                                   const ops::DeviceContext& dev = {});
 
 // True for the bundled random demo model (its answers are gibberish), detected from the
 // "minimax_vl_tiny_random" marker make-tiny writes, or the directory name.
