@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "app/cli/command.h"
+#include "app/cli/generation_cli.h"
 #include "app/cli/token_ids.h"
 #include "app/engine/model_config.h"
 #include "kernels/core/safetensors.h"
@@ -45,16 +46,6 @@ struct GenerateOptions {
 };
 
 // "cpu" | "cuda" | "cuda:N" -> Device; throws Error{invalid_argument} otherwise.
-Device parse_device(const std::string& s) {
-  if (s == "cpu") return Device::cpu();
-  if (s == "cuda") return Device::cuda(0);
-  if (s.rfind("cuda:", 0) == 0 && s.size() > 5 && s.find_first_not_of("0123456789", 5) == std::string::npos &&
-      s.size() < 9)
-    return Device::cuda(std::stoi(s.substr(5)));
-  throw Error(ErrorCategory::invalid_argument,
-              fmt::format("--device '{}' is not a device; use cpu, cuda or cuda:N", s));
-}
-
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -63,8 +54,8 @@ int run_generate(const GenerateOptions& o) {
   const std::string dir = o.model.empty() ? default_model_dir() : o.model;
   // The text model runs on --device (weights uploaded once as bf16 on a GPU); vision
   // features are computed on the CPU and moved to the device by prefill.
-  const ops::DeviceContext dev =
-      load_phase([&] { return ops::DeviceContext::open(parse_device(o.device)); });
+  const Device device = parse_device_flag(o.device);  // a bad value is a usage error (exit 2)
+  const ops::DeviceContext dev = load_phase([&] { return ops::DeviceContext::open(device); });
   ParityModel m = load_parity_model(dir, dev);
   const fs::path tok_path = fs::path(dir) / "tokenizer.json";
   std::error_code ec;

@@ -31,6 +31,11 @@ void add_model_flags(CLI::App& cmd, ModelFlags& f) {
   cmd.add_option("-c,--ctx-size", f.ctx_size, "Context length cap in tokens (0 = the model's)")
       ->type_name("N")
       ->check(CLI::NonNegativeNumber);
+  cmd.add_option("--device", f.device,
+                 "Where the model runs: cpu (default), cuda or cuda:N (needs a build with the CUDA backend; "
+                 "weights are uploaded once as bf16)")
+      ->type_name("DEV")
+      ->capture_default_str();
 }
 
 void add_generation_flags(CLI::App& cmd, GenerationFlags& f) {
@@ -76,10 +81,23 @@ void draw_progress(double f, const std::string& stage) {
 
 }  // namespace
 
+Device parse_device_flag(const std::string& s) {
+  if (s == "cpu") return Device::cpu();
+  if (s == "cuda") return Device::cuda(0);
+  if (s.rfind("cuda:", 0) == 0 && s.size() > 5 && s.size() < 9 &&
+      s.find_first_not_of("0123456789", 5) == std::string::npos)
+    return Device::cuda(std::stoi(s.substr(5)));
+  throw Error(ErrorCategory::invalid_argument,
+              fmt::format("--device '{}' is not a device; use cpu, cuda or cuda:N", s));
+}
+
 std::unique_ptr<engine::Engine> open_engine(const ModelFlags& f) {
   engine::EngineOptions opts;
   opts.model_dir = f.model_dir;
   opts.max_context = f.ctx_size;
+  const Device dev = parse_device_flag(f.device);  // a bad value is a usage error (exit 2)
+  opts.backend = dev.is_cuda() ? engine::Backend::cuda : engine::Backend::cpu;
+  opts.device = dev.index;
   if (opts.model_dir.empty()) {
     opts.model_dir = default_model_dir();
     std::fprintf(stderr,

@@ -13,12 +13,18 @@
 #include "app/engine/engine.h"
 #include "kernels/core/json.h"
 
+#include "kernels/core/device.h"
+
 namespace mvl::cli {
 
 struct ModelFlags {
-  std::string model_dir;  // empty: the bundled tiny demo model
-  int64_t ctx_size = 0;   // 0: the model's own
+  std::string model_dir;       // empty: the bundled tiny demo model
+  int64_t ctx_size = 0;        // 0: the model's own
+  std::string device = "cpu";  // cpu | cuda | cuda:N
 };
+
+// Parses a --device value ("cpu", "cuda", "cuda:N"); throws Error{invalid_argument}.
+Device parse_device_flag(const std::string& s);
 
 struct GenerationFlags {
   int64_t max_tokens = 512;

@@ -23,7 +23,10 @@ if [ $# -ge 1 ]; then
 else
   B=$ROOT/build-device
   T_LLM=
+  # Debian's stb_image.h may be carried in a git-ignored .stb/ folder (the vision library's
+  # decoder without OpenCV); without it only targets that don't need vision/ can build.
   STB=${STB_INCLUDE_DIR:-$B/stb-missing}
+  [ -f "$ROOT/.stb/stb_image.h" ] && STB=$ROOT/.stb
   mkdir -p "$STB"
   # The GPU image has no PCRE2 (only llm/ needs it, and only GPU targets are built here):
   # give CMake's pkg-config check a stub so the top-level configure succeeds.
@@ -35,6 +38,7 @@ else
       "$ROOT/.pcre2/lib" "$ROOT/.pcre2/lib" "$ROOT/.pcre2/include" > "$B/pc-carried/libpcre2-8.pc"
     export PKG_CONFIG_PATH=$B/pc-carried:${PKG_CONFIG_PATH:-}
     T_LLM=$(cd "$ROOT/tests/llm" && ls *_cuda_test.cpp 2>/dev/null | sed 's/\.cpp$//')
+    [ -f "$STB/stb_image.h" ] && T_LLM="$T_LLM $(cd "$ROOT/tests" && ls vision/*_cuda_test.cpp cli/*_cuda_test.cpp 2>/dev/null | xargs -n1 basename | sed 's/\.cpp$//')"
   fi
   if ! pkg-config --exists libpcre2-8 2>/dev/null; then
     mkdir -p "$B/pc-stub"
