@@ -105,25 +105,8 @@ void Decoder::add(const Json& j, const std::string& where) {
     s.stop = get_count(j, "stop", where);
   } else if (type == "Replace") {
     s.kind = Kind::replace;
-    auto pat = j.find("pattern");
-    auto content = j.find("content");
-    if (content == j.end() || !content->is_string())
-      bad(fmt::format("{}.content: expected a string", where));
-    s.content = content->get<std::string>();
-    if (pat != j.end() && pat->is_object() && pat->contains("Regex") &&
-        (*pat)["Regex"].is_string()) {
-      s.pattern = in_context(where + ".pattern", [&] {
-        return std::make_shared<Regex>((*pat)["Regex"].get<std::string>());
-      });
-    } else if (pat != j.end() && pat->is_object() && pat->contains("String") &&
-               (*pat)["String"].is_string()) {
-      const std::string lit = (*pat)["String"].get<std::string>();
-      if (lit.empty()) return;
-      s.pattern = std::make_shared<Regex>(regex_escape(lit));
-    } else {
-      bad(fmt::format("{}.pattern: expected {{\"Regex\": string}} or {{\"String\": string}}",
-                      where));
-    }
+    s.pattern = parse_replace_step(j, where, &s.content);
+    if (!s.pattern) return;  // an empty literal pattern replaces nothing: drop the step
   } else {
     throw_error(
         ErrorCategory::unsupported,

@@ -151,4 +151,24 @@ bool Regex::find(std::string_view text, size_t from, RegexScratch& scratch, size
   return true;
 }
 
+std::shared_ptr<const Regex> parse_replace_step(const nlohmann::json& j, const std::string& where,
+                                                std::string* content) {
+  auto bad = [](const std::string& msg) { throw_error(ErrorCategory::bad_format, msg); };
+  auto pat = j.find("pattern");
+  auto c = j.find("content");
+  if (c == j.end() || !c->is_string()) bad(fmt::format("{}.content: expected a string", where));
+  *content = c->get<std::string>();
+  if (pat != j.end() && pat->is_object() && pat->contains("Regex") && (*pat)["Regex"].is_string()) {
+    return in_context(where + ".pattern",
+                      [&] { return std::make_shared<const Regex>((*pat)["Regex"].get<std::string>()); });
+  }
+  if (pat != j.end() && pat->is_object() && pat->contains("String") && (*pat)["String"].is_string()) {
+    const std::string lit = (*pat)["String"].get<std::string>();
+    if (lit.empty()) return nullptr;
+    return std::make_shared<const Regex>(regex_escape(lit));
+  }
+  bad(fmt::format("{}.pattern: expected {{\"Regex\": string}} or {{\"String\": string}}", where));
+  return nullptr;
+}
+
 }  // namespace mvl::llm

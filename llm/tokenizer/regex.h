@@ -3,6 +3,8 @@
 // constructs whose meaning differs in PCRE2 (\s, \S) so that matches are identical.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <memory>
 #include <string>
 #include <string_view>
@@ -79,5 +81,12 @@ std::string translate_onig_pattern(std::string_view pattern);
 
 // Escapes a literal string for use inside a PCRE2 pattern.
 std::string regex_escape(std::string_view literal);
+
+// Parses the shared part of a tokenizer.json "Replace" step (normalizer or decoder):
+// {"pattern": {"Regex": s} | {"String": s}, "content": s}. Stores the replacement in *content
+// and returns the compiled pattern, or null for an empty literal (a no-op). Throws
+// Error{bad_format} naming `where`.
+std::shared_ptr<const Regex> parse_replace_step(const nlohmann::json& j, const std::string& where,
+                                                std::string* content);
 
 }  // namespace mvl::llm
