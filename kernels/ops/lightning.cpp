@@ -9,21 +9,28 @@
 namespace mvl::ops {
 
 namespace {
-cpu::LightningArgs validate(const char* op, const Tensor& q, const Tensor& k, const Tensor& v,
-                            const Tensor& slopes, Tensor& state, Tensor& out) {
+// The checks both backends share: shapes, dtypes and layouts of q/k/v, slopes and state.
+void check_lightning_args(const char* op, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& slopes,
+                          const Tensor& state) {
   MVL_CHECK(q.ndim() == 3 && k.shape() == q.shape() && v.shape() == q.shape(), shape_mismatch,
             "{}: q, k, v must all be [n, heads, head_dim], got {}, {}, {}", op, q.str(), k.str(), v.str());
   for (const Tensor* t : {&q, &k, &v}) {
     MVL_CHECK(t->dtype() == DType::f32 && t->strides()[2] == 1, unsupported,
               "{}: q/k/v must be f32 with a contiguous last dim, got {}", op, t->str());
   }
-  const int64_t n = q.dim(0), H = q.dim(1), d = q.dim(2);
+  const int64_t H = q.dim(1), d = q.dim(2);
   check_shape(slopes, {H}, std::string(op) + " slopes");
   check_dtype(slopes, DType::f32, std::string(op) + " slopes");
   check_shape(state, {H, d, d}, std::string(op) + " state");
   check_dtype(state, DType::f32, std::string(op) + " state");
   MVL_CHECK(slopes.is_contiguous() && state.is_contiguous(), unsupported, "{}: slopes and state must be contiguous",
             op);
+}
+
+cpu::LightningArgs validate(const char* op, const Tensor& q, const Tensor& k, const Tensor& v,
+                            const Tensor& slopes, Tensor& state, Tensor& out) {
+  check_lightning_args(op, q, k, v, slopes, state);
+  const int64_t n = q.dim(0), H = q.dim(1), d = q.dim(2);
   MVL_CHECK(q.device().is_cpu() && k.device().is_cpu() && v.device().is_cpu() && slopes.device().is_cpu() &&
                 state.device().is_cpu(), unsupported,
             "{}: device tensors go through the CUDA backend", op);
@@ -40,18 +47,8 @@ cpu::LightningArgs validate(const char* op, const Tensor& q, const Tensor& k, co
 bool cuda_lightning(const char* op, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& slopes,
                     Tensor& state, Tensor& out) {
   if (!detail::any_cuda({&q, &k, &v, &slopes, &state})) return false;
-  MVL_CHECK(q.ndim() == 3 && k.shape() == q.shape() && v.shape() == q.shape(), shape_mismatch,
-            "{}: q, k, v must all be [n, heads, head_dim], got {}, {}, {}", op, q.str(), k.str(), v.str());
-  for (const Tensor* t : {&q, &k, &v})
-    MVL_CHECK(t->dtype() == DType::f32 && t->strides()[2] == 1, unsupported,
-              "{}: q/k/v must be f32 with a contiguous last dim, got {}", op, t->str());
+  check_lightning_args(op, q, k, v, slopes, state);
   const int64_t n = q.dim(0), H = q.dim(1), d = q.dim(2);
-  check_shape(slopes, {H}, std::string(op) + " slopes");
-  check_dtype(slopes, DType::f32, std::string(op) + " slopes");
-  check_shape(state, {H, d, d}, std::string(op) + " state");
-  check_dtype(state, DType::f32, std::string(op) + " state");
-  MVL_CHECK(slopes.is_contiguous() && state.is_contiguous(), unsupported, "{}: slopes and state must be contiguous",
-            op);
   const detail::CtxPtr ctx = detail::cuda_ctx({&q, &k, &v, &slopes, &state}, op);
   out = detail::dev_empty({n, H, d}, DType::f32, ctx);
   cuda::lightning_recurrent_f32(*ctx, q, k, v, slopes, state, out);
