@@ -21,43 +21,15 @@
 #include "kernels/ops/rope.h"
 #include "kernels/ops/sampling.h"
 #include "kernels/ops/tensor_ops.h"
+#include "tests/gpu/ops_parity_util.h"
 #include "tests/support/test_util.h"
 
 namespace mvl {
 namespace {
 
-Tensor rand_f32(const Shape& s, uint32_t seed, float lo = -1.f, float hi = 1.f) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> d(lo, hi);
-  std::vector<float> v(static_cast<size_t>(shape_numel(s)));
-  for (auto& x : v) x = d(rng);
-  return Tensor::from_f32(s, v);
-}
-
-double rel_l2(const Tensor& gpu, const Tensor& cpu) {
-  const Tensor g = ops::to_device(gpu, Device::cpu());
-  const Tensor c = contiguous(cpu);
-  EXPECT_EQ(g.shape(), c.shape());
-  double num = 0, den = 0;
-  for (int64_t i = 0; i < c.numel(); ++i) {
-    const double a = g.data<float>()[i], b = c.data<float>()[i];
-    if (!std::isfinite(a)) return INFINITY;
-    num += (a - b) * (a - b);
-    den += b * b;
-  }
-  return std::sqrt(num / std::max(den, 1e-30));
-}
-
-class ModelOpsCuda : public ::testing::Test {
- protected:
-  void SetUp() override {
-    MVL_REQUIRE_GPU_OR_SKIP();
-    dev_ = ops::DeviceContext::open(Device::cuda(0));
-  }
-  Tensor up(const Tensor& t) { return ops::to_device(t, dev_); }
-  Tensor upw(const Tensor& t) { return ops::to_device_weight(t, dev_); }
-  ops::DeviceContext dev_;
-};
+using ops_parity::rand_f32;
+using ops_parity::rel_l2;
+using ModelOpsCuda = ops_parity::OpsCudaTest;
 
 constexpr double kTol = 1e-5;
 

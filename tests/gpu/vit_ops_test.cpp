@@ -17,45 +17,20 @@
 #include "kernels/ops/linear.h"
 #include "kernels/ops/patch_embed.h"
 #include "kernels/ops/tensor_ops.h"
+#include "tests/gpu/ops_parity_util.h"
 #include "tests/support/test_util.h"
 
 namespace mvl {
 namespace {
 
-Tensor rand_f32(const Shape& s, uint32_t seed, float lo = -1.f, float hi = 1.f) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> d(lo, hi);
-  std::vector<float> v(static_cast<size_t>(shape_numel(s)));
-  for (auto& x : v) x = d(rng);
-  return Tensor::from_f32(s, v);
-}
+using ops_parity::rand_f32;
+using VisionOpsCuda = ops_parity::OpsCudaTest;
 
+// Every result compared here must come from the GPU.
 double rel_l2(const Tensor& gpu, const Tensor& cpu) {
   EXPECT_TRUE(gpu.device().is_cuda()) << gpu.str();
-  const Tensor g = ops::to_device(gpu, Device::cpu());
-  const Tensor c = contiguous(cpu);
-  EXPECT_EQ(g.shape(), c.shape());
-  if (g.shape() != c.shape()) return INFINITY;
-  double num = 0, den = 0;
-  for (int64_t i = 0; i < c.numel(); ++i) {
-    const double a = g.data<float>()[i], b = c.data<float>()[i];
-    if (!std::isfinite(a)) return INFINITY;
-    num += (a - b) * (a - b);
-    den += b * b;
-  }
-  return std::sqrt(num / std::max(den, 1e-30));
+  return ops_parity::rel_l2(gpu, cpu);
 }
-
-class VisionOpsCuda : public ::testing::Test {
- protected:
-  void SetUp() override {
-    MVL_REQUIRE_GPU_OR_SKIP();
-    dev_ = ops::DeviceContext::open(Device::cuda(0));
-  }
-  Tensor up(const Tensor& t) { return ops::to_device(t, dev_); }
-  Tensor upw(const Tensor& t) { return ops::to_device_weight(t, dev_); }
-  ops::DeviceContext dev_;
-};
 
 constexpr double kTol = 1e-5;
 
