@@ -57,6 +57,193 @@ struct PrefillParams {
   int H;
 };
 
+// ---- pieces shared by both prefill kernels (forceinline: they compile into each kernel) ----
+
+// State slice -> registers: warp w owns key rows [32w, 32w+32) of the [kDK x kDV] slice (fp32),
+// and writes it as bf16 into `s` for the Q·S product.
+template <int kDV>
+__device__ __forceinline__ void load_state(float (&st)[2][kDV / 8][4], const float* stg, bf16 (*s)[kDV + 8],
+                                           int w, int lane) {
+  const int g = lane >> 2, c4 = lane & 3;
+#pragma unroll
+  for (int mi = 0; mi < 2; ++mi)
+#pragma unroll
+    for (int j = 0; j < kDV / 8; ++j) {
+      const int r = 32 * w + 16 * mi + g, col = 8 * j + 2 * c4;
+      const float2 lo = *reinterpret_cast<const float2*>(stg + int64_t(r) * kDK + col);
+      const float2 hi = *reinterpret_cast<const float2*>(stg + int64_t(r + 8) * kDK + col);
+      st[mi][j][0] = lo.x;
+      st[mi][j][1] = lo.y;
+      st[mi][j][2] = hi.x;
+      st[mi][j][3] = hi.y;
+      *reinterpret_cast<uint32_t*>(&s[r][col]) = pack_bf16(lo.x, lo.y);
+      *reinterpret_cast<uint32_t*>(&s[r + 8][col]) = pack_bf16(hi.x, hi.y);
+    }
+}
+
+// Registers -> the fp32 state slice in global memory (the inverse of load_state).
+template <int kDV>
+__device__ __forceinline__ void store_state(const float (&st)[2][kDV / 8][4], float* stg, int w, int lane) {
+  const int g = lane >> 2, c4 = lane & 3;
+#pragma unroll
+  for (int mi = 0; mi < 2; ++mi)
+#pragma unroll
+    for (int j = 0; j < kDV / 8; ++j) {
+      const int r = 32 * w + 16 * mi + g, col = 8 * j + 2 * c4;
+      *reinterpret_cast<float2*>(stg + int64_t(r) * kDK + col) = make_float2(st[mi][j][0], st[mi][j][1]);
+      *reinterpret_cast<float2*>(stg + int64_t(r + 8) * kDK + col) = make_float2(st[mi][j][2], st[mi][j][3]);
+    }
+}
+
+// Decayed V for the state update: vd[u] = λ^(m-1-u) v[u] (zero past the end), by the
+// threads first, first + step, ... of the calling group.
+template <int kDV>
+__device__ __forceinline__ void decay_values(const bf16 (*v)[kDV + 8], bf16 (*vd)[kDV + 8], const float* pw,
+                                             int m, int first, int step) {
+  for (int idx = first; idx < kC * kDV / 2; idx += step) {
+    const int u = idx / (kDV / 2), cp = (idx % (kDV / 2)) * 2;
+    const float f = u < m ? pw[m - 1 - u] : 0.f;
+    const __nv_bfloat162 x = *reinterpret_cast<const __nv_bfloat162*>(&v[u][cp]);
+    *reinterpret_cast<uint32_t*>(&vd[u][cp]) = pack_bf16(__low2float(x) * f, __high2float(x) * f);
+  }
+}
+
+// Warp w's 16 output rows of one chunk: o = (QKᵀ ⊙ D) V + λ^(t+1) (Q · S_prev), stored bf16
+// at ob + (t0 + t) * o_tok for t < m. q, k: the chunk's [kC x kDK] tiles; v: [kC x kDV];
+// s: S_prev as bf16 [kDK x kDV]; pw: λ^j for j = 0..kC.
+template <int kDV>
+__device__ __forceinline__ void chunk_outputs(const bf16 (*q)[kQKPad], const bf16 (*k)[kQKPad],
+                                              const bf16 (*v)[kDV + 8], const bf16 (*s)[kDV + 8],
+                                              const float* pw, bf16* ob, int64_t o_tok, int64_t t0, int m,
+                                              int w, int lane) {
+  constexpr int kNT = kDV / 8;
+  const int g = lane >> 2, c4 = lane & 3;
+  // Intra scores (QKᵀ, causal blocks only) and inter product (Q·S_prev) share the Q fragments.
+  float sc[8][4], o2[kNT][4];
+#pragma unroll
+  for (int j = 0; j < 8; ++j)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) sc[j][e] = 0.f;
+#pragma unroll
+  for (int j = 0; j < kNT; ++j)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) o2[j][e] = 0.f;
+#pragma unroll
+  for (int kk = 0; kk < kDK / 16; ++kk) {
+    // All fragments of this k-step are loaded before the first mma so the ldmatrix
+    // latencies overlap (one warp per scheduler leaves little else to hide them).
+    uint32_t a[4], bk[4][4], bs[kDV / 16][4];
+    ldmatrix_x4(a, &q[16 * w + (lane & 15)][16 * kk + (lane >> 4) * 8]);
+#pragma unroll
+    for (int np = 0; np < 4; ++np)
+      ldmatrix_x4(bk[np], &k[16 * np + (lane & 7) + (lane >> 4) * 8][16 * kk + ((lane >> 3) & 1) * 8]);
+#pragma unroll
+    for (int np = 0; np < kDV / 16; ++np)
+      ldmatrix_x4_trans(bs[np], &s[16 * kk + (lane & 7) + ((lane >> 3) & 1) * 8][16 * np + (lane >> 4) * 8]);
+#pragma unroll
+    for (int np = 0; np < 4; ++np) {
+      if (np <= w) {  // causal: key blocks after this warp's rows are all masked
+        mma_bf16(sc[2 * np], a, bk[np][0], bk[np][1]);
+        mma_bf16(sc[2 * np + 1], a, bk[np][2], bk[np][3]);
+      }
+    }
+#pragma unroll
+    for (int np = 0; np < kDV / 16; ++np) {
+      mma_bf16(o2[2 * np], a, bs[np][0], bs[np][1]);
+      mma_bf16(o2[2 * np + 1], a, bs[np][2], bs[np][3]);
+    }
+  }
+  // Decay mask on the scores: λ^(t-u) for u <= t, else 0.
+  const int t_lo = 16 * w + g, t_hi = t_lo + 8;
+#pragma unroll
+  for (int j = 0; j < 8; ++j)
+#pragma unroll
+    for (int e = 0; e < 2; ++e) {
+      const int u = 8 * j + 2 * c4 + e;
+      sc[j][e] = u <= t_lo ? sc[j][e] * pw[t_lo - u] : 0.f;
+      sc[j][2 + e] = u <= t_hi ? sc[j][2 + e] * pw[t_hi - u] : 0.f;
+    }
+  float o1[kNT][4];
+#pragma unroll
+  for (int j = 0; j < kNT; ++j)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) o1[j][e] = 0.f;
+#pragma unroll
+  for (int kk = 0; kk < 4; ++kk) {
+    if (kk <= w) {
+      uint32_t a[4], bv[kDV / 16][4];
+#pragma unroll
+      for (int np = 0; np < kDV / 16; ++np)
+        ldmatrix_x4_trans(bv[np], &v[16 * kk + (lane & 7) + ((lane >> 3) & 1) * 8][16 * np + (lane >> 4) * 8]);
+      a[0] = pack_bf16(sc[2 * kk][0], sc[2 * kk][1]);
+      a[1] = pack_bf16(sc[2 * kk][2], sc[2 * kk][3]);
+      a[2] = pack_bf16(sc[2 * kk + 1][0], sc[2 * kk + 1][1]);
+      a[3] = pack_bf16(sc[2 * kk + 1][2], sc[2 * kk + 1][3]);
+#pragma unroll
+      for (int np = 0; np < kDV / 16; ++np) {
+        mma_bf16(o1[2 * np], a, bv[np][0], bv[np][1]);
+        mma_bf16(o1[2 * np + 1], a, bv[np][2], bv[np][3]);
+      }
+    }
+  }
+  // o = intra + λ^(t+1) inter, stored as bf16.
+  const float dl = pw[t_lo + 1], dh = pw[t_hi + 1];
+#pragma unroll
+  for (int j = 0; j < kNT; ++j) {
+    const int col = 8 * j + 2 * c4;
+    if (t_lo < m)
+      *reinterpret_cast<uint32_t*>(ob + (t0 + t_lo) * o_tok + col) =
+          pack_bf16(o1[j][0] + dl * o2[j][0], o1[j][1] + dl * o2[j][1]);
+    if (t_hi < m)
+      *reinterpret_cast<uint32_t*>(ob + (t0 + t_hi) * o_tok + col) =
+          pack_bf16(o1[j][2] + dh * o2[j][2], o1[j][3] + dh * o2[j][3]);
+  }
+}
+
+// State update in registers for warp w's key rows: S = λ^m S + Kᵀ vd (dm = λ^m), then S as
+// bf16 into s_out for the next chunk's Q·S product.
+template <int kDV>
+__device__ __forceinline__ void state_update(float (&st)[2][kDV / 8][4], const bf16 (*k)[kQKPad],
+                                             const bf16 (*vd)[kDV + 8], bf16 (*s_out)[kDV + 8], float dm,
+                                             int w, int lane) {
+  constexpr int kNT = kDV / 8;
+  const int g = lane >> 2, c4 = lane & 3;
+#pragma unroll
+  for (int mi = 0; mi < 2; ++mi)
+#pragma unroll
+    for (int j = 0; j < kNT; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) st[mi][j][e] *= dm;
+#pragma unroll
+  for (int kk = 0; kk < kC / 16; ++kk) {
+    uint32_t bv[kDV / 16][4];
+#pragma unroll
+    for (int np = 0; np < kDV / 16; ++np)
+      ldmatrix_x4_trans(bv[np], &vd[16 * kk + (lane & 7) + ((lane >> 3) & 1) * 8][16 * np + (lane >> 4) * 8]);
+    uint32_t ka[2][4];
+#pragma unroll
+    for (int mi = 0; mi < 2; ++mi)
+      ldmatrix_x4_trans(ka[mi], &k[16 * kk + (lane & 7) + (lane >> 4) * 8][32 * w + 16 * mi + ((lane >> 3) & 1) * 8]);
+#pragma unroll
+    for (int mi = 0; mi < 2; ++mi) {
+      const uint32_t(&a)[4] = ka[mi];
+#pragma unroll
+      for (int np = 0; np < kDV / 16; ++np) {
+        mma_bf16(st[mi][2 * np], a, bv[np][0], bv[np][1]);
+        mma_bf16(st[mi][2 * np + 1], a, bv[np][2], bv[np][3]);
+      }
+    }
+  }
+#pragma unroll
+  for (int mi = 0; mi < 2; ++mi)
+#pragma unroll
+    for (int j = 0; j < kNT; ++j) {
+      const int r = 32 * w + 16 * mi + g, col = 8 * j + 2 * c4;
+      *reinterpret_cast<uint32_t*>(&s_out[r][col]) = pack_bf16(st[mi][j][0], st[mi][j][1]);
+      *reinterpret_cast<uint32_t*>(&s_out[r + 8][col]) = pack_bf16(st[mi][j][2], st[mi][j][3]);
+    }
+}
+
 template <int kDV>
 __global__ void __launch_bounds__(kThreads, kDV == 32 ? 2 : 1)
     lightning_prefill_kernel(const PrefillParams p) {
@@ -70,7 +257,7 @@ __global__ void __launch_bounds__(kThreads, kDV == 32 ? 2 : 1)
   const int64_t tok_begin = p.cu_seqlens ? p.cu_seqlens[seq] : 0;
   const int64_t len = p.cu_seqlens ? p.cu_seqlens[seq + 1] - tok_begin : p.total_tokens;
   const int dv0 = half * kDV;
-  const int tid = threadIdx.x, lane = tid & 31, w = tid >> 5, g = lane >> 2, c4 = lane & 3;
+  const int tid = threadIdx.x, lane = tid & 31, w = tid >> 5;
 
   const bf16* qb = p.q + tok_begin * p.q_tok + h * p.q_head;
   const bf16* kb = p.k + tok_begin * p.k_tok + h * p.k_head;
@@ -81,22 +268,9 @@ __global__ void __launch_bounds__(kThreads, kDV == 32 ? 2 : 1)
   const float slope = p.slopes[h];
   for (int j = tid; j <= kC; j += kThreads) sm.pw[j] = expf(-slope * static_cast<float>(j));
 
-  // State slice -> registers: warp w owns key rows [32w, 32w+32), all 64 value columns.
+  // State slice -> registers: warp w owns key rows [32w, 32w+32), all kDV value columns.
   float st[2][kNT][4];
-#pragma unroll
-  for (int mi = 0; mi < 2; ++mi)
-#pragma unroll
-    for (int j = 0; j < kNT; ++j) {
-      const int r = 32 * w + 16 * mi + g, col = 8 * j + 2 * c4;
-      const float2 lo = *reinterpret_cast<const float2*>(stg + int64_t(r) * kDK + col);
-      const float2 hi = *reinterpret_cast<const float2*>(stg + int64_t(r + 8) * kDK + col);
-      st[mi][j][0] = lo.x;
-      st[mi][j][1] = lo.y;
-      st[mi][j][2] = hi.x;
-      st[mi][j][3] = hi.y;
-      *reinterpret_cast<uint32_t*>(&sm.s[r][col]) = pack_bf16(lo.x, lo.y);
-      *reinterpret_cast<uint32_t*>(&sm.s[r + 8][col]) = pack_bf16(hi.x, hi.y);
-    }
+  load_state<kDV>(st, stg, sm.s, w, lane);
 
   auto load_chunk = [&](int64_t t0, int stage) {
     const int64_t m = len - t0 < kC ? len - t0 : kC;
@@ -127,152 +301,13 @@ __global__ void __launch_bounds__(kThreads, kDV == 32 ? 2 : 1)
     __syncthreads();  // (A) chunk ci landed; S (bf16) from the previous chunk visible
     if (ci + 1 < nchunks) load_chunk(t0 + kC, stage ^ 1);
 
-    // Decayed V for the state update: vd[u] = λ^(m-1-u) v[u] (zero past the end).
-    for (int idx = tid; idx < kC * kDV / 2; idx += kThreads) {
-      const int u = idx / (kDV / 2), cp = (idx % (kDV / 2)) * 2;
-      const float f = u < m ? sm.pw[m - 1 - u] : 0.f;
-      const __nv_bfloat162 x = *reinterpret_cast<const __nv_bfloat162*>(&sm.v[stage][u][cp]);
-      *reinterpret_cast<uint32_t*>(&sm.vd[u][cp]) =
-          pack_bf16(__low2float(x) * f, __high2float(x) * f);
-    }
-
-    // Intra scores (QKᵀ, causal blocks only) and inter product (Q·S_prev) share the Q fragments.
-    float sc[8][4], o2[kNT][4];
-#pragma unroll
-    for (int j = 0; j < 8; ++j)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) sc[j][e] = 0.f;
-#pragma unroll
-    for (int j = 0; j < kNT; ++j)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) o2[j][e] = 0.f;
-#pragma unroll
-    for (int kk = 0; kk < kDK / 16; ++kk) {
-      // All fragments of this k-step are loaded before the first mma so the ldmatrix
-      // latencies overlap (one warp per scheduler leaves little else to hide them).
-      uint32_t a[4], bk[4][4], bs[kDV / 16][4];
-      ldmatrix_x4(a, &sm.q[stage][16 * w + (lane & 15)][16 * kk + (lane >> 4) * 8]);
-#pragma unroll
-      for (int np = 0; np < 4; ++np)
-        ldmatrix_x4(
-            bk[np],
-            &sm.k[stage][16 * np + (lane & 7) + (lane >> 4) * 8][16 * kk + ((lane >> 3) & 1) * 8]);
-#pragma unroll
-      for (int np = 0; np < kDV / 16; ++np)
-        ldmatrix_x4_trans(
-            bs[np], &sm.s[16 * kk + (lane & 7) + ((lane >> 3) & 1) * 8][16 * np + (lane >> 4) * 8]);
-#pragma unroll
-      for (int np = 0; np < 4; ++np) {
-        if (np <= w) {  // causal: key blocks after this warp's rows are all masked
-          mma_bf16(sc[2 * np], a, bk[np][0], bk[np][1]);
-          mma_bf16(sc[2 * np + 1], a, bk[np][2], bk[np][3]);
-        }
-      }
-#pragma unroll
-      for (int np = 0; np < kDV / 16; ++np) {
-        mma_bf16(o2[2 * np], a, bs[np][0], bs[np][1]);
-        mma_bf16(o2[2 * np + 1], a, bs[np][2], bs[np][3]);
-      }
-    }
-    // Decay mask on the scores: λ^(t-u) for u <= t, else 0.
-    const int t_lo = 16 * w + g, t_hi = t_lo + 8;
-#pragma unroll
-    for (int j = 0; j < 8; ++j)
-#pragma unroll
-      for (int e = 0; e < 2; ++e) {
-        const int u = 8 * j + 2 * c4 + e;
-        sc[j][e] = u <= t_lo ? sc[j][e] * sm.pw[t_lo - u] : 0.f;
-        sc[j][2 + e] = u <= t_hi ? sc[j][2 + e] * sm.pw[t_hi - u] : 0.f;
-      }
-    float o1[kNT][4];
-#pragma unroll
-    for (int j = 0; j < kNT; ++j)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) o1[j][e] = 0.f;
-#pragma unroll
-    for (int kk = 0; kk < 4; ++kk) {
-      if (kk <= w) {
-        uint32_t a[4], bv[kDV / 16][4];
-#pragma unroll
-        for (int np = 0; np < kDV / 16; ++np)
-          ldmatrix_x4_trans(bv[np], &sm.v[stage][16 * kk + (lane & 7) + ((lane >> 3) & 1) * 8]
-                                         [16 * np + (lane >> 4) * 8]);
-        a[0] = pack_bf16(sc[2 * kk][0], sc[2 * kk][1]);
-        a[1] = pack_bf16(sc[2 * kk][2], sc[2 * kk][3]);
-        a[2] = pack_bf16(sc[2 * kk + 1][0], sc[2 * kk + 1][1]);
-        a[3] = pack_bf16(sc[2 * kk + 1][2], sc[2 * kk + 1][3]);
-#pragma unroll
-        for (int np = 0; np < kDV / 16; ++np) {
-          mma_bf16(o1[2 * np], a, bv[np][0], bv[np][1]);
-          mma_bf16(o1[2 * np + 1], a, bv[np][2], bv[np][3]);
-        }
-      }
-    }
-    // o = intra + λ^(t+1) inter, stored as bf16.
-    const float dl = sm.pw[t_lo + 1], dh = sm.pw[t_hi + 1];
-#pragma unroll
-    for (int j = 0; j < kNT; ++j) {
-      const int col = 8 * j + 2 * c4;
-      if (t_lo < m)
-        *reinterpret_cast<uint32_t*>(ob + (t0 + t_lo) * p.o_tok + col) =
-            pack_bf16(o1[j][0] + dl * o2[j][0], o1[j][1] + dl * o2[j][1]);
-      if (t_hi < m)
-        *reinterpret_cast<uint32_t*>(ob + (t0 + t_hi) * p.o_tok + col) =
-            pack_bf16(o1[j][2] + dh * o2[j][2], o1[j][3] + dh * o2[j][3]);
-    }
+    decay_values<kDV>(sm.v[stage], sm.vd, sm.pw, m, tid, kThreads);
+    chunk_outputs<kDV>(sm.q[stage], sm.k[stage], sm.v[stage], sm.s, sm.pw, ob, p.o_tok, t0, m, w, lane);
     __syncthreads();  // (B) everyone is done reading S_prev; vd is complete
 
-    // State update in registers: S = λ^m S + Kᵀ vd.
-    const float dm = sm.pw[m];
-#pragma unroll
-    for (int mi = 0; mi < 2; ++mi)
-#pragma unroll
-      for (int j = 0; j < kNT; ++j)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) st[mi][j][e] *= dm;
-#pragma unroll
-    for (int kk = 0; kk < kC / 16; ++kk) {
-      uint32_t bv[kDV / 16][4];
-#pragma unroll
-      for (int np = 0; np < kDV / 16; ++np)
-        ldmatrix_x4_trans(
-            bv[np],
-            &sm.vd[16 * kk + (lane & 7) + ((lane >> 3) & 1) * 8][16 * np + (lane >> 4) * 8]);
-      uint32_t ka[2][4];
-#pragma unroll
-      for (int mi = 0; mi < 2; ++mi)
-        ldmatrix_x4_trans(ka[mi], &sm.k[stage][16 * kk + (lane & 7) + (lane >> 4) * 8]
-                                       [32 * w + 16 * mi + ((lane >> 3) & 1) * 8]);
-#pragma unroll
-      for (int mi = 0; mi < 2; ++mi) {
-        const uint32_t(&a)[4] = ka[mi];
-#pragma unroll
-        for (int np = 0; np < kDV / 16; ++np) {
-          mma_bf16(st[mi][2 * np], a, bv[np][0], bv[np][1]);
-          mma_bf16(st[mi][2 * np + 1], a, bv[np][2], bv[np][3]);
-        }
-      }
-    }
-#pragma unroll
-    for (int mi = 0; mi < 2; ++mi)
-#pragma unroll
-      for (int j = 0; j < kNT; ++j) {
-        const int r = 32 * w + 16 * mi + g, col = 8 * j + 2 * c4;
-        *reinterpret_cast<uint32_t*>(&sm.s[r][col]) = pack_bf16(st[mi][j][0], st[mi][j][1]);
-        *reinterpret_cast<uint32_t*>(&sm.s[r + 8][col]) = pack_bf16(st[mi][j][2], st[mi][j][3]);
-      }
+    state_update<kDV>(st, sm.k[stage], sm.vd, sm.s, sm.pw[m], w, lane);
   }
-
-#pragma unroll
-  for (int mi = 0; mi < 2; ++mi)
-#pragma unroll
-    for (int j = 0; j < kNT; ++j) {
-      const int r = 32 * w + 16 * mi + g, col = 8 * j + 2 * c4;
-      *reinterpret_cast<float2*>(stg + int64_t(r) * kDK + col) =
-          make_float2(st[mi][j][0], st[mi][j][1]);
-      *reinterpret_cast<float2*>(stg + int64_t(r + 8) * kDK + col) =
-          make_float2(st[mi][j][2], st[mi][j][3]);
-    }
+  store_state<kDV>(st, stg, w, lane);
 }
 
 constexpr int kWsThreads = 256;
@@ -301,7 +336,7 @@ __global__ void __launch_bounds__(kWsThreads, 1)
   const int64_t tok_begin = p.cu_seqlens ? p.cu_seqlens[seq] : 0;
   const int64_t len = p.cu_seqlens ? p.cu_seqlens[seq + 1] - tok_begin : p.total_tokens;
   const int dv0 = half * kDV;
-  const int tid = threadIdx.x, lane = tid & 31, w = (tid >> 5) & 3, g = lane >> 2, c4 = lane & 3;
+  const int tid = threadIdx.x, lane = tid & 31, w = (tid >> 5) & 3;
   const bool state_warp = tid >= 128;  // warps 4-7
 
   const bf16* qb = p.q + tok_begin * p.q_tok + h * p.q_head;
@@ -315,21 +350,7 @@ __global__ void __launch_bounds__(kWsThreads, 1)
 
   // State slice -> registers: warp w owns key rows [32w, 32w+32), all 64 value columns.
   float st[2][kNT][4];
-  if (state_warp)
-#pragma unroll
-    for (int mi = 0; mi < 2; ++mi)
-#pragma unroll
-      for (int j = 0; j < kNT; ++j) {
-        const int r = 32 * w + 16 * mi + g, col = 8 * j + 2 * c4;
-        const float2 lo = *reinterpret_cast<const float2*>(stg + int64_t(r) * kDK + col);
-        const float2 hi = *reinterpret_cast<const float2*>(stg + int64_t(r + 8) * kDK + col);
-        st[mi][j][0] = lo.x;
-        st[mi][j][1] = lo.y;
-        st[mi][j][2] = hi.x;
-        st[mi][j][3] = hi.y;
-        *reinterpret_cast<uint32_t*>(&sm.s[0][r][col]) = pack_bf16(lo.x, lo.y);
-        *reinterpret_cast<uint32_t*>(&sm.s[0][r + 8][col]) = pack_bf16(hi.x, hi.y);
-      }
+  if (state_warp) load_state<kDV>(st, stg, sm.s[0], w, lane);
 
   auto load_chunk = [&](int64_t t0, int stage) {
     const int64_t m = len - t0 < kC ? len - t0 : kC;
@@ -362,156 +383,15 @@ __global__ void __launch_bounds__(kWsThreads, 1)
 
     const int sb = static_cast<int>(ci & 1);  // S_(c-1) lives in s[sb]; S_c goes to s[sb ^ 1]
     if (!state_warp) {
-      // Intra scores (QKᵀ, causal blocks only) and inter product (Q·S_prev) share the Q fragments.
-      float sc[8][4], o2[kNT][4];
-#pragma unroll
-      for (int j = 0; j < 8; ++j)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) sc[j][e] = 0.f;
-#pragma unroll
-      for (int j = 0; j < kNT; ++j)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) o2[j][e] = 0.f;
-#pragma unroll
-      for (int kk = 0; kk < kDK / 16; ++kk) {
-        // All fragments of this k-step are loaded before the first mma so the ldmatrix
-        // latencies overlap (one warp per scheduler leaves little else to hide them).
-        uint32_t a[4], bk[4][4], bs[kDV / 16][4];
-        ldmatrix_x4(a, &sm.q[stage][16 * w + (lane & 15)][16 * kk + (lane >> 4) * 8]);
-#pragma unroll
-        for (int np = 0; np < 4; ++np)
-          ldmatrix_x4(bk[np], &sm.k[stage][16 * np + (lane & 7) + (lane >> 4) * 8]
-                                   [16 * kk + ((lane >> 3) & 1) * 8]);
-#pragma unroll
-        for (int np = 0; np < kDV / 16; ++np)
-          ldmatrix_x4_trans(
-              bs[np],
-              &sm.s[sb][16 * kk + (lane & 7) + ((lane >> 3) & 1) * 8][16 * np + (lane >> 4) * 8]);
-#pragma unroll
-        for (int np = 0; np < 4; ++np) {
-          if (np <= w) {  // causal: key blocks after this warp's rows are all masked
-            mma_bf16(sc[2 * np], a, bk[np][0], bk[np][1]);
-            mma_bf16(sc[2 * np + 1], a, bk[np][2], bk[np][3]);
-          }
-        }
-#pragma unroll
-        for (int np = 0; np < kDV / 16; ++np) {
-          mma_bf16(o2[2 * np], a, bs[np][0], bs[np][1]);
-          mma_bf16(o2[2 * np + 1], a, bs[np][2], bs[np][3]);
-        }
-      }
-      // Decay mask on the scores: λ^(t-u) for u <= t, else 0.
-      const int t_lo = 16 * w + g, t_hi = t_lo + 8;
-#pragma unroll
-      for (int j = 0; j < 8; ++j)
-#pragma unroll
-        for (int e = 0; e < 2; ++e) {
-          const int u = 8 * j + 2 * c4 + e;
-          sc[j][e] = u <= t_lo ? sc[j][e] * sm.pw[t_lo - u] : 0.f;
-          sc[j][2 + e] = u <= t_hi ? sc[j][2 + e] * sm.pw[t_hi - u] : 0.f;
-        }
-      float o1[kNT][4];
-#pragma unroll
-      for (int j = 0; j < kNT; ++j)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) o1[j][e] = 0.f;
-#pragma unroll
-      for (int kk = 0; kk < 4; ++kk) {
-        if (kk <= w) {
-          uint32_t a[4], bv[kDV / 16][4];
-#pragma unroll
-          for (int np = 0; np < kDV / 16; ++np)
-            ldmatrix_x4_trans(bv[np], &sm.v[stage][16 * kk + (lane & 7) + ((lane >> 3) & 1) * 8]
-                                           [16 * np + (lane >> 4) * 8]);
-          a[0] = pack_bf16(sc[2 * kk][0], sc[2 * kk][1]);
-          a[1] = pack_bf16(sc[2 * kk][2], sc[2 * kk][3]);
-          a[2] = pack_bf16(sc[2 * kk + 1][0], sc[2 * kk + 1][1]);
-          a[3] = pack_bf16(sc[2 * kk + 1][2], sc[2 * kk + 1][3]);
-#pragma unroll
-          for (int np = 0; np < kDV / 16; ++np) {
-            mma_bf16(o1[2 * np], a, bv[np][0], bv[np][1]);
-            mma_bf16(o1[2 * np + 1], a, bv[np][2], bv[np][3]);
-          }
-        }
-      }
-      // o = intra + λ^(t+1) inter, stored as bf16.
-      const float dl = sm.pw[t_lo + 1], dh = sm.pw[t_hi + 1];
-#pragma unroll
-      for (int j = 0; j < kNT; ++j) {
-        const int col = 8 * j + 2 * c4;
-        if (t_lo < m)
-          *reinterpret_cast<uint32_t*>(ob + (t0 + t_lo) * p.o_tok + col) =
-              pack_bf16(o1[j][0] + dl * o2[j][0], o1[j][1] + dl * o2[j][1]);
-        if (t_hi < m)
-          *reinterpret_cast<uint32_t*>(ob + (t0 + t_hi) * p.o_tok + col) =
-              pack_bf16(o1[j][2] + dh * o2[j][2], o1[j][3] + dh * o2[j][3]);
-      }
+      chunk_outputs<kDV>(sm.q[stage], sm.k[stage], sm.v[stage], sm.s[sb], sm.pw, ob, p.o_tok, t0, m, w, lane);
     } else {
-      // Decayed V for the state update: vd[u] = λ^(m-1-u) v[u] (zero past the end).
-      for (int idx = tid - 128; idx < kC * kDV / 2; idx += 128) {
-        const int u = idx / (kDV / 2), cp = (idx % (kDV / 2)) * 2;
-        const float f = u < m ? sm.pw[m - 1 - u] : 0.f;
-        const __nv_bfloat162 x = *reinterpret_cast<const __nv_bfloat162*>(&sm.v[stage][u][cp]);
-        *reinterpret_cast<uint32_t*>(&sm.vd[u][cp]) =
-            pack_bf16(__low2float(x) * f, __high2float(x) * f);
-      }
-
+      decay_values<kDV>(sm.v[stage], sm.vd, sm.pw, m, tid - 128, 128);
       asm volatile("bar.sync 1, 128;" ::: "memory");  // state warps only: vd complete
-      // State update in registers: S = λ^m S + Kᵀ vd.
-      const float dm = sm.pw[m];
-#pragma unroll
-      for (int mi = 0; mi < 2; ++mi)
-#pragma unroll
-        for (int j = 0; j < kNT; ++j)
-#pragma unroll
-          for (int e = 0; e < 4; ++e) st[mi][j][e] *= dm;
-#pragma unroll
-      for (int kk = 0; kk < kC / 16; ++kk) {
-        uint32_t bv[kDV / 16][4];
-#pragma unroll
-        for (int np = 0; np < kDV / 16; ++np)
-          ldmatrix_x4_trans(
-              bv[np],
-              &sm.vd[16 * kk + (lane & 7) + ((lane >> 3) & 1) * 8][16 * np + (lane >> 4) * 8]);
-        uint32_t ka[2][4];
-#pragma unroll
-        for (int mi = 0; mi < 2; ++mi)
-          ldmatrix_x4_trans(ka[mi], &sm.k[stage][16 * kk + (lane & 7) + (lane >> 4) * 8]
-                                         [32 * w + 16 * mi + ((lane >> 3) & 1) * 8]);
-#pragma unroll
-        for (int mi = 0; mi < 2; ++mi) {
-          const uint32_t(&a)[4] = ka[mi];
-#pragma unroll
-          for (int np = 0; np < kDV / 16; ++np) {
-            mma_bf16(st[mi][2 * np], a, bv[np][0], bv[np][1]);
-            mma_bf16(st[mi][2 * np + 1], a, bv[np][2], bv[np][3]);
-          }
-        }
-      }
-#pragma unroll
-      for (int mi = 0; mi < 2; ++mi)
-#pragma unroll
-        for (int j = 0; j < kNT; ++j) {
-          const int r = 32 * w + 16 * mi + g, col = 8 * j + 2 * c4;
-          *reinterpret_cast<uint32_t*>(&sm.s[sb ^ 1][r][col]) =
-              pack_bf16(st[mi][j][0], st[mi][j][1]);
-          *reinterpret_cast<uint32_t*>(&sm.s[sb ^ 1][r + 8][col]) =
-              pack_bf16(st[mi][j][2], st[mi][j][3]);
-        }
+      state_update<kDV>(st, sm.k[stage], sm.vd, sm.s[sb ^ 1], sm.pw[m], w, lane);
     }
   }
 
-  if (!state_warp) return;
-#pragma unroll
-  for (int mi = 0; mi < 2; ++mi)
-#pragma unroll
-    for (int j = 0; j < kNT; ++j) {
-      const int r = 32 * w + 16 * mi + g, col = 8 * j + 2 * c4;
-      *reinterpret_cast<float2*>(stg + int64_t(r) * kDK + col) =
-          make_float2(st[mi][j][0], st[mi][j][1]);
-      *reinterpret_cast<float2*>(stg + int64_t(r + 8) * kDK + col) =
-          make_float2(st[mi][j][2], st[mi][j][3]);
-    }
+  if (state_warp) store_state<kDV>(st, stg, w, lane);
 }
 
 struct DecodeParams {
