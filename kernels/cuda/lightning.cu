@@ -59,6 +59,30 @@ struct PrefillParams {
 
 // ---- pieces shared by both prefill kernels (forceinline: they compile into each kernel) ----
 
+// Starts the cp.async copy of chunk rows [t0, t0 + kC) (zero-filled past len) of q, k (all
+// kDK columns) and v (kDV columns) into the given stage buffers; kN threads cooperate.
+template <int kDV, int kN>
+__device__ __forceinline__ void load_chunk_async(bf16 (*q)[kQKPad], bf16 (*k)[kQKPad], bf16 (*v)[kDV + 8],
+                                                 const bf16* qb, const bf16* kb, const bf16* vb,
+                                                 const PrefillParams& p, int64_t t0, int64_t len, int tid) {
+  const int64_t m = len - t0 < kC ? len - t0 : kC;
+  for (int idx = tid; idx < kC * 16; idx += kN) {
+    const int row = idx >> 4, seg = idx & 15;
+    const bool ok = row < m;
+    const int64_t tr = ok ? t0 + row : 0;
+    cp_async16(&q[row][seg * 8], qb + tr * p.q_tok + seg * 8, ok);
+    cp_async16(&k[row][seg * 8], kb + tr * p.k_tok + seg * 8, ok);
+  }
+  for (int idx = tid; idx < kC * (kDV / 8); idx += kN) {
+    const int row = idx / (kDV / 8), seg = idx % (kDV / 8);
+    const bool ok = row < m;
+    const int64_t tr = ok ? t0 + row : 0;
+    cp_async16(&v[row][seg * 8], vb + tr * p.v_tok + seg * 8, ok);
+  }
+  cp_async_commit();
+}
+
+
 // State slice -> registers: warp w owns key rows [32w, 32w+32) of the [kDK x kDV] slice (fp32),
 // and writes it as bf16 into `s` for the Q·S product.
 template <int kDV>
@@ -273,21 +297,7 @@ __global__ void __launch_bounds__(kThreads, kDV == 32 ? 2 : 1)
   load_state<kDV>(st, stg, sm.s, w, lane);
 
   auto load_chunk = [&](int64_t t0, int stage) {
-    const int64_t m = len - t0 < kC ? len - t0 : kC;
-    for (int idx = tid; idx < kC * 16; idx += kThreads) {
-      const int row = idx >> 4, seg = idx & 15;
-      const bool ok = row < m;
-      const int64_t tr = ok ? t0 + row : 0;
-      cp_async16(&sm.q[stage][row][seg * 8], qb + tr * p.q_tok + seg * 8, ok);
-      cp_async16(&sm.k[stage][row][seg * 8], kb + tr * p.k_tok + seg * 8, ok);
-    }
-    for (int idx = tid; idx < kC * (kDV / 8); idx += kThreads) {
-      const int row = idx / (kDV / 8), seg = idx % (kDV / 8);
-      const bool ok = row < m;
-      const int64_t tr = ok ? t0 + row : 0;
-      cp_async16(&sm.v[stage][row][seg * 8], vb + tr * p.v_tok + seg * 8, ok);
-    }
-    cp_async_commit();
+    load_chunk_async<kDV, kThreads>(sm.q[stage], sm.k[stage], sm.v[stage], qb, kb, vb, p, t0, len, tid);
   };
 
   const int64_t nchunks = (len + kC - 1) / kC;
@@ -353,21 +363,7 @@ __global__ void __launch_bounds__(kWsThreads, 1)
   if (state_warp) load_state<kDV>(st, stg, sm.s[0], w, lane);
 
   auto load_chunk = [&](int64_t t0, int stage) {
-    const int64_t m = len - t0 < kC ? len - t0 : kC;
-    for (int idx = tid; idx < kC * 16; idx += kWsThreads) {
-      const int row = idx >> 4, seg = idx & 15;
-      const bool ok = row < m;
-      const int64_t tr = ok ? t0 + row : 0;
-      cp_async16(&sm.q[stage][row][seg * 8], qb + tr * p.q_tok + seg * 8, ok);
-      cp_async16(&sm.k[stage][row][seg * 8], kb + tr * p.k_tok + seg * 8, ok);
-    }
-    for (int idx = tid; idx < kC * (kDV / 8); idx += kWsThreads) {
-      const int row = idx / (kDV / 8), seg = idx % (kDV / 8);
-      const bool ok = row < m;
-      const int64_t tr = ok ? t0 + row : 0;
-      cp_async16(&sm.v[stage][row][seg * 8], vb + tr * p.v_tok + seg * 8, ok);
-    }
-    cp_async_commit();
+    load_chunk_async<kDV, kWsThreads>(sm.q[stage], sm.k[stage], sm.v[stage], qb, kb, vb, p, t0, len, tid);
   };
 
   const int64_t nchunks = (len + kC - 1) / kC;
