@@ -1,4 +1,4 @@
-// Elementwise activations (CPU reference; CUDA versions dispatch from here when added).
+// Elementwise activations: CPU reference loops; CUDA f32 (generic) and bf16 (tuned) kernels.
 #include "kernels/ops/activation.h"
 
 #include <cmath>
@@ -6,13 +6,25 @@
 #include "kernels/core/error.h"
 
 #include "kernels/ops/cuda_dispatch.h"
+#ifdef MVL_HAVE_CUDA
+#include "kernels/cuda/elementwise.h"
+#endif
 
 namespace mvl::ops {
 
 namespace {
 template <typename F>
 Tensor map_f32(const Tensor& x, const char* name, F f) {
-  MVL_CHECK(x.dtype() == DType::f32, unsupported, "{}: expected f32, got {}", name, x.str());
+#ifdef MVL_HAVE_CUDA
+  if (x.dtype() == DType::bf16 && detail::any_cuda({&x})) {
+    // bf16 activations: the tuned in-place kernel on a fresh copy (f32 math, one rounding).
+    const detail::CtxPtr ctx = detail::cuda_ctx({&x}, name);
+    Tensor y = detail::dev_copy(x, ctx);
+    cuda::activation_inplace(*ctx, y, name);
+    return y;
+  }
+#endif
+  MVL_CHECK(x.dtype() == DType::f32, unsupported, "{}: expected f32 (bf16 only on a GPU), got {}", name, x.str());
 #ifdef MVL_HAVE_CUDA
   if (detail::any_cuda({&x})) {
     const detail::CtxPtr ctx = detail::cuda_ctx({&x}, name);

@@ -1,4 +1,5 @@
-// Elementwise activations on f32 tensors (returning new contiguous tensors).
+// Elementwise activations on f32 tensors (returning new contiguous tensors). bf16 tensors on a
+// CUDA device give bf16 (f32 math, one rounding, PyTorch bf16 semantics); the CPU is f32 only.
 #pragma once
 
 #include "kernels/core/tensor.h"

@@ -1,26 +1,22 @@
-// ops::attention: validation and dispatch.
+// ops::attention: validation and dispatch (CPU reference, CUDA f32 generic kernel, CUDA bf16
+// flash attention for head dims 64/128 with an f32 detour for the others).
 #include "kernels/ops/attention.h"
 
 #include "kernels/core/error.h"
 #include "kernels/cpu/attention.h"
-
 #include "kernels/ops/cuda_dispatch.h"
+#include "kernels/ops/tensor_ops.h"
+#ifdef MVL_HAVE_CUDA
+#include "kernels/cuda/attention.h"
+#endif
 
 namespace mvl::ops {
 
-Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal,
-                 int64_t q_offset) {
-  MVL_CHECK(q.ndim() == 3 && k.ndim() == 3 && v.ndim() == 3, shape_mismatch,
-            "attention: q, k, v must be 3-D [n, heads, d], got {}, {}, {}", q.str(), k.str(), v.str());
-  MVL_CHECK(k.shape() == v.shape(), shape_mismatch, "attention: k {} and v {} differ", k.str(), v.str());
-  MVL_CHECK(q.dim(2) == k.dim(2), shape_mismatch, "attention: head dims differ: q {}, k {}", q.str(), k.str());
-  MVL_CHECK(k.dim(1) > 0 && q.dim(1) % k.dim(1) == 0, shape_mismatch,
-            "attention: {} query heads are not a multiple of {} kv heads", q.dim(1), k.dim(1));
-  for (const Tensor* t : {&q, &k, &v}) {
-    MVL_CHECK(t->dtype() == DType::f32, unsupported, "attention: expected f32, got {}", t->str());
-    MVL_CHECK(t->strides()[2] == 1, unsupported, "attention: last dim must be contiguous ({})", t->str());
-  }
-  MVL_CHECK(q_offset >= 0, invalid_argument, "attention: negative q_offset {}", q_offset);
+namespace {
+
+// One sequence: q [n_q, H, d], k/v [n_k, Hkv, d] f32 (CPU or CUDA generic kernel).
+Tensor attention_f32_3d(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal,
+                        int64_t q_offset) {
 #ifdef MVL_HAVE_CUDA
   if (detail::any_cuda({&q, &k, &v})) {
     const detail::CtxPtr ctx = detail::cuda_ctx({&q, &k, &v}, "attention");
@@ -39,6 +35,63 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale,
                        scale, causal, q_offset};
   cpu::attention(a);
   return out;
+}
+
+#ifdef MVL_HAVE_CUDA
+// Whether the tuned flash kernel takes this view: head dim 64/128, 16-byte aligned rows,
+// token/head/batch strides multiples of 8 elements.
+bool flash_ok(const Tensor& t) {
+  if (t.dim(-1) != 64 && t.dim(-1) != 128) return false;
+  if (t.offset_bytes() % 16 != 0) return false;
+  for (int i = 0; i + 1 < t.ndim(); ++i)
+    if (t.strides()[i] % 8 != 0) return false;
+  return true;
+}
+#endif
+
+}  // namespace
+
+Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal,
+                 int64_t q_offset) {
+  const int nd = q.ndim();
+  MVL_CHECK((nd == 3 || nd == 4) && k.ndim() == nd && v.ndim() == nd, shape_mismatch,
+            "attention: q, k, v must be [n, heads, d] or [batch, n, heads, d], got {}, {}, {}", q.str(), k.str(),
+            v.str());
+  MVL_CHECK(k.shape() == v.shape(), shape_mismatch, "attention: k {} and v {} differ", k.str(), v.str());
+  MVL_CHECK(q.dim(-1) == k.dim(-1), shape_mismatch, "attention: head dims differ: q {}, k {}", q.str(), k.str());
+  MVL_CHECK(nd == 3 || q.dim(0) == k.dim(0), shape_mismatch, "attention: batch sizes differ: q {}, k {}", q.str(),
+            k.str());
+  MVL_CHECK(k.dim(-2) > 0 && q.dim(-2) % k.dim(-2) == 0, shape_mismatch,
+            "attention: {} query heads are not a multiple of {} kv heads", q.dim(-2), k.dim(-2));
+  const bool bf16 = q.dtype() == DType::bf16;
+  for (const Tensor* t : {&q, &k, &v}) {
+    MVL_CHECK(t->dtype() == DType::f32 || (bf16 && t->dtype() == DType::bf16 && t->device().is_cuda()), unsupported,
+              "attention: expected f32 (or bf16 on a GPU) for q, k and v alike, got {}", t->str());
+    MVL_CHECK(t->dtype() == q.dtype(), unsupported, "attention: q {} and {} differ in dtype", q.str(), t->str());
+    MVL_CHECK(t->strides()[nd - 1] == 1, unsupported, "attention: last dim must be contiguous ({})", t->str());
+  }
+  MVL_CHECK(q_offset >= 0, invalid_argument, "attention: negative q_offset {}", q_offset);
+#ifdef MVL_HAVE_CUDA
+  if (bf16) {
+    const detail::CtxPtr ctx = detail::cuda_ctx({&q, &k, &v}, "attention");
+    if (flash_ok(q) && flash_ok(k) && flash_ok(v)) {
+      Tensor o = detail::dev_empty(q.shape(), DType::bf16, ctx);
+      cuda::flash_attention(*ctx, q, k, v, o, scale, causal, q_offset);
+      return o;
+    }
+    // Other head dims (tiny configs): the generic f32 kernel between two conversions.
+    return cast(attention(cast(q, DType::f32), cast(k, DType::f32), cast(v, DType::f32), scale, causal, q_offset),
+                DType::bf16);
+  }
+#endif
+  if (nd == 3) return attention_f32_3d(q, k, v, scale, causal, q_offset);
+  // Batched f32: one sequence at a time, stacked.
+  std::vector<Tensor> outs;
+  for (int64_t b = 0; b < q.dim(0); ++b)
+    outs.push_back(attention_f32_3d(q.select(0, b), k.select(0, b), v.select(0, b), scale, causal, q_offset)
+                       .unsqueeze(0));
+  if (outs.empty()) return q.device().is_cpu() ? Tensor::empty(q.shape(), DType::f32) : clone(q);
+  return concat_rows(outs);
 }
 
 }  // namespace mvl::ops

@@ -2,6 +2,9 @@
 #include "kernels/ops/cuda_dispatch.h"
 
 #include "kernels/core/error.h"
+#ifdef MVL_HAVE_CUDA
+#include "kernels/cuda/elementwise.h"
+#endif
 
 namespace mvl::ops::detail {
 
@@ -38,6 +41,16 @@ Tensor dev_contiguous(const Tensor& t, const CtxPtr& ctx) {
   if (t.is_contiguous()) return t;
   Tensor out = cuda::empty_with(t.shape(), t.dtype(), ctx);
   cuda::copy_strided(*ctx, out, t);
+  return out;
+}
+
+Tensor dev_copy(const Tensor& t, const CtxPtr& ctx) {
+  Tensor out = cuda::empty_with(t.shape(), t.dtype(), ctx);
+  if (t.numel() == 0) return out;
+  if (t.is_contiguous())
+    cuda::convert(*ctx, t, out);
+  else
+    cuda::copy_strided(*ctx, out, t);
   return out;
 }
 #endif

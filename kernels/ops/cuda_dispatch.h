@@ -28,6 +28,12 @@ inline CtxPtr ctx_of(const DeviceContext& d) { return std::static_pointer_cast<c
 Tensor dev_empty(const Shape& shape, DType dtype, const CtxPtr& ctx);
 // t itself when contiguous, else a contiguous device copy.
 Tensor dev_contiguous(const Tensor& t, const CtxPtr& ctx);
+// Always a new contiguous device copy of t (same dtype).
+Tensor dev_copy(const Tensor& t, const CtxPtr& ctx);
+#endif
+// True when t is a bf16 activation on a CUDA device (the bf16 fast path of the ops).
+inline bool bf16_dev(const Tensor& t) { return t.defined() && t.dtype() == DType::bf16 && t.device().is_cuda(); }
+#ifdef MVL_HAVE_CUDA
 #endif
 
 }  // namespace mvl::ops::detail

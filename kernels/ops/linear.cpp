@@ -4,7 +4,9 @@
 #include "kernels/core/error.h"
 #include "kernels/cpu/linear.h"
 #include "kernels/ops/cuda_dispatch.h"
+#include "kernels/ops/tensor_ops.h"
 #ifdef MVL_HAVE_CUDA
+#include "kernels/cuda/gemm.h"
 #include "kernels/cuda/vision_ops.h"
 #endif
 
@@ -14,7 +16,8 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias) {
   MVL_CHECK(w.ndim() == 2, shape_mismatch, "linear: weight must be 2-D [out, in], got {}", w.str());
   MVL_CHECK(x.ndim() >= 1 && x.dim(-1) == w.dim(1), shape_mismatch,
             "linear: input {} does not match weight {} (in features)", x.str(), w.str());
-  MVL_CHECK(x.dtype() == DType::f32, unsupported, "linear: input must be f32, got {}", x.str());
+  MVL_CHECK(x.dtype() == DType::f32 || (x.dtype() == DType::bf16 && x.device().is_cuda()), unsupported,
+            "linear: input must be f32 (or bf16 on a GPU: bf16 activations need the CUDA backend), got {}", x.str());
   MVL_CHECK(w.dtype() == DType::f32 || w.dtype() == DType::bf16, unsupported,
             "linear: weight must be f32 or bf16, got {}", w.str());
   MVL_CHECK(x.is_contiguous() && w.is_contiguous(), unsupported, "linear: inputs must be contiguous");
@@ -27,6 +30,19 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias) {
     const detail::CtxPtr ctx = detail::cuda_ctx({&x, &w, bias}, "linear");
     Shape shape = x.shape();
     shape.back() = w.dim(0);
+    if (x.dtype() == DType::bf16) {
+      // bf16 activations: the tuned cuBLASLt GEMM, f32 accumulation, bias fused into the
+      // epilogue, one bf16 rounding of the output (PyTorch's bf16 F.linear).
+      Tensor y = detail::dev_empty(shape, DType::bf16, ctx);
+      if (y.numel() == 0) return y;
+      const Tensor wb = w.dtype() == DType::bf16 ? w : cast(w, DType::bf16);
+      const Tensor bb = !bias ? Tensor() : bias->dtype() == DType::bf16 ? detail::dev_contiguous(*bias, ctx)
+                                                                        : cast(*bias, DType::bf16);
+      cuda::GemmOptions opt;
+      if (bias) opt.bias = &bb;
+      cuda::gemm(*ctx, x, wb, y, opt);
+      return y;
+    }
     Tensor y = detail::dev_empty(shape, DType::f32, ctx);
     cuda::linear_f32(*ctx, x, w, y);
     // Bias after the dot product, as the CPU reference adds it (one f32 add per output).

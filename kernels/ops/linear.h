@@ -9,6 +9,9 @@ namespace mvl::ops {
 // x: f32 [n, in] (any leading dims are flattened into n; must be contiguous)
 // w: f32|bf16 [out, in] (contiguous), bias: optional f32|bf16 [out]
 // returns f32 [..., out] on x's device. Accumulates in f32.
+// bf16 activations (x bf16 on a CUDA device): cuBLASLt bf16 GEMM with the bias fused,
+// returns bf16 [..., out] (PyTorch bf16 semantics: one rounding of x·Wᵀ + b). The CPU
+// refuses bf16 activations (Error{unsupported}).
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias = nullptr);
 
 }  // namespace mvl::ops

@@ -1,10 +1,12 @@
-// ops tensor utilities: validation and dispatch to cpu:: (cuda:: when added).
+// ops tensor utilities: validation and dispatch to cpu:: or cuda:: (f32 generic kernels, or
+// the bf16 ones for bf16 activations on a GPU).
 #include "kernels/ops/tensor_ops.h"
 
 #include "kernels/core/error.h"
 #include "kernels/cpu/tensor_ops.h"
 #include "kernels/ops/cuda_dispatch.h"
 #ifdef MVL_HAVE_CUDA
+#include "kernels/cuda/bf16_ops.h"
 #include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/storage.h"
 #endif
@@ -126,10 +128,38 @@ void copy_into(const Tensor& dst, const Tensor& src) {
   cpu::copy_strided(dst, src);
 }
 
-Tensor add(const Tensor& a, const Tensor& b) { return axpby(a, 1.0f, b, 1.0f); }
+namespace {
+#ifdef MVL_HAVE_CUDA
+// The bf16 activation path: both inputs bf16 on one device, same shape.
+bool bf16_pair(const Tensor& a, const Tensor& b, const char* op) {
+  if (!detail::bf16_dev(a) && !detail::bf16_dev(b)) return false;
+  MVL_CHECK(a.dtype() == DType::bf16 && b.dtype() == DType::bf16 && a.shape() == b.shape(), shape_mismatch,
+            "{}: expected bf16 of one shape, got {} and {}", op, a.str(), b.str());
+  return true;
+}
+#endif
+}  // namespace
+
+Tensor add(const Tensor& a, const Tensor& b) {
+#ifdef MVL_HAVE_CUDA
+  if (bf16_pair(a, b, "add")) {
+    const detail::CtxPtr ctx = detail::cuda_ctx({&a, &b}, "add");
+    Tensor out = detail::dev_empty(a.shape(), DType::bf16, ctx);
+    cuda::add(*ctx, detail::dev_contiguous(a, ctx), detail::dev_contiguous(b, ctx), out);
+    return out;
+  }
+#endif
+  return axpby(a, 1.0f, b, 1.0f);
+}
 
 Tensor mul(const Tensor& a, const Tensor& b) {
 #ifdef MVL_HAVE_CUDA
+  if (bf16_pair(a, b, "mul")) {
+    const detail::CtxPtr ctx = detail::cuda_ctx({&a, &b}, "mul");
+    Tensor out = detail::dev_empty(a.shape(), DType::bf16, ctx);
+    cuda::mul_bf16(*ctx, detail::dev_contiguous(a, ctx), detail::dev_contiguous(b, ctx), out);
+    return out;
+  }
   if (detail::any_cuda({&a, &b})) {
     MVL_CHECK(a.dtype() == DType::f32 && b.dtype() == DType::f32 && a.shape() == b.shape(), shape_mismatch,
               "mul: expected f32 of one shape, got {} and {}", a.str(), b.str());
@@ -147,6 +177,14 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor scale(const Tensor& a, float s) {
+#ifdef MVL_HAVE_CUDA
+  if (detail::bf16_dev(a)) {
+    const detail::CtxPtr ctx = detail::cuda_ctx({&a}, "scale");
+    Tensor out = detail::dev_empty(a.shape(), DType::bf16, ctx);
+    cuda::axpby_bf16(*ctx, detail::dev_contiguous(a, ctx), s, Tensor(), 0.0f, out);
+    return out;
+  }
+#endif
   MVL_CHECK(a.dtype() == DType::f32, unsupported, "scale: expected f32, got {}", a.str());
 #ifdef MVL_HAVE_CUDA
   if (detail::any_cuda({&a})) {
@@ -165,6 +203,12 @@ Tensor scale(const Tensor& a, float s) {
 
 Tensor axpby(const Tensor& a, float alpha, const Tensor& b, float beta) {
 #ifdef MVL_HAVE_CUDA
+  if (bf16_pair(a, b, "axpby")) {
+    const detail::CtxPtr ctx = detail::cuda_ctx({&a, &b}, "axpby");
+    Tensor out = detail::dev_empty(a.shape(), DType::bf16, ctx);
+    cuda::axpby_bf16(*ctx, detail::dev_contiguous(a, ctx), alpha, detail::dev_contiguous(b, ctx), beta, out);
+    return out;
+  }
   if (detail::any_cuda({&a, &b})) {
     MVL_CHECK(a.dtype() == DType::f32 && b.dtype() == DType::f32 && a.shape() == b.shape(), shape_mismatch,
               "axpby: expected f32 of one shape, got {} and {}", a.str(), b.str());

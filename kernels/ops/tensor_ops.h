@@ -31,13 +31,15 @@ Tensor clone(const Tensor& t);
 // (e.g. a row range of a KV cache). Overlapping src/dst are not allowed.
 void copy_into(const Tensor& dst, const Tensor& src);
 
-// f32 elementwise, same shapes, returns a new contiguous tensor:
+// f32 elementwise, same shapes, returns a new contiguous tensor. bf16 tensors on a CUDA
+// device (the bf16 activation path) give bf16 with PyTorch's rounding: one rounding per
+// op, axpby = bf16(bf16(alpha*a) + bf16(beta*b)) (a coefficient of 1 rounds nothing).
 Tensor add(const Tensor& a, const Tensor& b);                                    // a + b
 Tensor mul(const Tensor& a, const Tensor& b);                                    // a * b
 Tensor scale(const Tensor& a, float s);                                          // s * a
 // alpha * a + beta * b, each product rounded to f32 then summed (the postnorm residual).
 Tensor axpby(const Tensor& a, float alpha, const Tensor& b, float beta);
-// Concatenates f32 tensors along dim 0 (all other dims equal).
+// Concatenates tensors of one dtype (f32, bf16, i32, ...) along dim 0 (all other dims equal).
 Tensor concat_rows(const std::vector<Tensor>& parts);
 
 }  // namespace mvl::ops
