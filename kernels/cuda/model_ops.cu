@@ -16,7 +16,7 @@ namespace {
 class ContextStorage final : public Storage {
  public:
   ContextStorage(size_t bytes, std::shared_ptr<const Context> ctx)
-      : mem_(bytes, ctx->device()), ctx_(std::move(ctx)) {}
+      : mem_(bytes, *ctx), ctx_(std::move(ctx)) {}
   void* data() override { return mem_.data(); }
   size_t size() const override { return mem_.size(); }
   Device device() const override { return mem_.device(); }

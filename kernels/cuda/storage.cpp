@@ -1,4 +1,4 @@
-// CudaStorage and host<->device copies.
+// CudaStorage (stream-ordered allocations from the context's pool) and host<->device copies.
 #include "kernels/cuda/storage.h"
 
 #include <vector>
@@ -7,6 +7,12 @@
 
 namespace mvl::cuda {
 
+CudaStorage::CudaStorage(size_t bytes, const Context& ctx)
+    : size_(bytes), device_(ctx.device()), pool_(ctx.stream_pool()) {
+  if (bytes == 0) return;
+  ptr_ = pool_->allocate(bytes, &epoch_);
+}
+
 CudaStorage::CudaStorage(size_t bytes, int device) : size_(bytes), device_(device) {
   if (bytes == 0) return;
   const cudaError_t e = cudaMalloc(&ptr_, bytes);
@@ -14,22 +20,27 @@ CudaStorage::CudaStorage(size_t bytes, int device) : size_(bytes), device_(devic
     cudaGetLastError();
     size_t free_b = 0, total_b = 0;
     cudaMemGetInfo(&free_b, &total_b);
+    cudaGetLastError();
     throw_error(
         ErrorCategory::out_of_memory,
-        fmt::format("cannot allocate {:.1f} MiB on cuda:{} ({:.1f} MiB free of {:.1f}): {}; "
-                    "use fewer layers, a shorter context or a larger GPU",
-                    bytes / 1048576.0, device, free_b / 1048576.0, total_b / 1048576.0,
+        fmt::format("cannot allocate {} bytes ({:.1f} MiB) on cuda:{} ({:.1f} MiB free of {:.1f}): "
+                    "{}; use fewer layers, a shorter context or a larger GPU",
+                    bytes, bytes / 1048576.0, device, free_b / 1048576.0, total_b / 1048576.0,
                     cudaGetErrorString(e)));
   }
 }
 
 CudaStorage::~CudaStorage() {
-  if (ptr_) cudaFree(ptr_);
+  if (!ptr_) return;
+  if (pool_)
+    pool_->release(ptr_, size_, epoch_);
+  else if (cudaFree(ptr_) != cudaSuccess)
+    cudaGetLastError();
 }
 
 Tensor empty(const Shape& shape, DType dtype, const Context& ctx) {
   const size_t bytes = static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype);
-  auto st = std::make_shared<CudaStorage>(bytes, ctx.device());
+  auto st = std::make_shared<CudaStorage>(bytes, ctx);
   return Tensor(st, 0, shape, contiguous_strides(shape), dtype);
 }
 

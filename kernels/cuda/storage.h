@@ -1,6 +1,8 @@
-// Device memory behind tensors (CudaStorage, cudaMalloc-backed) and host<->device
-// copies. Device tensors are ordinary mvl::Tensor objects whose Storage reports
-// Device::cuda(i); their data() pointers are device pointers (never dereference on host).
+// Device memory behind tensors (CudaStorage) and host<->device copies. Device tensors are
+// ordinary mvl::Tensor objects whose Storage reports Device::cuda(i); their data() pointers
+// are device pointers (never dereference on host). Allocation is stream-ordered from the
+// context's pool (cudaMallocFromPoolAsync / cudaFreeAsync on ctx.stream()): no host sync,
+// capturable into a CUDA graph. The rules are in docs/memory_plan.md.
 #pragma once
 
 #include <initializer_list>
@@ -13,7 +15,14 @@ namespace mvl::cuda {
 
 class CudaStorage final : public Storage {
  public:
-  // cudaMalloc of `bytes` on ctx's device; NOT zeroed (kernels write every element).
+  // `bytes` from ctx's pool, stream-ordered on ctx.stream(); NOT zeroed (kernels write every
+  // element). The storage holds ctx's StreamPool, so it may outlive ctx. Freed with
+  // cudaFreeAsync on that stream: work enqueued on ctx.stream() before the free may still
+  // use it; work on OTHER streams must be ordered before the last reference is dropped.
+  // Throws Error{out_of_memory} naming the byte count.
+  CudaStorage(size_t bytes, const Context& ctx);
+  // Legacy synchronous cudaMalloc/cudaFree on `device` (cudaFree waits for the whole
+  // device and cannot run inside a graph capture). Prefer the Context form.
   CudaStorage(size_t bytes, int device);
   ~CudaStorage() override;
   CudaStorage(const CudaStorage&) = delete;
@@ -26,6 +35,8 @@ class CudaStorage final : public Storage {
   void* ptr_ = nullptr;
   size_t size_ = 0;
   int device_ = 0;
+  std::shared_ptr<StreamPool> pool_;  // null for the legacy form
+  uint64_t epoch_ = 0;                // the graph capture it was allocated in (0: none)
 };
 
 // A new contiguous device tensor (uninitialised).
