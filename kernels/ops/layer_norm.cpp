@@ -1,11 +1,13 @@
 // ops::layer_norm: validation and dispatch (CPU reference in kernels/cpu/layer_norm.cpp, CUDA
-// twin in kernels/cuda/vision_ops.cu for device tensors).
+// f32 twin in kernels/cuda/vision_ops.cu, bf16 activations to cuda::layer_norm in elementwise.cu).
 #include "kernels/ops/layer_norm.h"
 
 #include "kernels/core/error.h"
 #include "kernels/cpu/layer_norm.h"
 #include "kernels/ops/cuda_dispatch.h"
+#include "kernels/ops/tensor_ops.h"
 #ifdef MVL_HAVE_CUDA
+#include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/vision_ops.h"
 #endif
 
@@ -14,7 +16,9 @@ namespace mvl::ops {
 Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps) {
   MVL_CHECK(x.ndim() >= 1 && x.dim(-1) > 0, shape_mismatch, "layer_norm: input {} has no features", x.str());
   const int64_t d = x.dim(-1);
-  MVL_CHECK(x.dtype() == DType::f32, unsupported, "layer_norm: input must be f32, got {}", x.str());
+  MVL_CHECK(x.dtype() == DType::f32 || (x.dtype() == DType::bf16 && x.device().is_cuda()), unsupported,
+            "layer_norm: input must be f32 (or bf16 on a GPU: bf16 activations need the CUDA backend), got {}",
+            x.str());
   for (const Tensor* p : {&weight, &bias}) {
     MVL_CHECK(p->ndim() == 1 && p->dim(0) == d, shape_mismatch, "layer_norm: parameter {} does not match input {}",
               p->str(), x.str());
@@ -25,6 +29,14 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, flo
 #ifdef MVL_HAVE_CUDA
   if (detail::any_cuda({&x, &weight, &bias})) {
     const detail::CtxPtr ctx = detail::cuda_ctx({&x, &weight, &bias}, "layer_norm");
+    if (x.dtype() == DType::bf16) {
+      // The tuned kernel reads bf16 parameters only (weights are uploaded as bf16 anyway).
+      auto bf = [&](const Tensor& p) { return p.dtype() == DType::bf16 ? detail::dev_contiguous(p, ctx) : cast(p, DType::bf16); };
+      Tensor y = detail::dev_empty(x.shape(), DType::bf16, ctx);
+      if (y.numel() == 0) return y;
+      cuda::layer_norm(*ctx, detail::dev_contiguous(x, ctx), bf(weight), bf(bias), eps, y);
+      return y;
+    }
     Tensor y = detail::dev_empty(x.shape(), DType::f32, ctx);
     cuda::layer_norm_f32(*ctx, detail::dev_contiguous(x, ctx), detail::dev_contiguous(weight, ctx),
                          detail::dev_contiguous(bias, ctx), eps, y);

@@ -1,12 +1,16 @@
-// ops::patch_embed: validation, then im2col + GEMM: cpu::patchify + the plain CPU GEMM, or
-// cuda::patchify_f32 + cuda::linear_f32 for device tensors.
+// ops::patch_embed and ops::vit_embeddings: validation, then im2col + GEMM: cpu::patchify + the
+// plain CPU GEMM, cuda::patchify_f32 + cuda::linear_f32 for f32 device tensors, or
+// cuda::patchify_bf16 + the cuBLASLt bf16 GEMM for bf16 activations; the embedding step is a
+// plain loop on the CPU and cuda::vit_embeddings on the device.
 #include "kernels/ops/patch_embed.h"
 
 #include "kernels/core/error.h"
 #include "kernels/cpu/linear.h"
 #include "kernels/cpu/patch_embed.h"
 #include "kernels/ops/cuda_dispatch.h"
+#include "kernels/ops/tensor_ops.h"
 #ifdef MVL_HAVE_CUDA
+#include "kernels/cuda/gemm.h"
 #include "kernels/cuda/vision_ops.h"
 #endif
 
@@ -19,7 +23,9 @@ Tensor patch_embed(const Tensor& pixels, const Tensor& weight) {
             "patch_embed: weight {} does not match pixels {} ([D, C, k, k] expected)", weight.str(), pixels.str());
   const int64_t T = pixels.dim(0), C = pixels.dim(1), S = pixels.dim(2), k = weight.dim(2), D = weight.dim(0);
   MVL_CHECK(k > 0 && S % k == 0, shape_mismatch, "patch_embed: tile size {} is not a multiple of patch size {}", S, k);
-  MVL_CHECK(pixels.dtype() == DType::f32, unsupported, "patch_embed: pixels must be f32, got {}", pixels.str());
+  MVL_CHECK(pixels.dtype() == DType::f32 || (pixels.dtype() == DType::bf16 && pixels.device().is_cuda()), unsupported,
+            "patch_embed: pixels must be f32 (or bf16 on a GPU: bf16 activations need the CUDA backend), got {}",
+            pixels.str());
   MVL_CHECK(weight.dtype() == DType::f32 || weight.dtype() == DType::bf16, unsupported,
             "patch_embed: weight must be f32 or bf16, got {}", weight.str());
   const int64_t g = S / k, K = C * k * k;
@@ -27,6 +33,24 @@ Tensor patch_embed(const Tensor& pixels, const Tensor& weight) {
   if (detail::any_cuda({&pixels, &weight})) {
     // The same im2col + GEMM as the CPU path, both on the device.
     const detail::CtxPtr ctx = detail::cuda_ctx({&pixels, &weight}, "patch_embed");
+    if (pixels.dtype() == DType::bf16) {
+      // K = C*k*k (588 for 3x14x14) padded to a multiple of 8 so every GEMM row is 16-byte
+      // aligned; the zero columns of cols and weight add nothing.
+      const int64_t Kp = (K + 7) / 8 * 8;
+      Tensor out = detail::dev_empty({T, g * g, D}, DType::bf16, ctx);
+      if (out.numel() == 0) return out;
+      Tensor cols = detail::dev_empty({T * g * g, Kp}, DType::bf16, ctx);
+      cuda::patchify_bf16(*ctx, detail::dev_contiguous(pixels, ctx), k, cols);
+      const Tensor w = (weight.dtype() == DType::bf16 ? detail::dev_contiguous(weight, ctx) : cast(weight, DType::bf16))
+                           .view({D, K});
+      Tensor wp = w;
+      if (Kp != K) {
+        wp = detail::dev_empty({D, Kp}, DType::bf16, ctx);
+        cuda::pad_cols_bf16(*ctx, w, wp);
+      }
+      cuda::gemm(*ctx, cols, wp, out.view({T * g * g, D}));
+      return out;
+    }
     Tensor cols = detail::dev_empty({T * g * g, K}, DType::f32, ctx);
     cuda::patchify_f32(*ctx, detail::dev_contiguous(pixels, ctx), k, cols);
     Tensor out = detail::dev_empty({T, g * g, D}, DType::f32, ctx);
@@ -41,6 +65,41 @@ Tensor patch_embed(const Tensor& pixels, const Tensor& weight) {
   cpu::patchify(px.data<float>(), T, C, S, k, cols.data<float>());
   Tensor out = Tensor::empty({T, g * g, D}, DType::f32);
   cpu::linear(cols.data<float>(), w.data(), w.dtype(), nullptr, DType::f32, out.data<float>(), T * g * g, K, D);
+  return out;
+}
+
+Tensor vit_embeddings(const Tensor& patches, const Tensor& class_emb, const Tensor& pos_emb) {
+  MVL_CHECK(patches.ndim() == 3 && patches.dim(2) > 0, shape_mismatch, "vit_embeddings: patches {} must be [T, P, D]",
+            patches.str());
+  const int64_t T = patches.dim(0), P = patches.dim(1), D = patches.dim(2);
+  MVL_CHECK(class_emb.numel() == D && class_emb.dim(-1) == D, shape_mismatch,
+            "vit_embeddings: class embedding {} does not match width {}", class_emb.str(), D);
+  MVL_CHECK(pos_emb.ndim() == 2 && pos_emb.dim(0) == P + 1 && pos_emb.dim(1) == D, shape_mismatch,
+            "vit_embeddings: positions {} do not match [1 + {} patches, {}]", pos_emb.str(), P, D);
+  for (const Tensor* t : {&patches, &class_emb, &pos_emb})
+    MVL_CHECK(t->dtype() == DType::f32 || t->dtype() == DType::bf16, unsupported,
+              "vit_embeddings: expected f32 or bf16, got {}", t->str());
+  const DType out_dtype = patches.dtype();
+#ifdef MVL_HAVE_CUDA
+  if (detail::any_cuda({&patches, &class_emb, &pos_emb})) {
+    const detail::CtxPtr ctx = detail::cuda_ctx({&patches, &class_emb, &pos_emb}, "vit_embeddings");
+    Tensor out = detail::dev_empty({T, P + 1, D}, out_dtype, ctx);
+    cuda::vit_embeddings(*ctx, detail::dev_contiguous(patches, ctx), detail::dev_contiguous(class_emb, ctx),
+                         detail::dev_contiguous(pos_emb, ctx), out);
+    return out;
+  }
+#endif
+  MVL_CHECK(out_dtype == DType::f32, unsupported,
+            "vit_embeddings: patches must be f32 on the CPU (bf16 activations need the CUDA backend), got {}",
+            patches.str());
+  const Tensor p = contiguous(patches), c = cast(class_emb, DType::f32), q = cast(pos_emb, DType::f32);
+  Tensor out = Tensor::empty({T, P + 1, D}, DType::f32);
+  const float *pp = p.data<float>(), *cp = c.data<float>(), *qp = q.data<float>();
+  float* o = out.data<float>();
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t j = 0; j <= P; ++j)
+      for (int64_t d = 0; d < D; ++d)
+        o[(t * (P + 1) + j) * D + d] = (j == 0 ? cp[d] : pp[(t * P + j - 1) * D + d]) + qp[j * D + d];
   return out;
 }
 

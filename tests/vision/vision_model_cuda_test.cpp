@@ -1,7 +1,8 @@
 // End-to-end CUDA parity for the vision half: the same VisionModel code on CUDA tensors
 // (weights uploaded once as bf16, f32 embeddings/newline as f32, host pixels copied up
 // once) must give the CPU's packed image features on the bundled tiny model, for a 336x336
-// image (base tile + one grid tile) and a multi-tile one. Both sides read the same bf16
+// image (base tile + one grid tile) and a multi-tile one, with f32 activations (the exact
+// path; bf16 activations are checked against transformers in vision_bf16_golden_cuda_test). Both sides read the same bf16
 // weights and f32 pixels, so only f32 summation order differs: rel L2 <= 1e-5 and
 // max|err| <= 1e-4 max|x|. Labelled gpu (_cuda_test): skips without a GPU, fails under
 // MVL_REQUIRE_GPU=1; it only uses ops::/vision:: so it also compiles in CPU-only builds.
@@ -44,6 +45,7 @@ Tiny tiny_config() {
   t.opts.feature_layer = c.at("vision_feature_layer").get<int64_t>();
   t.opts.select_strategy = c.at("vision_feature_select_strategy").get<std::string>();
   t.opts.projector_act = c.at("projector_hidden_act").get<std::string>();
+  t.opts.activations = DType::f32;  // the exact path (bf16 is the CUDA default)
   return t;
 }
 

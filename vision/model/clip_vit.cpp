@@ -1,8 +1,10 @@
-// CLIP ViT forward (see clip_vit.h). Tiles are batched through every row-wise op (LayerNorm,
-// linears, MLP); attention runs per tile because tokens never attend across tiles.
+// CLIP ViT forward (see clip_vit.h). Tiles are batched through every op: row-wise ones (LayerNorm,
+// linears, MLP) see [T*N, D]; attention sees [T, N, H, hd], one sequence per tile, because
+// tokens never attend across tiles.
 #include "vision/model/clip_vit.h"
 
 #include <cmath>
+#include <cstring>
 
 #include "kernels/core/error.h"
 #include "kernels/ops/activation.h"
@@ -73,20 +75,55 @@ ClipVit ClipVit::load(const Checkpoint& ckpt, const VisionConfig& cfg, const std
   return vit;
 }
 
-void ClipVit::upload(const ops::DeviceContext& dev) {
+namespace {
+
+// Host tensors -> one host bf16 tensor with their rows stacked (each [rows_i, ...] of one width).
+Tensor stack_rows_bf16(const std::vector<const Tensor*>& parts) {
+  Shape shape = parts[0]->shape();
+  int64_t rows = 0;
+  for (const Tensor* p : parts) rows += p->dim(0);
+  shape[0] = rows;
+  Tensor out = Tensor::empty(shape, DType::bf16);
+  auto* dst = static_cast<char*>(out.data());
+  for (const Tensor* p : parts) {
+    const Tensor b = ops::cast(*p, DType::bf16);  // contiguous host copy
+    const size_t bytes = static_cast<size_t>(b.numel()) * dtype_size(DType::bf16);
+    std::memcpy(dst, b.data(), bytes);
+    dst += bytes;
+  }
+  return out;
+}
+
+}  // namespace
+
+void ClipVit::upload(const ops::DeviceContext& dev, DType activations) {
+  MVL_CHECK(activations == DType::f32 || activations == DType::bf16, invalid_argument,
+            "vision tower: activations must be f32 or bf16, got {}", dtype_name(activations));
+  MVL_CHECK(activations == DType::f32 || dev.is_cuda(), unsupported,
+            "vision tower: bf16 activations need a CUDA device (the CPU runs f32)");
   if (!dev.is_cuda()) return;
+  const int64_t D = cfg_.hidden_size;
   auto W = [&](Tensor& t) { t = ops::to_device_weight(t, dev); };
   W(w_.patch_w);
-  // Already f32 (cast at load) and concatenated/added to f32 activations: keep them f32.
-  w_.class_emb = ops::to_device(w_.class_emb, dev);
-  w_.pos_emb = ops::to_device(w_.pos_emb, dev);
+  // Cast to f32 at load; they are added to the activations, so they take the activation dtype
+  // (bf16 as HF's bf16 model holds them; exact for the bf16 release).
+  w_.class_emb = ops::to_device(ops::cast(w_.class_emb, activations), dev);
+  w_.pos_emb = ops::to_device(ops::cast(w_.pos_emb, activations), dev);
   W(w_.pre_ln_w);
   W(w_.pre_ln_b);
   for (ClipLayerWeights& l : w_.layers) {
-    for (Tensor* t : {&l.q_w, &l.k_w, &l.v_w, &l.o_w, &l.q_b, &l.k_b, &l.v_b, &l.o_b, &l.ln1_w, &l.ln1_b, &l.ln2_w,
-                      &l.ln2_b, &l.fc1_w, &l.fc1_b, &l.fc2_w, &l.fc2_b})
+    l.qkv_w = ops::to_device_weight(stack_rows_bf16({&l.q_w, &l.k_w, &l.v_w}), dev);
+    l.qkv_b = ops::to_device_weight(stack_rows_bf16({&l.q_b, &l.k_b, &l.v_b}), dev);
+    l.q_w = l.qkv_w.slice(0, 0, D);
+    l.k_w = l.qkv_w.slice(0, D, 2 * D);
+    l.v_w = l.qkv_w.slice(0, 2 * D, 3 * D);
+    l.q_b = l.qkv_b.slice(0, 0, D);
+    l.k_b = l.qkv_b.slice(0, D, 2 * D);
+    l.v_b = l.qkv_b.slice(0, 2 * D, 3 * D);
+    for (Tensor* t : {&l.o_w, &l.o_b, &l.ln1_w, &l.ln1_b, &l.ln2_w, &l.ln2_b, &l.fc1_w, &l.fc1_b, &l.fc2_w, &l.fc2_b})
       W(*t);
   }
+  act_ = activations;
 }
 
 Tensor ClipVit::encoder_layer(const Tensor& x, const ClipLayerWeights& l, int64_t tiles) const {
@@ -95,17 +132,21 @@ Tensor ClipVit::encoder_layer(const Tensor& x, const ClipLayerWeights& l, int64_
   const float eps = static_cast<float>(cfg_.layer_norm_eps);
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
 
-  const Tensor h = ops::layer_norm(x, l.ln1_w, l.ln1_b, eps);
-  const Tensor q = ops::linear(h, l.q_w, &l.q_b);  // f32 [T*N, D]
-  const Tensor k = ops::linear(h, l.k_w, &l.k_b);
-  const Tensor v = ops::linear(h, l.v_w, &l.v_b);
-  std::vector<Tensor> per_tile;
-  per_tile.reserve(static_cast<size_t>(tiles));
-  for (int64_t t = 0; t < tiles; ++t) {
-    auto heads = [&](const Tensor& m) { return m.slice(0, t * N, (t + 1) * N).view({N, H, hd}); };
-    per_tile.push_back(ops::attention(heads(q), heads(k), heads(v), scale, /*causal=*/false));
+  const Tensor h = ops::layer_norm(x, l.ln1_w, l.ln1_b, eps);  // act [T*N, D]
+  // q, k, v: act [T, N, H, hd] each (one sequence per tile).
+  Tensor q, k, v;
+  if (l.qkv_w.defined()) {
+    // One GEMM; q/k/v are strided views of its [T, N, 3, H, hd] output.
+    const Tensor qkv = ops::linear(h, l.qkv_w, &l.qkv_b).view({tiles, N, 3, H, hd});  // act [T*N, 3D]
+    q = qkv.select(2, 0);
+    k = qkv.select(2, 1);
+    v = qkv.select(2, 2);
+  } else {
+    q = ops::linear(h, l.q_w, &l.q_b).view({tiles, N, H, hd});
+    k = ops::linear(h, l.k_w, &l.k_b).view({tiles, N, H, hd});
+    v = ops::linear(h, l.v_w, &l.v_b).view({tiles, N, H, hd});
   }
-  const Tensor attn = ops::concat_rows(per_tile).view({tiles * N, D});
+  const Tensor attn = ops::attention(q, k, v, scale, /*causal=*/false).view({tiles * N, D});  // act [T*N, D]
   const Tensor x1 = ops::add(x, ops::linear(attn, l.o_w, &l.o_b));
 
   const Tensor h2 = ops::layer_norm(x1, l.ln2_w, l.ln2_b, eps);
@@ -119,15 +160,13 @@ Tensor ClipVit::forward(const Tensor& pixel_values, std::vector<Tensor>* hidden_
             shape_mismatch, "vision tower: pixel_values {} do not match [tiles, {}, {}, {}]", pixel_values.str(), C, S, S);
   const int64_t T = pixel_values.dim(0);
   MVL_CHECK(T >= 1, shape_mismatch, "vision tower: no tiles");
-  const Tensor patches = ops::patch_embed(pixel_values, w_.patch_w);  // f32 [T, g*g, D]
-  std::vector<Tensor> tiles;
-  tiles.reserve(static_cast<size_t>(T));
-  for (int64_t t = 0; t < T; ++t) {
-    // [CLS; patches] + learned absolute positions (no interpolation: the size is fixed).
-    tiles.push_back(ops::add(ops::concat_rows({w_.class_emb, patches.select(0, t)}), w_.pos_emb));
-  }
-  Tensor x = ops::layer_norm(ops::concat_rows(tiles), w_.pre_ln_w, w_.pre_ln_b,
-                             static_cast<float>(cfg_.layer_norm_eps));  // f32 [T*N, D]
+  // bf16 activations start from bf16 pixels (HF's bf16 model casts pixel_values to its dtype).
+  const Tensor px = act_ == DType::bf16 ? ops::cast(pixel_values, DType::bf16) : pixel_values;
+  const Tensor patches = ops::patch_embed(px, w_.patch_w);  // act [T, g*g, D]
+  // [CLS; patches] + learned absolute positions (no interpolation: the size is fixed).
+  const Tensor emb = ops::vit_embeddings(patches, w_.class_emb, w_.pos_emb);  // act [T, N, D]
+  Tensor x = ops::layer_norm(emb.view({T * N, D}), w_.pre_ln_w, w_.pre_ln_b,
+                             static_cast<float>(cfg_.layer_norm_eps));  // act [T*N, D]
   if (hidden_states) hidden_states->push_back(x.view({T, N, D}));
   for (const ClipLayerWeights& l : w_.layers) {
     x = encoder_layer(x, l, T);

@@ -30,13 +30,18 @@ Projector Projector::load(const Checkpoint& ckpt, const std::string& prefix, int
   return p;
 }
 
-void Projector::upload(const ops::DeviceContext& dev) {
+void Projector::upload(const ops::DeviceContext& dev, DType activations) {
+  MVL_CHECK(activations == DType::f32 || (activations == DType::bf16 && dev.is_cuda()), unsupported,
+            "projector: activations {} on {} (bf16 needs a CUDA device)", dtype_name(activations), dev.device().str());
   if (!dev.is_cuda()) return;
   for (Tensor* t : {&w1_, &b1_, &w2_, &b2_}) *t = ops::to_device_weight(*t, dev);
+  dtype_ = activations;
 }
 
 Tensor Projector::forward(const Tensor& features) const {
-  const Tensor x = features.is_contiguous() ? features : ops::clone(features);
+  const Tensor x = features.dtype() != dtype_ ? ops::cast(features, dtype_)
+                   : features.is_contiguous() ? features
+                                              : ops::clone(features);
   return ops::linear(ops::activation(ops::linear(x, w1_, &b1_), act_), w2_, &b2_);
 }
 

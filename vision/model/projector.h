@@ -15,16 +15,19 @@ class Projector {
   // prefix: e.g. "multi_modal_projector."; vision_hidden/text_hidden check the shapes.
   static Projector load(const Checkpoint& ckpt, const std::string& prefix, int64_t vision_hidden, int64_t text_hidden,
                         const std::string& act);
-  // features: f32 [..., vision_hidden] -> f32 [..., text_hidden]
+  // features: f32|bf16 [..., vision_hidden] -> [..., text_hidden] in the activation dtype
+  // (features are cast to it first; f32 on the CPU).
   Tensor forward(const Tensor& features) const;
-  // Moves the weights onto dev once as bf16 (no-op for the CPU).
-  void upload(const ops::DeviceContext& dev);
+  // Moves the weights onto dev once as bf16 (no-op for the CPU); activations: f32 | bf16
+  // (bf16 needs a CUDA device).
+  void upload(const ops::DeviceContext& dev, DType activations = DType::f32);
   int64_t text_hidden() const { return w1_.dim(0); }
 
  private:
   Tensor w1_, b1_;  // f32|bf16 [text_hidden, vision_hidden], [text_hidden]: linear_1
   Tensor w2_, b2_;  // f32|bf16 [text_hidden, text_hidden], [text_hidden]: linear_2
   std::string act_;
+  DType dtype_ = DType::f32;  // activation dtype
 };
 
 }  // namespace mvl::vision

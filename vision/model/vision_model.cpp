@@ -20,12 +20,19 @@ VisionModel VisionModel::load(const Checkpoint& ckpt, const VisionConfig& cfg, c
             names.image_newline);
   Tensor nl = ckpt.get(names.image_newline);
   check_shape(nl, {opts.text_hidden}, names.image_newline);
-  m.newline_ = ops::cast(nl, DType::f32);
+  const DType act = opts.activations.value_or(device.is_cuda() ? DType::bf16 : DType::f32);
+  MVL_CHECK(act == DType::f32 || act == DType::bf16, invalid_argument,
+            "vision model: activations must be f32 or bf16, got {}", dtype_name(act));
+  MVL_CHECK(act == DType::f32 || device.is_cuda(), unsupported,
+            "vision model: bf16 activations need a CUDA device; the CPU runs f32 (choose f32 precision)");
+  // HF's bf16 model holds image_newline in bf16: round it so the packed rows match (exact for
+  // the bf16 release).
+  m.newline_ = act == DType::bf16 ? ops::cast(ops::cast(nl, DType::bf16), DType::f32) : ops::cast(nl, DType::f32);
   m.dev_ = device;
   if (device.is_cuda()) {
     in_context(fmt::format("uploading the vision model weights to {}", device.device().str()), [&] {
-      m.vit_.upload(device);
-      m.projector_.upload(device);
+      m.vit_.upload(device, act);
+      m.projector_.upload(device, act);
       m.newline_ = ops::to_device(m.newline_, device);
       return 0;
     });
@@ -40,12 +47,16 @@ Tensor VisionModel::on_device(const Tensor& t) const {
 Tensor VisionModel::vit_features(const Tensor& pixel_values) const {
   const Tensor up = on_device(pixel_values);
   const Tensor pixels = opts_.bf16_pixels ? ops::cast(ops::cast(up, DType::bf16), DType::f32) : up;
-  const Tensor hidden = vit_.forward(pixels);  // f32 [T, 1 + g*g, Dv]
-  // Strategy "default": drop CLS (row 0 of every tile).
-  return ops::clone(hidden.slice(1, 1, hidden.dim(1)));
+  const Tensor hidden = vit_.forward(pixels);  // act [T, 1 + g*g, Dv]
+  // Strategy "default": drop CLS (row 0 of every tile); bf16 widens to f32 exactly.
+  const Tensor feats = hidden.slice(1, 1, hidden.dim(1));
+  return hidden.dtype() == DType::f32 ? ops::clone(feats) : ops::cast(feats, DType::f32);
 }
 
-Tensor VisionModel::project(const Tensor& features) const { return projector_.forward(on_device(features)); }
+Tensor VisionModel::project(const Tensor& features) const {
+  const Tensor z = projector_.forward(on_device(features));  // act [T, g*g, text_hidden]
+  return z.dtype() == DType::f32 ? z : ops::cast(z, DType::f32);
+}
 
 Tensor VisionModel::encode(const PreprocessResult& image) const {
   MVL_CHECK(image.layout.feature_side == vit_.config().grid(), invalid_argument,

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "kernels/core/safetensors.h"
@@ -26,22 +27,30 @@ struct VisionModelOptions {
   // The reference script casts pixel_values to bf16 before the ViT (spec §3.8, pitfall 13);
   // true reproduces that rounding of the inputs (the fp32 goldens leave it off).
   bool bf16_pixels = false;
+  // Activation precision: f32 (exact: the CPU reference's numbers op for op, also on a GPU) or
+  // bf16 (HF bf16 semantics on the tuned CUDA kernels: every op's output rounded to bf16, pixels
+  // cast to bf16 first; the fast path). Unset: bf16 on a CUDA device, f32 on the CPU, as the
+  // text model chooses. The CPU runs f32 only (bf16 there is refused with Error{unsupported}).
+  // Either way the packed rows handed to the engine are f32.
+  std::optional<DType> activations;
 };
 
 class VisionModel {
  public:
   // device: where the model runs. A CUDA DeviceContext uploads every weight once (matrices
-  // and norms as bf16, the f32 embeddings/newline as f32); activations then live on that
-  // device and the same ops:: code runs through the ops CUDA branches.
+  // and norms as bf16, the embeddings in the activation dtype, the newline as f32); activations
+  // then live on that device and the same ops:: code runs through the ops CUDA branches.
   static VisionModel load(const Checkpoint& ckpt, const VisionConfig& cfg, const VisionModelOptions& opts,
                           const VisionWeightNames& names = VisionWeightNames::released(),
                           const ops::DeviceContext& device = {});
 
   // pixel_values f32 [T, 3, S, S] (host or the model's device; host pixels are copied up
-  // once) -> selected features f32 [T, g*g, Dv] (CLS dropped) on the model's device.
+  // once) -> selected features f32 [T, g*g, Dv] (CLS dropped) on the model's device. All tiles
+  // run together (batched attention); with bf16 activations the features are bf16 values
+  // widened to f32 (exact).
   Tensor vit_features(const Tensor& pixel_values) const;
-  // features f32 [T, g*g, Dv] on the model's device (host features are copied up)
-  // -> f32 [T, g*g, text_hidden] on the model's device.
+  // features f32|bf16 [T, g*g, Dv] on the model's device (host features are copied up; cast to
+  // the activation dtype) -> f32 [T, g*g, text_hidden] on the model's device.
   Tensor project(const Tensor& features) const;
   // One image: host pixels -> packed rows f32 [image_tokens, text_hidden] on the model's device.
   Tensor encode(const PreprocessResult& image) const;
@@ -50,11 +59,12 @@ class VisionModel {
   const VisionConfig& config() const { return vit_.config(); }
   const Tensor& image_newline() const { return newline_; }  // f32 [text_hidden], model's device
   const ops::DeviceContext& device() const { return dev_; }
+  DType activation_dtype() const { return vit_.activation_dtype(); }  // f32 | bf16
 
  private:
   ClipVit vit_;
   Projector projector_;
-  Tensor newline_;  // f32 [text_hidden]: image_newline (cast at load)
+  Tensor newline_;  // f32 [text_hidden]: image_newline (cast at load; bf16-rounded for bf16 activations)
   VisionModelOptions opts_;
   ops::DeviceContext dev_;  // CPU unless loaded for a GPU
 
