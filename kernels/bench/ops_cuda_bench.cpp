@@ -43,8 +43,8 @@ struct Bench {
   // floor_bytes / floor_flops: the fewest bytes / FLOPs the op must move / do.
   // graph: also time replays of a CUDA graph of one call (decode paths must be capturable).
   void report(const std::string& name, const std::function<void()>& fn, double bytes, double fl,
-              int reps = 20, bool flush = false, bool graph = false) {
-    const auto ms_all = cuda::time_reps(ctx, fn, 3, reps, flush);
+              int reps = 20, bool flush = false, bool graph = false, int warmup = 3) {
+    const auto ms_all = cuda::time_reps(ctx, fn, warmup, reps, flush);
     const double ms = cuda::median(ms_all);
     const double floor_ms = std::max(bytes / bw, fl / flops) * 1e3;
     json r = {{"name", name},         {"ms", ms},    {"bytes", bytes}, {"flops", fl},
@@ -143,10 +143,20 @@ void bench_lightning_layer(Bench& b) {
   }
 }
 
-void bench_softmax(Bench& b) {
+// kv_lens = the full length for every sequence: the same attention, but cuda::flash_attention
+// keeps it on the mma.sync kernel (the Hopper wgmma kernel takes no kv_lens), for comparison.
+Tensor full_lens(const cuda::Context& ctx, int64_t B, int64_t n) {
+  Tensor t = Tensor::empty({B}, DType::i32);
+  for (int64_t i = 0; i < B; ++i) t.data<int32_t>()[i] = static_cast<int32_t>(n);
+  return cuda::to_device(t, ctx);
+}
+
+// long: add the 128K-token prefill (seconds per call on an H200).
+void bench_softmax(Bench& b, bool long_rows) {
   const int H = 64, Hkv = 8, d = 128;
   const float scale = 1.f / std::sqrt(128.f);
-  for (int64_t T : {8192, 32768}) {
+  for (int64_t T : {int64_t(8192), int64_t(32768), int64_t(131072)}) {
+    if (T > 100000 && !long_rows) continue;
     Tensor q = b.rand({T, H, d}, DType::bf16), k = b.rand({T, Hkv, d}, DType::bf16),
            v = b.rand({T, Hkv, d}, DType::bf16);
     Tensor o = cuda::empty({T, H, d}, DType::bf16, b.ctx);
@@ -154,7 +164,29 @@ void bench_softmax(Bench& b) {
     b.report(
         "softmax_prefill_causal_gqa T=" + std::to_string(T),
         [&] { cuda::flash_attention(b.ctx, q, k, v, o, scale, true); },
-        2.0 * T * (2 * H + 2 * Hkv) * d, fl, T > 10000 ? 5 : 10);
+        2.0 * T * (2 * H + 2 * Hkv) * d, fl, T > 100000 ? 2 : (T > 10000 ? 5 : 10), false, false,
+        T > 100000 ? 1 : 3);
+    if (T == 8192) {
+      const Tensor lens = full_lens(b.ctx, 1, T);
+      b.report(
+          "softmax_prefill_causal_gqa T=8192 [mma.sync kernel]",
+          [&] { cuda::flash_attention(b.ctx, q, k, v, o, scale, true, 0, lens); },
+          2.0 * T * (2 * H + 2 * Hkv) * d, fl, 10);
+    }
+  }
+  {  // ViT attention: 37 tiles x 16 heads x 577 tokens, d 64, not causal.
+    const int64_t tiles = 37, S = 577, Hh = 16, dh = 64;
+    Tensor q = b.rand({tiles, S, Hh, dh}, DType::bf16), k = b.rand({tiles, S, Hh, dh}, DType::bf16),
+           v = b.rand({tiles, S, Hh, dh}, DType::bf16);
+    Tensor o = cuda::empty({tiles, S, Hh, dh}, DType::bf16, b.ctx);
+    const Tensor lens = full_lens(b.ctx, tiles, S);
+    const double fl = 4.0 * tiles * S * S * Hh * dh, by = 2.0 * 4 * tiles * S * Hh * dh;
+    b.report(
+        "vit_attention 37x16 heads x 577 d64",
+        [&] { cuda::flash_attention(b.ctx, q, k, v, o, 0.125f, false); }, by, fl, 20);
+    b.report(
+        "vit_attention 37x16 heads x 577 d64 [mma.sync kernel]",
+        [&] { cuda::flash_attention(b.ctx, q, k, v, o, 0.125f, false, 0, lens); }, by, fl, 20);
   }
   for (int64_t B : {1, 16}) {
     const int64_t C = 32768;
@@ -281,17 +313,20 @@ void bench_vit(Bench& b, int layers) {
 int main(int argc, char** argv) {
   std::string json_path, only;
   int vit_layers = 24;
+  bool softmax_long = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--json") && i + 1 < argc)
       json_path = argv[++i];
     else if (!std::strcmp(argv[i], "--only") && i + 1 < argc)
       only = argv[++i];
+    else if (!std::strcmp(argv[i], "--softmax-128k"))
+      softmax_long = true;
     else if (!std::strcmp(argv[i], "--vit-layers") && i + 1 < argc)
       vit_layers = std::atoi(argv[++i]);
     else {
       std::fprintf(stderr,
                    "usage: ops_cuda_bench [--json out.json] [--only "
-                   "lightning|layer|softmax|moe|vit] [--vit-layers N]\n");
+                   "lightning|layer|softmax|moe|vit] [--vit-layers N] [--softmax-128k]\n");
       return 2;
     }
   }
@@ -309,7 +344,7 @@ int main(int argc, char** argv) {
     auto want = [&](const char* s) { return only.empty() || only == s; };
     if (want("lightning")) bench_lightning(b);
     if (want("layer")) bench_lightning_layer(b);
-    if (want("softmax")) bench_softmax(b);
+    if (want("softmax")) bench_softmax(b, softmax_long);
     if (want("moe")) bench_moe(b);
     if (want("vit")) bench_vit(b, vit_layers);
     if (!json_path.empty()) {

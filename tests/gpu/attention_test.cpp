@@ -1,6 +1,7 @@
 // Flash attention on CUDA vs an fp64 softmax reference: causal GQA prefill (lengths not a
 // multiple of the 64 block, one token), decode over a cache with q_offset and per-sequence
-// kv_lens (head-grouped CTAs), and the ViT case (non-causal, d 64, batch of tiles).
+// kv_lens (head-grouped CTAs), the ViT case (non-causal, d 64, batch of tiles), and the
+// Hopper wgmma kernel (kernels/cuda/flash_attention_sm90) directly and through the dispatch.
 // Rule: <= 3x the error of a plain bf16 implementation (f32 softmax, bf16 output).
 // Without the CUDA backend (CPU-only builds, e.g. CI) the file reduces to one test that
 // skips, or fails under MVL_REQUIRE_GPU=1.
@@ -8,6 +9,7 @@
 
 #ifdef MVL_HAVE_CUDA
 #include "kernels/cuda/attention.h"
+#include "kernels/cuda/flash_attention_sm90.h"
 
 #include <cmath>
 
@@ -87,7 +89,47 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{1, 2000, 64, 8, 128, true, 1999},  // decode, split-K over the cache
                       Case{5, 2000, 16, 2, 128, true, 1995},  // multi-token decode, split-K, causal
                       Case{77, 77, 4, 4, 64, false, 0},       // ViT-like, d 64
-                      Case{577, 577, 2, 2, 64, false, 0}));   // one ViT tile (577 tokens)
+                      Case{577, 577, 2, 2, 64, false, 0},     // one ViT tile (577 tokens)
+                      // >= 128 query rows: the sm_90a wgmma kernel on Hopper.
+                      Case{200, 200, 64, 8, 128, true, 0},     // released GQA shape, 2 row blocks
+                      Case{1000, 1000, 8, 1, 128, true, 0},    // GQA 8, causal, ragged tail
+                      Case{1000, 1000, 8, 8, 128, false, 0},   // MHA, not causal
+                      Case{130, 1130, 8, 1, 128, true, 1000},  // chunk after 1000 cached keys
+                      Case{4097, 4097, 1, 1, 128, true, 0},    // one past a 4096 multiple
+                      Case{577, 577, 16, 16, 64, false, 0}));  // ViT heads, d 64
+
+// The sm_90a kernel called directly (short lengths the dispatch keeps on the mma.sync kernel).
+class Sm90Direct : public ::testing::TestWithParam<Case> {};
+
+TEST_P(Sm90Direct, MatchesSoftmaxReference) {
+  MVL_REQUIRE_GPU_OR_SKIP();
+  const Case c = GetParam();
+  cuda::Context ctx(0);
+  if (!cuda::flash_attention_sm90_available(ctx)) GTEST_SKIP() << "needs a compute capability 9.x GPU";
+  auto q = rand_bf16(c.nq * c.H * c.d, 11, -2.f, 2.f),
+       k = rand_bf16(c.nk * c.Hkv * c.d, 12, -2.f, 2.f), v = rand_bf16(c.nk * c.Hkv * c.d, 13);
+  const float scale = 1.f / std::sqrt(float(c.d));
+  std::vector<double> ref;
+  std::vector<float> plain;
+  reference(q, k, v, c.nq, c.nk, c.H, c.Hkv, c.d, scale, c.causal, c.q_off, ref, plain);
+  Tensor o = cuda::empty({c.nq, c.H, c.d}, DType::bf16, ctx);
+  cuda::flash_attention_sm90(ctx, dev_bf16(ctx, {c.nq, c.H, c.d}, q),
+                             dev_bf16(ctx, {c.nk, c.Hkv, c.d}, k),
+                             dev_bf16(ctx, {c.nk, c.Hkv, c.d}, v), o, scale, c.causal, c.q_off);
+  MVL_EXPECT_PARITY(download(ctx, o), plain, ref, 3.0, 1e-4);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, Sm90Direct,
+    ::testing::Values(Case{1, 1, 8, 1, 128, true, 0},       // one token, one key
+                      Case{63, 63, 8, 8, 128, true, 0},     // under one 64-row warpgroup
+                      Case{64, 64, 8, 1, 128, true, 0},     // exactly one warpgroup, GQA 8
+                      Case{65, 65, 8, 8, 128, false, 0},    // one row into the second
+                      Case{200, 200, 16, 2, 128, true, 0},  // two CTAs, ragged keys
+                      Case{1, 300, 8, 1, 128, true, 299},   // decode-shaped: q_offset
+                      Case{65, 300, 8, 8, 128, true, 235},  // chunk continuation
+                      Case{63, 129, 4, 4, 64, false, 0},    // d 64, keys one past a block
+                      Case{200, 200, 8, 1, 64, true, 0}));  // d 64 causal GQA
 
 TEST(FlashParity, BatchedDecodeWithPerSequenceLengths) {
   MVL_REQUIRE_GPU_OR_SKIP();

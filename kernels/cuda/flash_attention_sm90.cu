@@ -1,0 +1,397 @@
+// Flash attention forward for Hopper (sm_90a) on warpgroup MMA (wgmma.mma_async), FA3-style
+// but without a producer warp: prefill / ViT attention (no kv_lens), d = 64 or 128.
+//
+// Algorithm (per CTA = 128 query rows of one query head; 2 warpgroups x 64 rows, 256 threads):
+//   Q tile -> smem once; K/V tiles of kBN = 128 keys stream through a kStages-deep cp.async ring
+//   (16-byte copies written straight into the 128B-swizzled layout the wgmma descriptors read,
+//   zero-filled past n_k). Per key block each warpgroup computes
+//     S[64 x 128] = Q K^T        wgmma m64n128k16, A = Q and B = K both K-major smem descriptors
+//     online softmax in f32 on the S accumulator registers (exp2, scale·log2e folded in; causal /
+//     n_k masking only on blocks that need it), O rescaled in registers
+//     O[64 x d] += P V           wgmma m64n64k16 per 64-column panel, P as bf16 register A
+//                                fragments, V N-major (transposed-B) smem descriptor
+//   then O / l is stored as bf16. GQA: query head h reads kv head h / (H / Hkv). Causal: query i
+//   sits at q_offset + i; CTAs stop at the last key their last row sees (launched longest first).
+// Layout: every tile is [rows x d] bf16 split into d/64 panels of [rows x 64] (128 B per row);
+//   16-byte chunk c of row r sits at chunk c ^ (r % 8) (Swizzle<3,4,3>), panels 1024-B aligned.
+// Budget (d = 128, kStages = 2): smem Q 32 KB + K 2x32 KB + V 2x32 KB = 160 KB; registers per
+//   thread: S 64 + O 64 f32 + P 32 (bf16x2) + addressing.
+// Must match the CPU reference kernels/cpu/attention.cpp (same maths as kernels/cuda/attention.cu);
+// test: tests/gpu/attention_test.cpp (Sm90Direct*, and FlashParity through the dispatch).
+#include "kernels/cuda/flash_attention_sm90.h"
+
+#include <cuda_runtime.h>
+
+#include <cmath>
+
+#include "kernels/cuda/check.cuh"
+#include "kernels/cuda/common.cuh"
+
+namespace mvl::cuda {
+
+using namespace dev;
+
+namespace {
+
+constexpr int kBM = 128, kBN = 128, kThreads = 256;
+
+struct Sm90Params {
+  const bf16* q;
+  const bf16* k;
+  const bf16* v;
+  bf16* o;
+  int64_t q_b, q_t, q_h, k_b, k_t, k_h, v_b, v_t, v_h, o_b, o_t, o_h;
+  int n_q, n_k, G;
+  int64_t q_offset;
+  float scale_log2;
+  bool causal;
+};
+
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define MVL_SM90_WGMMA 1
+#endif
+
+#ifdef MVL_SM90_WGMMA
+// Shared-memory matrix descriptor, 128-byte swizzle: start address, leading / stride byte
+// offsets (16-byte units), swizzle mode 1 (128B) in bits 62-63; base offset 0 (atoms aligned).
+__device__ __forceinline__ uint64_t smem_desc(uint32_t addr, uint32_t lbo, uint32_t sbo) {
+  return uint64_t((addr & 0x3FFFF) >> 4) | (uint64_t((lbo >> 4) & 0x3FFF) << 16) |
+         (uint64_t((sbo >> 4) & 0x3FFF) << 32) | (1ull << 62);
+}
+__device__ __forceinline__ void wgmma_fence() {
+  asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+}
+__device__ __forceinline__ void wgmma_commit() {
+  asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+}
+template <int N>
+__device__ __forceinline__ void wgmma_wait() {
+  asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
+}
+// Keeps the compiler from moving reads of async accumulators across wgmma_wait.
+template <int N>
+__device__ __forceinline__ void reg_fence(float (&r)[N]) {
+#pragma unroll
+  for (int i = 0; i < N; ++i) asm volatile("" : "+f"(r[i])::"memory");
+}
+// Generic-proxy smem writes (cp.async) made visible to the async proxy (wgmma operand reads).
+__device__ __forceinline__ void fence_proxy_async() {
+  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+}
+
+// S[64 x 128] (+)= A[64 x 16] * B[16 x 128]: A and B K-major tiles in shared memory.
+__device__ __forceinline__ void wgmma_ss_m64n128k16(float (&d)[64], uint64_t a, uint64_t b, int accumulate) {
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {"
+      "%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,"
+      "%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31,"
+      "%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47,"
+      "%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63"
+      "}, %64, %65, p, 1, 1, 0, 0;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]),
+        "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]),
+        "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]),
+        "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+        "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]),
+        "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]),
+        "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]),
+        "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
+        "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]),
+        "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]),
+        "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+      : "l"(a), "l"(b), "r"(accumulate));
+}
+
+// O[64 x 64] (+)= P[64 x 16] * B[16 x 64]: P in registers (4 x bf16x2), B N-major in shared memory.
+__device__ __forceinline__ void wgmma_rs_m64n64k16_nmajor(float (&d)[32], const uint32_t (&a)[4], uint64_t b, int accumulate) {
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {"
+      "%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,"
+      "%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31"
+      "}, {%32,%33,%34,%35}, %36, p, 1, 1, 1;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]),
+        "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]),
+        "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]),
+        "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+        "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]),
+        "+f"(d[30]), "+f"(d[31])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(accumulate));
+}
+
+
+// Byte offset of 16-byte chunk c of row r in a [rows x D] tile stored as D/64 swizzled panels.
+__device__ __forceinline__ uint32_t swz(int rows, int r, int c) {
+  return uint32_t((c >> 3) * rows * 128 + r * 128 + (((c & 7) ^ (r & 7)) << 4));
+}
+#endif
+
+template <int D, int kStages>
+__global__ void __launch_bounds__(kThreads, 1) flash_sm90_kernel(const Sm90Params p) {
+#ifdef MVL_SM90_WGMMA
+  constexpr int kTileQ = kBM * D * 2, kTileKV = kBN * D * 2;  // bytes
+  extern __shared__ __align__(1024) unsigned char smem_raw[];
+  // 1024-byte alignment for the 128B swizzle atoms (dynamic smem is only 16-B aligned).
+  const uint32_t base = (smem_u32(smem_raw) + 1023u) & ~1023u;
+  unsigned char* const base_ptr = smem_raw + (base - smem_u32(smem_raw));
+  const uint32_t sq = base, sk = base + kTileQ, sv = sk + kStages * kTileKV;
+
+  const int b = blockIdx.z, h = blockIdx.y, hk = h / p.G;
+  const int64_t tok0 = int64_t(p.causal ? gridDim.x - 1 - blockIdx.x : blockIdx.x) * kBM;
+  const int tid = threadIdx.x, wg = tid >> 7, lane = tid & 31, warp = (tid >> 5) & 3;
+  const int g = lane >> 2, c4 = lane & 3;
+  const bf16* qb = p.q + b * p.q_b + h * p.q_h;
+  const bf16* kb = p.k + b * p.k_b + hk * p.k_h;
+  const bf16* vb = p.v + b * p.v_b + hk * p.v_h;
+
+  // Keys this CTA needs: all, or (causal) up to its last row's position.
+  const int64_t last_tok = tok0 + kBM - 1 < p.n_q - 1 ? tok0 + kBM - 1 : p.n_q - 1;
+  int64_t kend = p.n_k;
+  if (p.causal && p.q_offset + last_tok + 1 < kend) kend = p.q_offset + last_tok + 1;
+  const int nblk = kend > 0 ? int((kend + kBN - 1) / kBN) : 0;
+
+  constexpr int kChunks = D / 8;  // 16-byte chunks per row
+  for (int idx = tid; idx < kBM * kChunks; idx += kThreads) {
+    const int r = idx / kChunks, c = idx % kChunks;
+    const bool ok = tok0 + r < p.n_q;
+    cp_async16(base_ptr + swz(kBM, r, c), ok ? qb + (tok0 + r) * p.q_t + c * 8 : qb, ok);
+  }
+  auto load_kv = [&](int blk, int stage) {
+    unsigned char* kd = base_ptr + kTileQ + stage * kTileKV;
+    unsigned char* vd = base_ptr + kTileQ + (kStages + stage) * kTileKV;
+    for (int idx = tid; idx < kBN * kChunks; idx += kThreads) {
+      const int r = idx / kChunks, c = idx % kChunks;
+      const int64_t j = int64_t(blk) * kBN + r;
+      const bool ok = j < p.n_k;
+      cp_async16(kd + swz(kBN, r, c), ok ? kb + j * p.k_t + c * 8 : kb, ok);
+      cp_async16(vd + swz(kBN, r, c), ok ? vb + j * p.v_t + c * 8 : vb, ok);
+    }
+  };
+#pragma unroll
+  for (int s = 0; s < kStages - 1; ++s) {
+    if (s < nblk) load_kv(s, s);
+    cp_async_commit();  // group s (group 0 also carries Q)
+  }
+
+  // This thread's rows (accumulator layout = mma.sync m16n8 per 8 columns): lo and lo + 8.
+  const int r_lo = wg * 64 + warp * 16 + g;
+  const int64_t pos_lo = p.q_offset + tok0 + r_lo, pos_hi = pos_lo + 8;
+  float m_lo = -INFINITY, m_hi = -INFINITY, l_lo = 0.f, l_hi = 0.f;
+  float o[D / 64][32];  // O[64 x D] of this warpgroup: panel, then 8-column blocks x 4
+#pragma unroll
+  for (int pn = 0; pn < D / 64; ++pn)
+#pragma unroll
+    for (int i = 0; i < 32; ++i) o[pn][i] = 0.f;
+  float s[64];  // S[64 x 128]: element 4j + e -> column 8j + 2c4 + (e & 1), row lo (e < 2) / hi
+
+  const uint32_t q_rows = sq + wg * 64 * 128;  // this warpgroup's 64 rows of each Q panel
+  for (int blk = 0; blk < nblk; ++blk) {
+    const int stage = blk % kStages;
+    cp_async_wait<kStages - 2>();
+    fence_proxy_async();
+    __syncthreads();  // block blk landed for everyone; block blk - 1's stage is free
+    if (blk + kStages - 1 < nblk) load_kv(blk + kStages - 1, (blk + kStages - 1) % kStages);
+    cp_async_commit();
+
+    // S = Q K^T over d in k16 steps (32 bytes along a 128-byte swizzled row).
+    const uint32_t kst = sk + stage * kTileKV, vst = sv + stage * kTileKV;
+    wgmma_fence();
+#pragma unroll
+    for (int kk = 0; kk < D / 16; ++kk) {
+      const uint32_t off = (kk & 3) * 32;
+      const uint64_t da = smem_desc(q_rows + (kk >> 2) * kBM * 128 + off, 16, 1024);
+      const uint64_t db = smem_desc(kst + (kk >> 2) * kBN * 128 + off, 16, 1024);
+      wgmma_ss_m64n128k16(s, da, db, kk > 0);
+    }
+    wgmma_commit();
+    wgmma_wait<0>();
+    reg_fence(s);
+
+    // Scale (log2 domain) and mask where this block crosses n_k or the causal diagonal.
+    const int64_t key0 = int64_t(blk) * kBN;
+    const bool need_mask =
+        key0 + kBN > p.n_k || (p.causal && key0 + kBN - 1 > p.q_offset + tok0 + wg * 64);
+    float mx_lo = m_lo, mx_hi = m_hi;
+#pragma unroll
+    for (int j = 0; j < 16; ++j)
+#pragma unroll
+      for (int e = 0; e < 2; ++e) {
+        float a = s[4 * j + e] * p.scale_log2, c = s[4 * j + 2 + e] * p.scale_log2;
+        if (need_mask) {
+          const int64_t key = key0 + 8 * j + 2 * c4 + e;
+          if (key >= p.n_k || (p.causal && key > pos_lo)) a = -INFINITY;
+          if (key >= p.n_k || (p.causal && key > pos_hi)) c = -INFINITY;
+        }
+        s[4 * j + e] = a;
+        s[4 * j + 2 + e] = c;
+        mx_lo = fmaxf(mx_lo, a);
+        mx_hi = fmaxf(mx_hi, c);
+      }
+    mx_lo = fmaxf(mx_lo, __shfl_xor_sync(0xffffffffu, mx_lo, 1));
+    mx_lo = fmaxf(mx_lo, __shfl_xor_sync(0xffffffffu, mx_lo, 2));
+    mx_hi = fmaxf(mx_hi, __shfl_xor_sync(0xffffffffu, mx_hi, 1));
+    mx_hi = fmaxf(mx_hi, __shfl_xor_sync(0xffffffffu, mx_hi, 2));
+    // Fully masked rows keep m = -inf; use 0 as the reference so exp2 gives 0, not NaN.
+    const float ref_lo = mx_lo == -INFINITY ? 0.f : mx_lo,
+                ref_hi = mx_hi == -INFINITY ? 0.f : mx_hi;
+    const float corr_lo = exp2f(m_lo - ref_lo), corr_hi = exp2f(m_hi - ref_hi);
+    m_lo = mx_lo;
+    m_hi = mx_hi;
+    float rs_lo = 0.f, rs_hi = 0.f;
+#pragma unroll
+    for (int j = 0; j < 16; ++j) {
+      s[4 * j + 0] = exp2f(s[4 * j + 0] - ref_lo);
+      s[4 * j + 1] = exp2f(s[4 * j + 1] - ref_lo);
+      s[4 * j + 2] = exp2f(s[4 * j + 2] - ref_hi);
+      s[4 * j + 3] = exp2f(s[4 * j + 3] - ref_hi);
+      rs_lo += s[4 * j + 0] + s[4 * j + 1];
+      rs_hi += s[4 * j + 2] + s[4 * j + 3];
+    }
+    l_lo = l_lo * corr_lo + rs_lo;
+    l_hi = l_hi * corr_hi + rs_hi;
+#pragma unroll
+    for (int pn = 0; pn < D / 64; ++pn)
+#pragma unroll
+      for (int j = 0; j < 8; ++j) {
+        o[pn][4 * j + 0] *= corr_lo;
+        o[pn][4 * j + 1] *= corr_lo;
+        o[pn][4 * j + 2] *= corr_hi;
+        o[pn][4 * j + 3] *= corr_hi;
+      }
+    // P (bf16) as register A fragments: k-step kk covers keys 16kk .. 16kk + 15.
+    uint32_t pa[8][4];
+#pragma unroll
+    for (int kk = 0; kk < 8; ++kk) {
+      pa[kk][0] = pack_bf16(s[8 * kk + 0], s[8 * kk + 1]);
+      pa[kk][1] = pack_bf16(s[8 * kk + 2], s[8 * kk + 3]);
+      pa[kk][2] = pack_bf16(s[8 * kk + 4], s[8 * kk + 5]);
+      pa[kk][3] = pack_bf16(s[8 * kk + 6], s[8 * kk + 7]);
+    }
+    // O += P V: V tile [keys x D] is N-major for this product; k-step kk = 16 keys = 2 groups
+    // of 8 swizzled 128-byte rows (2048 bytes), panel pn = 64 output columns.
+    wgmma_fence();
+#pragma unroll
+    for (int kk = 0; kk < 8; ++kk)
+#pragma unroll
+      for (int pn = 0; pn < D / 64; ++pn)
+        wgmma_rs_m64n64k16_nmajor(o[pn], pa[kk],
+                                  smem_desc(vst + pn * kBN * 128 + kk * 2048, 1024, 1024), 1);
+    wgmma_commit();
+    wgmma_wait<0>();
+#pragma unroll
+    for (int pn = 0; pn < D / 64; ++pn) reg_fence(o[pn]);
+  }
+  cp_async_wait<0>();  // no copy may still target smem when the CTA exits
+
+  l_lo += __shfl_xor_sync(0xffffffffu, l_lo, 1);
+  l_lo += __shfl_xor_sync(0xffffffffu, l_lo, 2);
+  l_hi += __shfl_xor_sync(0xffffffffu, l_hi, 1);
+  l_hi += __shfl_xor_sync(0xffffffffu, l_hi, 2);
+  const float inv_lo = l_lo > 0.f ? 1.f / l_lo : 0.f, inv_hi = l_hi > 0.f ? 1.f / l_hi : 0.f;
+  const int64_t t_lo = tok0 + r_lo, t_hi = t_lo + 8;
+  bf16* o_lo = p.o + b * p.o_b + t_lo * p.o_t + h * p.o_h;
+  bf16* o_hi = o_lo + 8 * p.o_t;
+#pragma unroll
+  for (int pn = 0; pn < D / 64; ++pn)
+#pragma unroll
+    for (int j = 0; j < 8; ++j) {
+      const int col = pn * 64 + 8 * j + 2 * c4;
+      if (t_lo < p.n_q)
+        *reinterpret_cast<uint32_t*>(o_lo + col) =
+            pack_bf16(o[pn][4 * j] * inv_lo, o[pn][4 * j + 1] * inv_lo);
+      if (t_hi < p.n_q)
+        *reinterpret_cast<uint32_t*>(o_hi + col) =
+            pack_bf16(o[pn][4 * j + 2] * inv_hi, o[pn][4 * j + 3] * inv_hi);
+    }
+#else
+  __trap();  // only launched on compute capability 9.x, where the sm_90a image is used
+#endif
+}
+
+template <int D, int kStages>
+void launch(const Context& ctx, const Sm90Params& p, int B, int H) {
+  const size_t smem = 1024 + size_t(kBM) * D * 2 + 2 * kStages * size_t(kBN) * D * 2;
+  MVL_CHECK(smem <= ctx.max_smem_optin(), unsupported,
+            "cuda::flash_attention_sm90 needs {} bytes of shared memory", smem);
+  MVL_CUDA_CHECK(cudaFuncSetAttribute(flash_sm90_kernel<D, kStages>,
+                                      cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
+  const dim3 grid(static_cast<unsigned>((p.n_q + kBM - 1) / kBM), static_cast<unsigned>(H),
+                  static_cast<unsigned>(B));
+  flash_sm90_kernel<D, kStages><<<grid, kThreads, smem, ctx.stream()>>>(p);
+  MVL_CUDA_CHECK_LAUNCH();
+}
+
+struct View4 {
+  int64_t B, n, H, d, sb, st, sh;
+};
+
+View4 view4(const Tensor& t, const char* what) {
+  MVL_CHECK(t.dtype() == DType::bf16 && (t.ndim() == 3 || t.ndim() == 4) &&
+                t.strides().back() == 1 && t.device().is_cuda() && t.offset_bytes() % 16 == 0,
+            shape_mismatch,
+            "cuda::flash_attention_sm90: {} must be a bf16 [B, n, H, d] (or [n, H, d]) GPU view "
+            "with a contiguous last dim, got {}",
+            what, t.str());
+  const int o = t.ndim() == 4 ? 1 : 0;
+  View4 v{o ? t.dim(0) : 1,       t.dim(o),       t.dim(o + 1),      t.dim(o + 2),
+          o ? t.strides()[0] : 0, t.strides()[o], t.strides()[o + 1]};
+  MVL_CHECK(v.st % 8 == 0 && v.sh % 8 == 0 && v.sb % 8 == 0, unsupported,
+            "cuda::flash_attention_sm90: {} strides must be multiples of 8 elements ({})", what,
+            t.str());
+  return v;
+}
+
+}  // namespace
+
+bool flash_attention_sm90_available(const Context& ctx) {
+  int major = 0;
+  MVL_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, ctx.device()));
+  return major == 9;
+}
+
+void flash_attention_sm90(const Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
+                          const Tensor& o, float scale, bool causal, int64_t q_offset) {
+  MVL_CHECK(flash_attention_sm90_available(ctx), unsupported,
+            "cuda::flash_attention_sm90 needs a compute capability 9.x GPU (sm_90a wgmma)");
+  const View4 Q = view4(q, "q"), K = view4(k, "k"), V = view4(v, "v"), O = view4(o, "o");
+  MVL_CHECK(K.B == Q.B && V.B == Q.B && O.B == Q.B && K.n == V.n && K.H == V.H && O.n == Q.n &&
+                O.H == Q.H && Q.d == K.d && K.d == V.d && O.d == Q.d && K.H > 0 && Q.H % K.H == 0,
+            shape_mismatch, "cuda::flash_attention_sm90: q {} k {} v {} o {} do not fit together",
+            q.str(), k.str(), v.str(), o.str());
+  MVL_CHECK(Q.d == 64 || Q.d == 128, unsupported,
+            "cuda::flash_attention_sm90: head dim {} (64 or 128 supported)", Q.d);
+  MVL_CHECK(q_offset >= 0 && Q.n < (int64_t(1) << 31) && K.n < (int64_t(1) << 31), unsupported,
+            "cuda::flash_attention_sm90: q_offset {} / lengths {} {} out of range", q_offset, Q.n,
+            K.n);
+  if (Q.n == 0 || Q.B == 0) return;
+  Sm90Params p{};
+  p.q = static_cast<const bf16*>(q.data());
+  p.k = static_cast<const bf16*>(k.data());
+  p.v = static_cast<const bf16*>(v.data());
+  p.o = static_cast<bf16*>(o.data());
+  p.q_b = Q.sb;
+  p.q_t = Q.st;
+  p.q_h = Q.sh;
+  p.k_b = K.sb;
+  p.k_t = K.st;
+  p.k_h = K.sh;
+  p.v_b = V.sb;
+  p.v_t = V.st;
+  p.v_h = V.sh;
+  p.o_b = O.sb;
+  p.o_t = O.st;
+  p.o_h = O.sh;
+  p.n_q = static_cast<int>(Q.n);
+  p.n_k = static_cast<int>(K.n);
+  p.G = static_cast<int>(Q.H / K.H);
+  p.q_offset = q_offset;
+  p.scale_log2 = scale * 1.4426950408889634f;
+  p.causal = causal;
+  if (Q.d == 128)
+    launch<128, 2>(ctx, p, static_cast<int>(Q.B), static_cast<int>(Q.H));
+  else
+    launch<64, 2>(ctx, p, static_cast<int>(Q.B), static_cast<int>(Q.H));
+}
+
+}  // namespace mvl::cuda
