@@ -15,6 +15,7 @@
 
 #include "kernels/cuda/check.cuh"
 #include "kernels/cuda/common.cuh"
+#include "kernels/cuda/flash_attention_sm90.h"
 #include "kernels/cuda/storage.h"
 
 namespace mvl::cuda {
@@ -297,6 +298,12 @@ void flash_attention(const Context& ctx, const Tensor& q, const Tensor& k, const
     MVL_CHECK(kv_lens.dtype() == DType::i32 && kv_lens.numel() == Q.B, shape_mismatch,
               "cuda::flash_attention: kv_lens {} for batch {}", kv_lens.str(), Q.B);
   if (Q.n == 0 || Q.B == 0) return;
+  // Hopper: prefill and the ViT (>= 128 query rows, no kv_lens) go to the wgmma kernel;
+  // decode and short chunks stay here (head-grouped CTAs / split-K).
+  if (!kv_lens.defined() && Q.n >= 128 && flash_attention_sm90_available(ctx)) {
+    flash_attention_sm90(ctx, q, k, v, o, scale, causal, q_offset);
+    return;
+  }
   FaParams p{};
   p.q = static_cast<const bf16*>(q.data());
   p.k = static_cast<const bf16*>(k.data());
