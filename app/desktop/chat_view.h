@@ -1,0 +1,40 @@
+// ChatView: the Dear ImGui drawing of a ChatController, one call per frame on the UI
+// thread. It only reads the controller's state and forwards clicks and keys to its
+// actions; all behaviour lives in the controller (tested without a display).
+// Layout: a side panel (model, sampling, chat actions) and the chat (messages, composer).
+#pragma once
+
+#include <string>
+
+#include "app/desktop/chat_controller.h"
+#include "app/desktop/texture_cache.h"
+
+namespace mvl::desktop {
+
+class ChatView {
+ public:
+  ChatView(ChatController& c, TextureCache& textures, std::string model_dir, std::string device);
+  void draw();  // the whole window's UI for this frame
+
+ private:
+  void handle_shortcuts();
+  void draw_side_panel();
+  void draw_model_section();
+  void draw_sampling_section();
+  void draw_messages();
+  void draw_composer();
+  void draw_image(const std::string& path, float side);
+  void load();
+
+  ChatController& c_;
+  TextureCache& textures_;
+  std::string model_dir_;
+  std::string device_;
+  std::string image_path_;
+  std::string local_error_;      // errors of the view's own parsing (device spelling)
+  size_t last_entries_ = 0;      // to scroll down when the list grows
+  size_t last_text_size_ = 0;    // ... or the streaming answer grows
+  bool focus_input_ = true;
+};
+
+}  // namespace mvl::desktop
