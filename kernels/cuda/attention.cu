@@ -300,7 +300,7 @@ void flash_attention(const Context& ctx, const Tensor& q, const Tensor& k, const
   if (Q.n == 0 || Q.B == 0) return;
   // Hopper: prefill and the ViT (>= 128 query rows, no kv_lens) go to the wgmma kernel;
   // decode and short chunks stay here (head-grouped CTAs / split-K).
-  if (!kv_lens.defined() && Q.n >= 128 && flash_attention_sm90_available(ctx)) {
+  if (!kv_lens.defined() && Q.n >= 128 && scale > 0.f && flash_attention_sm90_available(ctx)) {
     flash_attention_sm90(ctx, q, k, v, o, scale, causal, q_offset);
     return;
   }

@@ -2,20 +2,24 @@
 // but without a producer warp: prefill / ViT attention (no kv_lens), d = 64 or 128.
 //
 // Algorithm (per CTA = 128 query rows of one query head; 2 warpgroups x 64 rows, 256 threads):
-//   Q tile -> smem once; K/V tiles of kBN = 128 keys stream through a kStages-deep cp.async ring
+//   Q tile -> smem once; K/V tiles of kBN = 128 keys stream through a 3-stage cp.async ring
 //   (16-byte copies written straight into the 128B-swizzled layout the wgmma descriptors read,
-//   zero-filled past n_k). Per key block each warpgroup computes
-//     S[64 x 128] = Q K^T        wgmma m64n128k16, A = Q and B = K both K-major smem descriptors
-//     online softmax in f32 on the S accumulator registers (exp2, scale·log2e folded in; causal /
-//     n_k masking only on blocks that need it), O rescaled in registers
-//     O[64 x d] += P V           wgmma m64n64k16 per 64-column panel, P as bf16 register A
-//                                fragments, V N-major (transposed-B) smem descriptor
-//   then O / l is stored as bf16. GQA: query head h reads kv head h / (H / Hkv). Causal: query i
-//   sits at q_offset + i; CTAs stop at the last key their last row sees (launched longest first).
+//   zero-filled past n_k; block j + 1 loads while blocks j and j - 1 are read). Per key block
+//   j each warpgroup
+//     issues S_j[64 x 128] = Q K_j^T     wgmma m64n128k16, Q and K both K-major smem descriptors
+//     issues O += P_{j-1} V_{j-1}        wgmma m64n64k16 per 64-column panel, P as bf16 register
+//                                        A fragments, V N-major (transposed-B) smem descriptor
+//     waits for S_j only and runs the online softmax on its accumulator registers in f32 (max
+//     on raw scores, exp2 via one FFMA with scale·log2e folded in; causal / n_k masks only on
+//     blocks that need them) while the P·V wgmmas run; then waits for them, rescales O and
+//     packs P_j to bf16.
+//   Finally O / l is stored as bf16. GQA: query head h reads kv head h / (H / Hkv). Causal:
+//   query i sits at q_offset + i; CTAs stop at the last key their last row sees and are
+//   launched longest first.
 // Layout: every tile is [rows x d] bf16 split into d/64 panels of [rows x 64] (128 B per row);
 //   16-byte chunk c of row r sits at chunk c ^ (r % 8) (Swizzle<3,4,3>), panels 1024-B aligned.
-// Budget (d = 128, kStages = 2): smem Q 32 KB + K 2x32 KB + V 2x32 KB = 160 KB; registers per
-//   thread: S 64 + O 64 f32 + P 32 (bf16x2) + addressing.
+// Budget (d = 128): smem Q 32 KB + 3 x (K 32 KB + V 32 KB) = 224 KB (+1 KB alignment), one CTA
+//   per SM; registers per thread: S 64 + O 64 f32 + P 32 bf16x2 + addressing.
 // Must match the CPU reference kernels/cpu/attention.cpp (same maths as kernels/cuda/attention.cu);
 // test: tests/gpu/attention_test.cpp (Sm90Direct*, and FlashParity through the dispatch).
 #include "kernels/cuda/flash_attention_sm90.h"
@@ -73,6 +77,12 @@ template <int N>
 __device__ __forceinline__ void reg_fence(float (&r)[N]) {
 #pragma unroll
   for (int i = 0; i < N; ++i) asm volatile("" : "+f"(r[i])::"memory");
+}
+// 2^x on the SFU (FA-style; -inf -> 0).
+__device__ __forceinline__ float fast_exp2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
 }
 // Generic-proxy smem writes (cp.async) made visible to the async proxy (wgmma operand reads).
 __device__ __forceinline__ void fence_proxy_async() {
@@ -168,15 +178,13 @@ __global__ void __launch_bounds__(kThreads, 1) flash_sm90_kernel(const Sm90Param
       cp_async16(vd + swz(kBN, r, c), ok ? vb + j * p.v_t + c * 8 : vb, ok);
     }
   };
-#pragma unroll
-  for (int s = 0; s < kStages - 1; ++s) {
-    if (s < nblk) load_kv(s, s);
-    cp_async_commit();  // group s (group 0 also carries Q)
-  }
+  if (nblk > 0) load_kv(0, 0);
+  cp_async_commit();  // group 0: Q and key block 0
 
   // This thread's rows (accumulator layout = mma.sync m16n8 per 8 columns): lo and lo + 8.
   const int r_lo = wg * 64 + warp * 16 + g;
   const int64_t pos_lo = p.q_offset + tok0 + r_lo, pos_hi = pos_lo + 8;
+  // Running max in raw score units (scale > 0), row sums of this thread's columns.
   float m_lo = -INFINITY, m_hi = -INFINITY, l_lo = 0.f, l_hi = 0.f;
   float o[D / 64][32];  // O[64 x D] of this warpgroup: panel, then 8-column blocks x 4
 #pragma unroll
@@ -184,83 +192,55 @@ __global__ void __launch_bounds__(kThreads, 1) flash_sm90_kernel(const Sm90Param
 #pragma unroll
     for (int i = 0; i < 32; ++i) o[pn][i] = 0.f;
   float s[64];  // S[64 x 128]: element 4j + e -> column 8j + 2c4 + (e & 1), row lo (e < 2) / hi
-
+  uint32_t pa[8][4];  // P of the previous block as bf16 A fragments (k-step = 16 keys)
   const uint32_t q_rows = sq + wg * 64 * 128;  // this warpgroup's 64 rows of each Q panel
-  for (int blk = 0; blk < nblk; ++blk) {
-    const int stage = blk % kStages;
-    cp_async_wait<kStages - 2>();
-    fence_proxy_async();
-    __syncthreads();  // block blk landed for everyone; block blk - 1's stage is free
-    if (blk + kStages - 1 < nblk) load_kv(blk + kStages - 1, (blk + kStages - 1) % kStages);
-    cp_async_commit();
 
-    // S = Q K^T over d in k16 steps (32 bytes along a 128-byte swizzled row).
-    const uint32_t kst = sk + stage * kTileKV, vst = sv + stage * kTileKV;
-    wgmma_fence();
-#pragma unroll
-    for (int kk = 0; kk < D / 16; ++kk) {
-      const uint32_t off = (kk & 3) * 32;
-      const uint64_t da = smem_desc(q_rows + (kk >> 2) * kBM * 128 + off, 16, 1024);
-      const uint64_t db = smem_desc(kst + (kk >> 2) * kBN * 128 + off, 16, 1024);
-      wgmma_ss_m64n128k16(s, da, db, kk > 0);
-    }
-    wgmma_commit();
-    wgmma_wait<0>();
-    reg_fence(s);
-
-    // Scale (log2 domain) and mask where this block crosses n_k or the causal diagonal.
+  // Softmax of S_blk in registers (max on raw scores; exp2 as one FFMA with scale·log2e);
+  // leaves P_blk (f32) in s and the O correction factors in corr_lo / corr_hi.
+  float corr_lo = 1.f, corr_hi = 1.f;
+  auto softmax = [&](int blk) {
     const int64_t key0 = int64_t(blk) * kBN;
-    const bool need_mask =
-        key0 + kBN > p.n_k || (p.causal && key0 + kBN - 1 > p.q_offset + tok0 + wg * 64);
+    if (key0 + kBN > p.n_k || (p.causal && key0 + kBN - 1 > p.q_offset + tok0 + wg * 64)) {
+#pragma unroll
+      for (int j = 0; j < 16; ++j)
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          const int64_t key = key0 + 8 * j + 2 * c4 + e;
+          if (key >= p.n_k || (p.causal && key > pos_lo)) s[4 * j + e] = -INFINITY;
+          if (key >= p.n_k || (p.causal && key > pos_hi)) s[4 * j + 2 + e] = -INFINITY;
+        }
+    }
     float mx_lo = m_lo, mx_hi = m_hi;
 #pragma unroll
-    for (int j = 0; j < 16; ++j)
-#pragma unroll
-      for (int e = 0; e < 2; ++e) {
-        float a = s[4 * j + e] * p.scale_log2, c = s[4 * j + 2 + e] * p.scale_log2;
-        if (need_mask) {
-          const int64_t key = key0 + 8 * j + 2 * c4 + e;
-          if (key >= p.n_k || (p.causal && key > pos_lo)) a = -INFINITY;
-          if (key >= p.n_k || (p.causal && key > pos_hi)) c = -INFINITY;
-        }
-        s[4 * j + e] = a;
-        s[4 * j + 2 + e] = c;
-        mx_lo = fmaxf(mx_lo, a);
-        mx_hi = fmaxf(mx_hi, c);
-      }
+    for (int j = 0; j < 16; ++j) {
+      mx_lo = fmaxf(mx_lo, fmaxf(s[4 * j], s[4 * j + 1]));
+      mx_hi = fmaxf(mx_hi, fmaxf(s[4 * j + 2], s[4 * j + 3]));
+    }
     mx_lo = fmaxf(mx_lo, __shfl_xor_sync(0xffffffffu, mx_lo, 1));
     mx_lo = fmaxf(mx_lo, __shfl_xor_sync(0xffffffffu, mx_lo, 2));
     mx_hi = fmaxf(mx_hi, __shfl_xor_sync(0xffffffffu, mx_hi, 1));
     mx_hi = fmaxf(mx_hi, __shfl_xor_sync(0xffffffffu, mx_hi, 2));
-    // Fully masked rows keep m = -inf; use 0 as the reference so exp2 gives 0, not NaN.
-    const float ref_lo = mx_lo == -INFINITY ? 0.f : mx_lo,
-                ref_hi = mx_hi == -INFINITY ? 0.f : mx_hi;
-    const float corr_lo = exp2f(m_lo - ref_lo), corr_hi = exp2f(m_hi - ref_hi);
+    // Fully masked rows keep m = -inf and use 0 as the reference: they get 0, not NaN.
+    const float ref_lo = (mx_lo == -INFINITY ? 0.f : mx_lo) * p.scale_log2,
+                ref_hi = (mx_hi == -INFINITY ? 0.f : mx_hi) * p.scale_log2;
+    corr_lo = fast_exp2(fmaf(m_lo, p.scale_log2, -ref_lo));
+    corr_hi = fast_exp2(fmaf(m_hi, p.scale_log2, -ref_hi));
     m_lo = mx_lo;
     m_hi = mx_hi;
     float rs_lo = 0.f, rs_hi = 0.f;
 #pragma unroll
     for (int j = 0; j < 16; ++j) {
-      s[4 * j + 0] = exp2f(s[4 * j + 0] - ref_lo);
-      s[4 * j + 1] = exp2f(s[4 * j + 1] - ref_lo);
-      s[4 * j + 2] = exp2f(s[4 * j + 2] - ref_hi);
-      s[4 * j + 3] = exp2f(s[4 * j + 3] - ref_hi);
+      s[4 * j + 0] = fast_exp2(fmaf(s[4 * j + 0], p.scale_log2, -ref_lo));
+      s[4 * j + 1] = fast_exp2(fmaf(s[4 * j + 1], p.scale_log2, -ref_lo));
+      s[4 * j + 2] = fast_exp2(fmaf(s[4 * j + 2], p.scale_log2, -ref_hi));
+      s[4 * j + 3] = fast_exp2(fmaf(s[4 * j + 3], p.scale_log2, -ref_hi));
       rs_lo += s[4 * j + 0] + s[4 * j + 1];
       rs_hi += s[4 * j + 2] + s[4 * j + 3];
     }
     l_lo = l_lo * corr_lo + rs_lo;
     l_hi = l_hi * corr_hi + rs_hi;
-#pragma unroll
-    for (int pn = 0; pn < D / 64; ++pn)
-#pragma unroll
-      for (int j = 0; j < 8; ++j) {
-        o[pn][4 * j + 0] *= corr_lo;
-        o[pn][4 * j + 1] *= corr_lo;
-        o[pn][4 * j + 2] *= corr_hi;
-        o[pn][4 * j + 3] *= corr_hi;
-      }
-    // P (bf16) as register A fragments: k-step kk covers keys 16kk .. 16kk + 15.
-    uint32_t pa[8][4];
+  };
+  auto pack_p = [&] {
 #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {
       pa[kk][0] = pack_bf16(s[8 * kk + 0], s[8 * kk + 1]);
@@ -268,9 +248,29 @@ __global__ void __launch_bounds__(kThreads, 1) flash_sm90_kernel(const Sm90Param
       pa[kk][2] = pack_bf16(s[8 * kk + 4], s[8 * kk + 5]);
       pa[kk][3] = pack_bf16(s[8 * kk + 6], s[8 * kk + 7]);
     }
-    // O += P V: V tile [keys x D] is N-major for this product; k-step kk = 16 keys = 2 groups
-    // of 8 swizzled 128-byte rows (2048 bytes), panel pn = 64 output columns.
-    wgmma_fence();
+  };
+  // Top of each block: wait for its copies, then (one barrier) start the next block's.
+  auto next_block = [&](int blk) {
+    cp_async_wait<0>();
+    fence_proxy_async();
+    __syncthreads();  // block blk landed for everyone; block blk - 2's stage is free
+    if (blk + 1 < nblk) load_kv(blk + 1, (blk + 1) % kStages);
+    cp_async_commit();
+  };
+  auto issue_s = [&](int blk) {
+    const uint32_t kst = sk + (blk % kStages) * kTileKV;
+#pragma unroll
+    for (int kk = 0; kk < D / 16; ++kk) {  // k16 step = 32 bytes along a swizzled row
+      const uint32_t off = (kk & 3) * 32;
+      wgmma_ss_m64n128k16(s, smem_desc(q_rows + (kk >> 2) * kBM * 128 + off, 16, 1024),
+                          smem_desc(kst + (kk >> 2) * kBN * 128 + off, 16, 1024), kk > 0);
+    }
+    wgmma_commit();
+  };
+  // O += P V: V tile [keys x D] is N-major here; k-step kk = 16 keys = 2 groups of 8
+  // swizzled 128-byte rows (2048 bytes), panel pn = 64 output columns.
+  auto issue_pv = [&](int blk) {
+    const uint32_t vst = sv + (blk % kStages) * kTileKV;
 #pragma unroll
     for (int kk = 0; kk < 8; ++kk)
 #pragma unroll
@@ -278,6 +278,43 @@ __global__ void __launch_bounds__(kThreads, 1) flash_sm90_kernel(const Sm90Param
         wgmma_rs_m64n64k16_nmajor(o[pn], pa[kk],
                                   smem_desc(vst + pn * kBN * 128 + kk * 2048, 1024, 1024), 1);
     wgmma_commit();
+  };
+
+  // Software pipeline per warpgroup: block blk issues S_blk = Q K_blk^T and then
+  // O += P_{blk-1} V_{blk-1}, waits only for S, runs the softmax of S_blk while the P·V
+  // wgmmas run, then waits for them, rescales O and packs P_blk.
+  if (nblk > 0) {
+    next_block(0);
+    wgmma_fence();
+    issue_s(0);
+    wgmma_wait<0>();
+    reg_fence(s);
+    softmax(0);
+    pack_p();
+    for (int blk = 1; blk < nblk; ++blk) {
+      next_block(blk);
+      wgmma_fence();
+      issue_s(blk);
+      issue_pv(blk - 1);
+      wgmma_wait<1>();  // S done (committed first); P·V may still run
+      reg_fence(s);
+      softmax(blk);
+      wgmma_wait<0>();  // P_{blk-1} V_{blk-1} done: O and pa are free again
+#pragma unroll
+      for (int pn = 0; pn < D / 64; ++pn) reg_fence(o[pn]);
+#pragma unroll
+      for (int pn = 0; pn < D / 64; ++pn)
+#pragma unroll
+        for (int j = 0; j < 8; ++j) {
+          o[pn][4 * j + 0] *= corr_lo;
+          o[pn][4 * j + 1] *= corr_lo;
+          o[pn][4 * j + 2] *= corr_hi;
+          o[pn][4 * j + 3] *= corr_hi;
+        }
+      pack_p();
+    }
+    wgmma_fence();
+    issue_pv(nblk - 1);
     wgmma_wait<0>();
 #pragma unroll
     for (int pn = 0; pn < D / 64; ++pn) reg_fence(o[pn]);
@@ -364,6 +401,8 @@ void flash_attention_sm90(const Context& ctx, const Tensor& q, const Tensor& k, 
   MVL_CHECK(q_offset >= 0 && Q.n < (int64_t(1) << 31) && K.n < (int64_t(1) << 31), unsupported,
             "cuda::flash_attention_sm90: q_offset {} / lengths {} {} out of range", q_offset, Q.n,
             K.n);
+  MVL_CHECK(scale > 0.f, unsupported,
+            "cuda::flash_attention_sm90: scale {} (the running max is kept on raw scores)", scale);
   if (Q.n == 0 || Q.B == 0) return;
   Sm90Params p{};
   p.q = static_cast<const bf16*>(q.data());
@@ -389,9 +428,9 @@ void flash_attention_sm90(const Context& ctx, const Tensor& q, const Tensor& k, 
   p.scale_log2 = scale * 1.4426950408889634f;
   p.causal = causal;
   if (Q.d == 128)
-    launch<128, 2>(ctx, p, static_cast<int>(Q.B), static_cast<int>(Q.H));
+    launch<128, 3>(ctx, p, static_cast<int>(Q.B), static_cast<int>(Q.H));
   else
-    launch<64, 2>(ctx, p, static_cast<int>(Q.B), static_cast<int>(Q.H));
+    launch<64, 3>(ctx, p, static_cast<int>(Q.B), static_cast<int>(Q.H));
 }
 
 }  // namespace mvl::cuda

@@ -14,7 +14,7 @@ namespace mvl::cuda {
 bool flash_attention_sm90_available(const Context& ctx);
 
 // q: bf16 [B, n_q, H, d]; k, v: bf16 [B, n_k, Hkv, d]; o: bf16 [B, n_q, H, d] (3-D = B 1).
-// Contiguous last dim, 16-byte aligned rows, d = 64 or 128, H % Hkv == 0. Scores scale·q·k in
+// Contiguous last dim, 16-byte aligned rows, d = 64 or 128, H % Hkv == 0, scale > 0. Scores scale·q·k in
 // f32, online softmax in f32, P rounded to bf16 for P·V (as the mma.sync kernel does).
 // causal: query i sits at q_offset + i and sees keys j <= q_offset + i.
 // Throws Error{unsupported} on a GPU that is not 9.x.
