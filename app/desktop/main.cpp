@@ -8,6 +8,8 @@
 #include <backends/imgui_impl_glfw.h>  // Debian ships the backends in libimgui.a
 #include <backends/imgui_impl_opengl3.h>
 
+#include <stb_image_write.h>  // Debian's libstb (imgui.pc requires it)
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
@@ -16,6 +18,7 @@
 #include <filesystem>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "app/desktop/chat_controller.h"
 #include "app/desktop/chat_view.h"
@@ -31,7 +34,9 @@ constexpr int kExitSkipped = 77;  // ctest's SKIP_RETURN_CODE for the self-test
 struct Flags {
   std::string model_dir;
   std::string device = "cpu";
+  std::vector<std::string> images;  // attached once the model is ready
   int self_test_frames = 0;
+  std::string screenshot;           // self-test: PNG of the last frame
   std::string font;
 };
 
@@ -64,6 +69,17 @@ void load_font(const std::string& requested, float scale) {
   ImFontConfig cfg;
   cfg.SizePixels = 13.0f * scale;
   io.Fonts->AddFontDefault(&cfg);
+}
+
+// The current framebuffer as a PNG (rows flipped: GL reads bottom-up).
+bool write_screenshot(const std::string& path, int w, int h) {
+  std::vector<unsigned char> px(static_cast<size_t>(w) * h * 4);
+  glPixelStorei(GL_PACK_ALIGNMENT, 1);
+  glReadPixels(0, 0, w, h, GL_RGBA, GL_UNSIGNED_BYTE, px.data());
+  std::vector<unsigned char> flipped(px.size());
+  const size_t row = static_cast<size_t>(w) * 4;
+  for (int y = 0; y < h; ++y) std::copy_n(&px[static_cast<size_t>(h - 1 - y) * row], row, &flipped[static_cast<size_t>(y) * row]);
+  return stbi_write_png(path.c_str(), w, h, 4, flipped.data(), static_cast<int>(row)) != 0;
 }
 
 void on_drop(GLFWwindow* window, int count, const char** paths) {
@@ -127,7 +143,21 @@ int run(const Flags& f) {
     }
     // Self-test script: with a model, answer one short message before the frames run out.
     bool sent = false;
+    bool attached = f.images.empty();
     const auto t0 = std::chrono::steady_clock::now();
+    int last_w = 0, last_h = 0;
+    auto render_frame = [&] {
+      ImGui_ImplOpenGL3_NewFrame();
+      ImGui_ImplGlfw_NewFrame();
+      ImGui::NewFrame();
+      view.draw();
+      ImGui::Render();
+      glfwGetFramebufferSize(window, &last_w, &last_h);
+      glViewport(0, 0, last_w, last_h);
+      glClearColor(0.08f, 0.08f, 0.09f, 1.0f);
+      glClear(GL_COLOR_BUFFER_BIT);
+      ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+    };
     for (int frame = 0; !glfwWindowShouldClose(window); ++frame) {
       if (self_test) {
         glfwPollEvents();
@@ -139,7 +169,7 @@ int run(const Flags& f) {
           rc = 1;
           break;
         }
-        if (controller.model_ready() && !sent) {
+        if (controller.model_ready() && !sent && attached) {
           controller.settings().max_tokens = 8;
           controller.draft() = "Hello! Describe yourself in one line.";
           sent = controller.send();
@@ -149,18 +179,21 @@ int run(const Flags& f) {
         glfwWaitEventsTimeout(controller.generating() ? 0.05 : 0.25);
       }
       controller.poll();
-      ImGui_ImplOpenGL3_NewFrame();
-      ImGui_ImplGlfw_NewFrame();
-      ImGui::NewFrame();
-      view.draw();
-      ImGui::Render();
-      int w = 0, h = 0;
-      glfwGetFramebufferSize(window, &w, &h);
-      glViewport(0, 0, w, h);
-      glClearColor(0.08f, 0.08f, 0.09f, 1.0f);
-      glClear(GL_COLOR_BUFFER_BIT);
-      ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+      if (!attached && controller.model_ready()) {
+        for (const auto& img : f.images) controller.attach_image(img);  // errors show inline
+        attached = true;
+      }
+      render_frame();
       glfwSwapBuffers(window);
+    }
+    if (self_test && !f.screenshot.empty()) {
+      render_frame();  // read back before the swap, while the back buffer holds the frame
+      if (write_screenshot(f.screenshot, last_w, last_h)) {
+        std::fprintf(stderr, "minimax-vl-desktop: wrote %s\n", f.screenshot.c_str());
+      } else {
+        std::fprintf(stderr, "minimax-vl-desktop: cannot write %s\n", f.screenshot.c_str());
+        rc = 1;
+      }
     }
     if (self_test) {
       const ModelStatus& m = controller.model_status();
@@ -204,17 +237,24 @@ int main(int argc, char** argv) {
   app.add_option("-m,--model", f.model_dir, "Checkpoint folder to load at start (config.json, tokenizer.json, *.safetensors)")
       ->type_name("DIR");
   app.add_option("--device", f.device, "Where the model runs: cpu, cuda or cuda:N")->type_name("DEVICE")->capture_default_str();
+  app.add_option("-i,--image", f.images, "Image to attach once the model is loaded; repeatable")
+      ->type_name("PATH")
+      ->allow_extra_args(false);
+  std::vector<std::string> positional;  // files opened from a file manager (the .desktop entry's %F)
+  app.add_option("files", positional, "Images to attach, like --image")->type_name("IMAGE");
   app.add_option("--font", f.font, "TTF font file for the UI (default: DejaVu Sans when installed)")->type_name("FILE");
   app.add_option("--self-test", f.self_test_frames,
                  "Render N frames on a hidden window and exit (77 = skipped: no display); with -m, also load the "
                  "model and answer one message")
       ->type_name("N")
       ->check(CLI::PositiveNumber);
+  app.add_option("--screenshot", f.screenshot, "With --self-test: save the last frame as a PNG")->type_name("FILE");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
+  f.images.insert(f.images.end(), positional.begin(), positional.end());
   try {
     mvl::engine::EngineOptions probe;
     mvl::desktop::parse_device(f.device, probe);  // a bad --device is a usage error
