@@ -1,12 +1,15 @@
 // CLIP ViT + projector + packing against transformers' CLIPVisionModel and a tensor-reshape
 // packing written per spec §5.2 (tests/golden/vision/vit_*, made by
 // tools/golden/vision/make_vision_goldens.py). fp32 throughout; bound: max|err| <= 1e-4 max|x|.
+// Also the fp32 half of the head-dim-64 bf16 golden (vit_hd64_bf16, make_vit_bf16_goldens.py),
+// whose bf16 half the GPU checks in vision_bf16_golden_cuda_test.
 #include <cmath>
 #include <cstdio>
 
 #include "kernels/core/error.h"
 #include "kernels/core/json.h"
 #include "kernels/core/safetensors.h"
+#include "kernels/ops/tensor_ops.h"
 #include "tests/support/test_util.h"
 #include "vision/image/image.h"
 #include "vision/model/packing.h"
@@ -159,6 +162,55 @@ TEST(VisionModel, MissingTensorsAndBadNamesAreReported) {
   opts.feature_layer = -1;
   opts.text_hidden = 64;  // projector is [48, 32]
   EXPECT_THROW(VisionModel::load(ckpt, cfg, opts), Error);
+}
+
+TEST(VisionModelGolden, Hd64CaseF32MatchesTransformersOnTheCpu) {
+  const json::Json m = json::parse_file(golden("manifest.json"));
+  const json::Json& g = m.at("vit_bf16_cases").at("vit_hd64_bf16");
+  const json::Json& vc = g.at("vision_config");
+  VisionConfig cfg;
+  cfg.hidden_size = vc.at("hidden_size").get<int64_t>();
+  cfg.intermediate_size = vc.at("intermediate_size").get<int64_t>();
+  cfg.num_hidden_layers = vc.at("num_hidden_layers").get<int64_t>();
+  cfg.num_attention_heads = vc.at("num_attention_heads").get<int64_t>();
+  cfg.hidden_act = vc.at("hidden_act").get<std::string>();
+  cfg.layer_norm_eps = vc.at("layer_norm_eps").get<double>();
+  VisionModelOptions opts;
+  opts.text_hidden = g.at("text_hidden").get<int64_t>();
+  opts.feature_layer = g.at("vision_feature_layer").get<int64_t>();
+  opts.projector_act = g.at("projector_hidden_act").get<std::string>();
+  const Checkpoint ckpt = Checkpoint::open(golden("vit_hd64_bf16/model.safetensors"));
+  EXPECT_EQ(ckpt.info("vision_tower.vision_model.encoder.layers.0.mlp.fc1.weight").dtype, DType::bf16);
+  const VisionModel model = VisionModel::load(ckpt, cfg, opts);
+  EXPECT_EQ(model.activation_dtype(), DType::f32);
+  const auto out = SafetensorsFile::open(golden("vit_hd64_bf16/outputs.safetensors"));
+  const PreprocessResult pre = preprocess(decode_image_file(golden(g.at("image").get<std::string>())), PreprocessConfig{});
+  ASSERT_EQ(pre.num_tiles(), g.at("tiles").get<int64_t>());
+  std::vector<Tensor> hidden;
+  model.vit().forward(pre.pixel_values, &hidden);
+  const Tensor want_hidden = out->get("f32.hidden_states_tile0");
+  ASSERT_EQ(static_cast<int64_t>(hidden.size()), want_hidden.dim(0));
+  for (size_t i = 0; i < hidden.size(); ++i) {
+    SCOPED_TRACE(i == 0 ? std::string("after pre_layrnorm") : fmt::format("after encoder layer {}", i));
+    expect_close(hidden[i].select(0, 0), want_hidden.select(0, static_cast<int64_t>(i)), "hidden state");
+    if (::testing::Test::HasFailure()) break;
+  }
+  expect_close(model.vit_features(pre.pixel_values), out->get("f32.features"), "ViT features (CLS dropped)");
+  const Tensor packed = model.encode(pre);
+  ASSERT_EQ(packed.dim(0), g.at("image_tokens").get<int64_t>());
+  expect_close(packed, out->get("f32.packed"), "packed sequence");
+  // The stored HF bf16 outputs are bf16 and differ from fp32 by the error the manifest records
+  // (the GPU test's yardstick): a regenerated or truncated file shows up here.
+  const Tensor hf16 = out->get("bf16.packed");
+  EXPECT_EQ(hf16.dtype(), DType::bf16);
+  const Tensor a = ops::cast(hf16, DType::f32), b = contiguous(out->get("f32.packed"));
+  double num = 0, den = 0;
+  for (int64_t i = 0; i < b.numel(); ++i) {
+    num += std::pow(double(a.data<float>()[i]) - b.data<float>()[i], 2);
+    den += std::pow(double(b.data<float>()[i]), 2);
+  }
+  const double recorded = g.at("hf_bf16_vs_f32_rel_l2").at("packed").get<double>();
+  EXPECT_NEAR(std::sqrt(num / den), recorded, 1e-6 + 1e-3 * recorded);
 }
 
 }  // namespace

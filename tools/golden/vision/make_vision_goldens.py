@@ -306,6 +306,13 @@ def main():
         "notes": "tile 0 of every image is the thumbnail; tiles PNGs stack the tiles vertically (336 x 336*T RGB). "
                  "ViT goldens keep image_size 336 / patch 14 (24x24 features per tile) with small widths.",
     }
+    # make_vit_bf16_goldens.py adds its own cases to this manifest: keep them.
+    if os.path.exists(f"{OUT}/manifest.json"):
+        with open(f"{OUT}/manifest.json") as f:
+            old = json.load(f)
+        for key in ("vit_bf16_cases", "commands_extra"):
+            if key in old:
+                manifest[key] = old[key]
     with open(f"{OUT}/manifest.json", "w") as f:
         json.dump(manifest, f, indent=1)
 
