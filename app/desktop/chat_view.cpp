@@ -248,9 +248,14 @@ void ChatView::draw_composer() {
 
   // Enter sends; Shift+Enter and Ctrl+Enter insert a newline. ImGui 1.86 only knows the Ctrl
   // variant (CtrlEnterForNewLine), so Shift+Enter is presented to it as Ctrl+Enter.
+  // io.KeyMods must agree with io.KeyCtrl (InputTextEx asserts it), so both are forced and restored.
   ImGuiIO& io = ImGui::GetIO();
   const bool saved_ctrl = io.KeyCtrl;
-  if (io.KeyShift && ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Enter))) io.KeyCtrl = true;
+  const ImGuiKeyModFlags saved_mods = io.KeyMods;
+  if (io.KeyShift && ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Enter))) {
+    io.KeyCtrl = true;
+    io.KeyMods |= ImGuiKeyModFlags_Ctrl;
+  }
   if (focus_input_) {
     ImGui::SetKeyboardFocusHere();
     focus_input_ = false;
@@ -260,6 +265,7 @@ void ChatView::draw_composer() {
       "##draft", &c_.draft(), ImVec2(-buttons, ImGui::GetTextLineHeight() * 3.5f + ImGui::GetStyle().FramePadding.y * 2),
       ImGuiInputTextFlags_CtrlEnterForNewLine | ImGuiInputTextFlags_EnterReturnsTrue);
   io.KeyCtrl = saved_ctrl;
+  io.KeyMods = saved_mods;
   if (enter) {
     if (c_.can_send()) c_.send();
     focus_input_ = true;  // Enter deactivates the field; keep typing in it

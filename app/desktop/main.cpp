@@ -47,23 +47,29 @@ bool have_display() {
 }
 
 // A TTF with more than ASCII when the system has one (ImGui's built-in font is ASCII only).
-void load_font(const std::string& requested, float scale) {
+// A font given with --font also gets the common simplified Chinese glyphs. `ranges` must
+// outlive the first frame (the atlas is built then).
+void load_font(const std::string& requested, float scale, ImVector<ImWchar>& ranges) {
   ImGuiIO& io = ImGui::GetIO();
-  static const ImWchar kRanges[] = {0x0020, 0x00FF, 0x0100, 0x024F, 0x0370, 0x03FF, 0x0400, 0x04FF,
-                                    0x2000, 0x206F, 0x20A0, 0x20CF, 0x2100, 0x214F, 0};
-  const char* candidates[] = {"/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-                              "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
-                              "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf"};
+  static const ImWchar kWestern[] = {0x0020, 0x00FF, 0x0100, 0x024F, 0x0370, 0x03FF, 0x0400, 0x04FF,
+                                     0x2000, 0x206F, 0x20A0, 0x20CF, 0x2100, 0x214F, 0};
   std::error_code ec;
   if (!requested.empty()) {
+    ImFontGlyphRangesBuilder b;
+    b.AddRanges(kWestern);
+    b.AddRanges(io.Fonts->GetGlyphRangesChineseSimplifiedCommon());
+    b.BuildRanges(&ranges);
     if (std::filesystem::is_regular_file(requested, ec) &&
-        io.Fonts->AddFontFromFileTTF(requested.c_str(), 16.0f * scale, nullptr, io.Fonts->GetGlyphRangesDefault()))
+        io.Fonts->AddFontFromFileTTF(requested.c_str(), 16.0f * scale, nullptr, ranges.Data))
       return;
     std::fprintf(stderr, "minimax-vl-desktop: warning: font '%s' could not be loaded; using the default\n",
                  requested.c_str());
   }
+  const char* candidates[] = {"/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+                              "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
+                              "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf"};
   for (const char* path : candidates) {
-    if (std::filesystem::is_regular_file(path, ec) && io.Fonts->AddFontFromFileTTF(path, 16.0f * scale, nullptr, kRanges))
+    if (std::filesystem::is_regular_file(path, ec) && io.Fonts->AddFontFromFileTTF(path, 16.0f * scale, nullptr, kWestern))
       return;
   }
   ImFontConfig cfg;
@@ -120,7 +126,8 @@ int run(const Flags& f) {
   const float scale = std::max(1.0f, xs);
   ImGui::StyleColorsDark();
   ImGui::GetStyle().ScaleAllSizes(scale);
-  load_font(f.font, scale);
+  ImVector<ImWchar> glyph_ranges;
+  load_font(f.font, scale, glyph_ranges);
   ImGui_ImplGlfw_InitForOpenGL(window, true);
   ImGui_ImplOpenGL3_Init("#version 130");
 

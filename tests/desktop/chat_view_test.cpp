@@ -1,0 +1,179 @@
+// The desktop's ImGui view driven headlessly (ImGui's null backend: no window, no GL):
+// typed text with Enter sends and Shift+Enter makes a newline, Esc stops, Ctrl+N starts a
+// new chat, and every panel state draws. Compiles to a skip where Dear ImGui is absent
+// (app/desktop/CMakeLists.txt links mvl_desktop_view into this test when it is built).
+#include <gtest/gtest.h>
+
+#if __has_include(<imgui.h>)
+#include <imgui.h>
+
+#include <chrono>
+#include <thread>
+
+#include "app/desktop/chat_view.h"
+#include "app/engine/testing/fake_model.h"
+#include "tests/support/test_util.h"
+
+namespace mvl::desktop {
+namespace {
+
+constexpr int kKeyEnter = 257, kKeyEscape = 256;  // GLFW's codes, as the GLFW backend maps them
+
+EngineFactory fake_factory(engine::testing::FakeOptions fo) {
+  return [fo](const engine::EngineOptions& o, const engine::ProgressFn&) {
+    return std::make_unique<engine::Engine>(engine::testing::make_fake_model(fo, std::make_shared<engine::testing::FakeStats>()), o);
+  };
+}
+
+// One ImGui context with a built font atlas; frames advance by 1/60 s.
+class Ui {
+ public:
+  Ui() {
+    ctx_ = ImGui::CreateContext();
+    ImGuiIO& io = ImGui::GetIO();
+    io.DisplaySize = ImVec2(1280, 800);
+    io.DeltaTime = 1.0f / 60.0f;
+    io.IniFilename = nullptr;
+    io.KeyMap[ImGuiKey_Enter] = kKeyEnter;
+    io.KeyMap[ImGuiKey_Escape] = kKeyEscape;
+    unsigned char* px = nullptr;
+    int w = 0, h = 0;
+    io.Fonts->GetTexDataAsRGBA32(&px, &w, &h);
+  }
+  ~Ui() { ImGui::DestroyContext(ctx_); }
+
+  int frame(ChatController& c, ChatView& v) {
+    c.poll();
+    ImGui::NewFrame();
+    v.draw();
+    ImGui::Render();
+    return ImGui::GetDrawData()->TotalVtxCount;
+  }
+  void frames(ChatController& c, ChatView& v, int n) {
+    for (int i = 0; i < n; ++i) frame(c, v);
+  }
+  void type(ChatController& c, ChatView& v, const char* text) {
+    ImGui::GetIO().AddInputCharactersUTF8(text);
+    frames(c, v, 2);
+  }
+  // Holds `key` (with modifiers) for one frame, then releases it.
+  void press(ChatController& c, ChatView& v, int key, bool ctrl = false, bool shift = false) {
+    ImGuiIO& io = ImGui::GetIO();
+    io.KeyCtrl = ctrl;
+    io.KeyShift = shift;
+    io.KeysDown[key] = true;
+    frame(c, v);
+    io.KeysDown[key] = false;
+    io.KeyCtrl = io.KeyShift = false;
+    frames(c, v, 2);
+  }
+
+ private:
+  ImGuiContext* ctx_ = nullptr;
+};
+
+bool run_until(Ui& ui, ChatController& c, ChatView& v, const std::function<bool()>& done) {
+  for (int i = 0; i < 20000; ++i) {
+    ui.frame(c, v);
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return false;
+}
+
+void load_fake(Ui& ui, ChatController& c, ChatView& v) {
+  engine::EngineOptions o;
+  o.model_dir = "fake";
+  ASSERT_TRUE(c.load_model(o));
+  ASSERT_TRUE(run_until(ui, c, v, [&] { return c.model_ready(); }));
+}
+
+TEST(ChatView, EnterSendsAndShiftEnterAddsANewline) {
+  Ui ui;
+  TextureCache textures;
+  ChatController c(fake_factory({}));
+  ChatView v(c, textures, "", "cpu");
+  load_fake(ui, c, v);
+  c.settings().max_tokens = 4;
+  ui.frames(c, v, 3);  // the message box takes keyboard focus
+  ui.type(c, v, "Hello");
+  EXPECT_EQ(c.draft(), "Hello");
+  ui.press(c, v, kKeyEnter, false, /*shift=*/true);
+  ui.type(c, v, "world");
+  EXPECT_EQ(c.draft(), "Hello\nworld");
+  EXPECT_TRUE(c.entries().empty()) << "Shift+Enter must not send";
+  ui.press(c, v, kKeyEnter);
+  ASSERT_FALSE(c.entries().empty()) << "Enter did not send; error: " << c.error();
+  EXPECT_EQ(c.entries()[0].text, "Hello\nworld");
+  EXPECT_TRUE(c.draft().empty());
+  ASSERT_TRUE(run_until(ui, c, v, [&] { return !c.generating(); }));
+  ASSERT_EQ(c.entries().size(), 2u);
+  // The box keeps focus after sending: the next message can be typed at once.
+  ui.type(c, v, "again");
+  EXPECT_EQ(c.draft(), "again");
+}
+
+TEST(ChatView, EscStopsAndCtrlNStartsANewChat) {
+  Ui ui;
+  TextureCache textures;
+  engine::testing::FakeOptions fo;
+  fo.decode_delay_ms = 10;
+  ChatController c(fake_factory(fo));
+  ChatView v(c, textures, "", "cpu");
+  load_fake(ui, c, v);
+  c.settings().max_tokens = 2000;
+  c.draft() = "a long answer please";
+  ASSERT_TRUE(c.send());
+  ASSERT_TRUE(run_until(ui, c, v, [&] { return c.entries().back().live_tokens >= 2; }));
+  ui.press(c, v, kKeyEscape);
+  ASSERT_TRUE(run_until(ui, c, v, [&] { return !c.generating(); }));
+  ASSERT_EQ(c.entries().size(), 2u);
+  ASSERT_TRUE(c.entries()[1].stats.has_value());
+  EXPECT_EQ(c.entries()[1].stats->reason, engine::StopReason::cancelled);
+  ui.press(c, v, 'N', /*ctrl=*/true);
+  EXPECT_TRUE(c.entries().empty());
+}
+
+TEST(ChatView, DrawsEveryPanelState) {
+  Ui ui;
+  TextureCache textures;
+  engine::testing::FakeOptions fo;
+  fo.decode_delay_ms = 2;
+  int calls = 0;
+  ChatController c([&](const engine::EngineOptions& o, const engine::ProgressFn& p) -> std::unique_ptr<engine::Engine> {
+    if (++calls == 1) throw Error(ErrorCategory::not_found, "no config.json in '" + o.model_dir + "'");
+    return fake_factory(fo)(o, p);
+  });
+  ChatView v(c, textures, "some/dir", "cpu");
+  const int empty = ui.frame(c, v);
+  EXPECT_GT(empty, 0);
+  engine::EngineOptions o;
+  o.model_dir = "some/dir";
+  ASSERT_TRUE(c.load_model(o));  // first load fails inside the factory
+  ASSERT_TRUE(run_until(ui, c, v, [&] { return c.model_status().state == ModelStatus::State::failed; }));
+  EXPECT_GT(ui.frame(c, v), 0);
+  load_fake(ui, c, v);
+  const std::string img = test::temp_dir("view_img") + "/a.fake";
+  engine::testing::write_fake_image(img, 32, 32);
+  ASSERT_TRUE(c.attach_image(img)) << c.error();
+  EXPECT_FALSE(c.attach_image(img + ".missing"));  // inline error line
+  const int busy = ui.frame(c, v);
+  c.settings().max_tokens = 6;
+  c.draft() = "look";
+  ASSERT_TRUE(c.send());
+  ASSERT_TRUE(run_until(ui, c, v, [&] { return !c.generating(); }));
+  const int done = ui.frame(c, v);
+  EXPECT_GT(done, empty);  // messages, thumbnails placeholders and stats add geometry
+  EXPECT_GT(busy, empty);
+}
+
+}  // namespace
+}  // namespace mvl::desktop
+
+#else
+
+TEST(ChatView, NeedsDearImGui) {
+  GTEST_SKIP() << "built without Dear ImGui (MVL_DESKTOP=OFF or libimgui-dev missing)";
+}
+
+#endif
