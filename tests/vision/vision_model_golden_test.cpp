@@ -136,6 +136,34 @@ TEST(VisionModel, Bf16PixelsRoundOnlyTheInputs) {
   EXPECT_GT(compare(a, c, "fp32 pixels").max_err, 0.0);  // the rounding is real
 }
 
+TEST(VisionModel, EncodeWithCancelStopsBetweenTilesOrMatches) {
+  const Checkpoint ckpt = Checkpoint::open(golden("vit_gelu_last/model.safetensors"));
+  VisionConfig cfg;
+  cfg.hidden_size = 32;
+  cfg.intermediate_size = 64;
+  cfg.num_hidden_layers = 2;
+  cfg.num_attention_heads = 4;
+  VisionModelOptions opts;
+  opts.text_hidden = 48;
+  const VisionModel model = VisionModel::load(ckpt, cfg, opts);
+  const PreprocessResult pre = preprocess(decode_image_file(golden("images/rgb_500x300.png")), PreprocessConfig{});
+  ASSERT_EQ(pre.num_tiles(), 3);
+  int checks = 0;
+  const Tensor all = model.encode(pre, [&] { return ++checks > 100; });
+  ASSERT_TRUE(all.defined());
+  EXPECT_GE(checks, 3);  // at least once per tile on the CPU
+  EXPECT_EQ(compare(all, model.encode(pre), "with a cancel check").max_err, 0.0);
+  // Batched (vit_features of every tile at once) gives the same rows: tiles are independent.
+  const Tensor batched = pack_image_features(model.project(model.vit_features(pre.pixel_values)),
+                                             model.image_newline(), pre.layout);
+  EXPECT_EQ(compare(all, batched, "batched").max_err, 0.0);
+  for (int stop_at : {1, 2, 4}) {
+    checks = 0;
+    EXPECT_FALSE(model.encode(pre, [&] { return ++checks >= stop_at; }).defined()) << stop_at;
+    EXPECT_EQ(checks, stop_at);  // no further work once cancelled
+  }
+}
+
 TEST(VisionModel, MissingTensorsAndBadNamesAreReported) {
   const Checkpoint ckpt = Checkpoint::open(golden("vit_gelu_last/model.safetensors"));
   VisionConfig cfg;

@@ -58,11 +58,27 @@ Tensor VisionModel::project(const Tensor& features) const {
   return z.dtype() == DType::f32 ? z : ops::cast(z, DType::f32);
 }
 
-Tensor VisionModel::encode(const PreprocessResult& image) const {
+Tensor VisionModel::encode(const PreprocessResult& image) const { return encode(image, nullptr); }
+
+Tensor VisionModel::encode(const PreprocessResult& image, const std::function<bool()>& cancelled) const {
   MVL_CHECK(image.layout.feature_side == vit_.config().grid(), invalid_argument,
             "preprocessing makes {}-px tiles with {} features per side but the vision tower expects {}",
             image.pixel_values.dim(-1), image.layout.feature_side, vit_.config().grid());
-  return pack_image_features(project(vit_features(image.pixel_values)), newline_, image.layout);
+  const int64_t T = image.pixel_values.dim(0);
+  Tensor feats;  // f32 [T, g*g, Dv]
+  if (dev_.is_cuda() || T == 1) {
+    if (cancelled && cancelled()) return {};
+    feats = vit_features(image.pixel_values);
+  } else {
+    std::vector<Tensor> per_tile;  // f32 [1, g*g, Dv] each
+    for (int64_t t = 0; t < T; ++t) {
+      if (cancelled && cancelled()) return {};
+      per_tile.push_back(vit_features(image.pixel_values.slice(0, t, t + 1)));
+    }
+    feats = ops::concat_rows(per_tile);
+  }
+  if (cancelled && cancelled()) return {};
+  return pack_image_features(project(feats), newline_, image.layout);
 }
 
 }  // namespace mvl::vision

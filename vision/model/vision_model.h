@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -54,6 +55,11 @@ class VisionModel {
   Tensor project(const Tensor& features) const;
   // One image: host pixels -> packed rows f32 [image_tokens, text_hidden] on the model's device.
   Tensor encode(const PreprocessResult& image) const;
+  // The same with a cancel check; returns an undefined Tensor when `cancelled` says so. On a
+  // GPU all tiles run as one batch (the work is queued asynchronously, so checks between tiles
+  // would not stop it sooner, and batching is what makes the GEMMs and attention fast); on the
+  // CPU tile by tile with `cancelled` checked between tiles (same numbers: tiles are independent).
+  Tensor encode(const PreprocessResult& image, const std::function<bool()>& cancelled) const;
 
   const ClipVit& vit() const { return vit_; }
   const VisionConfig& config() const { return vit_.config(); }
