@@ -80,7 +80,7 @@ void ChatView::draw() {
   ImGui::SameLine();
   ImGui::BeginGroup();
   const float line = ImGui::GetFrameHeightWithSpacing();
-  float composer = line * 5.5f;
+  float composer = line * 4.6f;  // path field + a 3.5-line message box + spacing
   if (!c_.attachments().empty()) composer += 56.0f + ImGui::GetStyle().ItemSpacing.y;
   if (!c_.error().empty()) composer += line * 2.0f;
   ImGui::BeginChild("messages", ImVec2(0, -composer), true);
