@@ -63,5 +63,6 @@ void add_ask_command(CLI::App& app, RunFn& run);         // cmd_ask.cpp
 void add_chat_command(CLI::App& app, RunFn& run);        // cmd_chat.cpp
 void add_make_tiny_command(CLI::App& app, RunFn& run);   // cmd_make_tiny.cpp
 void add_bench_command(CLI::App& app, RunFn& run);       // cmd_bench.cpp
+void add_eval_command(CLI::App& app, RunFn& run);        // cmd_eval.cpp
 
 }  // namespace mvl::cli
