@@ -1,5 +1,6 @@
-// The vision-only ops: LayerNorm and the stride-k patch embedding, against direct formulas
-// (double precision) on awkward shapes, plus their input validation.
+// The vision-only ops: LayerNorm, the stride-k patch embedding and the [CLS; patches] +
+// positions step, against direct formulas (double precision) on awkward shapes, plus their
+// input validation (bf16 activations are a GPU path: the CPU refuses them).
 #include <cmath>
 #include <random>
 
@@ -83,6 +84,32 @@ TEST(PatchEmbed, RejectsMismatchedShapes) {
   EXPECT_THROW(ops::patch_embed(randn({1, 3, 30, 30}, 1), randn({4, 3, 14, 14}, 1)), Error);  // 30 % 14
   EXPECT_THROW(ops::patch_embed(randn({1, 3, 28, 28}, 1), randn({4, 1, 14, 14}, 1)), Error);  // channels
   EXPECT_THROW(ops::patch_embed(randn({3, 28, 28}, 1), randn({4, 3, 14, 14}, 1)), Error);     // rank
+}
+
+TEST(VitEmbeddings, ClassRowThenPatchesPlusPositions) {
+  const int64_t T = 2, P = 5, D = 3;
+  const Tensor patches = randn({T, P, D}, 4), pos = randn({P + 1, D}, 5);
+  const Tensor cls = ops::cast(randn({D}, 6), DType::bf16);  // bf16 tables are widened
+  const Tensor y = ops::vit_embeddings(patches, cls, pos);
+  ASSERT_EQ(y.shape(), (Shape{T, P + 1, D}));
+  ASSERT_EQ(y.dtype(), DType::f32);
+  const Tensor c = ops::cast(cls, DType::f32);
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t j = 0; j <= P; ++j)
+      for (int64_t d = 0; d < D; ++d) {
+        const float a = j == 0 ? c.data<float>()[d] : patches.data<float>()[(t * P + j - 1) * D + d];
+        EXPECT_EQ(y.data<float>()[(t * (P + 1) + j) * D + d], a + pos.data<float>()[j * D + d]);
+      }
+}
+
+TEST(VitEmbeddings, RejectsMismatchesAndBf16OnTheCpu) {
+  const Tensor patches = randn({2, 4, 3}, 1), cls = randn({1, 3}, 2), pos = randn({5, 3}, 3);
+  EXPECT_THROW(ops::vit_embeddings(patches, randn({4}, 2), pos), Error);           // class width
+  EXPECT_THROW(ops::vit_embeddings(patches, cls, randn({4, 3}, 3)), Error);        // positions
+  EXPECT_THROW(ops::vit_embeddings(randn({8, 3}, 1), cls, pos), Error);            // rank
+  EXPECT_THROW(ops::vit_embeddings(ops::cast(patches, DType::bf16), cls, pos), Error);
+  EXPECT_THROW(ops::layer_norm(ops::cast(patches, DType::bf16), randn({3}, 1), randn({3}, 2), 1e-5f), Error);
+  EXPECT_THROW(ops::patch_embed(ops::cast(randn({1, 3, 28, 28}, 1), DType::bf16), randn({4, 3, 14, 14}, 1)), Error);
 }
 
 }  // namespace
