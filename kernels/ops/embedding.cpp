@@ -8,6 +8,7 @@
 #include "kernels/ops/cuda_dispatch.h"
 #include "kernels/ops/tensor_ops.h"
 #ifdef MVL_HAVE_CUDA
+#include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/storage.h"
 #endif
 
@@ -56,6 +57,42 @@ Tensor embedding(const Tensor& table, const Tensor& ids) {
 #endif
   const Tensor c = contiguous(ids);
   return embedding(table, std::vector<int32_t>(c.data<int32_t>(), c.data<int32_t>() + c.numel()));
+}
+
+Tensor embedding(const Tensor& table, const std::vector<int32_t>& ids, DType out) {
+  MVL_CHECK(out == DType::f32 || out == DType::bf16, unsupported, "embedding: output dtype must be f32 or bf16");
+#ifdef MVL_HAVE_CUDA
+  if (out == DType::bf16 && detail::any_cuda({&table})) {
+    MVL_CHECK(table.ndim() == 2, shape_mismatch, "embedding: table must be [vocab, hidden], got {}", table.str());
+    const int64_t vocab = table.dim(0);
+    for (size_t i = 0; i < ids.size(); ++i)
+      MVL_CHECK(ids[i] >= 0 && ids[i] < vocab, invalid_argument,
+                "token id {} at position {} is outside the vocabulary [0, {})", ids[i], i, vocab);
+    const detail::CtxPtr ctx = detail::cuda_ctx({&table}, "embedding");
+    Tensor host_ids = Tensor::empty({static_cast<int64_t>(ids.size())}, DType::i32);
+    std::copy(ids.begin(), ids.end(), host_ids.data<int32_t>());
+    Tensor dev_ids = detail::dev_empty(host_ids.shape(), DType::i32, ctx);
+    if (!ids.empty()) cuda::copy(host_ids, dev_ids, *ctx);
+    return embedding(table, dev_ids, out);
+  }
+#endif
+  const Tensor e = embedding(table, ids);
+  return out == DType::f32 ? e : cast(e, out);
+}
+
+Tensor embedding(const Tensor& table, const Tensor& ids, DType out) {
+  MVL_CHECK(out == DType::f32 || out == DType::bf16, unsupported, "embedding: output dtype must be f32 or bf16");
+#ifdef MVL_HAVE_CUDA
+  if (out == DType::bf16 && table.dtype() == DType::bf16 && table.ndim() == 2 && table.is_contiguous() &&
+      table.dim(1) % 8 == 0 && ids.ndim() == 1 && ids.dtype() == DType::i32 && detail::any_cuda({&table, &ids})) {
+    const detail::CtxPtr ctx = detail::cuda_ctx({&table, &ids}, "embedding");
+    Tensor y = detail::dev_empty({ids.dim(0), table.dim(1)}, DType::bf16, ctx);
+    cuda::embedding(*ctx, table, detail::dev_contiguous(ids, ctx), y);
+    return y;
+  }
+#endif
+  const Tensor e = embedding(table, ids);
+  return out == DType::f32 ? e : cast(e, out);
 }
 
 }  // namespace mvl::ops

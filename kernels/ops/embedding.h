@@ -15,5 +15,10 @@ Tensor embedding(const Tensor& table, const std::vector<int32_t>& ids);
 // decode step never waits for the host). Device ids are not range-checked on the host:
 // out-of-range ids read row 0.
 Tensor embedding(const Tensor& table, const Tensor& ids);
+// Same two lookups with the output dtype chosen: f32, or bf16 (the bf16 activation path; a
+// bf16 table on a GPU is gathered by the tuned kernel, exact; otherwise gathered in f32 then
+// rounded).
+Tensor embedding(const Tensor& table, const std::vector<int32_t>& ids, DType out);
+Tensor embedding(const Tensor& table, const Tensor& ids, DType out);
 
 }  // namespace mvl::ops

@@ -25,6 +25,9 @@ namespace mvl::ops {
 //   state    f32 [H, d, d] contiguous, IN/OUT: the state after the previous token
 //            (zeros at sequence start); overwritten with the state after token n-1.
 // Each returns o f32 [n, H, d] contiguous.
+// bf16 q/k/v on a CUDA device (the bf16 activation path; recurrent/blockwise only) return
+// bf16 o: head dim 128 takes the tuned kernels (spec §6.4.4/6.4.5 precision, f32 state),
+// other head dims the f32 recurrence between conversions. The state stays f32.
 Tensor lightning_quadratic(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& slopes,
                            Tensor& state);
 Tensor lightning_recurrent(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& slopes,

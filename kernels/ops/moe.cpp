@@ -1,10 +1,15 @@
-// ops MoE: validation and dispatch.
+// ops MoE: validation and dispatch; expert packing for the CUDA bf16 path.
 #include "kernels/ops/moe.h"
 
 #include "kernels/core/error.h"
 #include "kernels/cpu/moe.h"
 
 #include "kernels/ops/cuda_dispatch.h"
+#include "kernels/ops/linear.h"
+#include "kernels/ops/tensor_ops.h"
+#ifdef MVL_HAVE_CUDA
+#include "kernels/cuda/moe.h"
+#endif
 
 namespace mvl::ops {
 
@@ -88,6 +93,57 @@ Tensor moe_experts(const Tensor& x, const MoeRouting& routing, const std::vector
   Tensor out = Tensor::empty({n, H}, DType::f32);
   cpu::moe_experts(x.data<float>(), n, H, I, ids, wc.data<float>(), k, ptrs, out.data<float>());
   return out;
+}
+
+PackedExperts pack_experts(const std::vector<ExpertWeights>& experts, const DeviceContext& dev,
+                           std::vector<ExpertWeights>* views) {
+  MVL_CHECK(views != nullptr, invalid_argument, "pack_experts: no output for the expert views");
+  if (!dev.is_cuda() || experts.empty()) {
+    *views = experts;
+    return {};
+  }
+  const int64_t E = static_cast<int64_t>(experts.size()), I = experts[0].w1.dim(0), H = experts[0].w1.dim(1);
+  PackedExperts p{empty({E, 2 * I, H}, DType::bf16, dev), empty({E, H, I}, DType::bf16, dev)};
+  views->clear();
+  for (int64_t e = 0; e < E; ++e) {
+    const ExpertWeights& w = experts[e];
+    const std::string what = fmt::format("pack_experts: expert {} ", e);
+    check_shape(w.w1, {I, H}, what + "w1");
+    check_shape(w.w3, {I, H}, what + "w3");
+    check_shape(w.w2, {H, I}, what + "w2");
+    const Tensor w13 = p.w13.select(0, e);  // [2I, H]
+    ExpertWeights v{w13.slice(0, 0, I), w13.slice(0, I, 2 * I), p.w2.select(0, e)};
+    // One expert at a time through a temporary device copy (bf16), then into its slot.
+    copy_into(v.w1, to_device_weight(w.w1, dev));
+    copy_into(v.w3, to_device_weight(w.w3, dev));
+    copy_into(v.w2, to_device_weight(w.w2, dev));
+    views->push_back(std::move(v));
+  }
+  return p;
+}
+
+Tensor moe(const Tensor& x, const Tensor& gate, int64_t top_k, const std::vector<ExpertWeights>& experts,
+           const PackedExperts* packed) {
+  MVL_CHECK(x.ndim() == 2 && gate.ndim() == 2 && gate.dim(1) == x.dim(1) &&
+                gate.dim(0) == static_cast<int64_t>(experts.size()),
+            shape_mismatch, "moe: input {} / router {} / {} experts do not fit together", x.str(), gate.str(),
+            experts.size());
+#ifdef MVL_HAVE_CUDA
+  if (detail::bf16_dev(x)) {
+    const detail::CtxPtr ctx = detail::cuda_ctx({&x, &gate}, "moe");
+    const int64_t E = gate.dim(0), H = x.dim(1);
+    if (packed && packed->defined() && top_k == 2 && E >= 2 && E <= 32 && H % 8 == 0 &&
+        packed->w13.dim(1) % 16 == 0) {
+      const cuda::MoeWeights w{gate.dtype() == DType::bf16 ? gate : cast(gate, DType::bf16), packed->w13, packed->w2};
+      Tensor out = detail::dev_empty(x.shape(), DType::bf16, ctx);
+      cuda::moe_forward(*ctx, detail::dev_contiguous(x, ctx), w, out);
+      return out;
+    }
+    const Tensor x32 = cast(x, DType::f32);
+    return cast(moe_experts(x32, moe_route(linear(x32, gate), top_k), experts), DType::bf16);
+  }
+#endif
+  return moe_experts(x, moe_route(linear(x, gate), top_k), experts);
 }
 
 }  // namespace mvl::ops

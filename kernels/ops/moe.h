@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/core/tensor.h"
+#include "kernels/ops/device.h"
 
 namespace mvl::ops {
 
@@ -32,5 +33,27 @@ Tensor silu_mul(const Tensor& gate, const Tensor& up);
 // expert order, like the reference's index_add loop) of weight * W2_e (silu(W1_e x) * (W3_e x)).
 // Returns f32 [n, H].
 Tensor moe_experts(const Tensor& x, const MoeRouting& routing, const std::vector<ExpertWeights>& experts);
+
+// All experts of one layer in two device buffers (the CUDA bf16 MoE path reads them as
+// one grouped weight): w13 rows [e, 0:I) = expert e's w1 (gate), [e, I:2I) = its w3 (up).
+struct PackedExperts {
+  Tensor w13;  // bf16 [E, 2I, H] on the device
+  Tensor w2;   // bf16 [E, H, I] on the device
+  bool defined() const { return w13.defined(); }
+};
+
+// Uploads a layer's experts to dev once, packed (bf16): returns the packed buffers and sets
+// *views to per-expert ExpertWeights that are views into them (so no weight is stored
+// twice). The CPU returns an undefined PackedExperts and *views = experts.
+PackedExperts pack_experts(const std::vector<ExpertWeights>& experts, const DeviceContext& dev,
+                           std::vector<ExpertWeights>* views);
+
+// The whole MoE block on x [n, H]: router logits x·gateᵀ (gate f32|bf16 [E, H]) -> route
+// (top_k) -> experts. f32 x: moe_route + moe_experts (returns f32 [n, H]). bf16 x on a GPU
+// (returns bf16 [n, H]): with `packed`, top_k 2, 2 <= E <= 32 and H, I multiples of 8, the
+// tuned route + permute + grouped-GEMM kernels (decode path for n <= 64 is sync-free);
+// otherwise the f32 path between conversions.
+Tensor moe(const Tensor& x, const Tensor& gate, int64_t top_k, const std::vector<ExpertWeights>& experts,
+           const PackedExperts* packed = nullptr);
 
 }  // namespace mvl::ops

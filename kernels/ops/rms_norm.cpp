@@ -1,21 +1,46 @@
-// ops::rms_norm: validation and dispatch.
+// ops::rms_norm and its fused forms: validation and dispatch (CPU reference, CUDA f32 generic
+// kernel, CUDA bf16 tuned kernels).
 #include "kernels/ops/rms_norm.h"
 
 #include "kernels/core/error.h"
 #include "kernels/cpu/rms_norm.h"
-
+#include "kernels/ops/activation.h"
 #include "kernels/ops/cuda_dispatch.h"
+#include "kernels/ops/tensor_ops.h"
+#ifdef MVL_HAVE_CUDA
+#include "kernels/cuda/elementwise.h"
+#endif
 
 namespace mvl::ops {
 
-Tensor rms_norm(const Tensor& x, const Tensor& w, float eps, bool round_bf16) {
-  MVL_CHECK(x.ndim() >= 1 && x.dtype() == DType::f32 && x.is_contiguous(), unsupported,
-            "rms_norm: input must be contiguous f32 [..., D], got {}", x.str());
-  MVL_CHECK(w.ndim() == 1 && w.dim(0) == x.dim(-1), shape_mismatch, "rms_norm: weight {} does not match input {}",
+namespace {
+void check_weight(const Tensor& x, const Tensor& w, float eps, const char* op) {
+  MVL_CHECK(x.ndim() >= 1, shape_mismatch, "{}: input must be [..., D], got {}", op, x.str());
+  MVL_CHECK(w.ndim() == 1 && w.dim(0) == x.dim(-1), shape_mismatch, "{}: weight {} does not match input {}", op,
             w.str(), x.str());
   MVL_CHECK(w.dtype() == DType::f32 || w.dtype() == DType::bf16, unsupported,
-            "rms_norm: weight must be f32 or bf16, got {}", w.str());
-  MVL_CHECK(eps > 0.0f, invalid_argument, "rms_norm: eps must be positive, got {}", eps);
+            "{}: weight must be f32 or bf16, got {}", op, w.str());
+  MVL_CHECK(eps > 0.0f, invalid_argument, "{}: eps must be positive, got {}", op, eps);
+}
+#ifdef MVL_HAVE_CUDA
+Tensor bf16_weight(const Tensor& w, const detail::CtxPtr& ctx) {
+  return w.dtype() == DType::bf16 ? detail::dev_contiguous(w, ctx) : cast(w, DType::bf16);
+}
+#endif
+}  // namespace
+
+Tensor rms_norm(const Tensor& x, const Tensor& w, float eps, bool round_bf16) {
+  check_weight(x, w, eps, "rms_norm");
+#ifdef MVL_HAVE_CUDA
+  if (detail::bf16_dev(x)) {
+    const detail::CtxPtr ctx = detail::cuda_ctx({&x, &w}, "rms_norm");
+    Tensor y = detail::dev_empty(x.shape(), DType::bf16, ctx);
+    cuda::rms_norm(*ctx, detail::dev_contiguous(x, ctx), bf16_weight(w, ctx), eps, y);
+    return y;
+  }
+#endif
+  MVL_CHECK(x.dtype() == DType::f32 && x.is_contiguous(), unsupported,
+            "rms_norm: input must be contiguous f32 [..., D] (bf16 only on a GPU), got {}", x.str());
 #ifdef MVL_HAVE_CUDA
   if (detail::any_cuda({&x, &w})) {
     const detail::CtxPtr ctx = detail::cuda_ctx({&x, &w}, "rms_norm");
@@ -32,6 +57,39 @@ Tensor rms_norm(const Tensor& x, const Tensor& w, float eps, bool round_bf16) {
   cpu::rms_norm(x.data<float>(), wc.data(), wc.dtype(), y.data<float>(), d ? x.numel() / d : 0, d, eps,
                 round_bf16);
   return y;
+}
+
+Tensor residual_rms_norm(const Tensor& resid, float alpha, const Tensor& branch, float beta, const Tensor& w,
+                         float eps) {
+  check_weight(branch, w, eps, "residual_rms_norm");
+  MVL_CHECK(resid.shape() == branch.shape() && resid.dtype() == branch.dtype(), shape_mismatch,
+            "residual_rms_norm: residual {} and branch {} differ", resid.str(), branch.str());
+#ifdef MVL_HAVE_CUDA
+  if (detail::bf16_dev(branch) && beta == 1.0f) {
+    const detail::CtxPtr ctx = detail::cuda_ctx({&resid, &branch, &w}, "residual_rms_norm");
+    Tensor y = detail::dev_empty(branch.shape(), DType::bf16, ctx);
+    cuda::residual_rms_norm(*ctx, detail::dev_contiguous(resid, ctx), alpha, detail::dev_contiguous(branch, ctx),
+                            bf16_weight(w, ctx), eps, y);
+    return y;
+  }
+#endif
+  return rms_norm(axpby(resid, alpha, branch, beta), w, eps);
+}
+
+Tensor gated_rms_norm(const Tensor& o, const Tensor& w, float eps, const Tensor& gate) {
+  check_weight(o, w, eps, "gated_rms_norm");
+  MVL_CHECK(o.shape() == gate.shape() && o.dtype() == gate.dtype(), shape_mismatch,
+            "gated_rms_norm: input {} and gate {} differ", o.str(), gate.str());
+#ifdef MVL_HAVE_CUDA
+  if (detail::bf16_dev(o)) {
+    const detail::CtxPtr ctx = detail::cuda_ctx({&o, &gate, &w}, "gated_rms_norm");
+    Tensor y = detail::dev_empty(o.shape(), DType::bf16, ctx);
+    cuda::gated_rms_norm(*ctx, detail::dev_contiguous(o, ctx), bf16_weight(w, ctx), eps,
+                         detail::dev_contiguous(gate, ctx), y);
+    return y;
+  }
+#endif
+  return mul(sigmoid(gate), rms_norm(o, w, eps));
 }
 
 }  // namespace mvl::ops

@@ -5,15 +5,32 @@
 #include "kernels/cpu/rope.h"
 
 #include "kernels/ops/cuda_dispatch.h"
+#ifdef MVL_HAVE_CUDA
+#include "kernels/cuda/bf16_ops.h"
+#include "kernels/cuda/elementwise.h"
+#endif
 
 namespace mvl::ops {
 
 Tensor rope(const Tensor& x, int64_t pos0, int64_t rotary_dim, double theta) {
-  MVL_CHECK(x.ndim() == 3 && x.dtype() == DType::f32 && x.strides()[2] == 1, unsupported,
-            "rope: input must be f32 [n, heads, head_dim] with a contiguous last dim, got {}", x.str());
+  MVL_CHECK(x.ndim() == 3 && (x.dtype() == DType::f32 || detail::bf16_dev(x)) && x.strides()[2] == 1, unsupported,
+            "rope: input must be f32 (or bf16 on a GPU) [n, heads, head_dim] with a contiguous last dim, got {}",
+            x.str());
   MVL_CHECK(rotary_dim > 0 && rotary_dim % 2 == 0 && rotary_dim <= x.dim(2), invalid_argument,
             "rope: rotary_dim {} must be even and in (0, head_dim={}]", rotary_dim, x.dim(2));
   MVL_CHECK(pos0 >= 0 && theta > 0.0, invalid_argument, "rope: bad position {} or theta {}", pos0, theta);
+#ifdef MVL_HAVE_CUDA
+  if (x.dtype() == DType::bf16) {
+    // bf16 activations: the tuned kernel in place on a copy, positions built on the device
+    // (no host copy, so a decode step stays sync-free). Angles and rotation in f32, one rounding.
+    const detail::CtxPtr ctx = detail::cuda_ctx({&x}, "rope");
+    Tensor y = detail::dev_copy(x, ctx);
+    Tensor pos = detail::dev_empty({x.dim(0)}, DType::i32, ctx);
+    cuda::iota_i32(*ctx, pos0, pos);
+    cuda::rope_partial(*ctx, y, pos, static_cast<int>(rotary_dim), static_cast<float>(theta));
+    return y;
+  }
+#endif
 #ifdef MVL_HAVE_CUDA
   if (detail::any_cuda({&x})) {
     const detail::CtxPtr ctx = detail::cuda_ctx({&x}, "rope");

@@ -12,7 +12,8 @@ namespace mvl::ops {
 // x: f32 [n, H, d] with a contiguous last dim; token i sits at absolute position pos0 + i.
 // inv_freq_i = 1 / theta^(2i / rotary_dim) and the angle p * inv_freq_i are f32 (as the
 // reference computes them); cos/sin in f32. rotary_dim even, 0 < rotary_dim <= d.
-// Returns a new contiguous f32 [n, H, d].
+// Returns a new contiguous f32 [n, H, d]. bf16 x on a CUDA device -> bf16 (f32 angles and
+// rotation, one rounding; positions built on the device).
 Tensor rope(const Tensor& x, int64_t pos0, int64_t rotary_dim, double theta);
 
 }  // namespace mvl::ops

@@ -50,8 +50,9 @@ uint64_t Rng::next_u64() {
 double Rng::next_double() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
 
 Tensor argmax_rows(const Tensor& logits) {
-  MVL_CHECK((logits.ndim() == 1 || logits.ndim() == 2) && logits.dtype() == DType::f32 && logits.dim(-1) > 0,
-            shape_mismatch, "argmax_rows: logits must be f32 [n, vocab] or [vocab], got {}", logits.str());
+  MVL_CHECK((logits.ndim() == 1 || logits.ndim() == 2) &&
+                (logits.dtype() == DType::f32 || logits.dtype() == DType::bf16) && logits.dim(-1) > 0,
+            shape_mismatch, "argmax_rows: logits must be f32|bf16 [n, vocab] or [vocab], got {}", logits.str());
   const Tensor l2 = logits.ndim() == 1 ? logits.unsqueeze(0) : logits;
 #ifdef MVL_HAVE_CUDA
   if (detail::any_cuda({&logits})) {
@@ -62,7 +63,7 @@ Tensor argmax_rows(const Tensor& logits) {
     return out;
   }
 #endif
-  const Tensor lc = contiguous(l2);
+  const Tensor lc = l2.dtype() == DType::f32 ? contiguous(l2) : cast(l2, DType::f32);
   Tensor out = Tensor::empty({lc.dim(0)}, DType::i32);
   for (int64_t r = 0; r < lc.dim(0); ++r) out.data<int32_t>()[r] = cpu::argmax(lc.data<float>() + r * lc.dim(1), lc.dim(1));
   return out;

@@ -29,9 +29,9 @@ struct SamplingParams {
 };
 
 // Index of the largest logit; the lowest index wins ties. logits: f32 [V].
-// A device tensor is reduced on the device and the one id copied back (a host sync).
+// A device tensor (f32 or bf16) is reduced on the device and the one id copied back (a host sync).
 int32_t argmax(const Tensor& logits);
-// i32 [n] row-wise argmax of f32 [n, V] (or [V] -> [1]) on the logits' device, without a
+// i32 [n] row-wise argmax of f32|bf16 [n, V] (or [V] -> [1]) on the logits' device, without a
 // host sync on CUDA: feed it to TextModel::decode(Tensor) to keep a greedy loop on the GPU.
 Tensor argmax_rows(const Tensor& logits);
 
