@@ -15,6 +15,8 @@ namespace mvl::llm {
 
 // Receives every named intermediate ("layer.3.attn", "layer.3.hidden", ...); tensors are
 // f32 and only valid during the call (copy to keep).
+// The layer functions below take and return activations in the model's dtype: f32, or bf16
+// on a GPU (the ops then run the tuned bf16 kernels); "f32" below means that dtype.
 using TraceFn = std::function<void(const std::string& name, const Tensor& t)>;
 
 // a: f32 [n, H] normalised layer input. state: f32 [nh, dh, dh], updated in place.

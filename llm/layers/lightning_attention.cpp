@@ -18,9 +18,10 @@ Tensor lightning_attention(const LightningWeights& w, const TextConfig& cfg, con
   const Tensor q = qkv.slice(2, 0, dh), k = qkv.slice(2, dh, 2 * dh), v = qkv.slice(2, 2 * dh, 3 * dh);
   const Tensor o = n == 1 ? ops::lightning_recurrent(q, k, v, w.slopes, state)
                           : ops::lightning_blockwise(q, k, v, w.slopes, state, cfg.block_size);
-  const Tensor y = ops::rms_norm(o.view({n, nh * dh}), w.norm, static_cast<float>(cfg.lightning_norm_eps));
-  const Tensor g = ops::sigmoid(ops::linear(a, w.output_gate));
-  return ops::linear(ops::mul(g, y), w.out_proj);
+  // sigmoid(a W_gate^T) * RMSNorm(o): one fused kernel for bf16 activations on a GPU.
+  const Tensor y = ops::gated_rms_norm(o.view({n, nh * dh}), w.norm, static_cast<float>(cfg.lightning_norm_eps),
+                                       ops::linear(a, w.output_gate));
+  return ops::linear(y, w.out_proj);
 }
 
 }  // namespace mvl::llm

@@ -7,8 +7,8 @@
 namespace mvl::llm {
 
 Tensor moe_block(const LayerWeights& w, const TextConfig& cfg, const Tensor& b) {
-  const ops::MoeRouting routing = ops::moe_route(ops::linear(b, w.gate), cfg.num_experts_per_tok);
-  return ops::moe_experts(b, routing, w.experts);
+  // ops::moe = moe_route(linear(b, gate)) + moe_experts for f32; the packed tuned kernels for bf16.
+  return ops::moe(b, w.gate, cfg.num_experts_per_tok, w.experts, w.packed.defined() ? &w.packed : nullptr);
 }
 
 }  // namespace mvl::llm

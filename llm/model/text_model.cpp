@@ -1,5 +1,6 @@
 // TextModel: embedding, the decoder stack with the postnorm residual rule (spec §6.3),
-// final norm and lm_head. Only ops:: calls on tensors.
+// final norm and lm_head, in the activation dtype chosen at load (f32, or bf16 on a GPU).
+// Only ops:: calls on tensors.
 #include "llm/model/text_model.h"
 
 #include <string>
@@ -7,13 +8,15 @@
 #include "kernels/core/error.h"
 #include "kernels/ops/embedding.h"
 #include "kernels/ops/linear.h"
+#include "kernels/ops/moe.h"
 #include "kernels/ops/rms_norm.h"
 #include "kernels/ops/tensor_ops.h"
 
 namespace mvl::llm {
 
 namespace {
-// Every weight onto dev as bf16 (the lightning slopes are derived f32 and stay f32).
+// Every weight onto dev as bf16 (the lightning slopes are derived f32 and stay f32); each
+// layer's experts packed once into two buffers, the per-expert weights views into them.
 TextWeights upload(const TextWeights& h, const ops::DeviceContext& dev) {
   auto W = [&](const Tensor& t) { return t.defined() ? ops::to_device_weight(t, dev) : t; };
   TextWeights d;
@@ -35,21 +38,27 @@ TextWeights upload(const TextWeights& h, const ops::DeviceContext& dev) {
       o.softmax = SoftmaxWeights{W(l.softmax.q_proj), W(l.softmax.k_proj), W(l.softmax.v_proj), W(l.softmax.o_proj)};
     }
     o.gate = W(l.gate);
-    for (const ops::ExpertWeights& e : l.experts) o.experts.push_back({W(e.w1), W(e.w3), W(e.w2)});
+    o.packed = ops::pack_experts(l.experts, dev, &o.experts);
     d.layers.push_back(std::move(o));
   }
   return d;
 }
+
+// Trace callbacks always see f32.
+void emit(const TraceFn& trace, const std::string& name, const Tensor& t) {
+  if (trace) trace(name, t.dtype() == DType::f32 ? t : ops::cast(t, DType::f32));
+}
 }  // namespace
 
 TextModel TextModel::load(const Checkpoint& ckpt, const TextConfig& cfg, const TextWeightNaming& naming,
-                          const ops::DeviceContext& device) {
+                          const ops::DeviceContext& device, const TextLoadOptions& opts) {
   TextModel m;
   m.cfg_ = cfg;
   MVL_CHECK(cfg.num_attention_heads > 0 && cfg.head_dim > 0 && cfg.num_key_value_heads > 0 &&
                 cfg.num_attention_heads % cfg.num_key_value_heads == 0 && cfg.block_size > 0 &&
                 cfg.num_experts_per_tok >= 1 && cfg.num_experts_per_tok <= cfg.num_local_experts,
             bad_format, "text config: inconsistent heads/experts/block size");
+  m.precision_ = resolve_precision(opts.precision, device);
   m.w_ = in_context("loading the text model weights", [&] { return TextWeights::load(ckpt, cfg, naming); });
   m.dev_ = device;
   if (device.is_cuda())
@@ -63,43 +72,68 @@ Tensor TextModel::embed(const std::vector<int32_t>& ids) const { return ops::emb
 Tensor TextModel::forward(Tensor x, SequenceState& state, const TraceFn& trace) const {
   const int64_t pos0 = state.position();
   const float eps = static_cast<float>(cfg_.rms_norm_eps);
-  if (trace) trace("embed", x);
-  for (int64_t l = 0; l < cfg_.num_hidden_layers; ++l) {
+  emit(trace, "embed", x);
+  // Postnorm without tracing: each residual add is fused with the norm that follows it (the
+  // next layer's input norm, or the final norm), since only the normed value is used again.
+  // For f32 the fused op is the same two ops, so the result is identical either way.
+  const bool fuse = cfg_.postnorm && !trace;
+  const int64_t L = cfg_.num_hidden_layers;
+  Tensor a = ops::rms_norm(x, L > 0 ? w_.layers[0].input_layernorm : w_.norm, eps);
+  for (int64_t l = 0; l < L; ++l) {
     const LayerWeights& lw = w_.layers[l];
     const bool lightning = lw.kind == AttnKind::lightning;
-    const Tensor a = ops::rms_norm(x, lw.input_layernorm, eps);
     const Tensor att = lightning ? lightning_attention(lw.lightning, cfg_, a, state.lightning_state(l))
                                  : softmax_attention(lw.softmax, cfg_, a, l, pos0, state);
-    if (trace) trace("layer." + std::to_string(l) + ".attn", att);
+    emit(trace, "layer." + std::to_string(l) + ".attn", att);
     // Postnorm (released): the residual is the normalised input scaled by alpha.
     const float aa = static_cast<float>(lightning ? cfg_.linear_attn_alpha : cfg_.full_attn_alpha);
     const float ab = static_cast<float>(lightning ? cfg_.linear_attn_beta : cfg_.full_attn_beta);
-    const Tensor y = ops::axpby(cfg_.postnorm ? a : x, aa, att, ab);
-    const Tensor b = ops::rms_norm(y, lw.post_attention_layernorm, eps);
+    Tensor y, b;
+    if (cfg_.postnorm) {
+      b = ops::residual_rms_norm(a, aa, att, ab, lw.post_attention_layernorm, eps);
+    } else {
+      y = ops::axpby(x, aa, att, ab);
+      b = ops::rms_norm(y, lw.post_attention_layernorm, eps);
+    }
     const Tensor m = moe_block(lw, cfg_, b);
-    x = ops::axpby(cfg_.postnorm ? b : y, static_cast<float>(cfg_.mlp_alpha), m, static_cast<float>(cfg_.mlp_beta));
-    if (trace) trace("layer." + std::to_string(l) + ".hidden", x);
+    const Tensor& next_norm = l + 1 < L ? w_.layers[l + 1].input_layernorm : w_.norm;
+    const float ma = static_cast<float>(cfg_.mlp_alpha), mb = static_cast<float>(cfg_.mlp_beta);
+    if (fuse) {
+      a = ops::residual_rms_norm(b, ma, m, mb, next_norm, eps);
+    } else {
+      x = ops::axpby(cfg_.postnorm ? b : y, ma, m, mb);
+      emit(trace, "layer." + std::to_string(l) + ".hidden", x);
+      a = ops::rms_norm(x, next_norm, eps);
+    }
   }
-  state.advance(x.dim(0));
-  const Tensor h = ops::rms_norm(x, w_.norm, eps);
-  if (trace) trace("final_norm", h);
-  return h;
+  state.advance(a.dim(0));
+  emit(trace, "final_norm", a);
+  return a;
+}
+
+Tensor TextModel::lm_head(const Tensor& h) const {
+  const Tensor logits = ops::linear(h, w_.lm_head);
+  return logits.dtype() == DType::f32 ? logits : ops::cast(logits, DType::f32);
 }
 
 Tensor TextModel::prefill(const std::vector<Segment>& segments, SequenceState& state,
                           const PrefillOptions& opts) const {
+  const DType act = activation_dtype();
   std::vector<Tensor> rows;
   for (size_t i = 0; i < segments.size(); ++i) {
     const Segment& s = segments[i];
     if (s.embeddings.defined()) {
       MVL_CHECK(s.embeddings.ndim() == 2 && s.embeddings.dim(1) == cfg_.hidden_size &&
-                    s.embeddings.dtype() == DType::f32,
-                shape_mismatch, "prompt segment {}: embedding rows must be f32 [n, {}], got {}", i, cfg_.hidden_size,
-                s.embeddings.str());
-      if (s.embeddings.dim(0) > 0)
-        rows.push_back(s.embeddings.device() == dev_.device() ? s.embeddings : ops::to_device(s.embeddings, dev_));
+                    (s.embeddings.dtype() == DType::f32 || s.embeddings.dtype() == DType::bf16),
+                shape_mismatch, "prompt segment {}: embedding rows must be f32|bf16 [n, {}], got {}", i,
+                cfg_.hidden_size, s.embeddings.str());
+      if (s.embeddings.dim(0) > 0) {
+        Tensor r = s.embeddings.device() == dev_.device() ? s.embeddings : ops::to_device(s.embeddings, dev_);
+        rows.push_back(r.dtype() == act ? r : ops::cast(r, act));
+      }
     } else if (!s.ids.empty()) {
-      rows.push_back(in_context(fmt::format("prompt segment {}", i), [&] { return embed(s.ids); }));
+      rows.push_back(in_context(fmt::format("prompt segment {}", i),
+                                [&] { return ops::embedding(w_.embed_tokens, s.ids, act); }));
     }
   }
   MVL_CHECK(!rows.empty(), invalid_argument, "prefill: the prompt is empty");
@@ -111,10 +145,10 @@ Tensor TextModel::prefill(const std::vector<Segment>& segments, SequenceState& s
     const int64_t c1 = std::min(n, c0 + chunk);
     const Tensor h = forward(ops::clone(x.slice(0, c0, c1)), state, opts.trace);
     if (opts.all_logits) {
-      logits.push_back(ops::linear(h, w_.lm_head));
+      logits.push_back(lm_head(h));
       if (opts.trace) opts.trace("logits", logits.back());
     } else if (c1 == n) {
-      logits.push_back(ops::linear(ops::clone(h.slice(0, h.dim(0) - 1, h.dim(0))), w_.lm_head));
+      logits.push_back(lm_head(ops::clone(h.slice(0, h.dim(0) - 1, h.dim(0)))));
       if (opts.trace) opts.trace("logits", logits.back());
     }
   }
@@ -122,7 +156,7 @@ Tensor TextModel::prefill(const std::vector<Segment>& segments, SequenceState& s
 }
 
 Tensor TextModel::decode(int32_t token, SequenceState& state, const TraceFn& trace) const {
-  return decode_rows(embed({token}), state, trace);
+  return decode_rows(ops::embedding(w_.embed_tokens, std::vector<int32_t>{token}, activation_dtype()), state, trace);
 }
 
 Tensor TextModel::decode(const Tensor& token, SequenceState& state, const TraceFn& trace) const {
@@ -130,12 +164,12 @@ Tensor TextModel::decode(const Tensor& token, SequenceState& state, const TraceF
             "decode: the token must be i32 [1], got {}", token.str());
   MVL_CHECK(token.device() == dev_.device(), invalid_argument, "decode: the token is on {} but the model on {}",
             token.device().str(), dev_.device().str());
-  return decode_rows(ops::embedding(w_.embed_tokens, token), state, trace);
+  return decode_rows(ops::embedding(w_.embed_tokens, token, activation_dtype()), state, trace);
 }
 
 Tensor TextModel::decode_rows(const Tensor& x, SequenceState& state, const TraceFn& trace) const {
   const Tensor h = forward(x, state, trace);
-  const Tensor logits = ops::linear(h, w_.lm_head);
+  const Tensor logits = lm_head(h);
   if (trace) trace("logits", logits);
   return logits.view({cfg_.vocab_size});
 }

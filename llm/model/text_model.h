@@ -8,6 +8,8 @@
 //   SequenceState st = model.new_state();
 //   Tensor last = model.prefill({Segment::tokens(ids)}, st);     // f32 [1, vocab]
 //   Tensor next = model.decode(ops::argmax(last.select(0, 0)), st);  // f32 [vocab]
+// On a GPU, TextModel::load(..., dev, {.precision = Precision::f32}) keeps CPU parity; the
+// default there is bf16 (fast).
 #pragma once
 
 #include <cstdint>
@@ -17,6 +19,7 @@
 #include "kernels/ops/device.h"
 #include "llm/config/text_config.h"
 #include "llm/layers/layers.h"
+#include "llm/model/precision.h"
 #include "llm/state/sequence_state.h"
 #include "llm/weights/text_weights.h"
 
@@ -25,7 +28,8 @@ namespace mvl::llm {
 // One run of prompt input: either token ids or ready-made embedding rows.
 struct Segment {
   std::vector<int32_t> ids;  // used when `embeddings` is undefined
-  Tensor embeddings;         // f32 [n, hidden] (e.g. image features), spliced as-is
+  Tensor embeddings;         // f32|bf16 [n, hidden] (e.g. image features), moved to the model's
+                             // device and converted to its activation dtype on entry
 
   static Segment tokens(std::vector<int32_t> ids) { return Segment{std::move(ids), Tensor()}; }
   static Segment rows(Tensor embeddings) { return Segment{{}, std::move(embeddings)}; }
@@ -37,21 +41,34 @@ struct PrefillOptions {
   int64_t chunk_size = 0;   // > 0: run the prompt through the layers in chunks of this many tokens
                             // (bounds activation memory; same result up to f32 rounding)
   TraceFn trace;            // optional: "embed", "layer.<l>.attn", "layer.<l>.hidden" (output of
-                            // layer l), "final_norm", "logits" (per chunk when chunked)
+                            // layer l), "final_norm", "logits" (per chunk when chunked); always f32
+                            // (bf16 activations are converted for the callback, and tracing turns
+                            // the fused residual+norm steps off)
+};
+
+struct TextLoadOptions {
+  // Activation precision (precision.h). Unset: bf16 on a CUDA device, f32 on the CPU.
+  // bf16 on the CPU is refused (Error{unsupported}).
+  std::optional<Precision> precision;
 };
 
 class TextModel {
  public:
   // device: where the model runs. A CUDA DeviceContext uploads every weight once as bf16
-  // (slopes stay f32); activations, states and logits then live on that device, and the
-  // same layer code runs through the ops CUDA branches.
+  // (slopes stay f32; each layer's experts packed into two buffers); activations, states and
+  // logits then live on that device, and the same layer code runs through the ops CUDA
+  // branches: the tuned bf16 kernels for Precision::bf16 (the default there), the generic
+  // f32 kernels for Precision::f32.
   static TextModel load(const Checkpoint& ckpt, const TextConfig& cfg, const TextWeightNaming& naming,
-                        const ops::DeviceContext& device = {});
+                        const ops::DeviceContext& device = {}, const TextLoadOptions& opts = {});
 
   const TextConfig& config() const { return cfg_; }
   const TextWeights& weights() const { return w_; }
   const ops::DeviceContext& device() const { return dev_; }
-  SequenceState new_state() const { return SequenceState(cfg_, dev_); }
+  Precision precision() const { return precision_; }
+  // f32 or bf16: the dtype of hidden states and the KV cache.
+  DType activation_dtype() const { return llm::activation_dtype(precision_); }
+  SequenceState new_state() const { return SequenceState(cfg_, dev_, activation_dtype()); }
 
   // f32 [ids.size(), hidden]: plain embedding lookup (no scaling). Throws for ids outside the vocabulary.
   Tensor embed(const std::vector<int32_t>& ids) const;
@@ -65,15 +82,18 @@ class TextModel {
   Tensor decode(const Tensor& token, SequenceState& state, const TraceFn& trace = {}) const;
 
  private:
-  // x: f32 [n, hidden] at positions [state.position(), +n). Runs every layer and the final
-  // norm; advances the state. Returns the final-normed hidden states f32 [n, hidden].
+  // x: act [n, hidden] at positions [state.position(), +n). Runs every layer and the final
+  // norm; advances the state. Returns the final-normed hidden states act [n, hidden].
   Tensor forward(Tensor x, SequenceState& state, const TraceFn& trace) const;
-  // x: f32 [1, hidden], the embedded token. Returns f32 [vocab].
+  // x: act [1, hidden], the embedded token. Returns f32 [vocab].
   Tensor decode_rows(const Tensor& x, SequenceState& state, const TraceFn& trace) const;
+  // h: act [n, hidden] -> f32 [n, vocab] (bf16: the bf16 GEMM's rounded logits, upcast).
+  Tensor lm_head(const Tensor& h) const;
 
   TextConfig cfg_;
   TextWeights w_;
   ops::DeviceContext dev_;  // CPU unless loaded for a GPU
+  Precision precision_ = Precision::f32;
 };
 
 }  // namespace mvl::llm

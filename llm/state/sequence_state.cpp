@@ -9,17 +9,19 @@
 
 namespace mvl::llm {
 
-SequenceState::SequenceState(const TextConfig& cfg, const ops::DeviceContext& device)
+SequenceState::SequenceState(const TextConfig& cfg, const ops::DeviceContext& device, DType kv_dtype)
     : dev_(device), kinds_(cfg.layer_types), nkv_(cfg.num_key_value_heads), dh_(cfg.head_dim),
-      lineage_(std::make_shared<const int>(0)) {
+      kv_dtype_(kv_dtype), lineage_(std::make_shared<const int>(0)) {
+  MVL_CHECK(kv_dtype == DType::f32 || kv_dtype == DType::bf16, unsupported,
+            "sequence state: KV cache dtype must be f32 or bf16, got {}", dtype_name(kv_dtype));
   for (AttnKind k : kinds_) {
     if (k == AttnKind::lightning) {
       slot_.push_back(static_cast<int64_t>(lightning_.size()));
       lightning_.push_back(ops::empty({cfg.num_attention_heads, cfg.head_dim, cfg.head_dim}, DType::f32, device));
     } else {
       slot_.push_back(static_cast<int64_t>(kv_.size()));
-      kv_.push_back(KvCache{ops::empty({0, nkv_, dh_}, DType::f32, device),
-                            ops::empty({0, nkv_, dh_}, DType::f32, device), 0});
+      kv_.push_back(KvCache{ops::empty({0, nkv_, dh_}, kv_dtype_, device),
+                            ops::empty({0, nkv_, dh_}, kv_dtype_, device), 0});
     }
   }
 }
@@ -39,10 +41,12 @@ void SequenceState::append_kv(int64_t layer, const Tensor& k, const Tensor& v) {
   const int64_t n = k.dim(0);
   check_shape(k, {n, nkv_, dh_}, "append_kv k");
   check_shape(v, {n, nkv_, dh_}, "append_kv v");
+  MVL_CHECK(k.dtype() == kv_dtype_ && v.dtype() == kv_dtype_, invalid_argument,
+            "append_kv: k {} / v {} do not match the cache dtype {}", k.str(), v.str(), dtype_name(kv_dtype_));
   if (c.length + n > c.k.dim(0)) {
     const int64_t cap = std::max<int64_t>({c.length + n, 2 * c.k.dim(0), 64});
-    Tensor nk = ops::empty({cap, nkv_, dh_}, DType::f32, dev_);
-    Tensor nv = ops::empty({cap, nkv_, dh_}, DType::f32, dev_);
+    Tensor nk = ops::empty({cap, nkv_, dh_}, kv_dtype_, dev_);
+    Tensor nv = ops::empty({cap, nkv_, dh_}, kv_dtype_, dev_);
     if (c.length > 0) {
       ops::copy_into(nk.slice(0, 0, c.length), c.k.slice(0, 0, c.length));
       ops::copy_into(nv.slice(0, 0, c.length), c.v.slice(0, 0, c.length));
@@ -64,6 +68,7 @@ SequenceState SequenceState::clone() const {
   s.slot_ = slot_;
   s.nkv_ = nkv_;
   s.dh_ = dh_;
+  s.kv_dtype_ = kv_dtype_;
   s.position_ = position_;
   // A new identity; this state's past becomes the clone's newest ancestor.
   s.lineage_ = std::make_shared<const int>(0);

@@ -16,8 +16,8 @@ namespace mvl::llm {
 
 // Grows by doubling; rows [0, length) are valid.
 struct KvCache {
-  Tensor k;  // f32 [capacity, nkv, dh], post-RoPE keys
-  Tensor v;  // f32 [capacity, nkv, dh]
+  Tensor k;  // f32|bf16 (the activation dtype) [capacity, nkv, dh], post-RoPE keys
+  Tensor v;  // f32|bf16 [capacity, nkv, dh]
   int64_t length = 0;
 };
 
@@ -33,8 +33,9 @@ class SequenceState {
 
   SequenceState() = default;
   // Empty state (position 0) for the model described by cfg, on dev's device (the model's
-  // DeviceContext: its tensors then run on the model's stream).
-  explicit SequenceState(const TextConfig& cfg, const ops::DeviceContext& dev = {});
+  // DeviceContext: its tensors then run on the model's stream). kv_dtype: the KV caches'
+  // dtype = the model's activation dtype (lightning states are f32 always).
+  explicit SequenceState(const TextConfig& cfg, const ops::DeviceContext& dev = {}, DType kv_dtype = DType::f32);
   Device device() const { return dev_.device(); }
   SequenceState(SequenceState&&) noexcept = default;
   SequenceState& operator=(SequenceState&&) noexcept = default;
@@ -55,7 +56,7 @@ class SequenceState {
   // For the layers (indices are global layer indices).
   Tensor& lightning_state(int64_t layer);  // f32 [nh, dh, dh], updated in place
   KvCache& kv_cache(int64_t layer);
-  // Appends n rows of post-RoPE k and v ([n, nkv, dh] f32) to layer's cache, growing it.
+  // Appends n rows of post-RoPE k and v ([n, nkv, dh], the cache's dtype) to layer's cache, growing it.
   void append_kv(int64_t layer, const Tensor& k, const Tensor& v);
   void advance(int64_t n) { position_ += n; }
 
@@ -68,6 +69,7 @@ class SequenceState {
   std::vector<Tensor> lightning_;
   std::vector<KvCache> kv_;
   int64_t nkv_ = 0, dh_ = 0;
+  DType kv_dtype_ = DType::f32;
   int64_t position_ = 0;
   // Snapshot validity bookkeeping. Each state has its own identity tag; a clone records
   // its ancestors (their tag, how far their history reached, their rewinds) so snapshots

@@ -61,7 +61,9 @@ struct LayerWeights {
   LightningWeights lightning;       // set when kind == lightning
   SoftmaxWeights softmax;           // set when kind == softmax
   Tensor gate;                      // f32|bf16 [E, H] router (block_sparse_moe.gate / mlp.gate)
-  std::vector<ops::ExpertWeights> experts;  // E entries: w1, w3 [I, H], w2 [H, I] (views into fused tensors)
+  std::vector<ops::ExpertWeights> experts;  // E entries: w1, w3 [I, H], w2 [H, I] (views into fused tensors,
+                                            // or on a GPU into `packed`)
+  ops::PackedExperts packed;  // GPU only: bf16 w13 [E, 2I, H], w2 [E, H, I], every expert packed once
 };
 
 struct TextWeights {

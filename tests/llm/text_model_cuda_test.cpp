@@ -64,7 +64,9 @@ TEST(TextModelCuda, TinyModelGreedyTokensMatchCpu) {
 
   const llm::TextModel cpu = llm::TextModel::load(ckpt, cfg, naming);
   const ops::DeviceContext gpu_dev = ops::DeviceContext::open(Device::cuda(0));
-  const llm::TextModel gpu = llm::TextModel::load(ckpt, cfg, naming, gpu_dev);
+  // f32 activations: the CPU parity mode (the CUDA default is bf16, see text_model_bf16_cuda_test).
+  const llm::TextModel gpu = llm::TextModel::load(ckpt, cfg, naming, gpu_dev, {llm::Precision::f32});
+  EXPECT_EQ(gpu.precision(), llm::Precision::f32);
   EXPECT_TRUE(gpu.weights().embed_tokens.device().is_cuda());
   EXPECT_EQ(gpu.weights().layers[0].input_layernorm.dtype(), DType::bf16);
 
@@ -102,7 +104,10 @@ TEST(TextModelCuda, StateCloneAndDeviceChecks) {
       llm::TextConfig::from_json(json::parse_file(dir + "/config.json").at("text_config"), "tiny text_config");
   const Checkpoint ckpt = Checkpoint::open(dir);
   const ops::DeviceContext dev = ops::DeviceContext::open(Device::cuda(0));
-  const llm::TextModel gpu = llm::TextModel::load(ckpt, cfg, llm::TextWeightNaming::detect(ckpt), dev);
+  for (const llm::Precision prec : {llm::Precision::f32, llm::Precision::bf16}) {
+  SCOPED_TRACE(llm::precision_name(prec));
+  const llm::TextModel gpu = llm::TextModel::load(ckpt, cfg, llm::TextWeightNaming::detect(ckpt), dev, {prec});
+  EXPECT_EQ(gpu.activation_dtype(), prec == llm::Precision::bf16 ? DType::bf16 : DType::f32);
   llm::SequenceState st = gpu.new_state();
   EXPECT_TRUE(st.device().is_cuda());
   gpu.prefill({llm::Segment::tokens({3000, 5, 6, 7})}, st);
@@ -119,6 +124,23 @@ TEST(TextModelCuda, StateCloneAndDeviceChecks) {
   // A host token tensor is refused with a readable error.
   Tensor host_tok = Tensor::empty({1}, DType::i32);
   EXPECT_THROW(gpu.decode(host_tok, st), Error);
+  }
+}
+
+TEST(TextModelCuda, DefaultPrecisionIsBf16OnCuda) {
+  MVL_REQUIRE_GPU_OR_SKIP();
+  const std::string dir = test::source_path("assets/models/tiny-random");
+  const llm::TextConfig cfg =
+      llm::TextConfig::from_json(json::parse_file(dir + "/config.json").at("text_config"), "tiny text_config");
+  const Checkpoint ckpt = Checkpoint::open(dir);
+  const llm::TextModel gpu = llm::TextModel::load(ckpt, cfg, llm::TextWeightNaming::detect(ckpt),
+                                                  ops::DeviceContext::open(Device::cuda(0)));
+  EXPECT_EQ(gpu.precision(), llm::Precision::bf16);
+  llm::SequenceState st = gpu.new_state();
+  const Tensor logits = gpu.prefill({llm::Segment::tokens(kPrompt)}, st);
+  EXPECT_EQ(logits.dtype(), DType::f32);  // logits stay f32 whatever the activations
+  EXPECT_EQ(logits.dim(1), cfg.vocab_size);
+  for (float v : host_row(logits)) ASSERT_TRUE(std::isfinite(v));
 }
 
 }  // namespace

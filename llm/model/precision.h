@@ -1,0 +1,28 @@
+// Activation precision of the text model, an explicit load-time choice:
+//   f32  : f32 activations (bf16 weights on a GPU), op for op the CPU reference; the only
+//          choice on the CPU.
+//   bf16 : bf16 activations with PyTorch/transformers bf16 semantics (each op's output rounded
+//          to bf16) on the tuned CUDA kernels: the fast path, and the CUDA default.
+// Logits are returned as f32 either way.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "kernels/core/dtype.h"
+#include "kernels/ops/device.h"
+
+namespace mvl::llm {
+
+enum class Precision { f32, bf16 };
+
+// "f32" | "bf16"; throws Error{invalid_argument} naming the accepted values otherwise.
+Precision parse_precision(const std::string& s);
+const char* precision_name(Precision p);
+// The default for a device: bf16 on CUDA, f32 on the CPU.
+Precision default_precision(const ops::DeviceContext& dev);
+// The choice for dev (the default when unset); throws Error{unsupported} for bf16 on the CPU.
+Precision resolve_precision(std::optional<Precision> requested, const ops::DeviceContext& dev);
+inline DType activation_dtype(Precision p) { return p == Precision::bf16 ? DType::bf16 : DType::f32; }
+
+}  // namespace mvl::llm
