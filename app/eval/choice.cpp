@@ -58,14 +58,13 @@ int letter_index(char c, size_t n) {
 
 std::string final_answer(std::string_view response) {
   const std::string r(response);
-  static const std::regex answer_tag(R"(<answer>([\s\S]*?)</answer>)", std::regex::icase);
-  std::string last;
-  bool found = false;
-  for (auto it = std::sregex_iterator(r.begin(), r.end(), answer_tag); it != std::sregex_iterator(); ++it) {
-    last = (*it)[1].str();
-    found = true;
+  const std::string low = lower_ascii(r);
+  // Plain searches, not std::regex: CoT responses run to hundreds of KB and libstdc++'s
+  // regex recurses per character on lazy spans.
+  if (const size_t close = low.rfind("</answer>"); close != std::string::npos) {
+    if (const size_t open = low.rfind("<answer>", close); open != std::string::npos)
+      return trim(std::string_view(r).substr(open + 8, close - (open + 8)));
   }
-  if (found) return trim(last);
 
   if (const size_t b = r.rfind("\\boxed{"); b != std::string::npos) {
     int depth = 1;
@@ -74,7 +73,6 @@ std::string final_answer(std::string_view response) {
     if (depth == 0) return trim(std::string_view(r).substr(b + 7, i - 1 - (b + 7)));
   }
 
-  const std::string low = lower_ascii(r);
   if (const size_t f = low.rfind("final answer"); f != std::string::npos) {
     size_t i = f + 12;
     while (i < r.size() && (r[i] == ':' || r[i] == '*' || std::isspace(static_cast<unsigned char>(r[i])))) ++i;

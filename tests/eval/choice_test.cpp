@@ -69,5 +69,19 @@ TEST(ExtractOption, LoneLetterAndFailures) {
   expect_choice("onigh words many }abab_`", -1, "none");  // tiny-model gibberish
 }
 
+TEST(ExtractOption, LongReasoningDoesNotBlowTheStack) {
+  // A CoT response of ~300 KB (what a 49k-token budget allows): the tag search must not
+  // recurse per character.
+  std::string r = "<analysis>";
+  for (int i = 0; i < 20000; ++i) r += "the moon is not a star; ";
+  r += "</analysis>\n<answer>(B)</answer>";
+  EXPECT_EQ(final_answer(r), "(B)");
+  expect_choice(r, 1, "letter");
+  // Without tags the whole text is searched for phrases, still linearly.
+  std::string plain(300000, 'x');
+  plain += " so the answer is C";
+  expect_choice(plain, 2, "answer_phrase");
+}
+
 }  // namespace
 }  // namespace mvl::eval
