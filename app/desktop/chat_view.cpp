@@ -30,6 +30,17 @@ void wrapped_colored(const ImVec4& color, const std::string& s) {
   ImGui::PopStyleColor();
 }
 
+// CallbackAlways of the message box: after it (re)takes focus, put the cursor at the end
+// (ImGui starts a freshly focused box at the beginning of its text).
+int cursor_to_end(ImGuiInputTextCallbackData* d) {
+  bool* pending = static_cast<bool*>(d->UserData);
+  if (*pending) {
+    d->CursorPos = d->SelectionStart = d->SelectionEnd = d->BufTextLen;
+    *pending = false;
+  }
+  return 0;
+}
+
 std::string file_name(const std::string& path) {
   const size_t slash = path.find_last_of('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
@@ -256,20 +267,40 @@ void ChatView::draw_composer() {
     io.KeyCtrl = true;
     io.KeyMods |= ImGuiKeyModFlags_Ctrl;
   }
+  // While the box is active, ImGui 1.86 writes its own copy of the text back every frame, so
+  // a draft changed by the controller (sent, given back after a failure, new chat) would be
+  // overwritten. Such a change gives the box a new ID: a fresh widget that reads the draft.
+  if (c_.draft() != seen_draft_) {
+    ++draft_generation_;
+    focus_input_ = true;
+  }
   if (focus_input_) {
     ImGui::SetKeyboardFocusHere();
     focus_input_ = false;
+    cursor_to_end_ = true;
   }
+  ImGui::PushID(draft_generation_);
+  // Esc means "stop" here; ImGui 1.86 would also revert the box to its text at focus time
+  // (no flag turns that off before 1.89), so the draft is put back and the box refocused.
+  const bool esc = ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Escape), false);
+  const std::string before_esc = esc ? c_.draft() : std::string();
   const float buttons = 110.0f;
   const bool enter = ImGui::InputTextMultiline(
       "##draft", &c_.draft(), ImVec2(-buttons, ImGui::GetTextLineHeight() * 3.5f + ImGui::GetStyle().FramePadding.y * 2),
-      ImGuiInputTextFlags_CtrlEnterForNewLine | ImGuiInputTextFlags_EnterReturnsTrue);
+      ImGuiInputTextFlags_CtrlEnterForNewLine | ImGuiInputTextFlags_EnterReturnsTrue | ImGuiInputTextFlags_CallbackAlways,
+      cursor_to_end, &cursor_to_end_);
+  ImGui::PopID();
   io.KeyCtrl = saved_ctrl;
   io.KeyMods = saved_mods;
+  if (esc && c_.draft() != before_esc) {
+    c_.draft() = before_esc;
+    focus_input_ = true;
+  }
   if (enter) {
     if (c_.can_send()) c_.send();
     focus_input_ = true;  // Enter deactivates the field; keep typing in it
   }
+  seen_draft_ = c_.draft();
   ImGui::SameLine();
   ImGui::BeginGroup();
   if (c_.generating()) {

@@ -35,6 +35,9 @@ class ChatView {
   size_t last_entries_ = 0;      // to scroll down when the list grows
   size_t last_text_size_ = 0;    // ... or the streaming answer grows
   bool focus_input_ = true;
+  bool cursor_to_end_ = false;   // the box just took focus: its cursor goes to the end
+  std::string seen_draft_;       // the draft as the message box last left it
+  int draft_generation_ = 0;     // bumped when the draft changed outside the box (its ImGui ID)
 };
 
 }  // namespace mvl::desktop

@@ -111,6 +111,35 @@ TEST(ChatView, EnterSendsAndShiftEnterAddsANewline) {
   // The box keeps focus after sending: the next message can be typed at once.
   ui.type(c, v, "again");
   EXPECT_EQ(c.draft(), "again");
+  // Esc (stop) while typing keeps the text (ImGui 1.86 would revert the box to its start).
+  ui.press(c, v, kKeyEscape);
+  EXPECT_EQ(c.draft(), "again");
+  ui.type(c, v, "!");
+  EXPECT_EQ(c.draft(), "again!");
+}
+
+TEST(ChatView, TheMessageBoxShowsDraftsChangedByTheController) {
+  Ui ui;
+  TextureCache textures;
+  engine::testing::FakeOptions fo;
+  fo.fail_at_decode = 1;
+  ChatController c(fake_factory(fo));
+  ChatView v(c, textures, "", "cpu");
+  load_fake(ui, c, v);
+  ui.frames(c, v, 3);
+  ui.type(c, v, "will fail");
+  ui.press(c, v, kKeyEnter);
+  ASSERT_TRUE(run_until(ui, c, v, [&] { return !c.generating(); }));
+  EXPECT_FALSE(c.error().empty());
+  ASSERT_EQ(c.draft(), "will fail");  // given back by the controller while the box had focus
+  ui.frames(c, v, 2);                 // the box takes focus again on the next frame
+  ui.type(c, v, "!");
+  EXPECT_EQ(c.draft(), "will fail!");
+  // Ctrl+N empties the draft while the box is being edited: typing starts afresh.
+  ui.press(c, v, 'N', /*ctrl=*/true);
+  EXPECT_TRUE(c.draft().empty());
+  ui.type(c, v, "x");
+  EXPECT_EQ(c.draft(), "x");
 }
 
 TEST(ChatView, EscStopsAndCtrlNStartsANewChat) {
