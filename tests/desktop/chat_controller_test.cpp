@@ -88,10 +88,10 @@ TEST(ChatController, LoadFailureIsShownInlineAndTheAppStaysUsable) {
 
 TEST(ChatController, SendStreamsTokensIntoTheLastMessage) {
   FakeOptions fo;
-  fo.decode_delay_ms = 3;
+  fo.decode_delay_ms = 5;  // 64 tokens take >= 320 ms: room to see the stream on a busy CI machine
   ChatController c(fake_factory(fo));
   load(c);
-  c.settings().max_tokens = 24;
+  c.settings().max_tokens = 64;
   c.draft() = "  hello there  ";
   ASSERT_TRUE(c.send()) << c.error();
   EXPECT_TRUE(c.draft().empty());
@@ -107,7 +107,7 @@ TEST(ChatController, SendStreamsTokensIntoTheLastMessage) {
   ASSERT_TRUE(c.generating()) << "finished before it could be seen streaming";
   const ChatEntry partial = c.entries().back();
   EXPECT_TRUE(partial.streaming);
-  EXPECT_LT(partial.live_tokens, 24);
+  EXPECT_LT(partial.live_tokens, 64);
   EXPECT_FALSE(partial.stats.has_value());
 
   ASSERT_TRUE(pump(c, [&] { return !c.generating(); }));
@@ -118,11 +118,11 @@ TEST(ChatController, SendStreamsTokensIntoTheLastMessage) {
   EXPECT_EQ(a.text.compare(0, partial.text.size(), partial.text), 0) << "the streamed prefix changed";
   ASSERT_TRUE(a.stats.has_value());
   EXPECT_EQ(a.stats->reason, StopReason::max_tokens);
-  EXPECT_EQ(a.stats->completion_tokens, 24);
+  EXPECT_EQ(a.stats->completion_tokens, 64);
   EXPECT_GT(a.stats->ttft_ms, 0);
   EXPECT_GT(a.stats->decode_tokens_per_s, 0);
   EXPECT_EQ(c.context_tokens(), a.stats->context_tokens);
-  EXPECT_NE(stats_line(*a.stats).find("24 tokens"), std::string::npos) << stats_line(*a.stats);
+  EXPECT_NE(stats_line(*a.stats).find("64 tokens"), std::string::npos) << stats_line(*a.stats);
   EXPECT_TRUE(c.error().empty()) << c.error();
   EXPECT_TRUE(c.can_regenerate());
 }
