@@ -104,6 +104,22 @@ Json make_record(Task task, Protocol protocol, const Item& item, size_t index, c
   return r;
 }
 
+std::string file_fnv1a64(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  MVL_CHECK(f.good(), not_found, "image '{}': cannot open the file", path);
+  uint64_t h = 0xcbf29ce484222325ull;
+  char buf[1 << 16];
+  while (f.read(buf, sizeof(buf)) || f.gcount() > 0) {
+    for (std::streamsize i = 0; i < f.gcount(); ++i) {
+      h ^= static_cast<unsigned char>(buf[i]);
+      h *= 0x100000001b3ull;
+    }
+    if (!f) break;
+  }
+  MVL_CHECK(!f.bad(), io, "image '{}': read failed", path);
+  return fmt::format("{:016x}", h);
+}
+
 PredictionsFile read_predictions(const std::string& path) {
   PredictionsFile out;
   std::error_code ec;

@@ -25,6 +25,9 @@ json::Json make_record(Task task, Protocol protocol, const Item& item, size_t in
 // of a record), exposed for tests and re-scoring.
 json::Json score_response(Task task, Protocol protocol, const Item& item, const std::string& response);
 
+// 64-bit FNV-1a of a file's bytes as 16 hex digits; throws Error{not_found|io}.
+std::string file_fnv1a64(const std::string& path);
+
 struct PredictionsFile {
   std::vector<json::Json> records;
   size_t dropped_torn_line = 0;  // 1 when the last line was incomplete and was dropped

@@ -18,7 +18,12 @@ using json::Json;
 
 namespace {
 
-using Prepared = std::vector<std::shared_ptr<const engine::PreparedImage>>;
+// An item's images, decoded and preprocessed, with a hash of each file's bytes (records
+// carry it so two runs can be checked to have seen the same pages).
+struct Prepared {
+  std::vector<std::shared_ptr<const engine::PreparedImage>> images;
+  std::vector<std::string> hashes;
+};
 
 Json generation_json(const RunConfig& c) {
   const auto& g = c.generation;
@@ -158,7 +163,10 @@ RunResult run_eval(engine::Engine& eng, const Dataset& ds, const RunConfig& cfg)
   PredictionsWriter writer(res.predictions_path);
   auto prepare = [&eng](const Item* item) {
     Prepared p;
-    for (const auto& path : item->images) p.push_back(eng.prepare_image(path));
+    for (const auto& path : item->images) {
+      p.images.push_back(eng.prepare_image(path));
+      p.hashes.push_back(file_fnv1a64(path));
+    }
     return p;
   };
   std::future<Prepared> next;
@@ -191,8 +199,8 @@ RunResult run_eval(engine::Engine& eng, const Dataset& ds, const RunConfig& cfg)
       engine::Request req;
       req.session = eng.new_session(cfg.system_prompt);
       req.options = cfg.generation;
-      for (size_t i = 0; i < images.size(); ++i)
-        req.content.push_back(engine::ContentPart::make_image(item.images[i], images[i]));
+      for (size_t i = 0; i < images.images.size(); ++i)
+        req.content.push_back(engine::ContentPart::make_image(item.images[i], images.images[i]));
       req.content.push_back(engine::ContentPart::make_text(prompt));
       engine::RequestHandle h;
       try {
@@ -219,6 +227,7 @@ RunResult run_eval(engine::Engine& eng, const Dataset& ds, const RunConfig& cfg)
     }
     if (failure) record = make_record(cfg.task, cfg.protocol, item, index, prompt, nullptr, &*failure,
                                       engine::now_ms() - t0);
+    record["image_fnv1a64"] = images.hashes.empty() ? Json(nullptr) : Json(images.hashes);
     writer.append(record);
     account(record);
     records.push_back(std::move(record));

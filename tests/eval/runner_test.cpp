@@ -70,6 +70,15 @@ struct Fixture {
 
 std::vector<Json> lines_of(const std::string& path) { return read_predictions(path).records; }
 
+TEST(EvalRecords, FileHashIsFnv1a64) {
+  const std::string d = test::temp_dir("eval_hash");
+  test::write_text(d + "/a", "a");
+  test::write_text(d + "/empty", "");
+  EXPECT_EQ(file_fnv1a64(d + "/a"), "af63dc4c8601ec8c");      // the published FNV-1a test vector
+  EXPECT_EQ(file_fnv1a64(d + "/empty"), "cbf29ce484222325");  // the offset basis
+  EXPECT_THROW(file_fnv1a64(d + "/absent"), Error);
+}
+
 TEST(EvalRunner, WritesRecordsAndReportsThatAgree) {
   Fixture f;
   const Dataset ds = f.docvqa(3);
@@ -96,7 +105,10 @@ TEST(EvalRunner, WritesRecordsAndReportsThatAgree) {
     const Json rescored = score_response(Task::docvqa, Protocol::short_answer, ds.items[i], rec["response"]);
     EXPECT_EQ(rec["scores"], rescored["scores"]);
     sum += rec["scores"]["anls"].get<double>();
+    ASSERT_EQ(rec["image_fnv1a64"].size(), 1u);
+    EXPECT_EQ(rec["image_fnv1a64"][0], file_fnv1a64(ds.items[i].images[0]));
   }
+  EXPECT_NE(recs[0]["image_fnv1a64"], recs[1]["image_fnv1a64"]);  // the fake images differ in width
   EXPECT_EQ(f.stats->images_encoded.load(), 3);
 
   const Json s = json::parse_file(r.summary_path);
@@ -135,6 +147,7 @@ TEST(EvalRunner, MissingImageIsRecordedAndRetriedOnResume) {
   EXPECT_EQ(recs[1]["error"]["phase"], "input");
   EXPECT_NE(recs[1]["error"]["message"].get<std::string>().find("absent.png"), std::string::npos);
   EXPECT_TRUE(recs[1]["response"].is_null());
+  EXPECT_TRUE(recs[1]["image_fnv1a64"].is_null());
   EXPECT_TRUE(recs[2]["error"].is_null());
   EXPECT_EQ(r.summary["errors"], 1);
   // Errors count as 0 in the headline and are left out of the other mean.
