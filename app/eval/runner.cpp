@@ -48,9 +48,13 @@ Json run_json(const RunConfig& c, const Dataset& ds) {
 // --resume: the earlier run must have asked the same thing, or its scores would mix two
 // experiments in one file.
 void check_same_run(Json before, Json now, const std::string& path) {
-  // The same model on another backend (a CPU start finished on a GPU) is the same run.
-  for (Json* j : {&before, &now})
-    if (j->contains("model") && (*j)["model"].is_object()) (*j)["model"].erase("backend");
+  // The same model on another backend (a CPU start finished on a GPU), or reached by
+  // another path, is the same run; its shape and activation precision must match.
+  for (Json* j : {&before, &now}) {
+    if (!j->contains("model") || !(*j)["model"].is_object()) continue;
+    (*j)["model"].erase("backend");
+    (*j)["model"].erase("dir");
+  }
   for (const char* k : {"task", "protocol", "generation", "model"}) {
     if (before.value(k, Json()) != now[k])
       throw Error(ErrorCategory::invalid_argument,
@@ -66,7 +70,7 @@ bool stop(const RunConfig& c) { return c.stop_requested && c.stop_requested(); }
 
 Json describe_model(const engine::Engine& e) {
   const auto& i = e.info();
-  return Json{{"dir", i.dir},           {"layout", i.layout},         {"backend", i.backend},
+  return Json{{"dir", i.dir},           {"layout", i.layout},         {"backend", i.backend}, {"precision", i.precision},
               {"layers", i.num_layers}, {"hidden_size", i.hidden_size}, {"parameters", i.num_parameters},
               {"max_context", e.max_context()}, {"tiny_demo", i.tiny_demo}};
 }
