@@ -43,6 +43,7 @@ struct GenerateOptions {
   bool ignore_eos = false;
   bool stats = false;
   std::string device = "cpu";  // "cpu", "cuda" or "cuda:N"
+  std::string precision;       // "" = the device's default (bf16 on CUDA)
 };
 
 // "cpu" | "cuda" | "cuda:N" -> Device; throws Error{invalid_argument} otherwise.
@@ -56,7 +57,7 @@ int run_generate(const GenerateOptions& o) {
   // features are computed on the CPU and moved to the device by prefill.
   const Device device = parse_device_flag(o.device);  // a bad value is a usage error (exit 2)
   const ops::DeviceContext dev = load_phase([&] { return ops::DeviceContext::open(device); });
-  ParityModel m = load_parity_model(dir, dev);
+  ParityModel m = load_parity_model(dir, dev, precision_flag(o.precision));
   const fs::path tok_path = fs::path(dir) / "tokenizer.json";
   std::error_code ec;
   std::optional<llm::Tokenizer> tok;
@@ -173,6 +174,7 @@ void add_generate_command(CLI::App& app, RunFn& run) {
   cmd->add_option("--device", o->device,
                   "Where the text model runs: cpu, cuda or cuda:N (needs a build with the CUDA backend)")
       ->capture_default_str();
+  add_precision_flag(*cmd, o->precision);
   cmd->callback([o, &run, p, ids] {
     if (p->count() == 0 && ids->count() == 0) throw CLI::RequiredError("-p TEXT or --ids FILE");
     run = [o] { return run_generate(*o); };

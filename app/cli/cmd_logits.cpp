@@ -9,9 +9,11 @@
 #include <sstream>
 
 #include "app/cli/command.h"
+#include "app/cli/generation_cli.h"
 #include "app/cli/token_ids.h"
 #include "app/engine/model_config.h"
 #include "kernels/core/safetensors.h"
+#include "kernels/ops/tensor_ops.h"
 #include "llm/model/text_model.h"
 
 namespace mvl::cli {
@@ -21,11 +23,15 @@ struct LogitsOptions {
   std::string model, ids_file, out;
   std::vector<std::string> images;
   int64_t chunk = 0;
+  std::string device = "cpu";  // "cpu", "cuda" or "cuda:N"
+  std::string precision;       // "" = the device's default
 };
 
 int run_logits(const LogitsOptions& o) {
   const std::string dir = o.model.empty() ? default_model_dir() : o.model;
-  ParityModel m = load_parity_model(dir, ops::DeviceContext());
+  const Device device = parse_device_flag(o.device);  // a bad value is a usage error (exit 2)
+  const ops::DeviceContext dev = load_phase([&] { return ops::DeviceContext::open(device); });
+  ParityModel m = load_parity_model(dir, dev, precision_flag(o.precision));
   const SplicedPrompt spliced = input_phase([&] {
     const std::vector<int32_t> ids = read_token_ids(o.ids_file);
     check_token_ids(ids, m.cfg.text.vocab_size);
@@ -37,7 +43,7 @@ int run_logits(const LogitsOptions& o) {
   opts.chunk_size = o.chunk;
   const Tensor logits = m.model.prefill(spliced.segments, state, opts);
   SafetensorsWriter w;
-  w.add("logits", logits);
+  w.add("logits", logits.device().is_cpu() ? logits : ops::to_device(logits, Device::cpu()));
   w.set_metadata("model", dir);
   w.write(o.out);
   std::fprintf(stderr, "wrote %s: logits [%lld, %lld]\n", o.out.c_str(), static_cast<long long>(spliced.positions),
@@ -57,6 +63,10 @@ void add_logits_command(CLI::App& app, RunFn& run) {
                   "Image for the next image token id in --ids (repeatable, in order); its rows replace the token");
   cmd->add_option("-o,--out", o->out, "Output .safetensors; holds one F32 tensor 'logits' [n_tokens, vocab_size]")
       ->required();
+  cmd->add_option("--device", o->device,
+                  "Where the text model runs: cpu, cuda or cuda:N (needs a build with the CUDA backend)")
+      ->capture_default_str();
+  add_precision_flag(*cmd, o->precision);
   cmd->add_option("--chunk", o->chunk, "Prefill in chunks of this many tokens (0 = all at once)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);

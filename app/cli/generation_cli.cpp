@@ -36,6 +36,21 @@ void add_model_flags(CLI::App& cmd, ModelFlags& f) {
                  "weights are uploaded once as bf16)")
       ->type_name("DEV")
       ->capture_default_str();
+  add_precision_flag(cmd, f.precision);
+}
+
+const char* const kPrecisionHelp =
+    "Text-model activation precision: bf16 = fast (the tuned GPU kernels, Hugging Face transformers' bf16 "
+    "numerics; the default on cuda), f32 = bit-for-bit-ish parity with the CPU reference (the only choice "
+    "and the default on cpu; slower on a GPU). Weights are bf16 on a GPU either way";
+
+void add_precision_flag(CLI::App& cmd, std::string& value) {
+  cmd.add_option("--precision", value, kPrecisionHelp)->check(CLI::IsMember({"f32", "bf16"}));
+}
+
+std::optional<llm::Precision> precision_flag(const std::string& value) {
+  if (value.empty()) return std::nullopt;
+  return llm::parse_precision(value);
 }
 
 void add_generation_flags(CLI::App& cmd, GenerationFlags& f) {
@@ -98,6 +113,7 @@ std::unique_ptr<engine::Engine> open_engine(const ModelFlags& f) {
   const Device dev = parse_device_flag(f.device);  // a bad value is a usage error (exit 2)
   opts.backend = dev.is_cuda() ? engine::Backend::cuda : engine::Backend::cpu;
   opts.device = dev.index;
+  opts.precision = precision_flag(f.precision);
   if (opts.model_dir.empty()) {
     opts.model_dir = default_model_dir();
     std::fprintf(stderr,
@@ -154,6 +170,7 @@ json::Json model_json(const engine::Engine& e) {
   return json::Json{{"dir", i.dir},
                     {"layout", i.layout},
                     {"backend", i.backend},
+                    {"precision", i.precision},
                     {"layers", i.num_layers},
                     {"hidden_size", i.hidden_size},
                     {"vocab_size", i.vocab_size},

@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "kernels/core/json.h"
 
 #include "kernels/core/device.h"
+#include "llm/model/precision.h"
 
 namespace mvl::cli {
 
@@ -21,7 +23,15 @@ struct ModelFlags {
   std::string model_dir;       // empty: the bundled tiny demo model
   int64_t ctx_size = 0;        // 0: the model's own
   std::string device = "cpu";  // cpu | cuda | cuda:N
+  std::string precision;       // "" (the device's default) | f32 | bf16
 };
+
+// The help text of --precision, shared by every subcommand that has it.
+extern const char* const kPrecisionHelp;
+// Adds --precision f32|bf16 bound to `value` (a bad value is a usage error, exit 2).
+void add_precision_flag(CLI::App& cmd, std::string& value);
+// "" -> unset (the device's default), else the parsed precision.
+std::optional<llm::Precision> precision_flag(const std::string& value);
 
 // Parses a --device value ("cpu", "cuda", "cuda:N"); throws Error{invalid_argument}.
 Device parse_device_flag(const std::string& s);

@@ -11,12 +11,15 @@
 
 namespace mvl::cli {
 
-ParityModel load_parity_model(const std::string& dir, const ops::DeviceContext& dev) {
+ParityModel load_parity_model(const std::string& dir, const ops::DeviceContext& dev,
+                              std::optional<llm::Precision> precision) {
   return load_phase([&] {
     return in_context(fmt::format("loading model '{}'", dir), [&] {
       engine::ModelConfig cfg = engine::ModelConfig::load_dir(dir);
       Checkpoint ckpt = Checkpoint::open(dir);
-      llm::TextModel model = llm::TextModel::load(ckpt, cfg.text, llm::TextWeightNaming::detect(ckpt), dev);
+      llm::TextLoadOptions text_opts;
+      text_opts.precision = precision;
+      llm::TextModel model = llm::TextModel::load(ckpt, cfg.text, llm::TextWeightNaming::detect(ckpt), dev, text_opts);
       return ParityModel{std::move(cfg), std::move(ckpt), std::move(model)};
     });
   });

@@ -188,6 +188,7 @@ class RealLm : public LanguageModel {
     return to_vector(m_.decode(id, dynamic_cast<RealState&>(state).seq()));
   }
   int64_t vocab_size() const override { return m_.config().vocab_size; }
+  const llm::TextModel& model() const { return m_; }
   int64_t hidden_size() const override { return m_.config().hidden_size; }
   // max_position_embeddings (8192 in VL-01's config) is only a RoPE-cache size in the
   // reference, which grows it on demand (spec §6.5, §9 item 11), and one large image alone
@@ -292,13 +293,17 @@ LoadedModel load_checkpoint(const EngineOptions& opts, const ProgressFn& progres
     // CPU-only builds.
     const ops::DeviceContext dev =
         ops::DeviceContext::open(opts.backend == Backend::cuda ? Device::cuda(opts.device) : Device::cpu());
-    auto lm = std::make_unique<RealLm>(llm::TextModel::load(ckpt, cfg.text, naming, dev));
+    llm::TextLoadOptions text_opts;
+    text_opts.precision = opts.precision;
+    auto lm = std::make_unique<RealLm>(llm::TextModel::load(ckpt, cfg.text, naming, dev, text_opts));
+    const std::string precision = llm::precision_name(lm->model().precision());
     report(progress, 0.85, "vision");
     std::unique_ptr<VisionEncoder> vis = load_vision_encoder(cfg, ckpt, dev);
     LoadedModel m;
     m.info.dir = opts.model_dir;
     m.info.layout = cfg.layout == CheckpointLayout::native ? "native" : "released";
     m.info.backend = backend_name(opts.backend);
+    m.info.precision = precision;
     m.info.num_layers = cfg.text.num_hidden_layers;
     m.info.hidden_size = cfg.text.hidden_size;
     m.info.vocab_size = cfg.text.vocab_size;

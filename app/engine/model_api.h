@@ -114,6 +114,7 @@ struct ModelInfo {
   std::string dir;
   std::string layout;           // "released" | "native" | "fake"
   std::string backend;          // "cpu" | "cuda"
+  std::string precision;        // text activations: "f32" | "bf16"
   int64_t num_layers = 0, hidden_size = 0, vocab_size = 0, max_context = 0;
   int64_t num_parameters = 0;
   bool has_vision = true;
