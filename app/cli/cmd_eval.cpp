@@ -94,8 +94,11 @@ int run_eval_command(const EvalFlags& f) {
   lo.format = f.format;
   lo.image_root = f.image_root;
   lo.image_cache_dir = (std::filesystem::path(out_dir) / "images").string();
-  const eval::Dataset ds = input_phase([&] { return eval::load_dataset(task, data, lo); });
-  MVL_CHECK(!ds.items.empty(), invalid_argument, "dataset '{}' has no items", data);
+  const eval::Dataset ds = input_phase([&] {
+    eval::Dataset d = eval::load_dataset(task, data, lo);
+    MVL_CHECK(!d.items.empty(), bad_format, "dataset '{}' has no items", data);
+    return d;
+  });
 
   const size_t selected = f.limit > 0 ? std::min<size_t>(ds.items.size(), f.limit) : ds.items.size();
   size_t missing = 0;
