@@ -33,6 +33,11 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias) {
     if (x.dtype() == DType::bf16) {
       // bf16 activations: the tuned cuBLASLt GEMM, f32 accumulation, bias fused into the
       // epilogue, one bf16 rounding of the output (PyTorch's bf16 F.linear).
+      if (w.dim(0) % 8 != 0 || w.dim(1) % 8 != 0) {
+        // cuBLASLt wants 16-byte aligned rows: odd sizes take the f32 kernels, rounded once.
+        const Tensor y32 = linear(cast(x, DType::f32), w, bias);
+        return cast(y32, DType::bf16);
+      }
       Tensor y = detail::dev_empty(shape, DType::bf16, ctx);
       if (y.numel() == 0) return y;
       const Tensor wb = w.dtype() == DType::bf16 ? w : cast(w, DType::bf16);

@@ -10,7 +10,8 @@ namespace mvl::ops {
 // w: f32|bf16 [out, in] (contiguous), bias: optional f32|bf16 [out]
 // returns f32 [..., out] on x's device. Accumulates in f32.
 // bf16 activations (x bf16 on a CUDA device): cuBLASLt bf16 GEMM with the bias fused,
-// returns bf16 [..., out] (PyTorch bf16 semantics: one rounding of x·Wᵀ + b). The CPU
+// returns bf16 [..., out] (PyTorch bf16 semantics: one rounding of x·Wᵀ + b; in/out not
+// multiples of 8: the f32 kernel, then that one rounding). The CPU
 // refuses bf16 activations (Error{unsupported}).
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias = nullptr);
 

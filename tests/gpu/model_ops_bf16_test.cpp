@@ -61,6 +61,9 @@ TEST_F(Bf16, LinearWithAndWithoutBias) {
     const Tensor bd = upw(b);
     expect_bf16_close(ops::linear(dev(x), upw(w), &bd), ops::linear(x, w, &b), 2, "linear+device bias");
   }
+  // Aligned sizes take cuBLASLt (above: 77 outputs take the f32 fallback).
+  const Tensor xa = rnd({33, 128}, 22), wa = rnd({72, 128}, 23), ba = rnd({72}, 24);
+  expect_bf16_close(ops::linear(dev(xa), upw(wa), &ba), ops::linear(xa, wa, &ba), 2, "linear cuBLASLt+bias");
   // Leading dims are flattened: [2, 3, in].
   const Tensor x3 = rnd({2, 3, 64}, 4), w3 = rnd({40, 64}, 5);
   expect_bf16_close(ops::linear(dev(x3), upw(w3)), ops::linear(x3, w3), 2, "linear 3-D");
@@ -108,7 +111,7 @@ TEST_F(Bf16, EmbeddingAndArgmax) {
   EXPECT_EQ(e.dtype(), DType::bf16);
   EXPECT_EQ(rel_l2(f32(e), ops::embedding(table, ids)), 0.0);
   const Tensor t_odd = rnd({50, 36}, 12);  // D % 8 != 0: gathered in f32, then rounded (exact here)
-  EXPECT_EQ(rel_l2(f32(ops::embedding(upw(t_odd), ids)), ops::embedding(t_odd, ids)), 0.0);
+  EXPECT_EQ(rel_l2(f32(ops::embedding(upw(t_odd), ids, DType::bf16)), ops::embedding(t_odd, ids)), 0.0);
   const Tensor logits = rnd({3, 1001}, 13);
   const Tensor am = ops::to_device(ops::argmax_rows(dev(logits)), Device::cpu());
   for (int r = 0; r < 3; ++r) EXPECT_EQ(am.data<int32_t>()[r], ops::argmax(logits.select(0, r))) << r;

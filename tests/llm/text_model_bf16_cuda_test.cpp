@@ -8,6 +8,7 @@
 // Labelled gpu (the _cuda_test suffix): skips without a GPU, fails under MVL_REQUIRE_GPU=1.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "kernels/ops/device.h"
@@ -56,11 +57,16 @@ TEST(TextModelBf16Cuda, LogitsWithinBf16ToleranceOfTransformers) {
                 static_cast<long long>(chunk), e_p, hf_p, kC * hf_p, e_d, hf_d, kC * hf_d);
     EXPECT_LE(e_p, kC * hf_p) << "prefill logits";
     EXPECT_LE(e_d, kC * hf_d) << "decode logits";
-    // Per row, so a single broken position (e.g. the block boundary at 256) is named.
+    // Per row, so a single broken position (e.g. the block boundary at 256) is named. One
+    // row's bf16 error varies a lot (transformers': 0.01 to 0.33), so the bound is 2 kC times
+    // the larger of transformers' error on that row and its overall error.
     const std::vector<int32_t> rows = to_ids(golden.get("rows"));
+    const auto hf_rows = rows_of(golden.get("prefill_bf16"));
     for (size_t r = 0; r < run.prefill.size(); ++r) {
       const double e = rel_l2_rows({run.prefill[r]}, {ref_p[r]});
-      EXPECT_LE(e, 2 * kC * hf_p) << "prompt position " << rows[r];
+      const double h = std::max(rel_l2_rows({hf_rows[r]}, {ref_p[r]}), hf_p);
+      EXPECT_LE(e, 2 * kC * h) << "prompt position " << rows[r] << ": rel L2 " << e << ", transformers bf16 "
+                               << rel_l2_rows({hf_rows[r]}, {ref_p[r]});
     }
   }
 }
