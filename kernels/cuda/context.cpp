@@ -146,6 +146,7 @@ Context::Context(int device) : device_(device) {
   MVL_CUDA_CHECK(cudaGetDeviceProperties(&p, device));
   sm_count_ = p.multiProcessorCount;
   max_smem_optin_ = p.sharedMemPerBlockOptin;
+  total_memory_ = p.totalGlobalMem;
   int pools = 0;
   MVL_CUDA_CHECK(cudaDeviceGetAttribute(&pools, cudaDevAttrMemoryPoolsSupported, device));
   MVL_CHECK(pools != 0, unsupported,

@@ -99,6 +99,7 @@ class Context {
   size_t workspace_bytes() const { return workspace_bytes_; }
   int sm_count() const { return sm_count_; }
   size_t max_smem_optin() const { return max_smem_optin_; }
+  size_t total_memory() const { return total_memory_; }  // the device's global memory, bytes
   // Blocks the host until everything enqueued on stream() has run; throws on a
   // device-side fault.
   void synchronize() const;
@@ -131,6 +132,7 @@ class Context {
   size_t workspace_bytes_ = 0;
   int sm_count_ = 0;
   size_t max_smem_optin_ = 0;
+  size_t total_memory_ = 0;
   mutable void* scratch_ = nullptr;
   mutable size_t scratch_bytes_ = 0;
   mutable std::map<GemmKey, std::shared_ptr<GemmPlan>> gemm_plans_;  // cache, not state
