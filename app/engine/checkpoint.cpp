@@ -225,19 +225,12 @@ class RealVision : public VisionEncoder {
       return std::shared_ptr<const PreparedImage>(std::move(p));
     }
   }
-  // VisionModel::encode, one ViT tile at a time so a cancel lands between tiles (tiles
-  // are independent in the ViT, so the result is the same as one batched call).
+  // VisionModel::encode with the cancel check: all tiles as one batch on a GPU, tile by tile
+  // with the check between tiles on the CPU (tiles are independent: same rows either way).
   Tensor encode(const PreparedImage& img, const CancelCheck& cancelled) override {
     const auto& p = dynamic_cast<const RealPrepared&>(img).pre;
-    const int64_t tiles = p.pixel_values.dim(0);
-    std::vector<Tensor> feats;  // each f32 [1, g*g, Dv]
-    for (int64_t t = 0; t < tiles; ++t) {
-      if (cancelled && cancelled()) return {};
-      feats.push_back(m_.vit_features(p.pixel_values.slice(0, t, t + 1)));
-    }
-    const int64_t gg = feats[0].dim(1), dv = feats[0].dim(2);
-    Tensor all = ops::concat_rows(feats).view({tiles, gg, dv});  // f32 [T, g*g, Dv]
-    Tensor rows = vision::pack_image_features(m_.project(all), m_.image_newline(), p.layout);
+    Tensor rows = m_.encode(p, cancelled);  // f32 [image_tokens, text_hidden]; undefined if cancelled
+    if (!rows.defined()) return {};
     m_.device().synchronize();  // so the caller's encode time covers the GPU work
     return rows;
   }
@@ -260,9 +253,11 @@ bool is_tiny_demo_model(const std::string& dir) {
 }
 
 std::unique_ptr<VisionEncoder> load_vision_encoder(const ModelConfig& cfg, const Checkpoint& ckpt,
-                                                   const ops::DeviceContext& dev) {
+                                                   const ops::DeviceContext& dev,
+                                                   std::optional<llm::Precision> precision) {
   if (!cfg.has_vision) return nullptr;
   vision::VisionModelOptions vo;
+  if (precision) vo.activations = llm::activation_dtype(*precision);
   vo.text_hidden = cfg.text.hidden_size;
   vo.feature_layer = cfg.vision_feature_layer;
   vo.select_strategy = cfg.vision_feature_select_strategy;
@@ -298,7 +293,8 @@ LoadedModel load_checkpoint(const EngineOptions& opts, const ProgressFn& progres
     auto lm = std::make_unique<RealLm>(llm::TextModel::load(ckpt, cfg.text, naming, dev, text_opts));
     const std::string precision = llm::precision_name(lm->model().precision());
     report(progress, 0.85, "vision");
-    std::unique_ptr<VisionEncoder> vis = load_vision_encoder(cfg, ckpt, dev);
+    // The vision half runs at the text model's precision (f32 keeps CPU parity end to end).
+    std::unique_ptr<VisionEncoder> vis = load_vision_encoder(cfg, ckpt, dev, lm->model().precision());
     LoadedModel m;
     m.info.dir = opts.model_dir;
     m.info.layout = cfg.layout == CheckpointLayout::native ? "native" : "released";

@@ -4,12 +4,14 @@
 // model.language_model., ...); it hands llm/ and vision/ their naming structs.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "app/engine/engine.h"
 #include "app/engine/model_config.h"
 #include "kernels/core/safetensors.h"
 #include "kernels/ops/device.h"
+#include "llm/model/precision.h"
 
 namespace mvl::engine {
 
@@ -19,8 +21,11 @@ LoadedModel load_checkpoint(const EngineOptions& opts, const ProgressFn& progres
 // The vision half alone (ViT + projector + packing), for the parity commands (`logits`,
 // `generate --ids --image`) that drive llm::TextModel directly. Null for text-only configs.
 // dev: where the ViT runs (CUDA: weights once as bf16, packed features stay on that GPU).
+// precision: the ViT + projector activations, as for the text model (unset: bf16 on CUDA,
+// f32 on the CPU); the packed rows are f32 either way.
 std::unique_ptr<VisionEncoder> load_vision_encoder(const ModelConfig& cfg, const Checkpoint& ckpt,
-                                                   const ops::DeviceContext& dev = {});
+                                                   const ops::DeviceContext& dev = {},
+                                                   std::optional<llm::Precision> precision = std::nullopt);
 
 // True for the bundled random demo model (its answers are gibberish), detected from the
 // "minimax_vl_tiny_random" marker make-tiny writes, or the directory name.
