@@ -322,6 +322,12 @@ Tensor empty_with(const Shape& shape, DType dtype, const std::shared_ptr<const C
   return t;
 }
 
+Tensor empty_uninit_with(const Shape& shape, DType dtype, const std::shared_ptr<const Context>& ctx) {
+  MVL_CHECK(ctx != nullptr, internal, "empty_uninit_with: no CUDA context");
+  const size_t bytes = static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype);
+  return Tensor(std::make_shared<ContextStorage>(bytes, ctx), 0, shape, contiguous_strides(shape), dtype);
+}
+
 std::shared_ptr<const Context> context_of(const Tensor& t) {
   if (!t.defined()) return nullptr;
   const auto* s = dynamic_cast<const ContextStorage*>(t.storage().get());

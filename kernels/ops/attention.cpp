@@ -75,7 +75,7 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale,
   if (bf16) {
     const detail::CtxPtr ctx = detail::cuda_ctx({&q, &k, &v}, "attention");
     if (flash_ok(q) && flash_ok(k) && flash_ok(v)) {
-      Tensor o = detail::dev_empty(q.shape(), DType::bf16, ctx);
+      Tensor o = detail::dev_uninit(q.shape(), DType::bf16, ctx);
       cuda::flash_attention(*ctx, q, k, v, o, scale, causal, q_offset);
       return o;
     }

@@ -37,6 +37,10 @@ CtxPtr cuda_ctx(std::initializer_list<const Tensor*> ts, const char* op) {
 
 Tensor dev_empty(const Shape& shape, DType dtype, const CtxPtr& ctx) { return cuda::empty_with(shape, dtype, ctx); }
 
+Tensor dev_uninit(const Shape& shape, DType dtype, const CtxPtr& ctx) {
+  return cuda::empty_uninit_with(shape, dtype, ctx);
+}
+
 Tensor dev_contiguous(const Tensor& t, const CtxPtr& ctx) {
   if (t.is_contiguous()) return t;
   Tensor out = cuda::empty_with(t.shape(), t.dtype(), ctx);
@@ -45,7 +49,7 @@ Tensor dev_contiguous(const Tensor& t, const CtxPtr& ctx) {
 }
 
 Tensor dev_copy(const Tensor& t, const CtxPtr& ctx) {
-  Tensor out = cuda::empty_with(t.shape(), t.dtype(), ctx);
+  Tensor out = cuda::empty_uninit_with(t.shape(), t.dtype(), ctx);
   if (t.numel() == 0) return out;
   if (t.is_contiguous())
     cuda::convert(*ctx, t, out);

@@ -26,6 +26,8 @@ CtxPtr cuda_ctx(std::initializer_list<const Tensor*> ts, const char* op);
 inline CtxPtr ctx_of(const DeviceContext& d) { return std::static_pointer_cast<const cuda::Context>(d.backend()); }
 // Zero-filled contiguous device tensor on ctx.
 Tensor dev_empty(const Shape& shape, DType dtype, const CtxPtr& ctx);
+// Uninitialised contiguous device tensor on ctx: only for outputs the kernel writes entirely.
+Tensor dev_uninit(const Shape& shape, DType dtype, const CtxPtr& ctx);
 // t itself when contiguous, else a contiguous device copy.
 Tensor dev_contiguous(const Tensor& t, const CtxPtr& ctx);
 // Always a new contiguous device copy of t (same dtype).

@@ -86,7 +86,7 @@ Tensor embedding(const Tensor& table, const Tensor& ids, DType out) {
   if (out == DType::bf16 && table.dtype() == DType::bf16 && table.ndim() == 2 && table.is_contiguous() &&
       table.dim(1) % 8 == 0 && ids.ndim() == 1 && ids.dtype() == DType::i32 && detail::any_cuda({&table, &ids})) {
     const detail::CtxPtr ctx = detail::cuda_ctx({&table, &ids}, "embedding");
-    Tensor y = detail::dev_empty({ids.dim(0), table.dim(1)}, DType::bf16, ctx);
+    Tensor y = detail::dev_uninit({ids.dim(0), table.dim(1)}, DType::bf16, ctx);
     cuda::embedding(*ctx, table, detail::dev_contiguous(ids, ctx), y);
     return y;
   }

@@ -67,7 +67,7 @@ bool cuda_lightning(const char* op, const Tensor& q, const Tensor& k, const Tens
     } else if (d == 128 && tuned_view(q) && tuned_view(k) && tuned_view(v)) {
       // The tuned kernels (f32 state, bf16 q/k/v/o): one token = the decode step, more =
       // the blockwise prefill (block 256 inside the kernel; every form is the same function).
-      out = detail::dev_empty({n, H, d}, DType::bf16, ctx);
+      out = detail::dev_uninit({n, H, d}, DType::bf16, ctx);
       const Tensor st = state.view({1, H, d, d});
       if (n == 1)
         cuda::lightning_decode(*ctx, q, k, v, slopes, st, out);

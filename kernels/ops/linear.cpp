@@ -38,7 +38,7 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias) {
         const Tensor y32 = linear(cast(x, DType::f32), w, bias);
         return cast(y32, DType::bf16);
       }
-      Tensor y = detail::dev_empty(shape, DType::bf16, ctx);
+      Tensor y = detail::dev_uninit(shape, DType::bf16, ctx);
       if (y.numel() == 0) return y;
       const Tensor wb = w.dtype() == DType::bf16 ? w : cast(w, DType::bf16);
       const Tensor bb = !bias ? Tensor() : bias->dtype() == DType::bf16 ? detail::dev_contiguous(*bias, ctx)

@@ -34,7 +34,7 @@ Tensor rms_norm(const Tensor& x, const Tensor& w, float eps, bool round_bf16) {
 #ifdef MVL_HAVE_CUDA
   if (detail::bf16_dev(x)) {
     const detail::CtxPtr ctx = detail::cuda_ctx({&x, &w}, "rms_norm");
-    Tensor y = detail::dev_empty(x.shape(), DType::bf16, ctx);
+    Tensor y = detail::dev_uninit(x.shape(), DType::bf16, ctx);
     cuda::rms_norm(*ctx, detail::dev_contiguous(x, ctx), bf16_weight(w, ctx), eps, y);
     return y;
   }
@@ -67,7 +67,7 @@ Tensor residual_rms_norm(const Tensor& resid, float alpha, const Tensor& branch,
 #ifdef MVL_HAVE_CUDA
   if (detail::bf16_dev(branch) && beta == 1.0f) {
     const detail::CtxPtr ctx = detail::cuda_ctx({&resid, &branch, &w}, "residual_rms_norm");
-    Tensor y = detail::dev_empty(branch.shape(), DType::bf16, ctx);
+    Tensor y = detail::dev_uninit(branch.shape(), DType::bf16, ctx);
     cuda::residual_rms_norm(*ctx, detail::dev_contiguous(resid, ctx), alpha, detail::dev_contiguous(branch, ctx),
                             bf16_weight(w, ctx), eps, y);
     return y;
@@ -83,7 +83,7 @@ Tensor gated_rms_norm(const Tensor& o, const Tensor& w, float eps, const Tensor&
 #ifdef MVL_HAVE_CUDA
   if (detail::bf16_dev(o)) {
     const detail::CtxPtr ctx = detail::cuda_ctx({&o, &gate, &w}, "gated_rms_norm");
-    Tensor y = detail::dev_empty(o.shape(), DType::bf16, ctx);
+    Tensor y = detail::dev_uninit(o.shape(), DType::bf16, ctx);
     cuda::gated_rms_norm(*ctx, detail::dev_contiguous(o, ctx), bf16_weight(w, ctx), eps,
                          detail::dev_contiguous(gate, ctx), y);
     return y;

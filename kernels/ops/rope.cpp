@@ -25,7 +25,7 @@ Tensor rope(const Tensor& x, int64_t pos0, int64_t rotary_dim, double theta) {
     // (no host copy, so a decode step stays sync-free). Angles and rotation in f32, one rounding.
     const detail::CtxPtr ctx = detail::cuda_ctx({&x}, "rope");
     Tensor y = detail::dev_copy(x, ctx);
-    Tensor pos = detail::dev_empty({x.dim(0)}, DType::i32, ctx);
+    Tensor pos = detail::dev_uninit({x.dim(0)}, DType::i32, ctx);
     cuda::iota_i32(*ctx, pos0, pos);
     cuda::rope_partial(*ctx, y, pos, static_cast<int>(rotary_dim), static_cast<float>(theta));
     return y;

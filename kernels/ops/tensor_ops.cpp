@@ -144,7 +144,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
 #ifdef MVL_HAVE_CUDA
   if (bf16_pair(a, b, "add")) {
     const detail::CtxPtr ctx = detail::cuda_ctx({&a, &b}, "add");
-    Tensor out = detail::dev_empty(a.shape(), DType::bf16, ctx);
+    Tensor out = detail::dev_uninit(a.shape(), DType::bf16, ctx);
     cuda::add(*ctx, detail::dev_contiguous(a, ctx), detail::dev_contiguous(b, ctx), out);
     return out;
   }
@@ -156,7 +156,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 #ifdef MVL_HAVE_CUDA
   if (bf16_pair(a, b, "mul")) {
     const detail::CtxPtr ctx = detail::cuda_ctx({&a, &b}, "mul");
-    Tensor out = detail::dev_empty(a.shape(), DType::bf16, ctx);
+    Tensor out = detail::dev_uninit(a.shape(), DType::bf16, ctx);
     cuda::mul_bf16(*ctx, detail::dev_contiguous(a, ctx), detail::dev_contiguous(b, ctx), out);
     return out;
   }
@@ -180,7 +180,7 @@ Tensor scale(const Tensor& a, float s) {
 #ifdef MVL_HAVE_CUDA
   if (detail::bf16_dev(a)) {
     const detail::CtxPtr ctx = detail::cuda_ctx({&a}, "scale");
-    Tensor out = detail::dev_empty(a.shape(), DType::bf16, ctx);
+    Tensor out = detail::dev_uninit(a.shape(), DType::bf16, ctx);
     cuda::axpby_bf16(*ctx, detail::dev_contiguous(a, ctx), s, Tensor(), 0.0f, out);
     return out;
   }
@@ -205,7 +205,7 @@ Tensor axpby(const Tensor& a, float alpha, const Tensor& b, float beta) {
 #ifdef MVL_HAVE_CUDA
   if (bf16_pair(a, b, "axpby")) {
     const detail::CtxPtr ctx = detail::cuda_ctx({&a, &b}, "axpby");
-    Tensor out = detail::dev_empty(a.shape(), DType::bf16, ctx);
+    Tensor out = detail::dev_uninit(a.shape(), DType::bf16, ctx);
     cuda::axpby_bf16(*ctx, detail::dev_contiguous(a, ctx), alpha, detail::dev_contiguous(b, ctx), beta, out);
     return out;
   }
