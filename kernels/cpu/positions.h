@@ -12,6 +12,7 @@ void positions_from(int32_t pos0, int64_t n, int32_t* out);
 void add_scalar(int32_t* t, int64_t m, int32_t v);
 // Row i of src (n rows of row_bytes) goes to row pos + i of dst (cap rows of row_bytes);
 // rows whose destination falls outside [0, cap) are skipped.
-void write_rows_at(void* dst, int64_t cap, const void* src, int64_t n, int64_t row_bytes, int64_t pos);
+void write_rows_at(void* dst, int64_t cap, const void* src, int64_t n, int64_t row_bytes,
+                   int64_t pos);
 
 }  // namespace mvl::cpu

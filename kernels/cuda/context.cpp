@@ -23,8 +23,9 @@ StreamPool::StreamPool(int device) : device_(device) {
   const cudaError_t e = cudaMemPoolCreate(&pool_, &props);
   if (e != cudaSuccess) {
     cudaStreamDestroy(stream_);
-    detail::throw_cuda(e, "cudaMemPoolCreate (stream-ordered allocator; needs a driver for CUDA 11.2+)",
-                       __FILE__, __LINE__);
+    detail::throw_cuda(
+        e, "cudaMemPoolCreate (stream-ordered allocator; needs a driver for CUDA 11.2+)", __FILE__,
+        __LINE__);
   }
   // Keep every freed byte cached: without this the pool returns memory to the driver at
   // each synchronisation and the next decode step allocates from the driver again.
@@ -60,12 +61,13 @@ void* StreamPool::allocate(size_t bytes, uint64_t* epoch) {
     if (!capturing()) cudaMemGetInfo(&free_b, &total_b);
     cudaGetLastError();
     const PoolStats s = stats();
-    throw_error(ErrorCategory::out_of_memory,
-                fmt::format("cannot allocate {} bytes ({:.1f} MiB) on cuda:{} ({:.1f} MiB free of "
-                            "{:.1f} MiB; this context's pool holds {:.1f} MiB): {}; use fewer layers, "
-                            "a shorter context or a larger GPU",
-                            bytes, bytes / 1048576.0, device_, free_b / 1048576.0,
-                            total_b / 1048576.0, s.reserved / 1048576.0, cudaGetErrorString(e)));
+    throw_error(
+        ErrorCategory::out_of_memory,
+        fmt::format("cannot allocate {} bytes ({:.1f} MiB) on cuda:{} ({:.1f} MiB free of "
+                    "{:.1f} MiB; this context's pool holds {:.1f} MiB): {}; use fewer layers, "
+                    "a shorter context or a larger GPU",
+                    bytes, bytes / 1048576.0, device_, free_b / 1048576.0, total_b / 1048576.0,
+                    s.reserved / 1048576.0, cudaGetErrorString(e)));
   }
   *epoch = epoch_.load();
   if (*epoch != 0) {

@@ -15,8 +15,8 @@
 #include <tuple>
 #include <vector>
 
-struct CUstream_st;          // = cudaStream_t's pointee; forward-declared so no CUDA header leaks
-struct CUmemPoolHandle_st;   // = cudaMemPool_t's pointee
+struct CUstream_st;         // = cudaStream_t's pointee; forward-declared so no CUDA header leaks
+struct CUmemPoolHandle_st;  // = cudaMemPool_t's pointee
 
 namespace mvl::cuda {
 

@@ -10,7 +10,9 @@ namespace mvl::cuda {
 
 namespace {
 
-double mib(int64_t b) { return static_cast<double>(b) / 1048576.0; }
+double mib(int64_t b) {
+  return static_cast<double>(b) / 1048576.0;
+}
 
 // Ends a capture whatever state it is in and drops the partial graph (never throws).
 void abandon_capture(cudaStream_t s) {
@@ -27,7 +29,8 @@ Graph::~Graph() {
 }
 
 Graph::Graph(Graph&& o) noexcept
-    : streams_(std::move(o.streams_)), exec_(std::exchange(o.exec_, nullptr)),
+    : streams_(std::move(o.streams_)),
+      exec_(std::exchange(o.exec_, nullptr)),
       nodes_(std::exchange(o.nodes_, 0)) {}
 
 Graph& Graph::operator=(Graph&& o) noexcept {
@@ -126,7 +129,8 @@ Graph Graph::capture(const Context& ctx, const std::function<void()>& body) {
 }
 
 void Graph::launch() const {
-  MVL_CHECK(exec_ != nullptr, invalid_argument, "launch of an empty CUDA graph (capture one first)");
+  MVL_CHECK(exec_ != nullptr, invalid_argument,
+            "launch of an empty CUDA graph (capture one first)");
   MVL_CUDA_CHECK(cudaGraphLaunch(exec_, streams_->stream()));
 }
 

@@ -20,19 +20,22 @@ struct CudaGraph::Impl {};
 #endif
 
 CudaGraph CudaGraph::capture(const DeviceContext& dev, const std::function<void()>& body) {
-  MVL_CHECK(dev.is_cuda(), unsupported,
-            "CUDA graph capture needs a CUDA DeviceContext, got {}; run the step eagerly on the CPU",
-            dev.device().str());
+  MVL_CHECK(
+      dev.is_cuda(), unsupported,
+      "CUDA graph capture needs a CUDA DeviceContext, got {}; run the step eagerly on the CPU",
+      dev.device().str());
 #ifdef MVL_HAVE_CUDA
   auto impl = std::make_shared<Impl>();
   impl->ctx = detail::ctx_of(dev);
-  MVL_CHECK(impl->ctx != nullptr, internal, "CUDA DeviceContext {} has no backend", dev.device().str());
+  MVL_CHECK(impl->ctx != nullptr, internal, "CUDA DeviceContext {} has no backend",
+            dev.device().str());
   impl->graph = cuda::Graph::capture(*impl->ctx, body);
   CudaGraph g;
   g.impl_ = std::move(impl);
   return g;
 #else
-  throw Error(ErrorCategory::unsupported, "CUDA graph capture requested but this build has no CUDA backend");
+  throw Error(ErrorCategory::unsupported,
+              "CUDA graph capture requested but this build has no CUDA backend");
 #endif
 }
 

@@ -13,13 +13,14 @@ namespace mvl::ops {
 namespace {
 
 void check_pos(const Tensor& pos, const char* op) {
-  MVL_CHECK(pos.defined() && pos.dtype() == DType::i32 && pos.numel() == 1 && pos.ndim() <= 1, shape_mismatch,
-            "{}: pos must be an i32 [1] tensor, got {}", op, pos.defined() ? pos.str() : "an undefined tensor");
+  MVL_CHECK(pos.defined() && pos.dtype() == DType::i32 && pos.numel() == 1 && pos.ndim() <= 1,
+            shape_mismatch, "{}: pos must be an i32 [1] tensor, got {}", op,
+            pos.defined() ? pos.str() : "an undefined tensor");
 }
 
 void require_cpu(const Tensor& t, const char* op) {
-  MVL_CHECK(t.device().is_cpu(), unsupported, "{}: device tensors go through the CUDA backend (got {})", op,
-            t.str());
+  MVL_CHECK(t.device().is_cpu(), unsupported,
+            "{}: device tensors go through the CUDA backend (got {})", op, t.str());
 }
 
 }  // namespace
@@ -42,8 +43,9 @@ Tensor positions_from(const Tensor& pos, int64_t n) {
 }
 
 void add_scalar_(const Tensor& t, int32_t v) {
-  MVL_CHECK(t.defined() && t.dtype() == DType::i32 && t.ndim() == 1 && t.is_contiguous(), shape_mismatch,
-            "add_scalar_: expected a contiguous i32 [m], got {}", t.defined() ? t.str() : "an undefined tensor");
+  MVL_CHECK(t.defined() && t.dtype() == DType::i32 && t.ndim() == 1 && t.is_contiguous(),
+            shape_mismatch, "add_scalar_: expected a contiguous i32 [m], got {}",
+            t.defined() ? t.str() : "an undefined tensor");
 #ifdef MVL_HAVE_CUDA
   if (detail::any_cuda({&t})) {
     const detail::CtxPtr ctx = detail::cuda_ctx({&t}, "add_scalar_");
@@ -58,19 +60,23 @@ void add_scalar_(const Tensor& t, int32_t v) {
 
 void write_rows_at(const Tensor& dst, const Tensor& src, const Tensor& pos) {
   check_pos(pos, "write_rows_at");
-  MVL_CHECK(dst.defined() && src.defined() && dst.ndim() >= 1 && src.ndim() == dst.ndim(), shape_mismatch,
+  MVL_CHECK(dst.defined() && src.defined() && dst.ndim() >= 1 && src.ndim() == dst.ndim(),
+            shape_mismatch,
             "write_rows_at: dst and src must have the same rank >= 1, got {} and {}",
             dst.defined() ? dst.str() : "undefined", src.defined() ? src.str() : "undefined");
   for (int64_t d = 1; d < dst.ndim(); ++d)
-    MVL_CHECK(dst.dim(d) == src.dim(d), shape_mismatch, "write_rows_at: rows of {} and {} differ", dst.str(),
-              src.str());
-  MVL_CHECK(dst.dtype() == src.dtype(), shape_mismatch, "write_rows_at: dtypes differ: {} vs {}", dst.str(),
-            src.str());
+    MVL_CHECK(dst.dim(d) == src.dim(d), shape_mismatch, "write_rows_at: rows of {} and {} differ",
+              dst.str(), src.str());
+  MVL_CHECK(dst.dtype() == src.dtype(), shape_mismatch, "write_rows_at: dtypes differ: {} vs {}",
+            dst.str(), src.str());
   const size_t es = dtype_size(dst.dtype());
-  MVL_CHECK(es == 2 || es == 4, unsupported, "write_rows_at: dtype of 2 or 4 bytes expected, got {}", dst.str());
-  MVL_CHECK(dst.is_contiguous(), unsupported, "write_rows_at: dst {} must be contiguous", dst.str());
-  MVL_CHECK(src.dim(0) <= dst.dim(0), invalid_argument, "write_rows_at: {} rows do not fit a capacity of {} ({})",
-            src.dim(0), dst.dim(0), dst.str());
+  MVL_CHECK(es == 2 || es == 4, unsupported,
+            "write_rows_at: dtype of 2 or 4 bytes expected, got {}", dst.str());
+  MVL_CHECK(dst.is_contiguous(), unsupported, "write_rows_at: dst {} must be contiguous",
+            dst.str());
+  MVL_CHECK(src.dim(0) <= dst.dim(0), invalid_argument,
+            "write_rows_at: {} rows do not fit a capacity of {} ({})", src.dim(0), dst.dim(0),
+            dst.str());
 #ifdef MVL_HAVE_CUDA
   if (detail::any_cuda({&dst, &src, &pos})) {
     const detail::CtxPtr ctx = detail::cuda_ctx({&dst, &src, &pos}, "write_rows_at");
@@ -81,7 +87,8 @@ void write_rows_at(const Tensor& dst, const Tensor& src, const Tensor& pos) {
   require_cpu(dst, "write_rows_at");
   require_cpu(src, "write_rows_at");
   require_cpu(pos, "write_rows_at");
-  MVL_CHECK(dst.storage()->writable(), invalid_argument, "write_rows_at: {} is read-only", dst.str());
+  MVL_CHECK(dst.storage()->writable(), invalid_argument, "write_rows_at: {} is read-only",
+            dst.str());
   const Tensor s = contiguous(src);
   const int64_t row_bytes = dst.dim(0) > 0 ? static_cast<int64_t>(dst.nbytes()) / dst.dim(0) : 0;
   cpu::write_rows_at(dst.data(), dst.dim(0), s.data(), s.dim(0), row_bytes,

@@ -62,7 +62,9 @@ class CudaGraphTest : public ::testing::Test {
     dev_ = ops::DeviceContext::open(Device::cuda(0));
     ctx_ = std::static_pointer_cast<const cuda::Context>(dev_.backend());
   }
-  Tensor up(const Shape& s, const std::vector<float>& v) { return ops::to_device(Tensor::from_f32(s, v), dev_); }
+  Tensor up(const Shape& s, const std::vector<float>& v) {
+    return ops::to_device(Tensor::from_f32(s, v), dev_);
+  }
   // A capture that must succeed and still be usable afterwards (the stream recovered).
   void expect_stream_usable() {
     Tensor pos = ops::to_device(i32_tensor({40}), dev_);
@@ -85,13 +87,17 @@ TEST_F(CudaGraphTest, ReplayMatchesEagerAndDoesNotGrowThePool) {
   const Tensor wb = dev_bf16(*ctx_, {out, in}, rand_bf16(out * in, 5));
   const Tensor pos = ops::to_device(i32_tensor({7}), dev_);
   // Outputs live outside the step (allocated before capture), like a model's buffers.
-  const Tensor y_norm = ops::empty({n, hid}, DType::f32, dev_), y_gemm = ops::empty({n, out}, DType::f32, dev_);
-  const Tensor y_pos = ops::empty({n}, DType::i32, dev_), cache = ops::empty({cap, hid}, DType::f32, dev_);
-  const Tensor zeros_norm = ops::empty({n, hid}, DType::f32, dev_), zeros_gemm = ops::empty({n, out}, DType::f32, dev_);
-  const Tensor zeros_pos = ops::empty({n}, DType::i32, dev_), zeros_cache = ops::empty({cap, hid}, DType::f32, dev_);
+  const Tensor y_norm = ops::empty({n, hid}, DType::f32, dev_),
+               y_gemm = ops::empty({n, out}, DType::f32, dev_);
+  const Tensor y_pos = ops::empty({n}, DType::i32, dev_),
+               cache = ops::empty({cap, hid}, DType::f32, dev_);
+  const Tensor zeros_norm = ops::empty({n, hid}, DType::f32, dev_),
+               zeros_gemm = ops::empty({n, out}, DType::f32, dev_);
+  const Tensor zeros_pos = ops::empty({n}, DType::i32, dev_),
+               zeros_cache = ops::empty({cap, hid}, DType::f32, dev_);
   auto step = [&] {
-    Tensor h = ops::linear(x, w);                       // f32 [n, hid] temporary
-    Tensor nrm = ops::rms_norm(h, g, 1e-6f);            // f32 [n, hid] temporary
+    Tensor h = ops::linear(x, w);             // f32 [n, hid] temporary
+    Tensor nrm = ops::rms_norm(h, g, 1e-6f);  // f32 [n, hid] temporary
     ops::copy_into(y_norm, nrm);
     Tensor yg = cuda::empty({n, out}, DType::f32, *ctx_);  // plain-form temporary
     cuda::gemm(*ctx_, xb, wb, yg);
@@ -106,7 +112,8 @@ TEST_F(CudaGraphTest, ReplayMatchesEagerAndDoesNotGrowThePool) {
     ops::copy_into(cache, zeros_cache);
   };
   step();  // eager reference (also caches the GEMM plan)
-  const auto ref_norm = f32_values(y_norm), ref_gemm = f32_values(y_gemm), ref_cache = f32_values(cache);
+  const auto ref_norm = f32_values(y_norm), ref_gemm = f32_values(y_gemm),
+             ref_cache = f32_values(cache);
   const auto ref_pos = i32_values(y_pos);
   ASSERT_EQ(ref_pos, (std::vector<int32_t>{7, 8, 9}));
   ASSERT_NE(ref_norm, f32_values(zeros_norm));
@@ -136,7 +143,8 @@ TEST_F(CudaGraphTest, ReplayReadsThePositionFromDeviceMemory) {
   // The host advances the position between replays.
   const Tensor pos = ops::to_device(i32_tensor({5}), dev_);
   const Tensor out = ops::empty({4}, DType::i32, dev_);
-  ops::CudaGraph g = ops::CudaGraph::capture(dev_, [&] { ops::copy_into(out, ops::positions_from(pos, 4)); });
+  ops::CudaGraph g =
+      ops::CudaGraph::capture(dev_, [&] { ops::copy_into(out, ops::positions_from(pos, 4)); });
   for (int32_t step = 0; step < 10; ++step) {
     g.launch();
     const int32_t p = 5 + step;
@@ -170,7 +178,14 @@ TEST_F(CudaGraphTest, CaptureErrorsAreClearAndLeaveTheStreamUsable) {
   ErrorCategory cat{};
 
   // A host sync inside the body names the call.
-  std::string m = message_of([&] { ops::CudaGraph::capture(dev_, [&] { ops::add_scalar_(pos, 1); dev_.synchronize(); }); }, &cat);
+  std::string m = message_of(
+      [&] {
+        ops::CudaGraph::capture(dev_, [&] {
+          ops::add_scalar_(pos, 1);
+          dev_.synchronize();
+        });
+      },
+      &cat);
   EXPECT_EQ(cat, ErrorCategory::device) << m;
   EXPECT_NE(m.find("cudaStreamSynchronize"), std::string::npos) << m;
   EXPECT_NE(m.find("capturing a CUDA graph"), std::string::npos) << m;
@@ -178,7 +193,8 @@ TEST_F(CudaGraphTest, CaptureErrorsAreClearAndLeaveTheStreamUsable) {
 
   // A temporary that escapes the body.
   Tensor escaped;
-  m = message_of([&] { ops::CudaGraph::capture(dev_, [&] { escaped = ops::positions_from(pos, 3); }); }, &cat);
+  m = message_of(
+      [&] { ops::CudaGraph::capture(dev_, [&] { escaped = ops::positions_from(pos, 3); }); }, &cat);
   EXPECT_EQ(cat, ErrorCategory::invalid_argument) << m;
   EXPECT_NE(m.find("still alive"), std::string::npos) << m;
   escaped = Tensor();  // dropping it afterwards is harmless
@@ -186,12 +202,14 @@ TEST_F(CudaGraphTest, CaptureErrorsAreClearAndLeaveTheStreamUsable) {
 
   // A tensor allocated before the capture and freed inside it.
   Tensor pre = ops::positions_from(pos, 2);
-  m = message_of([&] {
-    ops::CudaGraph::capture(dev_, [&] {
-      ops::add_scalar_(pre, 1);
-      pre = Tensor();
-    });
-  }, &cat);
+  m = message_of(
+      [&] {
+        ops::CudaGraph::capture(dev_, [&] {
+          ops::add_scalar_(pre, 1);
+          pre = Tensor();
+        });
+      },
+      &cat);
   EXPECT_EQ(cat, ErrorCategory::invalid_argument) << m;
   EXPECT_NE(m.find("allocated before the capture"), std::string::npos) << m;
   expect_stream_usable();
@@ -204,24 +222,28 @@ TEST_F(CudaGraphTest, CaptureErrorsAreClearAndLeaveTheStreamUsable) {
     ops::add_scalar_(pos, 1);
   });
   EXPECT_EQ(arena, ctx_->scratch(1));
-  m = message_of([&] {
-    ops::CudaGraph::capture(dev_, [&] {
-      ops::add_scalar_(pos, 1);
-      ctx_->scratch(64 << 20);
-    });
-  }, &cat);
+  m = message_of(
+      [&] {
+        ops::CudaGraph::capture(dev_, [&] {
+          ops::add_scalar_(pos, 1);
+          ctx_->scratch(64 << 20);
+        });
+      },
+      &cat);
   EXPECT_EQ(cat, ErrorCategory::invalid_argument) << m;
   EXPECT_NE(m.find("reserve_scratch"), std::string::npos) << m;
   EXPECT_EQ(ctx_->scratch_bytes(), size_t{1} << 20) << "the refused growth must not have happened";
   expect_stream_usable();
 
   // Captures do not nest; the inner refusal surfaces through the outer capture.
-  m = message_of([&] {
-    ops::CudaGraph::capture(dev_, [&] {
-      ops::add_scalar_(pos, 1);
-      ops::CudaGraph::capture(dev_, [&] { ops::add_scalar_(pos, 1); });
-    });
-  }, &cat);
+  m = message_of(
+      [&] {
+        ops::CudaGraph::capture(dev_, [&] {
+          ops::add_scalar_(pos, 1);
+          ops::CudaGraph::capture(dev_, [&] { ops::add_scalar_(pos, 1); });
+        });
+      },
+      &cat);
   EXPECT_EQ(cat, ErrorCategory::invalid_argument) << m;
   EXPECT_NE(m.find("nest"), std::string::npos) << m;
   expect_stream_usable();

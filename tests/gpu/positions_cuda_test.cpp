@@ -52,14 +52,17 @@ class PositionsCuda : public ::testing::Test {
 
 TEST_F(PositionsCuda, PositionsFromAndAddScalarMatchTheCpu) {
   MVL_REQUIRE_GPU_OR_SKIP();
-  const int32_t kMax = std::numeric_limits<int32_t>::max(), kMin = std::numeric_limits<int32_t>::min();
+  const int32_t kMax = std::numeric_limits<int32_t>::max(),
+                kMin = std::numeric_limits<int32_t>::min();
   for (int32_t p0 : {0, 17, -5, kMax - 3, kMin}) {
-    for (int64_t n : {int64_t{0}, int64_t{1}, int64_t{7}, int64_t{300000}}) {  // 300000: grid-stride loop
+    for (int64_t n :
+         {int64_t{0}, int64_t{1}, int64_t{7}, int64_t{300000}}) {  // 300000: grid-stride loop
       const Tensor host_pos = i32_tensor({p0});
       const Tensor d = ops::positions_from(ops::to_device(host_pos, dev_), n);
       ASSERT_TRUE(d.device().is_cuda() || n == 0);
       EXPECT_EQ(d.shape(), (Shape{n}));
-      EXPECT_EQ(bytes_of(d), bytes_of(ops::positions_from(host_pos, n))) << "p0 " << p0 << " n " << n;
+      EXPECT_EQ(bytes_of(d), bytes_of(ops::positions_from(host_pos, n)))
+          << "p0 " << p0 << " n " << n;
     }
   }
   std::vector<int32_t> v(1000);
@@ -92,7 +95,8 @@ TEST_F(PositionsCuda, WriteRowsAtMatchesTheCpu) {
     // In range at both ends, partly past the end, wholly past it, partly and wholly negative.
     for (int32_t pos : {int32_t{0}, static_cast<int32_t>(cap - n), static_cast<int32_t>(cap - 1),
                         static_cast<int32_t>(cap), int32_t{-1}, static_cast<int32_t>(-n)}) {
-      const Tensor dst = random_tensor(c.dst, c.dt, seed++), src = random_tensor(c.src, c.dt, seed++);
+      const Tensor dst = random_tensor(c.dst, c.dt, seed++),
+                   src = random_tensor(c.src, c.dt, seed++);
       const Tensor p = i32_tensor({pos});
       Tensor dd = ops::to_device(dst, dev_);
       ops::write_rows_at(dd, ops::to_device(src, dev_), ops::to_device(p, dev_));
@@ -117,11 +121,14 @@ TEST_F(PositionsCuda, WriteRowsAtMatchesTheCpu) {
 TEST_F(PositionsCuda, HostAndDeviceTensorsDoNotMix) {
   MVL_REQUIRE_GPU_OR_SKIP();
   const Tensor hp = i32_tensor({0});
-  const Tensor dst = ops::empty({4, 2}, DType::f32, dev_), src = ops::empty({1, 2}, DType::f32, dev_);
+  const Tensor dst = ops::empty({4, 2}, DType::f32, dev_),
+               src = ops::empty({1, 2}, DType::f32, dev_);
   EXPECT_THROW(ops::write_rows_at(dst, src, hp), Error);  // pos on the host, rows on the GPU
-  EXPECT_THROW(ops::write_rows_at(dst, Tensor::empty({1, 2}, DType::f32), ops::to_device(hp, dev_)), Error);
-  EXPECT_THROW(ops::write_rows_at(dst, ops::empty({5, 2}, DType::f32, dev_), ops::to_device(hp, dev_)),
-               Error);  // n > cap is checked on the host
+  EXPECT_THROW(ops::write_rows_at(dst, Tensor::empty({1, 2}, DType::f32), ops::to_device(hp, dev_)),
+               Error);
+  EXPECT_THROW(
+      ops::write_rows_at(dst, ops::empty({5, 2}, DType::f32, dev_), ops::to_device(hp, dev_)),
+      Error);  // n > cap is checked on the host
 }
 
 }  // namespace

@@ -65,7 +65,6 @@ TEST(CudaStorage, ScratchArenaAndErrors) {
       cuda::copy(cuda::zeros({2}, DType::f32, ctx), cuda::zeros({3}, DType::f32, ctx), ctx), Error);
 }
 
-
 TEST(CudaStorage, PoolReusesMemoryWithoutGrowing) {
   MVL_REQUIRE_GPU_OR_SKIP();
   auto ctx = std::make_shared<cuda::Context>(0);
@@ -90,8 +89,8 @@ TEST(CudaStorage, PoolReusesMemoryWithoutGrowing) {
   EXPECT_EQ(s1.reserved, s0.reserved) << "the pool grew (or gave memory back) in steady state";
   EXPECT_EQ(s1.reserved_high, s0.reserved_high);
   EXPECT_EQ(s1.used, 0u);
-  std::printf("  pool: %.1f MiB reserved for %.1f MiB of temporaries per step\n", s1.reserved / 1048576.0,
-              step_bytes / 1048576.0);
+  std::printf("  pool: %.1f MiB reserved for %.1f MiB of temporaries per step\n",
+              s1.reserved / 1048576.0, step_bytes / 1048576.0);
 }
 
 TEST(CudaStorage, TensorsOutliveTheirContext) {
@@ -125,7 +124,8 @@ TEST(CudaStorage, OutOfMemoryNamesTheByteCount) {
     FAIL() << "allocating twice the device memory succeeded";
   } catch (const Error& e) {
     EXPECT_EQ(e.category(), ErrorCategory::out_of_memory) << e.what();
-    EXPECT_NE(std::string(e.what()).find(std::to_string(n) + " bytes"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(std::to_string(n) + " bytes"), std::string::npos)
+        << e.what();
     EXPECT_NE(std::string(e.what()).find("cuda:0"), std::string::npos) << e.what();
   }
   // The failure is not sticky: the context keeps working.

@@ -114,31 +114,46 @@ TEST(Positions, ArgumentErrors) {
   const Tensor dst = Tensor::empty({4, 3}, DType::f32);
   EXPECT_EQ(category_of([&] { ops::positions_from(Tensor::empty({1}, DType::i64), 2); }),
             ErrorCategory::shape_mismatch);
-  EXPECT_EQ(category_of([&] { ops::positions_from(i32_tensor({1, 2}), 2); }), ErrorCategory::shape_mismatch);
+  EXPECT_EQ(category_of([&] {
+              ops::positions_from(i32_tensor({1, 2}), 2);
+            }),
+            ErrorCategory::shape_mismatch);
   EXPECT_EQ(category_of([&] { ops::positions_from(pos, -1); }), ErrorCategory::invalid_argument);
   EXPECT_EQ(category_of([&] { ops::add_scalar_(Tensor::empty({2}, DType::f32), 1); }),
             ErrorCategory::shape_mismatch);
   // More rows than the capacity is a host-side error, whatever the position.
-  EXPECT_EQ(category_of([&] { ops::write_rows_at(dst, Tensor::empty({5, 3}, DType::f32), pos); }),
+  EXPECT_EQ(category_of([&] {
+              ops::write_rows_at(dst, Tensor::empty({5, 3}, DType::f32), pos);
+            }),
             ErrorCategory::invalid_argument);
-  EXPECT_EQ(category_of([&] { ops::write_rows_at(dst, Tensor::empty({1, 4}, DType::f32), pos); }),
-            ErrorCategory::shape_mismatch);
-  EXPECT_EQ(category_of([&] { ops::write_rows_at(dst, Tensor::empty({1, 3}, DType::bf16), pos); }),
+  EXPECT_EQ(category_of([&] {
+              ops::write_rows_at(dst, Tensor::empty({1, 4}, DType::f32), pos);
+            }),
             ErrorCategory::shape_mismatch);
   EXPECT_EQ(category_of([&] {
-              ops::write_rows_at(Tensor::empty({4, 3}, DType::i64), Tensor::empty({1, 3}, DType::i64), pos);
+              ops::write_rows_at(dst, Tensor::empty({1, 3}, DType::bf16), pos);
+            }),
+            ErrorCategory::shape_mismatch);
+  EXPECT_EQ(category_of([&] {
+              ops::write_rows_at(Tensor::empty({4, 3}, DType::i64),
+                                 Tensor::empty({1, 3}, DType::i64), pos);
             }),
             ErrorCategory::unsupported);
-  EXPECT_EQ(category_of([&] { ops::write_rows_at(dst.transpose(0, 1), Tensor::empty({1, 4}, DType::f32), pos); }),
+  EXPECT_EQ(category_of([&] {
+              ops::write_rows_at(dst.transpose(0, 1), Tensor::empty({1, 4}, DType::f32), pos);
+            }),
             ErrorCategory::unsupported);
-  EXPECT_EQ(category_of([&] { ops::write_rows_at(dst, Tensor::empty({1, 3}, DType::f32), Tensor()); }),
+  EXPECT_EQ(category_of([&] {
+              ops::write_rows_at(dst, Tensor::empty({1, 3}, DType::f32), Tensor());
+            }),
             ErrorCategory::shape_mismatch);
 }
 
 TEST(CudaGraphCpu, CaptureOnTheCpuIsUnsupported) {
   bool ran = false;
-  EXPECT_EQ(category_of([&] { ops::CudaGraph::capture(ops::DeviceContext(), [&] { ran = true; }); }),
-            ErrorCategory::unsupported);
+  EXPECT_EQ(
+      category_of([&] { ops::CudaGraph::capture(ops::DeviceContext(), [&] { ran = true; }); }),
+      ErrorCategory::unsupported);
   EXPECT_FALSE(ran);  // refused before the body runs
   ops::CudaGraph empty;
   EXPECT_FALSE(empty.valid());
