@@ -1,29 +1,33 @@
-// Flash attention forward for Hopper (sm_90a) on warpgroup MMA (wgmma.mma_async), FA3-style
-// but without a producer warp: prefill / ViT attention (no kv_lens), d = 64 or 128.
+// Flash attention forward for Hopper (sm_90a), FA3-style: a TMA producer warp and two wgmma
+// consumer warpgroups; prefill / ViT attention (no kv_lens), d = 64 or 128.
 //
-// Algorithm (per CTA = 128 query rows of one query head; 2 warpgroups x 64 rows, 256 threads):
-//   Q tile -> smem once; K/V tiles of kBN = 128 keys stream through a 3-stage cp.async ring
-//   (16-byte copies written straight into the 128B-swizzled layout the wgmma descriptors read,
-//   zero-filled past n_k; block j + 1 loads while blocks j and j - 1 are read). Per key block
-//   j each warpgroup
-//     issues S_j[64 x 128] = Q K_j^T     wgmma m64n128k16, Q and K both K-major smem descriptors
-//     issues O += P_{j-1} V_{j-1}        wgmma m64n64k16 per 64-column panel, P as bf16 register
-//                                        A fragments, V N-major (transposed-B) smem descriptor
-//     waits for S_j only and runs the online softmax on its accumulator registers in f32 (max
-//     on raw scores, exp2 via one FFMA with scale·log2e folded in; causal / n_k masks only on
-//     blocks that need them) while the P·V wgmmas run; then waits for them, rescales O and
-//     packs P_j to bf16.
+// Algorithm (per CTA = 128 query rows of one query head; 384 threads = 3 warpgroups):
+//   warpgroup 0 (producer, setmaxnreg 24): one thread issues TMA tensor copies
+//     (cp.async.bulk.tensor; CUtensorMap encoded on the host through the driver entry point,
+//     no -lcuda) of Q once and of K/V blocks of kBN = 128 keys into a kStages ring; mbarriers:
+//     *_full (expect_tx bytes, completed by the TMA) and *_empty (the 256 consumer threads
+//     arrive once they no longer read the stage). TMA zero-fills rows past n_q / n_k.
+//   warpgroups 1, 2 (consumers, setmaxnreg 240), 64 query rows each, per key block j:
+//     issue S_j[64 x 128] = Q K_j^T     wgmma m64n128k16, Q and K both K-major smem descriptors
+//     issue O += P_{j-1} V_{j-1}        wgmma m64n64k16 per 64-column panel, P as bf16 register
+//                                       A fragments, V N-major (transposed-B) smem descriptor
+//     wait for S_j only (frees K_j) and run the online softmax on its accumulator registers in
+//     f32 (max on raw scores, exp2 via one FFMA with scale·log2e folded in; causal / n_k masks
+//     only on blocks that need them) while the P·V wgmmas run; then wait for them (frees
+//     V_{j-1}), rescale O and pack P_j to bf16. With kPingPong the two consumer warpgroups take
+//     turns issuing their wgmmas (named barriers), so one's softmax overlaps the other's GEMMs.
 //   Finally O / l is stored as bf16. GQA: query head h reads kv head h / (H / Hkv). Causal:
 //   query i sits at q_offset + i; CTAs stop at the last key their last row sees and are
 //   launched longest first.
-// Layout: every tile is [rows x d] bf16 split into d/64 panels of [rows x 64] (128 B per row);
-//   16-byte chunk c of row r sits at chunk c ^ (r % 8) (Swizzle<3,4,3>), panels 1024-B aligned.
-// Budget (d = 128): smem Q 32 KB + 3 x (K 32 KB + V 32 KB) = 224 KB (+1 KB alignment), one CTA
-//   per SM; registers per thread: S 64 + O 64 f32 + P 32 bf16x2 + addressing.
+// Layout: every tile is [rows x d] bf16 split into d/64 panels of [rows x 64] (128 B per row),
+//   TMA SWIZZLE_128B: 16-byte chunk c of row r sits at chunk c ^ (r % 8); panels 1024-B aligned.
+// Budget (d = 128): smem Q 32 KB + 3 x (K 32 KB + V 32 KB) = 224 KB (+1 KB alignment, barriers),
+//   one CTA per SM; consumer registers: S 64 + O 64 f32 + P 32 bf16x2 + addressing (<= 240).
 // Must match the CPU reference kernels/cpu/attention.cpp (same maths as kernels/cuda/attention.cu);
 // test: tests/gpu/attention_test.cpp (Sm90Direct*, and FlashParity through the dispatch).
 #include "kernels/cuda/flash_attention_sm90.h"
 
+#include <cuda.h>  // CUtensorMap types only; the encoder comes from cudaGetDriverEntryPointByVersion
 #include <cuda_runtime.h>
 
 #include <cmath>
@@ -37,14 +41,14 @@ using namespace dev;
 
 namespace {
 
-constexpr int kBM = 128, kBN = 128, kThreads = 256;
+constexpr int kBM = 128, kBN = 128, kThreads = 384;
+// Consumer warpgroups take turns issuing wgmmas (FA3 ping-pong); see the header.
+constexpr bool kPingPong = true;
 
 struct Sm90Params {
-  const bf16* q;
-  const bf16* k;
-  const bf16* v;
+  CUtensorMap tq, tk, tv;  // 4-D maps {d, tokens, heads, batch}, box {64, 128, 1, 1}, 128B swizzle
   bf16* o;
-  int64_t q_b, q_t, q_h, k_b, k_t, k_h, v_b, v_t, v_h, o_b, o_t, o_h;
+  int64_t o_b, o_t, o_h;
   int n_q, n_k, G;
   int64_t q_offset;
   float scale_log2;
@@ -131,29 +135,65 @@ __device__ __forceinline__ void wgmma_rs_m64n64k16_nmajor(float (&d)[32], const 
 }
 
 
-// Byte offset of 16-byte chunk c of row r in a [rows x D] tile stored as D/64 swizzled panels.
-__device__ __forceinline__ uint32_t swz(int rows, int r, int c) {
-  return uint32_t((c >> 3) * rows * 128 + r * 128 + (((c & 7) ^ (r & 7)) << 4));
+// mbarrier helpers (CTA scope) and the TMA tensor load that completes one.
+__device__ __forceinline__ void mbar_init(uint32_t bar, uint32_t count) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
+}
+__device__ __forceinline__ void mbar_expect_tx(uint32_t bar, uint32_t bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes)
+               : "memory");
+}
+__device__ __forceinline__ void mbar_arrive(uint32_t bar) {
+  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory");
+}
+// Waits until the phase with the given parity has completed (parity 1 on a fresh barrier
+// returns at once: the producer's first pass over the empty barriers).
+__device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity) {
+  uint32_t done;
+  do {
+    asm volatile(
+        "{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n"
+        "selp.u32 %0, 1, 0, p;\n}\n"
+        : "=r"(done)
+        : "r"(bar), "r"(parity)
+        : "memory");
+  } while (!done);
+}
+__device__ __forceinline__ void tma_load_4d(uint32_t dst, const CUtensorMap* map, int c0, int c1,
+                                            int c2, int c3, uint32_t bar) {
+  asm volatile(
+      "cp.async.bulk.tensor.4d.shared::cluster.global.mbarrier::complete_tx::bytes"
+      " [%0], [%1, {%2, %3, %4, %5}], [%6];\n" ::"r"(dst),
+      "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(c2), "r"(c3), "r"(bar)
+      : "memory");
+}
+// Named barriers 1, 2 (0 is __syncthreads) between the two consumer warpgroups (256 threads).
+__device__ __forceinline__ void named_sync(int id) {
+  asm volatile("bar.sync %0, 256;\n" ::"r"(id) : "memory");
+}
+__device__ __forceinline__ void named_arrive(int id) {
+  asm volatile("bar.arrive %0, 256;\n" ::"r"(id) : "memory");
 }
 #endif
 
 template <int D, int kStages>
-__global__ void __launch_bounds__(kThreads, 1) flash_sm90_kernel(const Sm90Params p) {
+__global__ void __launch_bounds__(kThreads, 1) flash_sm90_kernel(const __grid_constant__ Sm90Params p) {
 #ifdef MVL_SM90_WGMMA
-  constexpr int kTileQ = kBM * D * 2, kTileKV = kBN * D * 2;  // bytes
+  constexpr uint32_t kTileQ = kBM * D * 2, kTileKV = kBN * D * 2;  // bytes
   extern __shared__ __align__(1024) unsigned char smem_raw[];
   // 1024-byte alignment for the 128B swizzle atoms (dynamic smem is only 16-B aligned).
   const uint32_t base = (smem_u32(smem_raw) + 1023u) & ~1023u;
-  unsigned char* const base_ptr = smem_raw + (base - smem_u32(smem_raw));
   const uint32_t sq = base, sk = base + kTileQ, sv = sk + kStages * kTileKV;
+  // mbarriers (8 bytes each): q_full, k_full[S], v_full[S], k_empty[S], v_empty[S].
+  const uint32_t bars = sv + kStages * kTileKV, q_full = bars;
+  auto k_full = [&](int s) { return bars + 8u * (1 + s); };
+  auto v_full = [&](int s) { return bars + 8u * (1 + kStages + s); };
+  auto k_empty = [&](int s) { return bars + 8u * (1 + 2 * kStages + s); };
+  auto v_empty = [&](int s) { return bars + 8u * (1 + 3 * kStages + s); };
 
   const int b = blockIdx.z, h = blockIdx.y, hk = h / p.G;
-  const int64_t tok0 = int64_t(p.causal ? gridDim.x - 1 - blockIdx.x : blockIdx.x) * kBM;
-  const int tid = threadIdx.x, wg = tid >> 7, lane = tid & 31, warp = (tid >> 5) & 3;
-  const int g = lane >> 2, c4 = lane & 3;
-  const bf16* qb = p.q + b * p.q_b + h * p.q_h;
-  const bf16* kb = p.k + b * p.k_b + hk * p.k_h;
-  const bf16* vb = p.v + b * p.v_b + hk * p.v_h;
+  const int tok0 = int(p.causal ? gridDim.x - 1 - blockIdx.x : blockIdx.x) * kBM;
+  const int tid = threadIdx.x, wg = tid >> 7;
 
   // Keys this CTA needs: all, or (causal) up to its last row's position.
   const int64_t last_tok = tok0 + kBM - 1 < p.n_q - 1 ? tok0 + kBM - 1 : p.n_q - 1;
@@ -161,28 +201,53 @@ __global__ void __launch_bounds__(kThreads, 1) flash_sm90_kernel(const Sm90Param
   if (p.causal && p.q_offset + last_tok + 1 < kend) kend = p.q_offset + last_tok + 1;
   const int nblk = kend > 0 ? int((kend + kBN - 1) / kBN) : 0;
 
-  constexpr int kChunks = D / 8;  // 16-byte chunks per row
-  for (int idx = tid; idx < kBM * kChunks; idx += kThreads) {
-    const int r = idx / kChunks, c = idx % kChunks;
-    const bool ok = tok0 + r < p.n_q;
-    cp_async16(base_ptr + swz(kBM, r, c), ok ? qb + (tok0 + r) * p.q_t + c * 8 : qb, ok);
-  }
-  auto load_kv = [&](int blk, int stage) {
-    unsigned char* kd = base_ptr + kTileQ + stage * kTileKV;
-    unsigned char* vd = base_ptr + kTileQ + (kStages + stage) * kTileKV;
-    for (int idx = tid; idx < kBN * kChunks; idx += kThreads) {
-      const int r = idx / kChunks, c = idx % kChunks;
-      const int64_t j = int64_t(blk) * kBN + r;
-      const bool ok = j < p.n_k;
-      cp_async16(kd + swz(kBN, r, c), ok ? kb + j * p.k_t + c * 8 : kb, ok);
-      cp_async16(vd + swz(kBN, r, c), ok ? vb + j * p.v_t + c * 8 : vb, ok);
+  if (tid == 0) {
+    mbar_init(q_full, 1);
+    for (int s = 0; s < kStages; ++s) {
+      mbar_init(k_full(s), 1);
+      mbar_init(v_full(s), 1);
+      mbar_init(k_empty(s), 256);
+      mbar_init(v_empty(s), 256);
     }
-  };
-  if (nblk > 0) load_kv(0, 0);
-  cp_async_commit();  // group 0: Q and key block 0
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+    fence_proxy_async();
+  }
+  __syncthreads();  // the last CTA-wide barrier: producer and consumers part here
+
+  if (wg == 0) {  // ---- producer ----
+    asm volatile("setmaxnreg.dec.sync.aligned.u32 24;\n" ::: "memory");
+    if (tid == 0) {
+      mbar_expect_tx(q_full, kTileQ);
+#pragma unroll
+      for (int pn = 0; pn < D / 64; ++pn)
+        tma_load_4d(sq + pn * kBM * 128, &p.tq, pn * 64, tok0, h, b, q_full);
+      for (int blk = 0; blk < nblk; ++blk) {
+        const int st = blk % kStages;
+        const uint32_t ph = ((blk / kStages) & 1) ^ 1;
+        mbar_wait(k_empty(st), ph);
+        mbar_expect_tx(k_full(st), kTileKV);
+#pragma unroll
+        for (int pn = 0; pn < D / 64; ++pn)
+          tma_load_4d(sk + st * kTileKV + pn * kBN * 128, &p.tk, pn * 64, blk * kBN, hk, b,
+                      k_full(st));
+        mbar_wait(v_empty(st), ph);
+        mbar_expect_tx(v_full(st), kTileKV);
+#pragma unroll
+        for (int pn = 0; pn < D / 64; ++pn)
+          tma_load_4d(sv + st * kTileKV + pn * kBN * 128, &p.tv, pn * 64, blk * kBN, hk, b,
+                      v_full(st));
+      }
+    }
+    return;
+  }
+
+  // ---- consumers: warpgroup cw = 0, 1 owns query rows cw * 64 .. + 63 ----
+  asm volatile("setmaxnreg.inc.sync.aligned.u32 240;\n" ::: "memory");
+  const int cw = wg - 1, lane = tid & 31, warp = (tid >> 5) & 3;
+  const int g = lane >> 2, c4 = lane & 3;
 
   // This thread's rows (accumulator layout = mma.sync m16n8 per 8 columns): lo and lo + 8.
-  const int r_lo = wg * 64 + warp * 16 + g;
+  const int r_lo = cw * 64 + warp * 16 + g;
   const int64_t pos_lo = p.q_offset + tok0 + r_lo, pos_hi = pos_lo + 8;
   // Running max in raw score units (scale > 0), row sums of this thread's columns.
   float m_lo = -INFINITY, m_hi = -INFINITY, l_lo = 0.f, l_hi = 0.f;
@@ -193,14 +258,14 @@ __global__ void __launch_bounds__(kThreads, 1) flash_sm90_kernel(const Sm90Param
     for (int i = 0; i < 32; ++i) o[pn][i] = 0.f;
   float s[64];  // S[64 x 128]: element 4j + e -> column 8j + 2c4 + (e & 1), row lo (e < 2) / hi
   uint32_t pa[8][4];  // P of the previous block as bf16 A fragments (k-step = 16 keys)
-  const uint32_t q_rows = sq + wg * 64 * 128;  // this warpgroup's 64 rows of each Q panel
+  const uint32_t q_rows = sq + cw * 64 * 128;  // this warpgroup's 64 rows of each Q panel
 
   // Softmax of S_blk in registers (max on raw scores; exp2 as one FFMA with scale·log2e);
   // leaves P_blk (f32) in s and the O correction factors in corr_lo / corr_hi.
   float corr_lo = 1.f, corr_hi = 1.f;
   auto softmax = [&](int blk) {
     const int64_t key0 = int64_t(blk) * kBN;
-    if (key0 + kBN > p.n_k || (p.causal && key0 + kBN - 1 > p.q_offset + tok0 + wg * 64)) {
+    if (key0 + kBN > p.n_k || (p.causal && key0 + kBN - 1 > p.q_offset + tok0 + cw * 64)) {
 #pragma unroll
       for (int j = 0; j < 16; ++j)
 #pragma unroll
@@ -249,14 +314,6 @@ __global__ void __launch_bounds__(kThreads, 1) flash_sm90_kernel(const Sm90Param
       pa[kk][3] = pack_bf16(s[8 * kk + 6], s[8 * kk + 7]);
     }
   };
-  // Top of each block: wait for its copies, then (one barrier) start the next block's.
-  auto next_block = [&](int blk) {
-    cp_async_wait<0>();
-    fence_proxy_async();
-    __syncthreads();  // block blk landed for everyone; block blk - 2's stage is free
-    if (blk + 1 < nblk) load_kv(blk + 1, (blk + 1) % kStages);
-    cp_async_commit();
-  };
   auto issue_s = [&](int blk) {
     const uint32_t kst = sk + (blk % kStages) * kTileKV;
 #pragma unroll
@@ -279,29 +336,49 @@ __global__ void __launch_bounds__(kThreads, 1) flash_sm90_kernel(const Sm90Param
                                   smem_desc(vst + pn * kBN * 128 + kk * 2048, 1024, 1024), 1);
     wgmma_commit();
   };
+  // Ping-pong turn taking: warpgroup cw waits on barrier 1 + cw before issuing, then hands the
+  // turn to the other; warpgroup 1 opens the first turn and skips its last hand-over, so every
+  // arrive has its sync.
+  auto turn_begin = [&] {
+    if (kPingPong) named_sync(1 + cw);
+  };
+  auto turn_end = [&](bool last) {
+    if (kPingPong && !(last && cw == 1)) named_arrive(2 - cw);
+  };
+  if (kPingPong && cw == 1 && nblk > 0) named_arrive(1);
 
   // Software pipeline per warpgroup: block blk issues S_blk = Q K_blk^T and then
   // O += P_{blk-1} V_{blk-1}, waits only for S, runs the softmax of S_blk while the P·V
   // wgmmas run, then waits for them, rescales O and packs P_blk.
+  mbar_wait(q_full, 0);  // always: no TMA may still target smem when the CTA exits
   if (nblk > 0) {
-    next_block(0);
+    mbar_wait(k_full(0), 0);
+    turn_begin();
     wgmma_fence();
     issue_s(0);
+    turn_end(false);
     wgmma_wait<0>();
     reg_fence(s);
+    mbar_arrive(k_empty(0));
     softmax(0);
     pack_p();
     for (int blk = 1; blk < nblk; ++blk) {
-      next_block(blk);
+      const int st = blk % kStages, pst = (blk - 1) % kStages;
+      mbar_wait(k_full(st), (blk / kStages) & 1);
+      mbar_wait(v_full(pst), ((blk - 1) / kStages) & 1);
+      turn_begin();
       wgmma_fence();
       issue_s(blk);
       issue_pv(blk - 1);
+      turn_end(false);
       wgmma_wait<1>();  // S done (committed first); P·V may still run
       reg_fence(s);
+      mbar_arrive(k_empty(st));
       softmax(blk);
       wgmma_wait<0>();  // P_{blk-1} V_{blk-1} done: O and pa are free again
 #pragma unroll
       for (int pn = 0; pn < D / 64; ++pn) reg_fence(o[pn]);
+      mbar_arrive(v_empty(pst));
 #pragma unroll
       for (int pn = 0; pn < D / 64; ++pn)
 #pragma unroll
@@ -313,13 +390,15 @@ __global__ void __launch_bounds__(kThreads, 1) flash_sm90_kernel(const Sm90Param
         }
       pack_p();
     }
+    mbar_wait(v_full((nblk - 1) % kStages), ((nblk - 1) / kStages) & 1);
+    turn_begin();
     wgmma_fence();
     issue_pv(nblk - 1);
+    turn_end(true);
     wgmma_wait<0>();
 #pragma unroll
     for (int pn = 0; pn < D / 64; ++pn) reg_fence(o[pn]);
   }
-  cp_async_wait<0>();  // no copy may still target smem when the CTA exits
 
   l_lo += __shfl_xor_sync(0xffffffffu, l_lo, 1);
   l_lo += __shfl_xor_sync(0xffffffffu, l_lo, 2);
@@ -348,7 +427,8 @@ __global__ void __launch_bounds__(kThreads, 1) flash_sm90_kernel(const Sm90Param
 
 template <int D, int kStages>
 void launch(const Context& ctx, const Sm90Params& p, int B, int H) {
-  const size_t smem = 1024 + size_t(kBM) * D * 2 + 2 * kStages * size_t(kBN) * D * 2;
+  const size_t smem = 1024 + size_t(kBM) * D * 2 + 2 * kStages * size_t(kBN) * D * 2 +
+                      8 * (1 + 4 * kStages);
   MVL_CHECK(smem <= ctx.max_smem_optin(), unsupported,
             "cuda::flash_attention_sm90 needs {} bytes of shared memory", smem);
   MVL_CUDA_CHECK(cudaFuncSetAttribute(flash_sm90_kernel<D, kStages>,
@@ -379,6 +459,42 @@ View4 view4(const Tensor& t, const char* what) {
   return v;
 }
 
+using EncodeTiledFn = CUresult (*)(CUtensorMap*, CUtensorMapDataType, cuuint32_t, void*,
+                                   const cuuint64_t*, const cuuint64_t*, const cuuint32_t*,
+                                   const cuuint32_t*, CUtensorMapInterleave, CUtensorMapSwizzle,
+                                   CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
+
+// cuTensorMapEncodeTiled from the driver the runtime already loaded (no -lcuda link).
+EncodeTiledFn encode_tiled_fn() {
+  void* fn = nullptr;
+  cudaDriverEntryPointQueryResult q{};
+  MVL_CUDA_CHECK(cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &fn, 12000,
+                                                  cudaEnableDefault, &q));
+  MVL_CHECK(q == cudaDriverEntryPointSuccess && fn, unsupported,
+            "cuda::flash_attention_sm90: the driver has no cuTensorMapEncodeTiled");
+  return reinterpret_cast<EncodeTiledFn>(fn);
+}
+
+// 4-D map {d, tokens, heads, batch} over a bf16 view; box {64, 128, 1, 1} lands as one
+// [128 x 64] 128B-swizzled panel. A size-1 dim gets a nominal stride (its coordinate is 0).
+CUtensorMap tensor_map(EncodeTiledFn encode, const Tensor& t, const View4& v) {
+  const auto bytes = [](int64_t stride, int64_t extent) {
+    return cuuint64_t(extent == 1 && stride == 0 ? 16 : stride * 2);
+  };
+  const cuuint64_t dims[4] = {cuuint64_t(v.d), cuuint64_t(v.n), cuuint64_t(v.H), cuuint64_t(v.B)};
+  const cuuint64_t strides[3] = {bytes(v.st, v.n), bytes(v.sh, v.H), bytes(v.sb, v.B)};
+  const cuuint32_t box[4] = {64, 128, 1, 1}, elem[4] = {1, 1, 1, 1};
+  CUtensorMap map{};
+  const CUresult r = encode(&map, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 4, const_cast<void*>(t.data()),
+                            dims, strides, box, elem, CU_TENSOR_MAP_INTERLEAVE_NONE,
+                            CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+                            CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  MVL_CHECK(r == CUDA_SUCCESS, unsupported,
+            "cuda::flash_attention_sm90: cuTensorMapEncodeTiled failed ({}) for {}", int(r),
+            t.str());
+  return map;
+}
+
 }  // namespace
 
 bool flash_attention_sm90_available(const Context& ctx) {
@@ -404,20 +520,13 @@ void flash_attention_sm90(const Context& ctx, const Tensor& q, const Tensor& k, 
   MVL_CHECK(scale > 0.f, unsupported,
             "cuda::flash_attention_sm90: scale {} (the running max is kept on raw scores)", scale);
   if (Q.n == 0 || Q.B == 0) return;
+  MVL_CHECK(K.n > 0, unsupported, "cuda::flash_attention_sm90: no keys (a TMA map needs n_k > 0)");
+  const EncodeTiledFn encode = encode_tiled_fn();
   Sm90Params p{};
-  p.q = static_cast<const bf16*>(q.data());
-  p.k = static_cast<const bf16*>(k.data());
-  p.v = static_cast<const bf16*>(v.data());
+  p.tq = tensor_map(encode, q, Q);
+  p.tk = tensor_map(encode, k, K);
+  p.tv = tensor_map(encode, v, V);
   p.o = static_cast<bf16*>(o.data());
-  p.q_b = Q.sb;
-  p.q_t = Q.st;
-  p.q_h = Q.sh;
-  p.k_b = K.sb;
-  p.k_t = K.st;
-  p.k_h = K.sh;
-  p.v_b = V.sb;
-  p.v_t = V.st;
-  p.v_h = V.sh;
   p.o_b = O.sb;
   p.o_t = O.st;
   p.o_h = O.sh;
