@@ -23,6 +23,9 @@
 //   TMA SWIZZLE_128B: 16-byte chunk c of row r sits at chunk c ^ (r % 8); panels 1024-B aligned.
 // Budget (d = 128): smem Q 32 KB + 3 x (K 32 KB + V 32 KB) = 224 KB (+1 KB alignment, barriers),
 //   one CTA per SM; consumer registers: S 64 + O 64 f32 + P 32 bf16x2 + addressing (<= 240).
+// Measured slower on an H200 and dropped (docs/benchmarks.md, Hopper attention): a persistent
+//   grid (one CTA per SM looping over tiles, the next Q loaded during the last P·V) and skipping
+//   the O rescale when a thread's row maxima did not move.
 // Must match the CPU reference kernels/cpu/attention.cpp (same maths as kernels/cuda/attention.cu);
 // test: tests/gpu/attention_test.cpp (Sm90Direct*, and FlashParity through the dispatch).
 #include "kernels/cuda/flash_attention_sm90.h"
@@ -42,8 +45,6 @@ using namespace dev;
 namespace {
 
 constexpr int kBM = 128, kBN = 128, kThreads = 384;
-// Consumer warpgroups take turns issuing wgmmas (FA3 ping-pong); see the header.
-constexpr bool kPingPong = true;
 
 struct Sm90Params {
   CUtensorMap tq, tk, tv;  // 4-D maps {d, tokens, heads, batch}, box {64, 128, 1, 1}, 128B swizzle
@@ -60,6 +61,8 @@ struct Sm90Params {
 #endif
 
 #ifdef MVL_SM90_WGMMA
+// Consumer warpgroups take turns issuing wgmmas (FA3 ping-pong); see the header.
+constexpr bool kPingPong = true;
 // Shared-memory matrix descriptor, 128-byte swizzle: start address, leading / stride byte
 // offsets (16-byte units), swizzle mode 1 (128B) in bits 62-63; base offset 0 (atoms aligned).
 __device__ __forceinline__ uint64_t smem_desc(uint32_t addr, uint32_t lbo, uint32_t sbo) {
