@@ -144,12 +144,14 @@ struct InvFreq {
   float v[64];
 };
 // grid (n, H); threads over d.
+// positions: i32 [n] on the device, or null for pos0 + t (a captured decode step reads its
+// position from device memory, so one graph replays at every step).
 __global__ void rope_kernel(const float* x, int64_t s0, int64_t s1, float* out, int64_t heads, int64_t d,
-                            int64_t pos0, int64_t rot, InvFreq inv) {
+                            int64_t pos0, const int32_t* positions, int64_t rot, InvFreq inv) {
   const int64_t t = blockIdx.x, h = blockIdx.y, half = rot / 2;
   const float* xi = x + t * s0 + h * s1;
   float* yo = out + (t * heads + h) * d;
-  const float p = static_cast<float>(pos0 + t);
+  const float p = static_cast<float>(positions ? static_cast<int64_t>(positions[t]) : pos0 + t);
   for (int64_t j = threadIdx.x; j < d; j += blockDim.x) {
     if (j < half) {
       const float ang = p * inv.v[j];
@@ -202,11 +204,19 @@ __global__ void lightning_kernel(const float* q, const float* k, const float* v,
 }
 
 // One block per (query i, head h): scores in shared memory, then the weighted value sum.
+// kv_len: i32 [1] on the device, or null. When given, only keys [0, kv_len) exist and the
+// queries are the last gridDim.x of them (q_offset = kv_len - n_q): decode over a cache
+// whose length is read from device memory.
 __global__ void attention_kernel(const float* q, const float* k, const float* v, QkvStrides s, float* o,
                                  int64_t nk, int64_t heads, int64_t group, int64_t d, float scale, bool causal,
-                                 int64_t q_offset) {
+                                 int64_t q_offset, const int32_t* kv_len) {
   extern __shared__ float sc[];  // [nk] scores, then red[32]
   float* red = sc + nk;
+  if (kv_len) {
+    const int64_t len = min(static_cast<int64_t>(kv_len[0]), nk);
+    q_offset = len - static_cast<int64_t>(gridDim.x);
+    nk = len;
+  }
   const int64_t i = blockIdx.x, h = blockIdx.y, hk = h / group;
   const float* qi = q + i * s.q0 + h * s.q1;
   const int64_t last = causal ? min(nk - 1, q_offset + i) : nk - 1;
@@ -419,7 +429,7 @@ void embedding_f32(const Context& ctx, const Tensor& table, const Tensor& ids, c
 }
 
 void rope_f32(const Context& ctx, const Tensor& x, int64_t pos0, int64_t rotary_dim, double theta,
-              const Tensor& out) {
+              const Tensor& out, const Tensor& positions) {
   MVL_CHECK(rotary_dim / 2 <= 64, unsupported, "rope on CUDA: rotary_dim {} > 128", rotary_dim);
   InvFreq inv{};
   for (int64_t i = 0; i < rotary_dim / 2; ++i) {
@@ -429,7 +439,8 @@ void rope_f32(const Context& ctx, const Tensor& x, int64_t pos0, int64_t rotary_
   const int64_t n = x.dim(0), heads = x.dim(1), d = x.dim(2);
   if (n * heads == 0) return;
   rope_kernel<<<dim3(static_cast<unsigned>(n), static_cast<unsigned>(heads)), 128, 0, ctx.stream()>>>(
-      x.data<float>(), x.strides()[0], x.strides()[1], out.data<float>(), heads, d, pos0, rotary_dim, inv);
+      x.data<float>(), x.strides()[0], x.strides()[1], out.data<float>(), heads, d, pos0,
+      positions.defined() ? positions.data<int32_t>() : nullptr, rotary_dim, inv);
   MVL_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -447,7 +458,7 @@ void lightning_recurrent_f32(const Context& ctx, const Tensor& q, const Tensor& 
 }
 
 void attention_f32(const Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v, float scale,
-                   bool causal, int64_t q_offset, const Tensor& o) {
+                   bool causal, int64_t q_offset, const Tensor& o, const Tensor& kv_len) {
   const int64_t nq = q.dim(0), heads = q.dim(1), d = q.dim(2), nk = k.dim(0), hkv = k.dim(1);
   if (nq * heads == 0) return;
   const size_t smem = (static_cast<size_t>(nk) + 32) * sizeof(float);
@@ -459,7 +470,7 @@ void attention_f32(const Context& ctx, const Tensor& q, const Tensor& k, const T
   const QkvStrides s{q.strides()[0], q.strides()[1], k.strides()[0], k.strides()[1], v.strides()[0], v.strides()[1]};
   attention_kernel<<<dim3(static_cast<unsigned>(nq), static_cast<unsigned>(heads)), 128, smem, ctx.stream()>>>(
       q.data<float>(), k.data<float>(), v.data<float>(), s, o.data<float>(), nk, heads, heads / hkv, d, scale,
-      causal, q_offset);
+      causal, q_offset, kv_len.defined() ? kv_len.data<int32_t>() : nullptr);
   MVL_CUDA_CHECK(cudaGetLastError());
 }
 

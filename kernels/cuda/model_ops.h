@@ -41,8 +41,9 @@ void rms_norm_f32(const Context& ctx, const Tensor& x, const Tensor& w, float ep
 // table f32|bf16 [V, H]; ids i32 [n] on the device; out f32 [n, H].
 void embedding_f32(const Context& ctx, const Tensor& table, const Tensor& ids, const Tensor& out);
 // x f32 [n, H, d] (contiguous last dim) -> out f32 [n, H, d] contiguous; rotary_dim <= 128.
+// Token t sits at pos0 + t, or at positions[t] when positions (i32 [n] on the device) is given.
 void rope_f32(const Context& ctx, const Tensor& x, int64_t pos0, int64_t rotary_dim, double theta,
-              const Tensor& out);
+              const Tensor& out, const Tensor& positions = Tensor());
 // Lightning recurrence token by token (S ← λS + kᵀv; o = q·S), any d <= 256.
 // q, k, v f32 [n, H, d] views (contiguous last dim); slopes f32 [H]; state f32 [H, d, d]
 // in/out; o f32 [n, H, d] contiguous.
@@ -50,8 +51,10 @@ void lightning_recurrent_f32(const Context& ctx, const Tensor& q, const Tensor& 
                              const Tensor& slopes, const Tensor& state, const Tensor& o);
 // Softmax attention, f32 scores, GQA, optional causal with q_offset. q [nq, H, d], k/v
 // [nk, Hkv, d] views (contiguous last dim); o f32 [nq, H, d] contiguous.
+// kv_len: optional i32 [1] on the device: only keys [0, kv_len) are used and q_offset becomes
+// kv_len - n_q (decode over a cache whose length lives in device memory; graph-safe).
 void attention_f32(const Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v, float scale,
-                   bool causal, int64_t q_offset, const Tensor& o);
+                   bool causal, int64_t q_offset, const Tensor& o, const Tensor& kv_len = Tensor());
 // logits f32 [n, E] -> experts i32 [n, k], weights f32 [n, k] (CPU rule: stable descending).
 void moe_route_f32(const Context& ctx, const Tensor& logits, int64_t k, const Tensor& experts,
                    const Tensor& weights);

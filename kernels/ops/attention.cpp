@@ -94,4 +94,47 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale,
   return concat_rows(outs);
 }
 
+Tensor attention_cached(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, float scale,
+                        const Tensor& kv_len) {
+  MVL_CHECK(q.ndim() == 3 && k_cache.ndim() == 3 && k_cache.shape() == v_cache.shape(), shape_mismatch,
+            "attention_cached: q must be [n, heads, d] and the caches equal [capacity, kv_heads, d], got {}, {}, {}",
+            q.str(), k_cache.str(), v_cache.str());
+  MVL_CHECK(kv_len.dtype() == DType::i32 && kv_len.numel() == 1, shape_mismatch,
+            "attention_cached: kv_len must be i32 [1], got {}", kv_len.str());
+  MVL_CHECK(kv_len.device() == q.device(), invalid_argument, "attention_cached: kv_len on {} but q on {}",
+            kv_len.device().str(), q.device().str());
+  MVL_CHECK(q.dim(0) <= k_cache.dim(0), invalid_argument, "attention_cached: {} queries exceed the cache capacity {}",
+            q.dim(0), k_cache.dim(0));
+#ifdef MVL_HAVE_CUDA
+  if (q.device().is_cuda()) {
+    // Same argument rules as attention(): check them on the whole cache.
+    const detail::CtxPtr ctx = detail::cuda_ctx({&q, &k_cache, &v_cache, &kv_len}, "attention_cached");
+    MVL_CHECK(q.dtype() == k_cache.dtype() && q.dtype() == v_cache.dtype() &&
+                  (q.dtype() == DType::f32 || q.dtype() == DType::bf16),
+              unsupported, "attention_cached: q {} and the caches {} must share dtype f32 or bf16", q.str(),
+              k_cache.str());
+    MVL_CHECK(q.dim(2) == k_cache.dim(2) && q.dim(1) % k_cache.dim(1) == 0, shape_mismatch,
+              "attention_cached: q {} does not match the cache {}", q.str(), k_cache.str());
+    for (const Tensor* t : {&q, &k_cache, &v_cache})
+      MVL_CHECK(t->strides()[2] == 1, unsupported, "attention_cached: last dim must be contiguous ({})", t->str());
+    if (q.dtype() == DType::bf16 && flash_ok(q) && flash_ok(k_cache) && flash_ok(v_cache)) {
+      Tensor o = detail::dev_uninit(q.shape(), DType::bf16, ctx);
+      cuda::flash_attention(*ctx, q, k_cache, v_cache, o, scale, /*causal=*/true, 0, kv_len);
+      return o;
+    }
+    if (q.dtype() == DType::bf16)  // other head dims: the generic f32 kernel between two conversions
+      return cast(attention_cached(cast(q, DType::f32), cast(k_cache, DType::f32), cast(v_cache, DType::f32), scale,
+                                   kv_len),
+                  DType::bf16);
+    Tensor o = detail::dev_empty(q.shape(), DType::f32, ctx);
+    cuda::attention_f32(*ctx, q, k_cache, v_cache, scale, /*causal=*/true, 0, o, kv_len);
+    return o;
+  }
+#endif
+  const int64_t len = kv_len.data<int32_t>()[0];
+  MVL_CHECK(len >= q.dim(0) && len <= k_cache.dim(0), invalid_argument,
+            "attention_cached: kv_len {} must be in [{}, {}]", len, q.dim(0), k_cache.dim(0));
+  return attention(q, k_cache.slice(0, 0, len), v_cache.slice(0, 0, len), scale, /*causal=*/true, len - q.dim(0));
+}
+
 }  // namespace mvl::ops

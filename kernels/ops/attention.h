@@ -20,4 +20,13 @@ namespace mvl::ops {
 Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal,
                  int64_t q_offset = 0);
 
+// Causal attention of the last n_q tokens over a KV cache whose valid length lives in a
+// tensor: q [n_q, H, d]; k_cache, v_cache [capacity, Hkv, d] (the whole buffer); kv_len i32
+// [1] on the same device, with n_q <= kv_len <= capacity. Keys [0, kv_len) are used and
+// query i sits at position kv_len - n_q + i. Same dtypes and result as attention() on the
+// sliced cache; on a GPU nothing is read back to the host, so a captured decode step attends
+// over the length current at each replay.
+Tensor attention_cached(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, float scale,
+                        const Tensor& kv_len);
+
 }  // namespace mvl::ops

@@ -15,5 +15,9 @@ namespace mvl::ops {
 // Returns a new contiguous f32 [n, H, d]. bf16 x on a CUDA device -> bf16 (f32 angles and
 // rotation, one rounding; positions built on the device).
 Tensor rope(const Tensor& x, int64_t pos0, int64_t rotary_dim, double theta);
+// Same, with token i at positions[i]: positions i32 [n] on x's device (e.g.
+// ops::positions_from(state position, n)). Nothing is read back to the host, so a decode
+// step captured as a CUDA graph rotates by the position current at each replay.
+Tensor rope(const Tensor& x, const Tensor& positions, int64_t rotary_dim, double theta);
 
 }  // namespace mvl::ops
