@@ -24,10 +24,12 @@ using TraceFn = std::function<void(const std::string& name, const Tensor& t)>;
 // Returns f32 [n, H] = out_proj(sigmoid(a W_gate^T) * RMSNorm_all_heads(o, eps 1e-6)).
 Tensor lightning_attention(const LightningWeights& w, const TextConfig& cfg, const Tensor& a, Tensor& state);
 
-// a: f32 [n, H]; tokens sit at positions [pos0, pos0 + n). Appends post-RoPE K and V to
-// the layer's cache in `state`, attends causally over the whole cache. Returns f32 [n, H].
+// a: act [n, H]; tokens sit at positions [state.position(), + n). Appends post-RoPE K and V
+// to the layer's cache in `state`, attends causally over the whole cache. Returns act [n, H].
+// Positions come from state.positions() (device memory on a GPU) and a one-token step reads
+// the cache length from the device too, so a decode step can be replayed as a CUDA graph.
 Tensor softmax_attention(const SoftmaxWeights& w, const TextConfig& cfg, const Tensor& a, int64_t layer,
-                         int64_t pos0, SequenceState& state);
+                         SequenceState& state);
 
 // b: f32 [n, H]. Router softmax -> top-k -> renormalise -> weighted SwiGLU experts.
 Tensor moe_block(const LayerWeights& w, const TextConfig& cfg, const Tensor& b);

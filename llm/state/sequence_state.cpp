@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "kernels/core/error.h"
+#include "kernels/ops/positions.h"
 #include "kernels/ops/tensor_ops.h"
 
 namespace mvl::llm {
@@ -14,6 +15,7 @@ SequenceState::SequenceState(const TextConfig& cfg, const ops::DeviceContext& de
       kv_dtype_(kv_dtype), lineage_(std::make_shared<const int>(0)) {
   MVL_CHECK(kv_dtype == DType::f32 || kv_dtype == DType::bf16, unsupported,
             "sequence state: KV cache dtype must be f32 or bf16, got {}", dtype_name(kv_dtype));
+  position_dev_ = ops::empty({1}, DType::i32, device);  // zero-filled: position 0
   for (AttnKind k : kinds_) {
     if (k == AttnKind::lightning) {
       slot_.push_back(static_cast<int64_t>(lightning_.size()));
@@ -36,6 +38,19 @@ int64_t SequenceState::slot(int64_t layer, AttnKind kind) const {
 Tensor& SequenceState::lightning_state(int64_t layer) { return lightning_[slot(layer, AttnKind::lightning)]; }
 KvCache& SequenceState::kv_cache(int64_t layer) { return kv_[slot(layer, AttnKind::softmax)]; }
 
+void SequenceState::grow_kv(KvCache& c, int64_t rows) {
+  if (rows <= c.k.dim(0)) return;
+  const int64_t cap = std::max<int64_t>({rows, 2 * c.k.dim(0), 64});
+  Tensor nk = ops::empty({cap, nkv_, dh_}, kv_dtype_, dev_);
+  Tensor nv = ops::empty({cap, nkv_, dh_}, kv_dtype_, dev_);
+  if (c.length > 0) {
+    ops::copy_into(nk.slice(0, 0, c.length), c.k.slice(0, 0, c.length));
+    ops::copy_into(nv.slice(0, 0, c.length), c.v.slice(0, 0, c.length));
+  }
+  c.k = nk;
+  c.v = nv;
+}
+
 void SequenceState::append_kv(int64_t layer, const Tensor& k, const Tensor& v) {
   KvCache& c = kv_cache(layer);
   const int64_t n = k.dim(0);
@@ -43,22 +58,44 @@ void SequenceState::append_kv(int64_t layer, const Tensor& k, const Tensor& v) {
   check_shape(v, {n, nkv_, dh_}, "append_kv v");
   MVL_CHECK(k.dtype() == kv_dtype_ && v.dtype() == kv_dtype_, invalid_argument,
             "append_kv: k {} / v {} do not match the cache dtype {}", k.str(), v.str(), dtype_name(kv_dtype_));
-  if (c.length + n > c.k.dim(0)) {
-    const int64_t cap = std::max<int64_t>({c.length + n, 2 * c.k.dim(0), 64});
-    Tensor nk = ops::empty({cap, nkv_, dh_}, kv_dtype_, dev_);
-    Tensor nv = ops::empty({cap, nkv_, dh_}, kv_dtype_, dev_);
-    if (c.length > 0) {
-      ops::copy_into(nk.slice(0, 0, c.length), c.k.slice(0, 0, c.length));
-      ops::copy_into(nv.slice(0, 0, c.length), c.v.slice(0, 0, c.length));
-    }
-    c.k = nk;
-    c.v = nv;
-  }
+  MVL_CHECK(c.length == position_, internal, "append_kv: layer {} holds {} rows at position {}", layer, c.length,
+            position_);
+  grow_kv(c, c.length + n);
   if (n > 0) {
-    ops::copy_into(c.k.slice(0, c.length, c.length + n), k);
-    ops::copy_into(c.v.slice(0, c.length, c.length + n), v);
+    ops::write_rows_at(c.k, k.is_contiguous() ? k : ops::clone(k), position_dev_);
+    ops::write_rows_at(c.v, v.is_contiguous() ? v : ops::clone(v), position_dev_);
   }
   c.length += n;
+}
+
+void SequenceState::advance(int64_t n) {
+  position_ += n;
+  if (n != 0) ops::add_scalar_(position_dev_, static_cast<int32_t>(n));
+}
+
+Tensor SequenceState::positions(int64_t n) const { return ops::positions_from(position_dev_, n); }
+
+Tensor SequenceState::length_after(int64_t n) const {
+  return ops::positions_from(position_dev_, n + 1).slice(0, n, n + 1);
+}
+
+void SequenceState::reserve_kv(int64_t tokens) {
+  for (KvCache& c : kv_) grow_kv(c, tokens);
+}
+
+std::vector<const void*> SequenceState::buffer_key() const {
+  std::vector<const void*> key{position_dev_.data()};
+  for (const Tensor& t : lightning_) key.push_back(t.data());
+  for (const KvCache& c : kv_) {
+    key.push_back(c.k.data());
+    key.push_back(c.v.data());
+  }
+  return key;
+}
+
+void SequenceState::set_host_position(int64_t position) {
+  position_ = position;
+  for (KvCache& c : kv_) c.length = position;
 }
 
 SequenceState SequenceState::clone() const {
@@ -70,6 +107,7 @@ SequenceState SequenceState::clone() const {
   s.dh_ = dh_;
   s.kv_dtype_ = kv_dtype_;
   s.position_ = position_;
+  s.position_dev_ = ops::clone(position_dev_);
   // A new identity; this state's past becomes the clone's newest ancestor.
   s.lineage_ = std::make_shared<const int>(0);
   s.ancestors_ = ancestors_;
@@ -128,6 +166,9 @@ void SequenceState::restore(const Snapshot& s) {
   for (size_t i = 0; i < lightning_.size(); ++i) ops::copy_into(lightning_[i], s.lightning[i]);
   for (KvCache& c : kv_) c.length = std::min(c.length, s.position);
   position_ = s.position;
+  Tensor p = Tensor::empty({1}, DType::i32);
+  p.data<int32_t>()[0] = static_cast<int32_t>(s.position);
+  ops::copy_into(position_dev_, position_dev_.device().is_cpu() ? p : ops::to_device(p, dev_));
   rewound_to_.push_back(s.position);
   ++epoch_;
 }

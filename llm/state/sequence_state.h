@@ -56,9 +56,32 @@ class SequenceState {
   // For the layers (indices are global layer indices).
   Tensor& lightning_state(int64_t layer);  // f32 [nh, dh, dh], updated in place
   KvCache& kv_cache(int64_t layer);
-  // Appends n rows of post-RoPE k and v ([n, nkv, dh], the cache's dtype) to layer's cache, growing it.
+  // Appends n rows of post-RoPE k and v ([n, nkv, dh], the cache's dtype) to layer's cache at
+  // rows [position, position + n), growing it first when needed. The destination row is read
+  // from position_tensor() (device memory on a GPU), so a captured decode step appends at the
+  // position current at each replay.
   void append_kv(int64_t layer, const Tensor& k, const Tensor& v);
-  void advance(int64_t n) { position_ += n; }
+  // position_ += n, on the host and in position_tensor().
+  void advance(int64_t n);
+
+  // The position as i32 [1] on the state's device (host memory on the CPU); kept equal to
+  // position(). Ops that must not read the host position (a CUDA-graph decode step) use it.
+  const Tensor& position_tensor() const { return position_dev_; }
+  // i32 [n] on the state's device: position() + i, computed on the device from position_tensor().
+  Tensor positions(int64_t n) const;
+  // i32 [1] on the state's device: position() + n (the KV length once n tokens are appended).
+  Tensor length_after(int64_t n) const;
+
+  // Graph support (llm/model/decode_graph.cpp). reserve_kv grows every KV cache (by doubling)
+  // so that `tokens` rows fit without growing inside a captured step; buffer_key lists the
+  // addresses of every buffer a captured step touches (they change when a cache grows).
+  void reserve_kv(int64_t tokens);
+  std::vector<const void*> buffer_key() const;
+  // Host-side counters only (position_ and each cache's length): for the graph runner, whose
+  // replays advance position_tensor() on the device while the host code ran once at capture.
+  void set_host_position(int64_t position);
+  // An opaque per-state slot for the model's captured decode step (dropped by clone()).
+  std::shared_ptr<void>& decode_graph_slot() { return decode_graph_; }
 
  private:
   int64_t slot(int64_t layer, AttnKind kind) const;
@@ -71,6 +94,9 @@ class SequenceState {
   int64_t nkv_ = 0, dh_ = 0;
   DType kv_dtype_ = DType::f32;
   int64_t position_ = 0;
+  Tensor position_dev_;  // i32 [1] == position_, on the state's device
+  std::shared_ptr<void> decode_graph_;
+  void grow_kv(KvCache& c, int64_t rows);
   // Snapshot validity bookkeeping. Each state has its own identity tag; a clone records
   // its ancestors (their tag, how far their history reached, their rewinds) so snapshots
   // taken before the clone stay restorable in it.
