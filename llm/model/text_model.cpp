@@ -59,6 +59,7 @@ TextModel TextModel::load(const Checkpoint& ckpt, const TextConfig& cfg, const T
                 cfg.num_experts_per_tok >= 1 && cfg.num_experts_per_tok <= cfg.num_local_experts,
             bad_format, "text config: inconsistent heads/experts/block size");
   m.precision_ = resolve_precision(opts.precision, device);
+  m.cuda_graphs_ = opts.cuda_graphs;
   m.w_ = in_context("loading the text model weights", [&] { return TextWeights::load(ckpt, cfg, naming); });
   m.dev_ = device;
   if (device.is_cuda())
@@ -70,7 +71,6 @@ TextModel TextModel::load(const Checkpoint& ckpt, const TextConfig& cfg, const T
 Tensor TextModel::embed(const std::vector<int32_t>& ids) const { return ops::embedding(w_.embed_tokens, ids); }
 
 Tensor TextModel::forward(Tensor x, SequenceState& state, const TraceFn& trace) const {
-  const int64_t pos0 = state.position();
   const float eps = static_cast<float>(cfg_.rms_norm_eps);
   emit(trace, "embed", x);
   // Postnorm without tracing: each residual add is fused with the norm that follows it (the
@@ -83,7 +83,7 @@ Tensor TextModel::forward(Tensor x, SequenceState& state, const TraceFn& trace) 
     const LayerWeights& lw = w_.layers[l];
     const bool lightning = lw.kind == AttnKind::lightning;
     const Tensor att = lightning ? lightning_attention(lw.lightning, cfg_, a, state.lightning_state(l))
-                                 : softmax_attention(lw.softmax, cfg_, a, l, pos0, state);
+                                 : softmax_attention(lw.softmax, cfg_, a, l, state);
     emit(trace, "layer." + std::to_string(l) + ".attn", att);
     // Postnorm (released): the residual is the normalised input scaled by alpha.
     const float aa = static_cast<float>(lightning ? cfg_.linear_attn_alpha : cfg_.full_attn_alpha);
@@ -156,6 +156,13 @@ Tensor TextModel::prefill(const std::vector<Segment>& segments, SequenceState& s
 }
 
 Tensor TextModel::decode(int32_t token, SequenceState& state, const TraceFn& trace) const {
+  if (dev_.is_cuda() && cuda_graphs_ && !trace) {
+    MVL_CHECK(token >= 0 && token < cfg_.vocab_size, invalid_argument, "decode: token {} is outside the vocabulary [0, {})",
+              token, cfg_.vocab_size);
+    Tensor t = Tensor::empty({1}, DType::i32);
+    t.data<int32_t>()[0] = token;
+    return decode_graphed(ops::to_device(t, dev_), state);
+  }
   return decode_rows(ops::embedding(w_.embed_tokens, std::vector<int32_t>{token}, activation_dtype()), state, trace);
 }
 
@@ -164,6 +171,7 @@ Tensor TextModel::decode(const Tensor& token, SequenceState& state, const TraceF
             "decode: the token must be i32 [1], got {}", token.str());
   MVL_CHECK(token.device() == dev_.device(), invalid_argument, "decode: the token is on {} but the model on {}",
             token.device().str(), dev_.device().str());
+  if (dev_.is_cuda() && cuda_graphs_ && !trace) return decode_graphed(token, state);
   return decode_rows(ops::embedding(w_.embed_tokens, token, activation_dtype()), state, trace);
 }
 

@@ -19,6 +19,7 @@
 #include "kernels/ops/device.h"
 #include "llm/config/text_config.h"
 #include "llm/layers/layers.h"
+#include "llm/model/decode_graph.h"
 #include "llm/model/precision.h"
 #include "llm/state/sequence_state.h"
 #include "llm/weights/text_weights.h"
@@ -50,6 +51,9 @@ struct TextLoadOptions {
   // Activation precision (precision.h). Unset: bf16 on a CUDA device, f32 on the CPU.
   // bf16 on the CPU is refused (Error{unsupported}).
   std::optional<Precision> precision;
+  // On a CUDA device, replay each decode step as one CUDA graph (llm/model/decode_graph.cpp):
+  // same results, far fewer launches. Off: every step runs op by op.
+  bool cuda_graphs = true;
 };
 
 class TextModel {
@@ -80,6 +84,9 @@ class TextModel {
   // Same, with the token as i32 [1] already on the model's device (e.g. ops::argmax_rows of
   // the previous logits): a CUDA decode step then never waits for the host.
   Tensor decode(const Tensor& token, SequenceState& state, const TraceFn& trace = {}) const;
+  // How state's decode steps ran (graph replays, captures, eager steps; why graphs are off).
+  DecodeGraphStats decode_graph_stats(SequenceState& state) const;
+  bool cuda_graphs() const { return cuda_graphs_; }
 
  private:
   // x: act [n, hidden] at positions [state.position(), +n). Runs every layer and the final
@@ -89,11 +96,14 @@ class TextModel {
   Tensor decode_rows(const Tensor& x, SequenceState& state, const TraceFn& trace) const;
   // h: act [n, hidden] -> f32 [n, vocab] (bf16: the bf16 GEMM's rounded logits, upcast).
   Tensor lm_head(const Tensor& h) const;
+  // token: i32 [1] on the device. One decode step through the state's captured graph.
+  Tensor decode_graphed(const Tensor& token, SequenceState& state) const;
 
   TextConfig cfg_;
   TextWeights w_;
   ops::DeviceContext dev_;  // CPU unless loaded for a GPU
   Precision precision_ = Precision::f32;
+  bool cuda_graphs_ = true;  // TextLoadOptions::cuda_graphs, for CUDA devices
 };
 
 }  // namespace mvl::llm

@@ -1,0 +1,31 @@
+// The per-sequence cache behind TextModel's CUDA-graph decode (decode_graph.cpp): the
+// captured step, its input/output buffers and the addresses it was captured against.
+// A SequenceState holds one in its opaque decode_graph_slot(); clone() drops it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kernels/core/tensor.h"
+#include "kernels/ops/graph.h"
+
+namespace mvl::llm {
+
+struct DecodeGraphStats {
+  int64_t eager_steps = 0;  // steps run op by op (warm-up, after a failed capture, or graphs off)
+  int64_t captures = 0;     // captures made (one per sequence, plus one per KV-cache growth)
+  int64_t replays = 0;      // steps run as one graph launch
+  std::string disabled;     // why graphs are off for this sequence ("" while they are on)
+};
+
+struct DecodeGraphCache {
+  ops::CudaGraph graph;
+  Tensor token;                 // i32 [1] on the device: the graph's input
+  Tensor logits;                // f32 [vocab] on the device: the graph's output
+  std::vector<const void*> key;  // SequenceState::buffer_key() at capture
+  bool warm = false;            // one eager step ran (cuBLASLt plans and scratch sizes are settled)
+  DecodeGraphStats stats;
+};
+
+}  // namespace mvl::llm
