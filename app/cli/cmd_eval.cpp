@@ -203,7 +203,7 @@ void add_eval_command(CLI::App& app, RunFn& run) {
       "Ctrl+C once: cancel the running item, keep the finished ones, write the reports (exit 130).\n"
       "Formats, metrics and how scores compare to lmms-eval / VLMEvalKit: docs/eval.md.");
   cmd->add_option("task", f->task, "docvqa or ai2d")->type_name("TASK")->required();
-  cmd->add_option("data", f->data_pos, "The dataset file (same as --data)")->type_name("FILE");
+  cmd->add_option("dataset", f->data_pos, "The dataset file (same as --data)")->type_name("FILE");
   cmd->add_option("--data", f->data_flag,
                   "Dataset file: .jsonl (one item per line), .json (DocVQA release {\"data\": [...]} or a list) "
                   "or .tsv (VLMEvalKit)")

@@ -49,8 +49,12 @@ else
     -DSTB_INCLUDE_DIR="$STB" > "$OUT/configure.log" 2>&1 || { tail -30 "$OUT/configure.log"; exit 1; }
   T=$(cd "$ROOT/tests/gpu" && ls *_test.cpp | sed 's/\.cpp$//')
   T="$T ${T_LLM:-}"
-  cmake --build "$B" -j"$(nproc)" --target $T ops_cuda_bench layers_cuda_bench > "$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
-  TESTS=$(for t in $T; do echo "$B/tests/$t"; done)
+  BENCH_T="ops_cuda_bench layers_cuda_bench"
+  [[ "$SKIP" == *bench* ]] && BENCH_T=
+  [ -f "$STB/stb_image.h" ] && [[ "$SKIP" != *bench* ]] && BENCH_T="$BENCH_T vision_model_bench"
+  cmake --build "$B" -j"$(nproc)" --target $T $BENCH_T > "$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
+  # ctest below runs every built gpu test; the per-binary loop is only for carried binaries.
+  TESTS=
   # With a build tree, the gpu-labelled tests also run through ctest (the CI-style summary).
   if [[ "$SKIP" != *tests* ]]; then
     (cd "$B" && timeout 600 ctest -L gpu --output-on-failure) > "$OUT/ctest.log" 2>&1
@@ -58,6 +62,7 @@ else
   fi
   BENCH=$B/kernels/bench/ops_cuda_bench
   LAYERS=$B/kernels/bench/layers_cuda_bench
+  VISION=$B/tests/vision_model_bench
 fi
 
 fail=0
@@ -72,6 +77,8 @@ if [[ "$SKIP" != *tests* ]]; then
 fi
 if [[ "$SKIP" != *bench* ]]; then
   timeout 300 "$BENCH" --json "$OUT/ours.json" 2>&1 | tee "$OUT/bench.log"
+  # The vision half through VisionModel (ops:: dispatch), bf16 and f32, 37 tiles.
+  [ -x "${VISION:-}" ] && timeout 200 "$VISION" --reps 5 2>&1 | tee "$OUT/vision_model_bench.log"
 fi
 if [[ "$SKIP" != *layers* ]]; then
   # The `minimax-vl bench` code path: 8 decoder layers (7 lightning + 1 softmax) at the released shapes.
