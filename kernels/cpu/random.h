@@ -18,7 +18,9 @@ inline uint64_t splitmix64(uint64_t z) {
 }
 
 // A well-mixed sub-seed for stream k of a seed (e.g. one per weight tensor).
-inline uint64_t derive_seed(uint64_t seed, uint64_t k) { return splitmix64(seed ^ splitmix64(k)); }
+inline uint64_t derive_seed(uint64_t seed, uint64_t k) {
+  return splitmix64(seed ^ splitmix64(k));
+}
 
 // Value of element i: u = top 24 bits of hash(seed, i) / 2^24 in [0, 1) (exact in f32), then
 // fma(hi - lo, u, lo) (one rounding; the kernel uses the same fused op). Lies in [lo, hi]

@@ -2,8 +2,8 @@
 // splitmix64, keeps the top 24 bits as u in [0, 1) (exact in f32), writes fma(hi-lo, u, lo)
 // (bf16: rounded to nearest even with the same bit trick as core/dtype.h). Tiling: grid-
 // stride loop, one element per thread iteration, 256 threads, at most 65535 blocks; no
-// shared memory (a fill is store-bound: ~the copy rate). CPU reference: kernels/cpu/random.h (bit-identical);
-// test: tests/gpu/random_cuda_test.cpp.
+// shared memory (a fill is store-bound: ~the copy rate). CPU reference: kernels/cpu/random.h
+// (bit-identical); test: tests/gpu/random_cuda_test.cpp.
 #include "kernels/cuda/random.h"
 
 #include <algorithm>
@@ -62,10 +62,10 @@ void fill_uniform_counter(const Context& ctx, const Tensor& t, uint64_t seed, fl
   const float span = hi - lo;
   if (t.dtype() == DType::f32)
     fill_f32_kernel<<<blocks, kThreads, 0, ctx.stream()>>>(static_cast<float*>(t.data()), n, seed,
-                                                          lo, span);
+                                                           lo, span);
   else
     fill_bf16_kernel<<<blocks, kThreads, 0, ctx.stream()>>>(static_cast<uint16_t*>(t.data()), n,
-                                                           seed, lo, span);
+                                                            seed, lo, span);
   MVL_CUDA_CHECK_LAUNCH();
 }
 

@@ -32,7 +32,8 @@ TEST(RandomCuda, FillUniformIsBitIdenticalToTheCpu) {
         Tensor d = ops::empty({n}, dt, dev);
         ops::fill_uniform_(h, 12345, lo, hi);
         ops::fill_uniform_(d, 12345, lo, hi);
-        ASSERT_EQ(bytes_of(d), bytes_of(h)) << "n " << n << " " << dtype_name(dt) << " [" << lo << ", " << hi << ")";
+        ASSERT_EQ(bytes_of(d), bytes_of(h))
+            << "n " << n << " " << dtype_name(dt) << " [" << lo << ", " << hi << ")";
       }
     }
   }

@@ -16,7 +16,8 @@ namespace {
 std::vector<float> values(const Tensor& t) {
   std::vector<float> v(static_cast<size_t>(t.numel()));
   for (int64_t i = 0; i < t.numel(); ++i)
-    v[i] = t.dtype() == DType::f32 ? t.data<float>()[i] : bf16_to_f32(static_cast<const uint16_t*>(t.data())[i]);
+    v[i] = t.dtype() == DType::f32 ? t.data<float>()[i]
+                                   : bf16_to_f32(static_cast<const uint16_t*>(t.data())[i]);
   return v;
 }
 
