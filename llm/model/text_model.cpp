@@ -11,6 +11,7 @@
 #include "kernels/ops/moe.h"
 #include "kernels/ops/rms_norm.h"
 #include "kernels/ops/tensor_ops.h"
+#include "llm/weights/random_weights.h"
 
 namespace mvl::llm {
 
@@ -44,6 +45,13 @@ TextWeights upload(const TextWeights& h, const ops::DeviceContext& dev) {
   return d;
 }
 
+void check_config(const TextConfig& cfg) {
+  MVL_CHECK(cfg.num_attention_heads > 0 && cfg.head_dim > 0 && cfg.num_key_value_heads > 0 &&
+                cfg.num_attention_heads % cfg.num_key_value_heads == 0 && cfg.block_size > 0 &&
+                cfg.num_experts_per_tok >= 1 && cfg.num_experts_per_tok <= cfg.num_local_experts,
+            bad_format, "text config: inconsistent heads/experts/block size");
+}
+
 // Trace callbacks always see f32.
 void emit(const TraceFn& trace, const std::string& name, const Tensor& t) {
   if (trace) trace(name, t.dtype() == DType::f32 ? t : ops::cast(t, DType::f32));
@@ -54,10 +62,7 @@ TextModel TextModel::load(const Checkpoint& ckpt, const TextConfig& cfg, const T
                           const ops::DeviceContext& device, const TextLoadOptions& opts) {
   TextModel m;
   m.cfg_ = cfg;
-  MVL_CHECK(cfg.num_attention_heads > 0 && cfg.head_dim > 0 && cfg.num_key_value_heads > 0 &&
-                cfg.num_attention_heads % cfg.num_key_value_heads == 0 && cfg.block_size > 0 &&
-                cfg.num_experts_per_tok >= 1 && cfg.num_experts_per_tok <= cfg.num_local_experts,
-            bad_format, "text config: inconsistent heads/experts/block size");
+  check_config(cfg);
   m.precision_ = resolve_precision(opts.precision, device);
   m.cuda_graphs_ = opts.cuda_graphs;
   m.w_ = in_context("loading the text model weights", [&] { return TextWeights::load(ckpt, cfg, naming); });
@@ -65,6 +70,25 @@ TextModel TextModel::load(const Checkpoint& ckpt, const TextConfig& cfg, const T
   if (device.is_cuda())
     m.w_ = in_context(fmt::format("uploading the text model weights to {}", device.device().str()),
                       [&] { return upload(m.w_, device); });
+  return m;
+}
+
+TextModel TextModel::random(const TextConfig& cfg, const ops::DeviceContext& device, const TextLoadOptions& opts,
+                            uint64_t seed) {
+  TextModel m;
+  m.cfg_ = cfg;
+  check_config(cfg);
+  m.precision_ = resolve_precision(opts.precision, device);
+  m.cuda_graphs_ = opts.cuda_graphs;
+  m.dev_ = device;
+  m.w_ = in_context(fmt::format("making random text model weights on {}", device.device().str()),
+                    [&] { return random_text_weights(cfg, device, seed); });
+  return m;
+}
+
+TextModel TextModel::with_cuda_graphs(bool on) const {
+  TextModel m = *this;
+  m.cuda_graphs_ = on;
   return m;
 }
 

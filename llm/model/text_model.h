@@ -66,6 +66,15 @@ class TextModel {
   static TextModel load(const Checkpoint& ckpt, const TextConfig& cfg, const TextWeightNaming& naming,
                         const ops::DeviceContext& device = {}, const TextLoadOptions& opts = {});
 
+  // A model with random weights made on `device` at cfg's shapes (llm/weights/random_weights.h:
+  // bf16 on a GPU with each layer's experts packed as load() packs them, f32 on the CPU),
+  // for benchmarks of the real model path without a checkpoint. Deterministic by seed.
+  static TextModel random(const TextConfig& cfg, const ops::DeviceContext& device = {},
+                          const TextLoadOptions& opts = {}, uint64_t seed = 1);
+  // The same model (weights shared, not copied) with CUDA-graph decode on or off, e.g. to
+  // time both in one process.
+  TextModel with_cuda_graphs(bool on) const;
+
   const TextConfig& config() const { return cfg_; }
   const TextWeights& weights() const { return w_; }
   const ops::DeviceContext& device() const { return dev_; }

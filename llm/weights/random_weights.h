@@ -1,0 +1,30 @@
+// Random TextWeights generated directly on the model's device, for benchmarks of the real
+// model path at the released size (one layer's experts are 10.9 GB of bf16, too large for a
+// random checkpoint on disk). Same structs as TextWeights::load + the CUDA upload fill:
+// bf16 tensors on a GPU (slopes f32, each layer's experts packed into PackedExperts with the
+// per-expert weights views into it), f32 on the CPU. Values: ops::fill_uniform_ (counter-based,
+// so a seed gives the same weights on the CPU and the GPU up to the bf16 rounding).
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/core/dtype.h"
+#include "kernels/ops/device.h"
+#include "llm/config/text_config.h"
+#include "llm/weights/text_weights.h"
+
+namespace mvl::llm {
+
+// Every weight of cfg (cfg.layer_types gives the layer kinds; cfg.num_hidden_layers of them)
+// allocated on dev and filled from seed: projections, router and embedding uniform with
+// std 0.02 (|x| <= 0.0346), norm weights in [0.9, 1.1], lightning slopes as in
+// TextWeights::load. A tied config shares the embedding as the LM head.
+TextWeights random_text_weights(const TextConfig& cfg, const ops::DeviceContext& dev,
+                                uint64_t seed);
+
+// Bytes the weights of cfg take at element size `dtype` (slopes always f32): per layer
+// (its attention, norms, router and all experts) and the rest (embedding, final norm, LM head).
+int64_t text_layer_weight_bytes(const TextConfig& cfg, int64_t layer, DType dtype);
+int64_t text_global_weight_bytes(const TextConfig& cfg, DType dtype);
+
+}  // namespace mvl::llm
