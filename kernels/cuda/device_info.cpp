@@ -23,4 +23,21 @@ std::string device_name(int index) {
   return p.name;
 }
 
+bool device_memory(int index, size_t* free_bytes, size_t* total_bytes) {
+  int prev = 0;
+  if (cudaGetDevice(&prev) != cudaSuccess || cudaSetDevice(index) != cudaSuccess) {
+    cudaGetLastError();
+    return false;
+  }
+  size_t f = 0, t = 0;
+  const bool ok = cudaMemGetInfo(&f, &t) == cudaSuccess;
+  if (!ok) cudaGetLastError();
+  cudaSetDevice(prev);
+  if (ok) {
+    *free_bytes = f;
+    *total_bytes = t;
+  }
+  return ok;
+}
+
 }  // namespace mvl::cuda
