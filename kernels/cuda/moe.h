@@ -19,9 +19,30 @@ struct MoeWeights {
 void moe_route(const Context& ctx, const Tensor& logits, const Tensor& idx, const Tensor& weights);
 
 // out: bf16 [n, D] = MoE(x), x: bf16 [n, D]. n <= kMoeDecodeMaxTokens takes the decode
-// path (weight-streaming GEMV kernels; no host sync, graph-capturable); larger n takes the
-// prefill path (cuBLASLt GEMM per expert; one host sync to read the expert counts).
+// path; larger n takes the prefill path (cuBLASLt GEMM per expert; one host sync to read
+// the expert counts).
+// Decode design (batch 1 is bound by streaming two experts' 0.34 GB each from HBM; no
+// host sync, graph-capturable): (1) router GEMV, a CTA per expert, D split over 256 threads;
+// (2) one CTA routes every token and builds the per-expert token lists; then for n <= 4
+// (every expert has <= 4 tokens) (3) gate/up GEMV + SiLU*up and (4) down GEMV + the two
+// experts' weighted sum in ascending order + bf16 store, both split-K over 256 threads with
+// each thread's 16-byte weight loads for a row issued at once (one round trip per row at
+// the released dims, short-lived CTAs: short grid tail) and no atomics. 5..64 tokens stage
+// an expert's tokens in shared memory and sum the experts with f32 atomic adds instead.
 constexpr int64_t kMoeDecodeMaxTokens = 64;
 void moe_forward(const Context& ctx, const Tensor& x, const MoeWeights& w, const Tensor& out);
+
+// Knobs of the n <= 4 decode kernels, for the benchmark to compare; results are bit-identical
+// for every setting. gate_rows / down_rows: rows per CTA (1 or 2); load_hint for the
+// streamed weights: 0 plain read-only loads, 1 L1::no_allocate + L2 256-byte prefetch,
+// 2 = 1 plus an L2 evict-first policy. H200, batch 1 (graph): the defaults 1/1/1 and 2/1/1
+// 0.179 ms, hints 0 and 2 +0.3%, 2 rows of down +3-4%.
+struct MoeDecodeTuning {
+  int gate_rows = 1;
+  int down_rows = 1;
+  int load_hint = 1;
+};
+void moe_forward(const Context& ctx, const Tensor& x, const MoeWeights& w, const Tensor& out,
+                 const MoeDecodeTuning& tuning);
 
 }  // namespace mvl::cuda

@@ -1,6 +1,7 @@
 // MoE on CUDA vs an fp64 reference of spec §6.6 (softmax, top-2 with the lower index
-// winning ties, renormalise, SwiGLU experts), for both the decode path (n <= 64: 1, 5, 64
-// tokens) and the prefill path (n = 65, 300). Routing ties are checked exactly.
+// winning ties, renormalise, SwiGLU experts), for both the decode path (n <= 64: 1, 2, 5, 9,
+// 64 tokens) and the prefill path (n = 65, 300). Routing ties are checked exactly; every
+// decode tuning gives the default's bits.
 // Rule: <= 4x the error of a plain bf16 implementation (bf16 expert outputs, f32 sums).
 // Without the CUDA backend (CPU-only builds, e.g. CI) the file reduces to one test that
 // skips, or fails under MVL_REQUIRE_GPU=1.
@@ -103,7 +104,39 @@ TEST_P(MoeParity, MatchesReference) {
   MVL_EXPECT_PARITY(download(ctx, out), plain, ref, 4.0, 1e-3);
 }
 
-INSTANTIATE_TEST_SUITE_P(Tokens, MoeParity, ::testing::Values(1, 5, 64, 65, 300));
+INSTANTIATE_TEST_SUITE_P(Tokens, MoeParity, ::testing::Values(1, 2, 5, 9, 64, 65, 300));
+
+// The n <= 4 decode knobs (rows per CTA, load hints) change only who computes what, not the
+// arithmetic: every setting must give the default's bits. Odd sizes leave partial CTAs.
+TEST(MoeDecodeTuning, EverySettingGivesTheSameBits) {
+  MVL_REQUIRE_GPU_OR_SKIP();
+  const int64_t E = 32, D = 520, F = 328;
+  cuda::Context ctx(0);
+  cuda::MoeWeights w{dev_bf16(ctx, {E, D}, rand_bf16(E * D, 12, -0.3f, 0.3f)),
+                     dev_bf16(ctx, {E, 2 * F, D}, rand_bf16(E * 2 * F * D, 13, -0.2f, 0.2f)),
+                     dev_bf16(ctx, {E, D, F}, rand_bf16(E * D * F, 14, -0.2f, 0.2f))};
+  for (int64_t n : {1, 3, 4}) {
+    Tensor x = dev_bf16(ctx, {n, D}, rand_bf16(n * D, static_cast<uint32_t>(15 + n)));
+    Tensor ref = cuda::empty({n, D}, DType::bf16, ctx);
+    cuda::moe_forward(ctx, x, w, ref);
+    const std::vector<float> want = download(ctx, ref);
+    for (int g : {1, 2})
+      for (int d : {1, 2})
+        for (int hint : {0, 1, 2}) {
+          Tensor out = cuda::empty({n, D}, DType::bf16, ctx);
+          cuda::moe_forward(ctx, x, w, out, cuda::MoeDecodeTuning{g, d, hint});
+          const std::vector<float> got = download(ctx, out);
+          int64_t diff = 0;
+          for (size_t i = 0; i < got.size(); ++i) diff += got[i] != want[i];
+          EXPECT_EQ(diff, 0) << "n " << n << " gate rows " << g << " down rows " << d << " hint "
+                             << hint;
+        }
+  }
+  EXPECT_THROW(
+      cuda::moe_forward(ctx, dev_bf16(ctx, {1, D}, rand_bf16(D, 3)), w,
+                        cuda::empty({1, D}, DType::bf16, ctx), cuda::MoeDecodeTuning{0, 1, 0}),
+      Error);
+}
 
 }  // namespace
 }  // namespace mvl
