@@ -206,7 +206,8 @@ void bench_moe(Bench& b) {
                      b.rand({E, 2 * F, D}, DType::bf16, -0.02f, 0.02f),
                      b.rand({E, D, F}, DType::bf16, -0.02f, 0.02f)};
   const double expert_bytes = 3.0 * D * F * 2;
-  for (int64_t n : {1, 8, 64, 4096}) {
+  // n = 4 (largest batch of the split-K kernels) last: the earlier rows keep their inputs.
+  for (int64_t n : {1, 8, 64, 4096, 4}) {
     Tensor x = b.rand({n, D}, DType::bf16), out = cuda::empty({n, D}, DType::bf16, b.ctx);
     // Floor: bytes of the distinct experts touched under uniform routing, or the FLOPs.
     const double touched = n >= 64 ? E : E * (1.0 - std::pow(1.0 - 2.0 / E, double(n)));
@@ -214,6 +215,15 @@ void bench_moe(Bench& b) {
         "moe " + std::string(n <= 64 ? "decode" : "prefill") + " n=" + std::to_string(n),
         [&] { cuda::moe_forward(b.ctx, x, w, out); }, touched * expert_bytes + E * D * 2,
         2.0 * n * 2 * 3 * D * F + 2.0 * n * D * E, n > 64 ? 10 : 30, n <= 64, n <= 64);
+    if (n != 1) continue;
+    // Decode knobs at batch 1 (gate rows/CTA, down rows/CTA, load hint; moe.h).
+    const cuda::MoeDecodeTuning knobs[] = {{1, 1, 0}, {1, 1, 1}, {1, 1, 2}, {2, 2, 0},
+                                           {2, 2, 1}, {2, 2, 2}, {1, 2, 1}, {2, 1, 1}};
+    for (const cuda::MoeDecodeTuning& t : knobs)
+      b.report(
+          fmt::format("moe decode n=1 g{} d{} h{}", t.gate_rows, t.down_rows, t.load_hint),
+          [&] { cuda::moe_forward(b.ctx, x, w, out, t); }, touched * expert_bytes + E * D * 2,
+          2.0 * n * 2 * 3 * D * F + 2.0 * n * D * E, 30, true, true);
   }
 }
 
