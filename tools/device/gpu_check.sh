@@ -76,7 +76,7 @@ if [[ "$SKIP" != *tests* ]]; then
   done | tee "$OUT/tests_summary.txt"
 fi
 if [[ "$SKIP" != *bench* ]]; then
-  timeout 300 "$BENCH" --json "$OUT/ours.json" 2>&1 | tee "$OUT/bench.log"
+  timeout 300 "$BENCH" --softmax-128k --json "$OUT/ours.json" 2>&1 | tee "$OUT/bench.log"
   # The vision half through VisionModel (ops:: dispatch), bf16 and f32, 37 tiles.
   [ -x "${VISION:-}" ] && timeout 200 "$VISION" --reps 5 2>&1 | tee "$OUT/vision_model_bench.log"
 fi

@@ -184,7 +184,7 @@ def hf_vit():
 
 def sdpa():
     import torch.nn.functional as F
-    for T in (8192, 32768):
+    for T in (8192, 32768, 131072):
         q = torch.randn(1, 64, T, 128, device=dev, dtype=torch.bfloat16)
         k = torch.randn(1, 8, T, 128, device=dev, dtype=torch.bfloat16)
         v = torch.randn(1, 8, T, 128, device=dev, dtype=torch.bfloat16)
