@@ -35,6 +35,7 @@
 
 #include <cmath>
 
+#include "kernels/cuda/attention_view.h"
 #include "kernels/cuda/check.cuh"
 #include "kernels/cuda/common.cuh"
 
@@ -442,25 +443,8 @@ void launch(const Context& ctx, const Sm90Params& p, int B, int H) {
   MVL_CUDA_CHECK_LAUNCH();
 }
 
-struct View4 {
-  int64_t B, n, H, d, sb, st, sh;
-};
-
-View4 view4(const Tensor& t, const char* what) {
-  MVL_CHECK(t.dtype() == DType::bf16 && (t.ndim() == 3 || t.ndim() == 4) &&
-                t.strides().back() == 1 && t.device().is_cuda() && t.offset_bytes() % 16 == 0,
-            shape_mismatch,
-            "cuda::flash_attention_sm90: {} must be a bf16 [B, n, H, d] (or [n, H, d]) GPU view "
-            "with a contiguous last dim, got {}",
-            what, t.str());
-  const int o = t.ndim() == 4 ? 1 : 0;
-  View4 v{o ? t.dim(0) : 1,       t.dim(o),       t.dim(o + 1),      t.dim(o + 2),
-          o ? t.strides()[0] : 0, t.strides()[o], t.strides()[o + 1]};
-  MVL_CHECK(v.st % 8 == 0 && v.sh % 8 == 0 && v.sb % 8 == 0, unsupported,
-            "cuda::flash_attention_sm90: {} strides must be multiples of 8 elements ({})", what,
-            t.str());
-  return v;
-}
+using View4 = AttentionView;
+inline View4 view4(const Tensor& t, const char* what) { return attention_view(t, "cuda::flash_attention_sm90", what); }
 
 using EncodeTiledFn = CUresult (*)(CUtensorMap*, CUtensorMapDataType, cuuint32_t, void*,
                                    const cuuint64_t*, const cuuint64_t*, const cuuint32_t*,
