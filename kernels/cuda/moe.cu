@@ -27,6 +27,35 @@ namespace {
 
 constexpr int kTopK = 2;
 
+// The router of one token on one warp: lane e holds logit e (x = -inf for lanes >= E). f32
+// softmax, then top-1 and top-2 (larger p wins, equal p -> lower index), renormalised over the
+// two. Every lane returns the same choice.
+struct Top2 {
+  int i1, i2;
+  float w1, w2;
+};
+__device__ __forceinline__ Top2 warp_top2(float x, int lane, int E) {
+  const float mx = warp_max(x);
+  const float e = lane < E ? expf(x - mx) : 0.f;
+  const float p = e / warp_sum(e);
+  struct Best {
+    float p;
+    int i;
+  };
+  auto argmax = [](Best b) {
+    for (int o = 16; o > 0; o >>= 1) {
+      const float op = __shfl_xor_sync(0xffffffffu, b.p, o);
+      const int oi = __shfl_xor_sync(0xffffffffu, b.i, o);
+      if (op > b.p || (op == b.p && oi < b.i)) b = {op, oi};
+    }
+    return b;
+  };
+  const Best b1 = argmax({lane < E ? p : -1.f, lane});
+  const Best b2 = argmax({lane < E && lane != b1.i ? p : -1.f, lane});
+  const float s = b1.p + b2.p;
+  return {b1.i, b2.i, b1.p / s, b2.p / s};
+}
+
 template <typename T>
 __global__ void route_kernel(const T* __restrict__ logits, int32_t* idx, float* wts, int64_t n,
                              int E) {
@@ -40,38 +69,12 @@ __global__ void route_kernel(const T* __restrict__ logits, int32_t* idx, float* 
     else
       x = logits[t * E + lane];
   }
-  const float mx = warp_max(x);
-  const float e = lane < E ? expf(x - mx) : 0.f;
-  const float p = e / warp_sum(e);
-  // top-1 then top-2: larger p wins, equal p -> lower index.
-  float bp = lane < E ? p : -1.f;
-  int bi = lane;
-  for (int o = 16; o > 0; o >>= 1) {
-    const float op = __shfl_xor_sync(0xffffffffu, bp, o);
-    const int oi = __shfl_xor_sync(0xffffffffu, bi, o);
-    if (op > bp || (op == bp && oi < bi)) {
-      bp = op;
-      bi = oi;
-    }
-  }
-  const int i1 = bi;
-  const float p1 = bp;
-  bp = (lane < E && lane != i1) ? p : -1.f;
-  bi = lane;
-  for (int o = 16; o > 0; o >>= 1) {
-    const float op = __shfl_xor_sync(0xffffffffu, bp, o);
-    const int oi = __shfl_xor_sync(0xffffffffu, bi, o);
-    if (op > bp || (op == bp && oi < bi)) {
-      bp = op;
-      bi = oi;
-    }
-  }
+  const Top2 r = warp_top2(x, lane, E);
   if (lane == 0) {
-    idx[t * 2] = i1;
-    idx[t * 2 + 1] = bi;
-    const float s = p1 + bp;
-    wts[t * 2] = p1 / s;
-    wts[t * 2 + 1] = bp / s;
+    idx[t * 2] = r.i1;
+    idx[t * 2 + 1] = r.i2;
+    wts[t * 2] = r.w1;
+    wts[t * 2 + 1] = r.w2;
   }
 }
 
@@ -229,31 +232,12 @@ __global__ void __launch_bounds__(256)
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
   for (int t = warp; t < n; t += nw) {
     const float x = lane < E ? logits[int64_t(t) * E + lane] : -INFINITY;
-    const float mx = warp_max(x);
-    const float ex = lane < E ? expf(x - mx) : 0.f;
-    const float p = ex / warp_sum(ex);
-    float bp = lane < E ? p : -1.f;
-    int bi = lane;
-    for (int o = 16; o > 0; o >>= 1) {
-      const float op = __shfl_xor_sync(0xffffffffu, bp, o);
-      const int oi = __shfl_xor_sync(0xffffffffu, bi, o);
-      if (op > bp || (op == bp && oi < bi)) bp = op, bi = oi;
-    }
-    const int i1 = bi;
-    const float p1 = bp;
-    bp = (lane < E && lane != i1) ? p : -1.f;
-    bi = lane;
-    for (int o = 16; o > 0; o >>= 1) {
-      const float op = __shfl_xor_sync(0xffffffffu, bp, o);
-      const int oi = __shfl_xor_sync(0xffffffffu, bi, o);
-      if (op > bp || (op == bp && oi < bi)) bp = op, bi = oi;
-    }
+    const Top2 r = warp_top2(x, lane, E);
     if (lane == 0) {
-      idx_s[t * 2] = i1;
-      idx_s[t * 2 + 1] = bi;
-      const float s = p1 + bp;
-      wts[t * 2] = p1 / s;
-      wts[t * 2 + 1] = bp / s;
+      idx_s[t * 2] = r.i1;
+      idx_s[t * 2 + 1] = r.i2;
+      wts[t * 2] = r.w1;
+      wts[t * 2 + 1] = r.w2;
     }
   }
   __syncthreads();
