@@ -85,15 +85,7 @@ Golden read_golden() {
   const json::Json& g = m.at("vit_bf16_cases").at(kCase);
   const json::Json& vc = g.at("vision_config");
   Golden r;
-  r.cfg.hidden_size = vc.at("hidden_size").get<int64_t>();
-  r.cfg.intermediate_size = vc.at("intermediate_size").get<int64_t>();
-  r.cfg.num_hidden_layers = vc.at("num_hidden_layers").get<int64_t>();
-  r.cfg.num_attention_heads = vc.at("num_attention_heads").get<int64_t>();
-  r.cfg.image_size = vc.at("image_size").get<int64_t>();
-  r.cfg.patch_size = vc.at("patch_size").get<int64_t>();
-  r.cfg.num_channels = vc.at("num_channels").get<int64_t>();
-  r.cfg.hidden_act = vc.at("hidden_act").get<std::string>();
-  r.cfg.layer_norm_eps = vc.at("layer_norm_eps").get<double>();
+  r.cfg = VisionConfig::from_json(vc, "golden vision_config");
   r.opts.text_hidden = g.at("text_hidden").get<int64_t>();
   r.opts.feature_layer = g.at("vision_feature_layer").get<int64_t>();
   r.opts.projector_act = g.at("projector_hidden_act").get<std::string>();
