@@ -1,0 +1,44 @@
+// NcclComm: a Communicator over NCCL for one process driving several GPUs, one rank per GPU
+// and one worker thread per rank (comm/rank_workers.h). Every call is enqueued on the rank's
+// stream (its ops::DeviceContext) and never waits for the host, except barrier(), so a
+// decode step that contains collectives can still be captured as one CUDA graph per rank.
+// Built when NCCL is found beside the CUDA toolkit (MVL_HAVE_NCCL); multi-process bootstrap
+// (a unique id shared by MPI or a file) is planned in docs/parallel.md.
+#pragma once
+
+#include <vector>
+
+#include "kernels/comm/communicator.h"
+#include "kernels/ops/device.h"
+
+struct ncclComm;  // = ncclComm_t's pointee; forward-declared so no NCCL header leaks
+
+namespace mvl::comm {
+
+// Whether this build has NCCL.
+bool nccl_built();
+
+class NcclComm final : public Communicator {
+ public:
+  // One communicator per device context (distinct CUDA devices, rank = index), created
+  // together with ncclCommInitAll. Throws Error{unsupported} without NCCL, Error{device}
+  // when NCCL fails (the message carries ncclGetErrorString and the last NCCL warning).
+  static CommGroup create_all(const std::vector<ops::DeviceContext>& devices);
+  ~NcclComm() override;
+
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  void all_reduce_sum(const Tensor& t) override;  // f32 | bf16, on the rank's device
+  Tensor all_gather(const Tensor& t) override;
+  void broadcast(const Tensor& t, int root) override;
+  void barrier() override;  // a one-element all-reduce, then waits for the rank's stream
+
+ private:
+  NcclComm(ncclComm* comm, ops::DeviceContext dev, int rank, int size);
+  void check_tensor(const Tensor& t, const char* op) const;
+  ncclComm* comm_;
+  ops::DeviceContext dev_;
+  int rank_, size_;
+};
+
+}  // namespace mvl::comm
