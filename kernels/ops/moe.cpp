@@ -89,7 +89,7 @@ Tensor moe_experts(const Tensor& x, const MoeRouting& routing, const std::vector
   Tensor ec = contiguous(routing.experts), wc = contiguous(routing.weights);
   const int32_t* ids = ec.data<int32_t>();
   for (int64_t i = 0; i < n * k; ++i)
-    MVL_CHECK(ids[i] >= 0 && ids[i] < E, invalid_argument, "moe_experts: expert id {} outside [0, {})", ids[i], E);
+    MVL_CHECK(ids[i] >= -1 && ids[i] < E, invalid_argument, "moe_experts: expert id {} outside [-1, {})", ids[i], E);
   Tensor out = Tensor::empty({n, H}, DType::f32);
   cpu::moe_experts(x.data<float>(), n, H, I, ids, wc.data<float>(), k, ptrs, out.data<float>());
   return out;

@@ -31,7 +31,7 @@ Tensor silu_mul(const Tensor& gate, const Tensor& up);
 
 // x: f32 [n, H]. out[t] = sum over the token's k experts e (accumulated in ascending
 // expert order, like the reference's index_add loop) of weight * W2_e (silu(W1_e x) * (W3_e x)).
-// Returns f32 [n, H].
+// Returns f32 [n, H]. An id of -1 is skipped (an expert held by another rank of an EP group).
 Tensor moe_experts(const Tensor& x, const MoeRouting& routing, const std::vector<ExpertWeights>& experts);
 
 // All experts of one layer in two device buffers (the CUDA bf16 MoE path reads them as

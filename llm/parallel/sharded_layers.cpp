@@ -1,0 +1,112 @@
+// One rank's share of each decoder sub-block, written with ops:: calls plus the
+// communicator's collectives (see sharded_layers.h for what each one exchanges).
+#include "llm/parallel/sharded_layers.h"
+
+#include "kernels/core/error.h"
+#include "kernels/ops/activation.h"
+#include "kernels/ops/embedding.h"
+#include "kernels/ops/lightning.h"
+#include "kernels/ops/linear.h"
+#include "kernels/ops/moe.h"
+#include "kernels/ops/rms_norm.h"
+#include "kernels/ops/tensor_ops.h"
+
+namespace mvl::llm {
+
+namespace {
+// x: [N * rows, cols] rank-major (an all-gather) -> [rows, N * cols]: rank r's columns at
+// [r * cols, (r + 1) * cols).
+Tensor ranks_to_columns(const Tensor& x, int n) {
+  const int64_t rows = x.dim(0) / n, cols = x.dim(1);
+  return ops::clone(x.view({n, rows, cols}).transpose(0, 1)).view({rows, n * cols});
+}
+Tensor host(const Tensor& t) {
+  return t.device().is_cpu() ? t : ops::to_device(t, Device::cpu());
+}
+}  // namespace
+
+Tensor sharded_embedding(const RankContext& rc, const std::vector<int32_t>& ids, DType act) {
+  const int64_t n = static_cast<int64_t>(ids.size()), V = rc.cfg.vocab_size;
+  for (int64_t i = 0; i < n; ++i)
+    MVL_CHECK(ids[i] >= 0 && ids[i] < V, invalid_argument,
+              "token id {} at position {} is outside the vocabulary [0, {})", ids[i], i, V);
+  Tensor x = ops::empty({n, rc.cfg.hidden_size}, act, rc.dev);  // zeros: other ranks' rows
+  // Runs of consecutive positions whose ids this rank holds, looked up together.
+  for (int64_t i = 0; i < n;) {
+    if (ids[i] < rc.plan.vocab0 || ids[i] >= rc.plan.vocab1) {
+      ++i;
+      continue;
+    }
+    int64_t j = i;
+    std::vector<int32_t> local;
+    while (j < n && ids[j] >= rc.plan.vocab0 && ids[j] < rc.plan.vocab1)
+      local.push_back(static_cast<int32_t>(ids[j++] - rc.plan.vocab0));
+    ops::copy_into(x.slice(0, i, j), ops::embedding(rc.w->embed_tokens, local, act));
+    i = j;
+  }
+  rc.comm->all_reduce_sum(x);  // one rank's row + zeros: exact
+  return x;
+}
+
+Tensor sharded_lightning(const RankContext& rc, int64_t layer, const Tensor& a, Tensor& state) {
+  const LightningWeights& w = rc.w->layers[static_cast<size_t>(layer)].lightning;
+  const TextConfig& c = rc.local_cfg;
+  const int64_t n = a.dim(0), nh = c.num_attention_heads, dh = c.head_dim;
+  const Tensor qkv =
+      ops::activation(ops::linear(a, w.qkv_proj), c.hidden_act).view({n, nh, 3 * dh});
+  const Tensor q = qkv.slice(2, 0, dh), k = qkv.slice(2, dh, 2 * dh),
+               v = qkv.slice(2, 2 * dh, 3 * dh);
+  const Tensor o = n == 1 ? ops::lightning_recurrent(q, k, v, w.slopes, state)
+                          : ops::lightning_blockwise(q, k, v, w.slopes, state, c.block_size);
+  // The output RMSNorm spans every head: gather the heads, norm the whole row (the same
+  // arithmetic as one device), keep this rank's columns.
+  const Tensor all =
+      ranks_to_columns(rc.comm->all_gather(ops::clone(o.view({n, nh * dh}))), rc.plan.size);
+  const Tensor normed = ops::rms_norm(all, w.norm, static_cast<float>(c.lightning_norm_eps));
+  const Tensor mine = ops::clone(normed.slice(1, rc.plan.head0 * dh, rc.plan.head1 * dh));
+  const Tensor y = ops::mul(ops::sigmoid(ops::linear(a, w.output_gate)), mine);
+  Tensor out = ops::linear(y, w.out_proj);
+  rc.comm->all_reduce_sum(out);
+  return out;
+}
+
+Tensor sharded_softmax(const RankContext& rc, int64_t layer, const Tensor& a,
+                       SequenceState& state) {
+  Tensor out = softmax_attention(rc.w->layers[static_cast<size_t>(layer)].softmax, rc.local_cfg, a,
+                                 layer, state);
+  rc.comm->all_reduce_sum(out);
+  return out;
+}
+
+Tensor sharded_moe(const RankContext& rc, int64_t layer, const Tensor& b) {
+  const LayerWeights& w = rc.w->layers[static_cast<size_t>(layer)];
+  const Tensor x = b.dtype() == DType::f32 ? b : ops::cast(b, DType::f32);
+  const ops::MoeRouting full = ops::moe_route(ops::linear(x, w.gate), rc.cfg.num_experts_per_tok);
+  // Expert ids -> this rank's local index, -1 (skipped) for other ranks' experts.
+  Tensor ids = contiguous(host(full.experts));
+  if (ids.data() == full.experts.data()) ids = ops::clone(ids);
+  int32_t* p = ids.data<int32_t>();
+  for (int64_t i = 0; i < ids.numel(); ++i)
+    p[i] = p[i] >= rc.plan.expert0 && p[i] < rc.plan.expert1
+               ? static_cast<int32_t>(p[i] - rc.plan.expert0)
+               : -1;
+  const ops::MoeRouting local{rc.dev.is_cuda() ? ops::to_device(ids, rc.dev) : ids, full.weights};
+  Tensor out = ops::moe_experts(x, local, w.experts);
+  rc.comm->all_reduce_sum(out);
+  return b.dtype() == DType::f32 ? out : ops::cast(out, b.dtype());
+}
+
+Tensor sharded_lm_head(const RankContext& rc, const Tensor& h) {
+  const int64_t n = h.dim(0), per = rc.plan.vocab_per_rank;
+  Tensor mine = ops::linear(h, rc.w->lm_head);
+  if (mine.dtype() != DType::f32) mine = ops::cast(mine, DType::f32);
+  if (mine.dim(1) < per) {  // the last rank's short range, padded to the common width
+    Tensor padded = ops::empty({n, per}, DType::f32, rc.dev);
+    ops::copy_into(padded.slice(1, 0, mine.dim(1)), mine);
+    mine = padded;
+  }
+  const Tensor all = ranks_to_columns(rc.comm->all_gather(mine), rc.plan.size);
+  return all.dim(1) == rc.cfg.vocab_size ? all : ops::clone(all.slice(1, 0, rc.cfg.vocab_size));
+}
+
+}  // namespace mvl::llm

@@ -1,0 +1,240 @@
+// ShardedTextModel: per-rank weights/contexts, the lockstep worker threads, and the decoder
+// stack of TextModel::forward with the sharded sub-blocks (sharded_layers.h).
+#include "llm/parallel/sharded_text_model.h"
+
+#include "kernels/comm/device_thread.h"
+#include "kernels/comm/local_comm.h"
+#include "kernels/comm/nccl_comm.h"
+#include "kernels/comm/rank_workers.h"
+#include "kernels/core/error.h"
+#include "kernels/ops/rms_norm.h"
+#include "kernels/ops/tensor_ops.h"
+#include "llm/parallel/sharded_layers.h"
+
+namespace mvl::llm {
+
+ShardedState ShardedState::clone() const {
+  std::vector<SequenceState> c;
+  for (const auto& s : ranks_) c.push_back(s.clone());
+  return ShardedState(std::move(c));
+}
+
+ShardedState::Snapshot ShardedState::snapshot() const {
+  Snapshot s;
+  s.position = position();
+  for (const auto& r : ranks_) s.ranks.push_back(r.snapshot());
+  return s;
+}
+
+void ShardedState::restore(const Snapshot& s) {
+  MVL_CHECK(s.ranks.size() == ranks_.size(), invalid_argument,
+            "snapshot of {} ranks restored into a state of {}", s.ranks.size(), ranks_.size());
+  for (size_t r = 0; r < ranks_.size(); ++r) ranks_[r].restore(s.ranks[r]);
+}
+
+struct ShardedTextModel::Impl {
+  TextConfig cfg;
+  Precision precision = Precision::f32;
+  std::vector<TextWeights> weights;
+  std::vector<RankContext> ranks;
+  comm::CommGroup comms;
+  std::unique_ptr<comm::RankWorkers> workers;
+
+  DType act() const { return llm::activation_dtype(precision); }
+
+  // TextModel::forward on one rank: x act [n, H] replicated -> final-normed act [n, H].
+  Tensor forward(const RankContext& rc, Tensor x, SequenceState& st) const {
+    const TextWeights& w = *rc.w;
+    const float eps = static_cast<float>(cfg.rms_norm_eps);
+    const int64_t L = cfg.num_hidden_layers;
+    Tensor a = ops::rms_norm(x, L > 0 ? w.layers[0].input_layernorm : w.norm, eps);
+    for (int64_t l = 0; l < L; ++l) {
+      const LayerWeights& lw = w.layers[static_cast<size_t>(l)];
+      const bool lightning = lw.kind == AttnKind::lightning;
+      const Tensor att = lightning ? sharded_lightning(rc, l, a, st.lightning_state(l))
+                                   : sharded_softmax(rc, l, a, st);
+      const float aa = static_cast<float>(lightning ? cfg.linear_attn_alpha : cfg.full_attn_alpha);
+      const float ab = static_cast<float>(lightning ? cfg.linear_attn_beta : cfg.full_attn_beta);
+      Tensor y, b;
+      if (cfg.postnorm) {
+        b = ops::residual_rms_norm(a, aa, att, ab, lw.post_attention_layernorm, eps);
+      } else {
+        y = ops::axpby(x, aa, att, ab);
+        b = ops::rms_norm(y, lw.post_attention_layernorm, eps);
+      }
+      const Tensor m = sharded_moe(rc, l, b);
+      const Tensor& next_norm =
+          l + 1 < L ? w.layers[static_cast<size_t>(l + 1)].input_layernorm : w.norm;
+      const float ma = static_cast<float>(cfg.mlp_alpha), mb = static_cast<float>(cfg.mlp_beta);
+      if (cfg.postnorm) {
+        a = ops::residual_rms_norm(b, ma, m, mb, next_norm, eps);
+      } else {
+        x = ops::axpby(y, ma, m, mb);
+        a = ops::rms_norm(x, next_norm, eps);
+      }
+    }
+    st.advance(a.dim(0));
+    return a;
+  }
+
+  // The prompt's rows on rank rc: token runs through the split embedding, embedding rows
+  // copied to the rank's device (replicated).
+  Tensor embed(const RankContext& rc, const std::vector<Segment>& segments) const {
+    std::vector<Tensor> rows;
+    for (size_t i = 0; i < segments.size(); ++i) {
+      const Segment& s = segments[i];
+      if (s.embeddings.defined()) {
+        if (s.embeddings.dim(0) == 0) continue;
+        Tensor r = s.embeddings.device() == rc.dev.device() ? s.embeddings
+                                                            : ops::to_device(s.embeddings, rc.dev);
+        rows.push_back(r.dtype() == act() ? r : ops::cast(r, act()));
+      } else if (!s.ids.empty()) {
+        rows.push_back(sharded_embedding(rc, s.ids, act()));
+      }
+    }
+    return rows.size() == 1 ? ops::clone(rows[0]) : ops::concat_rows(rows);
+  }
+};
+
+ShardedTextModel ShardedTextModel::load(const Checkpoint& ckpt, const TextConfig& cfg,
+                                        const TextWeightNaming& naming, int tp,
+                                        const ShardedLoadOptions& opts,
+                                        std::vector<ShardLoadStats>* stats) {
+  // Views into the mapped files only: no tensor is read until a rank's slice is placed.
+  const TextWeights full = in_context("binding the text model weights",
+                                      [&] { return TextWeights::load(ckpt, cfg, naming); });
+  return from_weights(full, cfg, tp, opts, stats);
+}
+
+ShardedTextModel ShardedTextModel::from_weights(const TextWeights& full, const TextConfig& cfg,
+                                                int tp, const ShardedLoadOptions& opts,
+                                                std::vector<ShardLoadStats>* stats) {
+  const std::string why = tp_size_problem(cfg, tp);
+  MVL_CHECK(why.empty(), invalid_argument, "--tp {}: {}; use one of {}", tp, why,
+            valid_tp_sizes(cfg));
+  std::vector<ops::DeviceContext> devs = opts.devices;
+  if (devs.empty()) devs.assign(static_cast<size_t>(tp), ops::DeviceContext());
+  MVL_CHECK(static_cast<int>(devs.size()) == tp, invalid_argument,
+            "--tp {} needs {} devices, got {}", tp, tp, devs.size());
+  const bool cuda = devs[0].is_cuda();
+  for (const auto& d : devs)
+    MVL_CHECK(d.is_cuda() == cuda, invalid_argument,
+              "the ranks mix CPU and CUDA devices ({} and {})", devs[0].device().str(),
+              d.device().str());
+  auto impl = std::make_shared<Impl>();
+  impl->cfg = cfg;
+  impl->precision = resolve_precision(opts.text.precision, devs[0]);
+  if (stats) stats->assign(static_cast<size_t>(tp), ShardLoadStats{});
+  impl->weights.reserve(static_cast<size_t>(tp));
+  for (int r = 0; r < tp; ++r) {
+    const ShardPlan p = ShardPlan::make(cfg, r, tp);
+    comm::bind_thread_to(devs[static_cast<size_t>(r)]);
+    impl->weights.push_back(
+        in_context(fmt::format("placing rank {}'s weights on {}", r, devs[r].device().str()), [&] {
+          return shard_text_weights(full, cfg, p, devs[static_cast<size_t>(r)],
+                                    stats ? &(*stats)[static_cast<size_t>(r)] : nullptr);
+        }));
+  }
+  impl->comms = cuda ? comm::NcclComm::create_all(devs) : comm::make_local_group(tp);
+  for (int r = 0; r < tp; ++r) {
+    RankContext rc;
+    rc.plan = ShardPlan::make(cfg, r, tp);
+    rc.cfg = cfg;
+    rc.local_cfg = rc.plan.local_config(cfg);
+    rc.w = &impl->weights[static_cast<size_t>(r)];
+    rc.dev = devs[static_cast<size_t>(r)];
+    rc.comm = impl->comms[static_cast<size_t>(r)].get();
+    impl->ranks.push_back(rc);
+  }
+  comm::LocalGroup* local = cuda ? nullptr
+                                 : &static_cast<comm::LocalComm*>(impl->comms[0].get())
+                                        ->group();  // to wake ranks on failure
+  Impl* raw = impl.get();
+  impl->workers = std::make_unique<comm::RankWorkers>(
+      tp, [raw](int r) { comm::bind_thread_to(raw->ranks[static_cast<size_t>(r)].dev); },
+      [local] {
+        if (local) local->abort();
+      },
+      [local] {
+        if (local) local->reset();
+      });
+  ShardedTextModel m;
+  m.impl_ = std::move(impl);
+  return m;
+}
+
+int ShardedTextModel::tp() const {
+  return static_cast<int>(impl_->ranks.size());
+}
+const TextConfig& ShardedTextModel::config() const {
+  return impl_->cfg;
+}
+const ShardPlan& ShardedTextModel::plan(int rank) const {
+  return impl_->ranks.at(static_cast<size_t>(rank)).plan;
+}
+const TextWeights& ShardedTextModel::weights(int rank) const {
+  return impl_->weights.at(static_cast<size_t>(rank));
+}
+DType ShardedTextModel::activation_dtype() const {
+  return impl_->act();
+}
+
+ShardedState ShardedTextModel::new_state() const {
+  std::vector<SequenceState> s;
+  for (const RankContext& rc : impl_->ranks) s.emplace_back(rc.local_cfg, rc.dev, impl_->act());
+  return ShardedState(std::move(s));
+}
+
+Tensor ShardedTextModel::prefill(const std::vector<Segment>& segments, ShardedState& state,
+                                 const PrefillOptions& opts) const {
+  MVL_CHECK(state.tp() == tp(), invalid_argument, "a state of {} ranks given to a model of {}",
+            state.tp(), tp());
+  MVL_CHECK(!opts.trace, unsupported, "prefill: tracing is not supported by the sharded model");
+  int64_t total = 0;
+  for (size_t i = 0; i < segments.size(); ++i) {
+    const Segment& s = segments[i];
+    if (s.embeddings.defined())
+      MVL_CHECK(s.embeddings.ndim() == 2 && s.embeddings.dim(1) == impl_->cfg.hidden_size &&
+                    (s.embeddings.dtype() == DType::f32 || s.embeddings.dtype() == DType::bf16),
+                shape_mismatch,
+                "prompt segment {}: embedding rows must be f32|bf16 [n, {}], got {}", i,
+                impl_->cfg.hidden_size, s.embeddings.str());
+    total += s.size();
+  }
+  MVL_CHECK(total > 0, invalid_argument, "prefill: the prompt is empty");
+  Tensor result;
+  impl_->workers->run([&](int r) {
+    const RankContext& rc = impl_->ranks[static_cast<size_t>(r)];
+    const Tensor x = impl_->embed(rc, segments);
+    const int64_t n = x.dim(0), chunk = opts.chunk_size > 0 ? opts.chunk_size : n;
+    std::vector<Tensor> logits;
+    for (int64_t c0 = 0; c0 < n; c0 += chunk) {
+      const int64_t c1 = std::min(n, c0 + chunk);
+      const Tensor h = impl_->forward(rc, ops::clone(x.slice(0, c0, c1)), state.rank(r));
+      if (opts.all_logits)
+        logits.push_back(sharded_lm_head(rc, h));
+      else if (c1 == n)
+        logits.push_back(sharded_lm_head(rc, ops::clone(h.slice(0, h.dim(0) - 1, h.dim(0)))));
+    }
+    if (r == 0) result = logits.size() == 1 ? logits[0] : ops::concat_rows(logits);
+  });
+  return result;
+}
+
+Tensor ShardedTextModel::decode(int32_t token, ShardedState& state) const {
+  MVL_CHECK(state.tp() == tp(), invalid_argument, "a state of {} ranks given to a model of {}",
+            state.tp(), tp());
+  MVL_CHECK(token >= 0 && token < impl_->cfg.vocab_size, invalid_argument,
+            "decode: token {} is outside the vocabulary [0, {})", token, impl_->cfg.vocab_size);
+  Tensor result;
+  impl_->workers->run([&](int r) {
+    const RankContext& rc = impl_->ranks[static_cast<size_t>(r)];
+    const Tensor h =
+        impl_->forward(rc, sharded_embedding(rc, {token}, impl_->act()), state.rank(r));
+    const Tensor logits = sharded_lm_head(rc, h);
+    if (r == 0) result = logits.view({impl_->cfg.vocab_size});
+  });
+  return result;
+}
+
+}  // namespace mvl::llm

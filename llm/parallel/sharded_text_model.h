@@ -1,0 +1,80 @@
+// ShardedTextModel: the text backbone split over N ranks (tensor-parallel attention,
+// expert-parallel MoE, vocabulary-split embedding and lm_head; docs/parallel.md). Each rank
+// has its weights, device and communicator, and a persistent worker thread; prefill and
+// decode run every rank's share of the step in lockstep and return the gathered logits.
+// CPU ranks talk through LocalComm (ranks as threads), CUDA ranks through NCCL.
+//   auto m = ShardedTextModel::load(ckpt, cfg, naming, 2);   // 2 CPU ranks
+//   ShardedState st = m.new_state();
+//   Tensor last = m.prefill({Segment::tokens(ids)}, st);     // f32 [1, vocab], same as TextModel
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "kernels/comm/communicator.h"
+#include "llm/model/text_model.h"
+#include "llm/parallel/shard_plan.h"
+#include "llm/parallel/sharded_weights.h"
+
+namespace mvl::llm {
+
+// One sequence over all ranks: each rank's SequenceState holds only its heads' KV caches and
+// lightning states. snapshot()/restore() rewind every rank together.
+class ShardedState {
+ public:
+  struct Snapshot {
+    std::vector<SequenceState::Snapshot> ranks;
+    int64_t position = 0;
+  };
+  ShardedState() = default;
+  explicit ShardedState(std::vector<SequenceState> ranks) : ranks_(std::move(ranks)) {}
+  int64_t position() const { return ranks_.empty() ? 0 : ranks_[0].position(); }
+  int tp() const { return static_cast<int>(ranks_.size()); }
+  SequenceState& rank(int r) { return ranks_.at(static_cast<size_t>(r)); }
+  const SequenceState& rank(int r) const { return ranks_.at(static_cast<size_t>(r)); }
+  ShardedState clone() const;
+  Snapshot snapshot() const;
+  void restore(const Snapshot& s);
+
+ private:
+  std::vector<SequenceState> ranks_;
+};
+
+struct ShardedLoadOptions {
+  // One device per rank; empty = every rank on the CPU (LocalComm). CUDA devices get an
+  // NcclComm group (one process, one thread per GPU).
+  std::vector<ops::DeviceContext> devices;
+  TextLoadOptions text;  // precision (CUDA graphs are not used by the sharded path yet)
+};
+
+class ShardedTextModel {
+ public:
+  // Loads rank r's slices of ckpt for r in [0, tp): throws Error{invalid_argument} when tp
+  // does not split cfg (naming the sizes that do). stats: one entry per rank, if given.
+  static ShardedTextModel load(const Checkpoint& ckpt, const TextConfig& cfg,
+                               const TextWeightNaming& naming, int tp,
+                               const ShardedLoadOptions& opts = {},
+                               std::vector<ShardLoadStats>* stats = nullptr);
+  // The same from an already bound full tensor table (e.g. TextModel::weights()).
+  static ShardedTextModel from_weights(const TextWeights& full, const TextConfig& cfg, int tp,
+                                       const ShardedLoadOptions& opts = {},
+                                       std::vector<ShardLoadStats>* stats = nullptr);
+
+  int tp() const;
+  const TextConfig& config() const;
+  const ShardPlan& plan(int rank) const;
+  const TextWeights& weights(int rank) const;
+  DType activation_dtype() const;
+  ShardedState new_state() const;
+
+  // As TextModel::prefill/decode (trace is not supported); logits live on rank 0's device.
+  Tensor prefill(const std::vector<Segment>& segments, ShardedState& state,
+                 const PrefillOptions& opts = {}) const;
+  Tensor decode(int32_t token, ShardedState& state) const;  // f32 [vocab]
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace mvl::llm
