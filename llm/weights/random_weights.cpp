@@ -1,8 +1,10 @@
-// random_text_weights: allocation on the device (ops::empty) + ops::fill_uniform_, one derived
-// seed per tensor in a fixed order, so the weights depend only on (cfg, seed).
+// random_text_weights: the text tensor table walked in its (fused-expert) order, each tensor
+// allocated on the device (ops::empty) + ops::fill_uniform_ from its own derived seed, so the
+// weights depend only on (cfg, seed).
 #include "llm/weights/random_weights.h"
 
 #include <cmath>
+#include <functional>
 
 #include "kernels/core/error.h"
 #include "kernels/cpu/random.h"
@@ -39,74 +41,63 @@ class Filler {
 }  // namespace
 
 TextWeights random_text_weights(const TextConfig& c, const ops::DeviceContext& dev, uint64_t seed) {
-  MVL_CHECK(static_cast<int64_t>(c.layer_types.size()) == c.num_hidden_layers, bad_format,
-            "the config lists {} layer types for {} layers", c.layer_types.size(),
-            c.num_hidden_layers);
-  const int64_t H = c.hidden_size, nh = c.num_attention_heads, dh = c.head_dim,
-                nkv = c.num_key_value_heads;
-  const int64_t E = c.num_local_experts, I = c.intermediate_size, V = c.vocab_size;
-  MVL_CHECK(H > 0 && nh > 0 && dh > 0 && nkv > 0 && E > 0 && I > 0 && V > 0, bad_format,
-            "text config: random weights need positive sizes");
+  TextWeights w = TextWeights::skeleton(c);
+  MVL_CHECK(c.hidden_size > 0 && c.num_attention_heads > 0 && c.head_dim > 0 &&
+                c.num_key_value_heads > 0 && c.num_local_experts > 0 && c.intermediate_size > 0 &&
+                c.vocab_size > 0,
+            bad_format, "text config: random weights need positive sizes");
   Filler f(dev, seed);
-  TextWeights w;
-  w.embed_tokens = f.proj({V, H});
-  w.norm = f.norm(H);
-  w.lm_head = c.tie_word_embeddings ? w.embed_tokens : f.proj({V, H});
-  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
-    LayerWeights y;
-    y.kind = c.layer_types[l];
-    y.input_layernorm = f.norm(H);
-    y.post_attention_layernorm = f.norm(H);
+  // Experts as the CUDA upload packs them (ops::pack_experts), which is the fused table:
+  // w13 [E, 2I, H] with rows [0, I) = w1 (gate) and [I, 2I) = w3 (up), w2 [E, H, I]; the
+  // per-expert weights are views. On the CPU the same two buffers back the views and `packed`
+  // stays undefined, like the fused checkpoint layout. One derived seed per tensor in table order.
+  std::vector<Tensor> w13(w.layers.size()), w2(w.layers.size());
+  for_each_text_tensor(c, TextWeightNaming::native_vl(), [&](const TextTensor& t) {
+    const bool norm = t.role == TextRole::final_norm || t.role == TextRole::input_norm ||
+                      t.role == TextRole::post_attention_norm || t.role == TextRole::lightning_norm;
+    Tensor v = norm ? f.norm(t.shape[0]) : f.proj(t.shape);
+    if (t.role == TextRole::experts_w13)
+      w13.at(static_cast<size_t>(t.layer)) = std::move(v);
+    else if (t.role == TextRole::experts_w2)
+      w2.at(static_cast<size_t>(t.layer)) = std::move(v);
+    else
+      text_weight_slot(w, t) = std::move(v);
+  });
+  if (c.tie_word_embeddings) w.lm_head = w.embed_tokens;
+  for (size_t l = 0; l < w.layers.size(); ++l) {
+    LayerWeights& y = w.layers[l];
     if (y.kind == AttnKind::lightning) {
-      y.lightning.qkv_proj = f.proj({3 * nh * dh, H});
-      y.lightning.output_gate = f.proj({nh * dh, H});
-      y.lightning.out_proj = f.proj({H, nh * dh});
-      y.lightning.norm = f.norm(nh * dh);
-      const Tensor s = lightning_slopes(l, c.num_hidden_layers, nh);  // f32 [nh], host
+      const Tensor s = lightning_slopes(static_cast<int64_t>(l), c.num_hidden_layers,
+                                        c.num_attention_heads);  // f32 [nh], host
       y.lightning.slopes = dev.is_cuda() ? ops::to_device(s, dev) : s;
-    } else {
-      y.softmax.q_proj = f.proj({nh * dh, H});
-      y.softmax.k_proj = f.proj({nkv * dh, H});
-      y.softmax.v_proj = f.proj({nkv * dh, H});
-      y.softmax.o_proj = f.proj({H, nh * dh});
     }
-    y.gate = f.proj({E, H});
-    // Experts as the CUDA upload packs them (ops::pack_experts): w13 [E, 2I, H] with rows
-    // [0, I) = w1 (gate) and [I, 2I) = w3 (up), w2 [E, H, I]; the per-expert weights are
-    // views. On the CPU the same two buffers back the views and `packed` stays undefined,
-    // like the fused checkpoint layout.
-    const Tensor w13 = f.proj({E, 2 * I, H});
-    const Tensor w2 = f.make({E, H, I}, -kProjRange, kProjRange);
-    y.experts.reserve(static_cast<size_t>(E));
-    for (int64_t e = 0; e < E; ++e) {
-      const Tensor ge = w13.select(0, e);  // [2I, H]
-      y.experts.push_back(
-          ops::ExpertWeights{ge.slice(0, 0, I), ge.slice(0, I, 2 * I), w2.select(0, e)});
-    }
-    if (dev.is_cuda()) y.packed = ops::PackedExperts{w13, w2};
-    w.layers.push_back(std::move(y));
+    y.experts = fused_expert_views(w13[l], w2[l]);
+    if (dev.is_cuda()) y.packed = ops::PackedExperts{w13[l], w2[l]};
   }
   return w;
 }
 
+namespace {
+// Bytes of the table entries `keep` selects at element size `dtype` (layout-independent:
+// the fused table has the fewest entries).
+int64_t table_bytes(const TextConfig& c, DType dtype,
+                    const std::function<bool(const TextTensor&)>& keep) {
+  int64_t n = 0;
+  for_each_text_tensor(c, TextWeightNaming::native_vl(), [&](const TextTensor& t) {
+    if (keep(t)) n += shape_numel(t.shape);
+  });
+  return n * static_cast<int64_t>(dtype_size(dtype));
+}
+}  // namespace
+
 int64_t text_layer_weight_bytes(const TextConfig& c, int64_t layer, DType dtype) {
-  const int64_t H = c.hidden_size, nh = c.num_attention_heads, dh = c.head_dim,
-                nkv = c.num_key_value_heads;
-  const int64_t E = c.num_local_experts, I = c.intermediate_size;
-  int64_t n = 2 * H + E * H + E * 3 * I * H;  // norms, router, experts
-  int64_t slopes = 0;
-  if (c.layer_types.at(layer) == AttnKind::lightning) {
-    n += 5 * nh * dh * H + nh * dh;
-    slopes = 4 * nh;
-  } else {
-    n += 2 * nh * dh * H + 2 * nkv * dh * H;
-  }
-  return n * static_cast<int64_t>(dtype_size(dtype)) + slopes;
+  const int64_t slopes =
+      c.layer_types.at(layer) == AttnKind::lightning ? 4 * c.num_attention_heads : 0;
+  return table_bytes(c, dtype, [layer](const TextTensor& t) { return t.layer == layer; }) + slopes;
 }
 
 int64_t text_global_weight_bytes(const TextConfig& c, DType dtype) {
-  const int64_t n = c.vocab_size * c.hidden_size * (c.tie_word_embeddings ? 1 : 2) + c.hidden_size;
-  return n * static_cast<int64_t>(dtype_size(dtype));
+  return table_bytes(c, dtype, [](const TextTensor& t) { return t.layer < 0; });
 }
 
 }  // namespace mvl::llm

@@ -1,8 +1,8 @@
 // TextWeights: every tensor of the MiniMax-Text-01 backbone, bound by its checkpoint name.
-// One mapping table (text_weights.cpp, bind_layer/bind_globals) lists each tensor under
-// the released names; TextWeightNaming supplies the outer prefix and the MoE layout so
-// the same table serves the released VL-01 checkpoint, MiniMax-Text-01(-hf) and
-// transformers' native state dicts. Tensors stay zero-copy views into the mmapped files.
+// The names and shapes come from the text tensor table (tensor_table.h), walked under a
+// TextWeightNaming, so one table serves the released VL-01 checkpoint, MiniMax-Text-01(-hf)
+// and transformers' native state dicts; text_weights.cpp only says which member each role
+// fills. Tensors stay zero-copy views into the mmapped files.
 #pragma once
 
 #include <optional>
@@ -12,32 +12,9 @@
 #include "kernels/core/safetensors.h"
 #include "kernels/ops/moe.h"
 #include "llm/config/text_config.h"
+#include "llm/weights/tensor_table.h"
 
 namespace mvl::llm {
-
-enum class MoeLayout {
-  per_expert,  // <layer>.block_sparse_moe.experts.<e>.w1|w2|w3.weight + block_sparse_moe.gate.weight
-               // (released checkpoints, and what transformers' save_pretrained writes)
-  fused,       // <layer>.mlp.experts.gate_up_proj [E, 2I, H] (rows 0..I-1 = w1, I..2I-1 = w3),
-               // <layer>.mlp.experts.down_proj [E, H, I], <layer>.mlp.gate.weight
-               // (transformers' in-memory state_dict / native VL-01 conversion)
-};
-
-struct TextWeightNaming {
-  // "language_model.model." (released VL-01), "model." (MiniMax-Text-01 and transformers
-  // MiniMaxForCausalLM), "model.language_model." (native VL-01).
-  std::string layers_prefix = "language_model.model.";
-  // "language_model.lm_head.weight" | "lm_head.weight"; "" = tied to the embedding.
-  std::string lm_head = "language_model.lm_head.weight";
-  MoeLayout moe = MoeLayout::per_expert;
-
-  static TextWeightNaming released_vl();    // language_model.model. / language_model.lm_head / per_expert
-  static TextWeightNaming released_text();  // model. / lm_head / per_expert
-  static TextWeightNaming native_vl();      // model.language_model. / lm_head / fused
-  // Finds the naming a checkpoint uses (prefix by its embed_tokens key, MoE layout by layer
-  // 0's keys, lm_head by presence). Throws Error{not_found} listing what was looked for.
-  static TextWeightNaming detect(const Checkpoint& ckpt);
-};
 
 struct LightningWeights {
   Tensor qkv_proj;     // f32|bf16 [3*nh*dh, H], rows h*3dh + {q,k,v}*dh + d (per-head interleaved)
@@ -74,7 +51,19 @@ struct TextWeights {
 
   // Binds and shape-checks every tensor; errors name the tensor and both shapes.
   static TextWeights load(const Checkpoint& ckpt, const TextConfig& cfg, const TextWeightNaming& naming);
+  // No tensors yet: one LayerWeights per layer with its kind and E (empty) experts, the
+  // shape text_weight_slot fills.
+  static TextWeights skeleton(const TextConfig& cfg);
 };
+
+// The member of w that a per-tensor table entry binds (e.g. expert_w1 of layer l, expert e ->
+// w.layers[l].experts[e].w1). Fused entries (experts_w13, experts_w2) have no member of their
+// own: fused_expert_views splits them. w must come from TextWeights::skeleton.
+Tensor& text_weight_slot(TextWeights& w, const TextTensor& t);
+
+// Per-expert views into a layer's fused experts: w13 [E, 2I, H] (rows [0, I) = w1, [I, 2I) =
+// w3 per expert) and w2 [E, H, I].
+std::vector<ops::ExpertWeights> fused_expert_views(const Tensor& w13, const Tensor& w2);
 
 // s_{l,h} = f32(f32(2^(-8(h+1)/nh)) * f32(1 - l/(L-1) + 1e-5)) (spec §6.4.2, released formula,
 // global layer index l counting softmax layers). Returns f32 [nh].

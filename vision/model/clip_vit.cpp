@@ -13,25 +13,60 @@
 #include "kernels/ops/linear.h"
 #include "kernels/ops/patch_embed.h"
 #include "kernels/ops/tensor_ops.h"
+#include "vision/model/tensor_table.h"
 
 namespace mvl::vision {
 
 namespace {
 
-Tensor get_checked(const Checkpoint& ckpt, const std::string& name, const Shape& shape) {
-  MVL_CHECK(ckpt.has(name), not_found, "vision tensor '{}' is missing from the checkpoint", name);
-  Tensor t = ckpt.get(name);
-  check_shape(t, shape, name);
-  MVL_CHECK(t.dtype() == DType::f32 || t.dtype() == DType::bf16, unsupported,
-            "vision tensor '{}' has dtype {} (f32 or bf16 expected)", name, dtype_name(t.dtype()));
-  return t;
+// The member of w a table entry binds (encoder layers must be sized first).
+Tensor& clip_slot(ClipWeights& w, const VisionTensor& t) {
+  const bool b = t.bias;
+  if (t.layer < 0) {
+    switch (t.role) {
+      case VisionRole::class_embedding:
+        return w.class_emb;
+      case VisionRole::patch_embedding:
+        return w.patch_w;
+      case VisionRole::position_embedding:
+        return w.pos_emb;
+      case VisionRole::pre_norm:
+        return b ? w.pre_ln_b : w.pre_ln_w;
+      default:
+        break;
+    }
+  } else {
+    ClipLayerWeights& l = w.layers.at(static_cast<size_t>(t.layer));
+    switch (t.role) {
+      case VisionRole::attn_q:
+        return b ? l.q_b : l.q_w;
+      case VisionRole::attn_k:
+        return b ? l.k_b : l.k_w;
+      case VisionRole::attn_v:
+        return b ? l.v_b : l.v_w;
+      case VisionRole::attn_out:
+        return b ? l.o_b : l.o_w;
+      case VisionRole::norm1:
+        return b ? l.ln1_b : l.ln1_w;
+      case VisionRole::norm2:
+        return b ? l.ln2_b : l.ln2_w;
+      case VisionRole::mlp_fc1:
+        return b ? l.fc1_b : l.fc1_w;
+      case VisionRole::mlp_fc2:
+        return b ? l.fc2_b : l.fc2_w;
+      default:
+        break;
+    }
+  }
+  throw Error(ErrorCategory::internal,
+              fmt::format("vision tensor '{}' is not part of the CLIP tower", t.name));
 }
 
 }  // namespace
 
-ClipVit ClipVit::load(const Checkpoint& ckpt, const VisionConfig& cfg, const std::string& prefix, int64_t feature_layer) {
-  const int64_t D = cfg.hidden_size, I = cfg.intermediate_size, L = cfg.num_hidden_layers;
-  const int64_t p = cfg.patch_size, C = cfg.num_channels;
+ClipVit ClipVit::load(const Checkpoint& ckpt, const VisionConfig& cfg,
+                      const VisionWeightNames& names, int64_t feature_layer) {
+  const int64_t D = cfg.hidden_size, L = cfg.num_hidden_layers, p = cfg.patch_size;
   MVL_CHECK(D > 0 && cfg.num_attention_heads > 0 && D % cfg.num_attention_heads == 0, invalid_argument,
             "vision config: hidden_size {} is not divisible by {} heads", D, cfg.num_attention_heads);
   MVL_CHECK(p > 0 && cfg.image_size % p == 0, invalid_argument, "vision config: image_size {} is not a multiple of patch_size {}",
@@ -43,35 +78,17 @@ ClipVit ClipVit::load(const Checkpoint& ckpt, const VisionConfig& cfg, const std
   ClipVit vit;
   vit.cfg_ = cfg;
   ClipWeights& w = vit.w_;
-  const std::string e = prefix + "embeddings.";
-  w.patch_w = get_checked(ckpt, e + "patch_embedding.weight", {D, C, p, p});
-  MVL_CHECK(!ckpt.has(e + "patch_embedding.bias"), unsupported,
-            "vision tensor '{}patch_embedding.bias' exists but CLIP's patch conv has no bias", e);
-  w.class_emb = ops::cast(get_checked(ckpt, e + "class_embedding", {D}), DType::f32).view({1, D});
-  w.pos_emb = ops::cast(get_checked(ckpt, e + "position_embedding.weight", {cfg.num_positions(), D}), DType::f32);
-  w.pre_ln_w = get_checked(ckpt, prefix + "pre_layrnorm.weight", {D});
-  w.pre_ln_b = get_checked(ckpt, prefix + "pre_layrnorm.bias", {D});
-  for (int64_t i = 0; i < index; ++i) {
-    const std::string lp = fmt::format("{}encoder.layers.{}.", prefix, i);
-    ClipLayerWeights l;
-    l.q_w = get_checked(ckpt, lp + "self_attn.q_proj.weight", {D, D});
-    l.k_w = get_checked(ckpt, lp + "self_attn.k_proj.weight", {D, D});
-    l.v_w = get_checked(ckpt, lp + "self_attn.v_proj.weight", {D, D});
-    l.o_w = get_checked(ckpt, lp + "self_attn.out_proj.weight", {D, D});
-    l.q_b = get_checked(ckpt, lp + "self_attn.q_proj.bias", {D});
-    l.k_b = get_checked(ckpt, lp + "self_attn.k_proj.bias", {D});
-    l.v_b = get_checked(ckpt, lp + "self_attn.v_proj.bias", {D});
-    l.o_b = get_checked(ckpt, lp + "self_attn.out_proj.bias", {D});
-    l.ln1_w = get_checked(ckpt, lp + "layer_norm1.weight", {D});
-    l.ln1_b = get_checked(ckpt, lp + "layer_norm1.bias", {D});
-    l.ln2_w = get_checked(ckpt, lp + "layer_norm2.weight", {D});
-    l.ln2_b = get_checked(ckpt, lp + "layer_norm2.bias", {D});
-    l.fc1_w = get_checked(ckpt, lp + "mlp.fc1.weight", {I, D});
-    l.fc1_b = get_checked(ckpt, lp + "mlp.fc1.bias", {I});
-    l.fc2_w = get_checked(ckpt, lp + "mlp.fc2.weight", {D, I});
-    l.fc2_b = get_checked(ckpt, lp + "mlp.fc2.bias", {D});
-    w.layers.push_back(std::move(l));
-  }
+  w.layers.resize(static_cast<size_t>(index));  // only the layers up to the feature layer
+  for_each_vision_tensor(cfg, names, /*text_hidden=*/1, [&](const VisionTensor& t) {
+    if (is_projector(t.role) || t.layer >= index) return;
+    clip_slot(w, t) = load_vision_tensor(ckpt, t);
+  });
+  const std::string conv_bias =
+      vision_tensor_name(names, VisionRole::patch_embedding, /*bias=*/true);
+  MVL_CHECK(!ckpt.has(conv_bias), unsupported,
+            "vision tensor '{}' exists but CLIP's patch conv has no bias", conv_bias);
+  w.class_emb = ops::cast(w.class_emb, DType::f32).view({1, D});
+  w.pos_emb = ops::cast(w.pos_emb, DType::f32);
   return vit;
 }
 

@@ -42,7 +42,9 @@ class ClipVit {
  public:
   // feature_layer: index into [after pre_layrnorm, after layer 1, ..., after layer L]; negative
   // counts from the end (-1 = last layer, the release). Loads only the layers it needs.
-  static ClipVit load(const Checkpoint& ckpt, const VisionConfig& cfg, const std::string& prefix, int64_t feature_layer);
+  // names: where the tower's tensors live (names.tower; the vision tensor table gives the rest).
+  static ClipVit load(const Checkpoint& ckpt, const VisionConfig& cfg,
+                      const VisionWeightNames& names, int64_t feature_layer);
 
   // pixel_values: f32 [T, C, S, S] -> the feature layer's hidden states, [T, 1 + g*g, D] in the
   // activation dtype (CLS first; the caller drops it per the select strategy). bf16 activations

@@ -5,27 +5,20 @@
 #include "kernels/ops/activation.h"
 #include "kernels/ops/linear.h"
 #include "kernels/ops/tensor_ops.h"
+#include "vision/model/tensor_table.h"
 
 namespace mvl::vision {
 
-namespace {
-Tensor get_checked(const Checkpoint& ckpt, const std::string& name, const Shape& shape) {
-  MVL_CHECK(ckpt.has(name), not_found, "projector tensor '{}' is missing from the checkpoint", name);
-  Tensor t = ckpt.get(name);
-  check_shape(t, shape, name);
-  MVL_CHECK(t.dtype() == DType::f32 || t.dtype() == DType::bf16, unsupported,
-            "projector tensor '{}' has dtype {} (f32 or bf16 expected)", name, dtype_name(t.dtype()));
-  return t;
-}
-}  // namespace
-
-Projector Projector::load(const Checkpoint& ckpt, const std::string& prefix, int64_t vision_hidden, int64_t text_hidden,
+Projector Projector::load(const Checkpoint& ckpt, const VisionConfig& cfg,
+                          const VisionWeightNames& names, int64_t text_hidden,
                           const std::string& act) {
   Projector p;
-  p.w1_ = get_checked(ckpt, prefix + "linear_1.weight", {text_hidden, vision_hidden});
-  p.b1_ = get_checked(ckpt, prefix + "linear_1.bias", {text_hidden});
-  p.w2_ = get_checked(ckpt, prefix + "linear_2.weight", {text_hidden, text_hidden});
-  p.b2_ = get_checked(ckpt, prefix + "linear_2.bias", {text_hidden});
+  for_each_vision_tensor(cfg, names, text_hidden, [&](const VisionTensor& t) {
+    if (t.role != VisionRole::projector_1 && t.role != VisionRole::projector_2) return;
+    Tensor& slot =
+        t.role == VisionRole::projector_1 ? (t.bias ? p.b1_ : p.w1_) : (t.bias ? p.b2_ : p.w2_);
+    slot = load_vision_tensor(ckpt, t);
+  });
   p.act_ = act;
   return p;
 }

@@ -7,13 +7,17 @@
 #include "kernels/core/safetensors.h"
 #include "kernels/core/tensor.h"
 #include "kernels/ops/device.h"
+#include "vision/config/vision_config.h"
+#include "vision/model/weight_names.h"
 
 namespace mvl::vision {
 
 class Projector {
  public:
-  // prefix: e.g. "multi_modal_projector."; vision_hidden/text_hidden check the shapes.
-  static Projector load(const Checkpoint& ckpt, const std::string& prefix, int64_t vision_hidden, int64_t text_hidden,
+  // names.projector: e.g. "multi_modal_projector."; cfg.hidden_size and text_hidden give the
+  // shapes (the vision tensor table).
+  static Projector load(const Checkpoint& ckpt, const VisionConfig& cfg,
+                        const VisionWeightNames& names, int64_t text_hidden,
                         const std::string& act);
   // features: f32|bf16 [..., vision_hidden] -> [..., text_hidden] in the activation dtype
   // (features are cast to it first; f32 on the CPU).

@@ -4,6 +4,7 @@
 #include "kernels/core/error.h"
 #include "kernels/ops/tensor_ops.h"
 #include "vision/model/packing.h"
+#include "vision/model/tensor_table.h"
 
 namespace mvl::vision {
 
@@ -14,12 +15,12 @@ VisionModel VisionModel::load(const Checkpoint& ckpt, const VisionConfig& cfg, c
             opts.select_strategy);
   VisionModel m;
   m.opts_ = opts;
-  m.vit_ = ClipVit::load(ckpt, cfg, names.tower, opts.feature_layer);
-  m.projector_ = Projector::load(ckpt, names.projector, cfg.hidden_size, opts.text_hidden, opts.projector_act);
-  MVL_CHECK(ckpt.has(names.image_newline), not_found, "vision tensor '{}' is missing from the checkpoint",
-            names.image_newline);
-  Tensor nl = ckpt.get(names.image_newline);
-  check_shape(nl, {opts.text_hidden}, names.image_newline);
+  m.vit_ = ClipVit::load(ckpt, cfg, names, opts.feature_layer);
+  m.projector_ = Projector::load(ckpt, cfg, names, opts.text_hidden, opts.projector_act);
+  Tensor nl;  // f32|bf16 [text_hidden]
+  for_each_vision_tensor(cfg, names, opts.text_hidden, [&](const VisionTensor& t) {
+    if (t.role == VisionRole::image_newline) nl = load_vision_tensor(ckpt, t);
+  });
   const DType act = opts.activations.value_or(device.is_cuda() ? DType::bf16 : DType::f32);
   MVL_CHECK(act == DType::f32 || act == DType::bf16, invalid_argument,
             "vision model: activations must be f32 or bf16, got {}", dtype_name(act));
