@@ -1,0 +1,74 @@
+// `logits --tp N`: the text model split over N CPU ranks (LocalComm threads) gives the
+// single-device logits within 1e-5 of max |logit|, on a text golden and on the bundled tiny
+// VL model with two images in the prompt; a size that does not split the model is refused
+// with the sizes that do.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/core/safetensors.h"
+#include "tests/support/test_util.h"
+
+namespace mvl {
+namespace {
+
+using test::run_cli;
+using test::source_path;
+
+constexpr int kImageId = 3005;  // `<image>` in the bundled tiny model's tokenizer
+
+Tensor run_logits(const std::vector<std::string>& extra, const std::string& ids, int tp) {
+  const std::string dir = test::temp_dir("tp-cli");
+  test::write_text(dir + "/ids.txt", ids);
+  std::vector<std::string> args = {
+      "logits",   "--ids", dir + "/ids.txt", "--out",           dir + "/out.safetensors",
+      "--device", "cpu",   "--tp",           std::to_string(tp)};
+  args.insert(args.end(), extra.begin(), extra.end());
+  const auto r = run_cli(args);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return contiguous(SafetensorsFile::open(dir + "/out.safetensors")->get("logits"));
+}
+
+double rel_err(const Tensor& got, const Tensor& ref) {
+  EXPECT_EQ(got.shape(), ref.shape());
+  if (got.shape() != ref.shape()) return INFINITY;
+  double m = 0, d = 0;
+  for (int64_t i = 0; i < ref.numel(); ++i) {
+    m = std::max(m, static_cast<double>(std::fabs(ref.data<float>()[i])));
+    d = std::max(d, static_cast<double>(std::fabs(got.data<float>()[i] - ref.data<float>()[i])));
+  }
+  return d / m;
+}
+
+TEST(TpCli, TextGoldenLogitsMatchOneDevice) {
+  const std::vector<std::string> model = {"-m",
+                                          source_path("tests/golden/text/l2s1_hd16_b8/released")};
+  const std::string ids =
+      "3 141 59 26 5 35 89 79 32 38 46 26 43 38 32 79 50 28 8 41 97 169 39 9 37";
+  const Tensor one = run_logits(model, ids, 1);
+  for (int tp : {2, 4}) EXPECT_LE(rel_err(run_logits(model, ids, tp), one), 1e-5) << "tp " << tp;
+}
+
+TEST(TpCli, TinyVlModelWithImagesMatchesOneDevice) {
+  const std::vector<std::string> images = {
+      "--image", source_path("tests/golden/vision/images/rgb_exact_336x336.png"), "--image",
+      source_path("tests/golden/vision/images/rgb_tiny_20x15.png")};
+  const std::string ids =
+      "10 20 " + std::to_string(kImageId) + " 30 " + std::to_string(kImageId) + " 40 50";
+  const Tensor one = run_logits(images, ids, 1);
+  ASSERT_GT(one.dim(0), 7);  // the images' rows are in the sequence
+  for (int tp : {2, 4}) EXPECT_LE(rel_err(run_logits(images, ids, tp), one), 1e-5) << "tp " << tp;
+}
+
+TEST(TpCli, RefusesASizeThatDoesNotSplitTheModel) {
+  const std::string dir = test::temp_dir("tp-cli-bad");
+  test::write_text(dir + "/ids.txt", "1 2 3");
+  const auto r =
+      run_cli({"logits", "--ids", dir + "/ids.txt", "--out", dir + "/o.safetensors", "--tp", "3"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("use one of 1, 2, 4"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace mvl
