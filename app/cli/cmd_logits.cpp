@@ -12,12 +12,11 @@
 #include "app/cli/command.h"
 #include "app/cli/generation_cli.h"
 #include "app/cli/token_ids.h"
-#include "app/engine/checkpoint.h"
 #include "app/engine/model_config.h"
+#include "app/engine/sharded_parity.h"
 #include "kernels/core/safetensors.h"
 #include "kernels/ops/tensor_ops.h"
 #include "llm/model/text_model.h"
-#include "llm/parallel/sharded_text_model.h"
 
 namespace mvl::cli {
 namespace {
@@ -31,55 +30,29 @@ struct LogitsOptions {
   int tp = 1;                  // tensor-parallel ranks
 };
 
-// The prompt through the model split over o.tp ranks: CPU threads, or GPUs from --device on.
-Tensor sharded_logits(const LogitsOptions& o, const std::string& dir, const Device& device,
-                      int64_t* positions) {
-  struct Loaded {
-    engine::ModelConfig cfg;
-    Checkpoint ckpt;
-    llm::ShardedTextModel model;
-  };
-  Loaded m = load_phase([&] {
-    return in_context(fmt::format("loading model '{}' over {} ranks", dir, o.tp), [&] {
-      engine::ModelConfig cfg = engine::ModelConfig::load_dir(dir);
-      Checkpoint ckpt = Checkpoint::open(dir);
-      llm::ShardedLoadOptions so;
-      if (device.is_cuda())
-        for (int r = 0; r < o.tp; ++r)
-          so.devices.push_back(ops::DeviceContext::open(Device::cuda(device.index + r)));
-      so.text.precision = precision_flag(o.precision);
-      llm::ShardedTextModel model = llm::ShardedTextModel::load(
-          ckpt, cfg.text, llm::TextWeightNaming::detect(ckpt), o.tp, so);
-      return Loaded{std::move(cfg), std::move(ckpt), std::move(model)};
-    });
-  });
-  const SplicedPrompt spliced = input_phase([&] {
-    const std::vector<int32_t> ids = read_token_ids(o.ids_file);
-    check_token_ids(ids, m.cfg.text.vocab_size);
-    return splice_images(ids, o.images, m.cfg, m.ckpt);
-  });
-  llm::ShardedState state = m.model.new_state();
-  llm::PrefillOptions opts;
-  opts.all_logits = true;
-  opts.chunk_size = o.chunk;
-  *positions = spliced.positions;
-  return m.model.prefill(spliced.segments, state, opts);
-}
-
 int run_logits(const LogitsOptions& o) {
   const std::string dir = o.model.empty() ? default_model_dir() : o.model;
   const Device device = parse_device_flag(o.device);  // a bad value is a usage error (exit 2)
-  if (o.tp > 1) {
-    int64_t positions = 0;
-    const Tensor logits = sharded_logits(o, dir, device, &positions);
+  if (o.tp > 1) {  // the text model over o.tp ranks: CPU threads, or GPUs from --device on
+    const engine::ShardedParityModel m = load_phase([&] {
+      return in_context(fmt::format("loading model '{}' over {} ranks", dir, o.tp), [&] {
+        return engine::ShardedParityModel::open(dir, o.tp, device, precision_flag(o.precision));
+      });
+    });
+    const SplicedPrompt spliced = input_phase([&] {
+      const std::vector<int32_t> ids = read_token_ids(o.ids_file);
+      check_token_ids(ids, m.config().text.vocab_size);
+      return splice_images(ids, o.images, m.config(), m.checkpoint());
+    });
     SafetensorsWriter w;
-    w.add("logits", logits.device().is_cpu() ? logits : ops::to_device(logits, Device::cpu()));
+    w.add("logits", m.logits(spliced.segments, o.chunk));
     w.set_metadata("model", dir);
     w.set_metadata("tp", std::to_string(o.tp));
     w.write(o.out);
     std::fprintf(stderr, "wrote %s: logits [%lld, %lld] (text model over %d %s ranks)\n",
-                 o.out.c_str(), static_cast<long long>(positions),
-                 static_cast<long long>(logits.dim(1)), o.tp, device.is_cuda() ? "GPU" : "CPU");
+                 o.out.c_str(), static_cast<long long>(spliced.positions),
+                 static_cast<long long>(m.config().text.vocab_size), o.tp,
+                 device.is_cuda() ? "GPU" : "CPU");
     return kExitOk;
   }
   const ops::DeviceContext dev = load_phase([&] { return ops::DeviceContext::open(device); });
