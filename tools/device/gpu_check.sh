@@ -48,7 +48,9 @@ else
   cmake -S "$ROOT" -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMVL_CUDA=ON -DMVL_OPENCV=OFF -DMVL_DESKTOP=OFF \
     -DSTB_INCLUDE_DIR="$STB" > "$OUT/configure.log" 2>&1 || { tail -30 "$OUT/configure.log"; exit 1; }
   T=$(cd "$ROOT/tests/gpu" && ls *_test.cpp | sed 's/\.cpp$//')
-  T="$T ${T_LLM:-}"
+  # kernels/comm's NCCL test (tests/comm) needs only mvl_ops + NCCL; the sharded model's GPU
+  # test is among tests/llm's (T_LLM).
+  T="$T $(cd "$ROOT/tests/comm" && ls *_cuda_test.cpp 2>/dev/null | sed 's/\.cpp$//') ${T_LLM:-}"
   BENCH_T="ops_cuda_bench layers_cuda_bench"
   [[ "$SKIP" == *bench* ]] && BENCH_T=
   [ -f "$STB/stb_image.h" ] && [[ "$SKIP" != *bench* ]] && BENCH_T="$BENCH_T vision_model_bench"
