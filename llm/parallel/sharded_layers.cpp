@@ -91,9 +91,11 @@ Tensor sharded_moe(const RankContext& rc, int64_t layer, const Tensor& b) {
                ? static_cast<int32_t>(p[i] - rc.plan.expert0)
                : -1;
   const ops::MoeRouting local{rc.dev.is_cuda() ? ops::to_device(ids, rc.dev) : ids, full.weights};
+  // Partial sums travel in the activation dtype (bf16 halves the bytes of the all-reduce).
   Tensor out = ops::moe_experts(x, local, w.experts);
+  if (b.dtype() != DType::f32) out = ops::cast(out, b.dtype());
   rc.comm->all_reduce_sum(out);
-  return b.dtype() == DType::f32 ? out : ops::cast(out, b.dtype());
+  return out;
 }
 
 Tensor sharded_lm_head(const RankContext& rc, const Tensor& h) {

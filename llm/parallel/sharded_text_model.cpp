@@ -100,15 +100,25 @@ ShardedTextModel ShardedTextModel::load(const Checkpoint& ckpt, const TextConfig
                                         const TextWeightNaming& naming, int tp,
                                         const ShardedLoadOptions& opts,
                                         std::vector<ShardLoadStats>* stats) {
-  // Views into the mapped files only: no tensor is read until a rank's slice is placed.
-  const TextWeights full = in_context("binding the text model weights",
-                                      [&] { return TextWeights::load(ckpt, cfg, naming); });
-  return from_weights(full, cfg, tp, opts, stats);
+  // Each rank walks the tensor table and reads only its slices of the mapped files.
+  return build(
+      [&](int, const ShardPlan& p, const ops::DeviceContext& dev, ShardLoadStats* st) {
+        return shard_text_weights(checkpoint_source(ckpt), cfg, naming, p, dev, st);
+      },
+      cfg, tp, opts, stats);
 }
 
 ShardedTextModel ShardedTextModel::from_weights(const TextWeights& full, const TextConfig& cfg,
                                                 int tp, const ShardedLoadOptions& opts,
                                                 std::vector<ShardLoadStats>* stats) {
+  return build([&](int, const ShardPlan& p, const ops::DeviceContext& dev,
+                   ShardLoadStats* st) { return shard_text_weights(full, cfg, p, dev, st); },
+               cfg, tp, opts, stats);
+}
+
+ShardedTextModel ShardedTextModel::build(const RankLoader& load_rank, const TextConfig& cfg, int tp,
+                                         const ShardedLoadOptions& opts,
+                                         std::vector<ShardLoadStats>* stats) {
   const std::string why = tp_size_problem(cfg, tp);
   MVL_CHECK(why.empty(), invalid_argument, "--tp {}: {}; use one of {}", tp, why,
             valid_tp_sizes(cfg));
@@ -131,8 +141,8 @@ ShardedTextModel ShardedTextModel::from_weights(const TextWeights& full, const T
     comm::bind_thread_to(devs[static_cast<size_t>(r)]);
     impl->weights.push_back(
         in_context(fmt::format("placing rank {}'s weights on {}", r, devs[r].device().str()), [&] {
-          return shard_text_weights(full, cfg, p, devs[static_cast<size_t>(r)],
-                                    stats ? &(*stats)[static_cast<size_t>(r)] : nullptr);
+          return load_rank(r, p, devs[static_cast<size_t>(r)],
+                           stats ? &(*stats)[static_cast<size_t>(r)] : nullptr);
         }));
   }
   impl->comms = cuda ? comm::NcclComm::create_all(devs) : comm::make_local_group(tp);

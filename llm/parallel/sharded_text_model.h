@@ -8,6 +8,7 @@
 //   Tensor last = m.prefill({Segment::tokens(ids)}, st);     // f32 [1, vocab], same as TextModel
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -73,6 +74,10 @@ class ShardedTextModel {
   Tensor decode(int32_t token, ShardedState& state) const;  // f32 [vocab]
 
  private:
+  using RankLoader = std::function<TextWeights(int rank, const ShardPlan&,
+                                               const ops::DeviceContext&, ShardLoadStats*)>;
+  static ShardedTextModel build(const RankLoader& load_rank, const TextConfig& cfg, int tp,
+                                const ShardedLoadOptions& opts, std::vector<ShardLoadStats>* stats);
   struct Impl;
   std::shared_ptr<Impl> impl_;
 };

@@ -1,10 +1,13 @@
-// Cutting one rank's slices out of the full (mapped) tensor table and placing them.
+// Walking the text tensor table for one rank: each entry's rule picks the slice, which is
+// placed on the rank's device and bound into the rank's TextWeights.
 #include "llm/parallel/sharded_weights.h"
 
 #include <algorithm>
 
+#include "kernels/core/error.h"
 #include "kernels/ops/moe.h"
 #include "kernels/ops/tensor_ops.h"
+#include "llm/parallel/shard_rules.h"
 
 namespace mvl::llm {
 
@@ -16,7 +19,6 @@ class Placer {
   // A slice (any strides) onto the rank's device: a view when the CPU can use it as it is,
   // else one contiguous copy (host staging for a GPU, freed right after the upload).
   Tensor operator()(const Tensor& slice) {
-    if (!slice.defined()) return slice;
     s_.largest_slice = std::max<uint64_t>(s_.largest_slice, slice.nbytes());
     if (!dev_.is_cuda()) {
       if (slice.is_contiguous()) {
@@ -44,60 +46,105 @@ class Placer {
   const ops::DeviceContext& dev_;
   ShardLoadStats& s_;
 };
+
+Tensor cut(const Tensor& full, const TensorShard& s) {
+  return s.axis < 0 ? full : full.slice(s.axis, s.begin, s.end);
+}
 }  // namespace
 
-TextWeights shard_text_weights(const TextWeights& full, const TextConfig& cfg, const ShardPlan& p,
+TensorSource checkpoint_source(const Checkpoint& ckpt) {
+  return [&ckpt](const TextTensor& t) {
+    MVL_CHECK(ckpt.has(t.name), not_found, "tensor '{}' is missing from the checkpoint", t.name);
+    Tensor v = ckpt.get(t.name);
+    MVL_CHECK(v.shape() == t.shape, shape_mismatch,
+              "tensor '{}' has shape {} but the config implies {}", t.name, shape_str(v.shape()),
+              shape_str(t.shape));
+    MVL_CHECK(v.dtype() == DType::f32 || v.dtype() == DType::bf16, unsupported,
+              "tensor '{}' has dtype {}; only F32 and BF16 weights are supported", t.name,
+              dtype_name(v.dtype()));
+    return v;
+  };
+}
+
+TextWeights shard_text_weights(const TensorSource& source, const TextConfig& cfg,
+                               const TextWeightNaming& naming, const ShardPlan& p,
                                const ops::DeviceContext& dev, ShardLoadStats* stats) {
+  MVL_CHECK(cfg.tie_word_embeddings || !naming.lm_head.empty(), not_found,
+            "no lm_head tensor and the config does not tie it to the embedding");
   ShardLoadStats local;
   ShardLoadStats& st = stats ? *stats : local;
   Placer place(dev, st);
-  const int64_t dh = cfg.head_dim, h0 = p.head0, h1 = p.head1;
-  TextWeights w;
-  w.embed_tokens = place(full.embed_tokens.slice(0, p.vocab0, p.vocab1));
-  w.lm_head = full.lm_head.data() == full.embed_tokens.data() &&
-                      full.lm_head.shape() == full.embed_tokens.shape()
-                  ? w.embed_tokens
-                  : place(full.lm_head.slice(0, p.vocab0, p.vocab1));
-  w.norm = place(full.norm);
-  for (const LayerWeights& f : full.layers) {
-    LayerWeights l;
-    l.kind = f.kind;
-    l.input_layernorm = place(f.input_layernorm);
-    l.post_attention_layernorm = place(f.post_attention_layernorm);
-    if (f.kind == AttnKind::lightning) {
-      const LightningWeights& a = f.lightning;
-      l.lightning.qkv_proj =
-          place(a.qkv_proj.slice(0, h0 * 3 * dh, h1 * 3 * dh));  // per-head interleaved rows
-      l.lightning.output_gate = place(a.output_gate.slice(0, h0 * dh, h1 * dh));
-      l.lightning.out_proj = place(a.out_proj.slice(1, h0 * dh, h1 * dh));
-      l.lightning.norm = place(a.norm);  // whole: the norm spans every head (gathered output)
-      const Tensor slopes = contiguous(a.slopes.slice(0, h0, h1));
-      l.lightning.slopes = dev.is_cuda() ? ops::to_device(slopes, dev) : slopes;
+  TextWeights w = TextWeights::skeleton(p.local_config(cfg));
+  std::vector<Tensor> w13(w.layers.size()),
+      w2(w.layers.size());  // fused layouts: the rank's experts
+  std::vector<std::vector<ops::ExpertWeights>> host_experts(w.layers.size());  // GPU: packed below
+  for_each_text_tensor(cfg, naming, [&](const TextTensor& t) {
+    const TensorShard s = shard_of(t, cfg, p);
+    if (!s.held) return;
+    ++st.tensors_read;
+    const Tensor slice = cut(source(t), s);
+    const size_t l = static_cast<size_t>(std::max<int64_t>(t.layer, 0));
+    if (t.role == TextRole::experts_w13 || t.role == TextRole::experts_w2) {
+      (t.role == TextRole::experts_w13 ? w13 : w2)[l] = dev.is_cuda() ? slice : place(slice);
+      return;
+    }
+    if (s.local_expert >= 0) {
+      TextTensor lt = t;
+      lt.expert = s.local_expert;
+      // GPU: pack_experts uploads the experts one at a time into the packed buffers.
+      text_weight_slot(w, lt) = dev.is_cuda() ? slice : place(slice);
+      return;
+    }
+    text_weight_slot(w, t) = place(slice);
+  });
+  if (cfg.tie_word_embeddings) {
+    if (naming.lm_head.empty()) {
+      w.lm_head = w.embed_tokens;
     } else {
-      const SoftmaxWeights& a = f.softmax;
-      l.softmax.q_proj = place(a.q_proj.slice(0, h0 * dh, h1 * dh));
-      l.softmax.k_proj = place(a.k_proj.slice(0, p.kv0 * dh, p.kv1 * dh));
-      l.softmax.v_proj = place(a.v_proj.slice(0, p.kv0 * dh, p.kv1 * dh));
-      l.softmax.o_proj = place(a.o_proj.slice(1, h0 * dh, h1 * dh));
+      TextTensor head;
+      head.role = TextRole::lm_head;
+      head.name = naming.lm_head;
+      head.shape = {cfg.vocab_size, cfg.hidden_size};
+      head.out_axis = 0;
+      head.in_axis = 1;
+      w.lm_head = place(cut(source(head), shard_of(head, cfg, p)));
     }
-    l.gate = place(f.gate);  // the router is replicated: every rank routes every token
-    std::vector<ops::ExpertWeights> mine;
-    for (int64_t e = p.expert0; e < p.expert1; ++e) {
-      const ops::ExpertWeights& x = f.experts[static_cast<size_t>(e)];
-      if (dev.is_cuda()) {
-        mine.push_back(x);  // pack_experts uploads them one at a time
-        st.largest_slice = std::max<uint64_t>(st.largest_slice, x.w1.nbytes());
-      } else {
-        mine.push_back({place(x.w1), place(x.w3), place(x.w2)});
-      }
+  }
+  for (size_t l = 0; l < w.layers.size(); ++l) {
+    LayerWeights& y = w.layers[l];
+    if (y.kind == AttnKind::lightning) {
+      const Tensor slopes = contiguous(
+          lightning_slopes(static_cast<int64_t>(l), cfg.num_hidden_layers, cfg.num_attention_heads)
+              .slice(0, p.head0, p.head1));
+      y.lightning.slopes = dev.is_cuda() ? ops::to_device(slopes, dev) : slopes;
     }
-    l.packed = ops::pack_experts(mine, dev, &l.experts);
+    if (naming.moe == MoeLayout::fused) y.experts = fused_expert_views(w13[l], w2[l]);
+    for (const auto& x : y.experts)
+      st.largest_slice =
+          std::max<uint64_t>(st.largest_slice, std::max(x.w1.nbytes(), x.w2.nbytes()));
+    y.packed = ops::pack_experts(std::vector<ops::ExpertWeights>(y.experts), dev, &y.experts);
     if (dev.is_cuda())
-      for (const auto& x : l.experts)
+      for (const auto& x : y.experts)
         st.copied_bytes += x.w1.nbytes() + x.w3.nbytes() + x.w2.nbytes();
-    w.layers.push_back(std::move(l));
   }
   return w;
+}
+
+TextWeights shard_text_weights(const TextWeights& full, const TextConfig& cfg, const ShardPlan& p,
+                               const ops::DeviceContext& dev, ShardLoadStats* stats) {
+  TextWeights src = full;  // shares the tensors; text_weight_slot needs a mutable table
+  const bool tied = full.lm_head.data() == full.embed_tokens.data() &&
+                    full.lm_head.shape() == full.embed_tokens.shape();
+  TextWeightNaming naming;  // per-expert entries, which the bound table always has
+  naming.moe = MoeLayout::per_expert;
+  TextConfig c = cfg;
+  if (tied) {
+    c.tie_word_embeddings = true;
+    naming.lm_head = "";
+  }
+  return shard_text_weights(
+      [&src](const TextTensor& t) -> Tensor { return text_weight_slot(src, t); }, c, naming, p, dev,
+      stats);
 }
 
 }  // namespace mvl::llm

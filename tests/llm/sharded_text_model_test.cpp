@@ -8,6 +8,7 @@
 
 #include "kernels/core/error.h"
 #include "kernels/ops/sampling.h"
+#include "llm/parallel/shard_rules.h"
 #include "llm/parallel/sharded_text_model.h"
 #include "tests/llm/text_test_util.h"
 
@@ -21,7 +22,7 @@ double rel_err(const Tensor& got, const Tensor& ref) {
 }
 
 struct Case {
-  std::string config;
+  std::string config, layout;  // layout: released (per-expert tensors) | native (fused experts)
   int tp;
 };
 
@@ -29,7 +30,7 @@ class ShardedTextModel : public ::testing::TestWithParam<Case> {};
 
 TEST_P(ShardedTextModel, LogitsMatchOneDevice) {
   const Case c = GetParam();
-  LoadedTextModel m = load_text_model(golden_dir(c.config, "released"));
+  LoadedTextModel m = load_text_model(golden_dir(c.config, c.layout));
   const llm::ShardedTextModel sm =
       llm::ShardedTextModel::load(m.ckpt, m.cfg, llm::TextWeightNaming::detect(m.ckpt), c.tp);
   ASSERT_EQ(sm.tp(), c.tp);
@@ -78,8 +79,9 @@ TEST_P(ShardedTextModel, LogitsMatchOneDevice) {
   chunked.chunk_size = B - 1;
   llm::ShardedState fresh = sm.new_state();
   check(sm.prefill({llm::Segment::tokens(ids)}, fresh, chunked), ref, "chunked prefill");
-  std::printf("%s tp %d (KV heads %lld/rank of %lld): worst relative error %.2e (bound %.0e)\n",
-              c.config.c_str(), c.tp, static_cast<long long>(sm.plan(0).kv_heads()),
+  std::printf("%s/%s tp %d (KV heads %lld/rank of %lld): worst relative error %.2e (bound %.0e)\n",
+              c.config.c_str(), c.layout.c_str(), c.tp,
+              static_cast<long long>(sm.plan(0).kv_heads()),
               static_cast<long long>(m.cfg.num_key_value_heads), worst, kRelTol);
 }
 
@@ -90,14 +92,16 @@ std::vector<Case> cases() {
     const std::string path = golden_dir(name, "released") + "/config.json";
     const llm::TextConfig cfg = llm::TextConfig::from_json(json::parse_file(path), path);
     for (int tp : {1, 2, 3, 4, 8})
-      if (llm::tp_size_problem(cfg, tp).empty()) out.push_back({name, tp});
+      if (llm::tp_size_problem(cfg, tp).empty())
+        for (const char* layout : {"released", "native"}) out.push_back({name, layout, tp});
   }
   return out;
 }
 
 INSTANTIATE_TEST_SUITE_P(Goldens, ShardedTextModel, ::testing::ValuesIn(cases()),
                          [](const ::testing::TestParamInfo<Case>& i) {
-                           return i.param.config + "_tp" + std::to_string(i.param.tp);
+                           return i.param.config + "_" + i.param.layout + "_tp" +
+                                  std::to_string(i.param.tp);
                          });
 
 // Eight ranks need eight heads: the l2s1 golden's shape widened to 8 heads (2 KV heads, so
@@ -151,6 +155,42 @@ TEST(ShardedTextModelPlan, GqaReplicatesKvHeadsWhenRanksExceedThem) {
   EXPECT_EQ(p.kv1, 2);
 }
 
+// The rules hang on the table's roles and axes: the slices of all ranks tile each split
+// tensor exactly once, replicated tensors are whole everywhere, every expert has one owner.
+TEST(ShardedTextModelPlan, RanksTileEverySplitTensor) {
+  LoadedTextModel m = load_text_model(golden_dir("l2s1_hd16_b8", "native"));
+  for (int N : {1, 2, 4}) {
+    for (const auto& naming :
+         {llm::TextWeightNaming::released_text(), llm::TextWeightNaming::native_vl()}) {
+      llm::for_each_text_tensor(m.cfg, naming, [&](const llm::TextTensor& t) {
+        int64_t covered = 0, holders = 0;
+        for (int r = 0; r < N; ++r) {
+          const llm::TensorShard s = llm::shard_of(t, m.cfg, llm::ShardPlan::make(m.cfg, r, N));
+          covered += s.numel(t);
+          holders += s.held;
+        }
+        const int64_t whole = shape_numel(t.shape);
+        const bool per_expert = t.role == llm::TextRole::expert_w1 ||
+                                t.role == llm::TextRole::expert_w2 ||
+                                t.role == llm::TextRole::expert_w3;
+        const bool replicated =
+            !per_expert && llm::shard_of(t, m.cfg, llm::ShardPlan::make(m.cfg, 0, N)).axis < 0;
+        const bool kv_replicated =
+            (t.role == llm::TextRole::attn_k || t.role == llm::TextRole::attn_v) &&
+            N > m.cfg.num_key_value_heads;
+        if (per_expert)
+          EXPECT_EQ(holders, 1) << t.name;
+        else if (replicated)
+          EXPECT_EQ(covered, whole * N) << t.name;
+        else if (kv_replicated)
+          EXPECT_EQ(covered, whole * N / m.cfg.num_key_value_heads) << t.name;
+        else
+          EXPECT_EQ(covered, whole) << t.name << " N=" << N;
+      });
+    }
+  }
+}
+
 TEST(ShardedTextModelPlan, RefusesSizesThatDoNotSplitAndNamesTheOnesThatDo) {
   LoadedTextModel m = load_text_model(golden_dir("l2s1_hd16_b8", "released"));
   try {
@@ -198,6 +238,17 @@ TEST(ShardedTextModelLoad, RanksHoldOnlyTheirSlices) {
   }
   for (const auto& t : {m.model.weights().embed_tokens, m.model.weights().lm_head})
     full_bytes += t.nbytes();
+  // Each rank read every shared entry and only its own experts' entries of the table.
+  int64_t entries = 0, expert_entries = 0;
+  llm::for_each_text_tensor(m.cfg, llm::TextWeightNaming::detect(m.ckpt),
+                            [&](const llm::TextTensor& t) {
+                              ++entries;
+                              expert_entries += t.is_expert();
+                            });
+  for (int r = 0; r < N; ++r)
+    EXPECT_EQ(stats[r].tensors_read,
+              static_cast<uint64_t>(entries - expert_entries + expert_entries / N))
+        << r;
   EXPECT_EQ(heap, column_split) << "host bytes copied by the sharded load";
   EXPECT_EQ(copied, column_split);
   EXPECT_GT(viewed, full_bytes);  // the vocabulary rows at least, every rank its own, no copy
