@@ -209,7 +209,7 @@ void print_text(const Info& in) {
                                         r.ignored.front().name.c_str());
   }
   const auto& pl = in.plan;
-  std::printf("memory plan  --gpus %d, %lld-token context x %lld sequence%s (TP over heads, EP over experts; "
+  std::printf("memory plan  --tp %d, %lld-token context x %lld sequence%s (TP over heads, EP over experts; "
               "activations not included)\n",
               pl.options.gpus, (long long)pl.options.context_tokens, (long long)pl.options.sequences,
               pl.options.sequences == 1 ? "" : "s");
@@ -247,15 +247,18 @@ void add_info_command(CLI::App& app, RunFn& run) {
       "info",
       "Describe a checkpoint: architecture, parameter counts (total and active per token), a check of\n"
       "every tensor name/shape/dtype against the config, bytes per dtype, and the memory per GPU of a\n"
-      "--gpus N plan. Works on the released (remote-code) and the transformers-native layout; -m may\n"
+      "--tp N plan (tensor-parallel ranks, placed as `logits --tp N` places them; --gpus N is the same\n"
+      "flag). Works on the released (remote-code) and the transformers-native layout; -m may\n"
       "also be a bare config .json (e.g. configs/minimax-vl-01.json) for a shape-only plan.\n"
       "Exits 3 if tensors are missing, unexpected or of the wrong shape or dtype.\n"
       "Examples:\n"
       "  minimax-vl info\n"
-      "  minimax-vl info -m /models/MiniMax-VL-01 --gpus 8 --context 32768\n"
-      "  minimax-vl info -m configs/minimax-vl-01.json --gpus 8 --json");
+      "  minimax-vl info -m /models/MiniMax-VL-01 --tp 8 --context 32768\n"
+      "  minimax-vl info -m configs/minimax-vl-01.json --tp 8 --json");
   cmd->add_option("-m,--model", o->model, "Checkpoint directory or config .json")->capture_default_str();
-  cmd->add_option("--gpus", o->gpus, "GPUs of the memory plan (must divide the heads and experts)")
+  cmd->add_option("--tp,--gpus", o->gpus,
+                  "Tensor-parallel ranks (GPUs) of the memory plan, as `logits --tp` places them (must "
+                  "split the heads, KV heads and experts)")
       ->capture_default_str();
   cmd->add_option("--context", o->context, "Tokens of KV cache per sequence in the memory plan")
       ->capture_default_str();

@@ -11,7 +11,7 @@ int main(int argc, char** argv) {
       "Examples:\n"
       "  minimax-vl ask --image doc.png \"What is the total?\"\n"
       "  minimax-vl chat -m /models/MiniMax-VL-01\n"
-      "  minimax-vl info -m /models/MiniMax-VL-01 --gpus 8\n",
+      "  minimax-vl info -m /models/MiniMax-VL-01 --tp 8\n",
       "minimax-vl"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show help for every subcommand");

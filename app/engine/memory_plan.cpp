@@ -1,11 +1,14 @@
-// The `--gpus N` memory plan: assigns every expected tensor's bytes to devices by the rules
-// in memory_plan.h, then adds the per-device KV cache and lightning state (spec §6.8).
+// The `--tp N` memory plan: assigns every text tensor's bytes to devices by the same rules the
+// sharded loader places them with (llm/parallel/shard_rules.h, on the text tensor table), the
+// vision tower and projector replicated, then adds the per-device KV cache and lightning
+// state (spec §6.8).
 #include "app/engine/memory_plan.h"
 
 #include <algorithm>
 
 #include "app/engine/tensor_inventory.h"
 #include "kernels/core/error.h"
+#include "llm/parallel/shard_rules.h"
 
 namespace mvl::engine {
 
@@ -27,23 +30,18 @@ MemoryPlan plan_memory(const ModelConfig& cfg, const MemoryPlanOptions& opt,
                        const std::map<std::string, DType>& dtypes) {
   const auto& t = cfg.text;
   const int n = opt.gpus;
-  const int64_t heads = t.num_attention_heads, experts = t.num_local_experts, kv = t.num_key_value_heads;
-  if (n < 1 || heads % n != 0 || experts % n != 0) {
-    std::string ok;
-    for (int64_t g = 1; g <= std::min(heads, experts); ++g)
-      if (heads % g == 0 && experts % g == 0) ok += (ok.empty() ? "" : ", ") + std::to_string(g);
-    throw Error(ErrorCategory::invalid_argument,
-                fmt::format("--gpus {}: the plan splits {} attention heads and {} experts evenly over the GPUs; "
-                            "use one of {}",
-                            n, heads, experts, ok));
-  }
+  const std::string why = llm::tp_size_problem(t, n);
+  MVL_CHECK(why.empty(), invalid_argument, "--tp {}: {}; use one of {}", n, why,
+            llm::valid_tp_sizes(t));
   MVL_CHECK(opt.context_tokens >= 0 && opt.sequences >= 0, invalid_argument,
             "context tokens and sequences must be non-negative");
   MemoryPlan p;
   p.options = opt;
-  p.heads_per_device = heads / n;
-  p.kv_heads_per_device = std::max<int64_t>(1, kv / n);  // kv % n != 0 only when n > kv (replicate)
-  p.experts_per_device = experts / n;
+  std::vector<llm::ShardPlan> ranks;
+  for (int i = 0; i < n; ++i) ranks.push_back(llm::ShardPlan::make(t, i, n));
+  p.heads_per_device = ranks[0].heads();
+  p.kv_heads_per_device = ranks[0].kv_heads();
+  p.experts_per_device = ranks[0].experts();
   p.devices.resize(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) p.devices[static_cast<size_t>(i)].rank = i;
 
@@ -51,33 +49,23 @@ MemoryPlan plan_memory(const ModelConfig& cfg, const MemoryPlanOptions& opt,
     auto it = dtypes.find(name);
     return it == dtypes.end() ? 2 : dtype_size(it->second);
   };
-  for (const auto& e : expected_tensors(cfg, CheckpointLayout::released)) {
-    const uint64_t bytes = static_cast<uint64_t>(shape_numel(e.shape)) * elem(e.name);
-    const bool kv_proj = e.name.find("self_attn.k_proj") != std::string::npos ||
-                         e.name.find("self_attn.v_proj") != std::string::npos;
-    for (auto& d : p.devices) {
-      switch (e.role) {
-        case TensorRole::expert:
-          if (e.expert / p.experts_per_device == d.rank) d.weights += bytes;
-          break;
-        case TensorRole::attention:
-          d.weights += kv_proj && n > kv ? bytes / static_cast<uint64_t>(kv) : bytes / static_cast<uint64_t>(n);
-          break;
-        case TensorRole::embedding:
-        case TensorRole::lm_head: {
-          const int64_t rows = e.shape[0], per = (rows + n - 1) / n;
-          const int64_t mine = std::clamp<int64_t>(rows - per * d.rank, 0, per);
-          d.weights += bytes / static_cast<uint64_t>(rows) * static_cast<uint64_t>(mine);
-          break;
-        }
-        default: d.weights += bytes; break;  // norms, routers, vision, projector: replicated
-      }
-    }
-  }
+  // The text half: each rank's slice of each tensor, by the loader's own rule.
+  llm::for_each_text_tensor(t, llm::TextWeightNaming::released_vl(), [&](const llm::TextTensor& e) {
+    for (int i = 0; i < n; ++i)
+      p.devices[static_cast<size_t>(i)].weights +=
+          static_cast<uint64_t>(llm::shard_of(e, t, ranks[static_cast<size_t>(i)]).numel(e)) *
+          elem(e.name);
+  });
+  // The vision tower and projector run on every rank (replicated).
+  for (const auto& e : expected_tensors(cfg, CheckpointLayout::released))
+    if (e.role == TensorRole::vision || e.role == TensorRole::projector)
+      for (auto& d : p.devices)
+        d.weights += static_cast<uint64_t>(shape_numel(e.shape)) * elem(e.name);
   // Softmax KV cache: K and V, bf16, per KV head owned. Lightning: fp32 [d, d] per head owned.
-  p.kv_bytes_per_token = static_cast<uint64_t>(t.num_softmax_layers() * 2 * p.kv_heads_per_device * t.head_dim * 2);
-  p.lightning_bytes_per_sequence =
-      static_cast<uint64_t>(t.num_lightning_layers() * p.heads_per_device * t.head_dim * t.head_dim * 4);
+  p.kv_bytes_per_token =
+      static_cast<uint64_t>(t.num_softmax_layers() * 2 * p.kv_heads_per_device * t.head_dim * 2);
+  p.lightning_bytes_per_sequence = static_cast<uint64_t>(
+      t.num_lightning_layers() * p.heads_per_device * t.head_dim * t.head_dim * 4);
   for (auto& d : p.devices) {
     d.kv_cache = static_cast<uint64_t>(opt.sequences * opt.context_tokens) * p.kv_bytes_per_token;
     d.lightning_state = static_cast<uint64_t>(opt.sequences) * p.lightning_bytes_per_sequence;

@@ -1,7 +1,7 @@
-// Memory per device for a `--gpus N` plan (what `minimax-vl info --gpus N` prints). The plan
-// is deliberately simple and documented in docs/memory_plan.md:
-//   * attention matrices and the lightning output norm: tensor-parallel over heads (1/N each;
-//     KV-head projections replicate when N exceeds the KV heads);
+// Memory per device for a `--tp N` plan (what `minimax-vl info --tp N` prints). The weights
+// follow the sharded loader's own rules (llm/parallel/shard_rules.h, docs/parallel.md):
+//   * attention matrices: tensor-parallel over heads (1/N each; KV-head projections replicate
+//     when N exceeds the KV heads); the lightning output norm weight is replicated;
 //   * experts: expert-parallel, E/N whole experts per device;
 //   * embed_tokens / lm_head: split over the vocabulary (ceil(V/N) rows each);
 //   * RMSNorm weights, routers, the vision tower and projector: replicated on every device;
@@ -44,7 +44,7 @@ struct MemoryPlan {
   uint64_t max_total() const;
 };
 
-// Throws Error{invalid_argument} when N does not divide the heads and experts evenly,
+// Throws Error{invalid_argument} when N does not split the heads, KV heads and experts,
 // naming the counts that work. `dtypes` maps tensor names (released layout) to their
 // checkpoint dtype; tensors not in it are assumed bf16, as in the release.
 MemoryPlan plan_memory(const ModelConfig& cfg, const MemoryPlanOptions& opt,

@@ -150,7 +150,7 @@ TEST(InfoCli, ReleasedConfigOnlyPlan) {
 TEST(InfoCli, BadInputExitsWithOneLine) {
   const auto g = run_cli({"info", "-m", kTiny, "--gpus", "3"});
   EXPECT_EQ(g.exit_code, 2);
-  EXPECT_NE(g.err.find("--gpus 3"), std::string::npos) << g.err;
+  EXPECT_NE(g.err.find("--tp 3"), std::string::npos) << g.err;
   const auto m = run_cli({"info", "-m", "/no/such/model"});
   EXPECT_EQ(m.exit_code, 3);
   EXPECT_NE(m.err.find("minimax-vl: error: model directory '/no/such/model' does not exist"), std::string::npos)
