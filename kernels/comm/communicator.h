@@ -28,6 +28,13 @@ class Communicator {
   virtual void broadcast(const Tensor& t, int root) = 0;
   // Returns once every rank has entered it (host-side; a GPU rank's queued work may still run).
   virtual void barrier() = 0;
+
+  // After a rank failed mid-step: makes this rank's pending and later collectives fail instead
+  // of waiting for the failed one (LocalComm wakes its waiters; NcclComm aborts the NCCL
+  // communicator, which stays unusable). May be called from another rank's thread.
+  virtual void abort() {}
+  // Once every rank has stopped: makes the group usable again where possible (LocalComm).
+  virtual void recover() {}
 };
 
 using CommGroup = std::vector<std::unique_ptr<Communicator>>;  // one entry per rank, rank order

@@ -48,6 +48,8 @@ class LocalComm final : public Communicator {
   Tensor all_gather(const Tensor& t) override;
   void broadcast(const Tensor& t, int root) override;
   void barrier() override { group_->arrive_and_wait(); }
+  void abort() override { group_->abort(); }
+  void recover() override { group_->reset(); }
   LocalGroup& group() const { return *group_; }
 
  private:

@@ -64,7 +64,11 @@ NcclComm::NcclComm(ncclComm* c, ops::DeviceContext d, int r, int s)
     : comm_(c), dev_(std::move(d)), rank_(r), size_(s) {}
 
 NcclComm::~NcclComm() {
-  if (comm_) ncclCommDestroy(comm_);  // never throws; errors at teardown are ignored
+  if (ncclComm* c = comm_.exchange(nullptr)) ncclCommDestroy(c);  // errors at teardown are ignored
+}
+
+void NcclComm::abort() {
+  if (ncclComm* c = comm_.exchange(nullptr)) ncclCommAbort(c);
 }
 
 CommGroup NcclComm::create_all(const std::vector<ops::DeviceContext>& devices) {
@@ -89,6 +93,8 @@ CommGroup NcclComm::create_all(const std::vector<ops::DeviceContext>& devices) {
 }
 
 void NcclComm::check_tensor(const Tensor& t, const char* op) const {
+  MVL_CHECK(comm_.load() != nullptr, device,
+            "NcclComm::{} (rank {}): the communicator was aborted after a rank failed", op, rank_);
   MVL_CHECK(t.defined() && t.is_contiguous() && t.device() == dev_.device(), invalid_argument,
             "NcclComm::{} (rank {}): needs a contiguous tensor on {}, got {}", op, rank_,
             dev_.device().str(), t.defined() ? t.str() : "undefined");
@@ -99,9 +105,9 @@ void NcclComm::all_reduce_sum(const Tensor& t) {
   MVL_CHECK(t.dtype() == DType::f32 || t.dtype() == DType::bf16, unsupported,
             "NcclComm::all_reduce_sum: f32 or bf16 only, got {}", t.str());
   const ncclDataType_t type = t.dtype() == DType::f32 ? ncclFloat32 : ncclBfloat16;
-  nccl_check(ncclAllReduce(t.data(), t.data(), static_cast<size_t>(t.numel()), type, ncclSum, comm_,
-                           stream_of(dev_)),
-             comm_, "all-reduce");
+  nccl_check(ncclAllReduce(t.data(), t.data(), static_cast<size_t>(t.numel()), type, ncclSum,
+                           comm_.load(), stream_of(dev_)),
+             comm_.load(), "all-reduce");
 }
 
 Tensor NcclComm::all_gather(const Tensor& t) {
@@ -109,8 +115,9 @@ Tensor NcclComm::all_gather(const Tensor& t) {
   Shape shape = t.shape();
   shape[0] *= size_;
   Tensor out = ops::empty(shape, t.dtype(), dev_);
-  nccl_check(ncclAllGather(t.data(), out.data(), t.nbytes(), ncclUint8, comm_, stream_of(dev_)),
-             comm_, "all-gather");
+  nccl_check(
+      ncclAllGather(t.data(), out.data(), t.nbytes(), ncclUint8, comm_.load(), stream_of(dev_)),
+      comm_.load(), "all-gather");
   return out;
 }
 
@@ -118,8 +125,9 @@ void NcclComm::broadcast(const Tensor& t, int root) {
   check_tensor(t, "broadcast");
   MVL_CHECK(root >= 0 && root < size_, invalid_argument,
             "NcclComm::broadcast: root {} outside {} ranks", root, size_);
-  nccl_check(ncclBroadcast(t.data(), t.data(), t.nbytes(), ncclUint8, root, comm_, stream_of(dev_)),
-             comm_, "broadcast");
+  nccl_check(
+      ncclBroadcast(t.data(), t.data(), t.nbytes(), ncclUint8, root, comm_.load(), stream_of(dev_)),
+      comm_.load(), "broadcast");
 }
 
 void NcclComm::barrier() {

@@ -6,6 +6,7 @@
 // (a unique id shared by MPI or a file) is planned in docs/parallel.md.
 #pragma once
 
+#include <atomic>
 #include <vector>
 
 #include "kernels/comm/communicator.h"
@@ -32,11 +33,12 @@ class NcclComm final : public Communicator {
   Tensor all_gather(const Tensor& t) override;
   void broadcast(const Tensor& t, int root) override;
   void barrier() override;  // a one-element all-reduce, then waits for the rank's stream
+  void abort() override;    // ncclCommAbort; later calls throw Error{device}
 
  private:
   NcclComm(ncclComm* comm, ops::DeviceContext dev, int rank, int size);
   void check_tensor(const Tensor& t, const char* op) const;
-  ncclComm* comm_;
+  std::atomic<ncclComm*> comm_;
   ops::DeviceContext dev_;
   int rank_, size_;
 };

@@ -156,17 +156,16 @@ ShardedTextModel ShardedTextModel::build(const RankLoader& load_rank, const Text
     rc.comm = impl->comms[static_cast<size_t>(r)].get();
     impl->ranks.push_back(rc);
   }
-  comm::LocalGroup* local = cuda ? nullptr
-                                 : &static_cast<comm::LocalComm*>(impl->comms[0].get())
-                                        ->group();  // to wake ranks on failure
   Impl* raw = impl.get();
+  // A failing rank makes the others' collectives fail instead of waiting for it; once all
+  // have stopped, the group is made usable again where it can be (LocalComm).
   impl->workers = std::make_unique<comm::RankWorkers>(
       tp, [raw](int r) { comm::bind_thread_to(raw->ranks[static_cast<size_t>(r)].dev); },
-      [local] {
-        if (local) local->abort();
+      [raw] {
+        for (auto& c : raw->comms) c->abort();
       },
-      [local] {
-        if (local) local->reset();
+      [raw] {
+        for (auto& c : raw->comms) c->recover();
       });
   ShardedTextModel m;
   m.impl_ = std::move(impl);
