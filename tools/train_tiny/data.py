@@ -1,0 +1,97 @@
+"""Training batches rendered on the fly: each batch index i has its own seed (data_seed, i), so a
+run resumed at step s sees exactly the batches it would have seen. A document becomes one
+multi-turn conversation (its image in the first user message): 3-6 of its questions, each with
+the eval suffix or without (as `ask` sends it), and, half the time, a last turn that transcribes
+the page (dense reading signal; last, so no earlier answer can copy from it).
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "docgen"))
+import docgen  # noqa: E402
+import reference_preprocess as ref  # noqa: E402  (model.py put tools/golden/vision on the path)
+from chat import DOCVQA_SUFFIX, ChatEncoder, expand_image  # noqa: E402
+
+MAX_OCR_TOKENS = 320
+
+
+def conversation(doc, rng):
+    k = min(len(doc.qas), int(rng.integers(3, 7)))
+    turns = []
+    for i in rng.choice(len(doc.qas), size=k, replace=False):
+        qa = doc.qas[int(i)]
+        q = qa.question + (DOCVQA_SUFFIX if rng.random() < 0.6 else "")
+        turns.append((q, qa.answers[0]))
+    return turns
+
+
+def encode_doc(doc, enc: ChatEncoder, rng, ocr_prob=0.5):
+    turns = conversation(doc, rng)
+    if rng.random() < ocr_prob:
+        t = enc.tok.encode(doc.transcript, add_special_tokens=False).ids[:MAX_OCR_TOKENS]
+        turns.append((docgen.OCR_QUESTION, enc.tok.decode(t)))
+    ids, labels = enc.encode(turns)
+    tiles, best = ref.anyres_tiles(doc.image.convert("RGB"))  # the released anyres, u8 only
+    u8 = np.stack([np.asarray(t, dtype=np.uint8) for t in tiles])
+    n = ref.get_num_token(doc.image.size[1], doc.image.size[0], ref.RELEASED_PINPOINTS, ref.PATCH)
+    ids, labels, start = expand_image(ids, labels, enc.image, n)
+    return {"ids": ids, "labels": labels, "start": start, "tiles": u8, "size": doc.image.size, "best": best}
+
+
+def make_batch(data_seed: int, index: int, batch: int, enc: ChatEncoder):
+    rng = np.random.default_rng([data_seed, index])
+    kinds = list(docgen.KIND_WEIGHTS)
+    kind = kinds[int(rng.choice(len(kinds), p=[docgen.KIND_WEIGHTS[k] for k in kinds]))]
+    items = []
+    for j in range(batch):
+        seed = int(rng.integers(2**62))
+        doc = docgen.sample_doc(seed, "train", kind)
+        items.append(encode_doc(doc, enc, np.random.default_rng([seed, 1])))
+    return collate(items)
+
+
+def collate(items):
+    T = max(len(it["ids"]) for it in items)
+    ids = torch.zeros(len(items), T, dtype=torch.long)
+    labels = torch.full((len(items), T), -100, dtype=torch.long)
+    for b, it in enumerate(items):
+        ids[b, :len(it["ids"])] = torch.tensor(it["ids"])
+        labels[b, :len(it["labels"])] = torch.tensor(it["labels"])
+    return {"ids": ids, "labels": labels, "starts": [it["start"] for it in items],
+            "tiles": [torch.from_numpy(it["tiles"]) for it in items],
+            "sizes": [it["size"] for it in items], "bests": [it["best"] for it in items]}
+
+
+class BatchStream(torch.utils.data.IterableDataset):
+    """Batches start, start+1, ...; worker w makes the indices = w (mod workers), which the
+    DataLoader returns round-robin, i.e. in index order."""
+
+    def __init__(self, tokenizer_path, data_seed, start, batch):
+        self.tp, self.seed, self.start, self.batch = tokenizer_path, data_seed, start, batch
+
+    def __iter__(self):
+        from tokenizers import Tokenizer
+        torch.set_num_threads(1)
+        enc = ChatEncoder(Tokenizer.from_file(self.tp))
+        wi = torch.utils.data.get_worker_info()
+        w, nw = (wi.id, wi.num_workers) if wi else (0, 1)
+        i = self.start + w
+        while True:
+            yield i, make_batch(self.seed, i, self.batch, enc)
+            i += nw
+
+
+MEAN = torch.tensor(ref.IMAGE_MEAN, dtype=torch.float32)[:, None, None]
+STD = torch.tensor(ref.IMAGE_STD, dtype=torch.float32)[:, None, None]
+
+
+def normalize(tiles_u8: torch.Tensor, device) -> torch.Tensor:
+    """u8 [T, 336, 336, 3] -> f32 [T, 3, 336, 336], as reference_preprocess.to_tensor_normalize."""
+    t = tiles_u8.to(device).permute(0, 3, 1, 2).to(torch.float32).div(255)
+    return t.sub(MEAN.to(device)).div(STD.to(device))

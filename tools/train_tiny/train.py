@@ -1,0 +1,195 @@
+"""Trains the tiny MiniMax-VL-01 on synthetic documents (see README.md), within a time budget.
+
+    python3 tools/train_tiny/train.py --out OUT [--minutes 7] [--resume MODEL_DIR]
+Writes OUT/model/ (released layout + manifest.json), OUT/train.log, OUT/heldout_preds.jsonl.
+Resuming loads MODEL_DIR's weights and manifest (step, schedule, history) and goes on with the
+batches after the last one seen; Adam moments restart (short re-warmup), see README.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import model as M  # noqa: E402  (also puts tools/golden/* on sys.path)
+import data  # noqa: E402
+import heldout_eval  # noqa: E402
+
+TOKENIZER = os.path.join(HERE, "tokenizer", "tokenizer.json")
+
+
+def lr_at(step, total, peak, warmup, resume_step, rewarm):
+    w = min(1.0, (step + 1) / warmup)
+    if resume_step is not None:
+        w = min(w, (step - resume_step + 1) / rewarm)
+    prog = min(1.0, max(0.0, (step - warmup) / max(1, total - warmup)))
+    return peak * w * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * prog)))
+
+
+def param_groups(model, wd):
+    decay, no = [], []
+    for n, p in model.named_parameters():
+        if p.dim() < 2 or "embed" in n or "newline" in n or "norm" in n:
+            no.append(p)
+        else:
+            decay.append(p)
+    return [{"params": decay, "weight_decay": wd}, {"params": no, "weight_decay": 0.0}]
+
+
+def versions():
+    import PIL
+    import tokenizers
+    import transformers
+    v = {"python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__,
+         "tokenizers": tokenizers.__version__, "pillow": PIL.__version__, "numpy": np.__version__}
+    if torch.cuda.is_available():
+        v["gpu"] = torch.cuda.get_device_name(0)
+    return v
+
+
+def train_loop(a, model, opt, loader, dev, st, resume_step, t_loop, log):
+    """Runs steps until the time budget, --steps or the schedule's end; st holds the progress."""
+    budget = a.minutes * 60
+    tok_sum, loss_sum, aux_sum, n_sum = 0, 0.0, 0.0, 0
+    t_timed = None
+    amp = torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda")
+    for idx, b in loader:
+        step, seg_steps, total = st["step"], st["seg_steps"], st["total"]
+        assert idx == step, (idx, step)
+        if not total and seg_steps == 60:
+            per = (time.time() - t_timed) / 40
+            total = st["total"] = step + int((budget - (time.time() - t_loop)) / per * 0.97)
+            log(f"step time {per * 1000:.0f} ms -> LR schedule over {total} steps")
+        if seg_steps == 20:
+            t_timed = time.time()
+        sched_total = total or 10 ** 9
+        lr = lr_at(step, sched_total, a.lr, a.warmup, resume_step, a.rewarm)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        ids = b["ids"].to(dev, non_blocking=True)
+        labels = b["labels"].to(dev, non_blocking=True)
+        pvs = [data.normalize(t, dev) for t in b["tiles"]]
+        with amp:
+            loss, aux = model(ids, labels, pvs, b["sizes"], b["bests"], b["starts"])
+        loss.backward()
+        gn = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        step = st["step"] = step + 1
+        seg_steps = st["seg_steps"] = seg_steps + 1
+        tok_sum += ids.numel()
+        loss_sum += float(loss.detach())
+        aux_sum += float(aux.detach())
+        n_sum += 1
+        if step % a.log_every == 0 or seg_steps == 1:
+            el = time.time() - t_loop
+            log(f"step {step} loss {loss_sum / n_sum:.4f} aux {aux_sum / n_sum:.3f} lr {lr:.2e} gnorm {float(gn):.2f} "
+                f"tok/s {tok_sum / el:.0f} docs/s {seg_steps * a.batch / el:.1f}")
+            st["hist"].append({"step": step, "loss": round(loss_sum / n_sum, 4), "lr": lr, "t": round(el, 1)})
+            loss_sum, aux_sum, n_sum = 0.0, 0.0, 0
+        if (a.steps and seg_steps >= a.steps) or time.time() - t_loop > budget or (a.total_steps and step >= total):
+            break
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--minutes", type=float, default=7.0, help="training-loop budget (eval/export come after)")
+    ap.add_argument("--steps", type=int, default=0, help="stop after this many steps (0 = time budget only)")
+    ap.add_argument("--total-steps", type=int, default=0, help="LR schedule length (0 = fit to the budget)")
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--warmup", type=int, default=150)
+    ap.add_argument("--rewarm", type=int, default=50)
+    ap.add_argument("--wd", type=float, default=0.05)
+    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--data-seed", type=int, default=20261206)
+    ap.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 2))
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--resume", default="")
+    ap.add_argument("--eval-docs", type=int, default=40, help="held-out pages for the accuracy estimate")
+    ap.add_argument("--eval-max-new", type=int, default=24)
+    ap.add_argument("--log-every", type=int, default=25)
+    a = ap.parse_args()
+    t_start = time.time()
+    os.makedirs(a.out, exist_ok=True)
+    logf = open(os.path.join(a.out, "train.log"), "a")
+
+    def log(msg):
+        line = f"[{time.time() - t_start:7.1f}s] {msg}"
+        print(line, flush=True)
+        logf.write(line + "\n")
+        logf.flush()
+
+    random.seed(a.seed)
+    np.random.seed(a.seed)
+    torch.manual_seed(a.seed)
+    dev = torch.device(a.device)
+    if dev.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    model = M.TinyVL()
+    prev = {}
+    step = 0
+    resume_step = None
+    if a.resume:
+        M.load_released(model, a.resume)
+        with open(os.path.join(a.resume, "manifest.json")) as f:
+            prev = json.load(f)
+        step = resume_step = prev["steps"]
+        a.data_seed = prev["data_seed"]
+        log(f"resumed from {a.resume} at step {step}")
+    model.to(dev).train()
+    opt = torch.optim.AdamW(param_groups(model, a.wd), lr=a.lr, betas=(0.9, 0.95), eps=1e-8,
+                            fused=dev.type == "cuda")
+    total = a.total_steps or prev.get("total_steps", 0)
+    params = M.count_params(model)
+    log(f"params {params}, device {dev}, batch {a.batch}, workers {a.workers}, versions {versions()}")
+
+    ds = data.BatchStream(TOKENIZER, a.data_seed, step, a.batch)
+    loader = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=a.workers, prefetch_factor=4 if a.workers else None,
+                                         persistent_workers=False, pin_memory=dev.type == "cuda")
+    st = {"step": step, "seg_steps": 0, "total": total, "hist": []}
+    t_loop = time.time()
+    try:
+        train_loop(a, model, opt, loader, dev, st, resume_step, t_loop, log)
+    except Exception:  # keep what was learned: a crash late in a GPU call still exports and evaluates
+        import traceback
+        log("training stopped by an exception:\n" + traceback.format_exc())
+    step, seg_steps, total, hist = st["step"], st["seg_steps"], st["total"], st["hist"]
+    train_s = time.time() - t_loop
+    del loader
+    model.eval()
+    log(f"trained {seg_steps} steps in {train_s:.0f} s (global step {step})")
+    est = heldout_eval.heldout_estimate(model, dev, TOKENIZER, a.eval_docs, os.path.join(a.out, "heldout_preds.jsonl"),
+                                     log, a.eval_max_new)
+    segs = prev.get("segments", []) + [{
+        "from_step": resume_step or 0, "to_step": step, "train_seconds": round(train_s, 1),
+        "wall_seconds": round(time.time() - t_start, 1), "device": versions().get("gpu", str(dev)),
+        "heldout_estimate": est, "log": hist}]
+    manifest = {
+        "what": "tiny MiniMax-VL-01 trained on synthetic documents (issue 18)",
+        "command": " ".join(sys.argv), "steps": step, "total_steps": total, "batch": a.batch,
+        "lr_schedule": f"linear warmup {a.warmup} steps to {a.lr}, cosine to 0.1x at total_steps; after a resume "
+                       f"a {a.rewarm}-step re-warmup (Adam moments restart); AdamW b=(0.9,0.95) wd {a.wd}, clip 1.0, "
+                       "bf16 autocast, router aux loss 0.01",
+        "seed": a.seed, "data_seed": a.data_seed, "data": "batch i = tools/train_tiny/data.make_batch(data_seed, i)",
+        "versions": versions(), "params": params, "sizes": {"vision": M.VISION, "text": M.TEXT},
+        "gpu_minutes": round(sum(s["wall_seconds"] for s in segs) / 60, 2), "segments": segs,
+    }
+    n = M.export(model.float().cpu(), os.path.join(a.out, "model"), manifest=manifest)
+    log(f"exported {n / 2**20:.1f} MiB to {a.out}/model; held-out estimate {est}")
+
+
+if __name__ == "__main__":
+    main()
