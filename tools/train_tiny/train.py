@@ -152,7 +152,7 @@ def main():
     model.to(dev).train()
     opt = torch.optim.AdamW(param_groups(model, a.wd), lr=a.lr, betas=(0.9, 0.95), eps=1e-8,
                             fused=dev.type == "cuda")
-    total = a.total_steps or prev.get("total_steps", 0)
+    total = a.total_steps  # 0: fitted to this call's budget (a resume extends the cosine)
     params = M.count_params(model)
     log(f"params {params}, device {dev}, batch {a.batch}, workers {a.workers}, versions {versions()}")
 
