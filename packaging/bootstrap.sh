@@ -4,7 +4,8 @@
 #   packaging/bootstrap.sh test   same setup, then run the whole test suite (ctest)
 #   packaging/bootstrap.sh build  setup and build only
 # Options (after the mode): --build-dir DIR (default: build), --sanitize (ASan+UBSan build
-# in build-asan), any -D... flag is passed to cmake.
+# in build-asan), --package (afterwards: build the .deb, install it with apt-get and ask the
+# installed minimax-vl a question from /), any -D... flag is passed to cmake.
 set -euo pipefail
 
 mode="${1:-}"
@@ -17,28 +18,30 @@ esac
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build_dir="$root/build"
 cmake_args=()
+package=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --build-dir) build_dir="$(realpath -m "$2")"; shift 2 ;;
     --sanitize) build_dir="$root/build-asan"; cmake_args+=("-DMVL_SANITIZE=address,undefined" "-DCMAKE_BUILD_TYPE=RelWithDebInfo"); shift ;;
+    --package) package=1; shift ;;
     -D*) cmake_args+=("$1"); shift ;;
     *) echo "bootstrap.sh: unknown option '$1'" >&2; exit 2 ;;
   esac
 done
 
 # ---- 1. Debian packages (only the missing ones) ------------------------------------
-packages=(build-essential cmake ninja-build pkg-config ccache
+packages=(build-essential cmake ninja-build pkg-config ccache file
   libopencv-core-dev libopencv-imgcodecs-dev libopencv-imgproc-dev libstb-dev
   libimgui-dev libglfw3-dev libcli11-dev libspdlog-dev libfmt-dev libgtest-dev
   nlohmann-json3-dev libpcre2-dev libicu-dev)
+sudo_cmd=()
+[ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing: ${missing[*]}"
-  sudo_cmd=()
-  [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
   export DEBIAN_FRONTEND=noninteractive
   "${sudo_cmd[@]}" apt-get update -qq
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
@@ -67,3 +70,25 @@ case "$mode" in
     "$root/packaging/demo.sh" "$cli"
     ;;
 esac
+
+# ---- 4. the .deb (--package) ---------------------------------------------------------
+# The .deb's Depends are Debian package names (dpkg-shlibdeps), so it is made from a CPU-only
+# build: the CUDA 13 libraries are not Debian packages. A CUDA build dir gets a CPU twin.
+if [ "$package" = 1 ]; then
+  deb_dir="$build_dir"
+  if grep -q '^MVL_CUDA_ENABLED:INTERNAL=ON' "$build_dir/CMakeCache.txt"; then
+    deb_dir="$build_dir-deb"
+    echo "== configuring a CPU-only build for the .deb in $deb_dir"
+    cmake -S "$root" -B "$deb_dir" -G Ninja -DMVL_CUDA=OFF -DMVL_TESTS=OFF "${cmake_args[@]}" >/dev/null
+  fi
+  echo "== building the .deb"
+  cmake --build "$deb_dir" -j "$jobs" --target deb
+  deb=$(ls -t "$deb_dir"/minimax-vl_*.deb | head -n 1)
+  echo "== installing $deb"
+  dpkg-deb --field "$deb" Depends
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$deb" >/dev/null
+  echo "== the installed minimax-vl, from /"
+  (cd / && /usr/bin/minimax-vl --version && \
+    /usr/bin/minimax-vl ask --image /usr/share/minimax-vl/samples/invoice.png -n 16 "What is the total amount due?")
+  echo "== .deb installed and answered: $deb"
+fi

@@ -1,16 +1,13 @@
 // `minimax-vl make-tiny`: writes a tiny random MiniMax-VL-01 checkpoint (released tensor
 // names by default) for tests and demos; assets/models/tiny-random is its output at seed 0.
-#include <filesystem>
-
 #include "app/cli/command.h"
+#include "app/engine/install_paths.h"
 #include "app/engine/tiny_model.h"
 
 namespace mvl::cli {
 
 namespace {
-std::string default_tokenizer() {
-  return (std::filesystem::path(MVL_SOURCE_ROOT) / "tests/golden/tokenizer/minimax_like.json").string();
-}
+std::string default_tokenizer() { return engine::shipped_path("tokenizer/minimax_like.json"); }
 }  // namespace
 
 void add_make_tiny_command(CLI::App& app, RunFn& run) {

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "app/cli/command.h"
+#include "app/engine/build_info.h"
 
 int main(int argc, char** argv) {
   using namespace mvl::cli;
@@ -14,6 +15,7 @@ int main(int argc, char** argv) {
       "  minimax-vl info -m /models/MiniMax-VL-01 --tp 8\n",
       "minimax-vl"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", mvl::engine::version_text("minimax-vl"));
   app.set_help_all_flag("--help-all", "Show help for every subcommand");
   RunFn run;
   add_ask_command(app, run);

@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "app/engine/build_info.h"
+
 namespace mvl::desktop {
 namespace {
 
@@ -118,6 +120,12 @@ void ChatView::draw_side_panel() {
   ImGui::TextDisabled("Enter send, Shift+Enter newline");
   ImGui::TextDisabled("Esc stop, Ctrl+R regenerate, Ctrl+N new chat");
   ImGui::TextDisabled("Drop image files on the window to attach");
+  ImGui::Spacing();
+  ImGui::Separator();
+  // About: the same facts as `minimax-vl --version`.
+  ImGui::PushTextWrapPos(0.0f);
+  ImGui::TextDisabled("About: %s", about_.c_str());
+  ImGui::PopTextWrapPos();
 }
 
 void ChatView::draw_model_section() {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "app/desktop/chat_controller.h"
+#include "app/engine/build_info.h"
 #include "app/desktop/texture_cache.h"
 
 namespace mvl::desktop {
@@ -31,6 +32,7 @@ class ChatView {
   std::string model_dir_;
   std::string device_;
   std::string image_path_;
+  std::string about_ = engine::version_line();  // the side panel's About line
   std::string local_error_;      // errors of the view's own parsing (device spelling)
   size_t last_entries_ = 0;      // to scroll down when the list grows
   size_t last_text_size_ = 0;    // ... or the streaming answer grows

@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "app/engine/build_info.h"
 #include "app/desktop/chat_controller.h"
 #include "app/desktop/chat_view.h"
 #include "app/desktop/texture_cache.h"
@@ -255,6 +256,7 @@ int main(int argc, char** argv) {
                  "model and answer one message")
       ->type_name("N")
       ->check(CLI::PositiveNumber);
+  app.set_version_flag("--version", mvl::engine::version_text("minimax-vl-desktop"));
   app.add_option("--screenshot", f.screenshot, "With --self-test: save the last frame as a PNG")->type_name("FILE");
   try {
     app.parse(argc, argv);

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "app/engine/memory_check.h"
 #include "kernels/core/log.h"
 #include "kernels/core/safetensors.h"
 #include "kernels/ops/device.h"
@@ -274,6 +275,7 @@ LoadedModel load_checkpoint(const EngineOptions& opts, const ProgressFn& progres
               "no such model directory; pass -m DIR with config.json, tokenizer.json and *.safetensors");
     report(progress, 0.0, "config");
     const ModelConfig cfg = ModelConfig::load_dir(opts.model_dir);
+    check_model_fits(cfg, opts);  // before any weight is read: refuse at once if it cannot fit
     report(progress, 0.05, "tokenizer");
     const std::string tok_path = (fs::path(opts.model_dir) / "tokenizer.json").string();
     auto codec = std::make_unique<TokenizerCodec>(llm::Tokenizer::from_file(tok_path), cfg.image_token_index);
