@@ -27,7 +27,7 @@ std::string version_text(const std::string& program) {
       "{} {} (git {})\n"
       "build:  {}, {}\n"
       "cuda:   {}\n"
-      "images: {}\n",
+      "images: {}",
       program, b.version, b.git_hash, b.build_type, b.compiler,
       b.cuda ? fmt::format("on (sm {})", b.cuda_arches) : std::string("off (CPU only)"),
       b.image_decoder);

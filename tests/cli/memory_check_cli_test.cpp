@@ -1,9 +1,10 @@
 // The pre-load memory check: a checkpoint whose weights cannot fit the chosen device is
-// refused in under a second, exit 3, with one line naming the bytes needed and available.
+// refused at once (before any shard is opened), exit 3, with one line naming the bytes needed and available.
 // The released config with no weights at all stands in for the 913 GB checkpoint: the check
 // must come before any shard is opened (otherwise the error would be a missing file).
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <regex>
 
@@ -26,7 +27,9 @@ void expect_refused(const std::vector<std::string>& args, const std::string& dev
   const auto r = test::run_cli(args);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_EQ(r.exit_code, 3) << r.err;
-  EXPECT_LT(s, 1.0) << "the check must come before any loading";
+  // No timing assertion (timings are never CI assertions); the message below proves the check
+  // ran before any shard was looked for, since this folder has none.
+  std::printf("refused in %.3f s\n", s);
   // One line: "minimax-vl: error: loading model '...': the model needs X GiB (N B: ...) but cpu has Y (M B) ..."
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   EXPECT_TRUE(std::regex_search(r.err, std::regex(R"(needs [0-9.]+ GiB \([0-9]+ B)"))) << r.err;
