@@ -16,15 +16,16 @@ mkdir -p "$OUT"
 MINUTES=${1:-7}
 RESUME=${2:-}
 export PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false OMP_NUM_THREADS=1
-nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
-python3 -c 'import torch, transformers, tokenizers, PIL; print("torch", torch.__version__, "transformers",
+nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null || echo "no nvidia-smi"
+"${PY:-python3}" -c 'import torch, transformers, tokenizers, PIL; print("torch", torch.__version__, "transformers",
 transformers.__version__, "tokenizers", tokenizers.__version__, "pillow", PIL.__version__, "cuda", torch.cuda.is_available())'
 ls tools/docgen/fonts/*.ttf > /dev/null || { echo "tools/docgen/fonts/ not carried"; exit 1; }
 WORK=/tmp/train_tiny
 rm -rf "$WORK"
-ARGS=(--out "$WORK" --minutes "$MINUTES" --batch 16 --workers 14 --eval-docs 30)
+# BATCH / WORKERS / EVAL_DOCS / PY override the defaults (a CPU dry run: BATCH=1 WORKERS=1 EVAL_DOCS=0).
+ARGS=(--out "$WORK" --minutes "$MINUTES" --batch "${BATCH:-16}" --workers "${WORKERS:-14}" --eval-docs "${EVAL_DOCS:-30}")
 [ -n "$RESUME" ] && ARGS+=(--resume "$RESUME")
-python3 tools/train_tiny/train.py "${ARGS[@]}" 2>&1 | grep -v -i "warn"
+"${PY:-python3}" tools/train_tiny/train.py "${ARGS[@]}" 2>&1 | grep -v -i "warn"
 rc=${PIPESTATUS[0]}
 cp "$WORK/train.log" "$OUT/" 2>/dev/null
 cp "$WORK/heldout_preds.jsonl" "$OUT/" 2>/dev/null
