@@ -13,6 +13,7 @@ import math
 import os
 import platform
 import random
+import shutil
 import sys
 import time
 
@@ -156,19 +157,32 @@ def main():
     params = M.count_params(model)
     log(f"params {params}, device {dev}, batch {a.batch}, workers {a.workers}, versions {versions()}")
 
-    ds = data.BatchStream(TOKENIZER, a.data_seed, step, a.batch)
-    loader = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=a.workers, prefetch_factor=4 if a.workers else None,
-                                         persistent_workers=False, pin_memory=dev.type == "cuda")
+    # Each queued batch is about 2 x 16 x 6 tiles of 336 x 336 x 3 bytes in /dev/shm: fewer
+    # workers where it is small (worker batches travel through shared memory).
+    shm = shutil.disk_usage("/dev/shm").free if os.path.isdir("/dev/shm") else 0
+    per_worker = 2 * a.batch * 8 * 336 * 336 * 3
+    if a.workers and shm < 2 * per_worker * a.workers:
+        a.workers = int(shm / (2 * per_worker))
+        log(f"/dev/shm has {shm / 2**30:.2f} GiB free: {a.workers} data workers")
     st = {"step": step, "seg_steps": 0, "total": total, "hist": []}
     t_loop = time.time()
-    try:
-        train_loop(a, model, opt, loader, dev, st, resume_step, t_loop, log)
-    except Exception:  # keep what was learned: a crash late in a GPU call still exports and evaluates
-        import traceback
-        log("training stopped by an exception:\n" + traceback.format_exc())
+    for workers in dict.fromkeys([a.workers, 0]):
+        ds = data.BatchStream(TOKENIZER, a.data_seed, st["step"], a.batch)
+        loader = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=workers,
+                                             prefetch_factor=2 if workers else None, pin_memory=dev.type == "cuda")
+        try:
+            train_loop(a, model, opt, loader, dev, st, resume_step, t_loop, log)
+            break
+        except Exception:  # keep what was learned: a crash late in a GPU call still exports and evaluates
+            import traceback
+            log(f"training stopped by an exception ({workers} workers):\n" + traceback.format_exc())
+            if st["seg_steps"] or not workers:
+                break
+            log("retrying with the batches made in the main process")
+        finally:
+            del loader
     step, seg_steps, total, hist = st["step"], st["seg_steps"], st["total"], st["hist"]
     train_s = time.time() - t_loop
-    del loader
     model.eval()
     log(f"trained {seg_steps} steps in {train_s:.0f} s (global step {step})")
     est = heldout_eval.heldout_estimate(model, dev, TOKENIZER, a.eval_docs, os.path.join(a.out, "heldout_preds.jsonl"),
