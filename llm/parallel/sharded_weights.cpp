@@ -28,6 +28,13 @@ class Placer {
       s_.copied_bytes += slice.nbytes();
       return contiguous(slice);
     }
+    if (slice.device().is_cuda()) {  // already on the device (e.g. random weights made there)
+      MVL_CHECK(slice.device() == dev_.device(), unsupported,
+                "a weight on {} cannot be placed on {}", slice.device().str(), dev_.device().str());
+      Tensor d = slice.is_contiguous() ? slice : ops::clone(slice);
+      s_.copied_bytes += d.nbytes();
+      return d;
+    }
     uint64_t staged = 0;
     Tensor host = slice;
     if (!slice.is_contiguous()) {
