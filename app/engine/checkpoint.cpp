@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "app/engine/checkpoint_layout.h"
 #include "app/engine/memory_check.h"
 #include "kernels/core/log.h"
 #include "kernels/core/safetensors.h"
@@ -263,8 +264,8 @@ std::unique_ptr<VisionEncoder> load_vision_encoder(const ModelConfig& cfg, const
   vo.feature_layer = cfg.vision_feature_layer;
   vo.select_strategy = cfg.vision_feature_select_strategy;
   vo.projector_act = cfg.projector_hidden_act;
-  const auto names = cfg.layout == CheckpointLayout::native ? vision::VisionWeightNames::native()
-                                                            : vision::VisionWeightNames::released();
+  // The vision half's names follow the text half's (the one detection, checkpoint_layout.h).
+  const auto names = vision_naming(detect_layout(ckpt.names(), cfg.layout));
   return std::make_unique<RealVision>(vision::VisionModel::load(ckpt, cfg.vision, vo, names, dev), cfg.preprocess);
 }
 

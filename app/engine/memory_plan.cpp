@@ -1,14 +1,15 @@
 // The `--tp N` memory plan: assigns every text tensor's bytes to devices by the same rules the
 // sharded loader places them with (llm/parallel/shard_rules.h, on the text tensor table), the
-// vision tower and projector replicated, then adds the per-device KV cache and lightning
-// state (spec §6.8).
+// vision tower and projector (the vision tensor table) replicated, then adds the per-device KV
+// cache and lightning state (spec §6.8).
 #include "app/engine/memory_plan.h"
 
 #include <algorithm>
 
-#include "app/engine/tensor_inventory.h"
 #include "kernels/core/error.h"
 #include "llm/parallel/shard_rules.h"
+#include "llm/weights/tensor_table.h"
+#include "vision/model/tensor_table.h"
 
 namespace mvl::engine {
 
@@ -57,10 +58,12 @@ MemoryPlan plan_memory(const ModelConfig& cfg, const MemoryPlanOptions& opt,
           elem(e.name);
   });
   // The vision tower and projector run on every rank (replicated).
-  for (const auto& e : expected_tensors(cfg, CheckpointLayout::released))
-    if (e.role == TensorRole::vision || e.role == TensorRole::projector)
-      for (auto& d : p.devices)
-        d.weights += static_cast<uint64_t>(shape_numel(e.shape)) * elem(e.name);
+  if (cfg.has_vision)
+    vision::for_each_vision_tensor(
+        cfg.vision, vision::VisionWeightNames::released(), t.hidden_size,
+        [&](const vision::VisionTensor& e) {
+          for (auto& d : p.devices) d.weights += static_cast<uint64_t>(shape_numel(e.shape)) * elem(e.name);
+        });
   // Softmax KV cache: K and V, bf16, per KV head owned. Lightning: fp32 [d, d] per head owned.
   p.kv_bytes_per_token =
       static_cast<uint64_t>(t.num_softmax_layers() * 2 * p.kv_heads_per_device * t.head_dim * 2);

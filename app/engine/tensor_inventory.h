@@ -1,7 +1,8 @@
 // The tensor inventory of a MiniMax-VL-01 checkpoint: every expected tensor name and shape
 // for a ModelConfig in the released layout (spec §1.2, 8,637 keys at the released config)
 // or the transformers-native layout (spec §1.5, fused experts, 1,117 keys), parameter
-// counts, and the check of a real Checkpoint against that list (what `info` prints).
+// counts, and the check of a real Checkpoint against that list (what `info` prints). Names
+// and shapes come from the two halves' tensor tables; this file only groups their roles.
 #pragma once
 
 #include <cstdint>
@@ -9,12 +10,13 @@
 #include <string>
 #include <vector>
 
+#include "app/engine/checkpoint_layout.h"
 #include "app/engine/model_config.h"
 #include "kernels/core/safetensors.h"
 
 namespace mvl::engine {
 
-// Which part of the model a tensor belongs to (for counts and the memory plan).
+// Which part of the model a tensor belongs to, coarser than the tables' roles (for `info`).
 enum class TensorRole {
   embedding,   // embed_tokens  [vocab, hidden]
   lm_head,     // lm_head       [vocab, hidden]
@@ -37,12 +39,6 @@ struct ExpectedTensor {
 // All tensors a checkpoint of this config must hold, in a stable order (globals, vision
 // layers, text layers), with the checkpoint's own names.
 std::vector<ExpectedTensor> expected_tensors(const ModelConfig& cfg, CheckpointLayout layout);
-
-// Guesses the naming from tensor names: "language_model." -> released,
-// "model.language_model." -> native; `fallback` when neither prefix occurs.
-CheckpointLayout detect_layout(const std::vector<std::string>& names, CheckpointLayout fallback);
-
-const char* layout_name(CheckpointLayout l);  // "released" / "native"
 
 struct ParamCounts {
   int64_t total = 0;

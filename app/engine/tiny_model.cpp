@@ -1,6 +1,8 @@
 // Writes the tiny random checkpoint (see tiny_model.h). Per-tensor init scales keep a
 // forward pass sane: linear weights N(0, 1/in), norm weights 1 + N(0, 0.05^2), biases
-// N(0, 0.02^2), embeddings and image_newline N(0, 1). Values are rounded to bf16 (RNE).
+// N(0, 0.02^2), token embeddings and image_newline N(0, 1), the CLIP class and position
+// embeddings N(0, 0.1^2). Values are rounded to bf16 (RNE). Names and shapes: the two halves'
+// tensor tables.
 #include "app/engine/tiny_model.h"
 
 #include <algorithm>
@@ -8,10 +10,13 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 
-#include "app/engine/tensor_inventory.h"
+#include "app/engine/checkpoint_layout.h"
 #include "kernels/core/error.h"
 #include "kernels/core/safetensors.h"
+#include "llm/weights/tensor_table.h"
+#include "vision/model/tensor_table.h"
 
 namespace mvl::engine {
 
@@ -48,41 +53,48 @@ uint64_t fnv1a(const std::string& s) {
   return h;
 }
 
-// Init rule per tensor (see the file comment).
-void init_params(const ExpectedTensor& e, double* mean, double* std) {
-  const std::string& n = e.name;
-  auto ends = [&n](const char* s) {
-    const std::string x(s);
-    return n.size() >= x.size() && n.compare(n.size() - x.size(), x.size(), x) == 0;
-  };
-  *mean = 0.0;
-  if (e.role == TensorRole::embedding || ends("image_newline")) {
-    *std = 1.0;
-  } else if (ends(".bias")) {
-    *std = 0.02;
-  } else if (e.shape.size() == 1) {  // norm weights and class_embedding
-    if (ends("class_embedding")) {
-      *std = 0.1;
-    } else {
-      *mean = 1.0;
-      *std = 0.05;
-    }
-  } else if (ends("position_embedding.weight")) {
-    *std = 0.1;
-  } else {  // [out, in, ...]: fan-in scaling
-    int64_t fan_in = 1;
-    for (size_t i = 1; i < e.shape.size(); ++i) fan_in *= e.shape[i];
-    *std = 1.0 / std::sqrt(static_cast<double>(fan_in));
+struct Init {
+  double mean = 0.0, std = 1.0;
+};
+
+// N(0, 1/fan_in) for a weight [out, in, ...].
+Init fan_in(const Shape& shape) {
+  int64_t n = 1;
+  for (size_t i = 1; i < shape.size(); ++i) n *= shape[i];
+  return {0.0, 1.0 / std::sqrt(static_cast<double>(n))};
+}
+
+// Init rule per tensor (see the file comment), by the tables' roles.
+Init text_init(llm::TextRole role, const Shape& shape) {
+  switch (role) {
+    case llm::TextRole::embedding:
+      return {0.0, 1.0};
+    case llm::TextRole::final_norm:
+    case llm::TextRole::input_norm:
+    case llm::TextRole::post_attention_norm:
+    case llm::TextRole::lightning_norm:
+      return {1.0, 0.05};
+    default:
+      return fan_in(shape);
   }
 }
 
-// bf16 values of one released-layout tensor, from the stream seeded by (seed, name).
-std::vector<uint16_t> random_values(const ExpectedTensor& e, uint64_t seed) {
-  SplitMix64 rng(seed ^ fnv1a(e.name));
-  double mean = 0, std = 1;
-  init_params(e, &mean, &std);
-  std::vector<uint16_t> v(static_cast<size_t>(shape_numel(e.shape)));
-  for (auto& x : v) x = f32_to_bf16(static_cast<float>(mean + std * rng.normal()));
+Init vision_init(const vision::VisionTensor& t) {
+  if (t.role == vision::VisionRole::image_newline) return {0.0, 1.0};
+  if (t.bias) return {0.0, 0.02};
+  if (t.role == vision::VisionRole::class_embedding ||
+      t.role == vision::VisionRole::position_embedding)
+    return {0.0, 0.1};
+  if (t.shape.size() == 1) return {1.0, 0.05};  // LayerNorm weights
+  return fan_in(t.shape);
+}
+
+// bf16 values of one tensor, from the stream seeded by (seed, its released-layout name).
+std::vector<uint16_t> random_values(const std::string& released_name, const Shape& shape, Init init,
+                                    uint64_t seed) {
+  SplitMix64 rng(seed ^ fnv1a(released_name));
+  std::vector<uint16_t> v(static_cast<size_t>(shape_numel(shape)));
+  for (auto& x : v) x = f32_to_bf16(static_cast<float>(init.mean + init.std * rng.normal()));
   return v;
 }
 
@@ -98,26 +110,6 @@ void write_json(const fs::path& p, const Json& j) {
   MVL_CHECK(static_cast<bool>(f), io, "cannot write '{}'", p.string());
   f << j.dump(2) << "\n";
   MVL_CHECK(static_cast<bool>(f), io, "short write to '{}'", p.string());
-}
-
-// Maps a released name to its native name (spec §1.5); experts are fused separately.
-std::string native_name(const std::string& n) {
-  auto repl = [&n](const std::string& from, const std::string& to) -> std::string {
-    return n.substr(0, from.size()) == from ? to + n.substr(from.size()) : std::string();
-  };
-  for (auto [from, to] : {std::pair<const char*, const char*>{"language_model.lm_head.", "lm_head."},
-                          {"language_model.model.", "model.language_model."},
-                          {"vision_tower.vision_model.", "model.vision_tower."},
-                          {"multi_modal_projector.", "model.multi_modal_projector."}}) {
-    std::string r = repl(from, to);
-    if (!r.empty()) {
-      const auto pos = r.find("block_sparse_moe.gate.");
-      if (pos != std::string::npos) r.replace(pos, std::string("block_sparse_moe.gate.").size(), "mlp.gate.");
-      return r;
-    }
-  }
-  if (n == "image_newline") return "model.image_newline";
-  return n;
 }
 
 }  // namespace
@@ -210,41 +202,46 @@ std::vector<std::string> write_tiny_model(const TinyModelOptions& opt) {
   fs::create_directories(out, ec);
   MVL_CHECK(!ec, io, "cannot create '{}': {}", out.string(), ec.message());
 
-  // Weights: generated in the released layout, then renamed/fused for native.
+  // Weights: each tensor's values come from its released-layout name, so both layouts hold the
+  // same numbers; the native layout stacks the per-expert ones (spec §1.5).
+  const CheckpointLayout layout = opt.layout;
+  const llm::TextWeightNaming released = text_naming(CheckpointLayout::released);
   std::map<std::string, Tensor> tensors;
-  const auto expected = expected_tensors(cfg, CheckpointLayout::released);
-  const bool native = opt.layout == CheckpointLayout::native;
-  std::map<std::string, std::vector<uint16_t>> expert_parts;  // released expert name -> values
-  for (const auto& e : expected) {
-    auto values = random_values(e, opt.seed);
-    if (native && e.role == TensorRole::expert) {
-      expert_parts[e.name] = std::move(values);
-      continue;
+  std::set<std::string> text_names;  // the language model's tensors (shard 1)
+  llm::for_each_text_tensor(cfg.text, text_naming(layout), [&](const llm::TextTensor& t) {
+    text_names.insert(t.name);
+    if (t.role != llm::TextRole::experts_w13 && t.role != llm::TextRole::experts_w2) {
+      const std::string rn = llm::text_tensor_name(released, t.role, t.layer, t.expert);
+      tensors[t.name] =
+          bf16_tensor(t.shape, random_values(rn, t.shape, text_init(t.role, t.shape), opt.seed));
+      return;
     }
-    tensors[native ? native_name(e.name) : e.name] = bf16_tensor(e.shape, values);
-  }
-  if (native) {
-    // gate_up_proj[e] = [w1 (gate) rows ; w3 (up) rows], down_proj[e] = w2 (spec §1.5).
-    const auto& t = cfg.text;
-    const size_t IH = static_cast<size_t>(t.intermediate_size * t.hidden_size);
-    for (int64_t l = 0; l < t.num_hidden_layers; ++l) {
-      const std::string rp = "language_model.model.layers." + std::to_string(l) + ".block_sparse_moe.experts.";
-      const std::string np = "model.language_model.layers." + std::to_string(l) + ".mlp.experts.";
-      std::vector<uint16_t> gate_up, down;
-      for (int64_t e = 0; e < t.num_local_experts; ++e) {
-        const std::string ep = rp + std::to_string(e) + ".";
-        for (const char* w : {"w1", "w3"}) {
-          const auto& part = expert_parts.at(ep + w + ".weight");
-          MVL_ASSERT(part.size() == IH);
-          gate_up.insert(gate_up.end(), part.begin(), part.end());
-        }
-        const auto& w2 = expert_parts.at(ep + "w2.weight");
-        down.insert(down.end(), w2.begin(), w2.end());
+    // gate_up_proj[e] = [w1 (gate) rows ; w3 (up) rows], down_proj[e] = w2.
+    const int64_t E = t.shape[0];
+    const Shape part{t.shape[1] / (t.role == llm::TextRole::experts_w13 ? 2 : 1), t.shape[2]};
+    std::vector<uint16_t> all;
+    all.reserve(static_cast<size_t>(shape_numel(t.shape)));
+    for (int64_t e = 0; e < E; ++e) {
+      for (llm::TextRole r :
+           t.role == llm::TextRole::experts_w13
+               ? std::vector<llm::TextRole>{llm::TextRole::expert_w1, llm::TextRole::expert_w3}
+               : std::vector<llm::TextRole>{llm::TextRole::expert_w2}) {
+        const auto v = random_values(llm::text_tensor_name(released, r, t.layer, e), part,
+                                     text_init(r, part), opt.seed);
+        all.insert(all.end(), v.begin(), v.end());
       }
-      tensors[np + "gate_up_proj"] =
-          bf16_tensor({t.num_local_experts, 2 * t.intermediate_size, t.hidden_size}, gate_up);
-      tensors[np + "down_proj"] = bf16_tensor({t.num_local_experts, t.hidden_size, t.intermediate_size}, down);
     }
+    tensors[t.name] = bf16_tensor(t.shape, all);
+  });
+  if (cfg.has_vision) {
+    const vision::VisionWeightNames vreleased = vision_naming(CheckpointLayout::released);
+    vision::for_each_vision_tensor(
+        cfg.vision, vision_naming(layout), cfg.text.hidden_size,
+        [&](const vision::VisionTensor& t) {
+          const std::string rn = vision::vision_tensor_name(vreleased, t.role, t.bias, t.layer);
+          tensors[t.name] =
+              bf16_tensor(t.shape, random_values(rn, t.shape, vision_init(t), opt.seed));
+        });
   }
 
   std::vector<std::string> files;
@@ -255,8 +252,7 @@ std::vector<std::string> write_tiny_model(const TinyModelOptions& opt) {
     std::map<std::string, std::string> weight_map;
     size_t total = 0;
     for (const auto& [name, t] : tensors) {
-      const bool text = name.rfind("language_model.", 0) == 0 || name.rfind("model.language_model.", 0) == 0 ||
-                        name.rfind("lm_head.", 0) == 0;
+      const bool text = text_names.count(name) > 0;
       w[text ? 0 : 1].add(name, t);
       weight_map[name] = shard_names[text ? 0 : 1];
       total += t.nbytes();
