@@ -44,6 +44,7 @@ struct GenerateOptions {
   bool stats = false;
   std::string device = "cpu";  // "cpu", "cuda" or "cuda:N"
   std::string precision;       // "" = the device's default (bf16 on CUDA)
+  std::string resize_compat = "classic";
 };
 
 // "cpu" | "cuda" | "cuda:N" -> Device; throws Error{invalid_argument} otherwise.
@@ -77,7 +78,9 @@ int run_generate(const GenerateOptions& o) {
     check_token_ids(ids, m.cfg.text.vocab_size);
     return ids;
   });
-  const SplicedPrompt spliced = input_phase([&] { return splice_images(prompt, o.images, m.cfg, m.ckpt); });
+  const SplicedPrompt spliced = input_phase([&] {
+    return splice_images(prompt, o.images, m.cfg, m.ckpt, resize_compat_flag(o.resize_compat));
+  });
 
   const ops::SamplingParams sp{o.temperature, o.top_k, o.top_p, o.repetition_penalty};
   ops::Rng rng(o.seed);
@@ -175,6 +178,7 @@ void add_generate_command(CLI::App& app, RunFn& run) {
                   "Where the text model runs: cpu, cuda or cuda:N (needs a build with the CUDA backend)")
       ->capture_default_str();
   add_precision_flag(*cmd, o->precision);
+  add_resize_compat_flag(*cmd, o->resize_compat);
   cmd->callback([o, &run, p, ids] {
     if (p->count() == 0 && ids->count() == 0) throw CLI::RequiredError("-p TEXT or --ids FILE");
     run = [o] { return run_generate(*o); };

@@ -28,6 +28,7 @@ struct LogitsOptions {
   std::string device = "cpu";  // "cpu", "cuda" or "cuda:N"
   std::string precision;       // "" = the device's default
   int tp = 1;                  // tensor-parallel ranks
+  std::string resize_compat = "classic";
 };
 
 int run_logits(const LogitsOptions& o) {
@@ -42,7 +43,8 @@ int run_logits(const LogitsOptions& o) {
     const SplicedPrompt spliced = input_phase([&] {
       const std::vector<int32_t> ids = read_token_ids(o.ids_file);
       check_token_ids(ids, m.config().text.vocab_size);
-      return splice_images(ids, o.images, m.config(), m.checkpoint());
+      return splice_images(ids, o.images, m.config(), m.checkpoint(),
+                           resize_compat_flag(o.resize_compat));
     });
     SafetensorsWriter w;
     w.add("logits", m.logits(spliced.segments, o.chunk));
@@ -60,7 +62,7 @@ int run_logits(const LogitsOptions& o) {
   const SplicedPrompt spliced = input_phase([&] {
     const std::vector<int32_t> ids = read_token_ids(o.ids_file);
     check_token_ids(ids, m.cfg.text.vocab_size);
-    return splice_images(ids, o.images, m.cfg, m.ckpt);
+    return splice_images(ids, o.images, m.cfg, m.ckpt, resize_compat_flag(o.resize_compat));
   });
   llm::SequenceState state = m.model.new_state();
   llm::PrefillOptions opts;
@@ -98,6 +100,7 @@ void add_logits_command(CLI::App& app, RunFn& run) {
          "Where the text model runs: cpu, cuda or cuda:N (needs a build with the CUDA backend)")
       ->capture_default_str();
   add_precision_flag(*cmd, o->precision);
+  add_resize_compat_flag(*cmd, o->resize_compat);
   cmd->add_option("--tp", o->tp,
                   "Tensor-parallel ranks for the text model: CPU threads with --device cpu, GPUs "
                   "from --device's "

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "app/cli/command.h"
+#include "app/cli/generation_cli.h"
 #include "app/engine/model_config.h"
 #include "kernels/core/json.h"
 #include "kernels/core/safetensors.h"
@@ -21,7 +22,7 @@ struct PreprocessArgs {
   std::string out;
   int64_t max_pixels = vision::kDefaultMaxImagePixels;
   bool exif = false;
-  std::string pass_order = "pillow13";
+  std::string resize_compat = "classic";
 };
 
 int run_preprocess(const PreprocessArgs& a) {
@@ -33,7 +34,7 @@ int run_preprocess(const PreprocessArgs& a) {
   dopt.max_pixels = a.max_pixels;
   dopt.apply_exif_orientation = a.exif;
   vision::PreprocessOptions popt;
-  popt.pass_order = a.pass_order == "classic" ? vision::PillowPassOrder::classic : vision::PillowPassOrder::pillow13;
+  popt.pass_order = resize_compat_flag(a.resize_compat);
   const auto [img, r] = input_phase([&] {
     vision::Image im = vision::decode_image_file(a.image, dopt);
     vision::PreprocessResult res = in_context(fmt::format("image '{}'", a.image), [&] {
@@ -48,6 +49,7 @@ int run_preprocess(const PreprocessArgs& a) {
     j["image"] = a.image;
     j["format"] = img.format;
     j["mode"] = img.source_mode;
+    j["resize_compat"] = a.resize_compat;
     j["width"] = r.width();
     j["height"] = r.height();
     j["best_resolution"] = {bw, bh};
@@ -111,8 +113,10 @@ void add_preprocess_command(CLI::App& app, RunFn& run) {
       ->check(CLI::PositiveNumber);
   sub->add_flag("--exif-orientation", args->exif,
                 "Rotate/flip per the EXIF orientation tag (the reference does not; off by default)");
-  sub->add_option("--pillow-pass-order", args->pass_order,
-                  "Reproduce Pillow 13's resize pass order ('pillow13', default) or earlier releases' ('classic')")
+  add_resize_compat_flag(*sub, args->resize_compat);
+  // The earlier spelling, kept working but out of --help.
+  sub->add_option("--pillow-pass-order", args->resize_compat)
+      ->group("")
       ->check(CLI::IsMember({"pillow13", "classic"}));
   sub->callback([&run, args] { run = [args] { return run_preprocess(*args); }; });
 }

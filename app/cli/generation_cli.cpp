@@ -37,12 +37,35 @@ void add_model_flags(CLI::App& cmd, ModelFlags& f) {
       ->type_name("DEV")
       ->capture_default_str();
   add_precision_flag(cmd, f.precision);
+  add_resize_compat_flag(cmd, f.resize_compat);
+}
+
+void add_resize_compat_flag(CLI::App& cmd, std::string& value) {
+  cmd.add_option("--resize-compat", value,
+                 "Whose image resize to reproduce: classic (Pillow <= 12, horizontal pass first; "
+                 "what MiniMax-VL-01 "
+                 "was trained with, the default) or pillow13 (Pillow >= 13, which resizes tall "
+                 "images vertically "
+                 "first and so gives them slightly different pixels)")
+      ->type_name("classic|pillow13")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"classic", "pillow13"}));
+}
+
+vision::PillowPassOrder resize_compat_flag(const std::string& value) {
+  return vision::parse_pass_order(value);
 }
 
 const char* const kPrecisionHelp =
-    "Text-model activation precision: bf16 = fast (the tuned GPU kernels, Hugging Face transformers' bf16 "
-    "numerics; the default on cuda), f32 = bit-for-bit-ish parity with the CPU reference (the only choice "
-    "and the default on cpu; slower on a GPU). Weights are bf16 on a GPU either way";
+    "Activation precision of the text model and the ViT: bf16 = fast (the tuned GPU kernels, "
+    "Hugging Face "
+    "transformers' bf16 numerics; the default on cuda), f32 = f32 activations op for op like the "
+    "CPU reference "
+    "(the only choice and the default on cpu; slower on a GPU). On a GPU the weights are bf16 "
+    "either way: an f32 "
+    "or f16 checkpoint is rounded to bf16 at upload, so f32 on a GPU matches the CPU (which keeps "
+    "the "
+    "checkpoint's own weights) only for bf16 checkpoints such as the released MiniMax-VL-01";
 
 void add_precision_flag(CLI::App& cmd, std::string& value) {
   cmd.add_option("--precision", value, kPrecisionHelp)->check(CLI::IsMember({"f32", "bf16"}));
@@ -114,6 +137,7 @@ std::unique_ptr<engine::Engine> open_engine(const ModelFlags& f) {
   opts.backend = dev.is_cuda() ? engine::Backend::cuda : engine::Backend::cpu;
   opts.device = dev.index;
   opts.precision = precision_flag(f.precision);
+  opts.resize_compat = resize_compat_flag(f.resize_compat);
   if (opts.model_dir.empty()) {
     opts.model_dir = default_model_dir();
     std::fprintf(stderr,

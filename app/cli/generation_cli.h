@@ -16,6 +16,7 @@
 
 #include "kernels/core/device.h"
 #include "llm/model/precision.h"
+#include "vision/preprocess/pillow_resample.h"
 
 namespace mvl::cli {
 
@@ -24,6 +25,7 @@ struct ModelFlags {
   int64_t ctx_size = 0;        // 0: the model's own
   std::string device = "cpu";  // cpu | cuda | cuda:N
   std::string precision;       // "" (the device's default) | f32 | bf16
+  std::string resize_compat = "classic";  // classic | pillow13
 };
 
 // The help text of --precision, shared by every subcommand that has it.
@@ -32,6 +34,11 @@ extern const char* const kPrecisionHelp;
 void add_precision_flag(CLI::App& cmd, std::string& value);
 // "" -> unset (the device's default), else the parsed precision.
 std::optional<llm::Precision> precision_flag(const std::string& value);
+
+// Adds --resize-compat classic|pillow13 (whose Pillow resize images get; a bad value is a usage
+// error) to a command that reads images. See docs/resize-compat.md.
+void add_resize_compat_flag(CLI::App& cmd, std::string& value);
+vision::PillowPassOrder resize_compat_flag(const std::string& value);
 
 // Parses a --device value ("cpu", "cuda", "cuda:N"); throws Error{invalid_argument}.
 Device parse_device_flag(const std::string& s);

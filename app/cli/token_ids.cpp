@@ -64,7 +64,8 @@ void check_token_ids(const std::vector<int32_t>& ids, int64_t vocab_size) {
 }
 
 SplicedPrompt splice_images(const std::vector<int32_t>& ids, const std::vector<std::string>& images,
-                            const engine::ModelConfig& cfg, const Checkpoint& ckpt) {
+                            const engine::ModelConfig& cfg, const Checkpoint& ckpt,
+                            vision::PillowPassOrder resize_compat) {
   const int64_t image_id = cfg.image_token_index;
   size_t slots = 0;
   for (int32_t id : ids) slots += id == image_id ? 1 : 0;
@@ -82,7 +83,11 @@ SplicedPrompt splice_images(const std::vector<int32_t>& ids, const std::vector<s
   // Decode and preprocess every image first, so a bad file fails before any ViT work.
   std::vector<std::shared_ptr<const engine::PreparedImage>> prepared;
   {
-    const auto probe = engine::load_vision_encoder(cfg, ckpt);
+    const auto probe = load_phase([&] {
+      return in_context("loading the vision tower", [&] {
+        return engine::load_vision_encoder(cfg, ckpt, {}, std::nullopt, resize_compat);
+      });
+    });
     for (const auto& path : images) prepared.push_back(probe->prepare(path));
     std::vector<int32_t> run;
     size_t k = 0;

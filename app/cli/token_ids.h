@@ -13,6 +13,7 @@
 #include "kernels/core/safetensors.h"
 #include "kernels/ops/device.h"
 #include "llm/model/text_model.h"
+#include "vision/preprocess/pillow_resample.h"
 
 namespace mvl::cli {
 
@@ -44,7 +45,11 @@ struct SplicedPrompt {
 // Splits `ids` at each cfg.image_token_index and puts the k-th image's features there.
 // The count of image tokens in `ids` must equal images.size() (one-line error otherwise).
 // Image decoding/preprocessing errors name the file (input errors for the caller).
-SplicedPrompt splice_images(const std::vector<int32_t>& ids, const std::vector<std::string>& images,
-                            const engine::ModelConfig& cfg, const Checkpoint& ckpt);
+// A vision tensor missing or malformed in the checkpoint is a load error (exit 3), not bad input.
+// resize_compat: whose Pillow resize the images get (--resize-compat).
+SplicedPrompt splice_images(
+    const std::vector<int32_t>& ids, const std::vector<std::string>& images,
+    const engine::ModelConfig& cfg, const Checkpoint& ckpt,
+    vision::PillowPassOrder resize_compat = vision::PillowPassOrder::classic);
 
 }  // namespace mvl::cli

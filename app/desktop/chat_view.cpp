@@ -56,6 +56,8 @@ ChatView::ChatView(ChatController& c, TextureCache& textures, std::string model_
 void ChatView::load() {
   engine::EngineOptions o;
   o.model_dir = model_dir_;
+  o.resize_compat =
+      resize_compat_ == 1 ? vision::PillowPassOrder::pillow13 : vision::PillowPassOrder::classic;
   try {
     parse_device(device_, o);
   } catch (const std::exception& e) {
@@ -143,6 +145,15 @@ void ChatView::draw_model_section() {
   ImGui::BeginDisabled(loading);
   if (ImGui::Button(c_.model_ready() ? "Reload" : "Load", ImVec2(-1, 0)) || (enter && !loading)) load();
   ImGui::EndDisabled();
+  const char* const resize_items[] = {"classic resize (Pillow <= 12)", "Pillow 13 resize"};
+  ImGui::SetNextItemWidth(-1);
+  ImGui::Combo("##resize_compat", &resize_compat_, resize_items, 2);
+  if (ImGui::IsItemHovered())
+    ImGui::SetTooltip(
+        "Whose image resize to reproduce (applies on the next Load). Classic is what MiniMax-VL-01 "
+        "was trained "
+        "with; Pillow 13 resizes tall images vertically first and gives them slightly different "
+        "pixels.");
   if (!local_error_.empty()) wrapped_colored(kErrorColor, local_error_);
   switch (m.state) {
     case ModelStatus::State::none:

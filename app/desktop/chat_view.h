@@ -31,6 +31,7 @@ class ChatView {
   TextureCache& textures_;
   std::string model_dir_;
   std::string device_;
+  int resize_compat_ = 0;  // 0 = classic (Pillow <= 12, the default), 1 = pillow13; on next load
   std::string image_path_;
   std::string about_ = engine::version_line();  // the side panel's About line
   std::string local_error_;      // errors of the view's own parsing (device spelling)

@@ -210,13 +210,15 @@ struct RealPrepared : PreparedImage {
 
 class RealVision : public VisionEncoder {
  public:
-  RealVision(vision::VisionModel m, vision::PreprocessConfig pc) : m_(std::move(m)), pc_(std::move(pc)) {}
+  RealVision(vision::VisionModel m, vision::PreprocessConfig pc, vision::PreprocessOptions po)
+      : m_(std::move(m)), pc_(std::move(pc)), po_(po) {}
   std::shared_ptr<const PreparedImage> prepare(const std::string& path) const override {
     {
       const double t0 = now_ms();
       auto p = std::make_shared<RealPrepared>();
       const vision::Image img = vision::decode_image_file(path);  // its errors name the file
-      p->pre = in_context("image '" + path + "'", [&] { return vision::preprocess(img, pc_); });
+      p->pre =
+          in_context("image '" + path + "'", [&] { return vision::preprocess(img, pc_, po_); });
       p->path = path;
       p->width = p->pre.width();
       p->height = p->pre.height();
@@ -240,6 +242,7 @@ class RealVision : public VisionEncoder {
  private:
   vision::VisionModel m_;
   vision::PreprocessConfig pc_;
+  vision::PreprocessOptions po_;
 };
 
 void report(const ProgressFn& progress, double f, const std::string& stage) {
@@ -256,7 +259,8 @@ bool is_tiny_demo_model(const std::string& dir) {
 
 std::unique_ptr<VisionEncoder> load_vision_encoder(const ModelConfig& cfg, const Checkpoint& ckpt,
                                                    const ops::DeviceContext& dev,
-                                                   std::optional<llm::Precision> precision) {
+                                                   std::optional<llm::Precision> precision,
+                                                   vision::PillowPassOrder resize_compat) {
   if (!cfg.has_vision) return nullptr;
   vision::VisionModelOptions vo;
   if (precision) vo.activations = llm::activation_dtype(*precision);
@@ -266,7 +270,10 @@ std::unique_ptr<VisionEncoder> load_vision_encoder(const ModelConfig& cfg, const
   vo.projector_act = cfg.projector_hidden_act;
   // The vision half's names follow the text half's (the one detection, checkpoint_layout.h).
   const auto names = vision_naming(detect_layout(ckpt.names(), cfg.layout));
-  return std::make_unique<RealVision>(vision::VisionModel::load(ckpt, cfg.vision, vo, names, dev), cfg.preprocess);
+  vision::PreprocessOptions po;
+  po.pass_order = resize_compat;
+  return std::make_unique<RealVision>(vision::VisionModel::load(ckpt, cfg.vision, vo, names, dev),
+                                      cfg.preprocess, po);
 }
 
 LoadedModel load_checkpoint(const EngineOptions& opts, const ProgressFn& progress) {
@@ -297,7 +304,8 @@ LoadedModel load_checkpoint(const EngineOptions& opts, const ProgressFn& progres
     const std::string precision = llm::precision_name(lm->model().precision());
     report(progress, 0.85, "vision");
     // The vision half runs at the text model's precision (f32 keeps CPU parity end to end).
-    std::unique_ptr<VisionEncoder> vis = load_vision_encoder(cfg, ckpt, dev, lm->model().precision());
+    std::unique_ptr<VisionEncoder> vis =
+        load_vision_encoder(cfg, ckpt, dev, lm->model().precision(), opts.resize_compat);
     LoadedModel m;
     m.info.dir = opts.model_dir;
     m.info.layout = cfg.layout == CheckpointLayout::native ? "native" : "released";

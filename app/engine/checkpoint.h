@@ -22,10 +22,12 @@ LoadedModel load_checkpoint(const EngineOptions& opts, const ProgressFn& progres
 // `generate --ids --image`) that drive llm::TextModel directly. Null for text-only configs.
 // dev: where the ViT runs (CUDA: weights once as bf16, packed features stay on that GPU).
 // precision: the ViT + projector activations, as for the text model (unset: bf16 on CUDA,
-// f32 on the CPU); the packed rows are f32 either way.
-std::unique_ptr<VisionEncoder> load_vision_encoder(const ModelConfig& cfg, const Checkpoint& ckpt,
-                                                   const ops::DeviceContext& dev = {},
-                                                   std::optional<llm::Precision> precision = std::nullopt);
+// f32 on the CPU); the packed rows are f32 either way. resize_compat: whose Pillow resize
+// prepare() reproduces (EngineOptions::resize_compat).
+std::unique_ptr<VisionEncoder> load_vision_encoder(
+    const ModelConfig& cfg, const Checkpoint& ckpt, const ops::DeviceContext& dev = {},
+    std::optional<llm::Precision> precision = std::nullopt,
+    vision::PillowPassOrder resize_compat = vision::PillowPassOrder::classic);
 
 // True for the bundled random demo model (its answers are gibberish), detected from the
 // "minimax_vl_tiny_random" marker make-tiny writes, or the directory name.

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "llm/model/precision.h"
+#include "vision/preprocess/pillow_resample.h"
 
 namespace mvl::engine {
 
@@ -31,6 +32,11 @@ struct EngineOptions {
   // lightning states: 294 MB on the released model). Rewinding past the oldest kept one
   // restores an earlier snapshot and re-feeds the messages in between.
   int64_t max_snapshots = 6;
+  // Which Pillow's resize to reproduce when images are preprocessed (--resize-compat). Classic
+  // (Pillow <= 12, horizontal pass first) is what VL-01 was trained and released with; Pillow 13
+  // runs the vertical pass first on tall images and gives them different pixels
+  // (docs/resize-compat.md).
+  vision::PillowPassOrder resize_compat = vision::PillowPassOrder::classic;
 };
 
 struct SamplingOptions {

@@ -7,6 +7,7 @@
 #include "tests/support/test_util.h"
 #include "vision/image/image.h"
 #include "vision/preprocess/pillow_resample.h"
+#include "vision/preprocess/preprocess.h"
 
 namespace mvl::vision {
 namespace {
@@ -54,6 +55,17 @@ TEST(PillowResample, ClassicPassOrderMatchesPillowGolden) {
   ASSERT_EQ(want.width, 336);
   const auto got = resize_bicubic_u8(src.rgb.data(), src.width, src.height, 3, 336, 336, PillowPassOrder::classic);
   EXPECT_EQ(got, want.rgb);
+}
+
+TEST(PillowResample, ClassicIsTheDefaultAndNamesRoundTrip) {
+  // The release-era order (Pillow <= 12) unless asked otherwise (docs/resize-compat.md).
+  const auto src = noise(130 * 720 * 3, 3);
+  EXPECT_EQ(resize_bicubic_u8(src.data(), 130, 720, 3, 336, 336),
+            resize_bicubic_u8(src.data(), 130, 720, 3, 336, 336, PillowPassOrder::classic));
+  EXPECT_EQ(PreprocessOptions{}.pass_order, PillowPassOrder::classic);
+  for (PillowPassOrder o : {PillowPassOrder::classic, PillowPassOrder::pillow13})
+    EXPECT_EQ(parse_pass_order(pass_order_name(o)), o);
+  EXPECT_THROW(parse_pass_order("pillow12"), Error);
 }
 
 TEST(PillowResample, NearestPicksSourcePixels) {

@@ -34,6 +34,10 @@ constexpr double kC = 2.0;
 
 std::string golden(const std::string& rel) { return test::source_path("tests/golden/vision/" + rel); }
 
+// tests/golden/vision/ was made with Pillow 13.0.0 (manifest.json), so its tiles follow
+// Pillow 13's pass order, not the classic default.
+const PreprocessOptions kMadeWithPillow13{PillowPassOrder::pillow13};
+
 // Host f32 copy of any f32|bf16 tensor (device or host).
 Tensor host_f32(const Tensor& t) {
   const Tensor h = t.device().is_cpu() ? t : ops::to_device(t, Device::cpu());
@@ -102,7 +106,8 @@ TEST(VisionBf16GoldenCuda, FeaturesAndPackedRowsWithinTwiceHfBf16Error) {
   const Checkpoint ckpt = Checkpoint::open(golden(kCase + "/model.safetensors"));
   const auto out = SafetensorsFile::open(golden(kCase + "/outputs.safetensors"));
   const ops::DeviceContext dev = ops::DeviceContext::open(Device::cuda(0));
-  const PreprocessResult pre = preprocess(decode_image_file(golden(g.image)), PreprocessConfig{});
+  const PreprocessResult pre =
+      preprocess(decode_image_file(golden(g.image)), PreprocessConfig{}, kMadeWithPillow13);
   ASSERT_EQ(pre.num_tiles(), g.tiles);
 
   VisionModelOptions o16 = g.opts;  // activations unset: bf16 is the CUDA default

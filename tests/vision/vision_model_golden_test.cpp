@@ -21,6 +21,10 @@ namespace {
 
 std::string golden(const std::string& rel) { return test::source_path("tests/golden/vision/" + rel); }
 
+// tests/golden/vision/ was made with Pillow 13.0.0 (manifest.json), so its tiles follow
+// Pillow 13's pass order, not the classic default.
+const PreprocessOptions kMadeWithPillow13{PillowPassOrder::pillow13};
+
 struct Diff {
   double max_err = 0, max_ref = 0;
 };
@@ -73,7 +77,8 @@ TEST_P(VisionModelGolden, FeaturesProjectionAndPackingMatchTransformers) {
   const VisionModel model = VisionModel::load(ckpt, cfg, opts);
   const auto out = SafetensorsFile::open(golden(c.name + "/outputs.safetensors"));
 
-  const PreprocessResult pre = preprocess(decode_image_file(golden(c.image)), PreprocessConfig{});
+  const PreprocessResult pre =
+      preprocess(decode_image_file(golden(c.image)), PreprocessConfig{}, kMadeWithPillow13);
   ASSERT_EQ(pre.num_tiles(), g.at("tiles").get<int64_t>());
 
   // Layer by layer on tile 0, so a failure names the first divergent layer.
@@ -117,7 +122,8 @@ TEST(VisionModel, Bf16PixelsRoundOnlyTheInputs) {
   const VisionModel fp32 = VisionModel::load(ckpt, cfg, opts);
   opts.bf16_pixels = true;
   const VisionModel bf16 = VisionModel::load(ckpt, cfg, opts);
-  const PreprocessResult pre = preprocess(decode_image_file(golden("images/rgb_97x61.png")), PreprocessConfig{});
+  const PreprocessResult pre = preprocess(decode_image_file(golden("images/rgb_97x61.png")),
+                                          PreprocessConfig{}, kMadeWithPillow13);
   Tensor rounded = clone_f32(pre.pixel_values);
   for (int64_t i = 0; i < rounded.numel(); ++i) rounded.data<float>()[i] = round_bf16(rounded.data<float>()[i]);
   const Tensor a = bf16.vit_features(pre.pixel_values);
@@ -137,7 +143,8 @@ TEST(VisionModel, EncodeWithCancelStopsBetweenTilesOrMatches) {
   VisionModelOptions opts;
   opts.text_hidden = 48;
   const VisionModel model = VisionModel::load(ckpt, cfg, opts);
-  const PreprocessResult pre = preprocess(decode_image_file(golden("images/rgb_500x300.png")), PreprocessConfig{});
+  const PreprocessResult pre = preprocess(decode_image_file(golden("images/rgb_500x300.png")),
+                                          PreprocessConfig{}, kMadeWithPillow13);
   ASSERT_EQ(pre.num_tiles(), 3);
   int checks = 0;
   const Tensor all = model.encode(pre, [&] { return ++checks > 100; });
@@ -197,7 +204,9 @@ TEST(VisionModelGolden, Hd64CaseF32MatchesTransformersOnTheCpu) {
   const VisionModel model = VisionModel::load(ckpt, cfg, opts);
   EXPECT_EQ(model.activation_dtype(), DType::f32);
   const auto out = SafetensorsFile::open(golden("vit_hd64_bf16/outputs.safetensors"));
-  const PreprocessResult pre = preprocess(decode_image_file(golden(g.at("image").get<std::string>())), PreprocessConfig{});
+  const PreprocessResult pre =
+      preprocess(decode_image_file(golden(g.at("image").get<std::string>())), PreprocessConfig{},
+                 kMadeWithPillow13);
   ASSERT_EQ(pre.num_tiles(), g.at("tiles").get<int64_t>());
   std::vector<Tensor> hidden;
   model.vit().forward(pre.pixel_values, &hidden);

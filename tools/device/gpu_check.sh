@@ -38,7 +38,7 @@ else
       "$ROOT/.pcre2/lib" "$ROOT/.pcre2/lib" "$ROOT/.pcre2/include" > "$B/pc-carried/libpcre2-8.pc"
     export PKG_CONFIG_PATH=$B/pc-carried:${PKG_CONFIG_PATH:-}
     T_LLM=$(cd "$ROOT/tests/llm" && ls *_cuda_test.cpp 2>/dev/null | sed 's/\.cpp$//')
-    [ -f "$STB/stb_image.h" ] && T_LLM="$T_LLM $(cd "$ROOT/tests" && ls vision/*_cuda_test.cpp cli/*_cuda_test.cpp 2>/dev/null | xargs -n1 basename | sed 's/\.cpp$//')"
+    [ -f "$STB/stb_image.h" ] && T_LLM="$T_LLM $(cd "$ROOT/tests" && ls vision/*_cuda_test.cpp cli/*_cuda_test.cpp engine/*_cuda_test.cpp 2>/dev/null | xargs -n1 basename | sed 's/\.cpp$//')"
   fi
   if ! pkg-config --exists libpcre2-8 2>/dev/null; then
     mkdir -p "$B/pc-stub"

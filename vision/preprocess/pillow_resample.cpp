@@ -124,6 +124,17 @@ std::vector<uint8_t> vertical_pass(const uint8_t* in, int64_t w, int64_t row0, i
 
 }  // namespace
 
+const char* pass_order_name(PillowPassOrder order) {
+  return order == PillowPassOrder::classic ? "classic" : "pillow13";
+}
+
+PillowPassOrder parse_pass_order(const std::string& name) {
+  if (name == "classic") return PillowPassOrder::classic;
+  if (name == "pillow13") return PillowPassOrder::pillow13;
+  throw Error(ErrorCategory::invalid_argument,
+              "resize compatibility '" + name + "' is not one of classic (Pillow <= 12), pillow13");
+}
+
 std::vector<uint8_t> resize_bicubic_u8(const uint8_t* src, int64_t w, int64_t h, int channels,
                                        int64_t out_w, int64_t out_h, PillowPassOrder order) {
   MVL_CHECK(channels >= 1 && channels <= 4, invalid_argument, "resize: {} channels", channels);

@@ -7,25 +7,31 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace mvl::vision {
 
-// Which Pillow's two-pass order to reproduce. Pillow 13 (python-pillow/Pillow#9549) runs the
-// vertical pass first when the height shrinks by more than twice as many pixels as the width
-// (out_h < in_h and in_h - out_h > 2 * (in_w - out_w)); earlier releases always ran the
-// horizontal pass first. The two orders round the uint8 intermediate differently.
+// Which Pillow's two-pass order to reproduce (the user-facing option is --resize-compat).
+// Pillow 13 (python-pillow/Pillow#9549) runs the vertical pass first when the height shrinks by
+// more than twice as many pixels as the width (out_h < in_h and in_h - out_h > 2 * (in_w -
+// out_w)); every earlier release always ran the horizontal pass first. The two orders round
+// the uint8 intermediate differently, so tall images get different pixels.
 enum class PillowPassOrder {
-  pillow13,  // the pinned reference tooling (Pillow 13.0.0); default
-  classic,   // Pillow <= 12 (the release-time reference, transformers 4.47.1 era)
+  classic,   // Pillow <= 12: what MiniMax trained and released VL-01 with (2024); the default
+  pillow13,  // Pillow >= 13 (2026): what a current Pillow install computes
 };
+
+// "classic" | "pillow13" <-> the enum; parse throws Error{invalid_argument} for other names.
+const char* pass_order_name(PillowPassOrder order);
+PillowPassOrder parse_pass_order(const std::string& name);
 
 // Resizes an interleaved u8 buffer (u8 [h, w, channels], channels 1..4) to out_w x out_h as
 // Pillow's Image.resize(..., BICUBIC) does for 8-bit modes; every channel independently.
 // Returns u8 [out_h, out_w, channels]. Equal sizes return a copy.
 std::vector<uint8_t> resize_bicubic_u8(const uint8_t* src, int64_t w, int64_t h, int channels,
                                        int64_t out_w, int64_t out_h,
-                                       PillowPassOrder order = PillowPassOrder::pillow13);
+                                       PillowPassOrder order = PillowPassOrder::classic);
 
 // Pillow's NEAREST resize (the scale-only affine transform with a double accumulator).
 std::vector<uint8_t> resize_nearest_u8(const uint8_t* src, int64_t w, int64_t h, int channels,

@@ -29,13 +29,14 @@ struct PreprocessResult {
 
 // Knobs that are not part of the checkpoint's processor config.
 struct PreprocessOptions {
-  PillowPassOrder pass_order = PillowPassOrder::pillow13;  // which Pillow release to match bit for bit
+  // Which Pillow release to match bit for bit: classic (<= 12, the release era) by default.
+  PillowPassOrder pass_order = PillowPassOrder::classic;
 };
 
 // Resizes `img` to out_w x out_h the way Pillow resizes the image's original mode (BICUBIC,
 // premultiplied alpha for RGBA/LA, NEAREST for palette) and returns RGB u8 [out_h, out_w, 3].
 std::vector<uint8_t> resize_as_pillow(const Image& img, int64_t out_w, int64_t out_h,
-                                      PillowPassOrder order = PillowPassOrder::pillow13);
+                                      PillowPassOrder order = PillowPassOrder::classic);
 
 // u8 [h, w, 3] tile pixels -> f32 [3, h, w]: x = u/255, x -= mean, x /= std, each rounded
 // to f32 separately (torchvision ToTensor + Normalize).
