@@ -1,6 +1,7 @@
 // Activation precision of the text model, an explicit load-time choice:
 //   f32  : f32 activations (bf16 weights on a GPU), op for op the CPU reference; the only
-//          choice on the CPU.
+//          choice on the CPU. The CPU keeps the checkpoint's weights as stored, a GPU rounds
+//          f32/f16 weights to bf16 at upload: GPU f32 = CPU only for bf16 checkpoints.
 //   bf16 : bf16 activations with PyTorch/transformers bf16 semantics (each op's output rounded
 //          to bf16) on the tuned CUDA kernels: the fast path, and the CUDA default.
 // Logits are returned as f32 either way.
