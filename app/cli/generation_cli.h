@@ -12,11 +12,11 @@
 #include <vector>
 
 #include "app/engine/engine.h"
+#include "app/engine/options.h"  // vision::PillowPassOrder (EngineOptions::resize_compat)
 #include "kernels/core/json.h"
 
 #include "kernels/core/device.h"
 #include "llm/model/precision.h"
-#include "vision/preprocess/pillow_resample.h"
 
 namespace mvl::cli {
 

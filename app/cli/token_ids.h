@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "app/engine/model_config.h"
+#include "app/engine/options.h"  // vision::PillowPassOrder (EngineOptions::resize_compat)
 #include "kernels/core/safetensors.h"
 #include "kernels/ops/device.h"
 #include "llm/model/text_model.h"
-#include "vision/preprocess/pillow_resample.h"
 
 namespace mvl::cli {
 
