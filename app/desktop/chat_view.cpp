@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "app/desktop/long_text.h"
 #include "app/engine/build_info.h"
 
 namespace mvl::desktop {
@@ -20,10 +21,10 @@ const ImVec4 kErrorColor(1.0f, 0.45f, 0.40f, 1.0f);
 const ImVec4 kUserColor(0.45f, 0.75f, 1.0f, 1.0f);
 const ImVec4 kAssistantColor(0.55f, 0.90f, 0.55f, 1.0f);
 
+// Wrapped text of any length: drawn in pieces (long_text.h), so a long answer never
+// overflows ImGui's 16-bit vertex indices.
 void wrapped(const std::string& s) {
-  ImGui::PushTextWrapPos(0.0f);
-  ImGui::TextUnformatted(s.data(), s.data() + s.size());
-  ImGui::PopTextWrapPos();
+  draw_wrapped_long_text(s);
 }
 
 void wrapped_colored(const ImVec4& color, const std::string& s) {
@@ -54,6 +55,10 @@ ChatView::ChatView(ChatController& c, TextureCache& textures, std::string model_
     : c_(c), textures_(textures), model_dir_(std::move(model_dir)), device_(std::move(device)) {}
 
 void ChatView::load() {
+  if (model_dir_.find_first_not_of(" \t") == std::string::npos) {
+    local_error_ = "type a model folder first (one with config.json and *.safetensors)";
+    return;
+  }
   engine::EngineOptions o;
   o.model_dir = model_dir_;
   o.resize_compat =

@@ -16,6 +16,9 @@ class ChatView {
  public:
   ChatView(ChatController& c, TextureCache& textures, std::string model_dir, std::string device);
   void draw();  // the whole window's UI for this frame
+  // The Load button: loads the folder field's model; an empty field is an inline error.
+  void load();
+  const std::string& local_error() const { return local_error_; }
 
  private:
   void handle_shortcuts();
@@ -25,7 +28,6 @@ class ChatView {
   void draw_messages();
   void draw_composer();
   void draw_image(const std::string& path, float side);
-  void load();
 
   ChatController& c_;
   TextureCache& textures_;

@@ -20,10 +20,11 @@
 #include <thread>
 #include <vector>
 
-#include "app/engine/build_info.h"
 #include "app/desktop/chat_controller.h"
 #include "app/desktop/chat_view.h"
 #include "app/desktop/texture_cache.h"
+#include "app/engine/build_info.h"
+#include "app/engine/install_paths.h"
 
 namespace {
 
@@ -242,7 +243,9 @@ int main(int argc, char** argv) {
       "drop image files on the window to attach them. Docs: docs/desktop.md",
       "minimax-vl-desktop"};
   Flags f;
-  app.add_option("-m,--model", f.model_dir, "Checkpoint folder to load at start (config.json, tokenizer.json, *.safetensors)")
+  app.add_option("-m,--model", f.model_dir,
+                 "Checkpoint folder to load at start (config.json, tokenizer.json, *.safetensors); "
+                 "default: the bundled demo model")
       ->type_name("DIR");
   app.add_option("--device", f.device, "Where the model runs: cpu, cuda or cuda:N")->type_name("DEVICE")->capture_default_str();
   app.add_option("-i,--image", f.images, "Image to attach once the model is loaded; repeatable")
@@ -264,6 +267,10 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   f.images.insert(f.images.end(), positional.begin(), positional.end());
+  // No -m: the bundled demo model, as the CLI does (the .desktop entry passes no -m). The
+  // bare --self-test (no -m) stays a render-only check.
+  if (f.model_dir.empty() && f.self_test_frames == 0)
+    f.model_dir = mvl::engine::bundled_model_dir();
   try {
     mvl::engine::EngineOptions probe;
     mvl::desktop::parse_device(f.device, probe);  // a bad --device is a usage error

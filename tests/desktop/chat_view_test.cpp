@@ -7,10 +7,13 @@
 #if __has_include(<imgui.h>)
 #include <imgui.h>
 
+#include <algorithm>
 #include <chrono>
+#include <string>
 #include <thread>
 
 #include "app/desktop/chat_view.h"
+#include "app/desktop/long_text.h"
 #include "app/engine/testing/fake_model.h"
 #include "tests/support/test_util.h"
 
@@ -48,6 +51,16 @@ class Ui {
     v.draw();
     ImGui::Render();
     return ImGui::GetDrawData()->TotalVtxCount;
+  }
+  // The most vertices any one draw list of the last frame holds. The null backend, like a
+  // renderer without ImGuiBackendFlags_RendererHasVtxOffset, needs this below 65536 (ImGui's
+  // 16-bit indices); Debian's libimgui asserts (exit 134) past it.
+  static int max_list_vertices() {
+    int most = 0;
+    const ImDrawData* d = ImGui::GetDrawData();
+    for (int i = 0; i < d->CmdListsCount; ++i)
+      most = std::max(most, d->CmdLists[i]->VtxBuffer.Size);
+    return most;
   }
   void frames(ChatController& c, ChatView& v, int n) {
     for (int i = 0; i < n; ++i) frame(c, v);
@@ -194,6 +207,87 @@ TEST(ChatView, DrawsEveryPanelState) {
   const int done = ui.frame(c, v);
   EXPECT_GT(done, empty);  // messages, thumbnails placeholders and stats add geometry
   EXPECT_GT(busy, empty);
+}
+
+// Issue 20: a 20,000-token answer (one 20,000-character line from the fake model) used to
+// be one TextUnformatted call of 80,000 vertices and aborted the desktop. It streams, and
+// every frame, following the answer as it grows, stays under the limit.
+TEST(ChatView, ATwentyThousandTokenAnswerRendersWithinTheIndexLimit) {
+  Ui ui;
+  TextureCache textures;
+  engine::testing::FakeOptions fo;
+  fo.max_context = 40000;
+  ChatController c(fake_factory(fo));
+  ChatView v(c, textures, "", "cpu");
+  load_fake(ui, c, v);
+  c.settings().max_tokens = 20000;
+  c.draft() = "transcribe the page";
+  ASSERT_TRUE(c.send());
+  int most = 0;
+  ASSERT_TRUE(run_until(ui, c, v, [&] {
+    most = std::max(most, Ui::max_list_vertices());
+    return !c.generating();
+  }));
+  ASSERT_EQ(c.entries().size(), 2u);
+  ASSERT_GE(c.entries()[1].text.size(), 20000u) << "the answer is not long enough to test anything";
+  ui.frames(c, v, 3);
+  most = std::max(most, Ui::max_list_vertices());
+  EXPECT_LT(most, 65536);
+  EXPECT_GT(most, 1000) << "the answer was not drawn at all";
+}
+
+// CJK (3-byte UTF-8) and emoji (4-byte) text of 30,000 characters in a user message: no
+// piece splits a character, and drawing stays under the limit.
+TEST(ChatView, LongCjkTextRendersWithinTheIndexLimit) {
+  std::string cjk;
+  for (int i = 0; i < 30000; ++i) cjk += (i % 500 == 499) ? "\xF0\x9F\x98\x80" : "\xE6\x96\x87";
+  for (const auto& [b, e] : split_text_pieces(cjk, 100)) {
+    ASSERT_LE(e - b, 100u);
+    ASSERT_TRUE(b == 0 || (static_cast<unsigned char>(cjk[b]) & 0xC0) != 0x80)
+        << "piece starts mid-character at " << b;
+  }
+  Ui ui;
+  TextureCache textures;
+  engine::testing::FakeOptions fo;
+  fo.max_context = 200000;
+  ChatController c(fake_factory(fo));
+  ChatView v(c, textures, "", "cpu");
+  load_fake(ui, c, v);
+  c.settings().max_tokens = 4;
+  c.draft() = cjk;
+  ASSERT_TRUE(c.send()) << c.error();
+  ASSERT_TRUE(run_until(ui, c, v, [&] { return !c.generating(); }));
+  ASSERT_FALSE(c.entries().empty());
+  EXPECT_EQ(c.entries()[0].text, cjk);
+  ui.frames(c, v, 3);
+  EXPECT_LT(Ui::max_list_vertices(), 65536);
+}
+
+// Issue 20: Load with an empty folder field used to do nothing, silently.
+TEST(ChatView, LoadWithAnEmptyFolderFieldSaysSo) {
+  Ui ui;
+  TextureCache textures;
+  int calls = 0;
+  ChatController c([&](const engine::EngineOptions& o, const engine::ProgressFn& p) {
+    ++calls;
+    return fake_factory({})(o, p);
+  });
+  ChatView v(c, textures, "  ", "cpu");
+  v.load();
+  EXPECT_NE(v.local_error().find("model folder"), std::string::npos) << v.local_error();
+  EXPECT_EQ(c.model_status().state, ModelStatus::State::none);
+  EXPECT_GT(ui.frame(c, v), 0);
+  EXPECT_EQ(calls, 0);
+}
+
+TEST(LongText, PiecesCoverTheTextAtLinesAndSpaces) {
+  using P = std::vector<std::pair<size_t, size_t>>;
+  EXPECT_EQ(split_text_pieces(""), (P{{0, 0}}));
+  EXPECT_EQ(split_text_pieces("ab\n\ncd\n"), (P{{0, 2}, {3, 3}, {4, 6}, {7, 7}}));
+  // a 20-byte line with a 10-byte limit is cut after a space
+  EXPECT_EQ(split_text_pieces("aaaa bbbb cccc dddd", 10), (P{{0, 10}, {10, 19}}));
+  // no space: cut at the limit
+  EXPECT_EQ(split_text_pieces(std::string(20, 'x'), 8), (P{{0, 8}, {8, 16}, {16, 20}}));
 }
 
 }  // namespace
