@@ -1,11 +1,13 @@
 // `minimax-vl info`: what a checkpoint is (architecture, parameter counts), whether its
 // tensors match the config (naming every missing / unexpected / wrong-shape / wrong-dtype
-// tensor), bytes per dtype, and the memory per device of a `--gpus N` plan. Text or --json.
+// tensor), bytes per dtype, and the memory per device of a `--gpus N` plan (with --quant: in
+// that format, plus which GPU counts of which cards fit each format). Text or --json.
 // Exits 3 when the inventory check fails, after printing the full report.
 #include <cstdio>
 #include <filesystem>
 
 #include "app/cli/command.h"
+#include "app/engine/memory_fit.h"
 #include "app/engine/memory_plan.h"
 #include "app/engine/model_config.h"
 #include "app/engine/tensor_inventory.h"
@@ -48,7 +50,16 @@ struct Info {
   InventoryReport inv;
   engine::ParamCounts params;
   engine::MemoryPlan plan;
+  bool quant = false;  // --quant given: the plan is in that format and the fit table is shown
+  std::vector<engine::FitRow> fits;
 };
+
+std::string counts_str(const std::vector<int>& v) {
+  if (v.empty()) return "none";
+  std::string r;
+  for (int n : v) r += (r.empty() ? "" : ",") + std::to_string(n);
+  return r;
+}
 
 Json to_json(const Info& in) {
   const auto& c = in.cfg;
@@ -129,7 +140,23 @@ Json to_json(const Info& in) {
                       {"experts_per_device", pl.experts_per_device},
                       {"kv_bytes_per_token", pl.kv_bytes_per_token},
                       {"lightning_bytes_per_sequence", pl.lightning_bytes_per_sequence},
+                      {"quant", llm::quant_scheme_name(pl.options.quant)},
                       {"devices", devs}};
+  if (in.quant) {
+    Json f = Json::array();
+    for (const auto& r : in.fits) {
+      Json per = Json::object(), fit = Json::object();
+      for (size_t i = 0; i < r.gpu_counts.size(); ++i)
+        per[std::to_string(r.gpu_counts[i])] = r.per_gpu[i];
+      for (size_t c = 0; c < engine::gpu_cards().size(); ++c)
+        fit[engine::gpu_cards()[c].name] = r.fit[c];
+      f.push_back({{"quant", llm::quant_scheme_name(r.quant)},
+                   {"context_tokens", r.context_tokens},
+                   {"per_gpu_bytes", per},
+                   {"fits", fit}});
+    }
+    j["fits"] = {{"reserve_bytes", engine::kFitReserve}, {"rows", f}};
+  }
   return j;
 }
 
@@ -209,10 +236,12 @@ void print_text(const Info& in) {
                                         r.ignored.front().name.c_str());
   }
   const auto& pl = in.plan;
-  std::printf("memory plan  --tp %d, %lld-token context x %lld sequence%s (TP over heads, EP over experts; "
-              "activations not included)\n",
-              pl.options.gpus, (long long)pl.options.context_tokens, (long long)pl.options.sequences,
-              pl.options.sequences == 1 ? "" : "s");
+  std::printf(
+      "memory plan  --tp %d, %lld-token context x %lld sequence%s, weights %s (TP over heads, EP "
+      "over "
+      "experts; activations not included)\n",
+      pl.options.gpus, (long long)pl.options.context_tokens, (long long)pl.options.sequences,
+      pl.options.sequences == 1 ? "" : "s", llm::quant_scheme_name(pl.options.quant));
   std::printf("  per gpu    %lld of %lld heads, %lld of %lld KV heads, %lld of %lld experts; KV cache %s/token, "
               "lightning state %s/sequence\n",
               (long long)pl.heads_per_device, (long long)t.num_attention_heads, (long long)pl.kv_heads_per_device,
@@ -230,6 +259,24 @@ void print_text(const Info& in) {
                 engine::format_bytes(d.lightning_state).c_str(), engine::format_bytes(d.total()).c_str());
     i = k;
   }
+  if (!in.quant) return;
+  std::string head;
+  for (int n : in.fits.front().gpu_counts) head += (head.empty() ? "" : " / ") + std::to_string(n);
+  std::printf(
+      "fits         largest per-GPU total at %s GPUs, 1 sequence; a card fits when %s of it is "
+      "left for "
+      "the CUDA context, workspaces and activations\n",
+      head.c_str(), engine::format_bytes(engine::kFitReserve).c_str());
+  for (const auto& r : in.fits) {
+    std::string per;
+    for (uint64_t b : r.per_gpu)
+      per += (per.empty() ? "" : " / ") + fmt::format("{:.1f}", b / double(1u << 30));
+    std::string fit;
+    for (size_t c = 0; c < engine::gpu_cards().size(); ++c)
+      fit += fmt::format("  {}: {}", engine::gpu_cards()[c].name, counts_str(r.fit[c]));
+    std::printf("  %-13s %-4s %s GiB%s\n", llm::quant_scheme_name(r.quant),
+                engine::context_label(r.context_tokens).c_str(), per.c_str(), fit.c_str());
+  }
 }
 
 }  // namespace
@@ -241,20 +288,25 @@ void add_info_command(CLI::App& app, RunFn& run) {
     int64_t context = 8192;
     int64_t sequences = 1;
     bool json = false;
+    std::string quant;
   };
   auto o = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand(
       "info",
-      "Describe a checkpoint: architecture, parameter counts (total and active per token), a check of\n"
-      "every tensor name/shape/dtype against the config, bytes per dtype, and the memory per GPU of a\n"
-      "--tp N plan (tensor-parallel ranks, placed as `logits --tp N` places them; --gpus N is the same\n"
+      "Describe a checkpoint: architecture, parameter counts (total and active per token), a check "
+      "of\n"
+      "every tensor name/shape/dtype against the config, bytes per dtype, and the memory per GPU "
+      "of a\n"
+      "--tp N plan (tensor-parallel ranks, placed as `logits --tp N` places them; --gpus N is the "
+      "same\n"
       "flag). Works on the released (remote-code) and the transformers-native layout; -m may\n"
       "also be a bare config .json (e.g. configs/minimax-vl-01.json) for a shape-only plan.\n"
       "Exits 3 if tensors are missing, unexpected or of the wrong shape or dtype.\n"
       "Examples:\n"
       "  minimax-vl info\n"
       "  minimax-vl info -m /models/MiniMax-VL-01 --tp 8 --context 32768\n"
-      "  minimax-vl info -m configs/minimax-vl-01.json --tp 8 --json");
+      "  minimax-vl info -m configs/minimax-vl-01.json --tp 8 --json\n"
+      "  minimax-vl info -m configs/minimax-vl-01.json --gpus 8 --quant int8");
   cmd->add_option("-m,--model", o->model, "Checkpoint directory or config .json")->capture_default_str();
   cmd->add_option("--tp,--gpus", o->gpus,
                   "Tensor-parallel ranks (GPUs) of the memory plan, as `logits --tp` places them (must "
@@ -263,6 +315,11 @@ void add_info_command(CLI::App& app, RunFn& run) {
   cmd->add_option("--context", o->context, "Tokens of KV cache per sequence in the memory plan")
       ->capture_default_str();
   cmd->add_option("--sequences", o->sequences, "Concurrent sequences in the memory plan")->capture_default_str();
+  cmd->add_option(
+      "--quant", o->quant,
+      "Plan the weights in this format (" + llm::quant_scheme_choices() +
+          ": int8 = every linear but embed_tokens, lm_head, routers and the vision half) and "
+          "show which GPU counts of H100-80GB / H200-141GB fit each format at 8K, 64K, 1M context");
   cmd->add_flag("--json", o->json, "Print one JSON object instead of text");
   cmd->callback([o, &run] {
     run = [o] {
@@ -282,6 +339,17 @@ void add_info_command(CLI::App& app, RunFn& run) {
       mo.gpus = o->gpus;
       mo.context_tokens = o->context;
       mo.sequences = o->sequences;
+      if (!o->quant.empty()) {
+        const auto q = llm::quant_scheme_from_name(o->quant);
+        if (!q)
+          throw PhaseError(kExitUsage,
+                           Error(ErrorCategory::invalid_argument,
+                                 fmt::format("--quant {}: unknown format; use one of {}", o->quant,
+                                             llm::quant_scheme_choices())));
+        mo.quant = *q;
+        in.quant = true;
+        in.fits = engine::fit_table(in.cfg);
+      }
       in.plan = engine::plan_memory(in.cfg, mo, in.inv.dtypes);
       if (o->json) std::printf("%s\n", to_json(in).dump(2).c_str());
       else print_text(in);

@@ -1,7 +1,7 @@
 // The `--tp N` memory plan: assigns every text tensor's bytes to devices by the same rules the
 // sharded loader places them with (llm/parallel/shard_rules.h, on the text tensor table), the
 // vision tower and projector (the vision tensor table) replicated, then adds the per-device KV
-// cache and lightning state (spec §6.8).
+// cache and lightning state (spec §6.8). --quant formats count as quant_rule.h stores them.
 #include "app/engine/memory_plan.h"
 
 #include <algorithm>
@@ -51,11 +51,18 @@ MemoryPlan plan_memory(const ModelConfig& cfg, const MemoryPlanOptions& opt,
     return it == dtypes.end() ? 2 : dtype_size(it->second);
   };
   // The text half: each rank's slice of each tensor, by the loader's own rule.
+  // A quantized slice counts its codes, scales and zero points (quant_rule.h on the same entry).
   llm::for_each_text_tensor(t, llm::TextWeightNaming::released_vl(), [&](const llm::TextTensor& e) {
-    for (int i = 0; i < n; ++i)
+    const WeightFormat f = llm::quant_format_of(e, opt.quant);
+    for (int i = 0; i < n; ++i) {
+      const llm::TensorShard s = llm::shard_of(e, t, ranks[static_cast<size_t>(i)]);
+      if (!s.held) continue;
+      Shape slice = e.shape;
+      if (s.axis >= 0) slice[static_cast<size_t>(s.axis)] = s.end - s.begin;
       p.devices[static_cast<size_t>(i)].weights +=
-          static_cast<uint64_t>(llm::shard_of(e, t, ranks[static_cast<size_t>(i)]).numel(e)) *
-          elem(e.name);
+          f == WeightFormat::plain ? static_cast<uint64_t>(s.numel(e)) * elem(e.name)
+                                   : quantized_bytes(slice, e.in_axis, f);
+    }
   });
   // The vision tower and projector run on every rank (replicated).
   if (cfg.has_vision)

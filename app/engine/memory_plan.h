@@ -7,6 +7,8 @@
 //   * RMSNorm weights, routers, the vision tower and projector: replicated on every device;
 //   * softmax KV cache (bf16, post-RoPE K and V) per token and the fp32 lightning state per
 //     sequence, both for the heads a device owns. Activations/workspace are not included.
+// With a quantization scheme (--quant, llm/weights/quant_rule.h) each quantized slice counts
+// its codes, scales and zero points (kernels/core/quant_format.h); the rest stays as stored.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +18,7 @@
 
 #include "app/engine/model_config.h"
 #include "kernels/core/dtype.h"
+#include "llm/weights/quant_rule.h"
 
 namespace mvl::engine {
 
@@ -23,6 +26,7 @@ struct MemoryPlanOptions {
   int gpus = 1;
   int64_t context_tokens = 8192;  // KV cache length per sequence
   int64_t sequences = 1;          // concurrent sequences
+  llm::QuantScheme quant = llm::QuantScheme::none;
 };
 
 struct DeviceMemory {
