@@ -94,6 +94,28 @@ class Repl {
     if (f_.verbose) std::fprintf(stderr, "%s\n", stats_line(*last_).c_str());
   }
 
+  // /load: the whole file is checked first (token ids against this model's vocabulary,
+  // every image decoded), so a bad file changes nothing and the session stays usable.
+  void load(const std::string& path) {
+    std::vector<engine::Message> msgs;
+    try {
+      msgs = engine::load_transcript(path);
+      engine::check_transcript_tokens(msgs, e_.info().vocab_size, "'" + path + "'");
+      for (auto& m : msgs)
+        for (auto& p : m.parts)
+          if (p.kind == engine::ContentPart::Kind::image)
+            p.prepared = e_.prepare_image(p.image_path);
+    } catch (const Error& err) {
+      std::fprintf(stderr, "minimax-vl: error: %s; nothing loaded, the conversation is unchanged\n",
+                   err.what());
+      return;
+    }
+    session_->load(std::move(msgs));
+    pending_.clear();
+    std::fprintf(stderr, "loaded %zu messages from %s\n", session_->messages().size(),
+                 path.c_str());
+  }
+
   // Returns false to leave the REPL.
   bool command(const std::string& t) {
     const size_t sp = t.find(' ');
@@ -111,6 +133,11 @@ class Repl {
         pending_.clear();
         std::fprintf(stderr, "conversation cleared\n");
       } else if (cmd == "/regen") {
+        if (f_.gen.temperature <= 0.0f)
+          std::fprintf(
+              stderr,
+              "note: decoding is greedy, so /regen gives the same answer; for another one, "
+              "restart chat with --temp 0.7 (any value > 0 samples)\n");
         engine::Request r;
         r.session = session_;
         r.kind = engine::Request::Kind::regenerate;
@@ -122,10 +149,7 @@ class Repl {
         std::fprintf(stderr, "saved %zu messages to %s\n", session_->messages().size(), arg.c_str());
       } else if (cmd == "/load") {
         MVL_CHECK(!arg.empty(), invalid_argument, "usage: /load FILE");
-        auto msgs = engine::load_transcript(arg);
-        session_->load(std::move(msgs));
-        pending_.clear();
-        std::fprintf(stderr, "loaded %zu messages from %s\n", session_->messages().size(), arg.c_str());
+        load(arg);
       } else if (cmd == "/stats") {
         std::fprintf(stderr, "context: %lld of %lld tokens, %zu messages, %lld tokens prefilled in this chat\n",
                      static_cast<long long>(session_->context_length()), static_cast<long long>(e_.max_context()),

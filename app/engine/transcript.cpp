@@ -1,7 +1,16 @@
 // Transcript JSON (see transcript.h for the format).
 #include "app/engine/transcript.h"
 
-#include <fstream>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+
+#include <fmt/format.h>
 
 #include "kernels/core/error.h"
 
@@ -61,19 +70,78 @@ std::vector<Message> transcript_from_json(const json::Json& j, const std::string
   return out;
 }
 
+namespace {
+
+// Image paths made absolute (against the current folder, where they were attached), so a
+// saved chat loads from any folder.
+std::vector<Message> with_absolute_images(std::vector<Message> messages) {
+  for (auto& m : messages)
+    for (auto& p : m.parts)
+      if (p.kind == ContentPart::Kind::image && !p.image_path.empty()) {
+        std::error_code ec;
+        const auto abs = std::filesystem::absolute(p.image_path, ec);
+        if (!ec) p.image_path = abs.lexically_normal().string();
+      }
+  return messages;
+}
+
+}  // namespace
+
 void save_transcript(const std::string& path, const std::vector<Message>& messages) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    MVL_CHECK(f.good(), io, "cannot write '{}'; check the directory exists and is writable", path);
-    f << transcript_to_json(messages).dump(2) << "\n";
-    MVL_CHECK(f.good(), io, "writing '{}' failed", path);
+  // Never write through a symlink or into a device or FIFO: such a path is refused, and a
+  // regular file is replaced atomically (a temporary file beside it, then rename).
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
+    MVL_CHECK(S_ISREG(st.st_mode), invalid_argument,
+              "'{}' exists and is not a regular file (a symlink, device, FIFO or folder); not "
+              "overwriting it, choose another path",
+              path);
   }
-  MVL_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, io, "cannot rename '{}' to '{}'", tmp, path);
+  const std::string text = transcript_to_json(with_absolute_images(messages)).dump(2) + "\n";
+  std::string tmp = path + ".XXXXXX";
+  const int fd = ::mkstemp(tmp.data());
+  MVL_CHECK(fd >= 0, io, "cannot write '{}': {}; check the folder exists and is writable", path,
+            std::strerror(errno));
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  const int write_errno = errno;
+  const bool ok = done == text.size() && ::fchmod(fd, 0644) == 0 && ::close(fd) == 0;
+  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int e = ok ? errno : write_errno;
+    ::unlink(tmp.c_str());
+    throw_error(ErrorCategory::io, fmt::format("cannot write '{}': {}", path, std::strerror(e)));
+  }
 }
 
 std::vector<Message> load_transcript(const std::string& path) {
-  return transcript_from_json(json::parse_file(path), "'" + path + "'");
+  auto messages = transcript_from_json(json::parse_file(path), "'" + path + "'");
+  // Relative image paths (older files stored them as typed): the current folder if the
+  // file is there, else the transcript's own folder.
+  const auto base = std::filesystem::path(path).parent_path();
+  for (auto& m : messages)
+    for (auto& p : m.parts) {
+      if (p.kind != ContentPart::Kind::image || p.image_path.empty()) continue;
+      const std::filesystem::path ip(p.image_path);
+      std::error_code ec;
+      if (ip.is_absolute() || std::filesystem::exists(ip, ec)) continue;
+      if (std::filesystem::exists(base / ip, ec))
+        p.image_path = (base / ip).lexically_normal().string();
+    }
+  return messages;
+}
+
+void check_transcript_tokens(const std::vector<Message>& messages, int64_t vocab_size,
+                             const std::string& what) {
+  for (size_t i = 0; i < messages.size(); ++i)
+    for (int32_t id : messages[i].tokens)
+      MVL_CHECK(id >= 0 && id < vocab_size, bad_format,
+                "{} message {}: token id {} is outside this model's vocabulary (0..{})", what, i,
+                id, vocab_size - 1);
 }
 
 }  // namespace mvl::engine
