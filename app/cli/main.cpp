@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   add_make_tiny_command(app, run);
   add_bench_command(app, run);
   add_eval_command(app, run);
+  add_serve_command(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

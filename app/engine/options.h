@@ -52,6 +52,9 @@ struct GenerateOptions {
   int64_t max_tokens = 512;       // new tokens; <= 0 means "until EOS or the context is full"
   SamplingOptions sampling;
   std::vector<std::string> stop_strings;  // stop when the decoded answer ends with one
+  // Cap on the whole conversation's positions after the prompt (image rows included),
+  // checked before any image is encoded; 0 = only the context cap applies.
+  int64_t max_prompt_tokens = 0;
 };
 
 }  // namespace mvl::engine

@@ -207,6 +207,11 @@ DoneEvent RequestRunner::run(Request& r, const std::atomic<bool>& cancel) {
                 "holds {}; shorten the prompt, use fewer or smaller images, raise the context "
                 "(-c/--ctx-size) or start a new conversation",
                 new_positions, s.state_->length(), max_ctx);
+      const int64_t cap = r.options.max_prompt_tokens;
+      MVL_CHECK(cap <= 0 || s.state_->length() + new_positions <= cap, invalid_argument,
+                "the prompt needs {} positions ({} already in the conversation) but the limit "
+                "is {} (max_prompt_tokens); shorten the prompt or use fewer or smaller images",
+                new_positions, s.state_->length(), cap);
     });
     std::vector<Segment> segs = build_segments(s, s.fed_messages_, n, done, cancel);
     if (cancel.load()) {
