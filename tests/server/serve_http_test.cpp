@@ -250,7 +250,7 @@ TEST(ServeHttp, SixteenConcurrentClientsAllAnswered) {
 }
 
 // Starts a long stream with curl, reads until `n` data events arrived; returns curl's pid.
-pid_t start_stream(const ServeProcess& s, int max_tokens, int n, std::string* seen) {
+pid_t start_stream(const ServeProcess& s, int max_tokens, int n, std::string* seen, int* out_fd) {
   const std::string dir = test::temp_dir("stream");
   test::write_text(dir + "/req", chat("Tell me a long story.", max_tokens, true).dump());
   int fd = -1;
@@ -267,7 +267,7 @@ pid_t start_stream(const ServeProcess& s, int max_tokens, int n, std::string* se
     buf.append(tmp, static_cast<size_t>(k));
     events = static_cast<int>(test::sse_data(buf).size());
   }
-  ::close(fd);
+  *out_fd = fd;  // kept open: closing it would make curl die of SIGPIPE, i.e. leave early
   if (seen) *seen = buf;
   return pid;
 }
@@ -278,11 +278,13 @@ TEST(ServeHttp, ClientLeavingMidStreamFreesItsSlot) {
   ServeProcess s({"--parallel", "1", "--queue", "0", "-c", "100000"});
   ASSERT_GT(s.port(), 0) << s.stderr_text();
   std::string seen;
-  const pid_t client = start_stream(s, 60000, 3, &seen);
+  int fd = -1;
+  const pid_t client = start_stream(s, 60000, 3, &seen, &fd);
   ASSERT_GE(test::sse_data(seen).size(), 3u) << seen;
   expect_error(curl(s.url("/v1/chat/completions"), chat("hi", 2).dump()), 503, "queue_full");
   ::kill(client, SIGKILL);
   test::wait_exit(client, 5000);
+  ::close(fd);
   EXPECT_TRUE(wait_idle(s, 20000));
   const auto r = curl(s.url("/v1/chat/completions"), chat("hi", 2).dump());
   EXPECT_EQ(r.status, 200) << r.body;
