@@ -21,7 +21,7 @@ std::string vl(const std::string& rel) {
 }
 
 TEST(ResizeCompatCli, EveryImageCommandHasTheOption) {
-  for (const char* cmd : {"ask", "chat", "eval", "logits", "generate", "preprocess"}) {
+  for (const char* cmd : {"ask", "chat", "eval", "serve", "logits", "generate", "preprocess"}) {
     const auto r = run_cli({cmd, "--help"});
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_NE(r.out.find("--resize-compat"), std::string::npos)
