@@ -204,6 +204,8 @@ int Server::bind() {
     port = -1;
   MVL_CHECK(port > 0, io, "cannot listen on {}:{} (in use, or not an address of this machine)",
             o.host, o.port);
+  if (!impl_->http.widen_backlog(o.parallel + o.queue_limit + 64))
+    MVL_LOG_WARN("could not raise the listen backlog; bursts of clients may see resets");
   return port;
 }
 

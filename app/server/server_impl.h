@@ -3,6 +3,7 @@
 #pragma once
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -42,6 +43,13 @@ class Admission {
 
 struct Job;  // completions.cpp
 
+// cpp-httplib 0.11 (Debian 12) listens with a fixed backlog of 5, so a burst of clients gets
+// connections reset. Linux lets listen() be called again on a listening socket to raise it.
+class HttpServer : public httplib::Server {
+ public:
+  bool widen_backlog(int n) { return ::listen(svr_sock_, n) == 0; }
+};
+
 struct Server::Impl {
   Impl(engine::Engine& e, ServerOptions o);
 
@@ -62,7 +70,7 @@ struct Server::Impl {
   engine::Engine& engine;
   ServerOptions opts;
   MediaResolver media;
-  httplib::Server http;
+  HttpServer http;
   Admission admission;
   Metrics metrics;
   SessionCache cache;
