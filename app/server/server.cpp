@@ -135,7 +135,7 @@ void Server::Impl::routes() {
     if (res.status == 413) {
       send_error(res,
                  ApiError(413, "invalid_request_error", "request_too_large",
-                          fmt::format("the request body is larger than {} bytes (--max-body-bytes)",
+                          fmt::format("the request body is larger than {} bytes (--max-body-mb)",
                                       opts.max_body_bytes)),
                  req.path);
     } else if (res.status == 404) {
