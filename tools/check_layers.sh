@@ -39,7 +39,6 @@ app/cli/cmd_logits.cpp llm/model/text_model.h
 app/cli/cmd_preprocess.cpp vision/image/image.h
 app/cli/cmd_preprocess.cpp vision/preprocess/preprocess.h
 app/cli/cmd_tokenize.cpp llm/tokenizer/tokenizer.h
-app/cli/generation_cli.h llm/model/precision.h
 app/cli/token_ids.h llm/model/text_model.h
 app/desktop/thumbnail.h vision/image/image.h
 '

@@ -71,9 +71,9 @@ void add_precision_flag(CLI::App& cmd, std::string& value) {
   cmd.add_option("--precision", value, kPrecisionHelp)->check(CLI::IsMember({"f32", "bf16"}));
 }
 
-std::optional<llm::Precision> precision_flag(const std::string& value) {
+std::optional<ops::Precision> precision_flag(const std::string& value) {
   if (value.empty()) return std::nullopt;
-  return llm::parse_precision(value);
+  return ops::parse_precision(value);
 }
 
 void add_generation_flags(CLI::App& cmd, GenerationFlags& f) {

@@ -16,7 +16,7 @@
 #include "kernels/core/json.h"
 
 #include "kernels/core/device.h"
-#include "llm/model/precision.h"
+#include "kernels/ops/precision.h"
 
 namespace mvl::cli {
 
@@ -33,7 +33,7 @@ extern const char* const kPrecisionHelp;
 // Adds --precision f32|bf16 bound to `value` (a bad value is a usage error, exit 2).
 void add_precision_flag(CLI::App& cmd, std::string& value);
 // "" -> unset (the device's default), else the parsed precision.
-std::optional<llm::Precision> precision_flag(const std::string& value);
+std::optional<ops::Precision> precision_flag(const std::string& value);
 
 // Adds --resize-compat classic|pillow13 (whose Pillow resize images get; a bad value is a usage
 // error) to a command that reads images. See docs/resize-compat.md.

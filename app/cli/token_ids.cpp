@@ -12,7 +12,7 @@
 namespace mvl::cli {
 
 ParityModel load_parity_model(const std::string& dir, const ops::DeviceContext& dev,
-                              std::optional<llm::Precision> precision) {
+                              std::optional<ops::Precision> precision) {
   return load_phase([&] {
     return in_context(fmt::format("loading model '{}'", dir), [&] {
       engine::ModelConfig cfg = engine::ModelConfig::load_dir(dir);

@@ -27,7 +27,7 @@ struct ParityModel {
 // Loads DIR (load-phase errors, exit 3); the text model runs on `dev` (weights uploaded once)
 // with the given activation precision (unset: the device's default, bf16 on CUDA).
 ParityModel load_parity_model(const std::string& dir, const ops::DeviceContext& dev,
-                              std::optional<llm::Precision> precision = std::nullopt);
+                              std::optional<ops::Precision> precision = std::nullopt);
 
 // Whitespace-separated ids from FILE or '-' (stdin); commas and [] are accepted too, so a
 // Python list pastes. Throws Error{invalid_argument|not_found} naming the file and item.

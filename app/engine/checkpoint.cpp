@@ -259,11 +259,11 @@ bool is_tiny_demo_model(const std::string& dir) {
 
 std::unique_ptr<VisionEncoder> load_vision_encoder(const ModelConfig& cfg, const Checkpoint& ckpt,
                                                    const ops::DeviceContext& dev,
-                                                   std::optional<llm::Precision> precision,
+                                                   std::optional<ops::Precision> precision,
                                                    vision::PillowPassOrder resize_compat) {
   if (!cfg.has_vision) return nullptr;
   vision::VisionModelOptions vo;
-  if (precision) vo.activations = llm::activation_dtype(*precision);
+  if (precision) vo.activations = ops::activation_dtype(*precision);
   vo.text_hidden = cfg.text.hidden_size;
   vo.feature_layer = cfg.vision_feature_layer;
   vo.select_strategy = cfg.vision_feature_select_strategy;
@@ -301,7 +301,7 @@ LoadedModel load_checkpoint(const EngineOptions& opts, const ProgressFn& progres
     llm::TextLoadOptions text_opts;
     text_opts.precision = opts.precision;
     auto lm = std::make_unique<RealLm>(llm::TextModel::load(ckpt, cfg.text, naming, dev, text_opts));
-    const std::string precision = llm::precision_name(lm->model().precision());
+    const std::string precision = ops::precision_name(lm->model().precision());
     report(progress, 0.85, "vision");
     // The vision half runs at the text model's precision (f32 keeps CPU parity end to end).
     std::unique_ptr<VisionEncoder> vis =

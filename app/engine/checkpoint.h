@@ -11,7 +11,7 @@
 #include "app/engine/model_config.h"
 #include "kernels/core/safetensors.h"
 #include "kernels/ops/device.h"
-#include "llm/model/precision.h"
+#include "kernels/ops/precision.h"
 
 namespace mvl::engine {
 
@@ -26,7 +26,7 @@ LoadedModel load_checkpoint(const EngineOptions& opts, const ProgressFn& progres
 // prepare() reproduces (EngineOptions::resize_compat).
 std::unique_ptr<VisionEncoder> load_vision_encoder(
     const ModelConfig& cfg, const Checkpoint& ckpt, const ops::DeviceContext& dev = {},
-    std::optional<llm::Precision> precision = std::nullopt,
+    std::optional<ops::Precision> precision = std::nullopt,
     vision::PillowPassOrder resize_compat = vision::PillowPassOrder::classic);
 
 // True for the bundled random demo model (its answers are gibberish), detected from the

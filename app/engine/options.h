@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "llm/model/precision.h"
+#include "kernels/ops/precision.h"
 #include "vision/preprocess/pillow_resample.h"
 
 namespace mvl::engine {
@@ -21,10 +21,10 @@ struct EngineOptions {
   std::string model_dir;          // a checkpoint dir: config.json, tokenizer.json, *.safetensors
   Backend backend = Backend::cpu;
   int device = 0;                 // CUDA device ordinal (ignored on CPU)
-  // Text-model activation precision (llm/model/precision.h): bf16 = the fast path (HF
+  // Activation precision of both halves (kernels/ops/precision.h): bf16 = the fast path (HF
   // transformers bf16 semantics, CUDA only), f32 = op-for-op CPU parity. Unset: bf16 on
   // CUDA, f32 on the CPU; bf16 on the CPU is refused at load.
-  std::optional<llm::Precision> precision;
+  std::optional<ops::Precision> precision;
   // Context cap in positions; 0 = the model's default (LanguageModel::max_context()).
   int64_t max_context = 0;
   int64_t prefill_chunk = 512;    // tokens per prefill call; cancel is checked between chunks

@@ -7,7 +7,7 @@
 namespace mvl::engine {
 
 ShardedParityModel ShardedParityModel::open(const std::string& dir, int tp, Device first,
-                                            std::optional<llm::Precision> precision) {
+                                            std::optional<ops::Precision> precision) {
   ShardedParityModel m;
   m.cfg_ = ModelConfig::load_dir(dir);
   m.ckpt_ = Checkpoint::open(dir);

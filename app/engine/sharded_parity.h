@@ -9,7 +9,7 @@
 
 #include "app/engine/model_config.h"
 #include "kernels/core/safetensors.h"
-#include "llm/model/precision.h"
+#include "kernels/ops/precision.h"
 #include "llm/parallel/sharded_text_model.h"
 
 namespace mvl::engine {
@@ -18,7 +18,7 @@ class ShardedParityModel {
  public:
   // Throws Error{invalid_argument} when tp does not split the model (naming the sizes that do).
   static ShardedParityModel open(const std::string& dir, int tp, Device first,
-                                 std::optional<llm::Precision> precision = std::nullopt);
+                                 std::optional<ops::Precision> precision = std::nullopt);
   const ModelConfig& config() const { return cfg_; }
   const Checkpoint& checkpoint() const { return ckpt_; }
   int tp() const { return model_.tp(); }

@@ -63,7 +63,7 @@ TextModel TextModel::load(const Checkpoint& ckpt, const TextConfig& cfg, const T
   TextModel m;
   m.cfg_ = cfg;
   check_config(cfg);
-  m.precision_ = resolve_precision(opts.precision, device);
+  m.precision_ = ops::resolve_precision(opts.precision, device);
   m.cuda_graphs_ = opts.cuda_graphs;
   m.w_ = in_context("loading the text model weights", [&] { return TextWeights::load(ckpt, cfg, naming); });
   m.dev_ = device;
@@ -78,7 +78,7 @@ TextModel TextModel::random(const TextConfig& cfg, const ops::DeviceContext& dev
   TextModel m;
   m.cfg_ = cfg;
   check_config(cfg);
-  m.precision_ = resolve_precision(opts.precision, device);
+  m.precision_ = ops::resolve_precision(opts.precision, device);
   m.cuda_graphs_ = opts.cuda_graphs;
   m.dev_ = device;
   m.w_ = in_context(fmt::format("making random text model weights on {}", device.device().str()),

@@ -8,7 +8,7 @@
 //   SequenceState st = model.new_state();
 //   Tensor last = model.prefill({Segment::tokens(ids)}, st);     // f32 [1, vocab]
 //   Tensor next = model.decode(ops::argmax(last.select(0, 0)), st);  // f32 [vocab]
-// On a GPU, TextModel::load(..., dev, {.precision = Precision::f32}) keeps CPU parity; the
+// On a GPU, TextModel::load(..., dev, {.precision = ops::Precision::f32}) keeps CPU parity; the
 // default there is bf16 (fast).
 #pragma once
 
@@ -17,10 +17,10 @@
 
 #include "kernels/core/safetensors.h"
 #include "kernels/ops/device.h"
+#include "kernels/ops/precision.h"
 #include "llm/config/text_config.h"
 #include "llm/layers/layers.h"
 #include "llm/model/decode_graph.h"
-#include "llm/model/precision.h"
 #include "llm/state/sequence_state.h"
 #include "llm/weights/text_weights.h"
 
@@ -48,9 +48,9 @@ struct PrefillOptions {
 };
 
 struct TextLoadOptions {
-  // Activation precision (precision.h). Unset: bf16 on a CUDA device, f32 on the CPU.
+  // Activation precision (kernels/ops/precision.h). Unset: bf16 on a CUDA device, f32 on the CPU.
   // bf16 on the CPU is refused (Error{unsupported}).
-  std::optional<Precision> precision;
+  std::optional<ops::Precision> precision;
   // On a CUDA device, replay each decode step as one CUDA graph (llm/model/decode_graph.cpp):
   // same results, far fewer launches. Off: every step runs op by op.
   bool cuda_graphs = true;
@@ -78,9 +78,9 @@ class TextModel {
   const TextConfig& config() const { return cfg_; }
   const TextWeights& weights() const { return w_; }
   const ops::DeviceContext& device() const { return dev_; }
-  Precision precision() const { return precision_; }
+  ops::Precision precision() const { return precision_; }
   // f32 or bf16: the dtype of hidden states and the KV cache.
-  DType activation_dtype() const { return llm::activation_dtype(precision_); }
+  DType activation_dtype() const { return ops::activation_dtype(precision_); }
   SequenceState new_state() const { return SequenceState(cfg_, dev_, activation_dtype()); }
 
   // f32 [ids.size(), hidden]: plain embedding lookup (no scaling). Throws for ids outside the vocabulary.
@@ -111,7 +111,7 @@ class TextModel {
   TextConfig cfg_;
   TextWeights w_;
   ops::DeviceContext dev_;  // CPU unless loaded for a GPU
-  Precision precision_ = Precision::f32;
+  ops::Precision precision_ = ops::Precision::f32;
   bool cuda_graphs_ = true;  // TextLoadOptions::cuda_graphs, for CUDA devices
 };
 

@@ -34,13 +34,13 @@ void ShardedState::restore(const Snapshot& s) {
 
 struct ShardedTextModel::Impl {
   TextConfig cfg;
-  Precision precision = Precision::f32;
+  ops::Precision precision = ops::Precision::f32;
   std::vector<TextWeights> weights;
   std::vector<RankContext> ranks;
   comm::CommGroup comms;
   std::unique_ptr<comm::RankWorkers> workers;
 
-  DType act() const { return llm::activation_dtype(precision); }
+  DType act() const { return ops::activation_dtype(precision); }
 
   // TextModel::forward on one rank: x act [n, H] replicated -> final-normed act [n, H].
   Tensor forward(const RankContext& rc, Tensor x, SequenceState& st) const {
@@ -133,7 +133,7 @@ ShardedTextModel ShardedTextModel::build(const RankLoader& load_rank, const Text
               d.device().str());
   auto impl = std::make_shared<Impl>();
   impl->cfg = cfg;
-  impl->precision = resolve_precision(opts.text.precision, devs[0]);
+  impl->precision = ops::resolve_precision(opts.text.precision, devs[0]);
   if (stats) stats->assign(static_cast<size_t>(tp), ShardLoadStats{});
   impl->weights.reserve(static_cast<size_t>(tp));
   for (int r = 0; r < tp; ++r) {

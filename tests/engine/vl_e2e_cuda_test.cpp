@@ -20,7 +20,7 @@ using namespace test;
 constexpr double kC = 3.0;        // as tests/llm/text_model_bf16_cuda_test.cpp
 constexpr double kRelF32 = 1e-3;  // f32 on the GPU: cuBLAS reductions reorder sums
 
-VlModel open_cuda(std::optional<llm::Precision> precision) {
+VlModel open_cuda(std::optional<ops::Precision> precision) {
   const ops::DeviceContext dev = ops::DeviceContext::open(Device::cuda(0));
   return open_vl_model(dev, precision, [&](const auto& cfg, const auto& ckpt) {
     return engine::load_vision_encoder(cfg, ckpt, dev, precision);
@@ -30,7 +30,7 @@ VlModel open_cuda(std::optional<llm::Precision> precision) {
 TEST(VlEndToEndCuda, Bf16DefaultsWithinBf16ToleranceOfTheReference) {
   MVL_REQUIRE_GPU_OR_SKIP();
   const VlModel m = open_cuda(std::nullopt);
-  ASSERT_EQ(m.text.precision(), llm::Precision::bf16);  // the CUDA default
+  ASSERT_EQ(m.text.precision(), ops::Precision::bf16);  // the CUDA default
   for (const VlCase& c : vl_cases()) {
     SCOPED_TRACE(c.name);
     const VlRows ref = vl_reference("pillow12", c.name);
@@ -44,7 +44,7 @@ TEST(VlEndToEndCuda, Bf16DefaultsWithinBf16ToleranceOfTheReference) {
 
 TEST(VlEndToEndCuda, F32MatchesTheReferenceLikeTheCpu) {
   MVL_REQUIRE_GPU_OR_SKIP();
-  const VlModel m = open_cuda(llm::Precision::f32);
+  const VlModel m = open_cuda(ops::Precision::f32);
   for (const VlCase& c : vl_cases()) {
     SCOPED_TRACE(c.name);
     const VlRows ref = vl_reference("pillow12", c.name);

@@ -87,7 +87,7 @@ struct VlModel {
 // Opens tests/golden/vl/model on `dev`; `vision` is made by the caller's `make_vision` so a
 // test can pass its own options (or none: the defaults).
 template <typename MakeVision>
-VlModel open_vl_model(const ops::DeviceContext& dev, std::optional<llm::Precision> precision,
+VlModel open_vl_model(const ops::DeviceContext& dev, std::optional<ops::Precision> precision,
                       MakeVision make_vision) {
   const std::string dir = vl_golden("model");
   engine::ModelConfig cfg = engine::ModelConfig::load_dir(dir);

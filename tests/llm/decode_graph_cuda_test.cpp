@@ -73,7 +73,7 @@ void expect_identical(const std::vector<std::vector<float>>& a, const std::vecto
   }
 }
 
-void run_case(const Loaded& L, llm::Precision prec, int64_t prompt_len, int steps, int64_t min_captures) {
+void run_case(const Loaded& L, ops::Precision prec, int64_t prompt_len, int steps, int64_t min_captures) {
   const ops::DeviceContext dev = ops::DeviceContext::open(Device::cuda(0));
   const auto naming = llm::TextWeightNaming::detect(L.ckpt);
   llm::TextLoadOptions with, without;
@@ -88,7 +88,7 @@ void run_case(const Loaded& L, llm::Precision prec, int64_t prompt_len, int step
   const auto le = greedy(e, se, ids, steps);
   const llm::DecodeGraphStats st = g.decode_graph_stats(sg);
   std::printf("%s, prompt %lld, %d steps: %lld eager, %lld captures, %lld replays%s%s\n",
-              prec == llm::Precision::bf16 ? "bf16" : "f32", static_cast<long long>(prompt_len), steps,
+              prec == ops::Precision::bf16 ? "bf16" : "f32", static_cast<long long>(prompt_len), steps,
               static_cast<long long>(st.eager_steps), static_cast<long long>(st.captures),
               static_cast<long long>(st.replays), st.disabled.empty() ? "" : "; disabled: ", st.disabled.c_str());
   EXPECT_TRUE(st.disabled.empty()) << st.disabled;
@@ -118,24 +118,24 @@ void run_case(const Loaded& L, llm::Precision prec, int64_t prompt_len, int step
 
 TEST(DecodeGraphCuda, Bf16GoldenReplayEqualsEager) {
   MVL_REQUIRE_GPU_OR_SKIP();
-  run_case(golden_bf16(), llm::Precision::bf16, 40, 12, 1);
+  run_case(golden_bf16(), ops::Precision::bf16, 40, 12, 1);
 }
 
 TEST(DecodeGraphCuda, Bf16ReplayAcrossKvGrowth) {
   MVL_REQUIRE_GPU_OR_SKIP();
   // The first cache holds 64 rows: a 60-token prompt and 12 steps grow it once, re-capturing.
-  run_case(golden_bf16(), llm::Precision::bf16, 60, 12, 2);
+  run_case(golden_bf16(), ops::Precision::bf16, 60, 12, 2);
 }
 
 TEST(DecodeGraphCuda, F32TinyReplayEqualsEagerAndCpu) {
   MVL_REQUIRE_GPU_OR_SKIP();
   const Loaded L = tiny();
-  run_case(L, llm::Precision::f32, 60, 12, 2);
+  run_case(L, ops::Precision::f32, 60, 12, 2);
   // And the graph-decoded greedy tokens are the CPU reference's.
   const ops::DeviceContext dev = ops::DeviceContext::open(Device::cuda(0));
   const auto naming = llm::TextWeightNaming::detect(L.ckpt);
   const llm::TextModel cpu = llm::TextModel::load(L.ckpt, L.cfg, naming);
-  const llm::TextModel gpu = llm::TextModel::load(L.ckpt, L.cfg, naming, dev, {llm::Precision::f32});
+  const llm::TextModel gpu = llm::TextModel::load(L.ckpt, L.cfg, naming, dev, {ops::Precision::f32});
   const std::vector<int32_t> ids = prompt(30, L.cfg.vocab_size);
   llm::SequenceState sc = cpu.new_state(), sg = gpu.new_state();
   Tensor lc = cpu.prefill({llm::Segment::tokens(ids)}, sc).view({L.cfg.vocab_size});

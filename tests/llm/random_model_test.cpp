@@ -116,7 +116,7 @@ RunResult run_model(const llm::TextModel& m) {
 TEST(RandomTextModel, RunsOnTheCpuAndIsDeterministicBySeed) {
   const llm::TextConfig cfg = golden_config();
   const llm::TextModel a = llm::TextModel::random(cfg, {}, {}, 11);
-  EXPECT_EQ(a.precision(), llm::Precision::f32);
+  EXPECT_EQ(a.precision(), ops::Precision::f32);
   EXPECT_EQ(a.weights().embed_tokens.dtype(), DType::f32);
   const RunResult ra = run_model(a), rb = run_model(llm::TextModel::random(cfg, {}, {}, 11));
   EXPECT_EQ(ra.prefill_logits, rb.prefill_logits);

@@ -78,8 +78,8 @@ TEST(ShardedTextModelCuda, OneRankThroughNcclGivesTheTokensOfNoCommunicator) {
   const Tiny t = tiny();
   const ops::DeviceContext dev = ops::DeviceContext::open(Device::cuda(0));
   std::printf("GPU: %s\n", ops::cuda_device_name(0).c_str());
-  for (const llm::Precision p : {llm::Precision::f32, llm::Precision::bf16}) {
-    SCOPED_TRACE(llm::precision_name(p));
+  for (const ops::Precision p : {ops::Precision::f32, ops::Precision::bf16}) {
+    SCOPED_TRACE(ops::precision_name(p));
     llm::TextLoadOptions to;
     to.precision = p;
     const llm::TextModel plain = llm::TextModel::load(t.ckpt, t.cfg, t.naming, dev, to);
@@ -94,10 +94,10 @@ TEST(ShardedTextModelCuda, OneRankThroughNcclGivesTheTokensOfNoCommunicator) {
     const double w = worst_rel(a, b);
     // f32: summation order only. bf16: the sharded path takes the generic MoE/norm ops, not
     // the fused bf16 kernels, so roundings differ by about a bf16 ulp of the logits.
-    EXPECT_LE(w, p == llm::Precision::f32 ? 1e-4 : 3e-2);
+    EXPECT_LE(w, p == ops::Precision::f32 ? 1e-4 : 3e-2);
     std::printf(
         "tp 1 over NCCL, %s: 32 greedy tokens equal: %s; worst max|dlogit|/(1+max|logit|) %.3g\n",
-        llm::precision_name(p), a.tokens == b.tokens ? "yes" : "no", w);
+        ops::precision_name(p), a.tokens == b.tokens ? "yes" : "no", w);
   }
 }
 
@@ -113,7 +113,7 @@ TEST(ShardedTextModelCuda, SeveralGpusGiveTheCpuTokens) {
     if (tp > G) break;
     llm::ShardedLoadOptions so;
     for (int r = 0; r < tp; ++r) so.devices.push_back(ops::DeviceContext::open(Device::cuda(r)));
-    so.text.precision = llm::Precision::f32;
+    so.text.precision = ops::Precision::f32;
     const llm::ShardedTextModel sm = llm::ShardedTextModel::load(t.ckpt, t.cfg, t.naming, tp, so);
     const GreedyRun b = greedy(sm, sm.new_state());
     EXPECT_EQ(ref.tokens, b.tokens) << "tp " << tp;

@@ -19,7 +19,7 @@ constexpr double kF32Tol = 1e-4;
 TEST(TextBf16Golden, CpuF32MatchesTransformersF32) {
   const LoadedTextModel m = load_text_model(golden_dir(kBf16GoldenName, "released"));
   ASSERT_EQ(m.cfg.head_dim, 128);
-  ASSERT_EQ(m.model.precision(), llm::Precision::f32);  // the CPU default
+  ASSERT_EQ(m.model.precision(), ops::Precision::f32);  // the CPU default
   const Checkpoint golden = Checkpoint::open(golden_dir(kBf16GoldenName) + "/golden.safetensors");
   const Bf16GoldenRun run = run_bf16_golden(m.model, golden);
   const double e_prefill = rel_l2_rows(run.prefill, rows_of(golden.get("prefill_f32")));
@@ -39,7 +39,7 @@ TEST(TextBf16Golden, Bf16OnTheCpuIsRefused) {
   const Checkpoint ckpt = Checkpoint::open(dir + "/model.safetensors");
   const llm::TextConfig cfg = llm::TextConfig::from_json(json::parse_file(dir + "/config.json"), "config");
   try {
-    llm::TextModel::load(ckpt, cfg, llm::TextWeightNaming::detect(ckpt), {}, {llm::Precision::bf16});
+    llm::TextModel::load(ckpt, cfg, llm::TextWeightNaming::detect(ckpt), {}, {ops::Precision::bf16});
     FAIL() << "bf16 activations on the CPU were accepted";
   } catch (const Error& e) {
     EXPECT_EQ(e.category(), ErrorCategory::unsupported);
@@ -48,16 +48,16 @@ TEST(TextBf16Golden, Bf16OnTheCpuIsRefused) {
 }
 
 TEST(TextPrecision, ParseNamesAndDefaults) {
-  EXPECT_EQ(llm::parse_precision("f32"), llm::Precision::f32);
-  EXPECT_EQ(llm::parse_precision("bf16"), llm::Precision::bf16);
-  EXPECT_THROW(llm::parse_precision("fp16"), Error);
-  EXPECT_THROW(llm::parse_precision(""), Error);
-  EXPECT_STREQ(llm::precision_name(llm::Precision::bf16), "bf16");
-  EXPECT_STREQ(llm::precision_name(llm::Precision::f32), "f32");
-  EXPECT_EQ(llm::default_precision(ops::DeviceContext()), llm::Precision::f32);
-  EXPECT_EQ(llm::resolve_precision(std::nullopt, ops::DeviceContext()), llm::Precision::f32);
-  EXPECT_THROW(llm::resolve_precision(llm::Precision::bf16, ops::DeviceContext()), Error);
-  EXPECT_EQ(llm::activation_dtype(llm::Precision::bf16), DType::bf16);
+  EXPECT_EQ(ops::parse_precision("f32"), ops::Precision::f32);
+  EXPECT_EQ(ops::parse_precision("bf16"), ops::Precision::bf16);
+  EXPECT_THROW(ops::parse_precision("fp16"), Error);
+  EXPECT_THROW(ops::parse_precision(""), Error);
+  EXPECT_STREQ(ops::precision_name(ops::Precision::bf16), "bf16");
+  EXPECT_STREQ(ops::precision_name(ops::Precision::f32), "f32");
+  EXPECT_EQ(ops::default_precision(ops::DeviceContext()), ops::Precision::f32);
+  EXPECT_EQ(ops::resolve_precision(std::nullopt, ops::DeviceContext()), ops::Precision::f32);
+  EXPECT_THROW(ops::resolve_precision(ops::Precision::bf16, ops::DeviceContext()), Error);
+  EXPECT_EQ(ops::activation_dtype(ops::Precision::bf16), DType::bf16);
 }
 
 TEST(TextPrecision, SequenceStateKvDtype) {

@@ -42,7 +42,7 @@ TEST(TextModelBf16Cuda, LogitsWithinBf16ToleranceOfTransformers) {
   MVL_REQUIRE_GPU_OR_SKIP();
   const Models m = open_golden_model();
   const llm::TextModel gpu = llm::TextModel::load(m.ckpt, m.cfg, llm::TextWeightNaming::detect(m.ckpt), m.dev);
-  ASSERT_EQ(gpu.precision(), llm::Precision::bf16);  // the CUDA default
+  ASSERT_EQ(gpu.precision(), ops::Precision::bf16);  // the CUDA default
   ASSERT_TRUE(gpu.weights().layers[0].packed.defined());
   const Checkpoint golden = Checkpoint::open(golden_dir(kBf16GoldenName) + "/golden.safetensors");
   const auto ref_p = rows_of(golden.get("prefill_f32")), ref_d = rows_of(golden.get("decode_f32"));
@@ -105,7 +105,7 @@ TEST(TextModelBf16Cuda, F32PrecisionOnCudaMatchesTheCpuOnTheSameGolden) {
   MVL_REQUIRE_GPU_OR_SKIP();
   const Models m = open_golden_model();
   const llm::TextModel gpu =
-      llm::TextModel::load(m.ckpt, m.cfg, llm::TextWeightNaming::detect(m.ckpt), m.dev, {llm::Precision::f32});
+      llm::TextModel::load(m.ckpt, m.cfg, llm::TextWeightNaming::detect(m.ckpt), m.dev, {ops::Precision::f32});
   const Checkpoint golden = Checkpoint::open(golden_dir(kBf16GoldenName) + "/golden.safetensors");
   const Bf16GoldenRun run = run_bf16_golden(gpu, golden);
   const double e_p = rel_l2_rows(run.prefill, rows_of(golden.get("prefill_f32")));

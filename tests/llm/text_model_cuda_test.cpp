@@ -65,8 +65,8 @@ TEST(TextModelCuda, TinyModelGreedyTokensMatchCpu) {
   const llm::TextModel cpu = llm::TextModel::load(ckpt, cfg, naming);
   const ops::DeviceContext gpu_dev = ops::DeviceContext::open(Device::cuda(0));
   // f32 activations: the CPU parity mode (the CUDA default is bf16, see text_model_bf16_cuda_test).
-  const llm::TextModel gpu = llm::TextModel::load(ckpt, cfg, naming, gpu_dev, {llm::Precision::f32});
-  EXPECT_EQ(gpu.precision(), llm::Precision::f32);
+  const llm::TextModel gpu = llm::TextModel::load(ckpt, cfg, naming, gpu_dev, {ops::Precision::f32});
+  EXPECT_EQ(gpu.precision(), ops::Precision::f32);
   EXPECT_TRUE(gpu.weights().embed_tokens.device().is_cuda());
   EXPECT_EQ(gpu.weights().layers[0].input_layernorm.dtype(), DType::bf16);
 
@@ -104,10 +104,10 @@ TEST(TextModelCuda, StateCloneAndDeviceChecks) {
       llm::TextConfig::from_json(json::parse_file(dir + "/config.json").at("text_config"), "tiny text_config");
   const Checkpoint ckpt = Checkpoint::open(dir);
   const ops::DeviceContext dev = ops::DeviceContext::open(Device::cuda(0));
-  for (const llm::Precision prec : {llm::Precision::f32, llm::Precision::bf16}) {
-  SCOPED_TRACE(llm::precision_name(prec));
+  for (const ops::Precision prec : {ops::Precision::f32, ops::Precision::bf16}) {
+  SCOPED_TRACE(ops::precision_name(prec));
   const llm::TextModel gpu = llm::TextModel::load(ckpt, cfg, llm::TextWeightNaming::detect(ckpt), dev, {prec});
-  EXPECT_EQ(gpu.activation_dtype(), prec == llm::Precision::bf16 ? DType::bf16 : DType::f32);
+  EXPECT_EQ(gpu.activation_dtype(), prec == ops::Precision::bf16 ? DType::bf16 : DType::f32);
   llm::SequenceState st = gpu.new_state();
   EXPECT_TRUE(st.device().is_cuda());
   gpu.prefill({llm::Segment::tokens({3000, 5, 6, 7})}, st);
@@ -135,7 +135,7 @@ TEST(TextModelCuda, DefaultPrecisionIsBf16OnCuda) {
   const Checkpoint ckpt = Checkpoint::open(dir);
   const llm::TextModel gpu = llm::TextModel::load(ckpt, cfg, llm::TextWeightNaming::detect(ckpt),
                                                   ops::DeviceContext::open(Device::cuda(0)));
-  EXPECT_EQ(gpu.precision(), llm::Precision::bf16);
+  EXPECT_EQ(gpu.precision(), ops::Precision::bf16);
   llm::SequenceState st = gpu.new_state();
   const Tensor logits = gpu.prefill({llm::Segment::tokens(kPrompt)}, st);
   EXPECT_EQ(logits.dtype(), DType::f32);  // logits stay f32 whatever the activations
