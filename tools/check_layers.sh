@@ -30,8 +30,8 @@ app/cli/cmd_bench.cpp llm/config/text_config.h
 app/cli/cmd_bench.cpp llm/model/text_model.h
 app/cli/cmd_bench.cpp llm/weights/random_weights.h
 app/cli/cmd_bench.cpp kernels/cuda/device_info.h
-app/cli/cmd_bench.cpp kernels/cuda/layer_stack_bench.h
-app/cli/cmd_bench.cpp kernels/cuda/timing.h
+app/cli/cmd_bench.cpp kernels/bench/layer_stack_bench.h
+app/cli/cmd_bench.cpp kernels/bench/timing.h
 app/cli/cmd_generate.cpp llm/model/text_model.h
 app/cli/cmd_generate.cpp llm/tokenizer/incremental_detokenizer.h
 app/cli/cmd_generate.cpp llm/tokenizer/tokenizer.h

@@ -3,7 +3,7 @@
 //   model   the real model path users run: llm::TextModel::random (weights made on the device,
 //           experts packed as load() packs them), prefill of --tokens tokens and greedy decode
 //           steps at that context with CUDA graphs on and off;
-//   kernels the kernel-level replica of the layer stack (kernels/cuda/layer_stack_bench), which
+//   kernels the kernel-level replica of the layer stack (kernels/bench/layer_stack_bench), which
 //           also measures the copy rate and GEMM rate used for the floors.
 // --path both (default) runs both in one process and prints model / replica ratios.
 #include <algorithm>
@@ -21,9 +21,9 @@
 #include "llm/model/text_model.h"
 #include "llm/weights/random_weights.h"
 #ifdef MVL_HAVE_CUDA
+#include "kernels/bench/layer_stack_bench.h"
+#include "kernels/bench/timing.h"
 #include "kernels/cuda/device_info.h"
-#include "kernels/cuda/layer_stack_bench.h"
-#include "kernels/cuda/timing.h"
 #endif
 
 namespace mvl::cli {

@@ -1,11 +1,11 @@
 // Decoder-layer stack benchmark on CUDA with random weights (same code as `minimax-vl
-// bench`, kernels/cuda/layer_stack_bench.h), as a standalone executable for the GPU machine.
+// bench`, kernels/bench/layer_stack_bench.h), as a standalone executable for the GPU machine.
 // usage: layers_cuda_bench [config.json] [layers] [tokens] [decode_batch]
 #include <cstdio>
 #include <cstdlib>
 
+#include "kernels/bench/layer_stack_bench.h"
 #include "kernels/core/error.h"
-#include "kernels/cuda/layer_stack_bench.h"
 
 int main(int argc, char** argv) {
   mvl::cuda::StackBenchOptions opt;

@@ -13,16 +13,19 @@
 #include <string>
 #include <vector>
 
+#include "kernels/bench/timing.h"
 #include "kernels/core/error.h"
+#include "kernels/cuda/activation.h"
 #include "kernels/cuda/attention.h"
 #include "kernels/cuda/context.h"
 #include "kernels/cuda/device_info.h"
-#include "kernels/cuda/elementwise.h"
-#include "kernels/cuda/gemm.h"
+#include "kernels/cuda/layer_norm.h"
 #include "kernels/cuda/lightning.h"
+#include "kernels/cuda/linear.h"
 #include "kernels/cuda/moe.h"
+#include "kernels/cuda/rms_norm.h"
 #include "kernels/cuda/storage.h"
-#include "kernels/cuda/timing.h"
+#include "kernels/cuda/tensor_ops.h"
 
 using namespace mvl;
 using nlohmann::json;

@@ -16,12 +16,13 @@
 #include "kernels/cuda/attention_view.h"
 #include "kernels/cuda/check.cuh"
 #include "kernels/cuda/common.cuh"
-#include "kernels/cuda/flash_attention_sm90.h"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/storage.h"
 
 namespace mvl::cuda {
 
 using namespace dev;
+using namespace host;
 
 namespace {
 
@@ -263,7 +264,50 @@ __global__ void combine_splits_kernel(const float* __restrict__ part_o,
 }
 
 using View4 = AttentionView;
-inline View4 view4(const Tensor& t, const char* what) { return attention_view(t, "cuda::flash_attention", what); }
+inline View4 view4(const Tensor& t, const char* what) {
+  return attention_view(t, "cuda::flash_attention", what);
+}
+
+// One block per (query i, head h): scores in shared memory, then the weighted value sum.
+// kv_len: i32 [1] on the device, or null. When given, only keys [0, kv_len) exist and the
+// queries are the last gridDim.x of them (q_offset = kv_len - n_q): decode over a cache
+// whose length is read from device memory.
+__global__ void attention_f32_kernel(const float* q, const float* k, const float* v, QkvStrides s,
+                                     float* o, int64_t nk, int64_t heads, int64_t group, int64_t d,
+                                     float scale, bool causal, int64_t q_offset,
+                                     const int32_t* kv_len) {
+  extern __shared__ float sc[];  // [nk] scores, then red[32]
+  float* red = sc + nk;
+  if (kv_len) {
+    const int64_t len = min(static_cast<int64_t>(kv_len[0]), nk);
+    q_offset = len - static_cast<int64_t>(gridDim.x);
+    nk = len;
+  }
+  const int64_t i = blockIdx.x, h = blockIdx.y, hk = h / group;
+  const float* qi = q + i * s.q0 + h * s.q1;
+  const int64_t last = causal ? min(nk - 1, q_offset + i) : nk - 1;
+  float mx = -INFINITY;
+  for (int64_t j = threadIdx.x; j <= last; j += blockDim.x) {
+    const float* kj = k + j * s.k0 + hk * s.k1;
+    float acc = 0.0f;
+    for (int64_t c = 0; c < d; ++c) acc += qi[c] * kj[c];
+    sc[j] = acc * scale;
+    mx = fmaxf(mx, sc[j]);
+  }
+  mx = block_max_seq(mx, red);
+  float sum = 0.0f;
+  for (int64_t j = threadIdx.x; j <= last; j += blockDim.x) {
+    sc[j] = expf(sc[j] - mx);
+    sum += sc[j];
+  }
+  sum = block_sum_seq(sum, red);
+  __syncthreads();
+  for (int64_t c = threadIdx.x; c < d; c += blockDim.x) {
+    float acc = 0.0f;
+    for (int64_t j = 0; j <= last; ++j) acc += sc[j] * v[j * s.v0 + hk * s.v1 + c];
+    o[(i * heads + h) * d + c] = acc / sum;
+  }
+}
 
 }  // namespace
 
@@ -358,6 +402,26 @@ void flash_attention(const Context& ctx, const Tensor& q, const Tensor& k, const
                                             O.sh);
     MVL_CUDA_CHECK_LAUNCH();
   }
+}
+
+void attention_f32(const Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
+                   float scale, bool causal, int64_t q_offset, const Tensor& o,
+                   const Tensor& kv_len) {
+  const int64_t nq = q.dim(0), heads = q.dim(1), d = q.dim(2), nk = k.dim(0), hkv = k.dim(1);
+  if (nq * heads == 0) return;
+  const size_t smem = (static_cast<size_t>(nk) + 32) * sizeof(float);
+  MVL_CHECK(smem <= ctx.max_smem_optin(), unsupported,
+            "attention on CUDA (generic path): {} keys exceed the shared-memory score buffer", nk);
+  if (smem > 48 * 1024)
+    MVL_CUDA_CHECK(cudaFuncSetAttribute(
+        attention_f32_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
+  const QkvStrides s{q.strides()[0], q.strides()[1], k.strides()[0],
+                     k.strides()[1], v.strides()[0], v.strides()[1]};
+  attention_f32_kernel<<<dim3(static_cast<unsigned>(nq), static_cast<unsigned>(heads)), 128, smem,
+                         ctx.stream()>>>(
+      q.data<float>(), k.data<float>(), v.data<float>(), s, o.data<float>(), nk, heads, heads / hkv,
+      d, scale, causal, q_offset, kv_len.defined() ? kv_len.data<int32_t>() : nullptr);
+  MVL_CUDA_CHECK(cudaGetLastError());
 }
 
 }  // namespace mvl::cuda

@@ -1,5 +1,7 @@
-// Softmax (flash) attention on CUDA for the text model's softmax layers (causal, GQA,
-// prefill and decode over the KV cache) and the ViT (non-causal, 577 tokens).
+// Softmax attention on CUDA for the text model's softmax layers (causal, GQA, prefill and
+// decode over the KV cache) and the ViT (non-causal, 577 tokens): the bf16 flash kernels
+// (mma.sync on sm_80+, attention.cu; wgmma/TMA on sm_90a, attention_sm90.cu) and the f32
+// generic form. CPU twin: kernels/cpu/attention.h; dispatch: kernels/ops/attention.h.
 #pragma once
 
 #include <cstdint>
@@ -19,5 +21,22 @@ namespace mvl::cuda {
 void flash_attention(const Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
                      const Tensor& o, float scale, bool causal, int64_t q_offset = 0,
                      const Tensor& kv_lens = Tensor());
+
+// The Hopper (sm_90a) fast path flash_attention dispatches to on compute capability 9.x when
+// there are no kv_lens (attention_sm90.cu). True when ctx's GPU is compute capability 9.x.
+bool flash_attention_sm90_available(const Context& ctx);
+// Same contract as flash_attention minus kv_lens; scale > 0. P is rounded to bf16 for P·V (as
+// the mma.sync kernel does). Throws Error{unsupported} on a GPU that is not 9.x.
+void flash_attention_sm90(const Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
+                          const Tensor& o, float scale, bool causal, int64_t q_offset = 0);
+
+// f32 activations (one block per query and head, scores in shared memory).
+// Softmax attention, f32 scores, GQA, optional causal with q_offset. q [nq, H, d], k/v
+// [nk, Hkv, d] views (contiguous last dim); o f32 [nq, H, d] contiguous.
+// kv_len: optional i32 [1] on the device: only keys [0, kv_len) are used and q_offset becomes
+// kv_len - n_q (decode over a cache whose length lives in device memory; graph-safe).
+void attention_f32(const Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
+                   float scale, bool causal, int64_t q_offset, const Tensor& o,
+                   const Tensor& kv_len = Tensor());
 
 }  // namespace mvl::cuda

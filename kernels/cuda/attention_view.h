@@ -1,4 +1,4 @@
-// AttentionView: how both flash-attention kernels (attention.cu, flash_attention_sm90.cu) read
+// AttentionView: how both flash-attention kernels (attention.cu, attention_sm90.cu) read
 // a q/k/v/o tensor: bf16 [B, n, H, d] (or [n, H, d] as B = 1) on the GPU, contiguous last dim,
 // 16-byte aligned, token/head/batch strides multiples of 8 elements. Plain C++ header.
 #pragma once

@@ -1,6 +1,7 @@
 // Device helpers shared by the kernels/cuda .cu files: bf16 pack/unpack, warp/block
 // reductions, and the sm_80+ tensor-core primitives (ldmatrix, mma.sync m16n8k16
 // bf16->f32, cp.async with zero-fill). Header-only; include only from .cu files.
+// Hopper-only primitives (wgmma, TMA, mbarrier, setmaxnreg) are in hopper.cuh.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -47,6 +48,53 @@ __device__ __forceinline__ float block_sum(float v, float* scratch) {
   __syncthreads();
   float t = lane < nw ? scratch[lane] : 0.0f;
   return warp_sum(t);
+}
+
+// 8 bf16 (one 16-byte chunk) <-> 8 floats.
+__device__ __forceinline__ void unpack8(const int4& v, float (&f)[8]) {
+  const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&v);
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const float2 t = __bfloat1622float2(h[i]);
+    f[2 * i] = t.x;
+    f[2 * i + 1] = t.y;
+  }
+}
+__device__ __forceinline__ int4 pack8(const float (&f)[8]) {
+  int4 v;
+  uint32_t* u = reinterpret_cast<uint32_t*>(&v);
+#pragma unroll
+  for (int i = 0; i < 4; ++i) u[i] = pack_bf16(f[2 * i], f[2 * i + 1]);
+  return v;
+}
+
+// The f32 generic kernels' helpers (f32 activations, f32|bf16 weights):
+// element i of a weight stored as f32 or bf16.
+__device__ __forceinline__ float ldw(const void* w, bool bf16, int64_t i) {
+  return bf16 ? __bfloat162float(static_cast<const __nv_bfloat16*>(w)[i])
+              : static_cast<const float*>(w)[i];
+}
+// Sum / max over the block, the warp partials combined in warp order by every thread (any
+// blockDim.x <= 1024). `red` >= 32 floats.
+__device__ __forceinline__ float block_sum_seq(float v, float* red) {
+  v = warp_sum(v);
+  const int lane = threadIdx.x & 31, wid = threadIdx.x >> 5;
+  __syncthreads();
+  if (lane == 0) red[wid] = v;
+  __syncthreads();
+  float t = 0.0f;
+  for (int i = 0; i < (blockDim.x + 31) / 32; ++i) t += red[i];
+  return t;
+}
+__device__ __forceinline__ float block_max_seq(float v, float* red) {
+  v = warp_max(v);
+  const int lane = threadIdx.x & 31, wid = threadIdx.x >> 5;
+  __syncthreads();
+  if (lane == 0) red[wid] = v;
+  __syncthreads();
+  float t = -INFINITY;
+  for (int i = 0; i < (blockDim.x + 31) / 32; ++i) t = fmaxf(t, red[i]);
+  return t;
 }
 
 __device__ __forceinline__ uint32_t smem_u32(const void* p) {

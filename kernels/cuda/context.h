@@ -117,7 +117,7 @@ class Context {
   // This context's memory pool (see StreamPool).
   PoolStats pool_stats() const { return streams_->stats(); }
 
-  // GEMM plan cache (opaque; filled by gemm.cu).
+  // GEMM plan cache (opaque; filled by linear.cu).
   struct GemmPlan;
   using GemmKey = std::tuple<int64_t, int64_t, int64_t, int, int, int>;
   std::map<GemmKey, std::shared_ptr<GemmPlan>>& gemm_plans() const { return gemm_plans_; }

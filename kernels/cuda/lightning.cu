@@ -19,10 +19,12 @@
 
 #include "kernels/cuda/check.cuh"
 #include "kernels/cuda/common.cuh"
+#include "kernels/cuda/launch.cuh"
 
 namespace mvl::cuda {
 
 using namespace dev;
+using namespace host;
 
 namespace {
 
@@ -461,6 +463,42 @@ void check_view(const Tensor& t, const char* what, int64_t n0, int64_t H) {
   MVL_CHECK(t.device().is_cuda(), invalid_argument, "cuda lightning: {} is not on the GPU", what);
 }
 
+
+// One block per head, thread c owns value column c of S (d rows, in a local array).
+constexpr int kMaxLightningD = 256;
+__global__ void lightning_recurrent_f32_kernel(const float* q, const float* k, const float* v,
+                                               QkvStrides s, const float* slopes, float* state,
+                                               float* o, int64_t n, int64_t heads, int64_t d) {
+  extern __shared__ float sh[];  // q_t [d], k_t [d]
+  float* qs = sh;
+  float* ks = sh + d;
+  const int64_t h = blockIdx.x;
+  const int c = threadIdx.x;
+  const float lambda = expf(-slopes[h]);
+  float* S = state + h * d * d;
+  float col[kMaxLightningD];
+  for (int64_t i = 0; i < d; ++i) col[i] = c < d ? S[i * d + c] : 0.0f;
+  for (int64_t t = 0; t < n; ++t) {
+    __syncthreads();
+    for (int64_t j = threadIdx.x; j < d; j += blockDim.x) {
+      qs[j] = q[t * s.q0 + h * s.q1 + j];
+      ks[j] = k[t * s.k0 + h * s.k1 + j];
+    }
+    __syncthreads();
+    if (c < d) {
+      const float vc = v[t * s.v0 + h * s.v1 + c];
+      float acc = 0.0f;
+      for (int64_t i = 0; i < d; ++i) {
+        col[i] = lambda * col[i] + ks[i] * vc;
+        acc += qs[i] * col[i];
+      }
+      o[(t * heads + h) * d + c] = acc;
+    }
+  }
+  if (c < d)
+    for (int64_t i = 0; i < d; ++i) S[i * d + c] = col[i];
+}
+
 }  // namespace
 
 void lightning_prefill(const Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
@@ -562,6 +600,22 @@ void lightning_decode(const Context& ctx, const Tensor& q, const Tensor& k, cons
   lightning_decode_kernel<<<dim3(static_cast<unsigned>(B * H), kDK / 32), 256, 0, ctx.stream()>>>(
       p);
   MVL_CUDA_CHECK_LAUNCH();
+}
+
+void lightning_recurrent_f32(const Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
+                             const Tensor& slopes, const Tensor& state, const Tensor& o) {
+  const int64_t n = q.dim(0), heads = q.dim(1), d = q.dim(2);
+  MVL_CHECK(d <= kMaxLightningD, unsupported, "lightning on CUDA: head dim {} > {}", d,
+            kMaxLightningD);
+  if (heads == 0 || n == 0) return;
+  const QkvStrides s{q.strides()[0], q.strides()[1], k.strides()[0],
+                     k.strides()[1], v.strides()[0], v.strides()[1]};
+  const int threads = static_cast<int>((d + 31) / 32 * 32);
+  lightning_recurrent_f32_kernel<<<static_cast<unsigned>(heads), threads, 2 * d * sizeof(float),
+                                   ctx.stream()>>>(
+      q.data<float>(), k.data<float>(), v.data<float>(), s, slopes.data<float>(),
+      state.data<float>(), o.data<float>(), n, heads, d);
+  MVL_CUDA_CHECK(cudaGetLastError());
 }
 
 }  // namespace mvl::cuda

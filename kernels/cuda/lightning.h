@@ -26,4 +26,12 @@ void lightning_prefill(const Context& ctx, const Tensor& q, const Tensor& k, con
 void lightning_decode(const Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
                       const Tensor& slopes, const Tensor& state, const Tensor& o);
 
+// f32 activations, any head dim (the generic path; CPU twin: the recurrent form in
+// kernels/cpu/lightning.h).
+// Lightning recurrence token by token (S ← λS + kᵀv; o = q·S), any d <= 256.
+// q, k, v f32 [n, H, d] views (contiguous last dim); slopes f32 [H]; state f32 [H, d, d]
+// in/out; o f32 [n, H, d] contiguous.
+void lightning_recurrent_f32(const Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
+                             const Tensor& slopes, const Tensor& state, const Tensor& o);
+
 }  // namespace mvl::cuda

@@ -13,10 +13,10 @@
 #include <algorithm>
 #include <vector>
 
+#include "kernels/cuda/activation.h"
 #include "kernels/cuda/check.cuh"
 #include "kernels/cuda/common.cuh"
-#include "kernels/cuda/elementwise.h"
-#include "kernels/cuda/gemm.h"
+#include "kernels/cuda/linear.h"
 #include "kernels/cuda/storage.h"
 
 namespace mvl::cuda {

@@ -45,4 +45,15 @@ struct MoeDecodeTuning {
 void moe_forward(const Context& ctx, const Tensor& x, const MoeWeights& w, const Tensor& out,
                  const MoeDecodeTuning& tuning);
 
+// The f32 generic path (moe_f32.cu; f32 activations, f32|bf16 weights): routing, then one call
+// per expert.
+// logits f32 [n, E] -> experts i32 [n, k], weights f32 [n, k] (CPU rule: stable descending).
+void moe_route_f32(const Context& ctx, const Tensor& logits, int64_t k, const Tensor& experts,
+                   const Tensor& weights);
+// out[t] += weight(t, e) * W2 (silu(W1 x_t) * (W3 x_t)) for the tokens routed to expert e.
+// x, out f32 [n, H]; h f32 [n, I] scratch; w1, w3 [I, H], w2 [H, I] f32|bf16.
+void moe_expert_accumulate_f32(const Context& ctx, const Tensor& x, const Tensor& experts,
+                               const Tensor& weights, int32_t e, const Tensor& w1, const Tensor& w3,
+                               const Tensor& w2, const Tensor& h, const Tensor& out);
+
 }  // namespace mvl::cuda

@@ -1,4 +1,5 @@
-// CudaStorage (stream-ordered allocations from the context's pool) and host<->device copies.
+// CudaStorage (stream-ordered allocations from the context's pool), host<->device copies, and
+// the context-carrying allocations the ops:: CUDA branches make (empty_with, context_of).
 #include "kernels/cuda/storage.h"
 
 #include <vector>
@@ -135,6 +136,48 @@ void copy(const Tensor& src, const Tensor& dst, const Context& ctx) {
   if (src.nbytes())
     MVL_CUDA_CHECK(
         cudaMemcpyAsync(dst.data(), src.data(), src.nbytes(), cudaMemcpyDefault, ctx.stream()));
+}
+
+namespace {
+
+// Device memory that also keeps the owning Context alive; ops find it via context_of().
+class ContextStorage final : public Storage {
+ public:
+  ContextStorage(size_t bytes, std::shared_ptr<const Context> ctx)
+      : mem_(bytes, *ctx), ctx_(std::move(ctx)) {}
+  void* data() override { return mem_.data(); }
+  size_t size() const override { return mem_.size(); }
+  Device device() const override { return mem_.device(); }
+  const std::shared_ptr<const Context>& context() const { return ctx_; }
+
+ private:
+  CudaStorage mem_;
+  std::shared_ptr<const Context> ctx_;
+};
+
+}  // namespace
+
+Tensor empty_with(const Shape& shape, DType dtype, const std::shared_ptr<const Context>& ctx) {
+  MVL_CHECK(ctx != nullptr, internal, "empty_with: no CUDA context");
+  const size_t bytes = static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype);
+  auto st = std::make_shared<ContextStorage>(bytes, ctx);
+  Tensor t(st, 0, shape, contiguous_strides(shape), dtype);
+  if (bytes) MVL_CUDA_CHECK(cudaMemsetAsync(t.data(), 0, bytes, ctx->stream()));
+  return t;
+}
+
+Tensor empty_uninit_with(const Shape& shape, DType dtype,
+                         const std::shared_ptr<const Context>& ctx) {
+  MVL_CHECK(ctx != nullptr, internal, "empty_uninit_with: no CUDA context");
+  const size_t bytes = static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype);
+  return Tensor(std::make_shared<ContextStorage>(bytes, ctx), 0, shape, contiguous_strides(shape),
+                dtype);
+}
+
+std::shared_ptr<const Context> context_of(const Tensor& t) {
+  if (!t.defined()) return nullptr;
+  const auto* s = dynamic_cast<const ContextStorage*>(t.storage().get());
+  return s ? s->context() : nullptr;
 }
 
 }  // namespace mvl::cuda

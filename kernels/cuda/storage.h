@@ -68,4 +68,15 @@ class Scratch {
 // Copies src into dst (same shape/dtype, both contiguous device tensors) on ctx's stream.
 void copy(const Tensor& src, const Tensor& dst, const Context& ctx);
 
+// A new zero-filled contiguous device tensor whose storage keeps `ctx` alive, so ops on it
+// (and on views of it) find their stream through context_of().
+Tensor empty_with(const Shape& shape, DType dtype, const std::shared_ptr<const Context>& ctx);
+// Same without the zero fill, for outputs a kernel overwrites entirely (saves a memset
+// launch per op on the bf16 decode path).
+Tensor empty_uninit_with(const Shape& shape, DType dtype,
+                         const std::shared_ptr<const Context>& ctx);
+// The context a device tensor was allocated with (nullptr for host tensors or tensors
+// allocated through the plain cuda::empty).
+std::shared_ptr<const Context> context_of(const Tensor& t);
+
 }  // namespace mvl::cuda

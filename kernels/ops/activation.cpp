@@ -7,7 +7,7 @@
 
 #include "kernels/ops/cuda_dispatch.h"
 #ifdef MVL_HAVE_CUDA
-#include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/activation.h"
 #endif
 
 namespace mvl::ops {

@@ -3,7 +3,8 @@
 
 #include "kernels/core/error.h"
 #ifdef MVL_HAVE_CUDA
-#include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/storage.h"
+#include "kernels/cuda/tensor_ops.h"
 #endif
 
 namespace mvl::ops::detail {

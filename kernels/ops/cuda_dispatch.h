@@ -9,7 +9,7 @@
 #include "kernels/core/tensor.h"
 #include "kernels/ops/device.h"
 #ifdef MVL_HAVE_CUDA
-#include "kernels/cuda/model_ops.h"
+#include "kernels/cuda/context.h"
 #endif
 
 namespace mvl::ops::detail {

@@ -1,5 +1,5 @@
 // ops::layer_norm: validation and dispatch (CPU reference in kernels/cpu/layer_norm.cpp, CUDA
-// f32 twin in kernels/cuda/vision_ops.cu, bf16 activations to cuda::layer_norm in elementwise.cu).
+// f32 twin and bf16 activations in kernels/cuda/layer_norm.cu).
 #include "kernels/ops/layer_norm.h"
 
 #include "kernels/core/error.h"
@@ -7,8 +7,7 @@
 #include "kernels/ops/cuda_dispatch.h"
 #include "kernels/ops/tensor_ops.h"
 #ifdef MVL_HAVE_CUDA
-#include "kernels/cuda/elementwise.h"
-#include "kernels/cuda/vision_ops.h"
+#include "kernels/cuda/layer_norm.h"
 #endif
 
 namespace mvl::ops {

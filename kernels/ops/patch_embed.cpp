@@ -10,8 +10,8 @@
 #include "kernels/ops/cuda_dispatch.h"
 #include "kernels/ops/tensor_ops.h"
 #ifdef MVL_HAVE_CUDA
-#include "kernels/cuda/gemm.h"
-#include "kernels/cuda/vision_ops.h"
+#include "kernels/cuda/linear.h"
+#include "kernels/cuda/patch_embed.h"
 #endif
 
 namespace mvl::ops {

@@ -6,8 +6,8 @@
 
 #include "kernels/ops/cuda_dispatch.h"
 #ifdef MVL_HAVE_CUDA
-#include "kernels/cuda/bf16_ops.h"
-#include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/rope.h"
+#include "kernels/cuda/tensor_ops.h"
 #endif
 
 namespace mvl::ops {

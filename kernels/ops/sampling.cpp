@@ -8,7 +8,7 @@
 #include "kernels/ops/cuda_dispatch.h"
 #include "kernels/ops/tensor_ops.h"
 #ifdef MVL_HAVE_CUDA
-#include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/tensor_ops.h"
 #endif
 
 namespace mvl::ops {

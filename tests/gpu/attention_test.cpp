@@ -1,7 +1,7 @@
 // Flash attention on CUDA vs an fp64 softmax reference: causal GQA prefill (lengths not a
 // multiple of the 64 block, one token), decode over a cache with q_offset and per-sequence
 // kv_lens (head-grouped CTAs), the ViT case (non-causal, d 64, batch of tiles), and the
-// Hopper wgmma kernel (kernels/cuda/flash_attention_sm90) directly and through the dispatch.
+// Hopper wgmma kernel (kernels/cuda/attention_sm90.cu) directly and through the dispatch.
 // Rule: <= 3x the error of a plain bf16 implementation (f32 softmax, bf16 output).
 // Without the CUDA backend (CPU-only builds, e.g. CI) the file reduces to one test that
 // skips, or fails under MVL_REQUIRE_GPU=1.
@@ -9,7 +9,6 @@
 
 #ifdef MVL_HAVE_CUDA
 #include "kernels/cuda/attention.h"
-#include "kernels/cuda/flash_attention_sm90.h"
 
 #include <cmath>
 

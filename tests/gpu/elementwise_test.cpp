@@ -1,12 +1,18 @@
-// CPU-vs-CUDA parity for the row-wise and elementwise kernels (cuda/elementwise.cu):
-// RMSNorm (plain, DeepNorm residual, gated), LayerNorm, activations, SwiGLU, partial RoPE,
+// CPU-vs-CUDA parity for the bf16 row-wise and elementwise kernels (kernels/cuda rms_norm,
+// layer_norm, activation, rope, embedding, tensor_ops): RMSNorm (plain, DeepNorm residual, gated),
+// LayerNorm, activations, SwiGLU, partial RoPE,
 // embedding, conversion and argmax (ties -> lowest index). Awkward widths on purpose.
 // Without the CUDA backend (CPU-only builds, e.g. CI) the file reduces to one test that
 // skips, or fails under MVL_REQUIRE_GPU=1.
 #include "tests/support/test_util.h"
 
 #ifdef MVL_HAVE_CUDA
-#include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/activation.h"
+#include "kernels/cuda/embedding.h"
+#include "kernels/cuda/layer_norm.h"
+#include "kernels/cuda/rms_norm.h"
+#include "kernels/cuda/rope.h"
+#include "kernels/cuda/tensor_ops.h"
 
 #include <cmath>
 

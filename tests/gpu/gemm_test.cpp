@@ -5,7 +5,7 @@
 #include "tests/support/test_util.h"
 
 #ifdef MVL_HAVE_CUDA
-#include "kernels/cuda/gemm.h"
+#include "kernels/cuda/linear.h"
 
 #include "tests/gpu/gpu_test_util.h"
 #include "tests/support/test_util.h"

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "kernels/cuda/context.h"
-#include "kernels/cuda/gemm.h"
+#include "kernels/cuda/linear.h"
 #include "kernels/cuda/storage.h"
 #include "kernels/ops/device.h"
 #include "kernels/ops/graph.h"

@@ -1,4 +1,4 @@
-// The ops:: CUDA branches (generic f32-activation kernels, kernels/cuda/model_ops.h) against
+// The ops:: CUDA branches (the generic f32-activation kernels, the *_f32 functions of kernels/cuda) against
 // the same ops on the CPU, on awkward shapes: odd sizes, strided views, head dims 16/128,
 // GQA, causal offsets, MoE ties. Inputs are identical on both sides (weights bf16), so the
 // only difference is f32 summation order: relative L2 error <= 1e-5 (integers exactly).

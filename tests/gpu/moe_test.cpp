@@ -12,7 +12,6 @@
 
 #include <cmath>
 
-#include "kernels/cuda/gemm.h"
 #include "tests/gpu/gpu_test_util.h"
 #include "tests/support/test_util.h"
 

@@ -8,7 +8,6 @@
 #include "tests/support/test_util.h"
 
 #ifdef MVL_HAVE_CUDA
-#include "kernels/cuda/model_ops.h"
 #include "kernels/cuda/storage.h"
 
 #include <string>

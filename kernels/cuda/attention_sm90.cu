@@ -26,18 +26,17 @@
 // Measured slower on an H200 and dropped (docs/benchmarks.md, Hopper attention): a persistent
 //   grid (one CTA per SM looping over tiles, the next Q loaded during the last P·V) and skipping
 //   the O rescale when a thread's row maxima did not move.
+// Hopper primitives (wgmma, TMA, mbarrier, setmaxnreg): hopper.cuh.
 // Must match the CPU reference kernels/cpu/attention.cpp (same maths as kernels/cuda/attention.cu);
 // test: tests/gpu/attention_test.cpp (Sm90Direct*, and FlashParity through the dispatch).
-#include "kernels/cuda/flash_attention_sm90.h"
-
-#include <cuda.h>  // CUtensorMap types only; the encoder comes from cudaGetDriverEntryPointByVersion
-#include <cuda_runtime.h>
+#include "kernels/cuda/attention.h"
 
 #include <cmath>
 
 #include "kernels/cuda/attention_view.h"
 #include "kernels/cuda/check.cuh"
 #include "kernels/cuda/common.cuh"
+#include "kernels/cuda/hopper.cuh"
 
 namespace mvl::cuda {
 
@@ -57,119 +56,14 @@ struct Sm90Params {
   bool causal;
 };
 
-#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
-#define MVL_SM90_WGMMA 1
-#endif
-
 #ifdef MVL_SM90_WGMMA
 // Consumer warpgroups take turns issuing wgmmas (FA3 ping-pong); see the header.
 constexpr bool kPingPong = true;
-// Shared-memory matrix descriptor, 128-byte swizzle: start address, leading / stride byte
-// offsets (16-byte units), swizzle mode 1 (128B) in bits 62-63; base offset 0 (atoms aligned).
-__device__ __forceinline__ uint64_t smem_desc(uint32_t addr, uint32_t lbo, uint32_t sbo) {
-  return uint64_t((addr & 0x3FFFF) >> 4) | (uint64_t((lbo >> 4) & 0x3FFF) << 16) |
-         (uint64_t((sbo >> 4) & 0x3FFF) << 32) | (1ull << 62);
-}
-__device__ __forceinline__ void wgmma_fence() {
-  asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
-}
-__device__ __forceinline__ void wgmma_commit() {
-  asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
-}
-template <int N>
-__device__ __forceinline__ void wgmma_wait() {
-  asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
-}
-// Keeps the compiler from moving reads of async accumulators across wgmma_wait.
-template <int N>
-__device__ __forceinline__ void reg_fence(float (&r)[N]) {
-#pragma unroll
-  for (int i = 0; i < N; ++i) asm volatile("" : "+f"(r[i])::"memory");
-}
 // 2^x on the SFU (FA-style; -inf -> 0).
 __device__ __forceinline__ float fast_exp2(float x) {
   float y;
   asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
   return y;
-}
-// Generic-proxy smem writes (cp.async) made visible to the async proxy (wgmma operand reads).
-__device__ __forceinline__ void fence_proxy_async() {
-  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-}
-
-// S[64 x 128] (+)= A[64 x 16] * B[16 x 128]: A and B K-major tiles in shared memory.
-__device__ __forceinline__ void wgmma_ss_m64n128k16(float (&d)[64], uint64_t a, uint64_t b, int accumulate) {
-  asm volatile(
-      "{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
-      "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {"
-      "%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,"
-      "%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31,"
-      "%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47,"
-      "%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63"
-      "}, %64, %65, p, 1, 1, 0, 0;\n}\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]),
-        "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]),
-        "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]),
-        "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
-        "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]),
-        "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]),
-        "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]),
-        "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
-        "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]),
-        "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]),
-        "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
-      : "l"(a), "l"(b), "r"(accumulate));
-}
-
-// O[64 x 64] (+)= P[64 x 16] * B[16 x 64]: P in registers (4 x bf16x2), B N-major in shared memory.
-__device__ __forceinline__ void wgmma_rs_m64n64k16_nmajor(float (&d)[32], const uint32_t (&a)[4], uint64_t b, int accumulate) {
-  asm volatile(
-      "{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
-      "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {"
-      "%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,"
-      "%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31"
-      "}, {%32,%33,%34,%35}, %36, p, 1, 1, 1;\n}\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]),
-        "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]),
-        "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]),
-        "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
-        "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]),
-        "+f"(d[30]), "+f"(d[31])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(accumulate));
-}
-
-
-// mbarrier helpers (CTA scope) and the TMA tensor load that completes one.
-__device__ __forceinline__ void mbar_init(uint32_t bar, uint32_t count) {
-  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
-}
-__device__ __forceinline__ void mbar_expect_tx(uint32_t bar, uint32_t bytes) {
-  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes)
-               : "memory");
-}
-__device__ __forceinline__ void mbar_arrive(uint32_t bar) {
-  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory");
-}
-// Waits until the phase with the given parity has completed (parity 1 on a fresh barrier
-// returns at once: the producer's first pass over the empty barriers).
-__device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity) {
-  uint32_t done;
-  do {
-    asm volatile(
-        "{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n"
-        "selp.u32 %0, 1, 0, p;\n}\n"
-        : "=r"(done)
-        : "r"(bar), "r"(parity)
-        : "memory");
-  } while (!done);
-}
-__device__ __forceinline__ void tma_load_4d(uint32_t dst, const CUtensorMap* map, int c0, int c1,
-                                            int c2, int c3, uint32_t bar) {
-  asm volatile(
-      "cp.async.bulk.tensor.4d.shared::cluster.global.mbarrier::complete_tx::bytes"
-      " [%0], [%1, {%2, %3, %4, %5}], [%6];\n" ::"r"(dst),
-      "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(c2), "r"(c3), "r"(bar)
-      : "memory");
 }
 // Named barriers 1, 2 (0 is __syncthreads) between the two consumer warpgroups (256 threads).
 __device__ __forceinline__ void named_sync(int id) {
@@ -181,7 +75,8 @@ __device__ __forceinline__ void named_arrive(int id) {
 #endif
 
 template <int D, int kStages>
-__global__ void __launch_bounds__(kThreads, 1) flash_sm90_kernel(const __grid_constant__ Sm90Params p) {
+__global__ void __launch_bounds__(kThreads, 1)
+    flash_sm90_kernel(const __grid_constant__ Sm90Params p) {
 #ifdef MVL_SM90_WGMMA
   constexpr uint32_t kTileQ = kBM * D * 2, kTileKV = kBN * D * 2;  // bytes
   extern __shared__ __align__(1024) unsigned char smem_raw[];
@@ -213,13 +108,13 @@ __global__ void __launch_bounds__(kThreads, 1) flash_sm90_kernel(const __grid_co
       mbar_init(k_empty(s), 256);
       mbar_init(v_empty(s), 256);
     }
-    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+    fence_mbarrier_init();
     fence_proxy_async();
   }
   __syncthreads();  // the last CTA-wide barrier: producer and consumers part here
 
   if (wg == 0) {  // ---- producer ----
-    asm volatile("setmaxnreg.dec.sync.aligned.u32 24;\n" ::: "memory");
+    setmaxnreg_dec<24>();
     if (tid == 0) {
       mbar_expect_tx(q_full, kTileQ);
 #pragma unroll
@@ -246,7 +141,7 @@ __global__ void __launch_bounds__(kThreads, 1) flash_sm90_kernel(const __grid_co
   }
 
   // ---- consumers: warpgroup cw = 0, 1 owns query rows cw * 64 .. + 63 ----
-  asm volatile("setmaxnreg.inc.sync.aligned.u32 240;\n" ::: "memory");
+  setmaxnreg_inc<240>();
   const int cw = wg - 1, lane = tid & 31, warp = (tid >> 5) & 3;
   const int g = lane >> 2, c4 = lane & 3;
 
@@ -431,8 +326,8 @@ __global__ void __launch_bounds__(kThreads, 1) flash_sm90_kernel(const __grid_co
 
 template <int D, int kStages>
 void launch(const Context& ctx, const Sm90Params& p, int B, int H) {
-  const size_t smem = 1024 + size_t(kBM) * D * 2 + 2 * kStages * size_t(kBN) * D * 2 +
-                      8 * (1 + 4 * kStages);
+  const size_t smem =
+      1024 + size_t(kBM) * D * 2 + 2 * kStages * size_t(kBN) * D * 2 + 8 * (1 + 4 * kStages);
   MVL_CHECK(smem <= ctx.max_smem_optin(), unsupported,
             "cuda::flash_attention_sm90 needs {} bytes of shared memory", smem);
   MVL_CUDA_CHECK(cudaFuncSetAttribute(flash_sm90_kernel<D, kStages>,
@@ -444,27 +339,13 @@ void launch(const Context& ctx, const Sm90Params& p, int B, int H) {
 }
 
 using View4 = AttentionView;
-inline View4 view4(const Tensor& t, const char* what) { return attention_view(t, "cuda::flash_attention_sm90", what); }
-
-using EncodeTiledFn = CUresult (*)(CUtensorMap*, CUtensorMapDataType, cuuint32_t, void*,
-                                   const cuuint64_t*, const cuuint64_t*, const cuuint32_t*,
-                                   const cuuint32_t*, CUtensorMapInterleave, CUtensorMapSwizzle,
-                                   CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
-
-// cuTensorMapEncodeTiled from the driver the runtime already loaded (no -lcuda link).
-EncodeTiledFn encode_tiled_fn() {
-  void* fn = nullptr;
-  cudaDriverEntryPointQueryResult q{};
-  MVL_CUDA_CHECK(cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &fn, 12000,
-                                                  cudaEnableDefault, &q));
-  MVL_CHECK(q == cudaDriverEntryPointSuccess && fn, unsupported,
-            "cuda::flash_attention_sm90: the driver has no cuTensorMapEncodeTiled");
-  return reinterpret_cast<EncodeTiledFn>(fn);
+inline View4 view4(const Tensor& t, const char* what) {
+  return attention_view(t, "cuda::flash_attention_sm90", what);
 }
 
 // 4-D map {d, tokens, heads, batch} over a bf16 view; box {64, 128, 1, 1} lands as one
 // [128 x 64] 128B-swizzled panel. A size-1 dim gets a nominal stride (its coordinate is 0).
-CUtensorMap tensor_map(EncodeTiledFn encode, const Tensor& t, const View4& v) {
+CUtensorMap tensor_map(host::EncodeTiledFn encode, const Tensor& t, const View4& v) {
   const auto bytes = [](int64_t stride, int64_t extent) {
     return cuuint64_t(extent == 1 && stride == 0 ? 16 : stride * 2);
   };
@@ -472,10 +353,10 @@ CUtensorMap tensor_map(EncodeTiledFn encode, const Tensor& t, const View4& v) {
   const cuuint64_t strides[3] = {bytes(v.st, v.n), bytes(v.sh, v.H), bytes(v.sb, v.B)};
   const cuuint32_t box[4] = {64, 128, 1, 1}, elem[4] = {1, 1, 1, 1};
   CUtensorMap map{};
-  const CUresult r = encode(&map, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 4, const_cast<void*>(t.data()),
-                            dims, strides, box, elem, CU_TENSOR_MAP_INTERLEAVE_NONE,
-                            CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
-                            CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  const CUresult r =
+      encode(&map, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 4, const_cast<void*>(t.data()), dims, strides,
+             box, elem, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+             CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
   MVL_CHECK(r == CUDA_SUCCESS, unsupported,
             "cuda::flash_attention_sm90: cuTensorMapEncodeTiled failed ({}) for {}", int(r),
             t.str());
@@ -508,7 +389,7 @@ void flash_attention_sm90(const Context& ctx, const Tensor& q, const Tensor& k, 
             "cuda::flash_attention_sm90: scale {} (the running max is kept on raw scores)", scale);
   if (Q.n == 0 || Q.B == 0) return;
   MVL_CHECK(K.n > 0, unsupported, "cuda::flash_attention_sm90: no keys (a TMA map needs n_k > 0)");
-  const EncodeTiledFn encode = encode_tiled_fn();
+  const host::EncodeTiledFn encode = host::encode_tiled_fn("cuda::flash_attention_sm90");
   Sm90Params p{};
   p.tq = tensor_map(encode, q, Q);
   p.tk = tensor_map(encode, k, K);

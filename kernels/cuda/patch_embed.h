@@ -1,9 +1,6 @@
-// CUDA kernels for the ops the CLIP ViT needs beyond the text model's: f32-activation LayerNorm
-// with bias, the patch-embedding im2col (f32, and bf16 with aligned padding for cuBLASLt), a
-// per-row bias add after a linear, and the [CLS; patches] + positions embedding step (f32 or
-// bf16). They mirror the CPU reference (kernels/cpu/layer_norm.cpp, patch_embed.cpp,
-// linear.cpp) so the same vision code gives the CPU's features on CUDA. All enqueue on
-// ctx.stream(). (bf16 LayerNorm is cuda::layer_norm in elementwise.h.)
+// The ViT's patch embedding on CUDA: im2col of the pixels (f32, and bf16 padded for cuBLASLt),
+// zero-padding a weight's columns, and the [CLS; patches] + positions step. CPU twin:
+// kernels/cpu/patch_embed.h; dispatch: kernels/ops/patch_embed.h. All enqueue on ctx.stream().
 #pragma once
 
 #include <cstdint>
@@ -13,22 +10,18 @@
 
 namespace mvl::cuda {
 
-// x, y: f32 [rows, D] contiguous; w, b: f32|bf16 [D] contiguous. Mean and biased variance
-// in f64 like the CPU reference: y = (x - mean) * rsqrt(var + eps) * w + b.
-void layer_norm_f32(const Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, float eps,
-                    const Tensor& y);
 // im2col: pixels f32 [T, C, S, S] contiguous -> cols f32 [T*(S/k)^2, C*k*k] contiguous,
 // row = (t*g + py)*g + px, column = (c*k + ky)*k + kx (the conv weight's [C, k, k] order).
 void patchify_f32(const Context& ctx, const Tensor& pixels, int64_t k, const Tensor& cols);
-// y[r, o] += bias[o]; y f32 [n, out] contiguous, bias f32|bf16 [out] contiguous.
-void add_bias_rows_f32(const Context& ctx, const Tensor& y, const Tensor& bias);
 
 // bf16 im2col: pixels f32|bf16 [T, C, S, S] contiguous -> cols bf16 [T*(S/k)^2, Kp] contiguous,
 // Kp >= C*k*k; same column order as patchify_f32, each value rounded to bf16 once (exact for
 // bf16 pixels); columns [C*k*k, Kp) are zero (pad Kp to a multiple of 8 for 16-byte rows).
 void patchify_bf16(const Context& ctx, const Tensor& pixels, int64_t k, const Tensor& cols);
+
 // dst bf16 [R, Kp] = src bf16 [R, K] (both contiguous, K <= Kp) with zero columns [K, Kp).
 void pad_cols_bf16(const Context& ctx, const Tensor& src, const Tensor& dst);
+
 // The CLIP embedding step: out[t, 0] = cls + pos[0], out[t, 1 + p] = patches[t, p] + pos[1 + p],
 // summed in f32 and rounded once to out's dtype. patches f32|bf16 [T, P, D]; cls f32|bf16 [D]
 // (any shape with D elements); pos f32|bf16 [1 + P, D]; out f32|bf16 [T, 1 + P, D]; contiguous.

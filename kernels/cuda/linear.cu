@@ -1,15 +1,21 @@
-// cuBLASLt bf16 GEMM with cached plans (descriptors + heuristic algorithm per shape).
+// Linear layers on CUDA. bf16: cuBLASLt GEMMs with cached plans (descriptors + heuristic
+// algorithm per shape). f32 generic (linear_f32): one warp per output element, f32|bf16
+// weights; add_bias_rows_f32 adds a bias per output feature after it.
 // Row-major y[n,out] = x[n,in]·w[out,in]ᵀ is column-major yᵀ = op_T(w) · xᵀ, so A = w
 // (transposed), B = x, D = yᵀ with ld = out; the BIAS epilogue adds per row of D = per
 // output feature. Tested by tests/gpu/gemm_test.cpp against cpu::linear.
-#include "kernels/cuda/gemm.h"
+#include "kernels/cuda/linear.h"
 
 #include <algorithm>
 
 #include "kernels/cuda/check.cuh"
 #include "kernels/cuda/common.cuh"
+#include "kernels/cuda/launch.cuh"
 
 namespace mvl::cuda {
+
+using namespace dev;
+using namespace host;
 
 struct Context::GemmPlan {
   cublasLtMatmulDesc_t op = nullptr;
@@ -72,6 +78,26 @@ std::shared_ptr<Context::GemmPlan> make_plan(const Context& ctx, int64_t n, int6
   return p;
 }
 
+// One warp per output element y[r, c].
+__global__ void linear_f32_kernel(const float* x, const void* w, bool wbf, float* y, int64_t n,
+                                  int64_t in, int64_t out) {
+  const int64_t warp = (blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x) >> 5;
+  const int lane = threadIdx.x & 31;
+  if (warp >= n * out) return;
+  const int64_t r = warp / out, c = warp % out;
+  const float* xr = x + r * in;
+  float acc = 0.0f;
+  for (int64_t j = lane; j < in; j += 32) acc += xr[j] * ldw(w, wbf, c * in + j);
+  acc = warp_sum(acc);
+  if (lane == 0) y[r * out + c] = acc;
+}
+
+__global__ void add_bias_kernel(float* y, const void* b, bool bbf, int64_t out, int64_t n) {
+  const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (i >= n) return;
+  y[i] += ldw(b, bbf, i % out);
+}
+
 }  // namespace
 
 void gemm_raw(const Context& ctx, const void* x, const void* w, void* y, bool y_bf16, int64_t n,
@@ -123,6 +149,27 @@ void gemm(const Context& ctx, const Tensor& x, const Tensor& w, const Tensor& y,
     MVL_CHECK(opt.bias->dtype() == DType::bf16 && opt.bias->numel() == out, shape_mismatch,
               "cuda::gemm: bias {} (want bf16 [{}])", opt.bias->str(), out);
   gemm_raw(ctx, x.data(), w.data(), y.data(), y.dtype() == DType::bf16, n, in, out, opt);
+}
+
+void linear_f32(const Context& ctx, const Tensor& x, const Tensor& w, const Tensor& y) {
+  check_f32(x, "linear x");
+  check_f32(y, "linear y");
+  const int64_t in = w.dim(1), out = w.dim(0), n = x.numel() / in;
+  if (n * out == 0) return;
+  linear_f32_kernel<<<blocks_for(n * out * 32, 256), 256, 0, ctx.stream()>>>(
+      x.data<float>(), w.data(), is_bf16(w), y.data<float>(), n, in, out);
+  MVL_CUDA_CHECK(cudaGetLastError());
+}
+
+void add_bias_rows_f32(const Context& ctx, const Tensor& y, const Tensor& bias) {
+  check_act(y, "bias add output");
+  const int64_t out = y.dim(-1);
+  check_param(bias, out, "linear bias");
+  const int64_t n = y.numel();
+  if (n == 0) return;
+  add_bias_kernel<<<blocks_for(n, 256), 256, 0, ctx.stream()>>>(
+      y.data<float>(), bias.data(), bias.dtype() == DType::bf16, out, n);
+  MVL_CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace mvl::cuda

@@ -1,5 +1,6 @@
 // Device timing for benchmarks (CUDA events on the context's stream), kept behind a plain
-// C++ header so kernels/bench needs no CUDA headers. Never used by tests: timings are
+// C++ header so the benchmark executables and `minimax-vl bench` need no CUDA headers. Part
+// of mvl_kbench (kernels/bench), not of the kernels library. Never used by tests: timings are
 // reported, not asserted.
 #pragma once
 

@@ -1,11 +1,11 @@
 // CUDA-event timing, L2 flushing, ceiling measurements and random fills for benchmarks.
-#include "kernels/cuda/timing.h"
+#include "kernels/bench/timing.h"
 
 #include <algorithm>
 
 #include "kernels/cuda/check.cuh"
 #include "kernels/cuda/common.cuh"
-#include "kernels/cuda/gemm.h"
+#include "kernels/cuda/linear.h"
 
 namespace mvl::cuda {
 

@@ -1,5 +1,7 @@
-// bf16 GEMMs through cuBLASLt: y[n, out] = x[n, in] · w[out, in]ᵀ (+ bias) (+ y), the
-// PyTorch Linear convention. bf16 operands, f32 accumulation, f32 or bf16 output.
+// Linear layers on CUDA, y[n, out] = x[n, in] · w[out, in]ᵀ (+ bias) (+ y), the PyTorch
+// Linear convention: bf16 GEMMs through cuBLASLt (bf16 operands, f32 accumulation, f32 or
+// bf16 output), and the f32 generic form with a separate bias add. CPU twin:
+// kernels/cpu/linear.h; dispatch: kernels/ops/linear.h. All enqueue on ctx.stream().
 #pragma once
 
 #include "kernels/core/tensor.h"
@@ -21,5 +23,10 @@ void gemm(const Context& ctx, const Tensor& x, const Tensor& w, const Tensor& y,
 // Raw-pointer form used by MoE (per-expert slices of one buffer). Same layouts.
 void gemm_raw(const Context& ctx, const void* x, const void* w, void* y, bool y_bf16, int64_t n,
               int64_t in, int64_t out, const GemmOptions& opt = {});
+
+// y[n, out] = x[n, in] · w[out, in]ᵀ; x, y f32 contiguous; w f32|bf16 contiguous.
+void linear_f32(const Context& ctx, const Tensor& x, const Tensor& w, const Tensor& y);
+// y[r, o] += bias[o]; y f32 [n, out] contiguous, bias f32|bf16 [out] contiguous.
+void add_bias_rows_f32(const Context& ctx, const Tensor& y, const Tensor& bias);
 
 }  // namespace mvl::cuda

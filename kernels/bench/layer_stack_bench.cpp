@@ -5,23 +5,26 @@
 // To fit one GPU the 32 experts' weights (10.9 GB) are shared by all layers (each layer has
 // its own router, so different experts stream per layer; L2 cannot hold them, so timings
 // are unaffected). Decode appends nothing to the KV cache (a B x 4 KiB copy per softmax layer).
-#include "kernels/cuda/layer_stack_bench.h"
+#include "kernels/bench/layer_stack_bench.h"
 
 #include <algorithm>
 #include <cmath>
 #include <functional>
 
+#include "kernels/bench/timing.h"
 #include "kernels/core/error.h"
 #include "kernels/core/json.h"
+#include "kernels/cuda/activation.h"
 #include "kernels/cuda/attention.h"
 #include "kernels/cuda/context.h"
 #include "kernels/cuda/device_info.h"
-#include "kernels/cuda/elementwise.h"
-#include "kernels/cuda/gemm.h"
 #include "kernels/cuda/lightning.h"
+#include "kernels/cuda/linear.h"
 #include "kernels/cuda/moe.h"
+#include "kernels/cuda/rms_norm.h"
+#include "kernels/cuda/rope.h"
 #include "kernels/cuda/storage.h"
-#include "kernels/cuda/timing.h"
+#include "kernels/cuda/tensor_ops.h"
 
 namespace mvl::cuda {
 

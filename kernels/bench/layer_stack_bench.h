@@ -1,7 +1,8 @@
 // Random-weight benchmark of a stack of MiniMax-Text-01 decoder layers on CUDA, shaped by
 // a config.json (text_config): prefill of T tokens and a batched decode step (also as one
 // CUDA graph), with per-part timings. Shared by `minimax-vl bench` (app/cli/cmd_bench.cpp)
-// and kernels/bench/layers_cuda_bench.cpp. Plain C++ header.
+// and kernels/bench/layers_cuda_bench.cpp; lives in mvl_kbench (kernels/bench), not in the
+// kernels library. Plain C++ header.
 #pragma once
 
 #include <string>
