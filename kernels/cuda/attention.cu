@@ -6,7 +6,8 @@
 // and when that grid is too small for the GPU the key range is split across CTAs (split-K)
 // with an f32 merge kernel.
 // Shared memory: Q 64x(d+8), K/V 2x2x64x(d+8) bf16 (87 KB at d = 128, opt-in).
-// CPU reference: kernels/cpu/attention.cpp; test: tests/gpu/attention_test.cpp.
+// Also the f32 generic attention_f32: one block per (query, head), scores in shared memory.
+// CPU reference: kernels/cpu/attention.cpp; tests: tests/gpu/attention_test.cpp, model_ops_test.cpp.
 #include "kernels/cuda/attention.h"
 
 #include <algorithm>

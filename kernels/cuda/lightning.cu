@@ -14,7 +14,9 @@
 // outputs of chunk c from S_(c-1) while warps 4-7 compute S_c, S double-buffered (bf16).
 // Decode: one 256-thread CTA per (seq, head, 32 value columns); the fp32 state is
 // streamed once (float4) and written back in place.
-// CPU reference: kernels/cpu lightning (recurrent form); test: tests/gpu/lightning_test.cpp.
+// Also the f32 generic lightning_recurrent_f32: one block per head, token by token.
+// CPU reference: kernels/cpu lightning (recurrent form); tests: tests/gpu/lightning_test.cpp,
+// model_ops_test.cpp.
 #include "kernels/cuda/lightning.h"
 
 #include "kernels/cuda/check.cuh"
