@@ -1,7 +1,8 @@
 // Shared by the end-to-end VL golden tests (tests/golden/vl/, made by
-// tools/golden/vl/make_vl_goldens.py): open the golden checkpoint (released layout) the way
-// the parity commands do, run one case from image files to the logits of every kept position,
-// and compare them with the reference's rows.
+// tools/golden/vl/make_vl_goldens.py; tests/golden/vl_native/, made by make_vl_native_goldens.py
+// from the native transformers port on the same model and images): open the golden checkpoint
+// (released layout) the way the parity commands do, run one case from image files to the logits of
+// every kept position, and compare them with the reference's rows.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -21,8 +22,9 @@
 
 namespace mvl::test {
 
-inline std::string vl_golden(const std::string& rel) {
-  return source_path("tests/golden/vl/" + rel);
+// dir: "vl" (composed reference) or "vl_native" (native transformers minimax_vl_01).
+inline std::string vl_golden(const std::string& rel, const std::string& dir = "vl") {
+  return source_path("tests/golden/" + dir + "/" + rel);
 }
 
 struct VlCase {
@@ -33,14 +35,14 @@ struct VlCase {
   int64_t positions = 0;
 };
 
-inline std::vector<VlCase> vl_cases() {
-  const json::Json m = json::parse_file(vl_golden("manifest.json"));
+inline std::vector<VlCase> vl_cases(const std::string& dir = "vl") {
+  const json::Json m = json::parse_file(vl_golden("manifest.json", dir));
   std::vector<VlCase> out;
   for (const auto& [name, c] : m.at("cases").items()) {
     VlCase v;
     v.name = name;
     for (const auto& i : c.at("ids")) v.ids.push_back(i.get<int32_t>());
-    for (const auto& p : c.at("images")) v.images.push_back(vl_golden(p.get<std::string>()));
+    for (const auto& p : c.at("images")) v.images.push_back(vl_golden(p.get<std::string>(), dir));
     for (const auto& t : c.at("image_tokens")) v.image_tokens.push_back(t.get<int64_t>());
     v.positions = c.at("positions").get<int64_t>();
     out.push_back(std::move(v));
@@ -67,8 +69,9 @@ inline std::vector<std::vector<float>> vl_rows_of(const Tensor& t) {
 }
 
 // pillow: "pillow12" (classic resize pass order) or "pillow13".
-inline VlRows vl_reference(const std::string& pillow, const std::string& name) {
-  const Checkpoint g = Checkpoint::open(vl_golden("logits_" + pillow + ".safetensors"));
+inline VlRows vl_reference(const std::string& pillow, const std::string& name,
+                           const std::string& dir = "vl") {
+  const Checkpoint g = Checkpoint::open(vl_golden("logits_" + pillow + ".safetensors", dir));
   VlRows r;
   const Tensor pos = contiguous(g.get(name + ".rows"));  // I32 [r]
   for (int64_t i = 0; i < pos.numel(); ++i) r.positions.push_back(pos.data<int32_t>()[i]);
