@@ -25,7 +25,7 @@ TEST(VlNativeCuda, Bf16DefaultsWithinBf16ToleranceOfTheNativePort) {
   const VlModel m = open_vl_model(dev, std::nullopt, [&](const auto& cfg, const auto& ckpt) {
     return engine::load_vision_encoder(cfg, ckpt, dev, std::nullopt);
   });
-  ASSERT_EQ(m.text.precision(), llm::Precision::bf16);  // the CUDA default
+  ASSERT_EQ(m.text.precision(), ops::Precision::bf16);  // the CUDA default
   for (const VlCase& c : vl_cases(kDir)) {
     SCOPED_TRACE(c.name);
     const VlRows ref = vl_reference("pillow12", c.name, kDir);
