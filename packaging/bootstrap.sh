@@ -34,7 +34,8 @@ packages=(build-essential cmake ninja-build pkg-config ccache file
   libopencv-core-dev libopencv-imgcodecs-dev libopencv-imgproc-dev libstb-dev
   libimgui-dev libglfw3-dev libcli11-dev libspdlog-dev libfmt-dev libgtest-dev
   nlohmann-json3-dev libpcre2-dev libicu-dev
-  libcpp-httplib-dev curl python3-venv)
+  libcpp-httplib-dev curl python3-venv
+  libedit-dev tmux)
 sudo_cmd=()
 [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
 missing=()

@@ -9,6 +9,7 @@
 
 #include "app/cli/command.h"
 #include "app/cli/generation_cli.h"
+#include "app/cli/line_reader.h"
 #include "app/cli/signals.h"
 #include "app/engine/transcript.h"
 
@@ -29,7 +30,10 @@ constexpr const char* kHelp =
     "  /save FILE    save the conversation as JSON\n"
     "  /load FILE    load a saved conversation (fed on your next message)\n"
     "  /stats        timings of the last answer and the context used\n"
-    "  /quit         leave (also Ctrl+D); Ctrl+C stops an answer, twice exits\n";
+    "  /quit         leave (also Ctrl+D on an empty line)\n"
+    "Ctrl+C clears the line at the prompt and stops an answer; end a line with \\ to continue\n"
+    "the message on the next line. Up/Down recall earlier input (kept in\n"
+    "$XDG_STATE_HOME/minimax-vl/chat_history).\n";
 
 std::string trim(const std::string& s) {
   const size_t b = s.find_first_not_of(" \t\r\n");
@@ -46,14 +50,16 @@ class Repl {
     input_phase([&] {  // a bad --image at start is bad input (exit 4); /image later only warns
       for (const auto& p : f_.images) pending_.push_back(engine::ContentPart::make_image(p, e_.prepare_image(p)));
     });
-    if (tty_) std::fprintf(stderr, "minimax-vl chat: type a message, /help for commands, /quit to leave\n");
-    std::string line;
+    if (tty_)
+      std::fprintf(
+          stderr, "minimax-vl chat: type a message, /help for commands, /quit to leave%s\n",
+          LineReader::has_line_editing() ? "" : " (no line editing: built without libedit)");
+    LineReader reader(tty_);
     while (true) {
-      if (tty_) {
-        std::fprintf(stderr, "%s> ", pending_.empty() ? "" : fmt::format("[{} image(s)] ", pending_.size()).c_str());
-        std::fflush(stderr);
-      }
-      if (!std::getline(std::cin, line)) break;
+      const auto input =
+          reader.read(pending_.empty() ? "> " : fmt::format("[{} image(s)] > ", pending_.size()));
+      if (!input) break;
+      const std::string& line = *input;
       const std::string t = trim(line);
       if (t.empty()) continue;
       if (t[0] == '/') {
