@@ -3,6 +3,8 @@
 #   packaging/bootstrap.sh demo   install missing packages, configure, build, run the demo
 #   packaging/bootstrap.sh test   same setup, then run the whole test suite (ctest)
 #   packaging/bootstrap.sh build  setup and build only
+#   packaging/bootstrap.sh fuzz [SECONDS]  also install clang-14 + libclang-rt-14-dev, then run
+#                                  tools/fuzz/run_fuzzers.sh (libFuzzer, own build in build-fuzz)
 # Options (after the mode): --build-dir DIR (default: build), --sanitize (ASan+UBSan build
 # in build-asan), --package (afterwards: build the .deb, install it with apt-get and ask the
 # installed minimax-vl a question from /), any -D... flag is passed to cmake.
@@ -12,7 +14,8 @@ mode="${1:-}"
 [ -n "$mode" ] && shift || true
 case "$mode" in
   demo|test|build) ;;
-  *) echo "usage: packaging/bootstrap.sh demo|test|build [--build-dir DIR] [--sanitize] [-DKEY=VALUE...]" >&2; exit 2 ;;
+  fuzz) fuzz_seconds="${1:-30}"; [ $# -gt 0 ] && shift ;;
+  *) echo "usage: packaging/bootstrap.sh demo|test|build|fuzz [--build-dir DIR] [--sanitize] [-DKEY=VALUE...]" >&2; exit 2 ;;
 esac
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -36,6 +39,8 @@ packages=(build-essential cmake ninja-build pkg-config ccache file
   nlohmann-json3-dev libpcre2-dev libicu-dev
   libcpp-httplib-dev curl python3-venv
   libedit-dev tmux)
+# The fuzz step only: clang and its libFuzzer/sanitizer runtimes.
+[ "$mode" = fuzz ] && packages+=(clang-14 libclang-rt-14-dev)
 sudo_cmd=()
 [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
 missing=()
@@ -47,6 +52,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   "${sudo_cmd[@]}" apt-get update -qq
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if [ "$mode" = fuzz ]; then
+  exec "$root/tools/fuzz/run_fuzzers.sh" "$fuzz_seconds"
 fi
 
 # ---- 2. configure + build ------------------------------------------------------------

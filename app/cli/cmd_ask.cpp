@@ -5,12 +5,11 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <iostream>
-#include <iterator>
 
 #include "app/cli/command.h"
 #include "app/cli/generation_cli.h"
 #include "app/cli/signals.h"
+#include "kernels/core/file_io.h"
 
 namespace mvl::cli {
 namespace {
@@ -25,8 +24,10 @@ struct AskFlags {
   bool verbose = false;
 };
 
+// Capped: `yes | minimax-vl ask` must stop with one line, not grow until bad_alloc.
 std::string read_stdin() {
-  return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  return input_phase(
+      [] { return read_stream(STDIN_FILENO, kMaxStdinBytes, "the prompt on stdin"); });
 }
 
 // True when stdin is a pipe or a redirected file (not a terminal, not /dev/null).

@@ -90,6 +90,10 @@ int run_eval_command(const EvalFlags& f) {
                                   : fmt::format("eval-{}-{}", f.task, std::filesystem::path(data).stem().string());
   parse_device_flag(f.model.device);  // a bad --device is a usage error before anything runs
 
+  // One run per output folder, taken before anything is written into it (the TSV image cache
+  // lives there) and held until the reports are written; a second run gets exit 2.
+  const std::shared_ptr<eval::OutputLock> lock = eval::OutputLock::acquire(out_dir);
+
   eval::LoadOptions lo;
   lo.format = f.format;
   lo.image_root = f.image_root;
@@ -140,6 +144,7 @@ int run_eval_command(const EvalFlags& f) {
   cfg.resume = f.resume;
   cfg.overwrite = f.overwrite;
   cfg.model = eval::describe_model(*eng);
+  cfg.lock = lock;
   ProgressPrinter progress(task == eval::Task::docvqa ? "anls" : "acc", ::isatty(STDERR_FILENO) == 1, f.quiet);
   cfg.on_progress = [&progress](const eval::Progress& p) { progress(p); };
   cfg.stop_requested = [] { return InterruptGuard::interrupted(); };
@@ -171,6 +176,9 @@ int run_eval_command(const EvalFlags& f) {
     std::fprintf(stderr, "minimax-vl: eval: ran %zu item(s)", res.ran);
     if (res.skipped) std::fprintf(stderr, ", kept %zu from the earlier run", res.skipped);
     if (res.retried) std::fprintf(stderr, " (%zu earlier error(s) retried)", res.retried);
+    if (res.changed)
+      std::fprintf(stderr, " (%zu item(s) changed since the earlier run, first '%s': run again)",
+                   res.changed, res.first_changed.c_str());
     std::fprintf(stderr, "; reports in %s\n", out_dir.c_str());
   }
   const int64_t errors = res.summary["errors"].get<int64_t>();

@@ -160,17 +160,22 @@ void add_generate_command(CLI::App& app, RunFn& run) {
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
   cmd->add_option("--temp,--temperature", o->temperature, "Sampling temperature; 0 = greedy")
       ->capture_default_str()
+      ->check(kFinite)
       ->check(CLI::Range(0.0f, 100.0f));
   cmd->add_option("--top-k", o->top_k, "Keep only the k most likely tokens (0 = off)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--top-p", o->top_p, "Nucleus sampling mass in (0, 1] (1 = off)")
       ->capture_default_str()
+      ->check(kFinite)
       ->check(CLI::Range(1e-9f, 1.0f));
   cmd->add_option("--repeat-penalty", o->repetition_penalty, "Repetition penalty (1 = off)")
       ->capture_default_str()
+      ->check(kFinite)
       ->check(CLI::Range(1e-3f, 100.0f));
-  cmd->add_option("--seed", o->seed, "Random seed for sampling")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "Random seed for sampling")
+      ->check(kSeed)
+      ->capture_default_str();
   cmd->add_flag("--print-ids", o->print_ids, "Print the generated token ids (space-separated, one line) instead of text");
   cmd->add_flag("--ignore-eos", o->ignore_eos, "Keep generating past the end-of-sequence token");
   cmd->add_flag("--stats", o->stats, "Print prefill/decode speed to stderr");

@@ -36,7 +36,17 @@ int run_preprocess(const PreprocessArgs& a) {
   vision::PreprocessOptions popt;
   popt.pass_order = resize_compat_flag(a.resize_compat);
   const auto [img, r] = input_phase([&] {
-    vision::Image im = vision::decode_image_file(a.image, dopt);
+    vision::Image im = [&] {
+      try {
+        return vision::decode_image_file(a.image, dopt);
+      } catch (const Error& e) {
+        // The library's advice names no flag (ask/chat have none); this command has one.
+        if (e.category() != ErrorCategory::out_of_memory ||
+            e.message().find("bomb") == std::string::npos)
+          throw;
+        throw Error(e.category(), e.message() + ", or pass --max-image-pixels to raise the limit");
+      }
+    }();
     vision::PreprocessResult res = in_context(fmt::format("image '{}'", a.image), [&] {
       return vision::preprocess(im, cfg, popt);
     });

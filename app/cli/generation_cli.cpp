@@ -3,8 +3,10 @@
 
 #include <unistd.h>
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 #include "app/cli/command.h"
@@ -76,6 +78,28 @@ std::optional<ops::Precision> precision_flag(const std::string& value) {
   return ops::parse_precision(value);
 }
 
+// CLI11's Range lets NaN through (every comparison with NaN is false) and its integer
+// conversion clamps "-1" / 2^64 into a uint64_t; these run on the text before conversion.
+const CLI::Validator kFinite(
+    [](std::string& s) -> std::string {
+      char* end = nullptr;
+      const double v = std::strtod(s.c_str(), &end);
+      if (s.empty() || end != s.c_str() + s.size() || !std::isfinite(v))
+        return "'" + s + "' is not a finite number";
+      return "";
+    },
+    "FINITE");
+
+const CLI::Validator kSeed(
+    [](std::string& s) -> std::string {
+      uint64_t v = 0;
+      const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+      if (s.empty() || ec != std::errc() || end != s.data() + s.size())
+        return "'" + s + "' is not a seed: use a whole number from 0 to 18446744073709551615";
+      return "";
+    },
+    "0..2^64-1");
+
 void add_generation_flags(CLI::App& cmd, GenerationFlags& f) {
   cmd.add_option("--system", f.system,
                  "System prompt (\"\" for none). Default: the one of the official examples")
@@ -83,12 +107,15 @@ void add_generation_flags(CLI::App& cmd, GenerationFlags& f) {
   cmd.add_option("-n,--max-tokens", f.max_tokens, "Max new tokens (<= 0: until EOS or a full context)")
       ->type_name("N")
       ->capture_default_str();
-  cmd.add_option("--temp", f.temperature, "Temperature; 0 = greedy (default, as the official examples)")
+  cmd.add_option("--temp", f.temperature,
+                 "Temperature; 0 = greedy (default, as the official examples)")
       ->type_name("T")
+      ->check(kFinite)
       ->check(CLI::Range(0.0, 100.0))
       ->capture_default_str();
   cmd.add_option("--top-p", f.top_p, "Nucleus sampling mass (1 = off)")
       ->type_name("P")
+      ->check(kFinite)
       ->check(CLI::Range(1e-9, 1.0))
       ->capture_default_str();
   cmd.add_option("--top-k", f.top_k, "Keep the K most likely tokens (0 = off)")
@@ -97,9 +124,11 @@ void add_generation_flags(CLI::App& cmd, GenerationFlags& f) {
       ->capture_default_str();
   cmd.add_option("-s,--seed", f.seed, "Sampling seed (same seed + prompt = same answer)")
       ->type_name("S")
+      ->check(kSeed)
       ->capture_default_str();
   cmd.add_option("--repeat-penalty", f.repeat_penalty, "Repetition penalty (1 = off)")
       ->type_name("R")
+      ->check(kFinite)
       ->check(CLI::Range(1e-3, 100.0))
       ->capture_default_str();
 }

@@ -55,6 +55,11 @@ struct GenerationFlags {
 };
 
 void add_model_flags(CLI::App& cmd, ModelFlags& f);
+// Flag validators that run on the text: a finite number (CLI11's Range passes "nan"), and a
+// seed in [0, 2^64) without clamping ("-1" and 2^64 are usage errors).
+extern const CLI::Validator kFinite;
+extern const CLI::Validator kSeed;
+
 void add_generation_flags(CLI::App& cmd, GenerationFlags& f);
 
 // Opens the model inside load_phase (exit 3). Without -m: the default model, with a one-line

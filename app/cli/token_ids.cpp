@@ -1,13 +1,14 @@
 // Reading token-id prompts and splicing image features into them.
 #include "app/cli/token_ids.h"
 
-#include <fstream>
-#include <iostream>
+#include <unistd.h>
+
 #include <sstream>
 
 #include "app/cli/command.h"
 #include "app/engine/checkpoint.h"
 #include "kernels/core/error.h"
+#include "kernels/core/file_io.h"
 
 namespace mvl::cli {
 
@@ -26,15 +27,8 @@ ParityModel load_parity_model(const std::string& dir, const ops::DeviceContext& 
 }
 
 std::vector<int32_t> read_token_ids(const std::string& file) {
-  std::stringstream ss;
-  if (file == "-") {
-    ss << std::cin.rdbuf();
-  } else {
-    std::ifstream in(file, std::ios::binary);
-    MVL_CHECK(in.good(), not_found, "cannot open ids file '{}'", file);
-    ss << in.rdbuf();
-  }
-  std::string text = ss.str();
+  std::string text = file == "-" ? read_stream(STDIN_FILENO, kMaxStdinBytes, "the ids on stdin")
+                                 : read_regular_file(file, kMaxStdinBytes);
   for (char& c : text)
     if (c == ',' || c == '[' || c == ']') c = ' ';
   std::istringstream is(text);

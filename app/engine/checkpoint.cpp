@@ -63,6 +63,12 @@ class TokenizerCodec : public PromptCodec {
     MVL_CHECK(r.substr(0, at) == gen_text_, internal,
               "the chat template opens an assistant turn differently from its generation prompt");
     close_ = tok_.encode(r.substr(at + 6), true);
+    // Token strings are at least as long as the bytes they stand for (ByteLevel maps a byte
+    // to 1-2 UTF-8 bytes, byte fallback <0xAB> to 6), so the longest one bounds bytes/token.
+    for (int64_t id = 0; id < tok_.vocab_size(); ++id)
+      if (tok_.has_id(static_cast<int32_t>(id)))
+        max_token_bytes_ =
+            std::max(max_token_bytes_, tok_.id_to_token(static_cast<int32_t>(id)).size());
   }
 
   std::vector<Piece> encode_message(const Message& m) const override {
@@ -125,6 +131,7 @@ class TokenizerCodec : public PromptCodec {
   std::string decode(const std::vector<int32_t>& ids) const override { return tok_.decode(ids, true); }
   bool is_special(int32_t id) const override { return tok_.is_special(id); }
   int32_t eos_id() const override { return eos_; }
+  size_t max_bytes_per_token() const override { return max_token_bytes_; }
 
   class DetokStream : public Stream {
    public:
@@ -139,6 +146,7 @@ class TokenizerCodec : public PromptCodec {
 
  private:
   llm::Tokenizer tok_;
+  size_t max_token_bytes_ = 0;
   int32_t eos_ = 0;
   std::string gen_text_;
   std::vector<int32_t> gen_, close_;
@@ -286,7 +294,8 @@ LoadedModel load_checkpoint(const EngineOptions& opts, const ProgressFn& progres
     check_model_fits(cfg, opts);  // before any weight is read: refuse at once if it cannot fit
     report(progress, 0.05, "tokenizer");
     const std::string tok_path = (fs::path(opts.model_dir) / "tokenizer.json").string();
-    auto codec = std::make_unique<TokenizerCodec>(llm::Tokenizer::from_file(tok_path), cfg.image_token_index);
+    auto codec = std::make_unique<TokenizerCodec>(
+        llm::Tokenizer::from_file(tok_path, cfg.text.vocab_size), cfg.image_token_index);
     report(progress, 0.1, "checkpoint");
     const Checkpoint ckpt = Checkpoint::open(opts.model_dir);
     report(progress, 0.15, "text model");

@@ -99,6 +99,9 @@ class PromptCodec {
   virtual std::string decode(const std::vector<int32_t>& ids) const = 0;        // skips specials
   virtual bool is_special(int32_t id) const = 0;
   virtual int32_t eos_id() const = 0;
+  // An upper bound on the UTF-8 bytes one token covers (0 = unknown). Lets the engine refuse
+  // a prompt that cannot fit the context before it tokenizes megabytes of text.
+  virtual size_t max_bytes_per_token() const { return 0; }
   // Streaming detokenizer: push(id) returns the newly completed UTF-8 text.
   class Stream {
    public:

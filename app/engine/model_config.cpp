@@ -25,6 +25,12 @@ Json pinpoints_json(const std::vector<vision::Pinpoint>& pins) {
   return a;
 }
 
+void check_token_id(const std::optional<int64_t>& id, const char* key, int64_t vocab,
+                    const std::string& what) {
+  if (id && (*id < 0 || *id >= vocab))
+    bad(what, fmt::format("{} {} lies outside the vocabulary [0, {})", key, *id, vocab));
+}
+
 }  // namespace
 
 ModelConfig ModelConfig::released() {
@@ -82,6 +88,8 @@ ModelConfig ModelConfig::from_json(const json::Json& j, const std::string& what)
 
 void ModelConfig::validate(const std::string& what) const {
   text.validate(what + " text_config");
+  check_token_id(text.eos_token_id, "text_config eos_token_id", text.vocab_size, what);
+  check_token_id(text.bos_token_id, "text_config bos_token_id", text.vocab_size, what);
   if (!has_vision) return;
   vision.validate(what + " vision_config");
   preprocess.validate(what);
@@ -134,10 +142,19 @@ ModelConfig ModelConfig::load_dir(const std::string& dir) {
     const std::string what = "'" + gen.string() + "'";
     const Json g = json::parse_file(gen.string());
     if (auto it = g.find("eos_token_id"); it != g.end() && !it->is_null()) {
-      c.text.eos_token_id = it->is_array() ? json::as_int_list(*it, what + " eos_token_id").at(0)
-                                           : json::get_int(g, "eos_token_id", what);
+      if (it->is_array()) {
+        const auto ids = json::as_int_list(*it, what + " eos_token_id");
+        if (ids.empty()) bad(what, "eos_token_id is an empty list; give the end-of-text token id");
+        c.text.eos_token_id = ids.front();
+      } else {
+        c.text.eos_token_id = json::get_int(g, "eos_token_id", what);
+      }
+      check_token_id(c.text.eos_token_id, "eos_token_id", c.text.vocab_size, what);
     }
-    if (!c.text.bos_token_id) c.text.bos_token_id = json::opt_int(g, "bos_token_id", what);
+    if (!c.text.bos_token_id) {
+      c.text.bos_token_id = json::opt_int(g, "bos_token_id", what);
+      check_token_id(c.text.bos_token_id, "bos_token_id", c.text.vocab_size, what);
+    }
   }
   return c;
 }

@@ -8,8 +8,10 @@
 #include "app/engine/request_runner.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "app/engine/sampler.h"
+#include "kernels/core/mapped_files.h"
 
 namespace mvl::engine {
 namespace {
@@ -31,6 +33,27 @@ int64_t total_size(const std::vector<Segment>& segs) {
   return n;
 }
 
+// `needed` new positions on top of `used` must stay below the context `budget`.
+void throw_if_over_budget(int64_t needed, int64_t budget, int64_t used, bool at_least = false) {
+  MVL_CHECK(used + needed < budget, out_of_memory,
+            "the prompt needs {}{} positions ({} already in the conversation) but the context "
+            "holds {}; shorten the prompt, use fewer or smaller images, raise the context "
+            "(-c/--ctx-size) or start a new conversation",
+            at_least ? "at least " : "", needed, used, budget);
+}
+
+// NaN/Inf logits mean broken weights or a numerical failure: sampling from them would print
+// garbage ("!!!!") with exit 0. Reported as an error naming the position.
+void check_logits(const std::vector<float>& logits, int64_t position) {
+  for (size_t i = 0; i < logits.size(); ++i) {
+    if (std::isfinite(logits[i])) continue;
+    throw_error(ErrorCategory::internal,
+                fmt::format("the model produced a non-finite logit ({} for token {}) at position "
+                            "{}; the checkpoint's weights are likely corrupt (NaN/Inf)",
+                            logits[i], i, position));
+  }
+}
+
 void append_ids(std::vector<Segment>& segs, const std::vector<int32_t>& ids) {
   if (ids.empty()) return;
   if (segs.empty() || segs.back().is_rows()) segs.push_back(Segment{});
@@ -40,23 +63,37 @@ void append_ids(std::vector<Segment>& segs, const std::vector<int32_t>& ids) {
 
 }  // namespace
 
-int64_t RequestRunner::count_positions(Session& s, size_t from, size_t to) {
+int64_t RequestRunner::count_positions(Session& s, size_t from, size_t to, int64_t budget) {
   const PromptCodec& codec = *model_.codec;
   int64_t n = static_cast<int64_t>(s.pending_.size());
+  auto check = [&](int64_t at_least) {
+    input_step([&] { throw_if_over_budget(at_least, budget, s.state_->length(), true); });
+  };
   for (size_t i = from; i < to; ++i) {
     Message& m = s.messages_[i];
     if (m.role == Role::assistant && !m.tokens.empty()) {
       n += static_cast<int64_t>(codec.generation_prompt().size() + m.tokens.size() + codec.assistant_close().size());
+      check(n);
       continue;
+    }
+    // Cheap bound first: the text needs at least bytes / (bytes per token) positions (with a
+    // 4x margin for normalizers that shrink text), so a 50 MB line is refused untokenized.
+    if (const size_t per = codec.max_bytes_per_token(); per > 0) {
+      size_t bytes = 0;
+      for (const auto& p : m.parts)
+        if (p.kind == ContentPart::Kind::text) bytes += p.text.size();
+      check(n + static_cast<int64_t>(bytes / (4 * per)));
     }
     for (const auto& piece : input_step([&] { return codec.encode_message(m); }))
       n += static_cast<int64_t>(piece.ids.size());
+    check(n);
     for (auto& p : m.parts) {
       if (p.kind != ContentPart::Kind::image) continue;
       MVL_CHECK(model_.vision != nullptr, unsupported,
                 "the model in '{}' has no vision tower, so it cannot take images", model_.info.dir);
       if (!p.prepared) p.prepared = input_step([&] { return model_.vision->prepare(p.image_path); });
       n += p.prepared->image_tokens;
+      check(n);  // before the next image is decoded
     }
   }
   return n;
@@ -168,6 +205,8 @@ DoneEvent RequestRunner::run(Request& r, const std::atomic<bool>& cancel) {
 
   DoneEvent done;
   done.timings.load_ms = load_ms_;
+  // A shard truncated or rewritten since the load (mapped_files.h) fails the request cleanly.
+  check_mapped_files(true);
   try {
     if (r.kind == Request::Kind::turn) {
       input_step([&] {
@@ -198,15 +237,14 @@ DoneEvent RequestRunner::run(Request& r, const std::atomic<bool>& cancel) {
 
     const size_t n = s.messages_.size();
     const std::vector<int32_t> gen = model_.codec->generation_prompt();
-    // The context check comes before any image is encoded (that can take long).
-    const int64_t new_positions = count_positions(s, s.fed_messages_, n) + static_cast<int64_t>(gen.size());
+    // The context check comes before any image is encoded (that can take long), and
+    // count_positions stops early once the prompt cannot fit.
     const int64_t max_ctx = opts_.max_context > 0 ? opts_.max_context : lm.max_context();
+    const int64_t new_positions =
+        count_positions(s, s.fed_messages_, n, max_ctx - static_cast<int64_t>(gen.size())) +
+        static_cast<int64_t>(gen.size());
     input_step([&] {
-      MVL_CHECK(s.state_->length() + new_positions < max_ctx, out_of_memory,
-                "the prompt needs {} positions ({} already in the conversation) but the context "
-                "holds {}; shorten the prompt, use fewer or smaller images, raise the context "
-                "(-c/--ctx-size) or start a new conversation",
-                new_positions, s.state_->length(), max_ctx);
+      throw_if_over_budget(new_positions, max_ctx, s.state_->length());
       const int64_t cap = r.options.max_prompt_tokens;
       MVL_CHECK(cap <= 0 || s.state_->length() + new_positions <= cap, invalid_argument,
                 "the prompt needs {} positions ({} already in the conversation) but the limit "
@@ -278,6 +316,8 @@ DoneEvent RequestRunner::generate(Request& r, Session& s, std::vector<float> log
       reason = StopReason::cancelled;
       break;
     }
+    check_mapped_files();  // a shard truncated mid-request read as zeros: say so, once
+    check_logits(logits, s.state_->length());
     const int32_t id = sampler.sample(logits, content);
     if (++sampled == 1) t_first = now_ms();
     if (id == codec.eos_id()) {

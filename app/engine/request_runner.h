@@ -25,7 +25,9 @@ class RequestRunner {
 
  private:
   // Positions that build_segments will produce; prepares (decodes) images not prepared yet.
-  int64_t count_positions(Session& s, size_t from, size_t to);
+  // Throws InputError as soon as the count must exceed `budget` positions: before tokenizing
+  // text that cannot fit, and before decoding the images after the one that overflows.
+  int64_t count_positions(Session& s, size_t from, size_t to, int64_t budget);
   // The segments of messages [from, to) plus the session's pending ids, images encoded.
   std::vector<Segment> build_segments(Session& s, size_t from, size_t to, DoneEvent& done,
                                       const std::atomic<bool>& cancel);

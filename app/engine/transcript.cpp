@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "kernels/core/error.h"
+#include "kernels/core/file_io.h"
 
 namespace mvl::engine {
 
@@ -119,7 +120,8 @@ void save_transcript(const std::string& path, const std::vector<Message>& messag
 }
 
 std::vector<Message> load_transcript(const std::string& path) {
-  auto messages = transcript_from_json(json::parse_file(path), "'" + path + "'");
+  auto messages = transcript_from_json(
+      json::parse(read_regular_file(path, kMaxChatFileBytes), "'" + path + "'"), "'" + path + "'");
   // Relative image paths (older files stored them as typed): the current folder if the
   // file is there, else the transcript's own folder.
   const auto base = std::filesystem::path(path).parent_path();

@@ -161,7 +161,7 @@ Dataset load_dataset(Task task, const std::string& path, const LoadOptions& opts
     validate_items(task, t.items);
     return t;
   }
-  const std::string text = json::read_file(path);
+  const std::string text = json::read_file(path, kMaxDatasetFileBytes);
   if (ds.format == "jsonl") {
     std::istringstream in(text);
     std::string line;

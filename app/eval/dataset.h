@@ -35,7 +35,7 @@ struct LoadOptions {
   std::string format = "auto";  // auto (by extension) | jsonl | json | tsv
   // Relative image paths resolve against this dir; empty: the dataset file's own dir.
   std::string image_root;
-  // Where base64 images embedded in a TSV are written (<dir>/<index>.<ext>); required only
+  // Where base64 images embedded in a TSV are written (<dir>/<index>-<hash>.<ext>); required only
   // for such TSVs.
   std::string image_cache_dir;
 };

@@ -3,6 +3,8 @@
 // Images come as base64 in `image` (written once to the cache dir; a short value names
 // the row whose image it shares) or as paths in `image_path`. DocVQA answers are a Python
 // list literal ("['1/8', 'one-eighth']"); AI2D options are the columns A, B, C, ...
+#include <unistd.h>
+
 #include <array>
 #include <cctype>
 #include <filesystem>
@@ -146,13 +148,20 @@ std::vector<std::string> parse_answer_list(const std::string& s, const std::stri
   return out;
 }
 
-// A file name from a row index: anything but [A-Za-z0-9_-] becomes '_' (no paths out of
-// the cache dir, whatever the TSV holds).
-std::string safe_file_stem(const std::string& id) {
-  std::string s = id.substr(0, 64);
+// A cache file name for an image: the row index made safe (anything but [A-Za-z0-9_-] becomes
+// '_', at most 48 chars: no paths out of the cache dir, whatever the TSV holds) plus a hash of
+// the image bytes, so two ids that clean to the same stem ("a.b" / "a_b", or equal in their
+// first chars) can never share a file, and a stale file of the same size is never reused.
+std::string cache_file_stem(const std::string& id, const std::string& bytes) {
+  std::string s = id.substr(0, 48);
   for (char& c : s)
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) c = '_';
-  return s.empty() ? "_" : s;
+  uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a 64
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 0x100000001b3ull;
+  }
+  return fmt::format("{}-{:016x}", s.empty() ? "_" : s, h);
 }
 
 }  // namespace
@@ -160,7 +169,7 @@ std::string safe_file_stem(const std::string& id) {
 Dataset load_tsv(Task task, const std::string& path, const LoadOptions& opts) {
   const std::string name = fs::path(path).filename().string();
   const std::string root = opts.image_root.empty() ? fs::path(path).parent_path().string() : opts.image_root;
-  const std::vector<Row> rows = split_tsv(json::read_file(path), name);
+  const std::vector<Row> rows = split_tsv(json::read_file(path, kMaxDatasetFileBytes), name);
   MVL_CHECK(!rows.empty(), bad_format, "{}: empty file; expected a header row (index, question, ...)", name);
   std::map<std::string, size_t> col;
   for (size_t c = 0; c < rows[0].fields.size(); ++c) col[rows[0].fields[c]] = c;
@@ -197,13 +206,21 @@ Dataset load_tsv(Task task, const std::string& path, const LoadOptions& opts) {
         MVL_CHECK(!opts.image_cache_dir.empty(), invalid_argument,
                   "{}: the TSV embeds base64 images; an image cache dir is needed to write them", where);
         const std::string bytes = decode_base64(b64, where);
-        const fs::path file = fs::path(opts.image_cache_dir) / (safe_file_stem(it.id) + image_extension(bytes));
+        const fs::path file = fs::path(opts.image_cache_dir) /
+                              (cache_file_stem(it.id, bytes) + image_extension(bytes));
         std::error_code ec;
-        if (!fs::exists(file, ec) || fs::file_size(file, ec) != bytes.size()) {
+        if (!fs::is_regular_file(file, ec) || fs::file_size(file, ec) != bytes.size()) {
           fs::create_directories(opts.image_cache_dir, ec);
-          std::ofstream out(file, std::ios::binary);
-          out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-          MVL_CHECK(out.good(), io, "{}: cannot write the image to '{}'", where, file.string());
+          // Written whole, then renamed into place: a reader never sees half a file.
+          const fs::path tmp = file.string() + ".tmp" + std::to_string(::getpid());
+          {
+            std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+            out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+            MVL_CHECK(out.good(), io, "{}: cannot write the image to '{}'", where, tmp.string());
+          }
+          fs::rename(tmp, file, ec);
+          MVL_CHECK(!ec, io, "{}: cannot write the image to '{}': {}", where, file.string(),
+                    ec.message());
         }
         it.images.push_back(file.string());
       }

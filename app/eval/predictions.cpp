@@ -124,7 +124,7 @@ PredictionsFile read_predictions(const std::string& path) {
   PredictionsFile out;
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return out;
-  const std::string text = json::read_file(path);
+  const std::string text = json::read_file(path, kMaxDatasetFileBytes);
   const std::string name = std::filesystem::path(path).filename().string();
   std::istringstream in(text);
   std::string line;

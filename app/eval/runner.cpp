@@ -6,9 +6,12 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <map>
 #include <set>
 
+#include "app/eval/output_lock.h"
 #include "app/eval/predictions.h"
+#include "app/eval/prompts.h"
 #include "app/eval/report.h"
 #include "kernels/core/error.h"
 
@@ -66,6 +69,25 @@ void check_same_run(Json before, Json now, const std::string& path) {
 
 bool stop(const RunConfig& c) { return c.stop_requested && c.stop_requested(); }
 
+// True when an earlier record `r` was made for exactly this item: the same prompt, image
+// paths and target, and image files whose bytes still hash as they did then.
+bool same_item(const Json& r, const Item& item, const RunConfig& c) {
+  const Json fresh = make_record(c.task, c.protocol, item, 0,
+                                 build_prompt(c.task, c.protocol, item), nullptr, nullptr, 0);
+  for (const char* k : {"prompt", "images", "target"})
+    if (r.value(k, Json()) != fresh[k]) return false;
+  const Json& hashes = r.value("image_fnv1a64", Json());
+  if (!hashes.is_array() || hashes.size() != item.images.size()) return false;
+  for (size_t i = 0; i < item.images.size(); ++i) {
+    try {
+      if (hashes[i] != Json(file_fnv1a64(item.images[i]))) return false;
+    } catch (const Error&) {
+      return false;  // the image is gone: run the item again (it will record the error)
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 Json describe_model(const engine::Engine& e) {
@@ -81,8 +103,9 @@ RunResult run_eval(engine::Engine& eng, const Dataset& ds, const RunConfig& cfg)
             eng.info().dir);
   MVL_CHECK(!cfg.output_dir.empty(), invalid_argument, "an output dir is needed (--output)");
   std::error_code ec;
-  fs::create_directories(cfg.output_dir, ec);
-  MVL_CHECK(!ec, io, "cannot create the output dir '{}': {}", cfg.output_dir, ec.message());
+  // One run per folder (taken by the caller before the model load, or here).
+  const std::shared_ptr<OutputLock> lock =
+      cfg.lock ? cfg.lock : OutputLock::acquire(cfg.output_dir);
 
   RunResult res;
   const fs::path dir(cfg.output_dir);
@@ -105,17 +128,26 @@ RunResult run_eval(engine::Engine& eng, const Dataset& ds, const RunConfig& cfg)
       if (fs::exists(run_path, ec)) check_same_run(json::parse_file(run_path), this_run, run_path);
     }
   }
-  std::set<std::string> ids;
-  for (const auto& it : ds.items) ids.insert(it.id);
+  std::map<std::string, size_t> ids;
+  for (size_t i = 0; i < ds.items.size(); ++i) ids.emplace(ds.items[i].id, i);
   std::vector<Json> records;
   for (auto& r : earlier.records) {
     const std::string id = r["id"].get<std::string>();
-    MVL_CHECK(ids.count(id), invalid_argument,
-              "--resume: '{}' holds id '{}', which is not in '{}'; it belongs to another dataset (use another "
+    const auto at = ids.find(id);
+    MVL_CHECK(at != ids.end(), invalid_argument,
+              "--resume: '{}' holds id '{}', which is not in '{}'; it belongs to another dataset "
+              "(use another "
               "--output dir or --overwrite)",
               res.predictions_path, id, ds.path);
     if (!r.value("error", Json()).is_null()) {
       ++res.retried;  // failed items run again
+      continue;
+    }
+    // A kept record must be of this very item: same prompt, images, target and image bytes.
+    // Anything else (another dataset with the same ids, a replaced page) is run again.
+    if (!same_item(r, ds.items[at->second], cfg)) {
+      ++res.changed;
+      if (res.first_changed.empty()) res.first_changed = id;
       continue;
     }
     records.push_back(std::move(r));

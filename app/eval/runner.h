@@ -7,11 +7,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "app/engine/engine.h"
 #include "app/eval/dataset.h"
+#include "app/eval/output_lock.h"
 #include "app/eval/prompts.h"
 #include "kernels/core/json.h"
 
@@ -40,6 +42,9 @@ struct RunConfig {
   std::function<bool()> stop_requested;               // polled ~every 50 ms; true: cancel and stop
   std::function<void(const Progress&)> on_progress;   // after every item (on the calling thread)
   json::Json model;            // description stored in run.json / summary.json
+  // The output folder's lock when the caller took it early (before the model load); run_eval
+  // takes it itself when null. A folder locked by another run: Error{invalid_argument}.
+  std::shared_ptr<OutputLock> lock;
 };
 
 struct RunResult {
@@ -47,6 +52,9 @@ struct RunResult {
   size_t ran = 0;          // items run now
   size_t skipped = 0;      // finished items kept from an earlier run
   size_t retried = 0;      // error records of an earlier run dropped to be run again
+  size_t changed =
+      0;  // earlier records whose item changed (prompt, target, image bytes): run again
+  std::string first_changed;  // the first such id, for the message
   bool interrupted = false;
   std::string predictions_path, summary_path, markdown_path;
 };

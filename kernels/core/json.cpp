@@ -1,13 +1,8 @@
 // JSON helpers with readable type errors.
 #include "kernels/core/json.h"
 
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-
 #include "kernels/core/error.h"
+#include "kernels/core/file_io.h"
 
 namespace mvl::json {
 
@@ -20,20 +15,13 @@ Json parse(const std::string& text, const std::string& what) {
   }
 }
 
-std::string read_file(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec))
-    throw Error(ErrorCategory::not_found, fmt::format("'{}' does not exist", path));
-  if (std::filesystem::is_directory(path, ec))
-    throw Error(ErrorCategory::io, fmt::format("'{}' is a directory, not a file", path));
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw Error(ErrorCategory::io, fmt::format("cannot open '{}': {}", path, std::strerror(errno)));
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
+std::string read_file(const std::string& path, size_t max_bytes) {
+  return read_regular_file(path, max_bytes);
 }
 
-Json parse_file(const std::string& path) { return parse(read_file(path), "'" + path + "'"); }
+Json parse_file(const std::string& path, size_t max_bytes) {
+  return parse(read_file(path, max_bytes), "'" + path + "'");
+}
 
 const char* type_name(const Json& j) {
   if (j.is_null()) return "null";

@@ -11,6 +11,8 @@
 #include <cstring>
 
 #include "kernels/core/error.h"
+#include "kernels/core/file_io.h"
+#include "kernels/core/mapped_files.h"
 
 namespace mvl {
 
@@ -25,19 +27,8 @@ HeapStorage::HeapStorage(size_t bytes) : size_(bytes) {
 HeapStorage::~HeapStorage() { std::free(ptr_); }
 
 MmapStorage::MmapStorage(const std::string& path) : path_(path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  MVL_CHECK(fd >= 0, io, "cannot open '{}': {}", path, std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    const int e = errno;
-    ::close(fd);
-    throw_error(ErrorCategory::io, fmt::format("cannot stat '{}': {}", path, std::strerror(e)));
-  }
-  if (S_ISDIR(st.st_mode)) {
-    ::close(fd);
-    throw_error(ErrorCategory::io, fmt::format("'{}' is a directory, not a file", path));
-  }
-  size_ = static_cast<size_t>(st.st_size);
+  // Regular files only: a FIFO would block the open, a device would map garbage or nothing.
+  const int fd = open_regular_file(path, &size_);
   if (size_ > 0) {
     ptr_ = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
     if (ptr_ == MAP_FAILED) {
@@ -46,11 +37,13 @@ MmapStorage::MmapStorage(const std::string& path) : path_(path) {
       ::close(fd);
       throw_error(ErrorCategory::io, fmt::format("cannot mmap '{}': {}", path, std::strerror(e)));
     }
+    slot_ = register_mapped_file(ptr_, size_, path, fd);
   }
   ::close(fd);
 }
 
 MmapStorage::~MmapStorage() {
+  unregister_mapped_file(slot_);
   if (ptr_ != nullptr) ::munmap(ptr_, size_);
 }
 

@@ -193,6 +193,22 @@ void TextConfig::validate(const std::string& what) const {
   positive("num_experts_per_tok", num_experts_per_tok);
   positive("max_position_embeddings", max_position_embeddings);
   positive("block_size", block_size);
+  // Sane upper limits, checked before anything is sized from these values: a hostile config
+  // must not make the loader allocate (or overflow computing) terabytes. Each is far above
+  // the released model (spec §2.2) and anything it could be fine-tuned into.
+  auto at_most = [&](const char* key, int64_t v, int64_t max) {
+    if (v > max) bad(what, fmt::format("{} {} is beyond the supported limit {}", key, v, max));
+  };
+  at_most("vocab_size", vocab_size, int64_t{1} << 24);
+  at_most("hidden_size", hidden_size, int64_t{1} << 16);
+  at_most("num_hidden_layers", num_hidden_layers, 1024);
+  at_most("num_attention_heads", num_attention_heads, 1024);
+  at_most("num_key_value_heads", num_key_value_heads, 1024);
+  at_most("head_dim", head_dim, 4096);
+  at_most("intermediate_size", intermediate_size, int64_t{1} << 20);
+  at_most("num_local_experts", num_local_experts, 4096);
+  at_most("max_position_embeddings", max_position_embeddings, int64_t{1} << 27);
+  at_most("block_size", block_size, int64_t{1} << 16);
   if (static_cast<int64_t>(layer_types.size()) != num_hidden_layers)
     bad(what, fmt::format("{} has {} entries but num_hidden_layers is {}",
                           layout == TextConfigLayout::native ? "layer_types" : "attn_type_list",

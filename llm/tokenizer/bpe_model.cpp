@@ -65,7 +65,7 @@ void BpeModel::MergeMap::insert_or_assign(uint64_t key, Merge m) {
   slots_[i].merge = m;
 }
 
-BpeModel BpeModel::from_json(const Json& model) {
+BpeModel BpeModel::from_json(const Json& model, int64_t max_vocab) {
   BpeModel m;
   if (!model.is_object()) bad(fmt::format("'model' must be an object, got {}", model.type_name()));
   auto type_it = model.find("type");
@@ -110,6 +110,9 @@ BpeModel BpeModel::from_json(const Json& model) {
     const int64_t id = it.value().get<int64_t>();
     if (id < 0 || id > 0x7FFFFFFF)
       bad(fmt::format("model.vocab['{}']: id {} is out of range", it.key(), id));
+    if (id >= max_vocab)
+      bad(fmt::format("model.vocab['{}']: id {} is beyond the model's vocab_size {}", it.key(), id,
+                      max_vocab));
     m.vocab_[it.key()] = static_cast<int32_t>(id);
     max_id = std::max(max_id, id);
   }

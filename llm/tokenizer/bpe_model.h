@@ -26,7 +26,8 @@ using StringMap = std::unordered_map<std::string, T, StringHash, std::equal_to<>
 class BpeModel {
  public:
   // Parses the "model" object; throws Error{bad_format|unsupported} naming the bad field.
-  static BpeModel from_json(const nlohmann::json& model);
+  // Ids must lie below `max_vocab` (checked before the dense id table is sized).
+  static BpeModel from_json(const nlohmann::json& model, int64_t max_vocab = int64_t{1} << 24);
 
   // Appends the ids of one pre-token to `out`. `word` must be non-empty valid UTF-8.
   void tokenize(std::string_view word, std::vector<int32_t>& out) const;

@@ -83,18 +83,21 @@ struct TokenizerImpl {
   }
 };
 
-Tokenizer Tokenizer::from_file(const std::string& path) {
+Tokenizer Tokenizer::from_file(const std::string& path, int64_t max_vocab) {
   // read_file's errors already name the path.
-  const std::string text = in_context("tokenizer", [&] { return json::read_file(path); });
-  return from_json_text(text, path);
+  const std::string text =
+      in_context("tokenizer", [&] { return json::read_file(path, kMaxTokenizerFileBytes); });
+  return from_json_text(text, path, max_vocab);
 }
 
-Tokenizer Tokenizer::from_json_text(const std::string& text, const std::string& what) {
+Tokenizer Tokenizer::from_json_text(const std::string& text, const std::string& what,
+                                    int64_t max_vocab) {
   return in_context(fmt::format("tokenizer '{}'", what),
-                    [&] { return Tokenizer(build_impl(text)); });
+                    [&] { return Tokenizer(build_impl(text, max_vocab)); });
 }
 
-std::shared_ptr<const TokenizerImpl> Tokenizer::build_impl(const std::string& text) {
+std::shared_ptr<const TokenizerImpl> Tokenizer::build_impl(const std::string& text,
+                                                           int64_t max_vocab) {
   auto impl = std::make_shared<TokenizerImpl>();
   json::Json j;
   try {
@@ -112,7 +115,7 @@ std::shared_ptr<const TokenizerImpl> Tokenizer::build_impl(const std::string& te
     throw_error(ErrorCategory::bad_format,
                 "'model' is missing; is this a Hugging Face tokenizer.json?");
   }
-  impl->model = BpeModel::from_json(*model);
+  impl->model = BpeModel::from_json(*model, max_vocab);
   auto get = [&](const char* key) -> const json::Json& {
     static const json::Json null_json;
     auto it = j.find(key);
@@ -123,7 +126,13 @@ std::shared_ptr<const TokenizerImpl> Tokenizer::build_impl(const std::string& te
   impl->decoder = Decoder::from_json(get("decoder"));
   std::vector<AddedToken> added = parse_added_tokens(get("added_tokens"));
   int64_t max_id = impl->model.max_id();
-  for (const auto& t : added) max_id = std::max<int64_t>(max_id, t.id);
+  for (const auto& t : added) {
+    if (t.id >= max_vocab)
+      throw_error(ErrorCategory::bad_format,
+                  fmt::format("added token '{}' has id {}, beyond the model's vocab_size {}",
+                              t.content, t.id, max_vocab));
+    max_id = std::max<int64_t>(max_id, t.id);
+  }
   impl->vocab_size = max_id + 1;
   RegexScratch rs;
   impl->added.build(std::move(added), [&](const std::string& content) {

@@ -25,12 +25,18 @@ struct AddedToken {
   bool lstrip = false, rstrip = false, single_word = false;
 };
 
+// Ids at or beyond this are refused unless the caller passes its model's vocab_size (the id
+// table is dense: an id of 2^27 alone would allocate gigabytes).
+inline constexpr int64_t kMaxTokenizerVocab = int64_t{1} << 24;
+
 class Tokenizer {
  public:
   // Throws Error{not_found|io|bad_format|unsupported}, one line naming the file and the part.
-  static Tokenizer from_file(const std::string& path);
+  // Every id must lie below `max_vocab` (pass the model config's vocab_size).
+  static Tokenizer from_file(const std::string& path, int64_t max_vocab = kMaxTokenizerVocab);
   // `what` names the source in error messages (a path or "tokenizer.json").
-  static Tokenizer from_json_text(const std::string& text, const std::string& what);
+  static Tokenizer from_json_text(const std::string& text, const std::string& what,
+                                  int64_t max_vocab = kMaxTokenizerVocab);
 
   // Text -> ids. parse_special=true matches every added token in the text (HF default);
   // false leaves special added tokens as plain text (HF's encode_special_tokens=True), which
@@ -56,7 +62,8 @@ class Tokenizer {
 
  private:
   explicit Tokenizer(std::shared_ptr<const TokenizerImpl> impl) : impl_(std::move(impl)) {}
-  static std::shared_ptr<const TokenizerImpl> build_impl(const std::string& text);
+  static std::shared_ptr<const TokenizerImpl> build_impl(const std::string& text,
+                                                         int64_t max_vocab);
   std::shared_ptr<const TokenizerImpl> impl_;
 };
 

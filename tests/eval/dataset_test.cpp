@@ -193,8 +193,11 @@ TEST(Dataset, VlmEvalKitTsvAi2dWithBase64Images) {
   EXPECT_EQ(ds.items[0].options, (std::vector<std::string>{"sun", "moon", "star", "planet"}));
   EXPECT_EQ(ds.items[0].answer_index, 2);
   ASSERT_EQ(ds.items[0].images.size(), 1u);
-  EXPECT_EQ(ds.items[0].images[0], d + "/cache/7.png");
-  EXPECT_EQ(test::read_text(d + "/cache/7.png"), std::string("\x89PNG\r\n\x1a\ntiny"));
+  // <index>-<fnv1a64 of the bytes>.<ext>
+  EXPECT_EQ(ds.items[0].images[0].rfind(d + "/cache/7-", 0), 0u) << ds.items[0].images[0];
+  EXPECT_EQ(ds.items[0].images[0].size(), (d + "/cache/7-").size() + 16 + 4)
+      << ds.items[0].images[0];
+  EXPECT_EQ(test::read_text(ds.items[0].images[0]), std::string("\x89PNG\r\n\x1a\ntiny"));
   EXPECT_EQ(ds.items[1].options, (std::vector<std::string>{"x", "y"}));
   EXPECT_EQ(ds.items[1].images, ds.items[0].images);  // "7" names row 7's image
   EXPECT_EQ(ds.items[1].question, "Hint: Look left\nWhich two?");
@@ -202,6 +205,37 @@ TEST(Dataset, VlmEvalKitTsvAi2dWithBase64Images) {
   // Without a cache dir the embedded images have nowhere to go.
   const std::string msg = error_of([&] { load_dataset(Task::ai2d, p); });
   EXPECT_NE(msg.find("AI2D_TEST.tsv:2: the TSV embeds base64 images"), std::string::npos) << msg;
+}
+
+// Issue 14: VLMEvalKit ids that clean to the same file name ("a.b" / "a_b", or equal in their
+// first 64 chars) once shared one cached image, so both items were scored on the second.
+TEST(Dataset, TsvIdsThatCleanAlikeKeepTheirOwnImages) {
+  const std::string d = test::temp_dir("eval_tsv_collide");
+  const std::string long_a = std::string(70, 'x') + "a", long_b = std::string(70, 'x') + "b";
+  // base64 of "\x89PNG\r\n\x1a\n" + "AAAA" / "BBBB" / "CCCC" / "DDDD"
+  const std::string p =
+      write(d, "collide.tsv",
+            "index\tquestion\tanswer\timage\n"
+            "a.b\tq1\tx\tiVBORw0KGgpBQUFB\n"
+            "a_b\tq2\ty\tiVBORw0KGgpCQkJC\n" +
+                long_a + "\tq3\tz\tiVBORw0KGgpDQ0ND\n" + long_b + "\tq4\tw\tiVBORw0KGgpERERE\n");
+  LoadOptions lo;
+  lo.image_cache_dir = d + "/cache";
+  const Dataset ds = load_dataset(Task::docvqa, p, lo);
+  ASSERT_EQ(ds.items.size(), 4u);
+  const char* want[] = {"AAAA", "BBBB", "CCCC", "DDDD"};
+  for (size_t i = 0; i < 4; ++i) {
+    SCOPED_TRACE(ds.items[i].id);
+    ASSERT_EQ(ds.items[i].images.size(), 1u);
+    EXPECT_EQ(test::read_text(ds.items[i].images[0]), std::string("\x89PNG\r\n\x1a\n") + want[i]);
+  }
+  EXPECT_NE(ds.items[0].images[0], ds.items[1].images[0]);
+  EXPECT_NE(ds.items[2].images[0], ds.items[3].images[0]);
+  // Loading again reuses the cached files, still each its own.
+  const Dataset again = load_dataset(Task::docvqa, p, lo);
+  for (size_t i = 0; i < 4; ++i)
+    EXPECT_EQ(test::read_text(again.items[i].images[0]),
+              std::string("\x89PNG\r\n\x1a\n") + want[i]);
 }
 
 TEST(Dataset, BundledSamplesLoadAndTheirImagesExist) {

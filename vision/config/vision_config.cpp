@@ -81,6 +81,16 @@ void VisionConfig::validate(const std::string& what) const {
   positive("image_size", image_size);
   positive("patch_size", patch_size);
   positive("num_channels", num_channels);
+  // Sane upper limits before anything is sized from them (the released tower: 1024 wide,
+  // 24 layers, 336-px input, 14-px patches).
+  auto at_most = [&](const char* key, int64_t v, int64_t max) {
+    if (v > max) bad(what, fmt::format("{} {} is beyond the supported limit {}", key, v, max));
+  };
+  at_most("hidden_size", hidden_size, int64_t{1} << 16);
+  at_most("intermediate_size", intermediate_size, int64_t{1} << 18);
+  at_most("num_hidden_layers", num_hidden_layers, 1024);
+  at_most("num_attention_heads", num_attention_heads, 1024);
+  at_most("image_size", image_size, kMaxTileSize);
   if (hidden_size % num_attention_heads != 0)
     bad(what, fmt::format("hidden_size {} is not a multiple of num_attention_heads {}", hidden_size,
                           num_attention_heads));
@@ -143,12 +153,26 @@ void PreprocessConfig::validate(const std::string& what) const {
                 fmt::format("{}: process_image_mode '{}' is not supported (MiniMax-VL-01 uses 'anyres')", what, mode));
   if (tile_size <= 0 || patch_size <= 0 || tile_size % patch_size != 0)
     bad(what, fmt::format("tile size {} must be a positive multiple of patch_size {}", tile_size, patch_size));
+  if (tile_size > kMaxTileSize)
+    bad(what,
+        fmt::format("tile size {} is beyond the supported limit {}", tile_size, kMaxTileSize));
   if (pinpoints.empty()) bad(what, "image_grid_pinpoints is empty");
+  if (pinpoints.size() > kMaxPinpoints)
+    bad(what, fmt::format("image_grid_pinpoints has {} entries, beyond the supported limit {}",
+                          pinpoints.size(), kMaxPinpoints));
   for (size_t i = 0; i < pinpoints.size(); ++i) {
     const auto [w, h] = pinpoints[i];
     if (w <= 0 || h <= 0 || w % tile_size != 0 || h % tile_size != 0)
       bad(what, fmt::format("image_grid_pinpoints[{}] = [{}, {}] is not a positive multiple of the {}-px tile", i,
                             w, h, tile_size));
+    // Bounded before any product is formed (values near 2^62 overflowed int64 in the anyres
+    // arithmetic) and before an image is sized from it ([[33600, 33600]] allocated 19.8 GB).
+    if (w / tile_size > kMaxGridTiles || h / tile_size > kMaxGridTiles ||
+        (w / tile_size) * (h / tile_size) > kMaxGridTiles)
+      bad(what,
+          fmt::format("image_grid_pinpoints[{}] = [{}, {}] is {}x{} tiles; at most {} tiles are "
+                      "supported (the release uses up to 18)",
+                      i, w, h, w / tile_size, h / tile_size, kMaxGridTiles));
   }
   for (int i = 0; i < 3; ++i) {
     if (!std::isfinite(image_mean[i])) bad(what, "image_mean holds a non-finite value");

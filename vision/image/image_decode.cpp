@@ -7,8 +7,9 @@
 #include <system_error>
 
 #include "kernels/core/error.h"
-#include "vision/image/image.h"
 #include "vision/image/exif.h"
+#include "vision/image/image.h"
+#include "vision/image/quiet_stderr.h"
 #include "vision/image/stb_decode.h"
 
 #ifdef MVL_HAVE_OPENCV
@@ -233,6 +234,8 @@ void decode_opencv(Image& img, const std::vector<uint8_t>& bytes, const std::str
   cv::Mat m;
   try {
     const cv::Mat buf(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<uint8_t*>(bytes.data()));
+    // libjpeg/libpng print their warnings and errors to fd 2 themselves; keep them off it.
+    const QuietStderr quiet;
     m = cv::imdecode(buf, flags);
   } catch (const cv::Exception& e) {
     throw Error(ErrorCategory::bad_format, fmt::format("image '{}': cannot decode {} ({})", name, img.format, e.err));
@@ -274,11 +277,13 @@ Image decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& n
     auto pixels = [](double n) {
       return n >= 1e6 ? fmt::format("{:.0f} Mpixel", n / 1e6) : fmt::format("{:.0f} pixel", n);
     };
-    throw Error(ErrorCategory::out_of_memory,
-                fmt::format("image '{}': {}x{} ({}) exceeds the {} limit (decompression-bomb guard); pass "
-                            "--max-image-pixels to raise it",
-                            name, h.width, h.height, pixels(static_cast<double>(h.width) * static_cast<double>(h.height)),
-                            pixels(static_cast<double>(opts.max_pixels))));
+    throw Error(
+        ErrorCategory::out_of_memory,
+        fmt::format("image '{}': {}x{} ({}) exceeds the {} limit (decompression-bomb guard); "
+                    "downscale the image if you trust it",
+                    name, h.width, h.height,
+                    pixels(static_cast<double>(h.width) * static_cast<double>(h.height)),
+                    pixels(static_cast<double>(opts.max_pixels))));
   }
   if (h.format == "png") check_png_structure(bytes.data(), bytes.size(), name);
   if (h.format == "gif") check_gif_first_frame(bytes.data(), bytes.size(), name);
