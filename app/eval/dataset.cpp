@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "kernels/core/error.h"
+#include "kernels/core/file_io.h"
 #include "kernels/core/json.h"
 
 namespace mvl::eval {
@@ -161,7 +162,7 @@ Dataset load_dataset(Task task, const std::string& path, const LoadOptions& opts
     validate_items(task, t.items);
     return t;
   }
-  const std::string text = json::read_file(path, kMaxDatasetFileBytes);
+  const std::string text = read_regular_file(path, kMaxDatasetFileBytes);
   if (ds.format == "jsonl") {
     std::istringstream in(text);
     std::string line;

@@ -13,6 +13,7 @@
 
 #include "app/eval/dataset.h"
 #include "kernels/core/error.h"
+#include "kernels/core/file_io.h"
 #include "kernels/core/json.h"
 
 namespace mvl::eval {
@@ -169,7 +170,7 @@ std::string cache_file_stem(const std::string& id, const std::string& bytes) {
 Dataset load_tsv(Task task, const std::string& path, const LoadOptions& opts) {
   const std::string name = fs::path(path).filename().string();
   const std::string root = opts.image_root.empty() ? fs::path(path).parent_path().string() : opts.image_root;
-  const std::vector<Row> rows = split_tsv(json::read_file(path, kMaxDatasetFileBytes), name);
+  const std::vector<Row> rows = split_tsv(read_regular_file(path, kMaxDatasetFileBytes), name);
   MVL_CHECK(!rows.empty(), bad_format, "{}: empty file; expected a header row (index, question, ...)", name);
   std::map<std::string, size_t> col;
   for (size_t c = 0; c < rows[0].fields.size(); ++c) col[rows[0].fields[c]] = c;

@@ -10,6 +10,7 @@
 #include "app/eval/choice.h"
 #include "app/eval/metrics.h"
 #include "kernels/core/error.h"
+#include "kernels/core/file_io.h"
 
 namespace mvl::eval {
 using json::Json;
@@ -124,7 +125,7 @@ PredictionsFile read_predictions(const std::string& path) {
   PredictionsFile out;
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return out;
-  const std::string text = json::read_file(path, kMaxDatasetFileBytes);
+  const std::string text = read_regular_file(path, kMaxDatasetFileBytes);
   const std::string name = std::filesystem::path(path).filename().string();
   std::istringstream in(text);
   std::string line;

@@ -15,12 +15,14 @@ Json parse(const std::string& text, const std::string& what) {
   }
 }
 
-std::string read_file(const std::string& path, size_t max_bytes) {
-  return read_regular_file(path, max_bytes);
+// Regular files only (a FIFO would hang, /dev/zero never end), at most kMaxConfigFileBytes;
+// loaders of larger files call read_regular_file with their own cap (kernels/core/file_io.h).
+std::string read_file(const std::string& path) {
+  return read_regular_file(path, kMaxConfigFileBytes);
 }
 
-Json parse_file(const std::string& path, size_t max_bytes) {
-  return parse(read_file(path, max_bytes), "'" + path + "'");
+Json parse_file(const std::string& path) {
+  return parse(read_file(path), "'" + path + "'");
 }
 
 const char* type_name(const Json& j) {

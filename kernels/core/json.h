@@ -8,17 +8,14 @@
 #include <string>
 #include <vector>
 
-#include "kernels/core/file_io.h"
-
 namespace mvl::json {
 
 using Json = nlohmann::json;
 
 // Parses text; throws Error{bad_format} naming `what` and the parser's position.
 Json parse(const std::string& text, const std::string& what);
-// Reads and parses a regular file of at most `max_bytes`; throws Error{not_found|io|bad_format|
-// out_of_memory} naming the path (see kernels/core/file_io.h).
-Json parse_file(const std::string& path, size_t max_bytes = kMaxConfigFileBytes);
+// Reads and parses a file; throws Error{not_found|io|bad_format} naming the path.
+Json parse_file(const std::string& path);
 
 const char* type_name(const Json& j);
 
@@ -39,7 +36,7 @@ std::optional<std::string> opt_string(const Json& obj, const std::string& key,
 
 std::vector<int64_t> as_int_list(const Json& arr, const std::string& what);
 
-// Reads a whole regular file into a string; throws Error{not_found|io|out_of_memory}.
-std::string read_file(const std::string& path, size_t max_bytes = kMaxConfigFileBytes);
+// Reads a whole file into a string; throws Error{not_found|io}.
+std::string read_file(const std::string& path);
 
 }  // namespace mvl::json

@@ -82,8 +82,8 @@ void install_handler() {
 
 }  // namespace
 
-int register_mapped_file(const void* addr, size_t size, const std::string& path, int fd) {
-  if (addr == nullptr || size == 0) return -1;
+void register_mapped_file(const void* addr, size_t size, const std::string& path, int fd) {
+  if (addr == nullptr || size == 0) return;
   std::call_once(g_install_once, install_handler);
   std::lock_guard<std::mutex> lock(g_register_mutex);
   for (int i = 0; i < kSlots; ++i) {
@@ -101,16 +101,21 @@ int register_mapped_file(const void* addr, size_t size, const std::string& path,
     }
     s.begin.store(reinterpret_cast<uintptr_t>(addr), std::memory_order_release);
     s.end.store(reinterpret_cast<uintptr_t>(addr) + size, std::memory_order_release);
-    return i;
+    return;
   }
-  return -1;
 }
 
-void unregister_mapped_file(int slot) {
-  if (slot < 0 || slot >= kSlots) return;
+void unregister_mapped_file(const void* addr) {
+  const auto a = reinterpret_cast<uintptr_t>(addr);
   std::lock_guard<std::mutex> lock(g_register_mutex);
-  g_slots[slot].end.store(0, std::memory_order_release);
-  g_slots[slot].begin.store(0, std::memory_order_release);
+  for (Slot& s : g_slots) {
+    if (s.end.load(std::memory_order_relaxed) == 0 || s.begin.load(std::memory_order_relaxed) != a)
+      continue;
+    s.end.store(0, std::memory_order_release);
+    s.begin.store(0, std::memory_order_release);
+    s.ino = 0;
+    return;
+  }
 }
 
 bool mapped_file_faulted() {

@@ -15,11 +15,11 @@
 namespace mvl {
 
 // Registers [addr, addr+size) as a mapping of `path` (open as `fd`, whose identity, size and
-// mtime are remembered); returns a slot for unregister.
-// Installs the SIGBUS handler on first use. Returns -1 if the table is full (then a fault
-// in that range keeps the default SIGBUS behaviour).
-int register_mapped_file(const void* addr, size_t size, const std::string& path, int fd);
-void unregister_mapped_file(int slot);
+// mtime are remembered).
+// Installs the SIGBUS handler on first use. When the table is full the range is not guarded
+// (a fault in it keeps the default SIGBUS behaviour).
+void register_mapped_file(const void* addr, size_t size, const std::string& path, int fd);
+void unregister_mapped_file(const void* addr);  // before munmap
 
 // Throws Error{io} naming the first file whose mapping faulted since the process started
 // ("'m/model.safetensors' was truncated or rewritten while the model was loaded ...").

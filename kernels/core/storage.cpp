@@ -37,13 +37,13 @@ MmapStorage::MmapStorage(const std::string& path) : path_(path) {
       ::close(fd);
       throw_error(ErrorCategory::io, fmt::format("cannot mmap '{}': {}", path, std::strerror(e)));
     }
-    slot_ = register_mapped_file(ptr_, size_, path, fd);
+    register_mapped_file(ptr_, size_, path, fd);  // the SIGBUS guard (mapped_files.h)
   }
   ::close(fd);
 }
 
 MmapStorage::~MmapStorage() {
-  unregister_mapped_file(slot_);
+  if (ptr_ != nullptr) unregister_mapped_file(ptr_);
   if (ptr_ != nullptr) ::munmap(ptr_, size_);
 }
 

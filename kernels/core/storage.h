@@ -36,9 +36,7 @@ class HeapStorage final : public Storage {
   size_t size_ = 0;
 };
 
-// A whole regular file mapped read-only (MAP_PRIVATE). Throws Error{io} naming the path. The
-// range is registered with the SIGBUS guard (mapped_files.h): a file truncated under us reads
-// as zeros and check_mapped_files() reports it, instead of the process dying.
+// A whole file mapped read-only (MAP_PRIVATE). Throws Error{io} naming the path.
 class MmapStorage final : public Storage {
  public:
   explicit MmapStorage(const std::string& path);
@@ -55,7 +53,6 @@ class MmapStorage final : public Storage {
   std::string path_;
   void* ptr_ = nullptr;
   size_t size_ = 0;
-  int slot_ = -1;
 };
 
 std::shared_ptr<Storage> make_heap_storage(size_t bytes);

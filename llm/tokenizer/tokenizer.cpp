@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "kernels/core/error.h"
+#include "kernels/core/file_io.h"
 #include "kernels/core/json.h"
 #include "llm/tokenizer/added_vocab.h"
 #include "llm/tokenizer/bpe_model.h"
@@ -86,7 +87,7 @@ struct TokenizerImpl {
 Tokenizer Tokenizer::from_file(const std::string& path, int64_t max_vocab) {
   // read_file's errors already name the path.
   const std::string text =
-      in_context("tokenizer", [&] { return json::read_file(path, kMaxTokenizerFileBytes); });
+      in_context("tokenizer", [&] { return read_regular_file(path, kMaxTokenizerFileBytes); });
   return from_json_text(text, path, max_vocab);
 }
 

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/eval/output_lock.h"
+#include "tests/cli/cli_timeout.h"
 #include "tests/support/test_util.h"
 
 namespace mvl {
@@ -16,7 +17,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
-using test::run_cli;
+using test::run_cli_timed;
 
 std::string tiny() {
   return test::source_path("assets/models/tiny-random");
@@ -47,12 +48,12 @@ TEST(EvalHardeningCli, ASecondRunOnALockedFolderIsAUsageError) {
       "--limit", "1",      "-o",     out};
   {
     const auto held = eval::OutputLock::acquire(out);  // stands for a run in progress
-    const auto r = run_cli(args, "", 120);
+    const auto r = run_cli_timed(args, "", 120);
     EXPECT_EQ(r.exit_code, 2) << r.err;
     EXPECT_NE(r.err.find("is in use by another eval run"), std::string::npos) << r.err;
     EXPECT_FALSE(fs::exists(out + "/predictions.jsonl"));
   }
-  const auto r = run_cli(args, "", 120);  // the lock dies with its holder
+  const auto r = run_cli_timed(args, "", 120);  // the lock dies with its holder
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(records(out + "/predictions.jsonl").size(), 1u);
 }
@@ -66,7 +67,7 @@ TEST(EvalHardeningCli, ResumeRerunsItemsWhoseImagesOrTextChanged) {
                                          tiny(), "-n",     "2",      "-o", out};
   auto args = base;
   args.insert(args.end(), {"--limit", "3"});
-  const auto r1 = run_cli(args, "", 300);
+  const auto r1 = run_cli_timed(args, "", 300);
   ASSERT_EQ(r1.exit_code, 0) << r1.err;
   const auto first = records(out + "/predictions.jsonl");
   ASSERT_EQ(first.size(), 3u);
@@ -85,7 +86,7 @@ TEST(EvalHardeningCli, ResumeRerunsItemsWhoseImagesOrTextChanged) {
 
   args = base;
   args.insert(args.end(), {"--limit", "3", "--resume"});
-  const auto r2 = run_cli(args, "", 300);
+  const auto r2 = run_cli_timed(args, "", 300);
   ASSERT_EQ(r2.exit_code, 0) << r2.err;
   EXPECT_NE(r2.err.find("3 item(s) changed since the earlier run"), std::string::npos) << r2.err;
   const auto second = records(out + "/predictions.jsonl");
@@ -100,7 +101,7 @@ TEST(EvalHardeningCli, ResumeRerunsItemsWhoseImagesOrTextChanged) {
   }
 
   // Nothing changed now: --resume keeps all three.
-  const auto r3 = run_cli(args, "", 300);
+  const auto r3 = run_cli_timed(args, "", 300);
   ASSERT_EQ(r3.exit_code, 0) << r3.err;
   EXPECT_EQ(r3.err.find("changed since"), std::string::npos) << r3.err;
   EXPECT_NE(r3.err.find("kept 3 from the earlier run"), std::string::npos) << r3.err;

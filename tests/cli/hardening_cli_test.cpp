@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "kernels/core/safetensors.h"
+#include "tests/cli/cli_timeout.h"
 #include "tests/support/test_util.h"
 
 namespace mvl {
@@ -20,7 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
-using test::run_cli;
+using test::run_cli_timed;
 
 constexpr int kTimeout = 120;  // seconds; every case here should take well under 10
 
@@ -59,7 +60,7 @@ test::CliResult ask(const std::string& model, std::vector<std::string> extra = {
   std::vector<std::string> args = {"ask", "-m", model, "-n", "2"};
   args.insert(args.end(), extra.begin(), extra.end());
   if (in.empty()) args.push_back("hi");
-  return run_cli(args, in, kTimeout);
+  return run_cli_timed(args, in, kTimeout);
 }
 
 void expect_one_line_error(const test::CliResult& r, int code, const std::string& needle) {
@@ -150,8 +151,8 @@ TEST(HardeningCli, NonFiniteSamplingFlagsAreUsageErrors) {
     EXPECT_EQ(r.exit_code, 2) << r.err;
     EXPECT_NE(r.err.find("finite"), std::string::npos) << r.err;
   }
-  const auto g =
-      run_cli({"generate", "-m", tiny(), "-p", "hi", "-n", "1", "--temp", "nan"}, "", kTimeout);
+  const auto g = run_cli_timed({"generate", "-m", tiny(), "-p", "hi", "-n", "1", "--temp", "nan"},
+                               "", kTimeout);
   EXPECT_EQ(g.exit_code, 2) << g.err;
 }
 
@@ -169,9 +170,9 @@ TEST(HardeningCli, OutOfRangeSeedsAreUsageErrors) {
 // Row "stdin that never ends": memory grew until std::bad_alloc before.
 TEST(HardeningCli, StdinIsCapped) {
   const std::string big((64u << 20) + 1, 'y');
-  const auto r = run_cli({"ask", "-m", tiny(), "-n", "1", "-"}, big, kTimeout);
+  const auto r = run_cli_timed({"ask", "-m", tiny(), "-n", "1", "-"}, big, kTimeout);
   expect_one_line_error(r, 4, "the prompt on stdin is longer than 64 MiB");
-  const auto g = run_cli({"logits", "-m", tiny(), "--ids", "-"}, big, kTimeout);
+  const auto g = run_cli_timed({"logits", "-m", tiny(), "--ids", "-"}, big, kTimeout);
   EXPECT_NE(g.exit_code, 0);
   EXPECT_NE(g.err.find("the ids on stdin is longer than 64 MiB"), std::string::npos) << g.err;
 }
@@ -183,7 +184,7 @@ TEST(HardeningCli, BombGuardAdviceNamesOnlyFlagsTheCommandHas) {
   const auto r = ask(tiny(), {"--image", bomb});
   expect_one_line_error(r, 4, "decompression-bomb guard");
   EXPECT_EQ(r.err.find("--max-image-pixels"), std::string::npos) << r.err;
-  const auto p = run_cli({"preprocess", "--image", bomb}, "", kTimeout);
+  const auto p = run_cli_timed({"preprocess", "--image", bomb}, "", kTimeout);
   expect_one_line_error(p, 4, "--max-image-pixels");
 }
 
@@ -219,7 +220,7 @@ TEST(HardeningCli, NanWeightsAreReported) {
 // stop being decoded once one overflows.
 TEST(HardeningCli, PromptAndImageBudgetsAreCheckedEarly) {
   const auto r =
-      run_cli({"ask", "-m", tiny(), "-n", "1", "-"}, std::string(8u << 20, 'x'), kTimeout);
+      run_cli_timed({"ask", "-m", tiny(), "-n", "1", "-"}, std::string(8u << 20, 'x'), kTimeout);
   expect_one_line_error(r, 4, "the prompt needs at least");
   std::vector<std::string> args = {"--ctx-size", "2000"};
   for (int i = 0; i < 50; ++i) args.insert(args.end(), {"--image", sample("invoice.png")});
@@ -236,7 +237,7 @@ TEST(HardeningCli, CodecNoiseStaysOffStderr) {
   jpg.insert(jpg.size() - 2,
              "\x12\x34\x56");  // "Corrupt JPEG data: 3 extraneous bytes before marker 0xd9"
   test::write_text(dir + "/extra.jpg", jpg);
-  const auto r = run_cli({"preprocess", "--image", dir + "/extra.jpg"}, "", kTimeout);
+  const auto r = run_cli_timed({"preprocess", "--image", dir + "/extra.jpg"}, "", kTimeout);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.err.find("Corrupt JPEG"), std::string::npos) << r.err;
   EXPECT_TRUE(r.err.empty()) << r.err;
@@ -259,7 +260,7 @@ TEST(HardeningCli, CodecNoiseStaysOffStderr) {
   crc ^= 0xffffffffu;
   for (int k = 0; k < 4; ++k) png[idat + 4 + len + k] = static_cast<char>(crc >> (24 - 8 * k));
   test::write_text(dir + "/zlib.png", png);
-  const auto p = run_cli({"preprocess", "--image", dir + "/zlib.png"}, "", kTimeout);
+  const auto p = run_cli_timed({"preprocess", "--image", dir + "/zlib.png"}, "", kTimeout);
   expect_one_line_error(p, 4, "zlib.png");
 }
 

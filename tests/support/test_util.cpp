@@ -40,8 +40,7 @@ void write_text(const std::string& path, const std::string& text) {
   f << text;
 }
 
-CliResult run_cli(const std::vector<std::string>& args, const std::string& stdin_text,
-                  int timeout_s) {
+CliResult run_cli(const std::vector<std::string>& args, const std::string& stdin_text) {
   const std::string dir = temp_dir("cli");
   const std::string in = dir + "/stdin", out = dir + "/stdout", err = dir + "/stderr";
   write_text(in, stdin_text);
@@ -58,7 +57,6 @@ CliResult run_cli(const std::vector<std::string>& args, const std::string& stdin
     std::vector<std::string> copy = args;
     for (auto& a : copy) argv.push_back(a.data());
     argv.push_back(nullptr);
-    if (timeout_s > 0) ::alarm(static_cast<unsigned>(timeout_s));  // survives execv
     ::execv(exe.c_str(), argv.data());
     ::_exit(127);
   }

@@ -20,11 +20,8 @@ struct CliResult {
   std::string out;  // stdout
   std::string err;  // stderr
 };
-// Runs the built minimax-vl with args (no shell), feeding `stdin_text`. With timeout_s > 0
-// the command is killed by SIGALRM after that long (exit_code 142): a hang fails the test
-// instead of the whole suite.
-CliResult run_cli(const std::vector<std::string>& args, const std::string& stdin_text = "",
-                  int timeout_s = 0);
+// Runs the built minimax-vl with args (no shell), feeding `stdin_text`.
+CliResult run_cli(const std::vector<std::string>& args, const std::string& stdin_text = "");
 
 // True when a CUDA device is usable in this build and on this machine.
 bool gpu_available();

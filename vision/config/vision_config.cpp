@@ -13,6 +13,12 @@ namespace {
 
 using json::Json;
 
+// Sane limits on vision and preprocessing configs (the release: 336-px tiles, at most 18 per
+// image, a 1024-wide 24-layer tower).
+constexpr int64_t kMaxTileSize = 4096;
+constexpr size_t kMaxPinpoints = 4096;
+constexpr int64_t kMaxGridTiles = 256;
+
 [[noreturn]] void bad(const std::string& what, const std::string& problem) {
   throw Error(ErrorCategory::bad_format, fmt::format("{}: {}", what, problem));
 }

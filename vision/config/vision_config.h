@@ -29,11 +29,6 @@ struct VisionConfig {
   void validate(const std::string& what) const;
 };
 
-// Sane limits on preprocessing configs (the release: 336-px tiles, at most 18 per image).
-inline constexpr int64_t kMaxTileSize = 4096;
-inline constexpr size_t kMaxPinpoints = 4096;
-inline constexpr int64_t kMaxGridTiles = 256;
-
 // A pinpoint as (width, height) in pixels, legacy reading order (spec §3.3).
 using Pinpoint = std::pair<int64_t, int64_t>;
 
