@@ -137,7 +137,7 @@ PredictionsFile read_predictions(const std::string& path) {
     Json j;
     try {
       j = Json::parse(lines[k].second);
-    } catch (const Json::parse_error&) {
+    } catch (const Json::exception&) {  // parse_error, or out_of_range for 1e999 (fuzzing)
       if (k + 1 == lines.size() && !ends_with_newline) {  // torn by a crash mid-write
         out.dropped_torn_line = 1;
         break;

@@ -1,6 +1,8 @@
 // JSON helpers with readable type errors.
 #include "kernels/core/json.h"
 
+#include <cstdint>
+
 #include "kernels/core/error.h"
 #include "kernels/core/file_io.h"
 
@@ -12,6 +14,9 @@ Json parse(const std::string& text, const std::string& what) {
   } catch (const nlohmann::json::parse_error& e) {
     throw Error(ErrorCategory::bad_format,
                 fmt::format("{}: invalid JSON at byte {}", what, e.byte));
+  } catch (const nlohmann::json::exception& e) {
+    // Found by fuzzing: a number such as 1e999 throws out_of_range (406), not parse_error.
+    throw Error(ErrorCategory::bad_format, fmt::format("{}: invalid JSON ({})", what, e.what()));
   }
 }
 
@@ -60,11 +65,17 @@ const Json* find(const Json& obj, const std::string& key) {
 int64_t get_int(const Json& obj, const std::string& key, const std::string& what) {
   const Json& v = require(obj, key, what);
   if (!v.is_number_integer()) {
-    // Accept integral floats such as 6144.0, which some exporters write.
-    if (v.is_number_float() && v.get<double>() == static_cast<double>(static_cast<int64_t>(v.get<double>())))
-      return static_cast<int64_t>(v.get<double>());
+    // Accept integral floats such as 6144.0, which some exporters write. The range check comes
+    // first (found by fuzzing: casting 1e22 to int64 is undefined behaviour).
+    if (v.is_number_float()) {
+      const double d = v.get<double>();
+      if (d >= -9.2e18 && d <= 9.2e18 && d == static_cast<double>(static_cast<int64_t>(d)))
+        return static_cast<int64_t>(d);
+    }
     wrong_type(what, key, "an integer", v);
   }
+  if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
+    wrong_type(what, key, "an integer below 2^63", v);
   return v.get<int64_t>();
 }
 
@@ -122,9 +133,11 @@ std::vector<int64_t> as_int_list(const Json& arr, const std::string& what) {
   std::vector<int64_t> r;
   r.reserve(arr.size());
   for (size_t i = 0; i < arr.size(); ++i) {
-    if (!arr[i].is_number_integer())
+    if (!arr[i].is_number_integer() ||
+        (arr[i].is_number_unsigned() && arr[i].get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)))
       throw Error(ErrorCategory::bad_format,
-                  fmt::format("{}[{}]: expected an integer, got {}", what, i, type_name(arr[i])));
+                  fmt::format("{}[{}]: expected an integer below 2^63, got {}", what, i,
+                              type_name(arr[i])));
     r.push_back(arr[i].get<int64_t>());
   }
   return r;

@@ -81,6 +81,8 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const std::string& path) 
     header = json::Json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     bad(path, fmt::format("header is not valid JSON (byte {})", e.byte));
+  } catch (const nlohmann::json::exception& e) {  // e.g. 1e999: out_of_range (found by fuzzing)
+    bad(path, fmt::format("header is not valid JSON ({})", e.what()));
   }
   if (!header.is_object()) bad(path, "header is not a JSON object");
   f->data_start_ = 8 + static_cast<size_t>(n);

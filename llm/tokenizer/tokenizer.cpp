@@ -107,6 +107,8 @@ std::shared_ptr<const TokenizerImpl> Tokenizer::build_impl(const std::string& te
     throw_error(
         ErrorCategory::bad_format,
         fmt::format("invalid JSON at byte {}; expected a Hugging Face tokenizer.json", e.byte));
+  } catch (const nlohmann::json::exception& e) {  // 1e999: out_of_range (found by fuzzing)
+    throw_error(ErrorCategory::bad_format, fmt::format("invalid JSON ({})", e.what()));
   }
   if (!j.is_object())
     throw_error(ErrorCategory::bad_format,

@@ -238,6 +238,16 @@ TEST(Dataset, TsvIdsThatCleanAlikeKeepTheirOwnImages) {
               std::string("\x89PNG\r\n\x1a\n") + want[i]);
 }
 
+// Found by fuzzing: a number out of double range threw nlohmann's out_of_range past the
+// JSONL reader instead of our one-line bad_format error.
+TEST(Dataset, JsonlNumberOutOfRangeIsAFormatError) {
+  const std::string d = test::temp_dir("eval_fuzz");
+  const std::string p = write(
+      d, "big.jsonl", "{\"questionId\": 555E655, \"question\": \"q\", \"image\": \"a.png\"}\n");
+  const std::string msg = error_of([&] { load_dataset(Task::docvqa, p); });
+  EXPECT_NE(msg.find("big.jsonl:1: not valid JSON"), std::string::npos) << msg;
+}
+
 TEST(Dataset, BundledSamplesLoadAndTheirImagesExist) {
   for (auto [task, name] : {std::pair{Task::docvqa, "docvqa_sample.jsonl"}, std::pair{Task::ai2d, "ai2d_sample.jsonl"}}) {
     const Dataset ds = load_dataset(task, test::source_path(std::string("assets/eval/") + name));
