@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "app/engine/sampler.h"
 #include "kernels/core/mapped_files.h"
@@ -42,11 +43,12 @@ void throw_if_over_budget(int64_t needed, int64_t budget, int64_t used, bool at_
             at_least ? "at least " : "", needed, used, budget);
 }
 
-// NaN/Inf logits mean broken weights or a numerical failure: sampling from them would print
-// garbage ("!!!!") with exit 0. Reported as an error naming the position.
+// NaN/+Inf logits mean broken weights or a numerical failure: sampling from them would print
+// garbage ("!!!!") with exit 0. Reported as an error naming the position. (-Inf is left alone:
+// it is how a logit is masked out.)
 void check_logits(const std::vector<float>& logits, int64_t position) {
   for (size_t i = 0; i < logits.size(); ++i) {
-    if (std::isfinite(logits[i])) continue;
+    if (!std::isnan(logits[i]) && logits[i] != std::numeric_limits<float>::infinity()) continue;
     throw_error(ErrorCategory::internal,
                 fmt::format("the model produced a non-finite logit ({} for token {}) at position "
                             "{}; the checkpoint's weights are likely corrupt (NaN/Inf)",

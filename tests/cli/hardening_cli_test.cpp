@@ -172,7 +172,7 @@ TEST(HardeningCli, StdinIsCapped) {
   const std::string big((64u << 20) + 1, 'y');
   const auto r = run_cli_timed({"ask", "-m", tiny(), "-n", "1", "-"}, big, kTimeout);
   expect_one_line_error(r, 4, "the prompt on stdin is longer than 64 MiB");
-  const auto g = run_cli_timed({"logits", "-m", tiny(), "--ids", "-"}, big, kTimeout);
+  const auto g = run_cli_timed({"generate", "-m", tiny(), "--ids", "-", "-n", "1"}, big, kTimeout);
   EXPECT_NE(g.exit_code, 0);
   EXPECT_NE(g.err.find("the ids on stdin is longer than 64 MiB"), std::string::npos) << g.err;
 }

@@ -33,6 +33,8 @@ bool is_codec_noise(const std::string& line) {
       "Not a JPEG file",
       "Huffman table",
       "Quantization table",
+      "imdecode_(",  // OpenCV 4.6 loadsave.cpp: std::cerr << "imdecode_(...): can't read header"
+      "OpenCV(",
   };
   for (const char* p : kPrefixes)
     if (line.rfind(p, 0) == 0) return true;
@@ -67,11 +69,15 @@ QuietStderr::~QuietStderr() {
     ::close(capture_);
     std::string keep;
     size_t pos = 0;
+    bool prev_noise = false;
     while (pos < text.size()) {
       size_t end = text.find('\n', pos);
       end = end == std::string::npos ? text.size() : end + 1;
       const std::string line = text.substr(pos, end - pos);
-      if (!is_codec_noise(line)) keep += line;
+      // OpenCV ends its message (which ends in '\n') with std::endl: drop that blank line too.
+      const bool noise = is_codec_noise(line) || (line == "\n" && prev_noise);
+      if (!noise) keep += line;
+      prev_noise = noise;
       pos = end;
     }
     for (size_t off = 0; off < keep.size();) {
