@@ -90,10 +90,6 @@ int run_eval_command(const EvalFlags& f) {
                                   : fmt::format("eval-{}-{}", f.task, std::filesystem::path(data).stem().string());
   parse_device_flag(f.model.device);  // a bad --device is a usage error before anything runs
 
-  // One run per output folder, taken before anything is written into it (the TSV image cache
-  // lives there) and held until the reports are written; a second run gets exit 2.
-  const std::shared_ptr<eval::OutputLock> lock = eval::OutputLock::acquire(out_dir);
-
   eval::LoadOptions lo;
   lo.format = f.format;
   lo.image_root = f.image_root;
@@ -129,6 +125,11 @@ int run_eval_command(const EvalFlags& f) {
               "another --output dir",
               pred.string());
   }
+
+  // One run per output folder, taken once the input checks pass (a bad dataset path leaves no
+  // folder behind) and before the model load; held until the reports are written. A second
+  // run on the folder gets exit 2. (TSV images cached above are written whole and renamed.)
+  const std::shared_ptr<eval::OutputLock> lock = eval::OutputLock::acquire(out_dir);
 
   InterruptGuard guard;
   auto eng = open_engine(f.model);
