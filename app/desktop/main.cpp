@@ -38,6 +38,7 @@ struct Flags {
   std::string device = "cpu";
   std::vector<std::string> images;  // attached once the model is ready
   int self_test_frames = 0;
+  int64_t self_test_tokens = 8;     // the self-test answer's length (20000: the long-answer check)
   std::string screenshot;           // self-test: PNG of the last frame
   std::string font;
 };
@@ -173,13 +174,14 @@ int run(const Flags& f) {
         const bool waiting = !f.model_dir.empty() && (controller.model_status().state == ModelStatus::State::loading ||
                                                       controller.generating() || (controller.model_ready() && !sent));
         if (frame >= f.self_test_frames && !waiting) break;
-        if (std::chrono::steady_clock::now() - t0 > std::chrono::seconds(90)) {
+        if (std::chrono::steady_clock::now() - t0 >
+            std::chrono::seconds(90 + f.self_test_tokens / 100)) {
           std::fprintf(stderr, "minimax-vl-desktop: self-test timed out\n");
           rc = 1;
           break;
         }
         if (controller.model_ready() && !sent && attached) {
-          controller.settings().max_tokens = 8;
+          controller.settings().max_tokens = f.self_test_tokens;
           controller.draft() = "Hello! Describe yourself in one line.";
           sent = controller.send();
           if (!sent) break;
@@ -219,7 +221,10 @@ int run(const Flags& f) {
       if (rc == 0) {
         std::fprintf(stderr, "minimax-vl-desktop: self-test passed (%d frames%s)\n", f.self_test_frames,
                      sent ? ", one answer streamed" : "");
-        if (sent) std::fprintf(stderr, "  %s\n", mvl::desktop::stats_line(*controller.entries()[1].stats).c_str());
+        if (sent)
+          std::fprintf(stderr, "  %s; %zu characters on screen\n",
+                       mvl::desktop::stats_line(*controller.entries()[1].stats).c_str(),
+                       controller.entries()[1].text.size());
       }
     }
     glfwSetWindowUserPointer(window, nullptr);
@@ -257,6 +262,12 @@ int main(int argc, char** argv) {
   app.add_option("--self-test", f.self_test_frames,
                  "Render N frames on a hidden window and exit (77 = skipped: no display); with -m, also load the "
                  "model and answer one message")
+      ->type_name("N")
+      ->check(CLI::PositiveNumber);
+  app.add_option(
+         "--self-test-tokens", f.self_test_tokens,
+         "With --self-test and -m: the answer's length in tokens (default 8; 20000 checks that "
+         "long answers render)")
       ->type_name("N")
       ->check(CLI::PositiveNumber);
   app.set_version_flag("--version", mvl::engine::version_text("minimax-vl-desktop"));
