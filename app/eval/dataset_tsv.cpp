@@ -199,6 +199,8 @@ Dataset load_tsv(Task task, const std::string& path, const LoadOptions& opts) {
     if (has("image_path") && !get("image_path").empty()) {
       for (const auto& p : parse_answer_list(get("image_path"), where)) it.images.push_back(resolve_image(p, root));
     } else {
+      // Found by fuzzing: an empty image_path without an image column reached map::at.
+      MVL_CHECK(has("image"), bad_format, "{}: empty 'image_path'", where);
       const std::string& b64 = get("image");
       MVL_CHECK(!b64.empty(), bad_format, "{}: empty 'image'", where);
       if (b64.size() <= 64 && image_of_index.count(b64)) {

@@ -248,6 +248,15 @@ TEST(Dataset, JsonlNumberOutOfRangeIsAFormatError) {
   EXPECT_NE(msg.find("big.jsonl:1: not valid JSON"), std::string::npos) << msg;
 }
 
+// Found by fuzzing: a TSV with only an image_path column and an empty value in it threw
+// std::out_of_range ("map::at") instead of a one-line format error.
+TEST(Dataset, TsvEmptyImagePathIsAFormatError) {
+  const std::string d = test::temp_dir("eval_fuzz_tsv");
+  const std::string p = write(d, "e.tsv", "index\tquestion\tanswer\timage_path\na\tq\tx\t\n");
+  const std::string msg = error_of([&] { load_dataset(Task::docvqa, p); });
+  EXPECT_NE(msg.find("e.tsv:2: empty 'image_path'"), std::string::npos) << msg;
+}
+
 TEST(Dataset, BundledSamplesLoadAndTheirImagesExist) {
   for (auto [task, name] : {std::pair{Task::docvqa, "docvqa_sample.jsonl"}, std::pair{Task::ai2d, "ai2d_sample.jsonl"}}) {
     const Dataset ds = load_dataset(task, test::source_path(std::string("assets/eval/") + name));
