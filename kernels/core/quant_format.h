@@ -31,6 +31,13 @@ int64_t quant_channels(const Shape& shape, int in_axis);
 // Groups per output channel for int4 (ceil(in / 128)).
 int64_t int4_groups(int64_t in);
 
+// What a quantized Tensor carries besides its codes (Tensor::quant()).
+struct QuantParams {
+  WeightFormat format = WeightFormat::plain;
+  Tensor scales;  // f32 [out, 1] (int8, fp8) or [out, int4_groups(in)] (int4)
+  Tensor zeros;   // f32 like scales for int4; undefined otherwise
+};
+
 // Bytes of one quantized matrix of `shape` in format f (codes + scales + zero points).
 // `plain_elem` is the bytes per element of the unquantized dtype (used when f == plain).
 uint64_t quantized_bytes(const Shape& shape, int in_axis, WeightFormat f, uint64_t plain_elem = 2);

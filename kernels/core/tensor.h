@@ -14,6 +14,8 @@
 
 namespace mvl {
 
+struct QuantParams;  // kernels/core/quant_format.h
+
 using Shape = std::vector<int64_t>;
 
 std::string shape_str(const Shape& s);  // "[2, 3]"
@@ -57,6 +59,17 @@ class Tensor {
 
   std::string str() const;  // "bf16[2, 3] cpu"
 
+  // A weight-only quantized matrix (kernels/core/quant_format.h): the shape is the logical
+  // [out, in], the storage holds the codes (i8, f8_e4m3, or u8 nibble pairs for int4; nbytes()
+  // is then not the storage size), quant() the format, scales and zero points. Only
+  // ops::linear and ops::moe_experts read it; views drop quant() (and then refuse the codes).
+  const QuantParams* quant() const { return quant_.get(); }
+  Tensor with_quant(std::shared_ptr<const QuantParams> q) const {
+    Tensor t = *this;
+    t.quant_ = std::move(q);
+    return t;
+  }
+
  private:
   int norm_dim(int d) const;
   std::shared_ptr<Storage> storage_;
@@ -64,6 +77,7 @@ class Tensor {
   Shape shape_;
   Shape strides_;
   DType dtype_ = DType::f32;
+  std::shared_ptr<const QuantParams> quant_;
 };
 
 // Throws Error{shape_mismatch} naming `what` unless t has exactly this shape.

@@ -41,6 +41,18 @@ void silu_mul(const float* gate, const float* up, float* out, int64_t count) {
   }
 }
 
+namespace {
+// A plain weight through cpu::linear, a quantized one through linear_quantized.
+void linear_any(const float* x, const void* w, DType t, const QuantView& q, float* out, int64_t n,
+                int64_t in, int64_t out_f) {
+  if (q.format == WeightFormat::plain)
+    linear(x, w, t, nullptr, DType::f32, out, n, in, out_f);
+  else
+    linear_quantized(x, q.format, static_cast<const uint8_t*>(w), q.scales, q.zeros, nullptr,
+                     DType::f32, out, n, in, out_f);
+}
+}  // namespace
+
 void moe_experts(const float* x, int64_t n, int64_t H, int64_t I, const int32_t* experts, const float* weights,
                  int64_t k, const std::vector<ExpertPtrs>& w, float* out) {
   std::fill(out, out + n * H, 0.0f);
@@ -62,10 +74,10 @@ void moe_experts(const float* x, int64_t n, int64_t H, int64_t I, const int32_t*
     g.resize(static_cast<size_t>(m * I));
     u.resize(static_cast<size_t>(m * I));
     y.resize(static_cast<size_t>(m * H));
-    linear(xs.data(), w[e].w1, w[e].t1, nullptr, DType::f32, g.data(), m, H, I);
-    linear(xs.data(), w[e].w3, w[e].t3, nullptr, DType::f32, u.data(), m, H, I);
+    linear_any(xs.data(), w[e].w1, w[e].t1, w[e].q1, g.data(), m, H, I);
+    linear_any(xs.data(), w[e].w3, w[e].t3, w[e].q3, u.data(), m, H, I);
     silu_mul(g.data(), u.data(), g.data(), m * I);
-    linear(g.data(), w[e].w2, w[e].t2, nullptr, DType::f32, y.data(), m, I, H);
+    linear_any(g.data(), w[e].w2, w[e].t2, w[e].q2, y.data(), m, I, H);
     for (int64_t r = 0; r < m; ++r) {
       float* o = out + tok[r] * H;
       const float* yr = y.data() + r * H;

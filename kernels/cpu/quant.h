@@ -19,6 +19,13 @@
 
 namespace mvl::cpu {
 
+// A quantized weight's format and side tables, as the CPU ops take them (plain = none).
+struct QuantView {
+  WeightFormat format = WeightFormat::plain;
+  const float* scales = nullptr;
+  const float* zeros = nullptr;
+};
+
 // Bytes of codes per row, and scale (and zero) entries per row, for format f.
 int64_t quant_code_bytes_per_row(WeightFormat f, int64_t in);
 int64_t quant_scales_per_row(WeightFormat f, int64_t in);

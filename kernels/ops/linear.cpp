@@ -4,6 +4,7 @@
 #include "kernels/core/error.h"
 #include "kernels/cpu/linear.h"
 #include "kernels/ops/cuda_dispatch.h"
+#include "kernels/ops/quant.h"
 #include "kernels/ops/tensor_ops.h"
 #ifdef MVL_HAVE_CUDA
 #include "kernels/cuda/linear.h"
@@ -11,7 +12,29 @@
 
 namespace mvl::ops {
 
+namespace {
+// A weight-only quantized w (ops/quant.h): the CPU reference, dequantize then the f32 op.
+Tensor linear_quantized(const Tensor& x, const Tensor& w, const Tensor* bias) {
+  check_quant_on_cpu(w, x, "linear");
+  MVL_CHECK(w.ndim() == 2 && x.ndim() >= 1 && x.dim(-1) == w.dim(1), shape_mismatch,
+            "linear: input {} does not match weight {} (in features)", x.str(), w.str());
+  MVL_CHECK(x.dtype() == DType::f32 && x.is_contiguous(), unsupported,
+            "linear: a quantized weight takes contiguous f32 input, got {}", x.str());
+  const int64_t in = w.dim(1), out_f = w.dim(0), n = x.numel() / in;
+  Shape out_shape = x.shape();
+  out_shape.back() = out_f;
+  Tensor y = Tensor::empty(out_shape, DType::f32);
+  const Tensor b = bias ? contiguous(*bias) : Tensor();
+  const cpu::QuantView q = quant_view(w);
+  cpu::linear_quantized(x.data<float>(), q.format, w.data<uint8_t>(), q.scales, q.zeros,
+                        bias ? b.data() : nullptr, bias ? b.dtype() : DType::f32, y.data<float>(), n,
+                        in, out_f);
+  return y;
+}
+}  // namespace
+
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias) {
+  if (w.quant()) return linear_quantized(x, w, bias);
   MVL_CHECK(w.ndim() == 2, shape_mismatch, "linear: weight must be 2-D [out, in], got {}", w.str());
   MVL_CHECK(x.ndim() >= 1 && x.dim(-1) == w.dim(1), shape_mismatch,
             "linear: input {} does not match weight {} (in features)", x.str(), w.str());

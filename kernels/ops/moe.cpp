@@ -1,5 +1,6 @@
 // ops MoE: validation and dispatch; expert packing for the CUDA bf16 path.
 #include "kernels/ops/moe.h"
+#include "kernels/ops/quant.h"
 
 #include "kernels/core/error.h"
 #include "kernels/cpu/moe.h"
@@ -64,12 +65,14 @@ Tensor moe_experts(const Tensor& x, const MoeRouting& routing, const std::vector
     check_shape(w.w3, {I, H}, what + "w3");
     check_shape(w.w2, {H, I}, what + "w2");
     for (const Tensor* t : {&w.w1, &w.w3, &w.w2}) {
-      MVL_CHECK(t->is_contiguous() && (t->dtype() == DType::f32 || t->dtype() == DType::bf16) &&
+      check_quant_on_cpu(*t, x, "moe_experts");
+      MVL_CHECK(t->is_contiguous() && (t->quant() || t->dtype() == DType::f32 || t->dtype() == DType::bf16) &&
                     t->device() == x.device(),
                 unsupported, "{}: weights must be contiguous f32|bf16 tensors on {}, got {}", what,
                 x.device().str(), t->str());
     }
-    ptrs.push_back({w.w1.data(), w.w3.data(), w.w2.data(), w.w1.dtype(), w.w3.dtype(), w.w2.dtype()});
+    ptrs.push_back({w.w1.data(), w.w3.data(), w.w2.data(), w.w1.dtype(), w.w3.dtype(), w.w2.dtype(),
+                    quant_view(w.w1), quant_view(w.w3), quant_view(w.w2)});
   }
 #ifdef MVL_HAVE_CUDA
   if (detail::any_cuda({&x, &routing.experts, &routing.weights})) {

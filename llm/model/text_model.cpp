@@ -65,7 +65,12 @@ TextModel TextModel::load(const Checkpoint& ckpt, const TextConfig& cfg, const T
   check_config(cfg);
   m.precision_ = ops::resolve_precision(opts.precision, device);
   m.cuda_graphs_ = opts.cuda_graphs;
-  m.w_ = in_context("loading the text model weights", [&] { return TextWeights::load(ckpt, cfg, naming); });
+  MVL_CHECK(opts.quant == QuantScheme::none || !device.is_cuda(), unsupported,
+            "--quant {}: quantized weights run on the CPU only for now (no CUDA kernels for them yet); use "
+            "--backend cpu or drop --quant",
+            quant_scheme_name(opts.quant));
+  m.w_ = in_context("loading the text model weights",
+                    [&] { return TextWeights::load(ckpt, cfg, naming, opts.quant); });
   m.dev_ = device;
   if (device.is_cuda())
     m.w_ = in_context(fmt::format("uploading the text model weights to {}", device.device().str()),

@@ -54,6 +54,9 @@ struct TextLoadOptions {
   // On a CUDA device, replay each decode step as one CUDA graph (llm/model/decode_graph.cpp):
   // same results, far fewer launches. Off: every step runs op by op.
   bool cuda_graphs = true;
+  // Weight-only quantization at load (llm/weights/quant_rule.h); CPU only for now: a CUDA
+  // device with a scheme other than none is refused (Error{unsupported}).
+  QuantScheme quant = QuantScheme::none;
 };
 
 class TextModel {

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "kernels/core/error.h"
+#include "kernels/ops/quant.h"
 
 namespace mvl::llm {
 
@@ -106,15 +107,22 @@ std::vector<ops::ExpertWeights> fused_expert_views(const Tensor& w13, const Tens
   return v;
 }
 
-TextWeights TextWeights::load(const Checkpoint& ckpt, const TextConfig& c, const TextWeightNaming& n) {
+TextWeights TextWeights::load(const Checkpoint& ckpt, const TextConfig& c, const TextWeightNaming& n,
+                              QuantScheme quant) {
   MVL_CHECK(c.tie_word_embeddings || !n.lm_head.empty(), not_found,
             "no lm_head tensor (looked for language_model.lm_head.weight and lm_head.weight) and "
             "the config does "
             "not tie it to the embedding");
   TextWeights w = skeleton(c);
   std::vector<Tensor> w13(w.layers.size()), w2(w.layers.size());  // fused layouts
+  WeightFormat fused_format = WeightFormat::plain;
   for_each_text_tensor(c, n, [&](const TextTensor& t) {
     Tensor v = fetch(ckpt, t.name, t.shape);
+    const WeightFormat f = quant_format_of(t, quant);
+    if (t.role == TextRole::experts_w13 || t.role == TextRole::experts_w2) fused_format = f;
+    else if (f != WeightFormat::plain)
+      v = in_context(fmt::format("quantizing '{}' to {}", t.name, weight_format_name(f)),
+                     [&] { return ops::quantize_weight(v, f); });
     if (t.role == TextRole::experts_w13)
       w13.at(static_cast<size_t>(t.layer)) = std::move(v);
     else if (t.role == TextRole::experts_w2)
@@ -131,7 +139,15 @@ TextWeights TextWeights::load(const Checkpoint& ckpt, const TextConfig& c, const
     if (y.kind == AttnKind::lightning)
       y.lightning.slopes =
           lightning_slopes(static_cast<int64_t>(l), c.num_hidden_layers, c.num_attention_heads);
-    if (n.moe == MoeLayout::fused) y.experts = fused_expert_views(w13[l], w2[l]);
+    if (n.moe == MoeLayout::fused) {
+      y.experts = fused_expert_views(w13[l], w2[l]);
+      if (fused_format != WeightFormat::plain) {
+        for (auto& e : y.experts)
+          for (Tensor* t : {&e.w1, &e.w3, &e.w2}) *t = ops::quantize_weight(*t, fused_format);
+        w13[l] = Tensor();  // the per-expert quantized copies are all that is kept
+        w2[l] = Tensor();
+      }
+    }
   }
   return w;
 }

@@ -12,6 +12,7 @@
 #include "kernels/core/safetensors.h"
 #include "kernels/ops/moe.h"
 #include "llm/config/text_config.h"
+#include "llm/weights/quant_rule.h"
 #include "llm/weights/tensor_table.h"
 
 namespace mvl::llm {
@@ -49,8 +50,12 @@ struct TextWeights {
   Tensor lm_head;       // f32|bf16 [V, H] (the embedding when tied)
   std::vector<LayerWeights> layers;
 
-  // Binds and shape-checks every tensor; errors name the tensor and both shapes.
-  static TextWeights load(const Checkpoint& ckpt, const TextConfig& cfg, const TextWeightNaming& naming);
+  // Binds and shape-checks every tensor; errors name the tensor and both shapes. With a
+  // quantization scheme (quant_rule.h) each tensor the rule picks is quantized on the host as
+  // it is read (ops/quant.h), one tensor at a time: only the quantized copy is kept, the
+  // mmapped original is not (a fused experts tensor is quantized expert by expert).
+  static TextWeights load(const Checkpoint& ckpt, const TextConfig& cfg, const TextWeightNaming& naming,
+                          QuantScheme quant = QuantScheme::none);
   // No tensors yet: one LayerWeights per layer with its kind and E (empty) experts, the
   // shape text_weight_slot fills.
   static TextWeights skeleton(const TextConfig& cfg);
