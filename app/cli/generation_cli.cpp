@@ -40,6 +40,14 @@ void add_model_flags(CLI::App& cmd, ModelFlags& f) {
       ->capture_default_str();
   add_precision_flag(cmd, f.precision);
   add_resize_compat_flag(cmd, f.resize_compat);
+  cmd.add_option(
+         "--quant", f.quant,
+         "Quantize the text model's weights while loading (CPU only for now): int8 = every linear "
+         "but embed_tokens, lm_head and the routers (the official recipe); int8-experts, "
+         "fp8-experts, int4-experts = the experts only")
+      ->type_name("FORMAT")
+      ->check(
+          CLI::IsMember({"bf16", "none", "int8", "int8-experts", "fp8-experts", "int4-experts"}));
 }
 
 void add_resize_compat_flag(CLI::App& cmd, std::string& value) {
@@ -167,6 +175,7 @@ std::unique_ptr<engine::Engine> open_engine(const ModelFlags& f) {
   opts.device = dev.index;
   opts.precision = precision_flag(f.precision);
   opts.resize_compat = resize_compat_flag(f.resize_compat);
+  if (!f.quant.empty()) opts.quant = *llm::quant_scheme_from_name(f.quant);  // checked by the flag
   if (opts.model_dir.empty()) {
     opts.model_dir = default_model_dir();
     std::fprintf(stderr,

@@ -26,6 +26,7 @@ struct ModelFlags {
   std::string device = "cpu";  // cpu | cuda | cuda:N
   std::string precision;       // "" (the device's default) | f32 | bf16
   std::string resize_compat = "classic";  // classic | pillow13
+  std::string quant;  // "" | bf16 | int8 | int8-experts | fp8-experts | int4-experts
 };
 
 // The help text of --precision, shared by every subcommand that has it.

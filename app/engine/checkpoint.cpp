@@ -309,6 +309,7 @@ LoadedModel load_checkpoint(const EngineOptions& opts, const ProgressFn& progres
         ops::DeviceContext::open(opts.backend == Backend::cuda ? Device::cuda(opts.device) : Device::cpu());
     llm::TextLoadOptions text_opts;
     text_opts.precision = opts.precision;
+    text_opts.quant = opts.quant;
     auto lm = std::make_unique<RealLm>(llm::TextModel::load(ckpt, cfg.text, naming, dev, text_opts));
     const std::string precision = ops::precision_name(lm->model().precision());
     report(progress, 0.85, "vision");

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kernels/ops/precision.h"
+#include "llm/weights/quant_rule.h"
 #include "vision/preprocess/pillow_resample.h"
 
 namespace mvl::engine {
@@ -37,6 +38,9 @@ struct EngineOptions {
   // runs the vertical pass first on tall images and gives them different pixels
   // (docs/resize-compat.md).
   vision::PillowPassOrder resize_compat = vision::PillowPassOrder::classic;
+  // --quant: weight-only quantization of the text model at load (llm/weights/quant_rule.h);
+  // CPU only for now (a CUDA backend refuses it at load).
+  llm::QuantScheme quant = llm::QuantScheme::none;
 };
 
 struct SamplingOptions {

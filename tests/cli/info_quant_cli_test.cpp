@@ -1,6 +1,7 @@
 // `minimax-vl info --quant`: the released config's int8 plan on 8 GPUs fits H100-80GB (the
 // fit table lists 8 for int8 and no H100 count for bf16), --json carries the same rows, and an
-// unknown format exits 2 naming the choices.
+// unknown format exits 2 naming the choices. `ask --quant int8` on the bundled tiny model loads
+// the quantized weights and answers; an unknown --quant is a usage error there too.
 #include <gtest/gtest.h>
 
 #include "kernels/core/json.h"
@@ -42,6 +43,18 @@ TEST(InfoQuantCli, UnknownFormatExits2) {
   const auto r = run_cli({"info", "-m", "configs/minimax-vl-01.json", "--quant", "int3"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("int8-experts"), std::string::npos) << r.err;
+}
+
+TEST(InfoQuantCli, AskWithQuantAtLoad) {
+  const std::string tiny = test::source_path("assets/models/tiny-random");
+  for (const char* q : {"int8", "int4-experts"}) {
+    const auto r = run_cli({"ask", "-m", tiny, "--quant", q, "-n", "6", "Hello"});
+    EXPECT_EQ(r.exit_code, 0) << q << ": " << r.err;
+    EXPECT_FALSE(r.out.empty()) << q;
+    std::printf("ask --quant %s: %s", q, r.out.c_str());
+  }
+  const auto bad = run_cli({"ask", "-m", tiny, "--quant", "int3", "Hello"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
 }
 
 }  // namespace

@@ -26,7 +26,8 @@ struct Golden {
 Golden open_golden(const std::string& layout) {
   const std::string dir = test::golden_dir("l3s1_hd32_b16", layout);
   Checkpoint ckpt = Checkpoint::open(dir + "/model.safetensors");
-  TextConfig cfg = TextConfig::from_json(json::parse_file(dir + "/config.json"), dir + "/config.json");
+  TextConfig cfg =
+      TextConfig::from_json(json::parse_file(dir + "/config.json"), dir + "/config.json");
   const TextWeightNaming n = TextWeightNaming::detect(ckpt);
   return {std::move(ckpt), std::move(cfg), n};
 }
@@ -45,10 +46,11 @@ TEST(QuantLoad, QuantizesWhatTheRuleSays) {
         for (const auto& e : l.experts)
           for (const Tensor* t : {&e.w1, &e.w3, &e.w2}) {
             ASSERT_EQ(t->quant() != nullptr, experts) << layout << " " << quant_scheme_name(s);
-            if (t->quant()) EXPECT_STREQ(weight_format_name(t->quant()->format),
-                                         s == QuantScheme::fp8_experts   ? "fp8_e4m3"
-                                         : s == QuantScheme::int4_experts ? "int4"
-                                                                          : "int8");
+            if (t->quant())
+              EXPECT_STREQ(weight_format_name(t->quant()->format),
+                           s == QuantScheme::fp8_experts    ? "fp8_e4m3"
+                           : s == QuantScheme::int4_experts ? "int4"
+                                                            : "int8");
           }
       }
     }
@@ -66,7 +68,8 @@ Outcome run(const Golden& g, QuantScheme s) {
   const TextModel m = TextModel::load(g.ckpt, g.cfg, g.naming, {}, o);
   SequenceState st = m.new_state();
   std::vector<int32_t> prompt;
-  for (int i = 0; i < 24; ++i) prompt.push_back(static_cast<int32_t>((i * 37 + 5) % g.cfg.vocab_size));
+  for (int i = 0; i < 24; ++i)
+    prompt.push_back(static_cast<int32_t>((i * 37 + 5) % g.cfg.vocab_size));
   Tensor lg = m.prefill({Segment::tokens(prompt)}, st);
   Outcome r;
   r.logits.assign(lg.data<float>(), lg.data<float>() + lg.numel());
@@ -97,11 +100,14 @@ TEST(QuantLoad, LogitsCloseToUnquantized) {
     while (agree < 16 && q.greedy[agree] == ref.greedy[agree]) ++agree;
     std::string toks;
     for (int32_t t : q.greedy) toks += " " + std::to_string(t);
-    std::printf("%-13s logits rel RMS error %.3e, max abs %.3e; greedy agrees for %d/16 tokens:%s\n",
-                quant_scheme_name(s), rel, worst, agree, toks.c_str());
+    std::printf(
+        "%-13s logits rel RMS error %.3e, max abs %.3e; greedy agrees for %d/16 tokens:%s\n",
+        quant_scheme_name(s), rel, worst, agree, toks.c_str());
     // Bounds from the weight error of each format (int8 ~0.8%, fp8 ~2.6%, int4 ~10% per weight
     // on random weights), with room for its growth through the layers.
-    EXPECT_LT(rel, s == QuantScheme::int4_experts ? 0.3 : s == QuantScheme::fp8_experts ? 0.1 : 0.05)
+    EXPECT_LT(rel, s == QuantScheme::int4_experts  ? 0.3
+                   : s == QuantScheme::fp8_experts ? 0.1
+                                                   : 0.05)
         << quant_scheme_name(s);
     EXPECT_GT(rel, 0.0) << quant_scheme_name(s) << ": nothing was quantized";
   }
