@@ -11,7 +11,7 @@
 #include "app/cli/generation_cli.h"
 #include "app/cli/line_reader.h"
 #include "app/cli/signals.h"
-#include "app/engine/transcript.h"
+#include "app/engine/core/transcript.h"
 
 namespace mvl::cli {
 namespace {

@@ -1,6 +1,6 @@
 // Helpers shared by subcommands: locating the bundled default model.
 #include "app/cli/command.h"
-#include "app/engine/install_paths.h"
+#include "app/engine/loading/install_paths.h"
 
 namespace mvl::cli {
 

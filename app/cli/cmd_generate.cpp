@@ -14,7 +14,7 @@
 #include "app/cli/command.h"
 #include "app/cli/generation_cli.h"
 #include "app/cli/token_ids.h"
-#include "app/engine/model_config.h"
+#include "app/engine/loading/model_config.h"
 #include "kernels/core/safetensors.h"
 #include "kernels/ops/device.h"
 #include "kernels/ops/sampling.h"

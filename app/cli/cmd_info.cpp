@@ -7,10 +7,10 @@
 #include <filesystem>
 
 #include "app/cli/command.h"
-#include "app/engine/memory_fit.h"
-#include "app/engine/memory_plan.h"
-#include "app/engine/model_config.h"
-#include "app/engine/tensor_inventory.h"
+#include "app/engine/loading/memory_fit.h"
+#include "app/engine/inspect/memory_plan.h"
+#include "app/engine/loading/model_config.h"
+#include "app/engine/inspect/tensor_inventory.h"
 #include "kernels/core/safetensors.h"
 
 namespace mvl::cli {

@@ -1,8 +1,8 @@
 // `minimax-vl make-tiny`: writes a tiny random MiniMax-VL-01 checkpoint (released tensor
 // names by default) for tests and demos; assets/models/tiny-random is its output at seed 0.
 #include "app/cli/command.h"
-#include "app/engine/install_paths.h"
-#include "app/engine/tiny_model.h"
+#include "app/engine/loading/install_paths.h"
+#include "app/engine/inspect/tiny_model.h"
 
 namespace mvl::cli {
 

@@ -5,7 +5,7 @@
 
 #include "app/cli/command.h"
 #include "app/cli/generation_cli.h"
-#include "app/engine/model_config.h"
+#include "app/engine/loading/model_config.h"
 #include "kernels/core/json.h"
 #include "kernels/core/safetensors.h"
 #include "vision/image/image.h"

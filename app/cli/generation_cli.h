@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "app/engine/engine.h"
-#include "app/engine/options.h"  // vision::PillowPassOrder (EngineOptions::resize_compat)
+#include "app/engine/core/engine.h"
+#include "app/engine/core/options.h"  // vision::PillowPassOrder (EngineOptions::resize_compat)
 #include "kernels/core/json.h"
 
 #include "kernels/core/device.h"

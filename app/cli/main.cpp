@@ -3,7 +3,7 @@
 #include <cstdio>
 
 #include "app/cli/command.h"
-#include "app/engine/build_info.h"
+#include "app/engine/core/build_info.h"
 
 int main(int argc, char** argv) {
   using namespace mvl::cli;

@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "app/cli/command.h"
-#include "app/engine/checkpoint.h"
+#include "app/engine/loading/checkpoint.h"
 #include "kernels/core/error.h"
 #include "kernels/core/file_io.h"
 

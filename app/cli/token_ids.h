@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "app/engine/model_config.h"
-#include "app/engine/options.h"  // vision::PillowPassOrder (EngineOptions::resize_compat)
+#include "app/engine/loading/model_config.h"
+#include "app/engine/core/options.h"  // vision::PillowPassOrder (EngineOptions::resize_compat)
 #include "kernels/core/safetensors.h"
 #include "kernels/ops/device.h"
 #include "llm/model/text_model.h"

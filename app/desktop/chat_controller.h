@@ -15,7 +15,7 @@
 
 #include "app/desktop/model_loader.h"
 #include "app/desktop/thumbnail.h"
-#include "app/engine/engine.h"
+#include "app/engine/core/engine.h"
 
 namespace mvl::desktop {
 

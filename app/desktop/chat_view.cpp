@@ -12,7 +12,7 @@
 #include <fmt/format.h>
 
 #include "app/desktop/long_text.h"
-#include "app/engine/build_info.h"
+#include "app/engine/core/build_info.h"
 
 namespace mvl::desktop {
 namespace {

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "app/desktop/chat_controller.h"
-#include "app/engine/build_info.h"
+#include "app/engine/core/build_info.h"
 #include "app/desktop/texture_cache.h"
 
 namespace mvl::desktop {

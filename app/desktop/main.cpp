@@ -23,8 +23,8 @@
 #include "app/desktop/chat_controller.h"
 #include "app/desktop/chat_view.h"
 #include "app/desktop/texture_cache.h"
-#include "app/engine/build_info.h"
-#include "app/engine/install_paths.h"
+#include "app/engine/core/build_info.h"
+#include "app/engine/loading/install_paths.h"
 
 namespace {
 

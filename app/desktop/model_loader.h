@@ -10,7 +10,7 @@
 #include <string>
 #include <thread>
 
-#include "app/engine/engine.h"
+#include "app/engine/core/engine.h"
 
 namespace mvl::desktop {
 

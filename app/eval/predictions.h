@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "app/engine/events.h"
+#include "app/engine/core/events.h"
 #include "app/eval/dataset.h"
 #include "app/eval/prompts.h"
 #include "kernels/core/json.h"

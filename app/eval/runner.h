@@ -11,7 +11,7 @@
 #include <optional>
 #include <string>
 
-#include "app/engine/engine.h"
+#include "app/engine/core/engine.h"
 #include "app/eval/dataset.h"
 #include "app/eval/output_lock.h"
 #include "app/eval/prompts.h"

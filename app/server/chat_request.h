@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "app/engine/chat_types.h"
+#include "app/engine/core/chat_types.h"
 
 namespace mvl::server {
 

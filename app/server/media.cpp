@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "app/engine/image_probe.h"
+#include "app/engine/loading/image_probe.h"
 #include "app/server/api_error.h"
 
 namespace mvl::server {

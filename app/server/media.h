@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "app/engine/engine.h"
+#include "app/engine/core/engine.h"
 #include "app/server/chat_request.h"
 
 namespace mvl::server {

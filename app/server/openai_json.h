@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "app/engine/events.h"
+#include "app/engine/core/events.h"
 #include "kernels/core/json.h"
 
 namespace mvl::server {

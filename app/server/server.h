@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "app/engine/engine.h"
+#include "app/engine/core/engine.h"
 #include "app/server/chat_request.h"
 #include "app/server/media.h"
 

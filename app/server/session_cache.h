@@ -11,7 +11,7 @@
 #include <mutex>
 #include <vector>
 
-#include "app/engine/session.h"
+#include "app/engine/core/session.h"
 
 namespace mvl::server {
 

@@ -5,7 +5,7 @@
 
 #include <filesystem>
 
-#include "app/engine/engine.h"
+#include "app/engine/core/engine.h"
 #include "tests/support/test_util.h"
 
 namespace mvl::engine {

@@ -4,7 +4,7 @@
 // anyres arithmetic; [[33600, 33600]] allocated 19.8 GB per image).
 #include <gtest/gtest.h>
 
-#include "app/engine/model_config.h"
+#include "app/engine/loading/model_config.h"
 #include "kernels/core/error.h"
 #include "tests/support/test_util.h"
 

@@ -1,8 +1,8 @@
 // Fuzz-found inputs for the engine's parsers (see tests/core/fuzz_regressions_test.cpp): a
 // saved chat and a config.json holding a number out of double range must be one bad_format
 // error, not a foreign nlohmann exception; a huge float for an integer key likewise.
-#include "app/engine/model_config.h"
-#include "app/engine/transcript.h"
+#include "app/engine/loading/model_config.h"
+#include "app/engine/core/transcript.h"
 #include "kernels/core/error.h"
 #include "llm/tokenizer/tokenizer.h"
 #include "tests/support/test_util.h"

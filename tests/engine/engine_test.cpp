@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-#include "app/engine/engine.h"
+#include "app/engine/core/engine.h"
 #include "app/engine/testing/fake_model.h"
 #include "tests/support/test_util.h"
 

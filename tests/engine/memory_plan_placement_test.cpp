@@ -5,8 +5,8 @@
 
 #include <cstdio>
 
-#include "app/engine/memory_plan.h"
-#include "app/engine/tensor_inventory.h"
+#include "app/engine/inspect/memory_plan.h"
+#include "app/engine/inspect/tensor_inventory.h"
 #include "kernels/core/safetensors.h"
 #include "llm/parallel/sharded_text_model.h"
 #include "tests/support/test_util.h"

@@ -3,7 +3,7 @@
 // configs each rejected with a readable message naming the problem.
 #include <filesystem>
 
-#include "app/engine/model_config.h"
+#include "app/engine/loading/model_config.h"
 #include "kernels/core/error.h"
 #include "tests/support/test_util.h"
 

@@ -5,9 +5,9 @@
 
 #include <map>
 
-#include "app/engine/checkpoint_layout.h"
-#include "app/engine/tensor_inventory.h"
-#include "app/engine/tiny_model.h"
+#include "app/engine/loading/checkpoint_layout.h"
+#include "app/engine/inspect/tensor_inventory.h"
+#include "app/engine/inspect/tiny_model.h"
 #include "kernels/core/safetensors.h"
 #include "llm/weights/tensor_table.h"
 #include "tests/support/test_util.h"

@@ -7,8 +7,8 @@
 
 #include <cstdio>
 
-#include "app/engine/memory_fit.h"
-#include "app/engine/memory_plan.h"
+#include "app/engine/loading/memory_fit.h"
+#include "app/engine/inspect/memory_plan.h"
 #include "llm/weights/quant_rule.h"
 
 namespace mvl::engine {

@@ -6,9 +6,9 @@
 
 #include <thread>
 
-#include "app/engine/checkpoint.h"
-#include "app/engine/engine.h"
-#include "app/engine/tiny_model.h"
+#include "app/engine/loading/checkpoint.h"
+#include "app/engine/core/engine.h"
+#include "app/engine/inspect/tiny_model.h"
 #include "llm/chat/chat_template.h"
 #include "llm/tokenizer/tokenizer.h"
 #include "tests/support/test_util.h"

@@ -4,7 +4,7 @@
 
 #include <set>
 
-#include "app/engine/sampler.h"
+#include "app/engine/core/sampler.h"
 #include "kernels/core/error.h"
 
 namespace mvl::engine {

@@ -5,9 +5,9 @@
 #include <functional>
 #include <set>
 
-#include "app/engine/memory_plan.h"
-#include "app/engine/tensor_inventory.h"
-#include "app/engine/tiny_model.h"
+#include "app/engine/inspect/memory_plan.h"
+#include "app/engine/inspect/tensor_inventory.h"
+#include "app/engine/inspect/tiny_model.h"
 #include "kernels/core/error.h"
 #include "tests/support/test_util.h"
 

@@ -5,8 +5,8 @@
 #include <cstring>
 #include <filesystem>
 
-#include "app/engine/tensor_inventory.h"
-#include "app/engine/tiny_model.h"
+#include "app/engine/inspect/tensor_inventory.h"
+#include "app/engine/inspect/tiny_model.h"
 #include "kernels/core/error.h"
 #include "tests/support/test_util.h"
 

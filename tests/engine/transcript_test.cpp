@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "app/engine/transcript.h"
+#include "app/engine/core/transcript.h"
 #include "kernels/core/error.h"
 #include "tests/support/test_util.h"
 

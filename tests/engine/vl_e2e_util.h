@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "app/engine/checkpoint.h"
-#include "app/engine/model_config.h"
+#include "app/engine/loading/checkpoint.h"
+#include "app/engine/loading/model_config.h"
 #include "kernels/core/json.h"
 #include "kernels/core/safetensors.h"
 #include "kernels/ops/tensor_ops.h"

@@ -11,7 +11,7 @@
 #include <memory>
 #include <optional>
 
-#include "app/engine/options.h"
+#include "app/engine/core/options.h"
 #include "tests/engine/vl_e2e_util.h"
 
 namespace mvl {

@@ -8,7 +8,7 @@
 
 #include <gtest/gtest.h>
 
-#include "app/engine/engine.h"
+#include "app/engine/core/engine.h"
 #include "app/engine/testing/fake_model.h"
 #include "app/eval/predictions.h"
 #include "app/eval/report.h"

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "app/engine/model_config.h"
+#include "app/engine/loading/model_config.h"
 #include "kernels/core/error.h"
 #include "tests/fuzz/fuzz_util.h"
 #include "vision/preprocess/anyres.h"

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "app/engine/transcript.h"
+#include "app/engine/core/transcript.h"
 #include "kernels/core/error.h"
 #include "tests/fuzz/fuzz_util.h"
 

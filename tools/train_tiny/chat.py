@@ -1,4 +1,4 @@
-"""The MiniMax-VL-01 chat format as the C++ runtime encodes it (llm/chat, app/engine/checkpoint.cpp):
+"""The MiniMax-VL-01 chat format as the C++ runtime encodes it (llm/chat, app/engine/loading/checkpoint.cpp):
 template parts are encoded with special tokens on, user text as plain text, each message alone.
 A conversation is encoded to ids with ONE <image> id; expand_image() widens it to N slots.
 """

@@ -10,7 +10,7 @@
 #include <memory>
 #include <string>
 
-#include "app/engine/model_api.h"
+#include "app/engine/core/model_api.h"
 
 namespace mvl::engine::testing {
 

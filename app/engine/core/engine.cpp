@@ -1,0 +1,150 @@
+// The Engine: request queue + one worker thread. Only the worker touches the model and
+// the sessions' model states; the queue and the handles are the only shared data.
+#include "app/engine/core/engine.h"
+
+#include <chrono>
+
+#include "app/engine/core/request_runner.h"
+#include "kernels/core/log.h"
+
+namespace mvl::engine {
+
+double now_ms() {
+  using namespace std::chrono;
+  return duration<double, std::milli>(steady_clock::now().time_since_epoch()).count();
+}
+
+const char* backend_name(Backend b) { return b == Backend::cuda ? "cuda" : "cpu"; }
+
+bool RequestHandle::finished() const {
+  std::lock_guard<std::mutex> lock(s_->mu);
+  return s_->finished;
+}
+
+void RequestHandle::wait() const {
+  std::unique_lock<std::mutex> lock(s_->mu);
+  s_->cv.wait(lock, [&] { return s_->finished; });
+}
+
+bool RequestHandle::wait_for(int timeout_ms) const {
+  std::unique_lock<std::mutex> lock(s_->mu);
+  return s_->cv.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return s_->finished; });
+}
+
+Engine::Engine(LoadedModel model, EngineOptions opts, double load_ms)
+    : model_(std::move(model)), opts_(std::move(opts)), load_ms_(load_ms) {
+  MVL_CHECK(model_.codec && model_.lm, invalid_argument,
+            "an Engine needs at least a prompt codec and a language model");
+  worker_ = std::thread([this] { worker_loop(); });
+}
+
+Engine::~Engine() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    for (auto& j : queue_) j.state->cancel.store(true);
+    if (running_) running_->cancel.store(true);
+  }
+  cv_.notify_all();
+  if (worker_.joinable()) worker_.join();
+}
+
+int64_t Engine::max_context() const {
+  return opts_.max_context > 0 ? opts_.max_context : model_.lm->max_context();
+}
+
+std::shared_ptr<Session> Engine::new_session(std::string system_prompt) const {
+  return std::make_shared<Session>(std::move(system_prompt));
+}
+
+std::shared_ptr<const PreparedImage> Engine::prepare_image(const std::string& path) const {
+  MVL_CHECK(model_.vision != nullptr, unsupported,
+            "the model in '{}' has no vision tower, so it cannot take images", model_.info.dir);
+  return model_.vision->prepare(path);
+}
+
+RequestHandle Engine::submit(Request r) {
+  MVL_CHECK(r.session != nullptr, invalid_argument, "a request needs a session");
+  auto state = std::make_shared<RequestState>();
+  r.session->in_flight_.fetch_add(1);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) {
+      r.session->in_flight_.fetch_sub(1);
+      throw_error(ErrorCategory::invalid_argument, "the engine is shutting down");
+    }
+    queue_.push_back(Job{std::move(r), state, now_ms()});
+  }
+  cv_.notify_all();
+  return RequestHandle(state);
+}
+
+size_t Engine::queued() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queue_.size();
+}
+
+void Engine::worker_loop() {
+  while (true) {
+    Job job;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping and drained
+      job = std::move(queue_.front());
+      queue_.pop_front();
+      running_ = job.state;
+    }
+    run_job(job);
+    std::lock_guard<std::mutex> lock(mu_);
+    running_.reset();
+  }
+}
+
+void Engine::run_job(Job& job) {
+  Request& r = job.request;
+  const double queue_ms = now_ms() - job.submitted_ms;
+  std::optional<DoneEvent> done;
+  std::optional<ErrorEvent> error;
+  try {
+    if (job.state->cancel.load()) {
+      // Cancelled while queued: nothing ran, nothing changed.
+      done.emplace();
+      done->reason = StopReason::cancelled;
+      done->timings.load_ms = load_ms_;
+    } else {
+      RequestRunner runner(model_, opts_, load_ms_);
+      done = runner.run(r, job.state->cancel);
+    }
+    done->timings.queue_ms = queue_ms;
+  } catch (const InputError& e) {
+    error = ErrorEvent{e, ErrorPhase::input};
+  } catch (const Error& e) {
+    error = ErrorEvent{e, ErrorPhase::runtime};
+  } catch (const std::bad_alloc&) {
+    error = ErrorEvent{Error(ErrorCategory::out_of_memory, "out of host memory while generating"),
+                       ErrorPhase::runtime};
+  } catch (const std::exception& e) {
+    error = ErrorEvent{Error(ErrorCategory::internal, e.what()), ErrorPhase::runtime};
+  }
+  // The final event goes out before the handle reports finished, so a front end that
+  // waits on the handle has seen every event.
+  try {
+    if (r.on_event) {
+      if (done) r.on_event(*done);
+      else r.on_event(*error);
+    }
+  } catch (const std::exception& e) {
+    MVL_LOG_ERROR("an event callback threw: {}", e.what());
+  }
+  r.session->in_flight_.fetch_sub(1);
+  {
+    std::lock_guard<std::mutex> lock(job.state->mu);
+    job.state->done = std::move(done);
+    job.state->error = std::move(error);
+    job.state->finished = true;
+  }
+  job.state->cv.notify_all();
+}
+
+}  // namespace mvl::engine

@@ -1,0 +1,36 @@
+// Opening a checkpoint dir into a LoadedModel: config, tokenizer + chat template, text
+// model and vision half, in the released or the native layout. This is the only code that
+// knows the checkpoint prefixes (vision_tower., multi_modal_projector., language_model.,
+// model.language_model., ...); it hands llm/ and vision/ their naming structs.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "app/engine/core/engine.h"
+#include "app/engine/loading/model_config.h"
+#include "kernels/core/safetensors.h"
+#include "kernels/ops/device.h"
+#include "kernels/ops/precision.h"
+
+namespace mvl::engine {
+
+// Throws Error (with "loading model 'DIR'" context) for anything missing or malformed.
+LoadedModel load_checkpoint(const EngineOptions& opts, const ProgressFn& progress = {});
+
+// The vision half alone (ViT + projector + packing), for the parity commands (`logits`,
+// `generate --ids --image`) that drive llm::TextModel directly. Null for text-only configs.
+// dev: where the ViT runs (CUDA: weights once as bf16, packed features stay on that GPU).
+// precision: the ViT + projector activations, as for the text model (unset: bf16 on CUDA,
+// f32 on the CPU); the packed rows are f32 either way. resize_compat: whose Pillow resize
+// prepare() reproduces (EngineOptions::resize_compat).
+std::unique_ptr<VisionEncoder> load_vision_encoder(
+    const ModelConfig& cfg, const Checkpoint& ckpt, const ops::DeviceContext& dev = {},
+    std::optional<ops::Precision> precision = std::nullopt,
+    vision::PillowPassOrder resize_compat = vision::PillowPassOrder::classic);
+
+// True for the bundled random demo model (its answers are gibberish), detected from the
+// "minimax_vl_tiny_random" marker make-tiny writes, or the directory name.
+bool is_tiny_demo_model(const std::string& dir);
+
+}  // namespace mvl::engine
