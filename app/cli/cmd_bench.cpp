@@ -1,8 +1,8 @@
 // `minimax-vl bench --random-weights`: benchmarks on the GPU with random weights at the shapes
 // of a config.json (default: the released MiniMax-VL-01). Two sections:
-//   model   the real model path users run: llm::TextModel::random (weights made on the device,
-//           experts packed as load() packs them), prefill of --tokens tokens and greedy decode
-//           steps at that context with CUDA graphs on and off;
+//   model   the engine's raw requests over llm::TextModel::random (app/engine/inspect/
+//           model_bench.h): prefill of --tokens tokens, then greedy decode at that context with
+//           the sampler on the GPU, CUDA graphs on and off: the road ask/chat/generate take;
 //   kernels the kernel-level replica of the layer stack (kernels/bench/layer_stack_bench), which
 //           also measures the copy rate and GEMM rate used for the floors.
 // --path both (default) runs both in one process and prints model / replica ratios.
@@ -14,16 +14,11 @@
 #include <vector>
 
 #include "app/cli/command.h"
-#include "kernels/core/json.h"
+#include "app/engine/inspect/model_bench.h"
 #include "kernels/ops/device.h"
-#include "kernels/ops/sampling.h"
-#include "llm/config/text_config.h"
-#include "llm/model/text_model.h"
-#include "llm/weights/random_weights.h"
 #ifdef MVL_HAVE_CUDA
 #include "kernels/bench/layer_stack_bench.h"
 #include "kernels/bench/timing.h"
-#include "kernels/cuda/device_info.h"
 #endif
 
 namespace mvl::cli {
@@ -47,128 +42,7 @@ struct BenchOpts {
 constexpr int kDefaultLayers = 8;  // 7 lightning + 1 softmax: one full period of the released stack
 constexpr double kGB = 1e9;
 
-// The text config inside a VL-01 config.json (text_config), or a flat Text-01 config.
-llm::TextConfig read_text_config(const std::string& path) {
-  const json::Json root = json::parse_file(path);
-  const bool nested = root.contains("text_config");
-  return llm::TextConfig::from_json(nested ? json::get_object(root, "text_config", path) : root,
-                                    "'" + path + "'" + (nested ? " text_config" : ""));
-}
-
 #ifdef MVL_HAVE_CUDA
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0.0 : v[v.size() / 2];
-}
-
-double ms_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
-
-// Bytes one greedy decode step (one sequence) must read at context ctx: every attention weight,
-// norm and router, the top-k experts of each layer, the lightning states (read + written) or
-// the KV cache, the final norm and the LM head, one embedding row.
-double decode_step_bytes(const llm::TextConfig& c, int64_t ctx) {
-  const double H = c.hidden_size, nh = c.num_attention_heads, dh = c.head_dim,
-               nkv = c.num_key_value_heads;
-  const double I = c.intermediate_size, E = c.num_local_experts, k = c.num_experts_per_tok;
-  double b = 2.0 * (c.vocab_size * H + 2 * H);
-  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
-    const double all = static_cast<double>(llm::text_layer_weight_bytes(c, l, DType::bf16));
-    b += all - 2.0 * (E - k) * 3 * I * H;  // only the chosen experts are read
-    b += c.is_softmax(l) ? 2.0 * ctx * nkv * dh * 2 : 2.0 * nh * dh * dh * 4;
-  }
-  return b;
-}
-
-struct ModelBench {
-  int64_t layers = 0;
-  double weight_gb = 0, make_s = 0;
-  double prefill_ms = 0, graph_ms = 0, eager_ms = 0, step_bytes = 0;
-  double copy_tbs = 0;  // measured here only when asked (--path model)
-  llm::DecodeGraphStats graph_stats;
-};
-
-// How many decoder layers of cfg fit next to the embedding, LM head and activations.
-int64_t layers_that_fit(const llm::TextConfig& full, int64_t tokens, size_t free_b,
-                        double* per_layer, double* globals) {
-  double pl = 0;
-  for (int64_t l = 0; l < full.num_hidden_layers; ++l)
-    pl = std::max(pl, static_cast<double>(llm::text_layer_weight_bytes(full, l, DType::bf16)));
-  *per_layer = pl;
-  *globals = static_cast<double>(llm::text_global_weight_bytes(full, DType::bf16));
-  const double reserve = 2.0 * (1 << 30) + static_cast<double>(tokens) * (256 << 10);
-  const double room = static_cast<double>(free_b) - *globals - reserve;
-  return room <= 0 ? 0 : static_cast<int64_t>(room / pl);
-}
-
-ModelBench run_model_bench(const BenchOpts& o, llm::TextConfig cfg, int64_t layers,
-                           bool measure_copy) {
-  ModelBench r;
-  r.layers = layers;
-  cfg.num_hidden_layers = layers;
-  cfg.layer_types.resize(static_cast<size_t>(layers));
-  const ops::DeviceContext dev = ops::DeviceContext::open(Device::cuda(o.device));
-  if (measure_copy)
-    r.copy_tbs = cuda::measure_copy_bandwidth(
-                     *std::static_pointer_cast<const cuda::Context>(dev.backend())) /
-                 1e12;
-  auto t0 = std::chrono::steady_clock::now();
-  const llm::TextModel graphed = llm::TextModel::random(cfg, dev, {}, o.seed);
-  dev.synchronize();
-  r.make_s = ms_since(t0) / 1e3;
-  r.weight_gb = (llm::text_global_weight_bytes(cfg, DType::bf16) +
-                 [&] {
-                   double s = 0;
-                   for (int64_t l = 0; l < layers; ++l)
-                     s += llm::text_layer_weight_bytes(cfg, l, DType::bf16);
-                   return s;
-                 }()) /
-                kGB;
-  const llm::TextModel eager = graphed.with_cuda_graphs(false);
-
-  std::vector<int32_t> ids(static_cast<size_t>(o.tokens));
-  for (size_t i = 0; i < ids.size(); ++i)
-    ids[i] = static_cast<int32_t>((i * 7919 + 13) % cfg.vocab_size);
-  std::vector<double> pre;
-  llm::SequenceState st = graphed.new_state();
-  Tensor logits;
-  for (int rep = 0; rep <= o.reps; ++rep) {  // rep 0 warms up (allocations, GEMM plans)
-    st = graphed.new_state();
-    dev.synchronize();
-    t0 = std::chrono::steady_clock::now();
-    logits = graphed.prefill({llm::Segment::tokens(ids)}, st);
-    dev.synchronize();
-    if (rep > 0) pre.push_back(ms_since(t0));
-  }
-  r.prefill_ms = median(pre);
-
-  // Greedy decode at context --tokens: the next token stays on the device (argmax_rows).
-  const int64_t steps = static_cast<int64_t>(o.decode_steps) * (o.reps + 1) + 2;
-  st.reserve_kv(o.tokens + steps + 1);  // no cache growth (and re-capture) inside a timed run
-  llm::SequenceState st_eager = st.clone();
-  const Tensor first = ops::argmax_rows(logits);
-  auto time_decode = [&](const llm::TextModel& m, llm::SequenceState& s) {
-    Tensor tok = first;
-    for (int w = 0; w < 2; ++w)
-      tok = ops::argmax_rows(m.decode(tok, s));  // eager warm-up + capture
-    std::vector<double> ms;
-    for (int rep = 0; rep < o.reps; ++rep) {
-      dev.synchronize();
-      const auto t = std::chrono::steady_clock::now();
-      for (int i = 0; i < o.decode_steps; ++i) tok = ops::argmax_rows(m.decode(tok, s));
-      dev.synchronize();
-      ms.push_back(ms_since(t) / o.decode_steps);
-    }
-    return median(ms);
-  };
-  r.graph_ms = time_decode(graphed, st);
-  r.graph_stats = graphed.decode_graph_stats(st);
-  r.eager_ms = time_decode(eager, st_eager);
-  r.step_bytes = decode_step_bytes(cfg, o.tokens);
-  return r;
-}
-
 const cuda::StackBenchRow* find_row(const cuda::StackBenchReport& rep, const std::string& prefix,
                                     const std::string& suffix) {
   for (const auto& row : rep.rows)
@@ -178,7 +52,7 @@ const cuda::StackBenchRow* find_row(const cuda::StackBenchReport& rep, const std
   return nullptr;
 }
 
-int run_bench(const BenchOpts& o, const llm::TextConfig& full) {
+int run_bench(const BenchOpts& o, int64_t full_layers) {
   const int n_dev = ops::cuda_device_count();
   MVL_CHECK(
       n_dev > o.device, unsupported,
@@ -187,8 +61,7 @@ int run_bench(const BenchOpts& o, const llm::TextConfig& full) {
       n_dev == 0 ? "none is usable here" : "no such device", o.device, n_dev);
   const bool want_model = o.path != "kernels", want_kernels = o.path != "model";
   std::printf("GPU %d: %s\n", o.device, ops::cuda_device_name(o.device).c_str());
-  int64_t layers =
-      o.layers > 0 ? o.layers : std::min<int64_t>(kDefaultLayers, full.num_hidden_layers);
+  int64_t layers = o.layers > 0 ? o.layers : std::min<int64_t>(kDefaultLayers, full_layers);
 
   cuda::StackBenchReport rep;
   double copy_tbs = 0;
@@ -214,17 +87,17 @@ int run_bench(const BenchOpts& o, const llm::TextConfig& full) {
   }
   if (!want_model) return kExitOk;
 
-  size_t free_b = 0, total_b = 0;
-  MVL_CHECK(cuda::device_memory(o.device, &free_b, &total_b), device,
-            "bench: cannot read the memory of GPU {}", o.device);
-  double per_layer = 0, globals = 0;
-  const int64_t fit = layers_that_fit(full, o.tokens, free_b, &per_layer, &globals);
+  const engine::ModelBenchFit f = engine::model_bench_fit(o.config, o.tokens, o.device);
+  const double free_b = static_cast<double>(f.free_bytes), per_layer = f.per_layer_bytes,
+               globals = f.global_bytes;
+  const int64_t fit = f.layers_that_fit;
   std::printf(
-      "\n== model: llm::TextModel with random bf16 weights (the code path of ask/chat/generate)\n");
+      "\n== model: the engine's raw requests over llm::TextModel with random bf16 weights (the road of "
+      "ask/chat/generate: sampling on the GPU, the id read back each step)\n");
   std::printf(
       "memory: %.1f GB free of %.1f GB; %.2f GB per layer + %.2f GB embedding/LM head -> %lld "
       "layers fit\n",
-      free_b / kGB, total_b / kGB, per_layer / kGB, globals / kGB, static_cast<long long>(fit));
+      free_b / kGB, f.total_bytes / kGB, per_layer / kGB, globals / kGB, static_cast<long long>(fit));
   if (o.layers > 0) {
     MVL_CHECK(fit >= o.layers, out_of_memory,
               "bench: --layers {} needs about {:.1f} GB but {:.1f} GB are free; at most {} layers "
@@ -238,8 +111,19 @@ int run_bench(const BenchOpts& o, const llm::TextConfig& full) {
               (globals + per_layer) / kGB, free_b / kGB);
     layers = std::min(layers, fit);
   }
-  const ModelBench m = run_model_bench(o, full, layers, copy_tbs == 0);
-  if (copy_tbs == 0) copy_tbs = m.copy_tbs;
+  if (copy_tbs == 0) {  // --path model: the copy rate for the floor, measured here
+    const cuda::Context ctx(o.device);
+    copy_tbs = cuda::measure_copy_bandwidth(ctx) / 1e12;
+  }
+  engine::ModelBenchOptions mo;
+  mo.config = o.config;
+  mo.layers = layers;
+  mo.tokens = o.tokens;
+  mo.decode_steps = o.decode_steps;
+  mo.reps = o.reps;
+  mo.device = o.device;
+  mo.seed = o.seed;
+  const engine::ModelBenchReport m = engine::run_model_bench(mo);
   std::printf(
       "%lld layers (%.1f GB of weights, made on the GPU in %.1f s), prompt %lld tokens, %d decode "
       "steps x %d reps\n",
@@ -248,15 +132,11 @@ int run_bench(const BenchOpts& o, const llm::TextConfig& full) {
   std::printf("%-44s %12s %12s\n", "what", "median ms", "tok/s");
   std::printf("%-44s %12.3f %12.0f\n", ("prefill T=" + std::to_string(o.tokens)).c_str(),
               m.prefill_ms, o.tokens / (m.prefill_ms / 1e3));
-  std::printf("%-44s %12.3f %12.1f\n", "decode step, CUDA graph (per token)", m.graph_ms,
+  std::printf("%-44s %12.3f %12.1f\n", "decode step, CUDA graph (per token, host)", m.graph_ms,
               1e3 / m.graph_ms);
-  std::printf("%-44s %12.3f %12.1f\n", "decode step, op by op (per token)", m.eager_ms,
+  std::printf("%-44s %12.3f %12.1f\n", "decode step, op by op (per token, host)", m.eager_ms,
               1e3 / m.eager_ms);
-  std::printf("graph stats: %lld replays, %lld captures, %lld eager steps%s%s\n",
-              static_cast<long long>(m.graph_stats.replays),
-              static_cast<long long>(m.graph_stats.captures),
-              static_cast<long long>(m.graph_stats.eager_steps),
-              m.graph_stats.disabled.empty() ? "" : "; off: ", m.graph_stats.disabled.c_str());
+  std::printf("graph stats (a graphed request): %s\n", m.graph_report.c_str());
   if (copy_tbs > 0) {
     const double floor_ms = m.step_bytes / (copy_tbs * 1e12) * 1e3;
     std::printf(
@@ -353,12 +233,12 @@ void add_bench_command(CLI::App& app, RunFn& run) {
                 "sequence "
                 "(pass --path kernels)",
                 o->batch);
-      const llm::TextConfig full = input_phase([&] { return read_text_config(o->config); });
-      MVL_CHECK(o->layers <= full.num_hidden_layers, invalid_argument,
-                "bench: --layers {} exceeds the {} layers of {}", o->layers, full.num_hidden_layers,
-                o->config);
+      const int64_t full_layers =
+          input_phase([&] { return engine::bench_config_layers(o->config); });
+      MVL_CHECK(o->layers <= full_layers, invalid_argument,
+                "bench: --layers {} exceeds the {} layers of {}", o->layers, full_layers, o->config);
 #ifdef MVL_HAVE_CUDA
-      return run_bench(*o, full);
+      return run_bench(*o, full_layers);
 #else
       throw_error(
           ErrorCategory::unsupported,

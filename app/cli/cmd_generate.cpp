@@ -1,32 +1,18 @@
-// `minimax-vl generate`: plain continuation with the text backbone (no chat template).
-// The prompt is -p TEXT (tokenized with DIR/tokenizer.json, special tokens parsed) or
-// --ids FILE of whitespace-separated ids ('-' = stdin); with --ids, each repeatable
-// --image replaces the next image token id by that image's features (token_ids.h).
-// Streams the decoded text to stdout, or with --print-ids prints the generated ids.
-#include <chrono>
-#include <ctime>
+// `minimax-vl generate`: plain continuation with the text backbone (no chat template), a
+// thin front end over the engine's raw requests (Request::Kind::raw): the same image
+// encoding, prefill and sampler as `ask`, on the same device. The prompt is -p TEXT
+// (tokenized with DIR/tokenizer.json, special tokens parsed) or --ids FILE of
+// whitespace-separated ids ('-' = stdin); with --ids, each repeatable --image replaces the
+// next image token id by that image's features. Streams the decoded text to stdout, or with
+// --print-ids prints the generated ids.
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
-#include <iostream>
-#include <sstream>
 
 #include "app/cli/command.h"
 #include "app/cli/generation_cli.h"
 #include "app/cli/token_ids.h"
-#include "app/engine/loading/model_config.h"
-#include "kernels/core/safetensors.h"
-#include "kernels/ops/device.h"
-#include "kernels/ops/sampling.h"
-#include "kernels/ops/tensor_ops.h"
-#include "llm/model/text_model.h"
-#include "llm/tokenizer/incremental_detokenizer.h"
-#include "llm/tokenizer/tokenizer.h"
 
 namespace mvl::cli {
 namespace {
-
-namespace fs = std::filesystem;
 
 struct GenerateOptions {
   std::string model;
@@ -47,96 +33,55 @@ struct GenerateOptions {
   std::string resize_compat = "classic";
 };
 
-// "cpu" | "cuda" | "cuda:N" -> Device; throws Error{invalid_argument} otherwise.
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
 int run_generate(const GenerateOptions& o) {
-  const std::string dir = o.model.empty() ? default_model_dir() : o.model;
-  // The text model runs on --device (weights uploaded once as bf16 on a GPU); vision
-  // features are computed on the CPU and moved to the device by prefill.
-  const Device device = parse_device_flag(o.device);  // a bad value is a usage error (exit 2)
-  const ops::DeviceContext dev = load_phase([&] { return ops::DeviceContext::open(device); });
-  ParityModel m = load_parity_model(dir, dev, precision_flag(o.precision));
-  const fs::path tok_path = fs::path(dir) / "tokenizer.json";
-  std::error_code ec;
-  std::optional<llm::Tokenizer> tok;
-  if (!o.prompt.empty() || !o.print_ids) {
-    if (fs::exists(tok_path, ec)) {
-      tok = load_phase([&] { return llm::Tokenizer::from_file(tok_path.string()); });
-    } else if (!o.prompt.empty()) {
-      load_phase([&] {
-        throw_error(ErrorCategory::not_found,
-                    fmt::format("no tokenizer.json in '{}' to encode -p; pass --ids FILE instead", dir));
-      });
-    }
+  ModelFlags mf;
+  mf.model_dir = o.model;
+  mf.device = o.device;
+  mf.precision = o.precision;
+  mf.resize_compat = o.resize_compat;
+  OpenStyle style;
+  style.note_default = false;
+  style.require_tokenizer = false;  // --ids works on checkpoints without tokenizer.json
+  style.prefill_chunk = 0;          // the whole prompt in one prefill, as the reference runs it
+  const std::unique_ptr<engine::Engine> e = open_engine(mf, style);
+  if (!o.prompt.empty() && !e->info().has_tokenizer) {
+    load_phase([&] {
+      throw_error(ErrorCategory::not_found,
+                  fmt::format("no tokenizer.json in '{}' to encode -p; pass --ids FILE instead", e->info().dir));
+    });
   }
-  const std::vector<int32_t> prompt = input_phase([&] {
-    std::vector<int32_t> ids = o.prompt.empty() ? read_token_ids(o.ids_file) : tok->encode(o.prompt, true);
-    MVL_CHECK(!ids.empty(), invalid_argument, "the prompt encodes to no tokens");
-    check_token_ids(ids, m.cfg.text.vocab_size);
-    return ids;
-  });
-  const SplicedPrompt spliced = input_phase([&] {
-    return splice_images(prompt, o.images, m.cfg, m.ckpt, resize_compat_flag(o.resize_compat));
-  });
-
-  const ops::SamplingParams sp{o.temperature, o.top_k, o.top_p, o.repetition_penalty};
-  ops::Rng rng(o.seed);
-  const bool print_text = !o.print_ids && tok.has_value();
-  std::optional<llm::IncrementalDetokenizer> detok;
-  if (print_text) detok.emplace(*tok, /*skip_special=*/true);
-
-  llm::SequenceState state = m.model.new_state();
-  // Wall time plus process CPU time (all threads): on a busy machine the CPU time shows
-  // what the run would take alone.
-  const auto t0 = std::chrono::steady_clock::now();
-  const std::clock_t c0 = std::clock();
-  Tensor logits = m.model.prefill(spliced.segments, state).select(0, 0);
-  const double prefill_s = seconds_since(t0);
-  const std::clock_t c1 = std::clock();
-  std::vector<int32_t> history = prompt, generated;
-  const auto t1 = std::chrono::steady_clock::now();
-  for (int64_t i = 0; i < o.max_new; ++i) {
-    // On a GPU, greedy decoding reduces on the device and reads back one id; sampling
-    // needs the logits on the host.
-    const bool device_greedy = logits.device().is_cuda() && sp.temperature <= 0.0f && sp.repetition_penalty == 1.0f;
-    const int32_t next = device_greedy ? ops::argmax(logits)
-                                       : ops::sample(logits.device().is_cpu() ? logits : ops::to_device(logits, Device::cpu()),
-                                                     sp, rng, history);
-    const bool eos = !o.ignore_eos && m.cfg.text.eos_token_id && next == *m.cfg.text.eos_token_id;
-    if (eos) break;
-    generated.push_back(next);
-    history.push_back(next);
-    if (print_text) {
-      const std::string piece = detok->push(next);
-      std::fwrite(piece.data(), 1, piece.size(), stdout);
-      std::fflush(stdout);
-    }
-    if (i + 1 < o.max_new) logits = m.model.decode(next, state);
-  }
-  const double decode_s = seconds_since(t1);
-  const std::clock_t c2 = std::clock();
+  engine::Request r;
+  r.kind = engine::Request::Kind::raw;
+  if (o.prompt.empty()) r.raw.ids = input_phase([&] { return read_token_ids(o.ids_file); });
+  else r.raw.text = o.prompt;
+  r.raw.images = o.images;
+  r.raw.ignore_eos = o.ignore_eos;
+  r.options.max_tokens = o.max_new;
+  r.options.sampling.temperature = o.temperature;
+  r.options.sampling.top_k = static_cast<int>(o.top_k);
+  r.options.sampling.top_p = o.top_p;
+  r.options.sampling.repetition_penalty = o.repetition_penalty;
+  r.options.sampling.seed = o.seed;
+  const bool print_text = !o.print_ids && e->info().has_tokenizer;
+  const engine::RequestHandle h = run_streaming(*e, std::move(r), print_text);
+  throw_if_error(h);
+  const engine::DoneEvent& d = *h.done();
   if (print_text) {
-    const std::string rest = detok->flush() + "\n";
-    std::fwrite(rest.data(), 1, rest.size(), stdout);
+    std::printf("\n");
   } else {
     std::string line;
-    for (size_t i = 0; i < generated.size(); ++i) line += (i ? " " : "") + std::to_string(generated[i]);
+    const size_t n = d.tokens.size() - (d.reason == engine::StopReason::eos ? 1 : 0);
+    for (size_t i = 0; i < n; ++i) line += (i ? " " : "") + std::to_string(d.tokens[i]);
     std::printf("%s\n", line.c_str());
   }
   if (o.stats) {
-    const double steps = generated.empty() ? 0.0 : static_cast<double>(generated.size() - 1);
-    const double cpu_prefill = double(c1 - c0) / CLOCKS_PER_SEC, cpu_decode = double(c2 - c1) / CLOCKS_PER_SEC;
+    const auto& t = d.timings;
     std::fprintf(stderr,
-                 "prefill: %zu tokens in %.3f s (%.1f tok/s; %.3f s CPU); decode: %zu tokens in %.3f s (%.1f tok/s; "
-                 "%.3f s CPU)\n",
-                 static_cast<size_t>(spliced.positions), prefill_s, spliced.positions / std::max(prefill_s, 1e-9),
-                 cpu_prefill, generated.size(),
-                 decode_s, steps / std::max(decode_s, 1e-9), cpu_decode);
+                 "prefill: %lld tokens in %.3f s (%.1f tok/s); decode: %lld tokens in %.3f s (%.1f tok/s)\n",
+                 static_cast<long long>(d.usage.prompt_tokens), t.prefill_ms / 1e3, t.prefill_tokens_per_s,
+                 static_cast<long long>(d.usage.completion_tokens), t.decode_ms / 1e3, t.decode_tokens_per_s);
   }
-  return kExitOk;
+  return d.reason == engine::StopReason::cancelled ? kExitInterrupted : kExitOk;
 }
 
 }  // namespace
@@ -145,7 +90,8 @@ void add_generate_command(CLI::App& app, RunFn& run) {
   auto o = std::make_shared<GenerateOptions>();
   CLI::App* cmd = app.add_subcommand(
       "generate",
-      "Continue a prompt with the language model (raw text or token ids, no chat template).\n"
+      "Continue a prompt with the language model (raw text or token ids, no chat template; the engine's\n"
+      "raw requests, so the same image encoding, prefill and sampler as ask).\n"
       "With --ids, each --image replaces the next image token id in the ids by that image's features.");
   cmd->add_option("-m,--model", o->model, "Model directory (default: the bundled tiny model)");
   auto* p = cmd->add_option("-p,--prompt", o->prompt, "Prompt text (tokenized with the model's tokenizer.json)");
@@ -180,7 +126,7 @@ void add_generate_command(CLI::App& app, RunFn& run) {
   cmd->add_flag("--ignore-eos", o->ignore_eos, "Keep generating past the end-of-sequence token");
   cmd->add_flag("--stats", o->stats, "Print prefill/decode speed to stderr");
   cmd->add_option("--device", o->device,
-                  "Where the text model runs: cpu, cuda or cuda:N (needs a build with the CUDA backend)")
+                  "Where the model (both halves) runs: cpu, cuda or cuda:N (needs a build with the CUDA backend)")
       ->capture_default_str();
   add_precision_flag(*cmd, o->precision);
   add_resize_compat_flag(*cmd, o->resize_compat);

@@ -5,11 +5,9 @@
 
 #include "app/cli/command.h"
 #include "app/cli/generation_cli.h"
-#include "app/engine/loading/model_config.h"
+#include "app/engine/loading/image_preprocess.h"
 #include "kernels/core/json.h"
 #include "kernels/core/safetensors.h"
-#include "vision/image/image.h"
-#include "vision/preprocess/preprocess.h"
 
 namespace mvl::cli {
 
@@ -20,82 +18,71 @@ struct PreprocessArgs {
   std::string model;
   bool json = false;
   std::string out;
-  int64_t max_pixels = vision::kDefaultMaxImagePixels;
+  int64_t max_pixels = engine::default_max_image_pixels();
   bool exif = false;
   std::string resize_compat = "classic";
 };
 
 int run_preprocess(const PreprocessArgs& a) {
-  vision::PreprocessConfig cfg;  // the released processor settings (spec §2.4)
-  if (!a.model.empty()) {
-    cfg = load_phase([&] { return engine::ModelConfig::load_dir(a.model).preprocess; });
-  }
-  vision::DecodeOptions dopt;
-  dopt.max_pixels = a.max_pixels;
-  dopt.apply_exif_orientation = a.exif;
-  vision::PreprocessOptions popt;
-  popt.pass_order = resize_compat_flag(a.resize_compat);
-  const auto [img, r] = input_phase([&] {
-    vision::Image im = [&] {
-      try {
-        return vision::decode_image_file(a.image, dopt);
-      } catch (const Error& e) {
-        // The library's advice names no flag (ask/chat have none); this command has one.
-        if (e.category() != ErrorCategory::out_of_memory ||
-            e.message().find("bomb") == std::string::npos)
-          throw;
-        throw Error(e.category(), e.message() + ", or pass --max-image-pixels to raise the limit");
-      }
-    }();
-    vision::PreprocessResult res = in_context(fmt::format("image '{}'", a.image), [&] {
-      return vision::preprocess(im, cfg, popt);
-    });
-    return std::make_pair(std::move(im), std::move(res));
+  // The released processor settings (spec §2.4) unless -m names a model.
+  const engine::ImagePreprocessor pre = load_phase([&] { return engine::ImagePreprocessor::open(a.model); });
+  engine::ImagePreprocessOptions popt;
+  popt.max_pixels = a.max_pixels;
+  popt.exif_orientation = a.exif;
+  popt.pillow13_pass_order = a.resize_compat == "pillow13";
+  const engine::ImagePreprocessReport r = input_phase([&] {
+    try {
+      return pre.run(a.image, popt);
+    } catch (const Error& e) {
+      // The library's advice names no flag (ask/chat have none); this command has one.
+      if (e.category() != ErrorCategory::out_of_memory || e.message().find("bomb") == std::string::npos)
+        throw;
+      throw Error(e.category(), e.message() + ", or pass --max-image-pixels to raise the limit");
+    }
   });
-  const auto [bw, bh] = r.best_resolution();
-  const auto& u = r.layout.unpad;
+  const int64_t bw = r.best_width, bh = r.best_height;
   if (a.json) {
     json::Json j;
     j["image"] = a.image;
-    j["format"] = img.format;
-    j["mode"] = img.source_mode;
+    j["format"] = r.format;
+    j["mode"] = r.mode;
     j["resize_compat"] = a.resize_compat;
-    j["width"] = r.width();
-    j["height"] = r.height();
+    j["width"] = r.width;
+    j["height"] = r.height;
     j["best_resolution"] = {bw, bh};
-    j["grid"] = {r.grid_rows(), r.grid_cols()};
-    j["tiles"] = r.num_tiles();
-    j["image_tokens"] = r.image_tokens();
-    j["unpadded_features"] = {u.rows, u.cols};
-    j["tile_size"] = cfg.tile_size;
+    j["grid"] = {r.grid_rows, r.grid_cols};
+    j["tiles"] = r.tiles;
+    j["image_tokens"] = r.image_tokens;
+    j["unpadded_features"] = {r.unpad_rows, r.unpad_cols};
+    j["tile_size"] = r.tile_size;
     std::printf("%s\n", j.dump().c_str());
   } else {
-    std::printf("image:           %s (%s, %s) %lldx%lld\n", a.image.c_str(), img.format.c_str(),
-                img.source_mode.c_str(), static_cast<long long>(r.width()), static_cast<long long>(r.height()));
+    std::printf("image:           %s (%s, %s) %lldx%lld\n", a.image.c_str(), r.format.c_str(),
+                r.mode.c_str(), static_cast<long long>(r.width), static_cast<long long>(r.height));
     std::printf("best resolution: %lldx%lld (grid %lldx%lld rows x cols of %lld-px tiles)\n", static_cast<long long>(bw),
-                static_cast<long long>(bh), static_cast<long long>(r.grid_rows()), static_cast<long long>(r.grid_cols()),
-                static_cast<long long>(cfg.tile_size));
-    std::printf("tiles:           %lld (thumbnail + %lld)\n", static_cast<long long>(r.num_tiles()),
-                static_cast<long long>(r.num_tiles() - 1));
+                static_cast<long long>(bh), static_cast<long long>(r.grid_rows), static_cast<long long>(r.grid_cols),
+                static_cast<long long>(r.tile_size));
+    std::printf("tiles:           %lld (thumbnail + %lld)\n", static_cast<long long>(r.tiles),
+                static_cast<long long>(r.tiles - 1));
     std::printf("image tokens:    %lld (%lld base + %lld rows x (%lld + 1 newline))\n",
-                static_cast<long long>(r.image_tokens()),
-                static_cast<long long>(r.layout.feature_side * r.layout.feature_side), static_cast<long long>(u.rows),
-                static_cast<long long>(u.cols));
+                static_cast<long long>(r.image_tokens),
+                static_cast<long long>(r.feature_side * r.feature_side), static_cast<long long>(r.unpad_rows),
+                static_cast<long long>(r.unpad_cols));
   }
   if (!a.out.empty()) {
     SafetensorsWriter w;
     w.add("pixel_values", r.pixel_values);  // f32 [T, 3, S, S], tile 0 = thumbnail
     Tensor sizes = Tensor::empty({1, 2}, DType::i64);  // image_sizes as the reference: [h, w]
-    sizes.data<int64_t>()[0] = r.height();
-    sizes.data<int64_t>()[1] = r.width();
+    sizes.data<int64_t>()[0] = r.height;
+    sizes.data<int64_t>()[1] = r.width;
     w.add("image_sizes", sizes);
     w.set_metadata("image", a.image);
     w.set_metadata("best_resolution", fmt::format("{}x{}", bw, bh));
-    w.set_metadata("image_tokens", std::to_string(r.image_tokens()));
+    w.set_metadata("image_tokens", std::to_string(r.image_tokens));
     in_phase(kExitError, [&] { w.write(a.out); });
     if (!a.json) std::printf("wrote:           %s (pixel_values f32 [%lld, 3, %lld, %lld])\n", a.out.c_str(),
-                             static_cast<long long>(r.num_tiles()), static_cast<long long>(cfg.tile_size),
-                             static_cast<long long>(cfg.tile_size));
+                             static_cast<long long>(r.tiles), static_cast<long long>(r.tile_size),
+                             static_cast<long long>(r.tile_size));
   }
   return kExitOk;
 }
@@ -119,7 +106,7 @@ void add_preprocess_command(CLI::App& app, RunFn& run) {
   sub->add_option("--out,-o", args->out, "Write pixel_values (f32 [tiles, 3, 336, 336]) and image_sizes to this .safetensors");
   sub->add_option("--max-image-pixels", args->max_pixels,
                   "Refuse images with more pixels than this (decompression-bomb guard)")
-      ->default_val(vision::kDefaultMaxImagePixels)
+      ->default_val(engine::default_max_image_pixels())
       ->check(CLI::PositiveNumber);
   sub->add_flag("--exif-orientation", args->exif,
                 "Rotate/flip per the EXIF orientation tag (the reference does not; off by default)");

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "app/cli/command.h"
-#include "llm/tokenizer/tokenizer.h"
+#include "app/engine/loading/text_tokenizer.h"
 
 namespace mvl::cli {
 namespace {
@@ -27,7 +27,7 @@ void add_source_options(CLI::App* cmd, TokenizerSource& src) {
   f->excludes(m);
 }
 
-llm::Tokenizer load_tokenizer(const TokenizerSource& src) {
+engine::TextTokenizer load_tokenizer(const TokenizerSource& src) {
   return load_phase([&] {
     std::string path = src.file;
     if (path.empty()) {
@@ -38,7 +38,7 @@ llm::Tokenizer load_tokenizer(const TokenizerSource& src) {
                 "no tokenizer.json in '{}'{}; pass --tokenizer FILE or --model DIR", dir,
                 src.model.empty() ? " (the default model)" : "");
     }
-    return llm::Tokenizer::from_file(path);
+    return engine::TextTokenizer::from_file(path);
   });
 }
 
@@ -52,7 +52,7 @@ void for_each_line(Fn&& fn) {
 }
 
 int run_tokenize(const TokenizerSource& src, bool no_special) {
-  const llm::Tokenizer tok = load_tokenizer(src);
+  const engine::TextTokenizer tok = load_tokenizer(src);
   std::string out;
   for_each_line([&](size_t number, const std::string& line) {
     const auto ids = input_phase([&] {
@@ -72,7 +72,7 @@ int run_tokenize(const TokenizerSource& src, bool no_special) {
 
 // Parses one line of ids; commas and brackets are accepted as separators so a Python list
 // can be pasted as is.
-std::vector<int32_t> parse_ids(const std::string& line, const llm::Tokenizer& tok) {
+std::vector<int32_t> parse_ids(const std::string& line, const engine::TextTokenizer& tok) {
   std::vector<int32_t> ids;
   size_t i = 0;
   while (i < line.size()) {
@@ -101,7 +101,7 @@ std::vector<int32_t> parse_ids(const std::string& line, const llm::Tokenizer& to
 }
 
 int run_detokenize(const TokenizerSource& src, bool skip_special) {
-  const llm::Tokenizer tok = load_tokenizer(src);
+  const engine::TextTokenizer tok = load_tokenizer(src);
   for_each_line([&](size_t number, const std::string& line) {
     const auto ids = input_phase([&] {
       return in_context(fmt::format("stdin line {}", number), [&] { return parse_ids(line, tok); });

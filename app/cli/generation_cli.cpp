@@ -166,9 +166,12 @@ Device parse_device_flag(const std::string& s) {
               fmt::format("--device '{}' is not a device; use cpu, cuda or cuda:N", s));
 }
 
-std::unique_ptr<engine::Engine> open_engine(const ModelFlags& f) {
+std::unique_ptr<engine::Engine> open_engine(const ModelFlags& f, const OpenStyle& style) {
   engine::EngineOptions opts;
   opts.model_dir = f.model_dir;
+  opts.require_tokenizer = style.require_tokenizer;
+  opts.prefill_chunk = style.prefill_chunk;
+  opts.tp = style.tp;
   opts.max_context = f.ctx_size;
   const Device dev = parse_device_flag(f.device);  // a bad value is a usage error (exit 2)
   opts.backend = dev.is_cuda() ? engine::Backend::cuda : engine::Backend::cpu;
@@ -178,7 +181,8 @@ std::unique_ptr<engine::Engine> open_engine(const ModelFlags& f) {
   if (!f.quant.empty()) opts.quant = *llm::quant_scheme_from_name(f.quant);  // checked by the flag
   if (opts.model_dir.empty()) {
     opts.model_dir = default_model_dir();
-    std::fprintf(stderr,
+    if (style.note_default)
+      std::fprintf(stderr,
                  "minimax-vl: note: no -m given, using the bundled tiny random demo model (%s); its "
                  "answers are gibberish. Pass -m /path/to/MiniMax-VL-01 for real answers.\n",
                  opts.model_dir.c_str());

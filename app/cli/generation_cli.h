@@ -13,9 +13,8 @@
 
 #include "app/engine/core/engine.h"
 #include "app/engine/core/options.h"  // vision::PillowPassOrder (EngineOptions::resize_compat)
-#include "kernels/core/json.h"
-
 #include "kernels/core/device.h"
+#include "kernels/core/json.h"
 #include "kernels/ops/precision.h"
 
 namespace mvl::cli {
@@ -63,9 +62,17 @@ extern const CLI::Validator kSeed;
 
 void add_generation_flags(CLI::App& cmd, GenerationFlags& f);
 
+// How a command opens the engine beyond the user's flags.
+struct OpenStyle {
+  bool note_default = true;       // the one-line note when no -m is given (ask, chat)
+  bool require_tokenizer = true;  // false: raw-id commands also open dirs without tokenizer.json
+  int64_t prefill_chunk = 512;    // positions per prefill call (<= 0: the whole prompt at once)
+  int tp = 1;                     // > 1: the text model over tp ranks (EngineOptions::tp)
+};
+
 // Opens the model inside load_phase (exit 3). Without -m: the default model, with a one-line
 // note on stderr. A progress bar goes to stderr only when it is a terminal.
-std::unique_ptr<engine::Engine> open_engine(const ModelFlags& f);
+std::unique_ptr<engine::Engine> open_engine(const ModelFlags& f, const OpenStyle& style = {});
 
 // Runs one request: pieces go to stdout as they come when `stream` is set; polls Ctrl+C
 // (first press cancels). Returns the handle once finished. Errors are NOT thrown here.

@@ -13,10 +13,14 @@ namespace mvl::ops {
 bool cuda_built() { return true; }
 int cuda_device_count() { return cuda::device_count(); }
 std::string cuda_device_name(int index) { return cuda::device_name(index); }
+bool cuda_device_memory(int index, size_t* free_bytes, size_t* total_bytes) {
+  return cuda::device_memory(index, free_bytes, total_bytes);
+}
 #else
 bool cuda_built() { return false; }
 int cuda_device_count() { return 0; }
 std::string cuda_device_name(int) { return ""; }
+bool cuda_device_memory(int, size_t*, size_t*) { return false; }
 #endif
 
 DeviceContext DeviceContext::open(Device device) {

@@ -4,6 +4,7 @@
 // allocates through ops::empty/to_device carry it, so later ops find it from their inputs.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -14,6 +15,9 @@ namespace mvl::ops {
 bool cuda_built();           // compiled with the CUDA backend
 int cuda_device_count();     // 0 without CUDA or without a usable device (never throws)
 std::string cuda_device_name(int index);  // "" if unavailable
+// Free and total global memory of CUDA device `index` in bytes (every process's allocations
+// count); false when unavailable or in a CPU-only build.
+bool cuda_device_memory(int index, size_t* free_bytes, size_t* total_bytes);
 
 class DeviceContext {
  public:

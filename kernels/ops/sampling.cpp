@@ -1,6 +1,7 @@
-// ops sampling: the RNG, validation and dispatch.
+// ops sampling: the counter-based stream, validation and dispatch to cpu:: or cuda::.
 #include "kernels/ops/sampling.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/core/error.h"
@@ -9,45 +10,13 @@
 #include "kernels/ops/tensor_ops.h"
 #ifdef MVL_HAVE_CUDA
 #include "kernels/cuda/tensor_ops.h"
+#include "kernels/cuda/sampling.h"
+#include "kernels/cuda/storage.h"
 #endif
 
 namespace mvl::ops {
 
-namespace {
-uint64_t splitmix64(uint64_t& x) {
-  uint64_t z = (x += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-Tensor host_logits(const Tensor& logits, const char* op) {
-  MVL_CHECK(logits.ndim() == 1 && logits.dtype() == DType::f32 && logits.dim(0) > 0, shape_mismatch,
-            "{}: logits must be f32 [vocab], got {}", op, logits.str());
-  MVL_CHECK(logits.device().is_cpu(), unsupported, "{}: device tensors go through the CUDA backend", op);
-  return logits;
-}
-}  // namespace
-
-Rng::Rng(uint64_t seed) {
-  uint64_t x = seed;
-  for (auto& s : s_) s = splitmix64(x);
-}
-
-uint64_t Rng::next_u64() {
-  const uint64_t result = rotl(s_[1] * 5, 7) * 9;
-  const uint64_t t = s_[1] << 17;
-  s_[2] ^= s_[0];
-  s_[3] ^= s_[1];
-  s_[1] ^= s_[2];
-  s_[0] ^= s_[3];
-  s_[2] ^= t;
-  s_[3] = rotl(s_[3], 45);
-  return result;
-}
-
-double Rng::next_double() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
+double Rng::next_double() { return cpu::sample_uniform(seed_, counter_++); }
 
 Tensor argmax_rows(const Tensor& logits) {
   MVL_CHECK((logits.ndim() == 1 || logits.ndim() == 2) &&
@@ -74,24 +43,82 @@ int32_t argmax(const Tensor& logits) {
     const Tensor id = to_device(argmax_rows(logits), Device::cpu());
     return id.data<int32_t>()[0];
   }
-  Tensor l = contiguous(host_logits(logits, "argmax"));
+  MVL_CHECK(logits.ndim() == 1 && logits.dtype() == DType::f32 && logits.dim(0) > 0, shape_mismatch,
+            "argmax: logits must be f32 [vocab], got {}", logits.str());
+  Tensor l = contiguous(logits);
   return cpu::argmax(l.data<float>(), l.dim(0));
 }
 
-int32_t sample(const Tensor& logits, const SamplingParams& p, Rng& rng, const std::vector<int32_t>& history) {
-  host_logits(logits, "sample");
+Tensor sample_on_device(const Tensor& logits, const SamplingParams& p, double u,
+                        const std::vector<int32_t>& history) {
+  MVL_CHECK(logits.defined() && (logits.ndim() == 1 || (logits.ndim() == 2 && logits.dim(0) == 1)) &&
+                (logits.dtype() == DType::f32 || logits.dtype() == DType::bf16) && logits.dim(-1) > 0,
+            shape_mismatch, "sample: logits must be f32|bf16 [vocab] or [1, vocab], got {}",
+            logits.defined() ? logits.str() : std::string("undefined"));
   MVL_CHECK(std::isfinite(p.temperature) && p.top_k >= 0 && p.top_p > 0.0f && p.top_p <= 1.0f &&
-                p.repetition_penalty > 0.0f,
+                p.repetition_penalty > 0.0f && p.vocab_limit >= 0 && u >= 0.0 && u < 1.0,
             invalid_argument,
             "sample: bad parameters (temperature {}, top_k {}, top_p {} must be in (0, 1], repetition penalty {} "
-            "must be > 0)",
-            p.temperature, p.top_k, p.top_p, p.repetition_penalty);
-  Tensor work = Tensor::empty(logits.shape(), DType::f32);
-  copy_to_contiguous(logits, work.data());
-  // Draw even when greedy so a stream's RNG position does not depend on the settings.
+            "must be > 0, vocab limit {} >= 0)",
+            p.temperature, p.top_k, p.top_p, p.repetition_penalty, p.vocab_limit);
+  const Tensor row = logits.ndim() == 2 ? logits.select(0, 0) : logits;
+  const int64_t V = row.dim(0);
+  const int64_t limit = p.vocab_limit > 0 && p.vocab_limit < V ? p.vocab_limit : V;
+  // Greedy without a penalty (the default, official-example path): one reduction over the
+  // candidate prefix, no work copy.
+  if (p.temperature <= 0.0f && p.repetition_penalty == 1.0f) {
+    const Tensor cand = row.slice(0, 0, limit);
+    if (cand.device().is_cuda()) return argmax_rows(cand);
+    const Tensor c = cand.dtype() == DType::f32 ? contiguous(cand) : cast(cand, DType::f32);
+    Tensor out = Tensor::empty({1}, DType::i32);
+    out.data<int32_t>()[0] = cpu::argmax(c.data<float>(), limit);
+    return out;
+  }
+  // Each distinct history id once (the penalty applies once per id), as the CPU does.
+  std::vector<int32_t> hist;
+  if (p.repetition_penalty != 1.0f) {
+    std::vector<char> seen(static_cast<size_t>(limit), 0);
+    for (int32_t t : history)
+      if (t >= 0 && t < limit && !seen[t]) {
+        seen[t] = 1;
+        hist.push_back(t);
+      }
+  }
+#ifdef MVL_HAVE_CUDA
+  if (detail::any_cuda({&row})) {
+    const detail::CtxPtr ctx = detail::cuda_ctx({&row}, "sample");
+    const Tensor lc = detail::dev_contiguous(row, ctx);
+    Tensor h;
+    if (!hist.empty()) {
+      Tensor host = Tensor::empty({static_cast<int64_t>(hist.size())}, DType::i32);
+      std::copy(hist.begin(), hist.end(), host.data<int32_t>());
+      h = cuda::to_device(host, *ctx);
+    }
+    Tensor out = detail::dev_uninit({1}, DType::i32, ctx);
+    cuda::SampleArgs a;
+    a.limit = limit;
+    a.temperature = p.temperature;
+    a.top_k = p.top_k;
+    a.top_p = p.top_p;
+    a.repetition_penalty = p.repetition_penalty;
+    a.u = u;
+    cuda::sample(*ctx, lc, h, a, out);
+    return out;
+  }
+#endif
+  MVL_CHECK(row.device().is_cpu(), unsupported, "sample: device tensors need the CUDA backend (got {})",
+            row.str());
+  const Tensor work = row.dtype() == DType::f32 ? contiguous(row) : cast(row, DType::f32);
+  Tensor out = Tensor::empty({1}, DType::i32);
+  out.data<int32_t>()[0] = cpu::sample(work.data<float>(), V, limit, p.temperature, p.top_k, p.top_p,
+                                       p.repetition_penalty, hist, u);
+  return out;
+}
+
+int32_t sample(const Tensor& logits, const SamplingParams& p, Rng& rng, const std::vector<int32_t>& history) {
   const double u = rng.next_double();
-  return cpu::sample(work.data<float>(), work.dim(0), p.temperature, p.top_k, p.top_p, p.repetition_penalty,
-                     history, u);
+  const Tensor id = sample_on_device(logits, p, u, history);
+  return id.device().is_cpu() ? id.data<int32_t>()[0] : to_device(id, Device::cpu()).data<int32_t>()[0];
 }
 
 }  // namespace mvl::ops

@@ -8,7 +8,7 @@
 #include <cmath>
 
 #include "app/cli/command.h"
-#include "app/cli/token_ids.h"
+#include "app/engine/loading/checkpoint.h"
 #include "kernels/ops/sampling.h"
 #include "llm/parallel/sharded_text_model.h"
 #include "tests/support/test_util.h"
@@ -35,8 +35,29 @@ TEST(ShardedVl, ImagesInThePromptMatchOneDevice) {
   const std::vector<std::string> images = {
       test::source_path("tests/golden/vision/images/rgb_500x300.png"),
       test::source_path("tests/golden/vision/images/rgb_tiny_20x15.png")};
-  const cli::SplicedPrompt p =
-      cli::splice_images({11, 12, 13, img, 21, img, 31, 32}, images, cfg, ckpt);
+  // The prompt 11 12 13 <img> 21 <img> 31 32, each image as its ViT + projector rows (the
+  // engine's vision half on the CPU, f32).
+  struct Spliced {
+    std::vector<llm::Segment> segments;
+    int64_t positions = 0;
+  } p;
+  {
+    const auto vision = engine::load_vision_encoder(cfg, ckpt);
+    ASSERT_NE(vision, nullptr);
+    std::vector<int32_t> run;
+    size_t k = 0;
+    for (int32_t id : std::vector<int32_t>{11, 12, 13, img, 21, img, 31, 32}) {
+      if (id != img) {
+        run.push_back(id);
+        continue;
+      }
+      if (!run.empty()) p.segments.push_back(llm::Segment::tokens(std::move(run)));
+      run.clear();
+      p.segments.push_back(llm::Segment::rows(vision->encode(*vision->prepare(images[k++]), {})));
+    }
+    if (!run.empty()) p.segments.push_back(llm::Segment::tokens(std::move(run)));
+    for (const auto& s : p.segments) p.positions += s.size();
+  }
   ASSERT_GE(p.segments.size(), 4u);
   // Split: the text before the first image, then the images and the rest.
   const std::vector<llm::Segment> head(p.segments.begin(), p.segments.begin() + 1);

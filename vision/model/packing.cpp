@@ -38,8 +38,11 @@ Tensor pack_image_features(const Tensor& projected, const Tensor& image_newline,
   MVL_CHECK(image_newline.ndim() == 1 && image_newline.dim(0) == H, shape_mismatch,
             "packing: image_newline {} does not match hidden size {}", image_newline.str(), H);
   const Tensor rows = (projected.is_contiguous() ? projected : ops::clone(projected)).view({T * per_tile, H});
-  const Tensor table = ops::concat_rows({rows, ops::cast(image_newline, DType::f32).view({1, H})});
-  return ops::embedding(table, packing_indices(layout));
+  // The rows keep their dtype (f32, or bf16 for a bf16 text model); the newline joins them in it.
+  const DType dt = rows.dtype();
+  const Tensor nl = image_newline.dtype() == dt ? image_newline : ops::cast(image_newline, dt);
+  const Tensor table = ops::concat_rows({rows, nl.view({1, H})});
+  return ops::embedding(table, packing_indices(layout), dt);
 }
 
 }  // namespace mvl::vision

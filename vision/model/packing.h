@@ -16,8 +16,8 @@ namespace mvl::vision {
 // newline row has index T*side*side. Length == layout.image_tokens().
 std::vector<int32_t> packing_indices(const AnyresLayout& layout);
 
-// projected: f32 [T, side*side, H] or [T*side*side, H] (T = layout.num_tiles());
-// image_newline: f32|bf16 [H]. Returns f32 [layout.image_tokens(), H].
+// projected: f32|bf16 [T, side*side, H] or [T*side*side, H] (T = layout.num_tiles());
+// image_newline: f32|bf16 [H]. Returns [layout.image_tokens(), H] in projected's dtype.
 Tensor pack_image_features(const Tensor& projected, const Tensor& image_newline, const AnyresLayout& layout);
 
 }  // namespace mvl::vision

@@ -45,14 +45,16 @@ Tensor VisionModel::on_device(const Tensor& t) const {
   return t.device() == dev_.device() ? t : ops::to_device(t, dev_);
 }
 
-Tensor VisionModel::vit_features(const Tensor& pixel_values) const {
+Tensor VisionModel::vit_rows(const Tensor& pixel_values, bool widen) const {
   const Tensor up = on_device(pixel_values);
   const Tensor pixels = opts_.bf16_pixels ? ops::cast(ops::cast(up, DType::bf16), DType::f32) : up;
   const Tensor hidden = vit_.forward(pixels);  // act [T, 1 + g*g, Dv]
   // Strategy "default": drop CLS (row 0 of every tile); bf16 widens to f32 exactly.
   const Tensor feats = hidden.slice(1, 1, hidden.dim(1));
-  return hidden.dtype() == DType::f32 ? ops::clone(feats) : ops::cast(feats, DType::f32);
+  return hidden.dtype() == DType::f32 || !widen ? ops::clone(feats) : ops::cast(feats, DType::f32);
 }
+
+Tensor VisionModel::vit_features(const Tensor& pixel_values) const { return vit_rows(pixel_values, true); }
 
 Tensor VisionModel::project(const Tensor& features) const {
   const Tensor z = projector_.forward(on_device(features));  // act [T, g*g, text_hidden]
@@ -61,25 +63,35 @@ Tensor VisionModel::project(const Tensor& features) const {
 
 Tensor VisionModel::encode(const PreprocessResult& image) const { return encode(image, nullptr); }
 
-Tensor VisionModel::encode(const PreprocessResult& image, const std::function<bool()>& cancelled) const {
+Tensor VisionModel::features(const PreprocessResult& image, const std::function<bool()>& cancelled,
+                             bool widen) const {
   MVL_CHECK(image.layout.feature_side == vit_.config().grid(), invalid_argument,
             "preprocessing makes {}-px tiles with {} features per side but the vision tower expects {}",
             image.pixel_values.dim(-1), image.layout.feature_side, vit_.config().grid());
   const int64_t T = image.pixel_values.dim(0);
-  Tensor feats;  // f32 [T, g*g, Dv]
   if (dev_.is_cuda() || T == 1) {
     if (cancelled && cancelled()) return {};
-    feats = vit_features(image.pixel_values);
-  } else {
-    std::vector<Tensor> per_tile;  // f32 [1, g*g, Dv] each
-    for (int64_t t = 0; t < T; ++t) {
-      if (cancelled && cancelled()) return {};
-      per_tile.push_back(vit_features(image.pixel_values.slice(0, t, t + 1)));
-    }
-    feats = ops::concat_rows(per_tile);
+    return vit_rows(image.pixel_values, widen);
   }
-  if (cancelled && cancelled()) return {};
+  std::vector<Tensor> per_tile;  // [1, g*g, Dv] each
+  for (int64_t t = 0; t < T; ++t) {
+    if (cancelled && cancelled()) return {};
+    per_tile.push_back(vit_rows(image.pixel_values.slice(0, t, t + 1), widen));
+  }
+  return ops::concat_rows(per_tile);
+}
+
+Tensor VisionModel::encode(const PreprocessResult& image, const std::function<bool()>& cancelled) const {
+  const Tensor feats = features(image, cancelled, true);  // f32 [T, g*g, Dv]
+  if (!feats.defined() || (cancelled && cancelled())) return {};
   return pack_image_features(project(feats), newline_, image.layout);
+}
+
+Tensor VisionModel::encode_rows(const PreprocessResult& image, const std::function<bool()>& cancelled) const {
+  const Tensor feats = features(image, cancelled, false);  // act [T, g*g, Dv]
+  if (!feats.defined() || (cancelled && cancelled())) return {};
+  const Tensor z = projector_.forward(feats);  // act [T, g*g, text_hidden]
+  return pack_image_features(z, newline_, image.layout);
 }
 
 }  // namespace mvl::vision

@@ -60,6 +60,10 @@ class VisionModel {
   // would not stop it sooner, and batching is what makes the GEMMs and attention fast); on the
   // CPU tile by tile with `cancelled` checked between tiles (same numbers: tiles are independent).
   Tensor encode(const PreprocessResult& image, const std::function<bool()>& cancelled) const;
+  // The same rows at the activation dtype (bf16 | f32) on the model's device, for a text model
+  // of that precision: no f32 round trip between the ViT, the projector and the packing (the
+  // values equal encode()'s, which widens them exactly).
+  Tensor encode_rows(const PreprocessResult& image, const std::function<bool()>& cancelled) const;
 
   const ClipVit& vit() const { return vit_; }
   const VisionConfig& config() const { return vit_.config(); }
@@ -70,6 +74,11 @@ class VisionModel {
  private:
   ClipVit vit_;
   Projector projector_;
+  // pixels -> features [T, g*g, Dv] at the activation dtype (f32 when widen), batched or
+  // tile by tile as encode() describes; undefined when cancelled.
+  Tensor features(const PreprocessResult& image, const std::function<bool()>& cancelled, bool widen) const;
+  Tensor vit_rows(const Tensor& pixel_values, bool widen) const;
+
   Tensor newline_;  // f32 [text_hidden]: image_newline (cast at load; bf16-rounded for bf16 activations)
   VisionModelOptions opts_;
   ops::DeviceContext dev_;  // CPU unless loaded for a GPU

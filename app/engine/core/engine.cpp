@@ -33,8 +33,8 @@ bool RequestHandle::wait_for(int timeout_ms) const {
 
 Engine::Engine(LoadedModel model, EngineOptions opts, double load_ms)
     : model_(std::move(model)), opts_(std::move(opts)), load_ms_(load_ms) {
-  MVL_CHECK(model_.codec && model_.lm, invalid_argument,
-            "an Engine needs at least a prompt codec and a language model");
+  // The codec may be missing (a checkpoint without tokenizer.json): raw requests only.
+  MVL_CHECK(model_.lm != nullptr, invalid_argument, "an Engine needs at least a language model");
   worker_ = std::thread([this] { worker_loop(); });
 }
 
@@ -64,13 +64,14 @@ std::shared_ptr<const PreparedImage> Engine::prepare_image(const std::string& pa
 }
 
 RequestHandle Engine::submit(Request r) {
-  MVL_CHECK(r.session != nullptr, invalid_argument, "a request needs a session");
+  MVL_CHECK(r.session != nullptr || r.kind == Request::Kind::raw, invalid_argument,
+            "a request needs a session");
   auto state = std::make_shared<RequestState>();
-  r.session->in_flight_.fetch_add(1);
+  if (r.session) r.session->in_flight_.fetch_add(1);
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) {
-      r.session->in_flight_.fetch_sub(1);
+      if (r.session) r.session->in_flight_.fetch_sub(1);
       throw_error(ErrorCategory::invalid_argument, "the engine is shutting down");
     }
     queue_.push_back(Job{std::move(r), state, now_ms()});
@@ -114,7 +115,8 @@ void Engine::run_job(Job& job) {
       done->timings.load_ms = load_ms_;
     } else {
       RequestRunner runner(model_, opts_, load_ms_);
-      done = runner.run(r, job.state->cancel);
+      done = r.kind == Request::Kind::raw ? runner.run_raw(r, job.state->cancel)
+                                          : runner.run(r, job.state->cancel);
     }
     done->timings.queue_ms = queue_ms;
   } catch (const InputError& e) {
@@ -137,7 +139,7 @@ void Engine::run_job(Job& job) {
   } catch (const std::exception& e) {
     MVL_LOG_ERROR("an event callback threw: {}", e.what());
   }
-  r.session->in_flight_.fetch_sub(1);
+  if (r.session) r.session->in_flight_.fetch_sub(1);
   {
     std::lock_guard<std::mutex> lock(job.state->mu);
     job.state->done = std::move(done);

@@ -23,14 +23,29 @@
 
 namespace mvl::engine {
 
+// A raw prompt: token ids (or text with special tokens parsed) with image slots, no chat
+// template, no session: a fresh model state per request. The parity commands (`generate`,
+// `logits`) and `bench --path model` use it, so they run the road `ask` runs.
+struct RawPrompt {
+  std::vector<int32_t> ids;         // the whole prompt; each ModelInfo::image_token_id is an image slot
+  std::string text;                 // used when ids is empty: encoded with special tokens parsed
+  std::vector<std::string> images;  // one file per image slot, in order
+  bool all_logits = false;          // DoneEvent::logits = f32 [positions, vocab] on the host
+  bool prefill_only = false;        // no tokens sampled (with all_logits: `logits`)
+  bool ignore_eos = false;          // keep sampling past EOS (the options' max_tokens still stops)
+  bool decode_graphs = true;        // false: decode op by op (bench times both)
+};
+
 struct Request {
   enum class Kind {
     turn,        // append a user message built from `content`, then answer it
     regenerate,  // drop the last answer (state restored to its snapshot), answer again
+    raw,         // `raw`: ids + images, no template; `session` unused (may be null)
   };
   std::shared_ptr<Session> session;
   Kind kind = Kind::turn;
   std::vector<ContentPart> content;  // turn only: the user message, in order
+  RawPrompt raw;                     // raw only
   GenerateOptions options;
   EventCallback on_event;            // called on the worker thread; must not block long
 };
@@ -89,7 +104,7 @@ class Engine {
   std::shared_ptr<const PreparedImage> prepare_image(const std::string& path) const;
 
   // Queues the request. Throws Error{invalid_argument} for a malformed request (no
-  // session, images on a text-only model); everything else is reported by events.
+  // session for a turn, images on a text-only model); everything else is reported by events.
   RequestHandle submit(Request r);
   size_t queued() const;
 

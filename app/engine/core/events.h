@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "kernels/core/error.h"
+#include "kernels/core/tensor.h"
 
 namespace mvl::engine {
 
@@ -63,6 +64,12 @@ struct DoneEvent {
   std::vector<ImageReport> images;
   Usage usage;
   Timings timings;
+  // Raw requests only: every position's logits (RawPrompt::all_logits; f32 [n, vocab] on the
+  // host), the time of each decode step (sample + decode, host clock) and the model's
+  // one-line decode report (e.g. CUDA graph replays).
+  Tensor logits;
+  std::vector<double> step_ms;
+  std::string decode_report;
 };
 
 // Where an error came from: `input` = the request's own data (an unreadable image, a

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,7 +22,8 @@ using CancelCheck = std::function<bool()>;
 // One run of prompt positions: token ids, or embedding rows that replace them (images).
 struct Segment {
   std::vector<int32_t> ids;  // used when rows is undefined
-  Tensor rows;               // f32 [n, hidden] image features, else undefined
+  Tensor rows;               // [n, hidden] image features at the text model's activation dtype
+                             // on its device (f32 on the CPU), else undefined
   int64_t size() const { return rows.defined() ? rows.dim(0) : static_cast<int64_t>(ids.size()); }
   bool is_rows() const { return rows.defined(); }
 };
@@ -42,16 +44,28 @@ class ModelState {
   virtual std::unique_ptr<StateSnapshot> snapshot() const = 0;
   virtual void restore(const StateSnapshot& s) = 0;
   virtual void reset() = 0;            // back to length 0
+  // Room for `positions` in total, so decoding up to there never regrows a cache (a regrowth
+  // re-captures a CUDA decode graph); a no-op where nothing is preallocated.
+  virtual void reserve(int64_t positions) {}
+  // One line on how decode steps ran (e.g. CUDA graph replays), for benchmarks; may be empty.
+  virtual std::string decode_report() const { return {}; }
 };
 
 class LanguageModel {
  public:
   virtual ~LanguageModel() = default;
   virtual std::unique_ptr<ModelState> new_state() = 0;
-  // Appends the segments to `state`; returns the logits f32 [vocab] of the last position.
-  virtual std::vector<float> prefill(const std::vector<Segment>& segments, ModelState& state) = 0;
-  // Appends one token; returns the logits f32 [vocab] of that position.
-  virtual std::vector<float> decode(int32_t id, ModelState& state) = 0;
+  // Logits stay where the model runs: f32|bf16 tensors on its device (the sampler runs there
+  // too; only the chosen id reaches the host).
+  // Appends the segments to `state`; returns the logits [vocab] of the last position, or with
+  // all_positions the logits [positions, vocab] of every one.
+  virtual Tensor prefill(const std::vector<Segment>& segments, ModelState& state,
+                         bool all_positions = false) = 0;
+  // Appends one token; returns the logits [vocab] of that position.
+  virtual Tensor decode(int32_t id, ModelState& state) = 0;
+  // CUDA-graph decode on (default) or op by op, for benchmarks that time both; a no-op for
+  // models without graphs.
+  virtual void set_decode_graphs(bool on) {}
   virtual int64_t vocab_size() const = 0;
   virtual int64_t hidden_size() const = 0;
   virtual int64_t max_context() const = 0;  // the default context cap (EngineOptions can override)
@@ -74,8 +88,9 @@ class VisionEncoder {
   // Decodes and preprocesses a file. Thread-safe (reads only config); throws Error for
   // unreadable/corrupt/oversized images so front ends can report bad input early.
   virtual std::shared_ptr<const PreparedImage> prepare(const std::string& path) const = 0;
-  // f32 [image_tokens, text_hidden]: ViT + projector + packing. Returns an undefined
-  // Tensor when `cancelled` fired between tiles.
+  // [image_tokens, text_hidden] on the model's device at the text model's activation dtype
+  // (Segment::rows): ViT + projector + packing. Returns an undefined Tensor when `cancelled`
+  // fired between tiles.
   virtual Tensor encode(const PreparedImage& image, const CancelCheck& cancelled) = 0;
 };
 
@@ -96,6 +111,11 @@ class PromptCodec {
   // What closes an assistant answer whose content ids are already in the state.
   virtual std::vector<int32_t> assistant_close() const = 0;
   virtual std::vector<int32_t> encode_text(const std::string& text) const = 0;  // no specials
+  // Raw text with special tokens parsed (`generate -p`: the prompt is the whole sequence).
+  virtual std::vector<int32_t> encode_raw(const std::string& text) const = 0;
+  // Ids the tokenizer knows are [0, vocab_size()); the model's vocabulary may be larger
+  // (padding rows), and those ids are never sampled.
+  virtual int64_t vocab_size() const = 0;
   virtual std::string decode(const std::vector<int32_t>& ids) const = 0;        // skips specials
   virtual bool is_special(int32_t id) const = 0;
   virtual int32_t eos_id() const = 0;
@@ -121,12 +141,15 @@ struct ModelInfo {
   int64_t num_layers = 0, hidden_size = 0, vocab_size = 0, max_context = 0;
   int64_t num_parameters = 0;
   bool has_vision = true;
+  bool has_tokenizer = true;    // false: a checkpoint without tokenizer.json (raw ids only)
+  std::optional<int32_t> eos_token_id;  // config.json's, for raw requests
+  int64_t image_token_id = -1;  // config.json's image_token_index: an image slot in raw ids
   bool tiny_demo = false;       // the bundled random model: its answers are gibberish
 };
 
 struct LoadedModel {
   ModelInfo info;
-  std::unique_ptr<PromptCodec> codec;
+  std::unique_ptr<PromptCodec> codec;     // null without tokenizer.json (raw ids only)
   std::unique_ptr<LanguageModel> lm;
   std::unique_ptr<VisionEncoder> vision;  // null for text-only checkpoints
 };

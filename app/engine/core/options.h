@@ -41,6 +41,12 @@ struct EngineOptions {
   // --quant: weight-only quantization of the text model at load (llm/weights/quant_rule.h);
   // CPU only for now (a CUDA backend refuses it at load).
   llm::QuantScheme quant = llm::QuantScheme::none;
+  // false: a dir without tokenizer.json opens too (raw token-id requests only: `generate
+  // --ids`, `logits` on golden dirs); chat requests then fail with a clear error.
+  bool require_tokenizer = true;
+  // > 1: the text model over tp tensor-parallel ranks (llm/parallel: CPU ranks as threads, or
+  // GPUs device .. device + tp - 1); the vision half runs on the first.
+  int tp = 1;
 };
 
 struct SamplingOptions {

@@ -13,20 +13,10 @@
 
 #include "app/engine/core/sampler.h"
 #include "kernels/core/mapped_files.h"
+#include "kernels/ops/tensor_ops.h"
 
 namespace mvl::engine {
 namespace {
-
-template <typename F>
-decltype(auto) input_step(F&& f) {
-  try {
-    return std::forward<F>(f)();
-  } catch (const InputError&) {
-    throw;
-  } catch (const Error& e) {
-    throw InputError(e);
-  }
-}
 
 int64_t total_size(const std::vector<Segment>& segs) {
   int64_t n = 0;
@@ -43,19 +33,6 @@ void throw_if_over_budget(int64_t needed, int64_t budget, int64_t used, bool at_
             at_least ? "at least " : "", needed, used, budget);
 }
 
-// NaN/+Inf logits mean broken weights or a numerical failure: sampling from them would print
-// garbage ("!!!!") with exit 0. Reported as an error naming the position. (-Inf is left alone:
-// it is how a logit is masked out.)
-void check_logits(const std::vector<float>& logits, int64_t position) {
-  for (size_t i = 0; i < logits.size(); ++i) {
-    if (!std::isnan(logits[i]) && logits[i] != std::numeric_limits<float>::infinity()) continue;
-    throw_error(ErrorCategory::internal,
-                fmt::format("the model produced a non-finite logit ({} for token {}) at position "
-                            "{}; the checkpoint's weights are likely corrupt (NaN/Inf)",
-                            logits[i], i, position));
-  }
-}
-
 void append_ids(std::vector<Segment>& segs, const std::vector<int32_t>& ids) {
   if (ids.empty()) return;
   if (segs.empty() || segs.back().is_rows()) segs.push_back(Segment{});
@@ -64,6 +41,29 @@ void append_ids(std::vector<Segment>& segs, const std::vector<int32_t>& ids) {
 }
 
 }  // namespace
+
+// NaN/+Inf logits mean broken weights or a numerical failure: sampling from them would print
+// garbage ("!!!!") with exit 0. Reported as an error naming the position. (-Inf is left alone:
+// it is how a logit is masked out.)
+// On a GPU only the prefill's logits are read back for this (decode steps keep their logits
+// on the device; broken weights show in the first row already).
+void check_logits(const Tensor& t, int64_t position) {
+  const Tensor h = ops::to_device(t.dtype() == DType::f32 ? t : ops::cast(t, DType::f32), Device::cpu());
+  const Tensor c = contiguous(h);
+  const float* logits = c.data<float>();
+  for (int64_t i = 0; i < c.numel(); ++i) {
+    if (!std::isnan(logits[i]) && logits[i] != std::numeric_limits<float>::infinity()) continue;
+    throw_error(ErrorCategory::internal,
+                fmt::format("the model produced a non-finite logit ({} for token {}) at position "
+                            "{}; the checkpoint's weights are likely corrupt (NaN/Inf)",
+                            logits[i], i, position));
+  }
+}
+
+int64_t RequestRunner::vocab_limit() const {
+  const int64_t v = model_.lm->vocab_size();
+  return model_.codec ? std::min(v, model_.codec->vocab_size()) : v;
+}
 
 int64_t RequestRunner::count_positions(Session& s, size_t from, size_t to, int64_t budget) {
   const PromptCodec& codec = *model_.codec;
@@ -101,6 +101,31 @@ int64_t RequestRunner::count_positions(Session& s, size_t from, size_t to, int64
   return n;
 }
 
+Tensor RequestRunner::encode_image(const std::string& path, std::shared_ptr<const PreparedImage> prep,
+                                   DoneEvent& done, const std::atomic<bool>& cancel) {
+  if (!prep) prep = input_step([&] { return model_.vision->prepare(path); });
+  if (cancel.load()) return {};
+  const double t0 = now_ms();
+  Tensor rows = in_context("encoding image '" + path + "'", [&] {
+    return model_.vision->encode(*prep, [&] { return cancel.load(); });
+  });
+  if (!rows.defined()) return {};
+  check_shape(rows, {prep->image_tokens, model_.lm->hidden_size()}, "image features of '" + path + "'");
+  ImageReport rep;
+  rep.path = path;
+  rep.width = prep->width;
+  rep.height = prep->height;
+  rep.grid_rows = prep->grid_rows;
+  rep.grid_cols = prep->grid_cols;
+  rep.image_tokens = prep->image_tokens;
+  rep.preprocess_ms = prep->preprocess_ms;
+  rep.encode_ms = now_ms() - t0;
+  done.timings.image_encode_ms += rep.encode_ms;
+  done.usage.image_tokens += prep->image_tokens;
+  done.images.push_back(rep);
+  return rows;
+}
+
 std::vector<Segment> RequestRunner::build_segments(Session& s, size_t from, size_t to,
                                                    DoneEvent& done,
                                                    const std::atomic<bool>& cancel) {
@@ -132,43 +157,32 @@ std::vector<Segment> RequestRunner::build_segments(Session& s, size_t from, size
       }
       MVL_ASSERT(piece.image_index < static_cast<int>(images.size()));
       const ContentPart& part = *images[piece.image_index];
-      std::shared_ptr<const PreparedImage> prep = part.prepared;
-      if (!prep) prep = input_step([&] { return model_.vision->prepare(part.image_path); });
-      if (cancel.load()) return {};
-      const double t0 = now_ms();
-      Tensor rows = in_context("encoding image '" + part.image_path + "'", [&] {
-        return model_.vision->encode(*prep, [&] { return cancel.load(); });
-      });
+      Tensor rows = encode_image(part.image_path, part.prepared, done, cancel);
       if (!rows.defined()) return {};
-      check_shape(rows, {prep->image_tokens, model_.lm->hidden_size()},
-                  "image features of '" + part.image_path + "'");
-      ImageReport rep;
-      rep.path = part.image_path;
-      rep.width = prep->width;
-      rep.height = prep->height;
-      rep.grid_rows = prep->grid_rows;
-      rep.grid_cols = prep->grid_cols;
-      rep.image_tokens = prep->image_tokens;
-      rep.preprocess_ms = prep->preprocess_ms;
-      rep.encode_ms = now_ms() - t0;
-      done.timings.image_encode_ms += rep.encode_ms;
-      done.usage.image_tokens += prep->image_tokens;
-      done.images.push_back(rep);
       segs.push_back(Segment{{}, std::move(rows)});
     }
   }
   return segs;
 }
 
-bool RequestRunner::feed(Session& s, const std::vector<Segment>& segs, std::vector<float>& logits,
-                         const std::atomic<bool>& cancel) {
-  const int64_t chunk = std::max<int64_t>(1, opts_.prefill_chunk);
+bool RequestRunner::feed(ModelState& state, const std::vector<Segment>& segs, Tensor& logits,
+                         const std::atomic<bool>& cancel, std::vector<Tensor>* all_logits) {
+  // prefill_chunk <= 0: the whole input in one call.
+  const int64_t chunk = opts_.prefill_chunk > 0 ? opts_.prefill_chunk : std::max<int64_t>(1, total_size(segs));
   std::vector<Segment> batch;
   int64_t in_batch = 0;
   auto flush = [&] {
     if (batch.empty()) return;
-    logits = model_.lm->prefill(batch, *s.state_);
-    s.prefilled_tokens_ += in_batch;
+    if (all_logits) {
+      // Every position's rows, gathered on the host chunk by chunk (parity dumps).
+      const Tensor rows = model_.lm->prefill(batch, state, true);
+      all_logits->push_back(ops::to_device(rows.dtype() == DType::f32 ? rows : ops::cast(rows, DType::f32),
+                                           Device::cpu()));
+      logits = rows.select(0, rows.dim(0) - 1);
+    } else {
+      logits = model_.lm->prefill(batch, state);
+    }
+    fed_ += in_batch;
     batch.clear();
     in_batch = 0;
   };
@@ -195,6 +209,8 @@ bool RequestRunner::feed(Session& s, const std::vector<Segment>& segs, std::vect
 
 DoneEvent RequestRunner::run(Request& r, const std::atomic<bool>& cancel) {
   const double t_start = now_ms();
+  MVL_CHECK(model_.codec != nullptr, not_found,
+            "the model in '{}' has no tokenizer.json, so it takes raw token ids only", model_.info.dir);
   Session& s = *r.session;
   LanguageModel& lm = *model_.lm;
   s.ensure_state(lm);
@@ -263,9 +279,12 @@ DoneEvent RequestRunner::run(Request& r, const std::atomic<bool>& cancel) {
     MVL_ASSERT(total_size(segs) + static_cast<int64_t>(gen.size()) == new_positions);
 
     const double t_prefill = now_ms();
-    std::vector<float> logits;
+    Tensor logits;
     touched = true;
-    if (!feed(s, segs, logits, cancel)) {
+    fed_ = 0;
+    const bool fed_all = feed(*s.state_, segs, logits, cancel);
+    s.prefilled_tokens_ += fed_;
+    if (!fed_all) {
       rollback();
       done.reason = StopReason::cancelled;
       done.timings.total_ms = now_ms() - t_start;
@@ -277,7 +296,10 @@ DoneEvent RequestRunner::run(Request& r, const std::atomic<bool>& cancel) {
       for (auto& p : s.messages_[i].parts) p.prepared.reset();
     s.fed_messages_ = n;
     s.take_snapshot(opts_.max_snapshots);
-    if (!feed(s, {Segment{gen, {}}}, logits, cancel)) {
+    fed_ = 0;
+    const bool fed_gen = feed(*s.state_, {Segment{gen, {}}}, logits, cancel);
+    s.prefilled_tokens_ += fed_;
+    if (!fed_gen) {
       rollback();
       done.reason = StopReason::cancelled;
       done.timings.total_ms = now_ms() - t_start;
@@ -294,14 +316,14 @@ DoneEvent RequestRunner::run(Request& r, const std::atomic<bool>& cancel) {
   }
 }
 
-DoneEvent RequestRunner::generate(Request& r, Session& s, std::vector<float> logits,
+DoneEvent RequestRunner::generate(Request& r, Session& s, Tensor logits,
                                   DoneEvent done, double t_start,
                                   const std::atomic<bool>& cancel) {
   LanguageModel& lm = *model_.lm;
   const PromptCodec& codec = *model_.codec;
   const GenerateOptions& go = r.options;
   const int64_t max_ctx = opts_.max_context > 0 ? opts_.max_context : lm.max_context();
-  Sampler sampler(go.sampling);
+  Sampler sampler(go.sampling, vocab_limit());
   auto stream = codec.stream();
   std::vector<int32_t> content;  // generated ids without the EOS
   std::string text;
@@ -319,7 +341,7 @@ DoneEvent RequestRunner::generate(Request& r, Session& s, std::vector<float> log
       break;
     }
     check_mapped_files();  // a shard truncated mid-request read as zeros: say so, once
-    check_logits(logits, s.state_->length());
+    if (sampled == 0 || logits.device().is_cpu()) check_logits(logits, s.state_->length());
     const int32_t id = sampler.sample(logits, content);
     if (++sampled == 1) t_first = now_ms();
     if (id == codec.eos_id()) {

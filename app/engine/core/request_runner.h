@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <utility>
 
 #include "app/engine/core/engine.h"
 
@@ -15,6 +16,21 @@ class InputError : public Error {
   explicit InputError(const Error& e) : Error(e) {}
 };
 
+// Runs f, marking any Error it throws as caused by the request's own data.
+template <typename F>
+decltype(auto) input_step(F&& f) {
+  try {
+    return std::forward<F>(f)();
+  } catch (const InputError&) {
+    throw;
+  } catch (const Error& e) {
+    throw InputError(e);
+  }
+}
+
+// Throws Error{internal} naming the position when logits hold NaN or +Inf (broken weights).
+void check_logits(const Tensor& logits, int64_t position);
+
 class RequestRunner {
  public:
   RequestRunner(LoadedModel& model, const EngineOptions& opts, double load_ms)
@@ -22,6 +38,8 @@ class RequestRunner {
   // Emits TokenEvents through r.on_event; returns the DoneEvent (not emitted). On a throw
   // the session is rolled back to the transcript it had before the request.
   DoneEvent run(Request& r, const std::atomic<bool>& cancel);
+  // A Request::Kind::raw (raw_request.cpp): a fresh state, no transcript.
+  DoneEvent run_raw(Request& r, const std::atomic<bool>& cancel);
 
  private:
   // Positions that build_segments will produce; prepares (decodes) images not prepared yet.
@@ -31,15 +49,23 @@ class RequestRunner {
   // The segments of messages [from, to) plus the session's pending ids, images encoded.
   std::vector<Segment> build_segments(Session& s, size_t from, size_t to, DoneEvent& done,
                                       const std::atomic<bool>& cancel);
-  // Feeds segments in chunks of opts_.prefill_chunk positions; false when cancelled.
-  bool feed(Session& s, const std::vector<Segment>& segs, std::vector<float>& logits,
-            const std::atomic<bool>& cancel);
-  DoneEvent generate(Request& r, Session& s, std::vector<float> logits, DoneEvent done,
-                     double t_start, const std::atomic<bool>& cancel);
+  // Feeds segments in chunks of opts_.prefill_chunk positions (<= 0: one call), counting
+  // them in fed_; false when cancelled. logits: the last position's, on the model's device.
+  // all_logits: also every position's, f32 on the host, one tensor per chunk.
+  bool feed(ModelState& state, const std::vector<Segment>& segs, Tensor& logits,
+            const std::atomic<bool>& cancel, std::vector<Tensor>* all_logits = nullptr);
+  DoneEvent generate(Request& r, Session& s, Tensor logits, DoneEvent done, double t_start,
+                     const std::atomic<bool>& cancel);
+  // Encodes one image into its rows (InputError for a bad file), filling the reports.
+  Tensor encode_image(const std::string& path, std::shared_ptr<const PreparedImage> prep,
+                      DoneEvent& done, const std::atomic<bool>& cancel);
+  // Ids the sampler may choose: [0, min(model vocab, tokenizer vocab)).
+  int64_t vocab_limit() const;
 
   LoadedModel& model_;
   const EngineOptions& opts_;
   double load_ms_;
+  int64_t fed_ = 0;  // positions fed by the last feed()
 };
 
 }  // namespace mvl::engine

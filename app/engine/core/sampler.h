@@ -1,7 +1,9 @@
-// Sampler: the per-request state of next-token selection (options + a seeded generator),
-// validating the options once and delegating the math to ops::sample (penalty -> greedy, or
-// temperature -> top-k -> top-p -> one draw), so a (seed, prompt) pair always gives the same
-// answer on every platform.
+// Sampler: the per-request state of next-token selection (options + a seeded counter-based
+// stream), validating the options once and delegating the math to ops::sample_on_device
+// (penalty -> greedy, or temperature -> top-k -> top-p -> one draw), which runs where the
+// logits are: a (seed, prompt) pair gives the same answer on the CPU and the GPU, and only
+// the chosen id reaches the host. Ids >= the tokenizer's vocabulary (the checkpoint's padding
+// rows) are never chosen.
 #pragma once
 
 #include <cstdint>
@@ -14,15 +16,16 @@ namespace mvl::engine {
 
 class Sampler {
  public:
-  explicit Sampler(const SamplingOptions& opts);  // throws Error{invalid_argument}
-  // logits: f32 [vocab]; history: ids generated so far (for the repetition penalty).
+  // vocab_limit > 0: only ids < vocab_limit can be chosen. Throws Error{invalid_argument}.
+  explicit Sampler(const SamplingOptions& opts, int64_t vocab_limit = 0);
+  // logits: f32|bf16 [vocab] on any device; history: ids generated so far (for the penalty).
+  int32_t sample(const Tensor& logits, const std::vector<int32_t>& history);
+  // The same for host logits f32 [vocab].
   int32_t sample(const std::vector<float>& logits, const std::vector<int32_t>& history);
 
  private:
   ops::SamplingParams params_;
   ops::Rng rng_;
 };
-
-int32_t argmax(const std::vector<float>& logits);
 
 }  // namespace mvl::engine

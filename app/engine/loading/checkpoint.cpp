@@ -9,6 +9,7 @@
 #include "app/engine/loading/checkpoint_layout.h"
 #include "app/engine/loading/memory_check.h"
 #include "app/engine/loading/prompt_codec.h"
+#include "app/engine/loading/sharded_lm.h"
 #include "kernels/core/log.h"
 #include "kernels/core/safetensors.h"
 #include "kernels/ops/device.h"
@@ -34,7 +35,7 @@ struct RealSnapshot : StateSnapshot {
 
 class RealState : public ModelState {
  public:
-  explicit RealState(llm::SequenceState s) : s_(std::move(s)), empty_(s_.snapshot()) {}
+  RealState(llm::SequenceState s, const llm::TextModel& m) : s_(std::move(s)), empty_(s_.snapshot()), m_(m) {}
   int64_t length() const override { return s_.position(); }
   std::unique_ptr<StateSnapshot> snapshot() const override {
     auto r = std::make_unique<RealSnapshot>();
@@ -44,34 +45,37 @@ class RealState : public ModelState {
   void restore(const StateSnapshot& snap) override { s_.restore(dynamic_cast<const RealSnapshot&>(snap).s); }
   void reset() override { s_.restore(empty_); }
   llm::SequenceState& seq() { return s_; }
+  void reserve(int64_t positions) override { s_.reserve_kv(positions); }
+  std::string decode_report() const override {
+    const llm::DecodeGraphStats g = m_.decode_graph_stats(const_cast<llm::SequenceState&>(s_));
+    return fmt::format("{} graph replays, {} captures, {} eager steps{}{}", g.replays, g.captures, g.eager_steps,
+                       g.disabled.empty() ? "" : "; off: ", g.disabled);
+  }
 
  private:
   llm::SequenceState s_;
   llm::SequenceState::Snapshot empty_;
+  const llm::TextModel& m_;  // owned by the RealLm that made this state
 };
-
-std::vector<float> to_vector(const Tensor& logits) {
-  // GPU logits come back to the host here (the sampler and stop rules run on the host).
-  const Tensor c = logits.device().is_cpu() ? contiguous(logits) : ops::to_device(logits, Device::cpu());
-  MVL_CHECK(c.dtype() == DType::f32, internal, "logits must be f32, got {}", c.str());
-  const float* p = c.data<float>();
-  return std::vector<float>(p, p + c.numel());
-}
 
 class RealLm : public LanguageModel {
  public:
-  explicit RealLm(llm::TextModel m) : m_(std::move(m)) {}
-  std::unique_ptr<ModelState> new_state() override { return std::make_unique<RealState>(m_.new_state()); }
-  std::vector<float> prefill(const std::vector<Segment>& segs, ModelState& state) override {
+  explicit RealLm(llm::TextModel m) : m_(std::move(m)), eager_(m_.with_cuda_graphs(false)) {}
+  std::unique_ptr<ModelState> new_state() override { return std::make_unique<RealState>(m_.new_state(), m_); }
+  // Logits stay on the model's device (f32 views; the sampler runs there).
+  Tensor prefill(const std::vector<Segment>& segs, ModelState& state, bool all_positions) override {
     std::vector<llm::Segment> in;
     in.reserve(segs.size());
     for (const auto& s : segs) in.push_back(s.is_rows() ? llm::Segment::rows(s.rows) : llm::Segment::tokens(s.ids));
-    const Tensor logits = m_.prefill(in, dynamic_cast<RealState&>(state).seq());  // f32 [1, vocab]
-    return to_vector(logits.select(0, logits.dim(0) - 1));
+    llm::PrefillOptions po;
+    po.all_logits = all_positions;
+    const Tensor logits = m_.prefill(in, dynamic_cast<RealState&>(state).seq(), po);  // f32 [n|1, vocab]
+    return all_positions ? logits : logits.select(0, logits.dim(0) - 1);
   }
-  std::vector<float> decode(int32_t id, ModelState& state) override {
-    return to_vector(m_.decode(id, dynamic_cast<RealState&>(state).seq()));
+  Tensor decode(int32_t id, ModelState& state) override {
+    return (graphs_ ? m_ : eager_).decode(id, dynamic_cast<RealState&>(state).seq());
   }
+  void set_decode_graphs(bool on) override { graphs_ = on; }
   int64_t vocab_size() const override { return m_.config().vocab_size; }
   const llm::TextModel& model() const { return m_; }
   int64_t hidden_size() const override { return m_.config().hidden_size; }
@@ -85,6 +89,8 @@ class RealLm : public LanguageModel {
 
  private:
   llm::TextModel m_;
+  llm::TextModel eager_;  // the same weights, decoding op by op
+  bool graphs_ = true;
 };
 
 struct RealPrepared : PreparedImage {
@@ -116,7 +122,8 @@ class RealVision : public VisionEncoder {
   // with the check between tiles on the CPU (tiles are independent: same rows either way).
   Tensor encode(const PreparedImage& img, const CancelCheck& cancelled) override {
     const auto& p = dynamic_cast<const RealPrepared&>(img).pre;
-    Tensor rows = m_.encode(p, cancelled);  // f32 [image_tokens, text_hidden]; undefined if cancelled
+    // [image_tokens, text_hidden] at the activation dtype on the device; undefined if cancelled
+    Tensor rows = m_.encode_rows(p, cancelled);
     if (!rows.defined()) return {};
     m_.device().synchronize();  // so the caller's encode time covers the GPU work
     return rows;
@@ -169,8 +176,9 @@ LoadedModel load_checkpoint(const EngineOptions& opts, const ProgressFn& progres
     check_model_fits(cfg, opts);  // before any weight is read: refuse at once if it cannot fit
     report(progress, 0.05, "tokenizer");
     const std::string tok_path = (fs::path(opts.model_dir) / "tokenizer.json").string();
-    auto codec = make_prompt_codec(llm::Tokenizer::from_file(tok_path, cfg.text.vocab_size),
-                                   cfg.image_token_index);
+    std::unique_ptr<PromptCodec> codec;
+    if (opts.require_tokenizer || fs::exists(tok_path, ec))
+      codec = make_prompt_codec(llm::Tokenizer::from_file(tok_path, cfg.text.vocab_size), cfg.image_token_index);
     report(progress, 0.1, "checkpoint");
     const Checkpoint ckpt = Checkpoint::open(opts.model_dir);
     report(progress, 0.15, "text model");
@@ -182,15 +190,25 @@ LoadedModel load_checkpoint(const EngineOptions& opts, const ProgressFn& progres
     // CPU-only builds.
     const ops::DeviceContext dev =
         ops::DeviceContext::open(opts.backend == Backend::cuda ? Device::cuda(opts.device) : Device::cpu());
-    llm::TextLoadOptions text_opts;
-    text_opts.precision = opts.precision;
-    text_opts.quant = opts.quant;
-    auto lm = std::make_unique<RealLm>(llm::TextModel::load(ckpt, cfg.text, naming, dev, text_opts));
-    const std::string precision = ops::precision_name(lm->model().precision());
+    std::unique_ptr<LanguageModel> lm;
+    ops::Precision prec = ops::Precision::f32;
+    if (opts.tp > 1) {
+      // The text model over opts.tp ranks: CPU threads, or GPUs device .. device + tp - 1.
+      prec = ops::resolve_precision(opts.precision, dev);
+      lm = load_sharded_lm(ckpt, cfg.text, opts.tp, dev.device(), prec);
+    } else {
+      llm::TextLoadOptions text_opts;
+      text_opts.precision = opts.precision;
+      text_opts.quant = opts.quant;
+      auto real = std::make_unique<RealLm>(llm::TextModel::load(ckpt, cfg.text, naming, dev, text_opts));
+      prec = real->model().precision();
+      lm = std::move(real);
+    }
+    const std::string precision = ops::precision_name(prec);
     report(progress, 0.85, "vision");
-    // The vision half runs at the text model's precision (f32 keeps CPU parity end to end).
-    std::unique_ptr<VisionEncoder> vis =
-        load_vision_encoder(cfg, ckpt, dev, lm->model().precision(), opts.resize_compat);
+    // The vision half runs at the text model's precision (f32 keeps CPU parity end to end),
+    // on the (first) text device.
+    std::unique_ptr<VisionEncoder> vis = load_vision_encoder(cfg, ckpt, dev, prec, opts.resize_compat);
     LoadedModel m;
     m.info.dir = opts.model_dir;
     m.info.layout = cfg.layout == CheckpointLayout::native ? "native" : "released";
@@ -202,6 +220,9 @@ LoadedModel load_checkpoint(const EngineOptions& opts, const ProgressFn& progres
     m.info.max_context = lm->max_context();
     for (const auto& n : ckpt.names()) m.info.num_parameters += shape_numel(ckpt.info(n).shape);
     m.info.has_vision = cfg.has_vision;
+    m.info.has_tokenizer = codec != nullptr;
+    if (cfg.text.eos_token_id) m.info.eos_token_id = static_cast<int32_t>(*cfg.text.eos_token_id);
+    m.info.image_token_id = cfg.image_token_index;
     m.info.tiny_demo = is_tiny_demo_model(opts.model_dir);
     m.codec = std::move(codec);
     m.lm = std::move(lm);
@@ -209,6 +230,24 @@ LoadedModel load_checkpoint(const EngineOptions& opts, const ProgressFn& progres
     report(progress, 1.0, "ready");
     return m;
   });
+}
+
+LoadedModel load_random_text_model(const llm::TextConfig& cfg, const ops::DeviceContext& dev, uint64_t seed) {
+  auto lm = std::make_unique<RealLm>(llm::TextModel::random(cfg, dev, {}, seed));
+  LoadedModel m;
+  m.info.dir = "(random weights)";
+  m.info.layout = "random";
+  m.info.backend = dev.is_cuda() ? "cuda" : "cpu";
+  m.info.precision = ops::precision_name(lm->model().precision());
+  m.info.num_layers = cfg.num_hidden_layers;
+  m.info.hidden_size = cfg.hidden_size;
+  m.info.vocab_size = cfg.vocab_size;
+  m.info.max_context = lm->max_context();
+  m.info.has_vision = false;
+  m.info.has_tokenizer = false;
+  if (cfg.eos_token_id) m.info.eos_token_id = static_cast<int32_t>(*cfg.eos_token_id);
+  m.lm = std::move(lm);
+  return m;
 }
 
 std::unique_ptr<Engine> Engine::open(const EngineOptions& opts, const ProgressFn& progress) {

@@ -12,6 +12,7 @@
 #include "kernels/core/safetensors.h"
 #include "kernels/ops/device.h"
 #include "kernels/ops/precision.h"
+#include "llm/config/text_config.h"
 
 namespace mvl::engine {
 
@@ -28,6 +29,11 @@ std::unique_ptr<VisionEncoder> load_vision_encoder(
     const ModelConfig& cfg, const Checkpoint& ckpt, const ops::DeviceContext& dev = {},
     std::optional<ops::Precision> precision = std::nullopt,
     vision::PillowPassOrder resize_compat = vision::PillowPassOrder::classic);
+
+// A text-only LoadedModel with random weights at cfg's shapes, made on dev
+// (llm::TextModel::random: bf16 on a GPU, experts packed as load() packs them), without a
+// tokenizer: raw token-id requests only. For `bench --path model`.
+LoadedModel load_random_text_model(const llm::TextConfig& cfg, const ops::DeviceContext& dev, uint64_t seed = 1);
 
 // True for the bundled random demo model (its answers are gibberish), detected from the
 // "minimax_vl_tiny_random" marker make-tiny writes, or the directory name.

@@ -113,6 +113,8 @@ class TokenizerCodec : public PromptCodec {
   std::vector<int32_t> generation_prompt() const override { return gen_; }
   std::vector<int32_t> assistant_close() const override { return close_; }
   std::vector<int32_t> encode_text(const std::string& text) const override { return tok_.encode(text, false); }
+  std::vector<int32_t> encode_raw(const std::string& text) const override { return tok_.encode(text, true); }
+  int64_t vocab_size() const override { return tok_.vocab_size(); }
   std::string decode(const std::vector<int32_t>& ids) const override { return tok_.decode(ids, true); }
   bool is_special(int32_t id) const override { return tok_.is_special(id); }
   int32_t eos_id() const override { return eos_; }

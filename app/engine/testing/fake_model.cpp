@@ -57,6 +57,8 @@ class FakeCodec : public PromptCodec {
   }
   std::vector<int32_t> assistant_close() const override { return {kFakeEos, '\n'}; }
   std::vector<int32_t> encode_text(const std::string& text) const override { return bytes(text); }
+  std::vector<int32_t> encode_raw(const std::string& text) const override { return bytes(text); }
+  int64_t vocab_size() const override { return kFakeVocab; }
   std::string decode(const std::vector<int32_t>& ids) const override {
     std::string s;
     for (int32_t id : ids)
@@ -134,9 +136,16 @@ class FakeLm : public LanguageModel {
  public:
   FakeLm(FakeOptions o, std::shared_ptr<FakeStats> st) : o_(o), st_(std::move(st)) {}
   std::unique_ptr<ModelState> new_state() override { return std::make_unique<FakeState>(); }
-  std::vector<float> prefill(const std::vector<Segment>& segs, ModelState& state) override {
+  Tensor prefill(const std::vector<Segment>& segs, ModelState& state, bool all_positions) override {
     auto& s = dynamic_cast<FakeState&>(state);
     sleep_ms(o_.prefill_delay_ms);
+    std::vector<float> rows;  // all_positions: the logits after each position
+    auto step = [&] {
+      if (all_positions) {
+        const auto l = logits(s);
+        rows.insert(rows.end(), l.begin(), l.end());
+      }
+    };
     for (const auto& seg : segs) {
       if (seg.is_rows()) {
         check_shape(seg.rows, {seg.rows.dim(0), o_.hidden}, "fake prefill rows");
@@ -146,11 +155,13 @@ class FakeLm : public LanguageModel {
           uint32_t bits;
           std::memcpy(&bits, p + r * o_.hidden, 4);
           s.hash = mix(s.hash, 0x100000000ull + bits);
+          step();
         }
       } else {
         for (int32_t id : seg.ids) {
           MVL_CHECK(id >= 0 && id < kFakeVocab, invalid_argument, "fake: token id {} out of range", id);
           s.hash = mix(s.hash, static_cast<uint64_t>(id));
+          step();
         }
       }
       s.len += seg.size();
@@ -159,9 +170,11 @@ class FakeLm : public LanguageModel {
     MVL_CHECK(s.len <= o_.max_context, out_of_memory, "fake: context overflow");
     st_->prefill_calls++;
     s.decodes = 0;
-    return logits(s);
+    if (all_positions)
+      return Tensor::from_f32({static_cast<int64_t>(rows.size()) / kFakeVocab, kFakeVocab}, rows);
+    return Tensor::from_f32({kFakeVocab}, logits(s));
   }
-  std::vector<float> decode(int32_t id, ModelState& state) override {
+  Tensor decode(int32_t id, ModelState& state) override {
     auto& s = dynamic_cast<FakeState&>(state);
     sleep_ms(o_.decode_delay_ms);
     st_->decode_calls++;
@@ -170,7 +183,7 @@ class FakeLm : public LanguageModel {
               s.decodes);
     s.hash = mix(s.hash, static_cast<uint64_t>(id));
     s.len++;
-    return logits(s);
+    return Tensor::from_f32({kFakeVocab}, logits(s));
   }
   int64_t vocab_size() const override { return kFakeVocab; }
   int64_t hidden_size() const override { return o_.hidden; }
@@ -243,6 +256,8 @@ LoadedModel make_fake_model(const FakeOptions& opts, std::shared_ptr<FakeStats> 
   m.info.hidden_size = opts.hidden;
   m.info.vocab_size = kFakeVocab;
   m.info.max_context = opts.max_context;
+  m.info.eos_token_id = kFakeEos;
+  m.info.image_token_id = kFakeImage;
   m.codec = std::make_unique<FakeCodec>();
   m.lm = std::make_unique<FakeLm>(opts, stats);
   m.vision = std::make_unique<FakeVision>(opts, stats);

@@ -1,0 +1,47 @@
+// `bench --path model`: the text model with random weights at a config's shapes, timed
+// through the Engine's raw requests (prefill of `tokens` ids, then greedy decode at that
+// context with the sampler on the GPU and the id read back each step: the road of
+// ask/chat/generate), with CUDA graphs on and off. The CLI prints the report.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace mvl::engine {
+
+struct ModelBenchOptions {
+  std::string config;      // config.json: a VL-01 config (its text_config) or a flat Text-01 one
+  int64_t layers = 0;      // decoder layers to build (the first N of the config's)
+  int64_t tokens = 4096;   // prompt length = the decode context
+  int decode_steps = 32;   // timed steps per request
+  int reps = 5;            // timed requests per mode (one more warms up)
+  int device = 0;          // CUDA device index
+  uint64_t seed = 1;       // of the random weights
+};
+
+struct ModelBenchFit {
+  size_t free_bytes = 0, total_bytes = 0;  // of the GPU now
+  double per_layer_bytes = 0, global_bytes = 0;
+  int64_t layers_that_fit = 0;             // next to the embedding, LM head and activations
+};
+
+struct ModelBenchReport {
+  int64_t layers = 0;
+  double weight_gb = 0, make_s = 0;
+  double prefill_ms = 0;        // median over the timed requests
+  double graph_ms = 0;          // per decode step (host clock: sample + id read back + decode)
+  double eager_ms = 0;          // the same, op by op
+  double step_bytes = 0;        // bytes one decode step must read (the floor's numerator)
+  std::string graph_report;     // the engine's decode report of a graphed request
+};
+
+// The decoder layers of a config.json; throws Error for a missing or malformed file.
+int64_t bench_config_layers(const std::string& config_path);
+// How many layers of the config fit on the GPU with a `tokens` prompt; throws
+// Error{device} when the GPU's memory cannot be read.
+ModelBenchFit model_bench_fit(const std::string& config_path, int64_t tokens, int device);
+// Builds the model on the GPU and times it. Throws Error.
+ModelBenchReport run_model_bench(const ModelBenchOptions& o);
+
+}  // namespace mvl::engine

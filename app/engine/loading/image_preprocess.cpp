@@ -1,0 +1,54 @@
+// ImagePreprocessor: vision::decode_image_file + vision::preprocess behind plain structs.
+#include "app/engine/loading/image_preprocess.h"
+
+#include "app/engine/loading/model_config.h"
+#include "kernels/core/error.h"
+#include "vision/image/image.h"
+#include "vision/preprocess/preprocess.h"
+
+namespace mvl::engine {
+
+struct ImagePreprocessor::Impl {
+  vision::PreprocessConfig cfg;  // the released processor settings unless a model says otherwise
+};
+
+int64_t default_max_image_pixels() { return vision::kDefaultMaxImagePixels; }
+
+ImagePreprocessor ImagePreprocessor::open(const std::string& model_dir) {
+  auto impl = std::make_shared<Impl>();
+  if (!model_dir.empty()) impl->cfg = ModelConfig::load_dir(model_dir).preprocess;
+  ImagePreprocessor p;
+  p.impl_ = std::move(impl);
+  return p;
+}
+
+ImagePreprocessReport ImagePreprocessor::run(const std::string& path, const ImagePreprocessOptions& opts) const {
+  vision::DecodeOptions dopt;
+  if (opts.max_pixels > 0) dopt.max_pixels = opts.max_pixels;
+  dopt.apply_exif_orientation = opts.exif_orientation;
+  vision::PreprocessOptions popt;
+  popt.pass_order = opts.pillow13_pass_order ? vision::PillowPassOrder::pillow13 : vision::PillowPassOrder::classic;
+  const vision::Image img = vision::decode_image_file(path, dopt);
+  const vision::PreprocessResult r =
+      in_context(fmt::format("image '{}'", path), [&] { return vision::preprocess(img, impl_->cfg, popt); });
+  ImagePreprocessReport out;
+  out.format = img.format;
+  out.mode = img.source_mode;
+  out.width = r.width();
+  out.height = r.height();
+  const auto [bw, bh] = r.best_resolution();
+  out.best_width = bw;
+  out.best_height = bh;
+  out.grid_rows = r.grid_rows();
+  out.grid_cols = r.grid_cols();
+  out.tiles = r.num_tiles();
+  out.image_tokens = r.image_tokens();
+  out.feature_side = r.layout.feature_side;
+  out.unpad_rows = r.layout.unpad.rows;
+  out.unpad_cols = r.layout.unpad.cols;
+  out.tile_size = impl_->cfg.tile_size;
+  out.pixel_values = r.pixel_values;
+  return out;
+}
+
+}  // namespace mvl::engine

@@ -1,0 +1,85 @@
+// The text model over N tensor-parallel ranks (llm::ShardedTextModel: CPU ranks as threads,
+// or GPUs first.index .. +N-1) behind the engine's LanguageModel, so `logits --tp N` (and any
+// front end given EngineOptions::tp) runs the engine's road: raw requests, the sampler where
+// the logits are (rank 0's device), the same image splicing.
+#include "app/engine/loading/sharded_lm.h"
+
+#include <algorithm>
+
+#include "llm/parallel/sharded_text_model.h"
+
+namespace mvl::engine {
+namespace {
+
+// Default context cap when the config's max_position_embeddings is smaller (as RealLm).
+constexpr int64_t kDefaultContext = 65536;
+
+struct ShardedSnapshot : StateSnapshot {
+  llm::ShardedState::Snapshot s;
+  int64_t length() const override { return s.position; }
+};
+
+class ShardedModelState : public ModelState {
+ public:
+  explicit ShardedModelState(llm::ShardedState s) : s_(std::move(s)), empty_(s_.snapshot()) {}
+  int64_t length() const override { return s_.position(); }
+  std::unique_ptr<StateSnapshot> snapshot() const override {
+    auto r = std::make_unique<ShardedSnapshot>();
+    r->s = s_.snapshot();
+    return r;
+  }
+  void restore(const StateSnapshot& snap) override {
+    s_.restore(dynamic_cast<const ShardedSnapshot&>(snap).s);
+  }
+  void reset() override { s_.restore(empty_); }
+  llm::ShardedState& state() { return s_; }
+
+ private:
+  llm::ShardedState s_;
+  llm::ShardedState::Snapshot empty_;
+};
+
+class ShardedLm : public LanguageModel {
+ public:
+  explicit ShardedLm(llm::ShardedTextModel m) : m_(std::move(m)) {}
+  std::unique_ptr<ModelState> new_state() override {
+    return std::make_unique<ShardedModelState>(m_.new_state());
+  }
+  Tensor prefill(const std::vector<Segment>& segs, ModelState& state, bool all_positions) override {
+    std::vector<llm::Segment> in;
+    in.reserve(segs.size());
+    for (const auto& s : segs)
+      in.push_back(s.is_rows() ? llm::Segment::rows(s.rows) : llm::Segment::tokens(s.ids));
+    llm::PrefillOptions po;
+    po.all_logits = all_positions;
+    const Tensor logits = m_.prefill(in, dynamic_cast<ShardedModelState&>(state).state(), po);
+    return all_positions ? logits : logits.select(0, logits.dim(0) - 1);
+  }
+  Tensor decode(int32_t id, ModelState& state) override {
+    return m_.decode(id, dynamic_cast<ShardedModelState&>(state).state());
+  }
+  int64_t vocab_size() const override { return m_.config().vocab_size; }
+  int64_t hidden_size() const override { return m_.config().hidden_size; }
+  int64_t max_context() const override {
+    return std::max<int64_t>(m_.config().max_position_embeddings, kDefaultContext);
+  }
+
+ private:
+  llm::ShardedTextModel m_;
+};
+
+}  // namespace
+
+std::unique_ptr<LanguageModel> load_sharded_lm(const Checkpoint& ckpt, const llm::TextConfig& cfg,
+                                               int tp, Device first,
+                                               std::optional<ops::Precision> precision) {
+  llm::ShardedLoadOptions so;
+  if (first.is_cuda())
+    for (int r = 0; r < tp; ++r)
+      so.devices.push_back(ops::DeviceContext::open(Device::cuda(first.index + r)));
+  so.text.precision = precision;
+  return std::make_unique<ShardedLm>(
+      llm::ShardedTextModel::load(ckpt, cfg, llm::TextWeightNaming::detect(ckpt), tp, so));
+}
+
+}  // namespace mvl::engine

@@ -1,0 +1,22 @@
+// The text model over N tensor-parallel ranks (llm::ShardedTextModel) as the engine's
+// LanguageModel: EngineOptions::tp > 1 opens it, so `logits --tp N` runs the engine's road.
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include "app/engine/core/model_api.h"
+#include "kernels/core/device.h"
+#include "kernels/core/safetensors.h"
+#include "kernels/ops/precision.h"
+#include "llm/config/text_config.h"
+
+namespace mvl::engine {
+
+// first: the CPU (tp ranks as threads) or cuda:K (GPUs K .. K + tp - 1). Throws
+// Error{invalid_argument} when tp does not split the model (naming the sizes that do).
+std::unique_ptr<LanguageModel> load_sharded_lm(const Checkpoint& ckpt, const llm::TextConfig& cfg,
+                                               int tp, Device first,
+                                               std::optional<ops::Precision> precision);
+
+}  // namespace mvl::engine
