@@ -57,6 +57,7 @@ Item parse_record(Task task, const Json& r, size_t position, const std::string& 
     it.id = scalar_to_string(*id, key, where);
   else
     it.id = std::to_string(position);
+  MVL_CHECK(!it.id.empty(), bad_format, "{}: empty '{}'; every item needs an id", where, key);
 
   const Json* q = first_of(r, {"question"}, &key);
   MVL_CHECK(q != nullptr, bad_format, "{}: missing 'question'", where);

@@ -193,6 +193,7 @@ Dataset load_tsv(Task task, const std::string& path, const LoadOptions& opts) {
     Item it;
     it.where = where;
     it.id = has("index") ? get("index") : std::to_string(r - 1);
+    MVL_CHECK(!it.id.empty(), bad_format, "{}: empty 'index'; every row needs an id", where);
     it.question = get("question");
     if (has("hint") && !get("hint").empty() && get("hint") != "nan") it.question = "Hint: " + get("hint") + "\n" + it.question;
 

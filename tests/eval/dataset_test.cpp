@@ -257,6 +257,17 @@ TEST(Dataset, TsvEmptyImagePathIsAFormatError) {
   EXPECT_NE(msg.find("e.tsv:2: empty 'image_path'"), std::string::npos) << msg;
 }
 
+// Fuzz-found: a row with an empty index became an item with id "" (results keyed by it collide).
+TEST(Dataset, EmptyIdsAreFormatErrors) {
+  const std::string d = test::temp_dir("eval_fuzz_empty_id");
+  const std::string t = write(d, "e.tsv", "index\tquestion\tanswer\timage_path\n\tq\tx\ta.png\n");
+  const std::string tm = error_of([&] { load_dataset(Task::docvqa, t); });
+  EXPECT_NE(tm.find("e.tsv:2: empty 'index'"), std::string::npos) << tm;
+  const std::string j = write(d, "e.jsonl", "{\"questionId\": \"\", \"question\": \"q\", \"answers\": [\"x\"], \"image\": \"a.png\"}\n");
+  const std::string jm = error_of([&] { load_dataset(Task::docvqa, j); });
+  EXPECT_NE(jm.find("empty 'questionId'"), std::string::npos) << jm;
+}
+
 TEST(Dataset, BundledSamplesLoadAndTheirImagesExist) {
   for (auto [task, name] : {std::pair{Task::docvqa, "docvqa_sample.jsonl"}, std::pair{Task::ai2d, "ai2d_sample.jsonl"}}) {
     const Dataset ds = load_dataset(task, test::source_path(std::string("assets/eval/") + name));
