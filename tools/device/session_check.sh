@@ -29,6 +29,14 @@ configure() {  # configure SRC BUILD [extra cmake args]
     -DSTB_INCLUDE_DIR="$ROOT/.stb" "$@"
 }
 
+# The GPU image has no cpp-httplib (Debian's libcpp-httplib-dev): build this copy without the HTTP
+# server, whose tests are CPU tests that CI runs. Only the copy sent to the GPU is edited.
+if ! pkg-config --exists cpp-httplib 2>/dev/null && [ -d "$ROOT/app/server" ]; then
+  sed -i '/add_subdirectory(server)/d; s/ mvl_server / /' "$ROOT/app/CMakeLists.txt"
+  sed -i '/add_serve_command(app, run);/d' "$ROOT/app/cli/main.cpp"
+  rm -rf "$ROOT/app/cli/cmd_serve.cpp" "$ROOT/tests/server"
+  echo "note: built without app/server (no cpp-httplib on this machine)" | tee -a "$S"
+fi
 t0=$SECONDS
 B=$ROOT/build-device
 configure "$ROOT" "$B" > "$OUT/configure.log" 2>&1 || { tail -30 "$OUT/configure.log"; exit 1; }
