@@ -57,11 +57,13 @@ TEST(CheckpointErrorsCli, MissingVisionTensorExits3ThroughTheParityCommands) {
   const auto g = run_cli({"generate", "-m", dir, "--ids", dir + "/ids.txt", "--image", image(),
                           "-n", "1", "--print-ids"});
   EXPECT_EQ(g.exit_code, kExitLoad) << g.err;
-  // Without an image the vision half is never needed, so the text-only run still works.
+  // The parity commands now open the checkpoint through the engine, as ask does (one road):
+  // a broken checkpoint is refused at load even when this prompt has no image.
   test::write_text(dir + "/text_ids.txt", "1 2 3");
   const auto t = run_cli(
       {"logits", "-m", dir, "--ids", dir + "/text_ids.txt", "-o", dir + "/out.safetensors"});
-  EXPECT_EQ(t.exit_code, 0) << t.err;
+  EXPECT_EQ(t.exit_code, kExitLoad) << t.err;
+  EXPECT_NE(t.err.find(kDropped), std::string::npos) << t.err;
 }
 
 TEST(CheckpointErrorsCli, BadImageStaysAnInputError) {
