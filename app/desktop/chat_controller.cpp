@@ -4,6 +4,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
+#include "app/engine/core/transcript.h"
 #include "kernels/core/error.h"
 
 namespace mvl::desktop {
@@ -118,6 +121,7 @@ void ChatController::collect_loader() {
     return;
   }
   engine_ = std::move(r->engine);
+  engine_->set_max_image_tokens(max_image_tokens_);
   const engine::ModelInfo& info = engine_->info();
   model_.state = ModelStatus::State::ready;
   model_.fraction = 1;
@@ -150,6 +154,8 @@ bool ChatController::attach_image(const std::string& raw_path) {
   }
   try {
     Attachment a{path, engine_->prepare_image(path)};
+    a.width = a.prepared->width;
+    a.height = a.prepared->height;
     attachments_.push_back(std::move(a));
   } catch (const std::exception& e) {
     error_ = e.what();
@@ -166,6 +172,30 @@ bool ChatController::attach_image(const std::string& raw_path) {
   }
   error_.clear();
   return true;
+}
+
+std::optional<engine::TileMap> ChatController::tile_map(size_t i) const {
+  if (!engine_ || i >= attachments_.size() || attachments_[i].width <= 0) return std::nullopt;
+  try {
+    return engine_->tile_map(attachments_[i].width, attachments_[i].height);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+void ChatController::set_max_image_tokens(int64_t n) {
+  n = std::max<int64_t>(0, n);
+  if (n == max_image_tokens_) return;
+  max_image_tokens_ = n;
+  if (!engine_) return;
+  engine_->set_max_image_tokens(n);
+  for (auto& a : attachments_) {
+    try {
+      a.prepared = engine_->prepare_image(a.path);  // the grid under the new budget
+    } catch (const std::exception&) {
+      a.prepared.reset();  // prepared again (and any error shown) on send
+    }
+  }
 }
 
 void ChatController::remove_attachment(size_t i) {
@@ -199,6 +229,9 @@ bool ChatController::send() {
     user.images.push_back(a.path);
   }
   if (!text.empty()) r.content.push_back(engine::ContentPart::make_text(text));
+  engine::Message question;
+  question.role = engine::Role::user;
+  question.parts = r.content;
   Active a;
   a.kind = r.kind;
   a.expected_messages = session_->messages().size() + 2;
@@ -211,6 +244,9 @@ bool ChatController::send() {
   }
   draft_.clear();
   attachments_.clear();
+  std::vector<engine::Message> with_question = session_->messages();
+  with_question.push_back(std::move(question));
+  save_conversation(with_question);
   return true;
 }
 
@@ -271,7 +307,115 @@ void ChatController::new_chat() {
   error_.clear();
   context_tokens_ = 0;
   thumbnails_.clear();
+  conversation_id_.clear();
+  conversation_title_.clear();
   session_ = engine_ ? engine_->new_session(settings_.system_prompt) : nullptr;
+}
+
+void ChatController::set_store(std::shared_ptr<ConversationStore> store) {
+  store_ = std::move(store);
+  refresh_conversations();
+}
+
+void ChatController::refresh_conversations() {
+  conversations_ = store_ ? store_->list() : std::vector<ConversationInfo>{};
+}
+
+void ChatController::save_conversation(const std::vector<engine::Message>& messages) {
+  if (!store_) return;
+  const bool any = std::any_of(messages.begin(), messages.end(),
+                               [](const engine::Message& m) { return m.role != engine::Role::system; });
+  if (!any) return;
+  try {
+    if (conversation_id_.empty()) {
+      conversation_id_ = store_->new_id();
+      conversation_title_ = conversation_title(messages);
+    }
+    store_->save(conversation_id_, conversation_title_, messages);
+  } catch (const std::exception& e) {
+    error_ = fmt::format("the conversation could not be saved: {}", e.what());
+  }
+  refresh_conversations();
+}
+
+void ChatController::entries_from(const std::vector<engine::Message>& messages) {
+  entries_.clear();
+  for (const engine::Message& m : messages) {
+    if (m.role == engine::Role::system) continue;
+    ChatEntry e;
+    e.role = m.role;
+    e.text = m.text();
+    for (const auto& p : m.parts)
+      if (p.kind == engine::ContentPart::Kind::image) e.images.push_back(p.image_path);
+    entries_.push_back(std::move(e));
+  }
+}
+
+bool ChatController::open_conversation(const std::string& id) {
+  if (!store_) return false;
+  std::vector<engine::Message> messages;
+  std::string title;
+  try {
+    messages = store_->load(id, &title);
+    if (engine_) engine::check_transcript_tokens(messages, engine_->info().vocab_size, id);
+  } catch (const std::exception& e) {
+    error_ = fmt::format("cannot open the conversation: {}", e.what());
+    return false;
+  }
+  new_chat();
+  conversation_id_ = id;
+  conversation_title_ = title;
+  for (const auto& m : messages)
+    for (const auto& p : m.parts)
+      if (p.kind == engine::ContentPart::Kind::image && !thumbnails_.count(p.image_path)) {
+        try {
+          thumbnails_[p.image_path] = load_thumbnail(p.image_path, kThumbnailSide);
+        } catch (const std::exception&) {
+          thumbnails_[p.image_path] = nullptr;  // moved or deleted since: a placeholder
+        }
+      }
+  if (session_) {
+    try {
+      session_->load(messages);
+    } catch (const std::exception& e) {
+      error_ = fmt::format("cannot continue the conversation with this model: {}", e.what());
+      session_ = engine_->new_session(settings_.system_prompt);
+      entries_from(messages);
+      conversation_id_.clear();  // shown read-only; the next message starts a new file
+      return false;
+    }
+    rebuild_entries(std::nullopt);
+  } else {
+    carried_ = messages;  // fed to the model once one is loaded
+    entries_from(messages);
+  }
+  return true;
+}
+
+bool ChatController::rename_conversation(const std::string& id, const std::string& title) {
+  if (!store_) return false;
+  try {
+    store_->rename(id, title);
+  } catch (const std::exception& e) {
+    error_ = fmt::format("cannot rename the conversation: {}", e.what());
+    return false;
+  }
+  if (id == conversation_id_) conversation_title_ = title;
+  refresh_conversations();
+  return true;
+}
+
+bool ChatController::delete_conversation(const std::string& id) {
+  if (!store_) return false;
+  try {
+    store_->remove(id);
+  } catch (const std::exception& e) {
+    error_ = fmt::format("cannot delete the conversation: {}", e.what());
+    return false;
+  }
+  if (id == conversation_id_) new_chat();
+  refresh_conversations();
+  return true;
 }
 
 bool ChatController::poll() {
@@ -321,6 +465,7 @@ void ChatController::finish(const engine::DoneEvent* done, const engine::ErrorEv
       stats = to_stats(*done);
   }
   rebuild_entries(stats);
+  if (session_) save_conversation(session_->messages());  // the answer, or the rollback
   if (err) error_ = err->error.what();
   if (rolled_back && a.kind == engine::Request::Kind::turn) {
     // Nothing is lost: the question goes back into the composer to edit or resend.

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "app/desktop/conversation_store.h"
 #include "app/desktop/model_loader.h"
 #include "app/desktop/thumbnail.h"
 #include "app/engine/core/engine.h"
@@ -44,6 +45,7 @@ struct ChatEntry {
 struct Attachment {
   std::string path;
   std::shared_ptr<const engine::PreparedImage> prepared;  // decoded + preprocessed
+  int64_t width = 0, height = 0;                          // pixels (for the tile map)
 };
 
 struct ChatSettings {
@@ -92,6 +94,23 @@ class ChatController {
   bool regenerate();    // answers the last question again
   void new_chat();      // forgets the conversation (cancels a running answer first)
 
+  // ---- saved conversations (ConversationStore; none set: nothing is saved) ----
+  // The conversation is written when a message is sent (with the question) and when its
+  // answer ends, so a crash loses at most the answer being streamed.
+  void set_store(std::shared_ptr<ConversationStore> store);
+  const std::vector<ConversationInfo>& conversations() const { return conversations_; }
+  const std::string& conversation_id() const { return conversation_id_; }  // "" = not saved yet
+  bool open_conversation(const std::string& id);  // replaces the current chat
+  bool rename_conversation(const std::string& id, const std::string& title);
+  bool delete_conversation(const std::string& id);  // the open one: a new chat follows
+
+  // ---- the tile map (engine/loading/tile_map.h) ----
+  // The grid attachment i will get; nullopt when the model cannot tell (no model, a fake).
+  std::optional<engine::TileMap> tile_map(size_t i) const;
+  // Per-image token budget (0: the released grid); attachments are prepared again with it.
+  void set_max_image_tokens(int64_t n);
+  int64_t max_image_tokens() const { return max_image_tokens_; }
+
   bool can_send() const;
   bool can_regenerate() const;
   bool generating() const { return active_.has_value(); }
@@ -128,6 +147,9 @@ class ChatController {
   void rebuild_entries(std::optional<MessageStats> last_stats);
   void collect_loader();
   void cancel_active();
+  void save_conversation(const std::vector<engine::Message>& messages);
+  void refresh_conversations();
+  void entries_from(const std::vector<engine::Message>& messages);
 
   EngineFactory factory_;
   ModelLoader loader_;
@@ -144,6 +166,10 @@ class ChatController {
   std::string error_;
   int64_t context_tokens_ = 0;
   std::function<void()> wakeup_;
+  std::shared_ptr<ConversationStore> store_;
+  int64_t max_image_tokens_ = 0;
+  std::vector<ConversationInfo> conversations_;
+  std::string conversation_id_, conversation_title_;
 };
 
 }  // namespace mvl::desktop

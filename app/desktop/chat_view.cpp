@@ -8,15 +8,23 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
+#include <optional>
+#include <string_view>
 
 #include <fmt/format.h>
 
 #include "app/desktop/long_text.h"
+#include "app/desktop/tile_map_view.h"
+#ifdef MVL_HAVE_MD4C
+#include "app/desktop/markdown_view.h"
+#endif
 #include "app/engine/core/build_info.h"
 
 namespace mvl::desktop {
 namespace {
 
+constexpr float kTileMapHeight = 210.0f;  // an attachment's tile map in the composer
 const ImVec4 kErrorColor(1.0f, 0.45f, 0.40f, 1.0f);
 const ImVec4 kUserColor(0.45f, 0.75f, 1.0f, 1.0f);
 const ImVec4 kAssistantColor(0.55f, 0.90f, 0.55f, 1.0f);
@@ -61,6 +69,7 @@ void ChatView::load() {
   }
   engine::EngineOptions o;
   o.model_dir = model_dir_;
+  o.tp = tp_;
   o.resize_compat =
       resize_compat_ == 1 ? vision::PillowPassOrder::pillow13 : vision::PillowPassOrder::classic;
   try {
@@ -101,7 +110,7 @@ void ChatView::draw() {
   ImGui::BeginGroup();
   const float line = ImGui::GetFrameHeightWithSpacing();
   float composer = line * 4.6f;  // path field + a 3.5-line message box + spacing
-  if (!c_.attachments().empty()) composer += 56.0f + ImGui::GetStyle().ItemSpacing.y;
+  if (!c_.attachments().empty()) composer += kTileMapHeight + line * 2.2f + ImGui::GetStyle().ItemSpacing.y;
   if (!c_.error().empty()) composer += line * 2.0f;
   ImGui::BeginChild("messages", ImVec2(0, -composer), true);
   draw_messages();
@@ -122,7 +131,9 @@ void ChatView::draw_side_panel() {
     textures_.clear();
     focus_input_ = true;
   }
-  if (ImGui::IsItemHovered()) ImGui::SetTooltip("Forget the conversation (Ctrl+N)");
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("Start a new conversation; this one stays in the list (Ctrl+N)");
+  ImGui::Spacing();
+  draw_conversations();
   ImGui::Spacing();
   ImGui::TextDisabled("Enter send, Shift+Enter newline");
   ImGui::TextDisabled("Esc stop, Ctrl+R regenerate, Ctrl+N new chat");
@@ -201,6 +212,72 @@ void ChatView::draw_sampling_section() {
   ImGui::InputTextMultiline("##system", &s.system_prompt, ImVec2(-1, ImGui::GetTextLineHeight() * 4));
 }
 
+// Saved conversations, newest first: click to reopen, right-click to rename or delete.
+void ChatView::draw_conversations() {
+  ImGui::TextUnformatted("Conversations");
+  ImGui::Separator();
+  const float footer = ImGui::GetTextLineHeightWithSpacing() * 7.0f;
+  const float h = std::max(ImGui::GetTextLineHeightWithSpacing() * 3.0f, ImGui::GetContentRegionAvail().y - footer);
+  ImGui::BeginChild("conversations", ImVec2(0, h), false);
+  const auto& list = c_.conversations();
+  if (list.empty()) ImGui::TextDisabled("none saved yet");
+  std::string open_id;
+  for (const ConversationInfo& info : list) {
+    ImGui::PushID(info.id.c_str());
+    if (info.id == rename_id_) {
+      if (focus_rename_) {
+        ImGui::SetKeyboardFocusHere();
+        focus_rename_ = false;
+      }
+      ImGui::SetNextItemWidth(-1);
+      const bool done = ImGui::InputText("##rename", &rename_text_,
+                                         ImGuiInputTextFlags_EnterReturnsTrue | ImGuiInputTextFlags_AutoSelectAll);
+      if (done) {
+        if (rename_text_.find_first_not_of(" \t") != std::string::npos) c_.rename_conversation(info.id, rename_text_);
+        rename_id_.clear();
+      } else if (ImGui::IsItemDeactivated()) {
+        rename_id_.clear();  // clicked elsewhere or Esc: no change
+      }
+    } else {
+      const bool current = info.id == c_.conversation_id();
+      const std::string label = info.title.empty() ? info.id : info.title;
+      if (ImGui::Selectable(label.c_str(), current) && !current) open_id = info.id;
+      if (ImGui::IsItemHovered())
+        ImGui::SetTooltip("%s\n%zu messages; right-click to rename or delete", label.c_str(), info.messages);
+      if (ImGui::BeginPopupContextItem("menu")) {
+        if (ImGui::MenuItem("Rename")) {
+          rename_id_ = info.id;
+          rename_text_ = label;
+          focus_rename_ = true;
+        }
+        if (ImGui::MenuItem("Delete")) delete_id_ = info.id;
+        ImGui::EndPopup();
+      }
+    }
+    ImGui::PopID();
+  }
+  ImGui::EndChild();
+  if (!open_id.empty() && c_.open_conversation(open_id)) {
+    textures_.clear();
+    focus_input_ = true;
+  }
+  if (!delete_id_.empty()) ImGui::OpenPopup("Delete conversation?");
+  if (ImGui::BeginPopupModal("Delete conversation?", nullptr, ImGuiWindowFlags_AlwaysAutoResize)) {
+    ImGui::TextUnformatted("The conversation file is deleted; this cannot be undone.");
+    if (ImGui::Button("Delete")) {
+      c_.delete_conversation(delete_id_);
+      delete_id_.clear();
+      ImGui::CloseCurrentPopup();
+    }
+    ImGui::SameLine();
+    if (ImGui::Button("Cancel") || ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Escape), false)) {
+      delete_id_.clear();
+      ImGui::CloseCurrentPopup();
+    }
+    ImGui::EndPopup();
+  }
+}
+
 void ChatView::draw_image(const std::string& path, float side) {
   const Thumbnail* t = c_.thumbnail(path);
   const unsigned tex = textures_.texture(path, t);
@@ -237,8 +314,10 @@ void ChatView::draw_messages() {
     }
     if (e.streaming && e.text.empty()) {
       ImGui::TextDisabled("thinking...");
+    } else if (!user) {
+      draw_answer(i, e);
     } else {
-      wrapped(e.streaming ? e.text + "_" : e.text);
+      wrapped(e.text);
     }
     if (e.streaming && e.live_tokens > 0) {
       ImGui::TextDisabled("%lld tokens, %.1f tok/s", static_cast<long long>(e.live_tokens), e.live_tokens_per_s);
@@ -257,29 +336,87 @@ void ChatView::draw_messages() {
   last_text_size_ = text_size;
 }
 
+// An answer as markdown (md4c builds) or as plain text. The parse is cached per entry and
+// redone only when the text changed (every token while streaming: md4c takes well under a
+// millisecond for a long answer).
+void ChatView::draw_answer(size_t index, const ChatEntry& e) {
+#ifdef MVL_HAVE_MD4C
+  if (markdown_) {
+    if (parsed_.size() <= index) parsed_.resize(index + 1);
+    ParsedAnswer& p = parsed_[index];
+    const size_t h = std::hash<std::string_view>{}(e.text) ^ (e.text.size() * 0x9E3779B97F4A7C15ull);
+    if (p.hash != h || p.blocks.empty()) {
+      p.blocks = parse_markdown(e.text);
+      p.hash = h;
+    }
+    MdFonts fonts;
+    fonts.mono = mono_font_;
+    draw_markdown(p.blocks, fonts);
+    return;
+  }
+#endif
+  (void)index;
+  wrapped(e.streaming ? e.text + "_" : e.text);
+}
+
+// Under the tile maps: the attached images' tokens against the context left, and the
+// per-image budget slider (0 = the released grid).
+void ChatView::draw_token_budget(int64_t image_tokens, bool all_known) {
+  const int64_t left = c_.max_context() - c_.context_tokens();
+  if (all_known) {
+    const bool over = image_tokens > left;
+    ImGui::PushStyleColor(ImGuiCol_Text, over ? kErrorColor : ImGui::GetStyle().Colors[ImGuiCol_TextDisabled]);
+    ImGui::Text("images: %lld tokens of the %lld context positions left%s", static_cast<long long>(image_tokens),
+                static_cast<long long>(left), over ? " (too many: lower the budget or remove an image)" : "");
+    ImGui::PopStyleColor();
+    ImGui::SameLine();
+  }
+  int budget = static_cast<int>(std::min<int64_t>(c_.max_image_tokens(), 1 << 20));
+  ImGui::SetNextItemWidth(std::max(120.0f, ImGui::GetContentRegionAvail().x - 130.0f));
+  if (ImGui::SliderInt("max image tokens", &budget, 0, 10000, budget == 0 ? "released grid" : "%d per image"))
+    c_.set_max_image_tokens(budget);
+  if (ImGui::IsItemHovered())
+    ImGui::SetTooltip(
+        "A per-image token budget: a page whose grid needs more gets the best smaller grid that fits.\n"
+        "0 keeps the released preprocessing; any budget departs from it (docs/tile-map.md).");
+}
+
 void ChatView::draw_composer() {
   const auto& atts = c_.attachments();
+  int64_t image_tokens = 0;
+  bool all_known = true;
   for (size_t i = 0; i < atts.size(); ++i) {
     ImGui::PushID(static_cast<int>(1000 + i));
-    if (i > 0) ImGui::SameLine();
+    if (i > 0) ImGui::SameLine(0, 16.0f);
     ImGui::BeginGroup();
-    draw_image(atts[i].path, 48.0f);
+    if (const std::optional<engine::TileMap> m = c_.tile_map(i)) {
+      draw_tile_map(*m, textures_.texture(atts[i].path, c_.thumbnail(atts[i].path)), kTileMapHeight);
+      image_tokens += m->image_tokens;
+    } else {
+      draw_image(atts[i].path, 48.0f);
+      all_known = false;
+    }
     if (ImGui::SmallButton("remove")) c_.remove_attachment(i);
     ImGui::EndGroup();
     ImGui::PopID();
   }
+  if (!atts.empty()) draw_token_budget(image_tokens, all_known);
   if (!c_.error().empty()) {
     if (ImGui::SmallButton("x##dismiss")) c_.dismiss_error();
     ImGui::SameLine();
     wrapped_colored(kErrorColor, c_.error());
   }
-  ImGui::SetNextItemWidth(-110);
+  ImGui::SetNextItemWidth(-220);
   if (ImGui::InputTextWithHint("##image_path", "image path (or drop image files on the window)", &image_path_,
                                ImGuiInputTextFlags_EnterReturnsTrue)) {
     if (c_.attach_image(image_path_)) image_path_.clear();
   }
   ImGui::SameLine();
-  if (ImGui::Button("Add image", ImVec2(-1, 0)) && c_.attach_image(image_path_)) image_path_.clear();
+  if (ImGui::Button("Add image", ImVec2(104, 0)) && c_.attach_image(image_path_)) image_path_.clear();
+  ImGui::SameLine();
+  if (ImGui::Button("Browse...", ImVec2(-1, 0))) picker_.open();
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("Pick image files from a folder");
+  if (const std::optional<std::string> picked = picker_.draw()) c_.attach_image(*picked);
 
   // Enter sends; Shift+Enter and Ctrl+Enter insert a newline. ImGui 1.86 only knows the Ctrl
   // variant (CtrlEnterForNewLine), so Shift+Enter is presented to it as Ctrl+Enter.

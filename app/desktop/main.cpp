@@ -22,6 +22,8 @@
 
 #include "app/desktop/chat_controller.h"
 #include "app/desktop/chat_view.h"
+#include "app/desktop/conversation_store.h"
+#include "app/desktop/fonts.h"
 #include "app/desktop/texture_cache.h"
 #include "app/engine/core/build_info.h"
 #include "app/engine/loading/install_paths.h"
@@ -36,48 +38,22 @@ constexpr int kExitSkipped = 77;  // ctest's SKIP_RETURN_CODE for the self-test
 struct Flags {
   std::string model_dir;
   std::string device = "cpu";
+  int tp = 1;                       // tensor-parallel ranks of the text model
   std::vector<std::string> images;  // attached once the model is ready
   int self_test_frames = 0;
   int64_t self_test_tokens = 8;     // the self-test answer's length (20000: the long-answer check)
   std::string screenshot;           // self-test: PNG of the last frame
   std::string font;
+  std::string conversations_dir;    // "" = the XDG data dir (none during --self-test)
+  std::string open_id;              // a saved conversation to reopen at start
+  int64_t max_image_tokens = 0;     // the budget slider's start value
+  std::string self_test_message = "Hello! \xE4\xBD\xA0\xE5\xA5\xBD. Describe yourself in **one** line.";
 };
 
 bool have_display() {
   const char* x = std::getenv("DISPLAY");
   const char* w = std::getenv("WAYLAND_DISPLAY");
   return (x != nullptr && *x != '\0') || (w != nullptr && *w != '\0');
-}
-
-// A TTF with more than ASCII when the system has one (ImGui's built-in font is ASCII only).
-// A font given with --font also gets the common simplified Chinese glyphs. `ranges` must
-// outlive the first frame (the atlas is built then).
-void load_font(const std::string& requested, float scale, ImVector<ImWchar>& ranges) {
-  ImGuiIO& io = ImGui::GetIO();
-  static const ImWchar kWestern[] = {0x0020, 0x00FF, 0x0100, 0x024F, 0x0370, 0x03FF, 0x0400, 0x04FF,
-                                     0x2000, 0x206F, 0x20A0, 0x20CF, 0x2100, 0x214F, 0};
-  std::error_code ec;
-  if (!requested.empty()) {
-    ImFontGlyphRangesBuilder b;
-    b.AddRanges(kWestern);
-    b.AddRanges(io.Fonts->GetGlyphRangesChineseSimplifiedCommon());
-    b.BuildRanges(&ranges);
-    if (std::filesystem::is_regular_file(requested, ec) &&
-        io.Fonts->AddFontFromFileTTF(requested.c_str(), 16.0f * scale, nullptr, ranges.Data))
-      return;
-    std::fprintf(stderr, "minimax-vl-desktop: warning: font '%s' could not be loaded; using the default\n",
-                 requested.c_str());
-  }
-  const char* candidates[] = {"/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-                              "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
-                              "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf"};
-  for (const char* path : candidates) {
-    if (std::filesystem::is_regular_file(path, ec) && io.Fonts->AddFontFromFileTTF(path, 16.0f * scale, nullptr, kWestern))
-      return;
-  }
-  ImFontConfig cfg;
-  cfg.SizePixels = 13.0f * scale;
-  io.Fonts->AddFontDefault(&cfg);
 }
 
 // The current framebuffer as a PNG (rows flipped: GL reads bottom-up).
@@ -129,8 +105,7 @@ int run(const Flags& f) {
   const float scale = std::max(1.0f, xs);
   ImGui::StyleColorsDark();
   ImGui::GetStyle().ScaleAllSizes(scale);
-  ImVector<ImWchar> glyph_ranges;
-  load_font(f.font, scale, glyph_ranges);
+  const mvl::desktop::LoadedFonts fonts = mvl::desktop::load_fonts(f.font, scale);
   ImGui_ImplGlfw_InitForOpenGL(window, true);
   ImGui_ImplOpenGL3_Init("#version 130");
 
@@ -142,12 +117,23 @@ int run(const Flags& f) {
     controller.set_wakeup([] { glfwPostEmptyEvent(); });
     mvl::desktop::TextureCache textures;
     mvl::desktop::ChatView view(controller, textures, f.model_dir, f.device);
+    view.set_mono_font(fonts.mono);
+    const std::string conv_dir = !f.conversations_dir.empty() ? f.conversations_dir
+                                 : self_test ? std::string()
+                                             : mvl::desktop::ConversationStore::default_dir();
+    if (!conv_dir.empty()) controller.set_store(std::make_shared<mvl::desktop::ConversationStore>(conv_dir));
+    view.set_tp(f.tp);
+    controller.set_max_image_tokens(f.max_image_tokens);
+    if (!f.open_id.empty() && !controller.open_conversation(f.open_id))
+      std::fprintf(stderr, "minimax-vl-desktop: %s\n", controller.error().c_str());
+    const bool send_message = !f.self_test_message.empty();
     glfwSetWindowUserPointer(window, &controller);
     glfwSetDropCallback(window, on_drop);
 
     if (!f.model_dir.empty()) {
       mvl::engine::EngineOptions o;
       o.model_dir = f.model_dir;
+      o.tp = f.tp;
       mvl::desktop::parse_device(f.device, o);
       controller.load_model(o);
     }
@@ -168,11 +154,21 @@ int run(const Flags& f) {
       glClear(GL_COLOR_BUFFER_BIT);
       ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
     };
+    // While an answer streams, every token wakes the loop; frames are paced to 30 per second
+    // so drawing a long answer does not take the CPU the decoding needs.
+    auto last_frame = std::chrono::steady_clock::now();
+    const auto pace = [&] {
+      const auto next = last_frame + std::chrono::milliseconds(33);
+      if (controller.generating() && std::chrono::steady_clock::now() < next) std::this_thread::sleep_until(next);
+      last_frame = std::chrono::steady_clock::now();
+    };
     for (int frame = 0; !glfwWindowShouldClose(window); ++frame) {
       if (self_test) {
+        pace();
         glfwPollEvents();
         const bool waiting = !f.model_dir.empty() && (controller.model_status().state == ModelStatus::State::loading ||
-                                                      controller.generating() || (controller.model_ready() && !sent));
+                                                      controller.generating() ||
+                                                      (controller.model_ready() && !sent && send_message));
         if (frame >= f.self_test_frames && !waiting) break;
         if (std::chrono::steady_clock::now() - t0 >
             std::chrono::seconds(90 + f.self_test_tokens / 100)) {
@@ -180,14 +176,15 @@ int run(const Flags& f) {
           rc = 1;
           break;
         }
-        if (controller.model_ready() && !sent && attached) {
+        if (controller.model_ready() && !sent && attached && send_message) {
           controller.settings().max_tokens = f.self_test_tokens;
-          controller.draft() = "Hello! Describe yourself in one line.";
+          controller.draft() = f.self_test_message;
           sent = controller.send();
           if (!sent) break;
         }
       } else {
         glfwWaitEventsTimeout(controller.generating() ? 0.05 : 0.25);
+        pace();
       }
       controller.poll();
       if (!attached && controller.model_ready()) {
@@ -214,17 +211,28 @@ int run(const Flags& f) {
       } else if (!controller.error().empty()) {
         std::fprintf(stderr, "minimax-vl-desktop: self-test: %s\n", controller.error().c_str());
         rc = 1;
-      } else if (!f.model_dir.empty() && (!sent || controller.entries().size() != 2 || !controller.entries()[1].stats)) {
+      } else if (!f.model_dir.empty() && send_message &&
+                 (!sent || controller.entries().empty() || !controller.entries().back().stats)) {
         std::fprintf(stderr, "minimax-vl-desktop: self-test: the message was not answered\n");
         rc = 1;
       }
+      // With fonts-noto-cjk installed, CJK must really be in the atlas (not '?').
+      const bool cjk_drawn = fonts.ui->FindGlyphNoFallback(0x6587) != nullptr;  // U+6587
+      if (fonts.cjk && !cjk_drawn) {
+        std::fprintf(stderr, "minimax-vl-desktop: self-test: a CJK font was loaded but has no glyph for U+6587\n");
+        rc = 1;
+      }
+      std::fprintf(stderr, "minimax-vl-desktop: fonts: %s; CJK glyphs %s, symbols %s\n",
+                   fonts.files.empty() ? "ImGui's built-in" : fonts.files.front().c_str(),
+                   cjk_drawn ? "yes" : "no (install fonts-noto-cjk)",
+                   fonts.symbols ? "yes" : "no (install fonts-symbola)");
       if (rc == 0) {
         std::fprintf(stderr, "minimax-vl-desktop: self-test passed (%d frames%s)\n", f.self_test_frames,
                      sent ? ", one answer streamed" : "");
         if (sent)
           std::fprintf(stderr, "  %s; %zu characters on screen\n",
-                       mvl::desktop::stats_line(*controller.entries()[1].stats).c_str(),
-                       controller.entries()[1].text.size());
+                       mvl::desktop::stats_line(*controller.entries().back().stats).c_str(),
+                       controller.entries().back().text.size());
       }
     }
     glfwSetWindowUserPointer(window, nullptr);
@@ -253,11 +261,30 @@ int main(int argc, char** argv) {
                  "default: the bundled demo model")
       ->type_name("DIR");
   app.add_option("--device", f.device, "Where the model runs: cpu, cuda or cuda:N")->type_name("DEVICE")->capture_default_str();
+  app.add_option("--tp", f.tp,
+                 "Tensor-parallel ranks for the text model: CPU threads with --device cpu, GPUs "
+                 "from --device's index on with cuda (docs/parallel.md)")
+      ->type_name("N")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
   app.add_option("-i,--image", f.images, "Image to attach once the model is loaded; repeatable")
       ->type_name("PATH")
       ->allow_extra_args(false);
   std::vector<std::string> positional;  // files opened from a file manager (the .desktop entry's %F)
   app.add_option("files", positional, "Images to attach, like --image")->type_name("IMAGE");
+  app.add_option("--conversations", f.conversations_dir,
+                 "Folder of saved conversations (default: $XDG_DATA_HOME/minimax-vl/conversations, "
+                 "else ~/.local/share/minimax-vl/conversations; --self-test saves none unless given)")
+      ->type_name("DIR");
+  app.add_option("--open", f.open_id, "Reopen this saved conversation (its file name without .json) at start")
+      ->type_name("ID");
+  app.add_option("--max-image-tokens", f.max_image_tokens,
+                 "Start value of the per-image token budget slider (0 = the released grid; docs/tile-map.md)")
+      ->type_name("N")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--self-test-message", f.self_test_message,
+                 "With --self-test and -m: the message sent (\"\" sends none, e.g. to capture attached images' tile maps)")
+      ->type_name("TEXT");
   app.add_option("--font", f.font, "TTF font file for the UI (default: DejaVu Sans when installed)")->type_name("FILE");
   app.add_option("--self-test", f.self_test_frames,
                  "Render N frames on a hidden window and exit (77 = skipped: no display); with -m, also load the "

@@ -7,7 +7,7 @@
 
 namespace mvl::desktop {
 
-Thumbnail make_thumbnail(const vision::Image& img, int max_side) {
+Thumbnail make_thumbnail(const engine::DecodedImage& img, int max_side) {
   MVL_CHECK(img.width > 0 && img.height > 0, invalid_argument, "thumbnail of an empty image");
   MVL_CHECK(max_side > 0, invalid_argument, "thumbnail size must be positive, got {}", max_side);
   const int64_t longer = std::max(img.width, img.height);
@@ -41,7 +41,7 @@ Thumbnail make_thumbnail(const vision::Image& img, int max_side) {
 }
 
 std::shared_ptr<const Thumbnail> load_thumbnail(const std::string& path, int max_side) {
-  const vision::Image img = vision::decode_image_file(path);
+  const engine::DecodedImage img = engine::decode_image_file(path);
   return std::make_shared<const Thumbnail>(make_thumbnail(img, max_side));
 }
 

@@ -1,4 +1,4 @@
-// Image thumbnails for the desktop chat: a decoded image (vision::Image) shrunk by area
+// Image thumbnails for the desktop chat: a decoded image (engine::DecodedImage) shrunk by area
 // averaging to fit a square box, as straight RGBA bytes ready for a GL texture upload on
 // the UI thread. Pure C++ (no GL here), so it is tested without a display.
 #pragma once
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "vision/image/image.h"
+#include "app/engine/loading/image_file.h"
 
 namespace mvl::desktop {
 
@@ -19,9 +19,9 @@ struct Thumbnail {
 
 // Shrinks `img` so its longer side is at most `max_side` (never enlarges; aspect kept, each
 // side at least 1 px). Every output pixel is the mean of the source pixels it covers.
-Thumbnail make_thumbnail(const vision::Image& img, int max_side);
+Thumbnail make_thumbnail(const engine::DecodedImage& img, int max_side);
 
-// Decodes `path` (vision::decode_image_file) and shrinks it. Throws Error like the decoder.
+// Decodes `path` (engine::decode_image_file) and shrinks it. Throws Error like the decoder.
 std::shared_ptr<const Thumbnail> load_thumbnail(const std::string& path, int max_side);
 
 }  // namespace mvl::desktop

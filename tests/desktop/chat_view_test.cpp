@@ -9,11 +9,16 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <string>
 #include <thread>
 
 #include "app/desktop/chat_view.h"
+#include "app/desktop/file_picker.h"
 #include "app/desktop/long_text.h"
+#ifdef MVL_HAVE_MD4C
+#include "app/desktop/markdown_view.h"
+#endif
 #include "app/engine/testing/fake_model.h"
 #include "tests/support/test_util.h"
 
@@ -263,6 +268,33 @@ TEST(ChatView, LongCjkTextRendersWithinTheIndexLimit) {
   EXPECT_LT(Ui::max_list_vertices(), 65536);
 }
 
+// The tile map: an attached tall page shows its grid and tokens before sending; the budget
+// slider's value gives a smaller grid, and the map and the prepared image follow it.
+TEST(ChatView, AnAttachedImageShowsItsTileMapAndTheBudgetShrinksIt) {
+  Ui ui;
+  TextureCache textures;
+  ChatController c(fake_factory({}));
+  ChatView v(c, textures, "", "cpu");
+  load_fake(ui, c, v);
+  const int before = ui.frame(c, v);
+  const std::string img = test::temp_dir("tile_map_view") + "/receipt.fake";
+  engine::testing::write_fake_image(img, 420, 3840);
+  ASSERT_TRUE(c.attach_image(img)) << c.error();
+  const auto m = c.tile_map(0);
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->grid_rows, 6);
+  EXPECT_EQ(m->image_tokens, 3024);
+  EXPECT_GT(ui.frame(c, v), before + 40) << "the map (grid lines, shading, caption) was not drawn";
+  c.set_max_image_tokens(1500);
+  const auto small = c.tile_map(0);
+  ASSERT_TRUE(small.has_value());
+  EXPECT_LE(small->image_tokens, 1500);
+  EXPECT_TRUE(small->budget_applied());
+  EXPECT_GT(ui.frame(c, v), before);
+  c.set_max_image_tokens(0);
+  EXPECT_EQ(c.tile_map(0)->image_tokens, 3024);
+}
+
 // Issue 20: Load with an empty folder field used to do nothing, silently.
 TEST(ChatView, LoadWithAnEmptyFolderFieldSaysSo) {
   Ui ui;
@@ -278,6 +310,98 @@ TEST(ChatView, LoadWithAnEmptyFolderFieldSaysSo) {
   EXPECT_EQ(c.model_status().state, ModelStatus::State::none);
   EXPECT_GT(ui.frame(c, v), 0);
   EXPECT_EQ(calls, 0);
+}
+
+#ifdef MVL_HAVE_MD4C
+// Draws `blocks` in a plain window for one frame; returns the most vertices of one list.
+int draw_markdown_frame(const std::vector<MdBlock>& blocks, float scroll_y = 0, float* scroll_max = nullptr) {
+  ImGui::NewFrame();
+  ImGui::SetNextWindowPos(ImVec2(0, 0));
+  ImGui::SetNextWindowSize(ImVec2(900, 700));
+  ImGui::Begin("md", nullptr, ImGuiWindowFlags_NoSavedSettings);
+  if (scroll_y > 0) ImGui::SetScrollY(scroll_y);
+  draw_markdown(blocks, MdFonts{});
+  if (scroll_max != nullptr) *scroll_max = ImGui::GetScrollMaxY();
+  ImGui::End();
+  ImGui::Render();
+  return Ui::max_list_vertices();
+}
+
+// Every kind of block draws (each adds geometry), and a huge answer of them (a 3,000-row
+// table, a 20,000-line code block, 40,000 CJK characters) stays under ImGui's 16-bit index
+// limit, at the top and scrolled into the middle.
+TEST(MarkdownView, EveryBlockDrawsAndHugeAnswersStayWithinTheIndexLimit) {
+  Ui ui;
+  const std::string sample =
+      "# Invoice\n\nThe **total** is `42.00` and *due* now.\n\n- one\n- two\n  1. nested\n\n"
+      "> a quote\n\n| Item | Qty |\n|---|--:|\n| Tea | 2 |\n\n```\ncode line\n```\n\n---\n";
+  const auto blocks = parse_markdown(sample);
+  ASSERT_GE(blocks.size(), 8u);
+  int previous = 0;
+  for (size_t n = 1; n <= blocks.size(); ++n) {  // each further block adds vertices
+    draw_markdown_frame(std::vector<MdBlock>(blocks.begin(), blocks.begin() + static_cast<long>(n)));
+    const int v = ImGui::GetDrawData()->TotalVtxCount;
+    EXPECT_GT(v, previous) << "block " << n - 1 << " drew nothing";
+    previous = v;
+  }
+  std::string huge = "| a | b | c |\n|---|---|---|\n";
+  for (int i = 0; i < 3000; ++i) huge += "| cell " + std::to_string(i) + " | more text here | 12.50 |\n";
+  huge += "\n```\n";
+  for (int i = 0; i < 20000; ++i) huge += "    line " + std::to_string(i) + " of the code block\n";
+  huge += "```\n\n";
+  for (int i = 0; i < 40000; ++i) huge += "\xE6\x96\x87";
+  const auto big = parse_markdown(huge);
+  ASSERT_EQ(big.size(), 3u);
+  EXPECT_LT(draw_markdown_frame(big), 65536);
+  float scroll_max = 0;
+  EXPECT_LT(draw_markdown_frame(big, 200000.0f, &scroll_max), 65536);
+  EXPECT_GT(scroll_max, 200000.0f) << "the blocks did not take their height";
+}
+
+TEST(MarkdownView, LinesBreakAtSpacesAndBetweenCjkCharacters) {
+  Ui ui;
+  ImGui::NewFrame();  // fonts are current inside a frame
+  const MdInline words{{kMdPlain, "alpha beta gamma delta epsilon zeta eta theta iota kappa"}};
+  const auto starts = rich_text_line_starts(words, 120.0f, MdFonts{});
+  ASSERT_GT(starts.size(), 2u);
+  for (size_t i = 1; i < starts.size(); ++i) EXPECT_EQ(words[0].text[starts[i] - 1], ' ') << starts[i];
+  std::string cjk;
+  for (int i = 0; i < 60; ++i) cjk += "\xE6\x96\x87";
+  const auto cjk_starts = rich_text_line_starts({{kMdPlain, cjk}}, 120.0f, MdFonts{});
+  EXPECT_GT(cjk_starts.size(), 2u) << "CJK text without spaces must still wrap";
+  for (size_t s : cjk_starts) EXPECT_EQ(s % 3, 0u) << "a line starts mid-character";
+  EXPECT_EQ(rich_text_line_starts(words, 10000.0f, MdFonts{}).size(), 1u);
+  ImGui::EndFrame();
+}
+#endif
+
+TEST(FilePicker, ListsFoldersThenImagesAndDrawsAsAModal) {
+  const std::string dir = test::temp_dir("file_picker");
+  test::write_text(dir + "/b.PNG", "x");
+  test::write_text(dir + "/a.jpg", "x");
+  test::write_text(dir + "/notes.txt", "x");
+  test::write_text(dir + "/.hidden.png", "x");
+  std::filesystem::create_directory(dir + "/sub");
+  FilePicker p;
+  p.set_dir(dir + "/sub/..");
+  EXPECT_EQ(p.dir(), std::filesystem::path(dir).lexically_normal().string());
+  std::vector<std::string> names;
+  for (const auto& e : p.entries()) names.push_back(e.name + (e.dir ? "/" : ""));
+  EXPECT_EQ(names, (std::vector<std::string>{"sub/", "a.jpg", "b.PNG"}));
+  p.all_files = true;
+  p.set_dir(dir);
+  EXPECT_EQ(p.entries().size(), 4u);
+  Ui ui;
+  p.open(dir);
+  for (int frame = 0; frame < 3; ++frame) {  // a modal appears the frame after it is opened
+    ImGui::NewFrame();
+    ImGui::Begin("host");
+    EXPECT_FALSE(p.draw().has_value());
+    ImGui::End();
+    ImGui::Render();
+  }
+  EXPECT_TRUE(p.is_open());
+  EXPECT_GT(ImGui::GetDrawData()->TotalVtxCount, 100) << "the modal was not drawn";
 }
 
 TEST(LongText, PiecesCoverTheTextAtLinesAndSpaces) {

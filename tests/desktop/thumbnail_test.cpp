@@ -8,8 +8,8 @@
 namespace mvl::desktop {
 namespace {
 
-vision::Image solid(int64_t w, int64_t h, uint8_t r, uint8_t g, uint8_t b) {
-  vision::Image img;
+engine::DecodedImage solid(int64_t w, int64_t h, uint8_t r, uint8_t g, uint8_t b) {
+  engine::DecodedImage img;
   img.width = w;
   img.height = h;
   img.rgb.resize(static_cast<size_t>(w * h * 3));
@@ -23,7 +23,7 @@ vision::Image solid(int64_t w, int64_t h, uint8_t r, uint8_t g, uint8_t b) {
 
 TEST(Thumbnail, AveragesTheCoveredPixels) {
   // 4x2: left half black, right half white (alpha 0 on the right) -> 2x1 box filter.
-  vision::Image img = solid(4, 2, 0, 0, 0);
+  engine::DecodedImage img = solid(4, 2, 0, 0, 0);
   img.alpha.assign(8, 255);
   for (int y = 0; y < 2; ++y)
     for (int x = 2; x < 4; ++x) {
@@ -55,7 +55,7 @@ TEST(Thumbnail, KeepsAspectAndNeverEnlarges) {
   EXPECT_EQ(small.width, 5);
   EXPECT_EQ(small.height, 7);
   EXPECT_THROW(make_thumbnail(solid(5, 7, 0, 0, 0), 0), Error);
-  EXPECT_THROW(make_thumbnail(vision::Image{}, 10), Error);
+  EXPECT_THROW(make_thumbnail(engine::DecodedImage{}, 10), Error);
 }
 
 TEST(Thumbnail, LoadsASampleImageAndRefusesJunk) {
