@@ -5,6 +5,11 @@
 #include <memory>
 
 #include "kernels/core/error.h"
+#include "kernels/ops/cuda_dispatch.h"
+#include "kernels/ops/tensor_ops.h"
+#ifdef MVL_HAVE_CUDA
+#include "kernels/cuda/quant.h"
+#endif
 
 namespace mvl::ops {
 
@@ -19,9 +24,27 @@ DType code_dtype(WeightFormat f) {
 Tensor quantize_weight(const Tensor& w, WeightFormat f) {
   if (f == WeightFormat::plain) return w;
   MVL_CHECK(!w.quant(), invalid_argument, "quantize_weight: {} is already quantized", w.str());
-  MVL_CHECK(w.device().is_cpu(), unsupported,
-            "quantize_weight: weights are quantized on the host, got {}", w.str());
   MVL_CHECK(w.ndim() >= 2, shape_mismatch, "quantize_weight: need a matrix, got {}", w.str());
+#ifdef MVL_HAVE_CUDA
+  if (w.device().is_cuda()) {
+    const detail::CtxPtr ctx = detail::cuda_ctx({&w}, "quantize_weight");
+    const Tensor c = detail::dev_contiguous(w, ctx);
+    const int64_t in = c.dim(-1), rows = c.numel() / std::max<int64_t>(in, 1);
+    const int64_t cb = cpu::quant_code_bytes_per_row(f, in), sr = cpu::quant_scales_per_row(f, in);
+    const Tensor codes = detail::dev_uninit({rows * cb}, DType::u8, ctx);
+    auto p = std::make_shared<QuantParams>();
+    p->format = f;
+    p->scales = detail::dev_uninit({rows, sr}, DType::f32, ctx);
+    if (f == WeightFormat::int4) p->zeros = detail::dev_uninit({rows, sr}, DType::f32, ctx);
+    cuda::quantize_rows(*ctx, c, f, codes.data<uint8_t>(), p->scales.data<float>(),
+                        p->zeros.defined() ? p->zeros.data<float>() : nullptr);
+    return Tensor(codes.storage(), codes.offset_bytes(), c.shape(), contiguous_strides(c.shape()),
+                  code_dtype(f))
+        .with_quant(p);
+  }
+#endif
+  MVL_CHECK(w.device().is_cpu(), unsupported, "quantize_weight: {} needs the CUDA backend",
+            w.str());
   const Tensor c = contiguous(w);
   const int64_t in = c.dim(-1), rows = c.numel() / std::max<int64_t>(in, 1);
   const int64_t cb = cpu::quant_code_bytes_per_row(f, in), sr = cpu::quant_scales_per_row(f, in);
@@ -47,6 +70,66 @@ Tensor dequantize_weight(const Tensor& q) {
   return out;
 }
 
+int64_t quant_code_bytes(const Tensor& q) {
+  const QuantParams* p = q.quant();
+  MVL_CHECK(p, invalid_argument, "quant_code_bytes: {} is not quantized", q.str());
+  const int64_t in = q.dim(-1);
+  return q.numel() / std::max<int64_t>(in, 1) * cpu::quant_code_bytes_per_row(p->format, in);
+}
+
+Tensor quant_rows(const Tensor& q, int64_t row0, int64_t row1, const Shape& shape) {
+  const QuantParams* p = q.quant();
+  MVL_CHECK(p && q.is_contiguous(), invalid_argument, "quant_rows: {} is not a quantized matrix",
+            q.str());
+  const int64_t in = q.dim(-1);
+  MVL_CHECK(row0 >= 0 && row1 >= row0 && row1 * in <= q.numel() && !shape.empty() &&
+                shape.back() == in && shape_numel(shape) == (row1 - row0) * in,
+            shape_mismatch, "quant_rows: rows [{}, {}) of {} do not make {}", row0, row1, q.str(),
+            shape_str(shape));
+  const int64_t cb = cpu::quant_code_bytes_per_row(p->format, in);
+  auto np = std::make_shared<QuantParams>();
+  np->format = p->format;
+  np->scales = p->scales.slice(0, row0, row1);
+  if (p->zeros.defined()) np->zeros = p->zeros.slice(0, row0, row1);
+  return Tensor(q.storage(), q.offset_bytes() + static_cast<size_t>(row0 * cb), shape,
+                contiguous_strides(shape), q.dtype())
+      .with_quant(np);
+}
+
+Tensor quant_to_device(const Tensor& q, const DeviceContext& dev) {
+  const QuantParams* p = q.quant();
+  MVL_CHECK(p, invalid_argument, "quant_to_device: {} is not quantized", q.str());
+  if (!dev.is_cuda() || q.device().is_cuda()) return q;
+  MVL_CHECK(q.is_contiguous(), invalid_argument, "quant_to_device: {} is a strided view", q.str());
+  // The codes as their real bytes (a flat u8 view), then the logical shape again on the device.
+  const Tensor flat(q.storage(), q.offset_bytes(), {quant_code_bytes(q)}, {1}, DType::u8);
+  const Tensor codes = to_device(flat, dev);
+  auto np = std::make_shared<QuantParams>();
+  np->format = p->format;
+  np->scales = to_device(p->scales, dev);
+  if (p->zeros.defined()) np->zeros = to_device(p->zeros, dev);
+  return Tensor(codes.storage(), codes.offset_bytes(), q.shape(), contiguous_strides(q.shape()),
+                q.dtype())
+      .with_quant(np);
+}
+
+Tensor dequantize_to_bf16(const Tensor& q, DType dtype) {
+  MVL_CHECK(q.quant() && q.device().is_cuda() && (dtype == DType::bf16 || dtype == DType::f32),
+            invalid_argument, "dequantize_to_bf16: {} is not a quantized device tensor", q.str());
+#ifdef MVL_HAVE_CUDA
+  const detail::CtxPtr ctx = detail::cuda_ctx({&q}, "dequantize_to_bf16");
+  const cuda::QuantMatrix m = cuda::quant_matrix(q);
+  Tensor out = detail::dev_uninit(q.shape(), dtype, ctx);
+  if (dtype == DType::bf16)
+    cuda::dequantize_bf16(*ctx, m, 0, m.rows, out.data());
+  else
+    cuda::dequantize_f32(*ctx, m, 0, m.rows, out.data<float>());
+  return out;
+#else
+  return q;
+#endif
+}
+
 cpu::QuantView quant_view(const Tensor& w) {
   const QuantParams* p = w.quant();
   if (!p) return {};
@@ -55,11 +138,9 @@ cpu::QuantView quant_view(const Tensor& w) {
 }
 
 void check_quant_on_cpu(const Tensor& w, const Tensor& x, const char* op) {
-  MVL_CHECK(!w.quant() || (w.device().is_cpu() && x.device().is_cpu()), unsupported,
-            "{}: {} weights run on the CPU only (no CUDA kernels for quantized weights yet); drop "
-            "--quant "
-            "or use --backend cpu",
-            op, weight_format_name(w.quant()->format));
+  MVL_CHECK(!w.quant() || w.device() == x.device(), unsupported,
+            "{}: {} weights on {} but the input on {}", op, weight_format_name(w.quant()->format),
+            w.device().str(), x.device().str());
 }
 
 }  // namespace mvl::ops

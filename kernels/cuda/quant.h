@@ -1,0 +1,74 @@
+// Weight-only quantized matrices on CUDA (issue 17; formats in kernels/core/quant_format.h,
+// CPU twin kernels/cpu/quant.h): device quantization (random weights for benchmarks),
+// dequantization to bf16 (the prefill path: tiles of bf16 into the cuBLASLt GEMMs), and the
+// decode GEMV for n <= 64 tokens that reads the codes once per 8 tokens (bf16 or f32
+// activations, f32 accumulation, one rounding of the output). All enqueue on ctx.stream().
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/core/quant_format.h"
+#include "kernels/core/tensor.h"
+#include "kernels/cuda/context.h"
+
+namespace mvl::cuda {
+
+// A device quantized matrix: `rows` output channels of `in` inputs (row r's codes at
+// codes + r * code_bytes_per_row, its scales (and zeros) at r * scales_per_row).
+struct QuantMatrix {
+  WeightFormat format = WeightFormat::plain;
+  const uint8_t* codes = nullptr;
+  const float* scales = nullptr;
+  const float* zeros = nullptr;  // int4 only
+  int64_t rows = 0, in = 0;
+};
+// The matrix behind a device tensor with quant() set (logical shape [..., in]; rows = the
+// product of the other axes). Throws Error{invalid_argument} for a plain or host tensor.
+QuantMatrix quant_matrix(const Tensor& w);
+
+int64_t quant_row_bytes(WeightFormat f, int64_t in);   // bytes of codes per row
+int64_t quant_row_scales(WeightFormat f, int64_t in);  // scales (and zeros) per row
+
+// codes/scales/zeros (device buffers sized as quant_row_bytes / quant_row_scales say) of the
+// rows of w (device bf16|f32 [rows, in] contiguous) in format f: cpu::quantize's math (amax
+// scales, round half to even; int4 groups of 128 with zero points).
+void quantize_rows(const Context& ctx, const Tensor& w, WeightFormat f, uint8_t* codes,
+                   float* scales, float* zeros);
+
+// out (device bf16, row-major [rows, in]) = the dequantized rows [row0, row0 + rows) of w.
+void dequantize_bf16(const Context& ctx, const QuantMatrix& w, int64_t row0, int64_t rows,
+                     void* out);
+// The same in f32: exactly the CPU reference's dequantized values.
+void dequantize_f32(const Context& ctx, const QuantMatrix& w, int64_t row0, int64_t rows,
+                    float* out);
+
+constexpr int64_t kQuantGemvMaxTokens = 64;
+// True when quant_gemv takes w (16-byte aligned rows of whole 16-byte code chunks).
+bool quant_gemv_supported(const QuantMatrix& w);
+// y[t, o] = sum_k x[t, k] * w'[o, k] for t < n <= kQuantGemvMaxTokens; x bf16|f32 [n, in]
+// contiguous, y bf16|f32 [n, rows] contiguous (f32 accumulation, rounded once to y's dtype).
+// A warp per output row, 16-byte code loads, 4 chunks in flight per lane, up to 8 tokens per
+// pass (more tokens take more passes over the row, from L2).
+void quant_gemv(const Context& ctx, const Tensor& x, const QuantMatrix& w, const Tensor& y);
+
+// Any n: quant_gemv for n <= 64 when supported, else the rows are dequantized to bf16 in
+// chunks and multiplied by cuBLASLt (bf16 x) or the f32 kernel (f32 x).
+void quant_linear(const Context& ctx, const Tensor& x, const QuantMatrix& w, const Tensor& y);
+
+// The MoE block with quantized experts (quant_moe.cu): top-2 routing exactly as moe_forward,
+// expert weights as two stacked quantized matrices.
+struct QuantMoeWeights {
+  Tensor router;    // bf16 [E, D]
+  QuantMatrix w13;  // E * 2F rows of D inputs: expert e's gate rows [e*2F, e*2F + F), up rows next
+  QuantMatrix w2;   // E * D rows of F inputs
+  int64_t E = 0, D = 0, F = 0;
+};
+// True when quant_moe_forward takes w (2 <= E <= 32, one format, 16-byte code chunks).
+bool quant_moe_supported(const QuantMoeWeights& w);
+// out: bf16 [n, D] = MoE(x), x bf16 [n, D]. n <= kMoeDecodeMaxTokens: the grouped decode
+// kernels (no host sync, graph-capturable); larger n: moe.cu's prefill with each active
+// expert dequantized to bf16 before its GEMM.
+void quant_moe_forward(const Context& ctx, const Tensor& x, const QuantMoeWeights& w,
+                       const Tensor& out);
+
+}  // namespace mvl::cuda
