@@ -7,6 +7,12 @@
 #ifdef MVL_HAVE_NCCL
 #include <cuda_runtime.h>
 #include <nccl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <thread>
 
 #include "kernels/cuda/context.h"
 #include "kernels/ops/cuda_dispatch.h"
@@ -24,7 +30,13 @@ CommGroup NcclComm::create_all(const std::vector<ops::DeviceContext>&) {
   throw Error(ErrorCategory::unsupported,
               "this build has no NCCL (configure with the CUDA toolkit's NCCL)");
 }
+std::unique_ptr<Communicator> NcclComm::create_rank(const std::string&, int, int,
+                                                    const ops::DeviceContext&, double) {
+  throw Error(ErrorCategory::unsupported,
+              "this build has no NCCL (configure with the CUDA toolkit's NCCL)");
+}
 NcclComm::~NcclComm() = default;
+void NcclComm::abort() {}
 NcclComm::NcclComm(ncclComm* c, ops::DeviceContext d, int r, int s)
     : comm_(c), dev_(std::move(d)), rank_(r), size_(s) {}
 void NcclComm::check_tensor(const Tensor&, const char*) const {}
@@ -90,6 +102,45 @@ CommGroup NcclComm::create_all(const std::vector<ops::DeviceContext>& devices) {
     out.push_back(std::unique_ptr<Communicator>(
         new NcclComm(comms[static_cast<size_t>(r)], devices[r], r, n)));
   return out;
+}
+
+std::unique_ptr<Communicator> NcclComm::create_rank(const std::string& id_file, int rank, int size,
+                                                    const ops::DeviceContext& device,
+                                                    double timeout_s) {
+  MVL_CHECK(size >= 1 && rank >= 0 && rank < size, invalid_argument,
+            "NcclComm: rank {} outside a group of {}", rank, size);
+  MVL_CHECK(device.is_cuda(), invalid_argument, "NcclComm: rank {} is on {}, not a CUDA device",
+            rank, device.device().str());
+  ncclUniqueId id;
+  if (rank == 0) {
+    nccl_check(ncclGetUniqueId(&id), nullptr, "ncclGetUniqueId");
+    const std::string tmp = id_file + ".tmp." + std::to_string(::getpid());
+    {
+      std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+      f.write(id.internal, sizeof(id.internal));
+      MVL_CHECK(f.good(), device, "NcclComm: cannot write the NCCL id to '{}'", tmp);
+    }
+    MVL_CHECK(std::rename(tmp.c_str(), id_file.c_str()) == 0, device,
+              "NcclComm: cannot rename '{}' to '{}'", tmp, id_file);
+  } else {
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
+    for (;;) {
+      std::ifstream f(id_file, std::ios::binary);
+      if (f && f.read(id.internal, sizeof(id.internal)) && f.gcount() == sizeof(id.internal)) break;
+      MVL_CHECK(std::chrono::steady_clock::now() < deadline, device,
+                "NcclComm: rank {} found no NCCL id at '{}' within {} s (is rank 0 running, and "
+                "is the path on a filesystem both see?)",
+                rank, id_file, timeout_s);
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  MVL_CHECK(cudaSetDevice(device.device().index) == cudaSuccess, device,
+            "NcclComm: cudaSetDevice({}) failed", device.device().index);
+  ncclComm_t c = nullptr;
+  nccl_check(ncclCommInitRank(&c, size, id, rank), nullptr, "ncclCommInitRank");
+  if (rank == 0) std::remove(id_file.c_str());  // every rank has joined
+  return std::unique_ptr<Communicator>(new NcclComm(c, device, rank, size));
 }
 
 void NcclComm::check_tensor(const Tensor& t, const char* op) const {

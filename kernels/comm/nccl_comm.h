@@ -2,11 +2,14 @@
 // and one worker thread per rank (comm/rank_workers.h). Every call is enqueued on the rank's
 // stream (its ops::DeviceContext) and never waits for the host, except barrier(), so a
 // decode step that contains collectives can still be captured as one CUDA graph per rank.
-// Built when NCCL is found beside the CUDA toolkit (MVL_HAVE_NCCL); multi-process bootstrap
-// (a unique id shared by MPI or a file) is planned in docs/parallel.md.
+// Built when NCCL is found beside the CUDA toolkit (MVL_HAVE_NCCL). Several processes (one
+// rank each, on one node or several) bootstrap through a unique-id file on a shared
+// filesystem: create_rank() (docs/parallel.md).
 #pragma once
 
 #include <atomic>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "kernels/comm/communicator.h"
@@ -25,6 +28,13 @@ class NcclComm final : public Communicator {
   // together with ncclCommInitAll. Throws Error{unsupported} without NCCL, Error{device}
   // when NCCL fails (the message carries ncclGetErrorString and the last NCCL warning).
   static CommGroup create_all(const std::vector<ops::DeviceContext>& devices);
+  // Rank `rank` of a group of `size` processes (ncclCommInitRank). Rank 0 writes a new
+  // ncclUniqueId to id_file (atomically: a temporary name, then rename) and removes it once
+  // every rank has joined; the others wait up to timeout_s for the file to appear. Use a fresh
+  // path per run on a filesystem every process sees.
+  static std::unique_ptr<Communicator> create_rank(const std::string& id_file, int rank, int size,
+                                                   const ops::DeviceContext& device,
+                                                   double timeout_s = 300.0);
   ~NcclComm() override;
 
   int rank() const override { return rank_; }

@@ -58,13 +58,23 @@ Tensor sharded_lightning(const RankContext& rc, int64_t layer, const Tensor& a, 
                v = qkv.slice(2, 2 * dh, 3 * dh);
   const Tensor o = n == 1 ? ops::lightning_recurrent(q, k, v, w.slopes, state)
                           : ops::lightning_blockwise(q, k, v, w.slopes, state, c.block_size);
-  // The output RMSNorm spans every head: gather the heads, norm the whole row (the same
-  // arithmetic as one device), keep this rank's columns.
+  // The output RMSNorm spans every head: gather the heads, then the same fused gated norm as
+  // one device (lightning_attention) over the whole row, with this rank's gate columns in
+  // place and zeros elsewhere; the norm is per element once the row statistic is known, so
+  // the kept columns are exactly one device's values (bit for bit at tp 1, also in bf16).
+  const int64_t all_dh = rc.cfg.num_attention_heads * dh;
   const Tensor all =
-      ranks_to_columns(rc.comm->all_gather(ops::clone(o.view({n, nh * dh}))), rc.plan.size);
-  const Tensor normed = ops::rms_norm(all, w.norm, static_cast<float>(c.lightning_norm_eps));
-  const Tensor mine = ops::clone(normed.slice(1, rc.plan.head0 * dh, rc.plan.head1 * dh));
-  const Tensor y = ops::mul(ops::sigmoid(ops::linear(a, w.output_gate)), mine);
+      rc.plan.size == 1
+          ? o.view({n, nh * dh})
+          : ranks_to_columns(rc.comm->all_gather(ops::clone(o.view({n, nh * dh}))), rc.plan.size);
+  Tensor gate = ops::linear(a, w.output_gate);
+  if (rc.plan.size > 1) {
+    Tensor full = ops::empty({n, all_dh}, gate.dtype(), rc.dev);  // zeros
+    ops::copy_into(full.slice(1, rc.plan.head0 * dh, rc.plan.head1 * dh), gate);
+    gate = full;
+  }
+  Tensor y = ops::gated_rms_norm(all, w.norm, static_cast<float>(c.lightning_norm_eps), gate);
+  if (rc.plan.size > 1) y = ops::clone(y.slice(1, rc.plan.head0 * dh, rc.plan.head1 * dh));
   Tensor out = ops::linear(y, w.out_proj);
   rc.comm->all_reduce_sum(out);
   return out;
@@ -80,6 +90,12 @@ Tensor sharded_softmax(const RankContext& rc, int64_t layer, const Tensor& a,
 
 Tensor sharded_moe(const RankContext& rc, int64_t layer, const Tensor& b) {
   const LayerWeights& w = rc.w->layers[static_cast<size_t>(layer)];
+  if (rc.plan.expert0 == 0 && rc.plan.expert1 == rc.cfg.num_local_experts) {
+    // Every expert on this rank (tp 1): one device's block, with its tuned bf16 kernels.
+    Tensor out = moe_block(w, rc.cfg, b);
+    if (rc.plan.size > 1) rc.comm->all_reduce_sum(out);
+    return out;
+  }
   const Tensor x = b.dtype() == DType::f32 ? b : ops::cast(b, DType::f32);
   const ops::MoeRouting full = ops::moe_route(ops::linear(x, w.gate), rc.cfg.num_experts_per_tok);
   // Expert ids -> this rank's local index, -1 (skipped) for other ranks' experts.
@@ -91,11 +107,11 @@ Tensor sharded_moe(const RankContext& rc, int64_t layer, const Tensor& b) {
                ? static_cast<int32_t>(p[i] - rc.plan.expert0)
                : -1;
   const ops::MoeRouting local{rc.dev.is_cuda() ? ops::to_device(ids, rc.dev) : ids, full.weights};
-  // Partial sums travel in the activation dtype (bf16 halves the bytes of the all-reduce).
+  // Partial sums are reduced in f32 and rounded to the activation dtype once, after the sum,
+  // as one device rounds its f32 expert sum once (bf16 partials would round N times).
   Tensor out = ops::moe_experts(x, local, w.experts);
-  if (b.dtype() != DType::f32) out = ops::cast(out, b.dtype());
   rc.comm->all_reduce_sum(out);
-  return out;
+  return b.dtype() == DType::f32 ? out : ops::cast(out, b.dtype());
 }
 
 Tensor sharded_lm_head(const RankContext& rc, const Tensor& h) {

@@ -4,7 +4,8 @@
 //   lightning      own heads; all-gather of the head outputs [n, nh*dh / N] for the one
 //                  RMSNorm over all heads; gate and out_proj columns local; all-reduce [n, H]
 //   softmax        own query heads and their KV heads (layers.h code); all-reduce [n, H]
-//   MoE            every rank routes every token; own experts only; all-reduce [n, H]
+//   MoE            every rank routes every token; own experts only; all-reduce f32 [n, H]
+//                  (tp 1: one device's block, tuned bf16 kernels included)
 //   lm_head        own vocabulary rows; all-gather [n, ceil(V/N)] -> [n, V]
 // Activations in and out are replicated: identical on every rank.
 #pragma once

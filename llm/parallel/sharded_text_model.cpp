@@ -2,6 +2,8 @@
 // stack of TextModel::forward with the sharded sub-blocks (sharded_layers.h).
 #include "llm/parallel/sharded_text_model.h"
 
+#include <string>
+
 #include "kernels/comm/device_thread.h"
 #include "kernels/comm/local_comm.h"
 #include "kernels/comm/nccl_comm.h"
@@ -12,6 +14,13 @@
 #include "llm/parallel/sharded_layers.h"
 
 namespace mvl::llm {
+
+namespace {
+// Trace callbacks always see f32 (as TextModel's).
+void emit(const TraceFn& trace, const std::string& name, const Tensor& t) {
+  if (trace) trace(name, t.dtype() == DType::f32 ? t : ops::cast(t, DType::f32));
+}
+}  // namespace
 
 ShardedState ShardedState::clone() const {
   std::vector<SequenceState> c;
@@ -43,16 +52,21 @@ struct ShardedTextModel::Impl {
   DType act() const { return ops::activation_dtype(precision); }
 
   // TextModel::forward on one rank: x act [n, H] replicated -> final-normed act [n, H].
-  Tensor forward(const RankContext& rc, Tensor x, SequenceState& st) const {
+  // trace (rank 0 passes it; activations are replicated) sees TextModel's names, in f32, and
+  // turns the fused residual+norm steps off exactly as TextModel does, so traces compare.
+  Tensor forward(const RankContext& rc, Tensor x, SequenceState& st, const TraceFn& trace) const {
     const TextWeights& w = *rc.w;
     const float eps = static_cast<float>(cfg.rms_norm_eps);
     const int64_t L = cfg.num_hidden_layers;
+    const bool fuse = cfg.postnorm && !trace;
+    emit(trace, "embed", x);
     Tensor a = ops::rms_norm(x, L > 0 ? w.layers[0].input_layernorm : w.norm, eps);
     for (int64_t l = 0; l < L; ++l) {
       const LayerWeights& lw = w.layers[static_cast<size_t>(l)];
       const bool lightning = lw.kind == AttnKind::lightning;
       const Tensor att = lightning ? sharded_lightning(rc, l, a, st.lightning_state(l))
                                    : sharded_softmax(rc, l, a, st);
+      emit(trace, "layer." + std::to_string(l) + ".attn", att);
       const float aa = static_cast<float>(lightning ? cfg.linear_attn_alpha : cfg.full_attn_alpha);
       const float ab = static_cast<float>(lightning ? cfg.linear_attn_beta : cfg.full_attn_beta);
       Tensor y, b;
@@ -66,14 +80,16 @@ struct ShardedTextModel::Impl {
       const Tensor& next_norm =
           l + 1 < L ? w.layers[static_cast<size_t>(l + 1)].input_layernorm : w.norm;
       const float ma = static_cast<float>(cfg.mlp_alpha), mb = static_cast<float>(cfg.mlp_beta);
-      if (cfg.postnorm) {
+      if (fuse) {
         a = ops::residual_rms_norm(b, ma, m, mb, next_norm, eps);
       } else {
-        x = ops::axpby(y, ma, m, mb);
+        x = ops::axpby(cfg.postnorm ? b : y, ma, m, mb);
+        emit(trace, "layer." + std::to_string(l) + ".hidden", x);
         a = ops::rms_norm(x, next_norm, eps);
       }
     }
     st.advance(a.dim(0));
+    emit(trace, "final_norm", a);
     return a;
   }
 
@@ -122,10 +138,17 @@ ShardedTextModel ShardedTextModel::build(const RankLoader& load_rank, const Text
   const std::string why = tp_size_problem(cfg, tp);
   MVL_CHECK(why.empty(), invalid_argument, "--tp {}: {}; use one of {}", tp, why,
             valid_tp_sizes(cfg));
+  // The ranks this process holds: all of them, or opts.rank alone (one process per rank).
+  const bool one = opts.rank >= 0;
+  MVL_CHECK(!one || (opts.rank < tp && opts.join), invalid_argument,
+            "rank {} of --tp {}: a rank in [0, {}) and a way to join the group are needed",
+            opts.rank, tp, tp);
+  const int local = one ? 1 : tp;
+  auto global = [&](int i) { return one ? opts.rank : i; };
   std::vector<ops::DeviceContext> devs = opts.devices;
-  if (devs.empty()) devs.assign(static_cast<size_t>(tp), ops::DeviceContext());
-  MVL_CHECK(static_cast<int>(devs.size()) == tp, invalid_argument,
-            "--tp {} needs {} devices, got {}", tp, tp, devs.size());
+  if (devs.empty()) devs.assign(static_cast<size_t>(local), ops::DeviceContext());
+  MVL_CHECK(static_cast<int>(devs.size()) == local, invalid_argument,
+            "--tp {} needs {} devices in this process, got {}", tp, local, devs.size());
   const bool cuda = devs[0].is_cuda();
   for (const auto& d : devs)
     MVL_CHECK(d.is_cuda() == cuda, invalid_argument,
@@ -134,33 +157,40 @@ ShardedTextModel ShardedTextModel::build(const RankLoader& load_rank, const Text
   auto impl = std::make_shared<Impl>();
   impl->cfg = cfg;
   impl->precision = ops::resolve_precision(opts.text.precision, devs[0]);
-  if (stats) stats->assign(static_cast<size_t>(tp), ShardLoadStats{});
-  impl->weights.reserve(static_cast<size_t>(tp));
-  for (int r = 0; r < tp; ++r) {
+  if (stats) stats->assign(static_cast<size_t>(local), ShardLoadStats{});
+  impl->weights.reserve(static_cast<size_t>(local));
+  for (int i = 0; i < local; ++i) {
+    const int r = global(i);
     const ShardPlan p = ShardPlan::make(cfg, r, tp);
-    comm::bind_thread_to(devs[static_cast<size_t>(r)]);
+    comm::bind_thread_to(devs[static_cast<size_t>(i)]);
     impl->weights.push_back(
-        in_context(fmt::format("placing rank {}'s weights on {}", r, devs[r].device().str()), [&] {
-          return load_rank(r, p, devs[static_cast<size_t>(r)],
-                           stats ? &(*stats)[static_cast<size_t>(r)] : nullptr);
+        in_context(fmt::format("placing rank {}'s weights on {}", r, devs[i].device().str()), [&] {
+          return load_rank(r, p, devs[static_cast<size_t>(i)],
+                           stats ? &(*stats)[static_cast<size_t>(i)] : nullptr);
         }));
   }
-  impl->comms = cuda ? comm::NcclComm::create_all(devs) : comm::make_local_group(tp);
-  for (int r = 0; r < tp; ++r) {
+  if (one)
+    impl->comms.push_back(opts.join());
+  else
+    impl->comms = cuda ? comm::NcclComm::create_all(devs) : comm::make_local_group(tp);
+  MVL_CHECK(impl->comms[0]->size() == tp && impl->comms[0]->rank() == global(0), invalid_argument,
+            "the communicator is rank {} of {}, but the model wants rank {} of {}",
+            impl->comms[0]->rank(), impl->comms[0]->size(), global(0), tp);
+  for (int i = 0; i < local; ++i) {
     RankContext rc;
-    rc.plan = ShardPlan::make(cfg, r, tp);
+    rc.plan = ShardPlan::make(cfg, global(i), tp);
     rc.cfg = cfg;
     rc.local_cfg = rc.plan.local_config(cfg);
-    rc.w = &impl->weights[static_cast<size_t>(r)];
-    rc.dev = devs[static_cast<size_t>(r)];
-    rc.comm = impl->comms[static_cast<size_t>(r)].get();
+    rc.w = &impl->weights[static_cast<size_t>(i)];
+    rc.dev = devs[static_cast<size_t>(i)];
+    rc.comm = impl->comms[static_cast<size_t>(i)].get();
     impl->ranks.push_back(rc);
   }
   Impl* raw = impl.get();
   // A failing rank makes the others' collectives fail instead of waiting for it; once all
   // have stopped, the group is made usable again where it can be (LocalComm).
   impl->workers = std::make_unique<comm::RankWorkers>(
-      tp, [raw](int r) { comm::bind_thread_to(raw->ranks[static_cast<size_t>(r)].dev); },
+      local, [raw](int r) { comm::bind_thread_to(raw->ranks[static_cast<size_t>(r)].dev); },
       [raw] {
         for (auto& c : raw->comms) c->abort();
       },
@@ -173,6 +203,9 @@ ShardedTextModel ShardedTextModel::build(const RankLoader& load_rank, const Text
 }
 
 int ShardedTextModel::tp() const {
+  return impl_->ranks.at(0).plan.size;
+}
+int ShardedTextModel::local_ranks() const {
   return static_cast<int>(impl_->ranks.size());
 }
 const TextConfig& ShardedTextModel::config() const {
@@ -196,9 +229,8 @@ ShardedState ShardedTextModel::new_state() const {
 
 Tensor ShardedTextModel::prefill(const std::vector<Segment>& segments, ShardedState& state,
                                  const PrefillOptions& opts) const {
-  MVL_CHECK(state.tp() == tp(), invalid_argument, "a state of {} ranks given to a model of {}",
-            state.tp(), tp());
-  MVL_CHECK(!opts.trace, unsupported, "prefill: tracing is not supported by the sharded model");
+  MVL_CHECK(state.tp() == local_ranks(), invalid_argument,
+            "a state of {} ranks given to a model of {}", state.tp(), local_ranks());
   int64_t total = 0;
   for (size_t i = 0; i < segments.size(); ++i) {
     const Segment& s = segments[i];
@@ -216,31 +248,37 @@ Tensor ShardedTextModel::prefill(const std::vector<Segment>& segments, ShardedSt
     const RankContext& rc = impl_->ranks[static_cast<size_t>(r)];
     const Tensor x = impl_->embed(rc, segments);
     const int64_t n = x.dim(0), chunk = opts.chunk_size > 0 ? opts.chunk_size : n;
+    const TraceFn& trace = r == 0 ? opts.trace : TraceFn();
     std::vector<Tensor> logits;
     for (int64_t c0 = 0; c0 < n; c0 += chunk) {
       const int64_t c1 = std::min(n, c0 + chunk);
-      const Tensor h = impl_->forward(rc, ops::clone(x.slice(0, c0, c1)), state.rank(r));
+      const Tensor h = impl_->forward(rc, ops::clone(x.slice(0, c0, c1)), state.rank(r), trace);
       if (opts.all_logits)
         logits.push_back(sharded_lm_head(rc, h));
       else if (c1 == n)
         logits.push_back(sharded_lm_head(rc, ops::clone(h.slice(0, h.dim(0) - 1, h.dim(0)))));
+      else
+        continue;
+      if (trace) trace("logits", logits.back());
     }
     if (r == 0) result = logits.size() == 1 ? logits[0] : ops::concat_rows(logits);
   });
   return result;
 }
 
-Tensor ShardedTextModel::decode(int32_t token, ShardedState& state) const {
-  MVL_CHECK(state.tp() == tp(), invalid_argument, "a state of {} ranks given to a model of {}",
-            state.tp(), tp());
+Tensor ShardedTextModel::decode(int32_t token, ShardedState& state, const TraceFn& trace) const {
+  MVL_CHECK(state.tp() == local_ranks(), invalid_argument,
+            "a state of {} ranks given to a model of {}", state.tp(), local_ranks());
   MVL_CHECK(token >= 0 && token < impl_->cfg.vocab_size, invalid_argument,
             "decode: token {} is outside the vocabulary [0, {})", token, impl_->cfg.vocab_size);
   Tensor result;
   impl_->workers->run([&](int r) {
     const RankContext& rc = impl_->ranks[static_cast<size_t>(r)];
+    const TraceFn& tr = r == 0 ? trace : TraceFn();
     const Tensor h =
-        impl_->forward(rc, sharded_embedding(rc, {token}, impl_->act()), state.rank(r));
+        impl_->forward(rc, sharded_embedding(rc, {token}, impl_->act()), state.rank(r), tr);
     const Tensor logits = sharded_lm_head(rc, h);
+    if (tr) tr("logits", logits);
     if (r == 0) result = logits.view({impl_->cfg.vocab_size});
   });
   return result;

@@ -19,8 +19,8 @@
 
 namespace mvl::llm {
 
-// One sequence over all ranks: each rank's SequenceState holds only its heads' KV caches and
-// lightning states. snapshot()/restore() rewind every rank together.
+// One sequence over all ranks (those of this process): each rank's SequenceState holds only its
+// heads' KV caches and lightning states. snapshot()/restore() rewind every rank together.
 class ShardedState {
  public:
   struct Snapshot {
@@ -46,6 +46,11 @@ struct ShardedLoadOptions {
   // NcclComm group (one process, one thread per GPU).
   std::vector<ops::DeviceContext> devices;
   TextLoadOptions text;  // precision (CUDA graphs are not used by the sharded path yet)
+  // One rank per process: >= 0 = this process holds only rank `rank` of the tp ranks, on
+  // devices[0] (or the CPU when devices is empty), talking through `join()`'s communicator
+  // (comm::SocketComm, or NcclComm::create_rank); called once, after the weights are placed.
+  int rank = -1;
+  std::function<std::unique_ptr<comm::Communicator>()> join;
 };
 
 class ShardedTextModel {
@@ -61,17 +66,21 @@ class ShardedTextModel {
                                        const ShardedLoadOptions& opts = {},
                                        std::vector<ShardLoadStats>* stats = nullptr);
 
-  int tp() const;
+  int tp() const;           // ranks of the group
+  int local_ranks() const;  // ranks held by this process (tp, or 1 with one rank per process)
   const TextConfig& config() const;
-  const ShardPlan& plan(int rank) const;
-  const TextWeights& weights(int rank) const;
+  // Of the i-th rank this process holds (i < local_ranks(); = the rank unless one per process).
+  const ShardPlan& plan(int i) const;
+  const TextWeights& weights(int i) const;
   DType activation_dtype() const;
   ShardedState new_state() const;
 
-  // As TextModel::prefill/decode (trace is not supported); logits live on rank 0's device.
+  // As TextModel::prefill/decode; logits live on rank 0's device. A trace sees TextModel's
+  // names and, like TextModel's, runs the unfused residual+norm steps.
   Tensor prefill(const std::vector<Segment>& segments, ShardedState& state,
                  const PrefillOptions& opts = {}) const;
-  Tensor decode(int32_t token, ShardedState& state) const;  // f32 [vocab]
+  Tensor decode(int32_t token, ShardedState& state,
+                const TraceFn& trace = {}) const;  // f32 [vocab]
 
  private:
   using RankLoader = std::function<TextWeights(int rank, const ShardPlan&,

@@ -5,9 +5,12 @@
 // max |logit|. l2s1 at N = 4 and l3s1 at N = 2 replicate KV heads (N > KV heads, GQA).
 // Loading: each rank holds views into the mapped file or copies of exactly its slices.
 #include <cstdio>
+#include <string>
+#include <utility>
 
 #include "kernels/core/error.h"
 #include "kernels/ops/sampling.h"
+#include "kernels/ops/tensor_ops.h"
 #include "llm/parallel/shard_rules.h"
 #include "llm/parallel/sharded_text_model.h"
 #include "tests/llm/text_test_util.h"
@@ -138,6 +141,54 @@ TEST(ShardedTextModelEightRanks, RandomWeightsMatchOneDevice) {
     sst.restore(ssnap);
     EXPECT_LE(rel_err(sm.decode(5, sst), one.decode(5, st)), kRelTol)
         << "tp " << tp << " after rewind";
+  }
+}
+
+// Per-layer traces (TextModel's names) of a prefill and 8 decode steps: tp 1 runs one
+// device's ops, so every traced tensor is bit-identical; tp 2 and 4 stay within kRelTol of
+// each tensor's max |value|. The same comparison runs on a GPU in sharded_text_model_cuda_test.
+TEST(ShardedTextModelTrace, LayerByLayerMatchesOneDevice) {
+  LoadedTextModel m = load_text_model(golden_dir("l2s1_hd16_b8", "released"));
+  using Trace = std::vector<std::pair<std::string, Tensor>>;
+  const std::vector<int32_t> prompt = {5, 99, 1, 42, 200, 7, 8, 250, 31, 64, 2, 17};
+  auto run = [&](auto& model, auto st) {
+    std::vector<Trace> steps(1);
+    auto rec = [&](const std::string& name, const Tensor& x) {
+      steps.back().emplace_back(name, ops::clone(x));
+    };
+    llm::PrefillOptions po;
+    po.trace = rec;
+    model.prefill({llm::Segment::tokens(prompt)}, st, po);
+    for (int i = 0; i < 8; ++i) {
+      steps.emplace_back();
+      model.decode(static_cast<int32_t>((13 * i + 2) % m.cfg.vocab_size), st, rec);
+    }
+    return steps;
+  };
+  const std::vector<Trace> ref = run(m.model, m.model.new_state());
+  ASSERT_EQ(ref[0].size(), 2 * static_cast<size_t>(m.cfg.num_hidden_layers) + 3);
+  for (int tp : {1, 2, 4}) {
+    const llm::ShardedTextModel sm =
+        llm::ShardedTextModel::load(m.ckpt, m.cfg, llm::TextWeightNaming::detect(m.ckpt), tp);
+    const std::vector<Trace> got = run(sm, sm.new_state());
+    ASSERT_EQ(got.size(), ref.size());
+    double worst = 0;
+    for (size_t s = 0; s < ref.size(); ++s) {
+      ASSERT_EQ(got[s].size(), ref[s].size()) << "tp " << tp << " step " << s;
+      for (size_t i = 0; i < ref[s].size(); ++i) {
+        ASSERT_EQ(got[s][i].first, ref[s][i].first);
+        const double e = rel_err(got[s][i].second, ref[s][i].second);
+        worst = std::max(worst, e);
+        const std::string where =
+            "tp " + std::to_string(tp) + ", step " + std::to_string(s) + ", " + ref[s][i].first;
+        if (tp == 1)
+          ASSERT_EQ(max_abs_diff(got[s][i].second, ref[s][i].second), 0.0) << where;
+        else
+          ASSERT_LE(e, kRelTol) << where;
+      }
+    }
+    std::printf("traces tp %d: %zu steps x %zu tensors, worst relative error %.2e\n", tp,
+                ref.size(), ref[0].size(), worst);
   }
 }
 

@@ -5,7 +5,9 @@
 #   nccl_comm_cuda_test: OneRankIsTheIdentityEagerAndInAGraph passes (the several-GPU case
 #     skips on one GPU, passes on several);
 #   sharded_text_model_cuda_test: "tp 1 over NCCL, f32: 32 greedy tokens equal: yes" and the
-#     same for bf16, and the GPU's name on the "GPU:" line.
+#     same for bf16 with "on the same tokens 0" (bit-identical logits), "tp 1 traces, bf16/f32:
+#     ... first divergent: none" (per-layer traces of prefill and 8 decode steps), and the
+#     GPU's name on the "GPU:" line.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"

@@ -6,6 +6,9 @@
 
 #include <algorithm>
 
+#include "kernels/comm/nccl_comm.h"
+#include "kernels/comm/socket_comm.h"
+#include "kernels/core/error.h"
 #include "llm/parallel/sharded_text_model.h"
 
 namespace mvl::engine {
@@ -72,12 +75,29 @@ class ShardedLm : public LanguageModel {
 
 std::unique_ptr<LanguageModel> load_sharded_lm(const Checkpoint& ckpt, const llm::TextConfig& cfg,
                                                int tp, Device first,
-                                               std::optional<ops::Precision> precision) {
+                                               std::optional<ops::Precision> precision, int rank,
+                                               const std::string& rendezvous) {
   llm::ShardedLoadOptions so;
-  if (first.is_cuda())
+  so.text.precision = precision;
+  if (rank >= 0) {
+    MVL_CHECK(!rendezvous.empty(), invalid_argument,
+              "--rank {} needs --rendezvous PATH, where the {} processes meet", rank, tp);
+    MVL_CHECK(rank < tp, invalid_argument, "--rank {} is outside --tp {} (0 .. {})", rank, tp,
+              tp - 1);
+    so.rank = rank;
+    if (first.is_cuda()) {
+      const ops::DeviceContext dev = ops::DeviceContext::open(first);
+      so.devices.push_back(dev);
+      so.join = [=] { return comm::NcclComm::create_rank(rendezvous, rank, tp, dev); };
+    } else {
+      so.join = [=]() -> std::unique_ptr<comm::Communicator> {
+        return comm::SocketComm::join(rendezvous, rank, tp);
+      };
+    }
+  } else if (first.is_cuda()) {
     for (int r = 0; r < tp; ++r)
       so.devices.push_back(ops::DeviceContext::open(Device::cuda(first.index + r)));
-  so.text.precision = precision;
+  }
   return std::make_unique<ShardedLm>(
       llm::ShardedTextModel::load(ckpt, cfg, llm::TextWeightNaming::detect(ckpt), tp, so));
 }

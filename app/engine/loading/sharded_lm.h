@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "app/engine/core/model_api.h"
 #include "kernels/core/device.h"
@@ -15,8 +16,11 @@ namespace mvl::engine {
 
 // first: the CPU (tp ranks as threads) or cuda:K (GPUs K .. K + tp - 1). Throws
 // Error{invalid_argument} when tp does not split the model (naming the sizes that do).
+// rank >= 0: this process holds rank `rank` alone, on `first`, and joins the other processes
+// at `rendezvous` (CPU: comm::SocketComm's socket path; CUDA: NcclComm::create_rank's id file).
 std::unique_ptr<LanguageModel> load_sharded_lm(const Checkpoint& ckpt, const llm::TextConfig& cfg,
                                                int tp, Device first,
-                                               std::optional<ops::Precision> precision);
+                                               std::optional<ops::Precision> precision,
+                                               int rank = -1, const std::string& rendezvous = "");
 
 }  // namespace mvl::engine
