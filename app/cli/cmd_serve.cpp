@@ -13,7 +13,10 @@
 
 #include "app/cli/command.h"
 #include "app/cli/generation_cli.h"
+#include "app/engine/loading/checkpoint.h"
+#include "app/engine/loading/install_paths.h"
 #include "app/server/server.h"
+#include "kernels/ops/device.h"
 
 namespace mvl::cli {
 namespace {
@@ -25,7 +28,29 @@ struct ServeFlags {
   float top_p = 1.0f;
   int64_t max_body_mb = 64;
   std::string temp_dir;
+  bool random_weights = false;  // the first --layers layers of --config, random, on --device
+  std::string config = "configs/minimax-vl-01.json";
+  int64_t layers = 4;
 };
+
+// `serve --random-weights`: the real model path at the released shapes without a
+// checkpoint (throughput runs on a GPU); the chat template and tokenizer come from -m or the
+// bundled model.
+std::unique_ptr<engine::Engine> open_random_engine(const ServeFlags& f) {
+  const Device dev = parse_device_flag(f.model.device);
+  return load_phase([&] {
+    const ops::DeviceContext ctx =
+        dev.is_cuda() ? ops::DeviceContext::open(dev) : ops::DeviceContext{};
+    engine::LoadedModel m = engine::load_random_chat_model(
+        f.config, f.layers,
+        f.model.model_dir.empty() ? engine::bundled_model_dir() : f.model.model_dir, ctx);
+    engine::EngineOptions eo;
+    eo.max_context = f.model.ctx_size;
+    eo.backend = dev.is_cuda() ? engine::Backend::cuda : engine::Backend::cpu;
+    eo.device = dev.index;
+    return std::make_unique<engine::Engine>(std::move(m), eo);
+  });
+}
 
 int run_serve(ServeFlags f) {
   // Before any thread exists (the engine starts one): every thread inherits the mask.
@@ -61,7 +86,7 @@ int run_serve(ServeFlags f) {
     }
   } join{watcher};
 
-  auto eng = open_engine(f.model);
+  auto eng = f.random_weights ? open_random_engine(f) : open_engine(f.model);
   auto& o = f.srv;
   if (o.model_id.empty()) o.model_id = std::filesystem::path(eng->info().dir).filename().string();
   if (o.model_id.empty()) o.model_id = "minimax-vl";
@@ -109,6 +134,16 @@ void add_serve_command(CLI::App& app, RunFn& run) {
       "See docs/server.md.");
   add_model_flags(*cmd, f->model);
   auto& o = f->srv;
+  cmd->add_flag(
+      "--random-weights", f->random_weights,
+      "Serve --layers decoder layers of --config with random weights (the first N-1 and a "
+      "softmax layer; for throughput runs; the tokenizer comes from -m or the bundled "
+      "model)");
+  cmd->add_option("--config", f->config, "With --random-weights: the shapes (a config.json)")
+      ->capture_default_str();
+  cmd->add_option("--layers", f->layers, "With --random-weights: decoder layers to build")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
   cmd->add_option("--host", o.host, "Address to bind (0.0.0.0 = every interface)")
       ->capture_default_str();
   cmd->add_option("--port", o.port, "Port (0 = any free port, printed on stdout)")
@@ -144,16 +179,11 @@ void add_serve_command(CLI::App& app, RunFn& run) {
                   "Directory whose files may be named in image_url (file:///... or /...); "
                   "default: none, data: URLs only")
       ->type_name("DIR");
-  cmd->add_option("-n,--max-tokens", o.default_max_tokens,
-                  "Default max new tokens when a request gives none")
-      ->capture_default_str();
-  cmd->add_option("--temp", f->temperature,
-                  "Default temperature when a request gives none (0 = greedy)")
-      ->capture_default_str()
+  add_max_tokens_flag(*cmd, o.default_max_tokens,
+                      "Default max new tokens when a request gives none");
+  add_temp_flag(*cmd, f->temperature, "Default temperature when a request gives none (0 = greedy)")
       ->check(CLI::Range(0.0, 2.0));
-  cmd->add_option("--top-p", f->top_p, "Default top_p when a request gives none")
-      ->capture_default_str()
-      ->check(CLI::Range(1e-9, 1.0));
+  add_top_p_flag(*cmd, f->top_p, "Default top_p when a request gives none");
   cmd->add_option("--cache-sessions", o.cache_sessions,
                   "Finished conversations kept so a follow-up turn prefills only its new message "
                   "(each keeps one model state; 0 = off)")

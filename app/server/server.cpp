@@ -182,9 +182,22 @@ void Server::Impl::routes() {
   http.Get("/v1/models", models);
   http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     metrics.request("/metrics", 200);
-    res.set_content(metrics.render(admission.active(), admission.waiting(), opts.parallel,
-                                   static_cast<int64_t>(cache.size())),
-                    "text/plain; version=0.0.4");
+    // Continuous batching at work: mean batch = sequences / steps.
+    const engine::SchedulerStats st = engine.scheduler_stats();
+    res.set_content(
+        metrics.render(admission.active(), admission.waiting(), opts.parallel,
+                       static_cast<int64_t>(cache.size())) +
+            fmt::format("# HELP mvl_decode_steps_total Decode steps the engine ran (one forward "
+                        "pass for every decoding sequence).\n"
+                        "# TYPE mvl_decode_steps_total counter\nmvl_decode_steps_total {}\n"
+                        "# HELP mvl_decode_step_sequences_total Sequences those steps advanced "
+                        "(the sum of their batch sizes).\n"
+                        "# TYPE mvl_decode_step_sequences_total counter\n"
+                        "mvl_decode_step_sequences_total {}\n"
+                        "# HELP mvl_decode_batch_max The largest decode batch so far.\n"
+                        "# TYPE mvl_decode_batch_max gauge\nmvl_decode_batch_max {}\n",
+                        st.steps, st.decoded, st.max_batch),
+        "text/plain; version=0.0.4");
   });
   http.Post("/v1/chat/completions",
             [this](const httplib::Request& req, httplib::Response& res) { handle_chat(req, res); });

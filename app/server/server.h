@@ -20,7 +20,7 @@ struct ServerOptions {
   int port = 8080;                 // 0 = any free port (bind() returns it)
   std::string api_key;             // "" = no auth; else "Authorization: Bearer KEY" on /v1/*
   std::string model_id;            // the name /v1/models reports
-  int parallel = 4;                // slots: requests handed to the engine at once
+  int parallel = 16;               // slots: requests handed to the engine at once (batched)
   int queue_limit = 64;            // requests waiting for a slot; beyond: 503
   int64_t max_body_bytes = 64 << 20;
   int64_t max_prompt_tokens = 0;  // whole conversation, image rows included; 0 = the context

@@ -1,25 +1,33 @@
 #!/usr/bin/env python3
 """Load generator for `minimax-vl serve` (stdlib only; loopback only; every wait bounded).
 
-Starts the server itself (or uses --url), then measures:
-  * aggregate decode throughput (completion tokens/s over wall time) with 1, 16 and 64
-    concurrent streaming clients, and its ratio to the single stream;
+Starts the server itself (or uses --url), then measures, in one call:
+  * aggregate throughput (completion tokens/s over the wall time of the whole burst, prefill
+    and HTTP included) with 1, 16 and 64 concurrent streaming clients, and its ratio to the
+    single stream;
   * time to first token (TTFT, request sent -> first content chunk) of a lone request on an
     idle server vs while 8 other streams are decoding.
-Prints one markdown table. Timings are what this machine gives; nothing is asserted.
+Every stream asks for --max-tokens tokens (the server's `ignore_eos` is not used: a stream
+that ends early at EOS simply counts fewer tokens). The client reads the SSE bytes in bulk and
+parses only the usage chunk, so at 64 streams it does not become the bottleneck itself.
+Prints one markdown table plus the server's /metrics batch figures. Timings are what this
+machine gives; nothing is asserted.
 
-  tools/server/serve_load.py --cli build/app/minimax-vl            # default tiny model, CPU
-  tools/server/serve_load.py --cli build/app/minimax-vl -- -m /models/MiniMax-VL-01 --device cuda
+  tools/server/loadgen.py --cli build/app/minimax-vl            # default tiny model, CPU
+  tools/server/loadgen.py --cli build/app/minimax-vl -- --random-weights ... --device cuda
 """
-import argparse, http.client, json, statistics, subprocess, sys, threading, time
+import argparse, http.client, json, re, statistics, subprocess, sys, threading, time
+
+FIRST_CONTENT = re.compile(rb'"content":"[^"]')
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--cli", help="the minimax-vl binary (starts a server on a free port)")
 ap.add_argument("--url", help="an already running server, e.g. http://127.0.0.1:8080")
-ap.add_argument("--max-tokens", type=int, default=64, help="tokens per stream")
+ap.add_argument("--max-tokens", type=int, default=256, help="tokens per stream")
 ap.add_argument("--concurrency", default="1,16,64")
 ap.add_argument("--ttft-repeats", type=int, default=3)
 ap.add_argument("--timeout", type=float, default=600, help="seconds per request")
+ap.add_argument("--api-key", default="", help="the server's key, if it has one")
 ap.add_argument("server_args", nargs="*", help="extra `serve` flags after --")
 a = ap.parse_args()
 
@@ -49,25 +57,49 @@ else:
 
 
 def stream(prompt, max_tokens, out):
-    """One streaming request; fills out = {ttft, end, tokens} (times from its own start)."""
+    """One streaming request; fills out = {start, ttft, end, tokens, status}."""
     t0 = time.perf_counter()
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=a.timeout)
     body = {"messages": [{"role": "user", "content": prompt}], "max_tokens": max_tokens,
             "stream": True, "stream_options": {"include_usage": True}}
-    c.request("POST", "/v1/chat/completions", json.dumps(body), {"Content-Type": "application/json"})
+    hdr = {"Content-Type": "application/json"}
+    if a.api_key:
+        hdr["Authorization"] = "Bearer " + a.api_key
+    c.request("POST", "/v1/chat/completions", json.dumps(body), hdr)
     r = c.getresponse()
     out.update(start=t0, ttft=None, tokens=0, status=r.status)
-    for raw in r:
-        line = raw.decode("utf-8", "replace").strip()
-        if not line.startswith("data: ") or line == "data: [DONE]":
-            continue
-        ev = json.loads(line[6:])
-        if ev.get("usage"):
-            out["tokens"] = ev["usage"]["completion_tokens"]
-        if ev.get("choices") and ev["choices"][0]["delta"].get("content") and out["ttft"] is None:
+    buf = b""
+    while True:
+        chunk = r.read1(65536)
+        if not chunk:
+            break
+        if out["ttft"] is None and FIRST_CONTENT.search(chunk):  # not the role chunk's ""
             out["ttft"] = time.perf_counter() - t0
+        buf = (buf + chunk)[-4096:]  # the usage chunk and [DONE] come last
+    for line in buf.split(b"\n"):
+        if line.startswith(b"data: {") and b'"usage"' in line:
+            try:
+                u = json.loads(line[6:]).get("usage")
+                if u:
+                    out["tokens"] = u["completion_tokens"]
+            except ValueError:
+                pass
     out["end"] = time.perf_counter()
     c.close()
+
+
+def sched_metrics():
+    """(decode steps, sequences advanced) from /metrics; zeros if the server has no such lines."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    c.request("GET", "/metrics", headers={"Authorization": "Bearer " + a.api_key} if a.api_key else {})
+    text = c.getresponse().read().decode()
+    c.close()
+    vals = {}
+    for line in text.splitlines():
+        if line.startswith(("mvl_decode_steps_total ", "mvl_decode_step_sequences_total ")):
+            k, v = line.split()
+            vals[k] = float(v)
+    return vals.get("mvl_decode_steps_total", 0), vals.get("mvl_decode_step_sequences_total", 0)
 
 
 def run_streams(n, max_tokens):
@@ -88,13 +120,17 @@ try:
     run_streams(1, 4)  # warm-up
     base = None
     for n in [int(x) for x in a.concurrency.split(",")]:
+        s0 = sched_metrics()
         outs, wall = run_streams(n, a.max_tokens)
+        s1 = sched_metrics()
+        steps, seqs = s1[0] - s0[0], s1[1] - s0[1]
         toks = sum(o.get("tokens", 0) for o in outs)
         tps = toks / wall
         base = base or tps
         ok = sum(1 for o in outs if o.get("status") == 200 and o.get("tokens"))
+        batch = f", mean decode batch {seqs / steps:.1f}" if steps else ""
         rows.append((f"{n} concurrent streams", f"{toks} tokens in {wall:.2f} s",
-                     f"{tps:.1f} tok/s", f"{tps / base:.2f}x", f"{ok}/{n} answered"))
+                     f"{tps:.1f} tok/s", f"{tps / base:.2f}x", f"{ok}/{n} answered{batch}"))
 
     def lone_ttft():
         o = {}
@@ -110,7 +146,7 @@ try:
         for t in ts:
             t.start()
         t_wait = time.time() + a.timeout
-        while time.time() < t_wait and not any(o.get("ttft") for o in outs):
+        while time.time() < t_wait and not all(o.get("ttft") for o in outs):
             time.sleep(0.01)  # the background streams are decoding
         loaded.append(lone_ttft())
         for t in ts:
