@@ -17,10 +17,58 @@ double num(const Json& obj, const char* key) {
   return (it != obj.end() && it->is_number()) ? it->get<double>() : 0.0;
 }
 
-Json ratio(double a, double b) { return b > 0 ? Json(a / b) : Json(nullptr); }
+Json ratio(double a, double b) {
+  return b > 0 ? Json(a / b) : Json(nullptr);
+}
 
-std::string fmt_score(const Json& v) { return v.is_number() ? fmt::format("{:.2f}", 100.0 * v.get<double>()) : "-"; }
-std::string fmt_rate(const Json& v) { return v.is_number() ? fmt::format("{:.2f}", v.get<double>()) : "-"; }
+std::string fmt_score(const Json& v) {
+  return v.is_number() ? fmt::format("{:.2f}", 100.0 * v.get<double>()) : "-";
+}
+std::string fmt_rate(const Json& v) {
+  return v.is_number() ? fmt::format("{:.2f}", v.get<double>()) : "-";
+}
+
+// 812345 -> "0.81M", 456e9 -> "456.0B" (parameter counts).
+std::string fmt_count(double n) {
+  if (n >= 1e9) return fmt::format("{:.1f}B", n / 1e9);
+  if (n >= 1e6) return fmt::format("{:.2f}M", n / 1e6);
+  if (n >= 1e3) return fmt::format("{:.1f}K", n / 1e3);
+  return fmt::format("{:.0f}", n);
+}
+
+// 1632512 -> "1.6 MB" (decimal units, as disk sizes are quoted).
+std::string fmt_bytes(double b) {
+  static const char* const kUnits[] = {"B", "KB", "MB", "GB", "TB"};
+  int u = 0;
+  while (b >= 1000.0 && u < 4) {
+    b /= 1000.0;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{:.0f} B", b) : fmt::format("{:.1f} {}", b, kUnits[u]);
+}
+
+std::string str(const Json& obj, const char* key) {
+  auto it = obj.find(key);
+  return (it != obj.end() && it->is_string()) ? it->get<std::string>() : std::string("?");
+}
+
+// "Model: **name** (0.81M parameters, 1.6 MB of bf16 weights; f32 activations on cpu)" and,
+// for a demo model, a quoted warning that the scores mean nothing.
+std::string model_lines(const Json& s) {
+  auto it = s.find("model");
+  if (it == s.end() || !it->is_object()) return "";
+  const Json& m = *it;
+  std::string md = fmt::format(
+      "Model: **{}** ({} parameters, {} of {} weights; {} activations on {})\n\n", str(m, "name"),
+      fmt_count(num(m, "parameters")), fmt_bytes(num(m, "weight_bytes")), str(m, "weight_dtype"),
+      str(m, "precision"), str(m, "backend"));
+  if (m.value("demo", false))
+    md += fmt::format(
+        "> **DEMO MODEL, NOT MiniMax-VL-01**: {}. These scores say nothing about MiniMax-VL-01; "
+        "run with -m /path/to/MiniMax-VL-01 for real numbers.\n\n",
+        str(m, "demo_reason"));
+  return md;
+}
 
 void write_text(const std::filesystem::path& p, const std::string& text) {
   std::ofstream f(p, std::ios::binary | std::ios::trunc);
@@ -78,7 +126,8 @@ Json summarize(const std::vector<Json>& records, const RunInfo& info) {
 
   Json scores;
   for (const auto& m : metrics) scores[m] = scored ? Json(sum[m] / scored) : Json(nullptr);
-  scores[headline + "_excluding_errors"] = scored_ok ? Json(sum_ok[headline] / scored_ok) : Json(nullptr);
+  scores[headline + "_excluding_errors"] =
+      scored_ok ? Json(sum_ok[headline] / scored_ok) : Json(nullptr);
   if (!docvqa) scores["unextracted"] = unextracted;
 
   Json s;
@@ -87,7 +136,8 @@ Json summarize(const std::vector<Json>& records, const RunInfo& info) {
   s["metric"] = headline;
   s["score"] = scores[headline];
   s["scores"] = scores;
-  s["dataset"] = {{"path", info.dataset_path}, {"format", info.dataset_format}, {"items", info.dataset_items}};
+  s["dataset"] = {
+      {"path", info.dataset_path}, {"format", info.dataset_format}, {"items", info.dataset_items}};
   s["selected"] = info.selected;
   s["done"] = records.size();
   s["complete"] = records.size() >= info.selected && !info.interrupted;
@@ -96,7 +146,8 @@ Json summarize(const std::vector<Json>& records, const RunInfo& info) {
   s["errors"] = errors;
   s["unscored"] = unscored;
   s["finish_reasons"] = finish;
-  s["tokens"] = {{"prompt", prompt_tokens}, {"image", image_tokens}, {"completion", completion_tokens}};
+  s["tokens"] = {
+      {"prompt", prompt_tokens}, {"image", image_tokens}, {"completion", completion_tokens}};
   s["timings"] = {{"wall_s", wall_ms / 1000.0},
                   {"items_per_s", ratio(static_cast<double>(records.size()), wall_ms / 1000.0)},
                   {"images_per_s", ratio(static_cast<double>(images), wall_ms / 1000.0)},
@@ -112,13 +163,16 @@ Json summarize(const std::vector<Json>& records, const RunInfo& info) {
 
 std::string summary_markdown(const Json& s) {
   const Json& t = s["timings"];
-  std::string md = fmt::format(
-      "| task | protocol | {} | n | errors | unscored | images/s | prefill tok/s | decode tok/s | wall s |\n"
+  std::string md = model_lines(s);
+  md += fmt::format(
+      "| task | protocol | {} | n | errors | unscored | images/s | prefill tok/s | decode tok/s | "
+      "wall s |\n"
       "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
       "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1f} |\n",
-      s["metric"].get<std::string>(), s["task"].get<std::string>(), s["protocol"].get<std::string>(),
-      fmt_score(s["score"]), s["scored"].get<int64_t>(), s["errors"].get<int64_t>(), s["unscored"].get<int64_t>(),
-      fmt_rate(t["images_per_s"]), fmt_rate(t["prefill_tokens_per_s"]), fmt_rate(t["decode_tokens_per_s"]),
+      s["metric"].get<std::string>(), s["task"].get<std::string>(),
+      s["protocol"].get<std::string>(), fmt_score(s["score"]), s["scored"].get<int64_t>(),
+      s["errors"].get<int64_t>(), s["unscored"].get<int64_t>(), fmt_rate(t["images_per_s"]),
+      fmt_rate(t["prefill_tokens_per_s"]), fmt_rate(t["decode_tokens_per_s"]),
       t["wall_s"].get<double>());
   std::string others;
   for (const auto& [k, v] : s["scores"].items()) {
@@ -127,8 +181,10 @@ std::string summary_markdown(const Json& s) {
   }
   md += fmt::format("\nScores x100, errors counted as 0. Also: {}.", others);
   if (s["scores"].contains("unextracted"))
-    md += fmt::format(" No option read from {} response(s).", s["scores"]["unextracted"].get<int64_t>());
-  md += fmt::format(" {} of {} selected items done{}.\n", s["done"].get<int64_t>(), s["selected"].get<int64_t>(),
+    md += fmt::format(" No option read from {} response(s).",
+                      s["scores"]["unextracted"].get<int64_t>());
+  md += fmt::format(" {} of {} selected items done{}.\n", s["done"].get<int64_t>(),
+                    s["selected"].get<int64_t>(),
                     s["interrupted"].get<bool>() ? " (interrupted: rerun with --resume)" : "");
   return md;
 }
@@ -141,18 +197,22 @@ Json docvqa_submission(const std::vector<Json>& records) {
     if (!id.empty() && id.size() < 18 && id.find_first_not_of("0123456789") == std::string::npos)
       qid = std::stoll(id);  // the RRC server expects integer question ids
     const Json& a = r.value("extracted", Json());
-    out.push_back({{"questionId", qid}, {"answer", a.is_string() ? a.get<std::string>() : std::string()}});
+    out.push_back(
+        {{"questionId", qid}, {"answer", a.is_string() ? a.get<std::string>() : std::string()}});
   }
   return out;
 }
 
-void write_reports(const std::string& dir, const std::vector<Json>& records, const Json& summary, Task task) {
+void write_reports(const std::string& dir, const std::vector<Json>& records, const Json& summary,
+                   Task task) {
   const std::filesystem::path d(dir);
-  write_text(d / "summary.json", summary.dump(2, ' ', false, Json::error_handler_t::replace) + "\n");
+  write_text(d / "summary.json",
+             summary.dump(2, ' ', false, Json::error_handler_t::replace) + "\n");
   write_text(d / "summary.md", summary_markdown(summary));
   if (task == Task::docvqa)
-    write_text(d / "submission.json",
-               docvqa_submission(records).dump(-1, ' ', false, Json::error_handler_t::replace) + "\n");
+    write_text(
+        d / "submission.json",
+        docvqa_submission(records).dump(-1, ' ', false, Json::error_handler_t::replace) + "\n");
 }
 
 }  // namespace mvl::eval

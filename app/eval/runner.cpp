@@ -57,7 +57,12 @@ void check_same_run(Json before, Json now, const std::string& path) {
     if (!j->contains("model") || !(*j)["model"].is_object()) continue;
     (*j)["model"].erase("backend");
     (*j)["model"].erase("dir");
+    (*j)["model"].erase("name");  // the folder's name: another path to the same model
   }
+  // A run recorded by an older minimax-vl lacks the newer descriptive keys: compare the rest.
+  if (before.contains("model") && before["model"].is_object() && now["model"].is_object())
+    for (auto it = now["model"].begin(); it != now["model"].end();)
+      it = before["model"].contains(it.key()) ? std::next(it) : now["model"].erase(it);
   for (const char* k : {"task", "protocol", "generation", "model"}) {
     if (before.value(k, Json()) != now[k])
       throw Error(ErrorCategory::invalid_argument,
@@ -90,11 +95,36 @@ bool same_item(const Json& r, const Item& item, const RunConfig& c) {
 
 }  // namespace
 
+std::string demo_reason(const engine::ModelInfo& i) {
+  if (i.tiny_demo) return "the bundled tiny random demo model: its answers are gibberish";
+  if (i.num_parameters < kDemoParameters)
+    return fmt::format("only {} parameters (MiniMax-VL-01 has ~456 billion): a test model, "
+                       "not MiniMax-VL-01",
+                       i.num_parameters);
+  return "";
+}
+
 Json describe_model(const engine::Engine& e) {
   const auto& i = e.info();
-  return Json{{"dir", i.dir},           {"layout", i.layout},         {"backend", i.backend}, {"precision", i.precision},
-              {"layers", i.num_layers}, {"hidden_size", i.hidden_size}, {"parameters", i.num_parameters},
-              {"max_context", e.max_context()}, {"tiny_demo", i.tiny_demo}};
+  std::error_code ec;
+  std::string name = fs::weakly_canonical(i.dir, ec).filename().string();
+  if (name.empty()) name = i.dir;
+  const std::string reason = demo_reason(i);
+  Json j{{"name", name},
+         {"dir", i.dir},
+         {"layout", i.layout},
+         {"backend", i.backend},
+         {"precision", i.precision},
+         {"weight_dtype", i.weight_dtype},
+         {"weight_bytes", i.weight_bytes},
+         {"layers", i.num_layers},
+         {"hidden_size", i.hidden_size},
+         {"parameters", i.num_parameters},
+         {"max_context", e.max_context()},
+         {"tiny_demo", i.tiny_demo},
+         {"demo", !reason.empty()}};
+  if (!reason.empty()) j["demo_reason"] = reason;
+  return j;
 }
 
 RunResult run_eval(engine::Engine& eng, const Dataset& ds, const RunConfig& cfg) {

@@ -66,7 +66,13 @@ struct RunResult {
 // --resume meets a run with other settings.
 RunResult run_eval(engine::Engine& engine, const Dataset& dataset, const RunConfig& config);
 
-// The description of the loaded model stored in the reports.
+// Below this many parameters a model is a demo/test model (the bundled tiny-random has ~0.8M;
+// MiniMax-VL-01 has ~456B): reports flag it so a 0.00 is not read as a real score.
+inline constexpr int64_t kDemoParameters = 100'000'000;
+
+// The description of the loaded model stored in the reports: name (its folder's), dir,
+// parameters, weight_bytes, weight_dtype, precision (activations), backend, and demo (with
+// demo_reason) for the bundled random model or any model below kDemoParameters.
 json::Json describe_model(const engine::Engine& engine);
 
 }  // namespace mvl::eval

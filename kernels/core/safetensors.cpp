@@ -214,7 +214,18 @@ const TensorInfo& Checkpoint::info(const std::string& name) const {
 Tensor Checkpoint::get(const std::string& name) const {
   auto it = where_.find(name);
   MVL_CHECK(it != where_.end(), not_found, "checkpoint has no tensor named '{}'", name);
-  return files_[it->second]->get(name);
+  Tensor t = files_[it->second]->get(name);
+  if (observer_ && *observer_) (*observer_)(*files_[it->second]->find(name));
+  return t;
+}
+
+size_t Checkpoint::total_bytes() const {
+  size_t n = 0;
+  for (const auto& [name, file] : where_) {
+    const TensorInfo* t = files_[file]->find(name);
+    n += t->end - t->begin;
+  }
+  return n;
 }
 
 std::vector<std::string> Checkpoint::names() const {

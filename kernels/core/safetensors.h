@@ -4,6 +4,7 @@
 // the problem; tensors are handed out as zero-copy views into the mapping.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -58,10 +59,19 @@ class Checkpoint {
   std::vector<std::string> names() const;  // sorted
   size_t num_tensors() const { return where_.size(); }
   const std::vector<std::shared_ptr<SafetensorsFile>>& files() const { return files_; }
+  // Bytes of every tensor's data (the sum of their byte ranges).
+  size_t total_bytes() const;
+
+  // Called by get() with the tensor handed out, on the calling thread (loaders may call get()
+  // from several threads and for the same name more than once). Copies of this Checkpoint
+  // share it. The engine counts load progress with it.
+  using GetObserver = std::function<void(const TensorInfo&)>;
+  void set_get_observer(GetObserver f) { observer_ = std::make_shared<GetObserver>(std::move(f)); }
 
  private:
   std::vector<std::shared_ptr<SafetensorsFile>> files_;
   std::map<std::string, size_t> where_;  // tensor name -> index into files_
+  std::shared_ptr<GetObserver> observer_;
 };
 
 // Collects tensors (copied at add time) and writes one file. Host tensors only.

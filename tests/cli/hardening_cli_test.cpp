@@ -1,11 +1,14 @@
 // Issue 14's probe, as regression tests on the bundled tiny model: hostile model folders
 // (FIFOs, /dev/zero, absurd pinpoints, tokenizer ids beyond the vocabulary, an empty EOS
-// list, NaN weights), hostile flags (NaN sampling values, out-of-range seeds), endless stdin,
-// the bomb guard's advice, prompt/image budgets and codec noise on stderr. Each must end in
-// one stderr line with the right exit code, quickly (a hang is killed by run_cli's alarm).
+// list, NaN weights), chat /load of a FIFO and /save onto a device node, hostile flags (NaN
+// sampling values, out-of-range seeds), endless stdin, the bomb guard's advice, prompt/image
+// budgets and codec noise on stderr. Each must end in one stderr line with the right exit
+// code, quickly (a hang is killed by run_cli's alarm).
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 
@@ -80,6 +83,35 @@ TEST(HardeningCli, FifoInTheModelFolderIsRefusedNotWaitedOn) {
     ASSERT_EQ(::mkfifo((m + "/" + name).c_str(), 0600), 0);
     expect_one_line_error(ask(m), 3, "is a FIFO");
   }
+}
+
+// Row "a FIFO as a ... /load file": chat's /load of a FIFO hung before. Now one line, and
+// the chat goes on.
+TEST(HardeningCli, ChatLoadOfAFifoIsRefusedNotWaitedOn) {
+  const std::string fifo = test::temp_dir("load_fifo") + "/chat.json";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const auto r =
+      run_cli_timed({"chat", "-m", tiny(), "-n", "2"}, "/load " + fifo + "\nhi\n", kTimeout);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("is a FIFO"), std::string::npos) << r.err;
+  EXPECT_EQ(count_lines(r.out), 1) << "the turn after the refusal must be answered:\n" << r.out;
+}
+
+// Row "chat /save onto ... a device node (/dev/full as root)": the node was replaced by a
+// regular file before. A node of our own (the null device's numbers) in a temp folder, so
+// the old behaviour damages nothing; needs CAP_MKNOD (root), skipped otherwise.
+TEST(HardeningCli, ChatSaveRefusesADeviceNode) {
+  const std::string node = test::temp_dir("save_dev") + "/null.json";
+  if (::mknod(node.c_str(), S_IFCHR | 0666, ::makedev(1, 3)) != 0)
+    GTEST_SKIP() << "mknod needs root: " << std::strerror(errno);
+  const auto r =
+      run_cli_timed({"chat", "-m", tiny(), "-n", "2"}, "hi\n/save " + node + "\nagain\n", kTimeout);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("not a regular file"), std::string::npos) << r.err;
+  struct stat st {};
+  ASSERT_EQ(::lstat(node.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode)) << "the device node was replaced";
+  EXPECT_EQ(count_lines(r.out), 2) << r.out;
 }
 
 // Row "config.json or tokenizer.json linked to /dev/zero": 12 GB read before.

@@ -109,6 +109,32 @@ AnyresLayout anyres_layout(int64_t w, int64_t h, const PreprocessConfig& cfg) {
   return l;
 }
 
+std::vector<Pinpoint> pinpoints_within_budget(int64_t w, int64_t h, const PreprocessConfig& cfg,
+                                              int64_t max_image_tokens) {
+  if (max_image_tokens <= 0 || anyres_layout(w, h, cfg).image_tokens() <= max_image_tokens)
+    return cfg.pinpoints;
+  std::vector<Pinpoint> fit;
+  Pinpoint cheapest{0, 0};
+  int64_t cheapest_tokens = std::numeric_limits<int64_t>::max();
+  PreprocessConfig one = cfg;
+  for (const Pinpoint& p : cfg.pinpoints) {
+    one.pinpoints = {p};
+    int64_t tokens = 0;
+    try {
+      tokens = anyres_layout(w, h, one).image_tokens();
+    } catch (const Error&) {
+      continue;  // this candidate scales the image to nothing
+    }
+    if (tokens <= max_image_tokens) fit.push_back(p);
+    if (tokens < cheapest_tokens) {
+      cheapest_tokens = tokens;
+      cheapest = p;
+    }
+  }
+  if (fit.empty() && cheapest_tokens != std::numeric_limits<int64_t>::max()) fit.push_back(cheapest);
+  return fit.empty() ? cfg.pinpoints : fit;
+}
+
 std::string expand_image_placeholders(const std::string& text, const std::vector<int64_t>& counts,
                                       const std::string& placeholder) {
   MVL_CHECK(!placeholder.empty(), invalid_argument, "image placeholder is empty");

@@ -51,6 +51,15 @@ struct AnyresLayout {
 // problem (e.g. a pinpoint that is not a multiple of the tile size).
 AnyresLayout anyres_layout(int64_t w, int64_t h, const PreprocessConfig& cfg);
 
+// The per-image token budget (--max-image-tokens), an extension: the released processor has
+// none. Returns the pinpoints of `cfg` whose layout for a w x h image needs at most
+// `max_image_tokens` image tokens, in file order, so select_best_resolution among them picks
+// the best grid within the budget. Every pinpoint is kept when max_image_tokens <= 0 or when
+// the released choice already fits (the released behaviour, bit for bit). When none fits,
+// the single pinpoint needing the fewest tokens (first in file order on a tie).
+std::vector<Pinpoint> pinpoints_within_budget(int64_t w, int64_t h, const PreprocessConfig& cfg,
+                                              int64_t max_image_tokens);
+
 // Replaces the k-th occurrence of `placeholder` in `text` by counts[k] copies of it.
 // Throws Error{invalid_argument} unless the text holds exactly counts.size() placeholders
 // (the reference silently keeps extra ones; a runtime must not, spec §3.11).
