@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# A session's closing GPU call in one command: session_check.sh (build, every gpu test, model
+# decode base vs this), then quant_bench.sh (issue 17 rows) and serve_batch.sh (issue 19/21
+# batching rows) on the same build-device/. Each step's logs go to $OUT/<step>/; they are
+# packed into $OUT/logs.tar.gz (the device tool returns only a few files per call) and the
+# summaries are printed.
+#   carry: .stb .pcre2 .httplib .base   (tools/device/prepare_carry.sh fills them)
+#   tools/device/final_check.sh [SERVE_LAYERS]
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+OUT=${OUT:-$ROOT/out}
+mkdir -p "$OUT"
+t0=$SECONDS
+step() {  # step NAME TIMEOUT CMD...
+  local name=$1 limit=$2
+  shift 2
+  mkdir -p "$OUT/$name"
+  OUT="$OUT/$name" timeout "$limit" "$@" > "$OUT/$name/stdout.log" 2>&1
+  echo "== $name rc=$? at $((SECONDS - t0)) s"
+}
+step session 300 tools/device/session_check.sh --random-weights --layers 6 --tokens 4096 --decode-steps 32 --reps 3
+grep -v -E "^what|replica|prefill lightning|prefill MoE|memory:" "$OUT/session/summary.txt"
+step quant 150 tools/device/quant_bench.sh
+tail -22 "$OUT/quant/stdout.log"
+step serve 200 tools/device/serve_batch.sh "${1:-2}"
+cat "$OUT/serve/summary.txt" 2>/dev/null | head -60
+(cd "$OUT" && tar -czf logs.tar.gz session quant serve && rm -rf session quant serve)
+echo "total $((SECONDS - t0)) s"
