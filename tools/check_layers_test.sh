@@ -13,8 +13,8 @@ failures=0
 # A tiny tree that obeys every rule.
 clean() {
   rm -rf "$TMP/t" && mkdir -p "$TMP/t" && cd "$TMP/t" || exit 2
-  mkdir -p kernels/core kernels/ops kernels/cuda vision/model llm/model app/engine app/cli \
-    app/desktop app/server tests/llm
+  mkdir -p kernels/core kernels/ops kernels/cuda kernels/bench vision/model vision/image llm/model \
+    app/engine/inspect app/cli app/desktop app/server tests/llm
   printf '#pragma once\n' > kernels/core/tensor.h
   printf '#pragma once\n#include "kernels/core/tensor.h"\n' > kernels/ops/linear.h
   printf '#include <cuda_runtime.h>\n#include "kernels/cuda/common.cuh"\n' > kernels/cuda/gemm.cu
@@ -25,6 +25,8 @@ clean() {
   printf '#pragma once\n' > llm/model/text_model.h
   printf '#include "vision/model/vit.h"\n#include "llm/model/text_model.h"\n' > app/engine/engine.cpp
   printf '#pragma once\n' > app/engine/engine.h
+  printf '#pragma once\n' > kernels/bench/timing.h
+  printf '#include "kernels/bench/timing.h"\n' > app/engine/inspect/kernel_bench.cpp
   printf '#include "app/engine/engine.h"\n#include "kernels/core/tensor.h"\n' > app/cli/cmd_ask.cpp
   printf '#include <imgui.h>\n#include <GLFW/glfw3.h>\n' > app/desktop/main.cpp
   printf '#include <httplib.h>\n#include "app/engine/engine.h"\n' > app/server/server.cpp
@@ -77,6 +79,11 @@ plant "vision includes kernels/cuda" vision/model/bad.cpp:2 '#include "kernels/c
 plant "engine includes a front end" app/engine/bad.cpp:2 '#include "app/cli/cmd_ask.h"'
 plant "front end includes llm" app/desktop/bad.cpp:3 '#include "llm/model/text_model.h"'
 plant "front end includes kernels/cuda" app/cli/bad.cpp:1 '#include "kernels/cuda/gemm.h"'
+plant "front end includes kernels/bench" app/cli/bad.cpp:2 '#include "kernels/bench/timing.h"'
+plant "front end includes vision" app/desktop/bad.h:4 '#include "vision/image/image.h"'
+plant "engine core includes kernels/bench" app/engine/core/bad.cpp:2 '#include "kernels/bench/timing.h"'
+plant "engine inspect includes kernels/cuda" app/engine/inspect/bad.cpp:3 '#include "kernels/cuda/gemm.h"'
+plant "llm includes kernels/bench" llm/model/bad.cpp:1 '#include "kernels/bench/timing.h"'
 plant "CUDA header outside kernels/cuda" llm/model/bad.cpp:2 '#include <cuda_runtime.h>'
 plant "cublas outside kernels/cuda" kernels/ops/bad.cpp:6 '#include <cublasLt.h>'
 plant ".cuh outside kernels/cuda" llm/model/bad.cu:2 '#include "helpers.cuh"'

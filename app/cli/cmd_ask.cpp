@@ -66,14 +66,23 @@ int run_ask(const AskFlags& f) {
     for (const auto& path : f.images) check_image_path(path);
   });
   InterruptGuard guard;
-  auto eng = open_engine(f.model);
+  OpenStyle style;
+  style.quiet = f.json;  // --json: stdout is one object and stderr stays clean
+  auto eng = open_engine(f.model, style);
 
   engine::Request r;
   r.session = eng->new_session(f.gen.system);
   r.options = f.gen.options();
   input_phase([&] {
-    for (const auto& path : f.images)
-      r.content.push_back(engine::ContentPart::make_image(path, eng->prepare_image(path)));
+    for (const auto& path : f.images) {
+      auto prepared = eng->prepare_image(path);
+      if (f.verbose)  // the tile map: the grid the model will see and its tokens
+        std::fprintf(stderr, "%s",
+                     engine::format_tile_map(eng->tile_map(prepared->width, prepared->height), path,
+                                             eng->max_context())
+                         .c_str());
+      r.content.push_back(engine::ContentPart::make_image(path, std::move(prepared)));
+    }
   });
   // Images first, then the question: the layout of the official examples.
   r.content.push_back(engine::ContentPart::make_text(prompt));
@@ -110,15 +119,13 @@ void add_ask_command(CLI::App& app, RunFn& run) {
       "  echo \"Describe both pages\" | minimax-vl ask --image p1.png --image p2.png --json\n"
       "Decoding is greedy by default (as the official MiniMax-VL-01 examples); --temp > 0 samples.");
   add_model_flags(*cmd, f->model);
-  cmd->add_option("--image", f->images, "Image file (PNG, JPEG, WebP, BMP, GIF, TIFF); repeatable, in order")
-      ->type_name("PATH")
-      ->allow_extra_args(false);
+  add_images_flag(*cmd, f->images, "Image file (PNG, JPEG, WebP, BMP, GIF, TIFF); repeatable, in order");
   cmd->add_option("question", f->prompt_words, "The question (or '-' / a pipe on stdin)")->type_name("PROMPT");
-  cmd->add_option("-p,--prompt", f->prompt_flag, "The question, as an option")->type_name("TEXT");
+  add_prompt_flag(*cmd, f->prompt_flag, "The question, as an option");
   add_generation_flags(*cmd, f->gen);
-  cmd->add_flag("--json", f->json,
+  add_json_flag(*cmd, f->json,
                 "Print one JSON object: answer, finish_reason, images, usage, timings, model");
-  cmd->add_flag("-v,--verbose", f->verbose, "Print timings (load, encode, prefill, decode) on stderr");
+  cmd->add_flag("-v,--verbose", f->verbose, "Print timings (load, encode, prefill, decode) and each image's tile map on stderr");
   cmd->callback([f, &run] { run = [f] { return run_ask(*f); }; });
 }
 

@@ -3,8 +3,9 @@
 //   model   the engine's raw requests over llm::TextModel::random (app/engine/inspect/
 //           model_bench.h): prefill of --tokens tokens, then greedy decode at that context with
 //           the sampler on the GPU, CUDA graphs on and off: the road ask/chat/generate take;
-//   kernels the kernel-level replica of the layer stack (kernels/bench/layer_stack_bench), which
-//           also measures the copy rate and GEMM rate used for the floors.
+//   kernels the kernel-level replica of the layer stack (kernels/bench/layer_stack_bench, through
+//           app/engine/inspect/kernel_bench.h), which also measures the copy rate and GEMM rate
+//           used for the floors.
 // --path both (default) runs both in one process and prints model / replica ratios.
 #include <algorithm>
 #include <chrono>
@@ -14,12 +15,11 @@
 #include <vector>
 
 #include "app/cli/command.h"
+#include "app/cli/flags.h"
+#include "app/engine/inspect/kernel_bench.h"
 #include "app/engine/inspect/model_bench.h"
+#include "app/engine/loading/install_paths.h"
 #include "kernels/ops/device.h"
-#ifdef MVL_HAVE_CUDA
-#include "kernels/bench/layer_stack_bench.h"
-#include "kernels/bench/timing.h"
-#endif
 
 namespace mvl::cli {
 
@@ -27,7 +27,8 @@ namespace {
 
 struct BenchOpts {
   bool random_weights = false;
-  std::string config = "configs/minimax-vl-01.json";
+  // The released shapes as installed (<prefix>/share/minimax-vl/configs), never the cwd.
+  std::string config = engine::shipped_path("configs/minimax-vl-01.json");
   int layers = 0;  // 0: as many as fit, at most 8
   int64_t tokens = 4096;
   int decode_steps = 32;
@@ -35,16 +36,18 @@ struct BenchOpts {
   std::string path = "both";
   int64_t batch = 1;
   bool no_lm_head = false;
-  int device = 0;
+  std::string device_flag = "cuda";  // --device cuda|cuda:N (a bare N still parses)
+  int device = 0;                    // its index
   uint64_t seed = 1;
+  std::string quant;  // --quant: model weights in this scheme; kernels: the quantized MoE rows
 };
 
 constexpr int kDefaultLayers = 8;  // 7 lightning + 1 softmax: one full period of the released stack
 constexpr double kGB = 1e9;
 
 #ifdef MVL_HAVE_CUDA
-const cuda::StackBenchRow* find_row(const cuda::StackBenchReport& rep, const std::string& prefix,
-                                    const std::string& suffix) {
+const engine::KernelBenchRow* find_row(const engine::KernelBenchReport& rep,
+                                       const std::string& prefix, const std::string& suffix) {
   for (const auto& row : rep.rows)
     if (row.name.rfind(prefix, 0) == 0 && row.name.size() >= suffix.size() &&
         row.name.compare(row.name.size() - suffix.size(), suffix.size(), suffix) == 0)
@@ -63,11 +66,11 @@ int run_bench(const BenchOpts& o, int64_t full_layers) {
   std::printf("GPU %d: %s\n", o.device, ops::cuda_device_name(o.device).c_str());
   int64_t layers = o.layers > 0 ? o.layers : std::min<int64_t>(kDefaultLayers, full_layers);
 
-  cuda::StackBenchReport rep;
+  engine::KernelBenchReport rep;
   double copy_tbs = 0;
   const int64_t replica_layers = layers;
   if (want_kernels) {
-    cuda::StackBenchOptions so;
+    engine::KernelBenchOptions so;
     so.config_path = o.config;
     so.layers = static_cast<int>(layers);
     so.tokens = o.tokens;
@@ -75,7 +78,7 @@ int run_bench(const BenchOpts& o, int64_t full_layers) {
     so.reps = o.reps;
     so.lm_head = !o.no_lm_head;
     so.device = o.device;
-    rep = cuda::run_stack_bench(so);
+    rep = engine::run_kernel_bench(so);
     copy_tbs = rep.copy_tbs;
     std::printf(
         "\n== kernels: layer-stack replica (kernels/cuda only; experts shared by all layers)\n");
@@ -84,16 +87,29 @@ int run_bench(const BenchOpts& o, int64_t full_layers) {
     for (const auto& r : rep.rows)
       std::printf("%-62s %12.3f %12.3f %8.2f  %s\n", r.name.c_str(), r.ms, r.floor_ms,
                   r.ms / r.floor_ms, r.note.c_str());
+    if (!o.quant.empty() && o.quant != "bf16" && o.quant != "none") {
+      std::printf(
+          "\n== kernels: one MoE layer with quantized experts (kernels/cuda/quant_moe.cu; same "
+          "bf16 weights quantized per format; floor = bytes read / copy rate, or GEMM FLOPs / "
+          "bf16 GEMM rate)\n");
+      for (const auto& r : engine::run_quant_moe_rows(o.config, o.tokens, std::max(o.reps, 20),
+                                                      o.device, rep.copy_tbs, rep.gemm_tflops))
+        std::printf("%-62s %12.3f %12.3f %8.2f  %s\n", r.name.c_str(), r.ms, r.floor_ms,
+                    r.ms / r.floor_ms, r.note.c_str());
+    }
   }
   if (!want_model) return kExitOk;
 
-  const engine::ModelBenchFit f = engine::model_bench_fit(o.config, o.tokens, o.device);
+  const llm::QuantScheme quant =
+      o.quant.empty() ? llm::QuantScheme::none : *llm::quant_scheme_from_name(o.quant);
+  const engine::ModelBenchFit f = engine::model_bench_fit(o.config, o.tokens, o.device, quant);
   const double free_b = static_cast<double>(f.free_bytes), per_layer = f.per_layer_bytes,
                globals = f.global_bytes;
   const int64_t fit = f.layers_that_fit;
   std::printf(
-      "\n== model: the engine's raw requests over llm::TextModel with random bf16 weights (the road of "
-      "ask/chat/generate: sampling on the GPU, the id read back each step)\n");
+      "\n== model: the engine's raw requests over llm::TextModel with random %s weights (the road of "
+      "ask/chat/generate: sampling on the GPU, the id read back each step)\n",
+      llm::quant_scheme_name(quant));
   std::printf(
       "memory: %.1f GB free of %.1f GB; %.2f GB per layer + %.2f GB embedding/LM head -> %lld "
       "layers fit\n",
@@ -111,10 +127,8 @@ int run_bench(const BenchOpts& o, int64_t full_layers) {
               (globals + per_layer) / kGB, free_b / kGB);
     layers = std::min(layers, fit);
   }
-  if (copy_tbs == 0) {  // --path model: the copy rate for the floor, measured here
-    const cuda::Context ctx(o.device);
-    copy_tbs = cuda::measure_copy_bandwidth(ctx) / 1e12;
-  }
+  if (copy_tbs == 0)  // --path model: the copy rate for the floor, measured here
+    copy_tbs = engine::measure_copy_tbs(o.device);
   engine::ModelBenchOptions mo;
   mo.config = o.config;
   mo.layers = layers;
@@ -123,6 +137,8 @@ int run_bench(const BenchOpts& o, int64_t full_layers) {
   mo.reps = o.reps;
   mo.device = o.device;
   mo.seed = o.seed;
+  mo.quant = quant;
+  mo.batch = static_cast<int>(o.batch);
   const engine::ModelBenchReport m = engine::run_model_bench(mo);
   std::printf(
       "%lld layers (%.1f GB of weights, made on the GPU in %.1f s), prompt %lld tokens, %d decode "
@@ -137,6 +153,20 @@ int run_bench(const BenchOpts& o, int64_t full_layers) {
   std::printf("%-44s %12.3f %12.1f\n", "decode step, op by op (per token, host)", m.eager_ms,
               1e3 / m.eager_ms);
   std::printf("graph stats (a graphed request): %s\n", m.graph_report.c_str());
+  if (m.batch > 1) {
+    std::printf(
+        "\n== model, %d concurrent requests continuously batched by the engine (one "
+        "decode_batch per step; mean batch %.1f)\n",
+        m.batch, m.batch_mean_b);
+    std::printf("%-44s %12s %12s %12s %10s\n", "what", "step ms", "tok/s/seq", "tok/s all",
+                "x B=1");
+    std::printf("%-44s %12.3f %12.1f %12.1f %10.2f\n", "decode B=1 (CUDA graph, above)", m.graph_ms,
+                1e3 / m.graph_ms, 1e3 / m.graph_ms, 1.0);
+    std::printf("%-44s %12.3f %12.1f %12.1f %10.2f\n",
+                ("decode B=" + std::to_string(m.batch) + " (batched, op by op)").c_str(),
+                m.batch_step_ms, m.batch_seq_tok_s, m.batch_agg_tok_s,
+                m.batch_agg_tok_s / (1e3 / m.graph_ms));
+  }
   if (copy_tbs > 0) {
     const double floor_ms = m.step_bytes / (copy_tbs * 1e12) * 1e3;
     std::printf(
@@ -212,27 +242,33 @@ void add_bench_command(CLI::App& app, RunFn& run) {
                   "What to time: model (TextModel), kernels (the replica) or both")
       ->check(CLI::IsMember({"model", "kernels", "both"}))
       ->capture_default_str();
-  sub->add_option("--batch", o->batch,
-                  "Sequences per decode step of the replica (1-64; the model path: 1)")
+  sub->add_option(
+         "--batch", o->batch,
+         "Sequences per decode step: the replica's; the model path also runs B concurrent requests "
+         "through the engine's continuous batching (1-64)")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
   sub->add_flag("--no-lm-head", o->no_lm_head,
                 "Leave the final norm + LM head + argmax out of the replica's decode step");
-  sub->add_option("--seed", o->seed, "Seed of the random weights")->capture_default_str();
-  sub->add_option("--device", o->device, "CUDA device index")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
+  sub->add_option("--quant", o->quant,
+                  "Weight format: the model section makes its weights in this scheme (quantized "
+                  "on the GPU; the floor counts the quantized bytes); the kernels section adds the "
+                  "MoE-layer rows of every format (decode n=1 vs bytes floor, prefill vs bf16)")
+      ->type_name("FORMAT")
+      ->check(
+          CLI::IsMember({"bf16", "none", "int8", "int8-experts", "fp8-experts", "int4-experts"}));
+  add_seed_flag(*sub, o->seed, "Seed of the random weights");
+  add_device_flag(*sub, o->device_flag, "The GPU: cuda or cuda:N (bench needs a CUDA GPU)");
   sub->callback([o, &run] {
     run = [o]() -> int {
+      const Device dev = parse_device_flag(o->device_flag);
+      MVL_CHECK(dev.is_cuda(), invalid_argument,
+                "bench times the GPU: pass --device cuda or cuda:N, not '{}'", o->device_flag);
+      o->device = dev.index;
       if (!o->random_weights)
         throw_error(
             ErrorCategory::invalid_argument,
             "bench needs --random-weights (benchmarks on a real checkpoint are not supported yet)");
-      MVL_CHECK(o->path == "kernels" || o->batch == 1, invalid_argument,
-                "bench: --batch {} applies to the kernel replica only; the model path decodes one "
-                "sequence "
-                "(pass --path kernels)",
-                o->batch);
       const int64_t full_layers =
           input_phase([&] { return engine::bench_config_layers(o->config); });
       MVL_CHECK(o->layers <= full_layers, invalid_argument,

@@ -189,8 +189,7 @@ void add_chat_command(CLI::App& app, RunFn& run) {
       "Commands: /image PATH, /clear, /regen, /save FILE, /load FILE, /stats, /help, /quit.\n"
       "Decoding is greedy by default (as the official MiniMax-VL-01 examples); --temp > 0 samples.");
   add_model_flags(*cmd, f->model);
-  cmd->add_option("--image", f->images, "Image to attach to the first message; repeatable")->type_name("PATH")
-      ->allow_extra_args(false);
+  add_images_flag(*cmd, f->images, "Image to attach to the first message; repeatable");
   add_generation_flags(*cmd, f->gen);
   cmd->add_flag("-v,--verbose", f->verbose, "Print timings after every answer on stderr");
   cmd->callback([f, &run] {

@@ -132,7 +132,9 @@ int run_eval_command(const EvalFlags& f) {
   const std::shared_ptr<eval::OutputLock> lock = eval::OutputLock::acquire(out_dir);
 
   InterruptGuard guard;
-  auto eng = open_engine(f.model);
+  OpenStyle style;
+  style.quiet = f.json || f.quiet;
+  auto eng = open_engine(f.model, style);
 
   eval::RunConfig cfg;
   cfg.task = task;
@@ -241,10 +243,14 @@ void add_eval_command(CLI::App& app, RunFn& run) {
     n->description("Max new tokens per item. Default: 32 (docvqa), 16 (ai2d) as lmms-eval; 1024 with --protocol cot");
     n->default_str("");
   }
-  cmd->add_flag("--json", f->json, "Print the summary as JSON on stdout instead of the markdown table");
+  add_json_flag(*cmd, f->json,
+                "Print the summary as JSON on stdout instead of the markdown table (errors as JSON "
+                "objects too)");
   cmd->add_flag("-q,--quiet", f->quiet, "No progress lines on stderr");
   cmd->callback([f, cmd, &run] {
-    f->max_tokens_given = cmd->count("--max-tokens") > 0;
+    f->max_tokens_given = cmd->count("--max-tokens") + cmd->count("--max-new-tokens") +
+                              cmd->count("--n-predict") >
+                          0;
     run = [f] { return run_eval_command(*f); };
   });
 }

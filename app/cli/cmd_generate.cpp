@@ -6,6 +6,7 @@
 // next image token id by that image's features. Streams the decoded text to stdout, or with
 // --print-ids prints the generated ids.
 #include <cstdio>
+#include <ctime>
 
 #include "app/cli/command.h"
 #include "app/cli/generation_cli.h"
@@ -21,7 +22,7 @@ struct GenerateOptions {
   std::vector<std::string> images;
   int64_t max_new = 64;
   float temperature = 0.0f;
-  int64_t top_k = 0;
+  int top_k = 0;
   float top_p = 1.0f;
   float repetition_penalty = 1.0f;
   uint64_t seed = 0;
@@ -31,6 +32,9 @@ struct GenerateOptions {
   std::string device = "cpu";  // "cpu", "cuda" or "cuda:N"
   std::string precision;       // "" = the device's default (bf16 on CUDA)
   std::string resize_compat = "classic";
+  int tp = 1;     // tensor-parallel ranks
+  int rank = -1;  // >= 0: one process per rank
+  std::string rendezvous;
 };
 
 int run_generate(const GenerateOptions& o) {
@@ -39,6 +43,9 @@ int run_generate(const GenerateOptions& o) {
   mf.device = o.device;
   mf.precision = o.precision;
   mf.resize_compat = o.resize_compat;
+  mf.tp = o.tp;
+  mf.rank = o.rank;
+  mf.rendezvous = o.rendezvous;
   OpenStyle style;
   style.note_default = false;
   style.require_tokenizer = false;  // --ids works on checkpoints without tokenizer.json
@@ -58,12 +65,15 @@ int run_generate(const GenerateOptions& o) {
   r.raw.ignore_eos = o.ignore_eos;
   r.options.max_tokens = o.max_new;
   r.options.sampling.temperature = o.temperature;
-  r.options.sampling.top_k = static_cast<int>(o.top_k);
+  r.options.sampling.top_k = o.top_k;
   r.options.sampling.top_p = o.top_p;
   r.options.sampling.repetition_penalty = o.repetition_penalty;
   r.options.sampling.seed = o.seed;
   const bool print_text = !o.print_ids && e->info().has_tokenizer;
+  r.raw.detokenize = print_text;         // --print-ids never shows text: skip the detokenizer
+  const std::clock_t c0 = std::clock();  // process CPU time: all threads, load-independent
   const engine::RequestHandle h = run_streaming(*e, std::move(r), print_text);
+  const double cpu_s = static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC;
   throw_if_error(h);
   const engine::DoneEvent& d = *h.done();
   if (print_text) {
@@ -76,10 +86,13 @@ int run_generate(const GenerateOptions& o) {
   }
   if (o.stats) {
     const auto& t = d.timings;
-    std::fprintf(stderr,
-                 "prefill: %lld tokens in %.3f s (%.1f tok/s); decode: %lld tokens in %.3f s (%.1f tok/s)\n",
-                 static_cast<long long>(d.usage.prompt_tokens), t.prefill_ms / 1e3, t.prefill_tokens_per_s,
-                 static_cast<long long>(d.usage.completion_tokens), t.decode_ms / 1e3, t.decode_tokens_per_s);
+    std::fprintf(
+        stderr,
+        "prefill: %lld tokens in %.3f s (%.1f tok/s); decode: %lld tokens in %.3f s (%.1f tok/s); "
+        "%.3f s CPU in all\n",
+        static_cast<long long>(d.usage.prompt_tokens), t.prefill_ms / 1e3, t.prefill_tokens_per_s,
+        static_cast<long long>(d.usage.completion_tokens), t.decode_ms / 1e3, t.decode_tokens_per_s,
+        cpu_s);
   }
   return d.reason == engine::StopReason::cancelled ? kExitInterrupted : kExitOk;
 }
@@ -93,43 +106,30 @@ void add_generate_command(CLI::App& app, RunFn& run) {
       "Continue a prompt with the language model (raw text or token ids, no chat template; the engine's\n"
       "raw requests, so the same image encoding, prefill and sampler as ask).\n"
       "With --ids, each --image replaces the next image token id in the ids by that image's features.");
-  cmd->add_option("-m,--model", o->model, "Model directory (default: the bundled tiny model)");
-  auto* p = cmd->add_option("-p,--prompt", o->prompt, "Prompt text (tokenized with the model's tokenizer.json)");
+  add_model_flag(*cmd, o->model, "Model directory (default: the bundled tiny model)");
+  auto* p = add_prompt_flag(*cmd, o->prompt, "Prompt text (tokenized with the model's tokenizer.json)");
   auto* ids = cmd->add_option("--ids", o->ids_file, "File of whitespace-separated prompt token ids ('-' = stdin)");
   p->excludes(ids);
-  cmd->add_option("--image", o->images,
-                  "Image for the next image token id in --ids (repeatable, in order); the token is expanded to "
-                  "the image's token count")
+  add_images_flag(*cmd, o->images,
+                  "Image for the next image token id in --ids (repeatable, in order); the token is "
+                  "expanded to the image's token count")
       ->needs(ids);
-  cmd->add_option("-n,--max-new-tokens", o->max_new, "Number of tokens to generate")
-      ->capture_default_str()
+  add_max_tokens_flag(*cmd, o->max_new, "Number of tokens to generate")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
-  cmd->add_option("--temp,--temperature", o->temperature, "Sampling temperature; 0 = greedy")
-      ->capture_default_str()
-      ->check(kFinite)
-      ->check(CLI::Range(0.0f, 100.0f));
-  cmd->add_option("--top-k", o->top_k, "Keep only the k most likely tokens (0 = off)")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--top-p", o->top_p, "Nucleus sampling mass in (0, 1] (1 = off)")
-      ->capture_default_str()
-      ->check(kFinite)
-      ->check(CLI::Range(1e-9f, 1.0f));
-  cmd->add_option("--repeat-penalty", o->repetition_penalty, "Repetition penalty (1 = off)")
-      ->capture_default_str()
-      ->check(kFinite)
-      ->check(CLI::Range(1e-3f, 100.0f));
-  cmd->add_option("--seed", o->seed, "Random seed for sampling")
-      ->check(kSeed)
-      ->capture_default_str();
+  add_temp_flag(*cmd, o->temperature, "Sampling temperature; 0 = greedy");
+  add_top_k_flag(*cmd, o->top_k, "Keep only the k most likely tokens (0 = off)");
+  add_top_p_flag(*cmd, o->top_p, "Nucleus sampling mass in (0, 1] (1 = off)");
+  add_repeat_penalty_flag(*cmd, o->repetition_penalty, "Repetition penalty (1 = off)");
+  add_seed_flag(*cmd, o->seed, "Random seed for sampling");
   cmd->add_flag("--print-ids", o->print_ids, "Print the generated token ids (space-separated, one line) instead of text");
   cmd->add_flag("--ignore-eos", o->ignore_eos, "Keep generating past the end-of-sequence token");
   cmd->add_flag("--stats", o->stats, "Print prefill/decode speed to stderr");
-  cmd->add_option("--device", o->device,
-                  "Where the model (both halves) runs: cpu, cuda or cuda:N (needs a build with the CUDA backend)")
-      ->capture_default_str();
+  add_device_flag(*cmd, o->device,
+                  "Where the model (both halves) runs: cpu, cuda or cuda:N (needs a build with the "
+                  "CUDA backend)");
   add_precision_flag(*cmd, o->precision);
   add_resize_compat_flag(*cmd, o->resize_compat);
+  add_tp_flag(*cmd, o->tp, o->rank, o->rendezvous);
   cmd->callback([o, &run, p, ids] {
     if (p->count() == 0 && ids->count() == 0) throw CLI::RequiredError("-p TEXT or --ids FILE");
     run = [o] { return run_generate(*o); };

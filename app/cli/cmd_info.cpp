@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "app/cli/command.h"
+#include "app/cli/flags.h"
 #include "app/engine/loading/memory_fit.h"
 #include "app/engine/inspect/memory_plan.h"
 #include "app/engine/loading/model_config.h"
@@ -304,23 +305,22 @@ void add_info_command(CLI::App& app, RunFn& run) {
       "Exits 3 if tensors are missing, unexpected or of the wrong shape or dtype.\n"
       "Examples:\n"
       "  minimax-vl info\n"
-      "  minimax-vl info -m /models/MiniMax-VL-01 --tp 8 --context 32768\n"
+      "  minimax-vl info -m /models/MiniMax-VL-01 --tp 8 -c 32768\n"
       "  minimax-vl info -m configs/minimax-vl-01.json --tp 8 --json\n"
       "  minimax-vl info -m configs/minimax-vl-01.json --gpus 8 --quant int8");
-  cmd->add_option("-m,--model", o->model, "Checkpoint directory or config .json")->capture_default_str();
+  add_model_flag(*cmd, o->model, "Checkpoint directory or config .json")->capture_default_str();
   cmd->add_option("--tp,--gpus", o->gpus,
                   "Tensor-parallel ranks (GPUs) of the memory plan, as `logits --tp` places them (must "
                   "split the heads, KV heads and experts)")
       ->capture_default_str();
-  cmd->add_option("--context", o->context, "Tokens of KV cache per sequence in the memory plan")
-      ->capture_default_str();
+  add_ctx_size_flag(*cmd, o->context, "Tokens of KV cache per sequence in the memory plan");
   cmd->add_option("--sequences", o->sequences, "Concurrent sequences in the memory plan")->capture_default_str();
   cmd->add_option(
       "--quant", o->quant,
       "Plan the weights in this format (" + llm::quant_scheme_choices() +
           ": int8 = every linear but embed_tokens, lm_head, routers and the vision half) and "
           "show which GPU counts of H100-80GB / H200-141GB fit each format at 8K, 64K, 1M context");
-  cmd->add_flag("--json", o->json, "Print one JSON object instead of text");
+  add_json_flag(*cmd, o->json, "Print one JSON object instead of text");
   cmd->callback([o, &run] {
     run = [o] {
       Info in;

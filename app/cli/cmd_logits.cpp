@@ -22,7 +22,10 @@ struct LogitsOptions {
   std::string device = "cpu";  // "cpu", "cuda" or "cuda:N"
   std::string precision;       // "" = the device's default
   int tp = 1;                  // tensor-parallel ranks
+  int rank = -1;               // >= 0: this process is one rank of tp processes
+  std::string rendezvous;      // where they meet
   std::string resize_compat = "classic";
+  std::string quant;  // --quant at load ("" = as stored)
 };
 
 int run_logits(const LogitsOptions& o) {
@@ -31,11 +34,14 @@ int run_logits(const LogitsOptions& o) {
   mf.device = o.device;
   mf.precision = o.precision;
   mf.resize_compat = o.resize_compat;
+  mf.quant = o.quant;
+  mf.tp = o.tp;
+  mf.rank = o.rank;
+  mf.rendezvous = o.rendezvous;
   OpenStyle style;
   style.note_default = false;
   style.require_tokenizer = false;
   style.prefill_chunk = o.chunk;  // 0: the whole prompt at once
-  style.tp = o.tp;
   const std::unique_ptr<engine::Engine> e = open_engine(mf, style);
   engine::Request r;
   r.kind = engine::Request::Kind::raw;
@@ -54,7 +60,9 @@ int run_logits(const LogitsOptions& o) {
   w.write(o.out);
   std::fprintf(stderr, "wrote %s: logits [%lld, %lld]", o.out.c_str(), static_cast<long long>(d.logits.dim(0)),
                static_cast<long long>(d.logits.dim(1)));
-  if (o.tp > 1)
+  if (o.rank >= 0)
+    std::fprintf(stderr, " (rank %d of %d processes)", o.rank, o.tp);
+  else if (o.tp > 1)
     std::fprintf(stderr, " (text model over %d %s ranks)", o.tp, e->info().backend == "cuda" ? "GPU" : "CPU");
   std::fprintf(stderr, "\n");
   return kExitOk;
@@ -67,26 +75,26 @@ void add_logits_command(CLI::App& app, RunFn& run) {
   CLI::App* cmd = app.add_subcommand("logits",
                                      "Dump the logits of every position of a token-id prompt to a "
                                      "safetensors file (parity checks)");
-  cmd->add_option("-m,--model", o->model, "Model directory (default: the bundled tiny model)");
+  add_model_flag(*cmd, o->model, "Model directory (default: the bundled tiny model)");
   cmd->add_option("--ids", o->ids_file, "File of whitespace-separated token ids ('-' = stdin)")
       ->required();
-  cmd->add_option("--image", o->images,
+  add_images_flag(*cmd, o->images,
                   "Image for the next image token id in --ids (repeatable, in order); its rows "
                   "replace the token");
   cmd->add_option("-o,--out", o->out,
                   "Output .safetensors; holds one F32 tensor 'logits' [n_tokens, vocab_size]")
       ->required();
-  cmd->add_option("--device", o->device,
+  add_device_flag(*cmd, o->device,
                   "Where the model (both halves) runs: cpu, cuda or cuda:N (needs a build with the "
-                  "CUDA backend)")
-      ->capture_default_str();
+                  "CUDA backend)");
   add_precision_flag(*cmd, o->precision);
   add_resize_compat_flag(*cmd, o->resize_compat);
-  cmd->add_option("--tp", o->tp,
-                  "Tensor-parallel ranks for the text model: CPU threads with --device cpu, GPUs "
-                  "from --device's index on with cuda (must split the heads, KV heads and experts)")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+  add_tp_flag(*cmd, o->tp, o->rank, o->rendezvous);
+  cmd->add_option("--quant", o->quant,
+                  "Quantize the text model's weights while loading (as ask's --quant)")
+      ->type_name("FORMAT")
+      ->check(
+          CLI::IsMember({"bf16", "none", "int8", "int8-experts", "fp8-experts", "int4-experts"}));
   cmd->add_option("--chunk", o->chunk, "Prefill in chunks of this many tokens (0 = all at once)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);

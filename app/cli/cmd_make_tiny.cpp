@@ -1,6 +1,7 @@
 // `minimax-vl make-tiny`: writes a tiny random MiniMax-VL-01 checkpoint (released tensor
 // names by default) for tests and demos; assets/models/tiny-random is its output at seed 0.
 #include "app/cli/command.h"
+#include "app/cli/flags.h"
 #include "app/engine/loading/install_paths.h"
 #include "app/engine/inspect/tiny_model.h"
 
@@ -25,7 +26,7 @@ void add_make_tiny_command(CLI::App& app, RunFn& run) {
       "~1 MB of bf16 weights) for tests and demos. The same seed and tokenizer give identical bytes.\n"
       "Example: minimax-vl make-tiny --out /tmp/tiny && minimax-vl info -m /tmp/tiny");
   cmd->add_option("--out,-o", o->out, "Output directory (created if needed)")->required();
-  cmd->add_option("--seed", o->seed, "Seed of the weight generator")->capture_default_str();
+  add_seed_flag(*cmd, o->seed, "Seed of the weight generator");
   cmd->add_option("--tokenizer", o->tokenizer, "tokenizer.json to bundle (must contain <image> and <end_of_sentence>)")
       ->capture_default_str();
   cmd->add_option("--layout", o->layout, "Tensor names and config schema: released (remote code) or native (transformers)")

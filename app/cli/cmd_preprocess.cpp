@@ -21,6 +21,8 @@ struct PreprocessArgs {
   int64_t max_pixels = engine::default_max_image_pixels();
   bool exif = false;
   std::string resize_compat = "classic";
+  bool map = false;
+  int64_t max_image_tokens = 0;
 };
 
 int run_preprocess(const PreprocessArgs& a) {
@@ -30,6 +32,7 @@ int run_preprocess(const PreprocessArgs& a) {
   popt.max_pixels = a.max_pixels;
   popt.exif_orientation = a.exif;
   popt.pillow13_pass_order = a.resize_compat == "pillow13";
+  popt.max_image_tokens = a.max_image_tokens;
   const engine::ImagePreprocessReport r = input_phase([&] {
     try {
       return pre.run(a.image, popt);
@@ -55,6 +58,12 @@ int run_preprocess(const PreprocessArgs& a) {
     j["image_tokens"] = r.image_tokens;
     j["unpadded_features"] = {r.unpad_rows, r.unpad_cols};
     j["tile_size"] = r.tile_size;
+    if (a.max_image_tokens > 0) {
+      const engine::TileMap m = pre.tile_map(r.width, r.height, a.max_image_tokens);
+      j["max_image_tokens"] = a.max_image_tokens;
+      j["released_image_tokens"] = m.released_image_tokens;
+      j["released_grid"] = {m.released_grid_rows, m.released_grid_cols};
+    }
     std::printf("%s\n", j.dump().c_str());
   } else {
     std::printf("image:           %s (%s, %s) %lldx%lld\n", a.image.c_str(), r.format.c_str(),
@@ -68,6 +77,7 @@ int run_preprocess(const PreprocessArgs& a) {
                 static_cast<long long>(r.image_tokens),
                 static_cast<long long>(r.feature_side * r.feature_side), static_cast<long long>(r.unpad_rows),
                 static_cast<long long>(r.unpad_cols));
+    if (a.map) std::printf("%s", engine::format_tile_map(pre.tile_map(r.width, r.height, a.max_image_tokens), a.image).c_str());
   }
   if (!a.out.empty()) {
     SafetensorsWriter w;
@@ -98,11 +108,12 @@ void add_preprocess_command(CLI::App& app, RunFn& run) {
       "Examples:\n"
       "  minimax-vl preprocess --image scan.png\n"
       "  minimax-vl preprocess --image photo.jpg --json --out pixels.safetensors");
-  sub->add_option("--image,-i", args->image, "Image file (PNG, JPEG, GIF, BMP, WebP, TIFF; the content decides)")
+  add_image_flag(*sub, args->image, "Image file (PNG, JPEG, GIF, BMP, WebP, TIFF; the content decides)")
       ->required();
-  sub->add_option("--model,-m", args->model,
-                  "Model directory whose preprocessor_config.json/config.json to use (default: the released settings)");
-  sub->add_flag("--json", args->json, "Print one JSON object instead of text");
+  add_model_flag(*sub, args->model,
+                 "Model directory whose preprocessor_config.json/config.json to use (default: the "
+                 "released settings)");
+  add_json_flag(*sub, args->json, "Print one JSON object instead of text");
   sub->add_option("--out,-o", args->out, "Write pixel_values (f32 [tiles, 3, 336, 336]) and image_sizes to this .safetensors");
   sub->add_option("--max-image-pixels", args->max_pixels,
                   "Refuse images with more pixels than this (decompression-bomb guard)")
@@ -111,6 +122,9 @@ void add_preprocess_command(CLI::App& app, RunFn& run) {
   sub->add_flag("--exif-orientation", args->exif,
                 "Rotate/flip per the EXIF orientation tag (the reference does not; off by default)");
   add_resize_compat_flag(*sub, args->resize_compat);
+  sub->add_flag("--map", args->map,
+                "Also draw the tile map: the grid, the unpadded image area ('#') and the token sum");
+  add_max_image_tokens_flag(*sub, args->max_image_tokens);
   // The earlier spelling, kept working but out of --help.
   sub->add_option("--pillow-pass-order", args->resize_compat)
       ->group("")

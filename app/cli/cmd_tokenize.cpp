@@ -9,6 +9,7 @@
 #include <string>
 
 #include "app/cli/command.h"
+#include "app/cli/flags.h"
 #include "app/engine/loading/text_tokenizer.h"
 
 namespace mvl::cli {
@@ -21,9 +22,8 @@ struct TokenizerSource {
 
 void add_source_options(CLI::App* cmd, TokenizerSource& src) {
   auto* f = cmd->add_option("--tokenizer", src.file, "A Hugging Face tokenizer.json file");
-  auto* m =
-      cmd->add_option("-m,--model", src.model,
-                      "Model directory holding tokenizer.json (default: the bundled tiny model)");
+  auto* m = add_model_flag(*cmd, src.model,
+                          "Model directory holding tokenizer.json (default: the bundled tiny model)");
   f->excludes(m);
 }
 

@@ -65,5 +65,6 @@ void add_make_tiny_command(CLI::App& app, RunFn& run);   // cmd_make_tiny.cpp
 void add_bench_command(CLI::App& app, RunFn& run);       // cmd_bench.cpp
 void add_eval_command(CLI::App& app, RunFn& run);        // cmd_eval.cpp
 void add_serve_command(CLI::App& app, RunFn& run);       // cmd_serve.cpp
+void add_quantize_command(CLI::App& app, RunFn& run);    // cmd_quantize.cpp
 
 }  // namespace mvl::cli

@@ -21,13 +21,32 @@ inline float dot_f32(const float* a, const float* b, int64_t n) {
   for (; k < n; ++k) tail += a[k] * b[k];
   return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + tail;
 }
+
+// dot_f32 with b read as bf16 in place: the same products and additions in the same order
+// (bf16 -> f32 is exact), so the same result, without widening the row into a buffer first.
+// For one input row (a decode step) the widening pass cost as much as the dot itself.
+inline float dot_bf16(const float* a, const uint16_t* b, int64_t n) {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t k = 0;
+  for (; k + 8 <= n; k += 8)
+    for (int j = 0; j < 8; ++j) acc[j] += a[k + j] * bf16_to_f32(b[k + j]);
+  float tail = 0.0f;
+  for (; k < n; ++k) tail += a[k] * bf16_to_f32(b[k]);
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + tail;
+}
 }  // namespace
 
 void linear(const float* x, const void* w, DType w_dtype, const void* bias, DType b_dtype,
             float* out, int64_t n, int64_t in, int64_t out_features) {
   parallel_for(out_features, std::max<int64_t>(16, grain_for(n * in)), [&](int64_t o0, int64_t o1) {
-    std::vector<float> row(static_cast<size_t>(in));
+    std::vector<float> row(n == 1 && w_dtype == DType::bf16 ? 0 : static_cast<size_t>(in));
     for (int64_t o = o0; o < o1; ++o) {
+      if (n == 1 && w_dtype == DType::bf16) {
+        const uint16_t* src = static_cast<const uint16_t*>(w) + o * in;
+        const float b = bias ? load_as_f32(bias, b_dtype, static_cast<size_t>(o)) : 0.0f;
+        out[o] = dot_bf16(x, src, in) + b;
+        continue;
+      }
       // Widen one weight row to f32 once, then dot it with every input row (f32 rows are
       // used in place; bf16, the checkpoint dtype, has an inlined conversion).
       const float* wr = row.data();

@@ -12,10 +12,27 @@
 namespace mvl::cpu {
 
 int32_t argmax(const float* logits, int64_t vocab) {
-  int64_t best = 0;
-  for (int64_t i = 1; i < vocab; ++i)
-    if (logits[i] > logits[best]) best = i;
-  return static_cast<int32_t>(best);
+  bool nonfinite = false;
+  return argmax_checked(logits, vocab, &nonfinite);
+}
+
+int32_t argmax_checked(const float* logits, int64_t vocab, bool* nonfinite) {
+  // The best value stays in a register; NaN never wins (the first non-NaN value starts the
+  // run, as in dev::block_argmax), and the same pass notes NaN / +Inf.
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  int64_t best = -1;
+  float bv = -kInf;
+  int bad = 0;
+  for (int64_t i = 0; i < vocab; ++i) {
+    const float v = logits[i];
+    bad |= !(v < kInf);
+    if (v > bv || (best < 0 && v == v)) {
+      bv = v;
+      best = i;
+    }
+  }
+  *nonfinite = bad != 0;
+  return static_cast<int32_t>(best < 0 ? 0 : best);
 }
 
 double sample_uniform(uint64_t seed, uint64_t counter) {

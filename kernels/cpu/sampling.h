@@ -18,7 +18,10 @@ namespace mvl::cpu {
 
 inline constexpr int64_t kSampleChunk = 256;
 
+// Index of the largest logit, lowest index on ties, NaN never wins (all NaN: 0).
 int32_t argmax(const float* logits, int64_t vocab);
+// The same, also setting *nonfinite when any logit is NaN or +Inf (one pass).
+int32_t argmax_checked(const float* logits, int64_t vocab, bool* nonfinite);
 // Uniform in [0, 1) with 53 random bits for draw `counter` of `seed` (splitmix64 of both):
 // the same on the host and the device.
 double sample_uniform(uint64_t seed, uint64_t counter);

@@ -1,8 +1,6 @@
 // MoE kernels. Routing: one warp per token (E <= 32 lanes), f32 softmax, top-2 with the
-// lower expert index winning ties, renormalised weights. Prefill: histogram sort (one CTA
-// per expert compacts its assignments in token order), gather rows by expert, cuBLASLt GEMM
-// per expert for [w1;w3] and w2, SwiGLU between, and a combine kernel that sums each
-// token's two expert rows in ascending expert order (f32, one rounding). Decode (n <= 64;
+// lower expert index winning ties, renormalised weights. Prefill: moe_prefill.cu (histogram
+// sort, gather, per-expert cuBLASLt GEMMs, SwiGLU, ascending-order combine). Decode (n <= 64;
 // design in moe.h): router GEMV, one-CTA route + sort, then gate/up and down GEMVs that
 // stream each touched expert's weights once: split-K kernels without atomics for n <= 4
 // (experts summed in the same ascending order), warp-per-row kernels with shared-memory
@@ -76,74 +74,6 @@ __global__ void route_kernel(const T* __restrict__ logits, int32_t* idx, float* 
     wts[t * 2] = r.w1;
     wts[t * 2 + 1] = r.w2;
   }
-}
-
-// offsets[e] = first sorted position of expert e (offsets[E] = 2n); perm[pos] = assignment
-// a = token*2 + k; inv[a] = pos. One CTA per expert, assignments visited in order.
-__global__ void sort_kernel(const int32_t* __restrict__ idx, int64_t na, int E, int32_t* offsets,
-                            int32_t* perm, int32_t* inv) {
-  __shared__ int warp_counts[32];
-  __shared__ int base_s;
-  const int e = blockIdx.x, tid = threadIdx.x, lane = tid & 31, wid = tid >> 5,
-            nw = blockDim.x >> 5;
-  // Offset of this expert = number of assignments to lower experts.
-  int before = 0;
-  for (int64_t a = tid; a < na; a += blockDim.x) before += idx[a] < e;
-  __shared__ int red[32];
-  before = __reduce_add_sync(0xffffffffu, before);
-  if (lane == 0) red[wid] = before;
-  __syncthreads();
-  if (tid == 0) {
-    int s = 0;
-    for (int i = 0; i < nw; ++i) s += red[i];
-    base_s = s;
-    offsets[e] = s;
-    if (e == E - 1) offsets[E] = static_cast<int>(na);
-  }
-  __syncthreads();
-  int base = base_s;
-  for (int64_t a0 = 0; a0 < na; a0 += blockDim.x) {
-    const int64_t a = a0 + tid;
-    const bool hit = a < na && idx[a] == e;
-    const unsigned mask = __ballot_sync(0xffffffffu, hit);
-    if (lane == 0) warp_counts[wid] = __popc(mask);
-    __syncthreads();
-    int wbase = base;
-    for (int i = 0; i < wid; ++i) wbase += warp_counts[i];
-    if (hit) {
-      const int pos = wbase + __popc(mask & ((1u << lane) - 1u));
-      perm[pos] = static_cast<int32_t>(a);
-      inv[a] = pos;
-    }
-    int total = 0;
-    for (int i = 0; i < nw; ++i) total += warp_counts[i];
-    __syncthreads();
-    base += total;
-  }
-}
-
-__global__ void gather_kernel(const bf16* __restrict__ x, const int32_t* __restrict__ perm,
-                              bf16* xs, int64_t rows, int D) {
-  const int64_t r = blockIdx.x;
-  if (r >= rows) return;
-  const int64_t t = perm[r] / kTopK;
-  const int4* src = reinterpret_cast<const int4*>(x + t * D);
-  int4* dst = reinterpret_cast<int4*>(xs + r * D);
-  for (int i = threadIdx.x; i < D / 8; i += blockDim.x) dst[i] = src[i];
-}
-
-__global__ void combine_kernel(const bf16* __restrict__ ys, const int32_t* __restrict__ idx,
-                               const float* __restrict__ wts, const int32_t* __restrict__ inv,
-                               bf16* out, int D) {
-  const int64_t t = blockIdx.x;
-  const int e0 = idx[t * 2], e1 = idx[t * 2 + 1];
-  // Ascending expert order, as the reference's index-add over experts.
-  const int k0 = e0 < e1 ? 0 : 1, k1 = 1 - k0;
-  const float w0 = wts[t * 2 + k0], w1 = wts[t * 2 + k1];
-  const bf16* y0 = ys + int64_t(inv[t * 2 + k0]) * D;
-  const bf16* y1 = ys + int64_t(inv[t * 2 + k1]) * D;
-  for (int i = threadIdx.x; i < D; i += blockDim.x)
-    out[t * D + i] = to_bf(w0 * to_f(y0[i]) + w1 * to_f(y1[i]));
 }
 
 constexpr int kDecTok = 4;    // tokens per pass (accumulators per lane)
@@ -728,65 +658,27 @@ void moe_forward(const Context& ctx, const Tensor& x, const MoeWeights& w, const
     return;
   }
 
-  // Prefill: all temporaries from the scratch arena as well.
-  Scratch scratch(ctx, {{n * E * 4},
-                        {na * 4},
-                        {na * 4},
-                        {(E + 1) * 4},
-                        {na * 4},
-                        {na * 4},
-                        {na * D * 2},
-                        {na * 2 * F * 2},
-                        {na * F * 2},
-                        {na * D * 2}});
-  Tensor logits = scratch.take({n, E}, DType::f32);
-  gemm(ctx, x, w.router, logits);
-  Tensor idx = scratch.take({n, kTopK}, DType::i32);
-  Tensor wts = scratch.take({n, kTopK}, DType::f32);
-  moe_route(ctx, logits, idx, wts);
-  Tensor offsets = scratch.take({E + 1}, DType::i32);
-  Tensor perm = scratch.take({na}, DType::i32);
-  Tensor inv = scratch.take({na}, DType::i32);
-  sort_kernel<<<static_cast<unsigned>(E), 256, 0, ctx.stream()>>>(
-      static_cast<const int32_t*>(idx.data()), na, static_cast<int>(E),
-      static_cast<int32_t*>(offsets.data()), static_cast<int32_t*>(perm.data()),
-      static_cast<int32_t*>(inv.data()));
+  const auto* w13_p = static_cast<const bf16*>(w.w13.data());
+  const auto* w2_p = static_cast<const bf16*>(w.w2.data());
+  moe_prefill(
+      ctx, x, w.router, F, [&](int64_t e) -> const void* { return w13_p + e * 2 * F * D; },
+      [&](int64_t e) -> const void* { return w2_p + e * D * F; }, out);
+}
+
+void moe_decode_route(const Context& ctx, const Tensor& x, const Tensor& router, float* logits,
+                      float* wts, int32_t* offsets, int32_t* perm, int32_t* active) {
+  const int64_t n = x.dim(0), D = x.dim(1), E = router.dim(0);
+  MVL_CHECK(x.dtype() == DType::bf16 && router.dtype() == DType::bf16 && router.dim(1) == D &&
+                n >= 1 && n <= kMoeDecodeMaxTokens && E >= 2 && E <= 32 && D % 8 == 0,
+            unsupported, "cuda::moe_decode_route: x {} router {}", x.str(), router.str());
+  decode_logits_kernel<<<dim3(static_cast<unsigned>(E), static_cast<unsigned>((n + 7) / 8)), 256,
+                         0, ctx.stream()>>>(static_cast<const bf16*>(x.data()),
+                                            static_cast<const bf16*>(router.data()), logits,
+                                            static_cast<int>(n), static_cast<int>(D),
+                                            static_cast<int>(E));
   MVL_CUDA_CHECK_LAUNCH();
-  const auto* off_p = static_cast<const int32_t*>(offsets.data());
-  const auto* perm_p = static_cast<const int32_t*>(perm.data());
-  Tensor xs = scratch.take({na, D}, DType::bf16);
-  gather_kernel<<<static_cast<unsigned>(na), 128, 0, ctx.stream()>>>(
-      static_cast<const bf16*>(x.data()), perm_p, static_cast<bf16*>(xs.data()), na,
-      static_cast<int>(D));
-  MVL_CUDA_CHECK_LAUNCH();
-  // The per-expert GEMM sizes are needed on the host: the one sync of the prefill path.
-  std::vector<int32_t> off(static_cast<size_t>(E + 1));
-  MVL_CUDA_CHECK(cudaMemcpyAsync(off.data(), off_p, sizeof(int32_t) * (E + 1),
-                                 cudaMemcpyDeviceToHost, ctx.stream()));
-  ctx.synchronize();
-  Tensor gu = scratch.take({na, 2 * F}, DType::bf16);
-  Tensor h = scratch.take({na, F}, DType::bf16);
-  Tensor ys = scratch.take({na, D}, DType::bf16);
-  auto* xs_p = static_cast<bf16*>(xs.data());
-  auto* gu_p = static_cast<bf16*>(gu.data());
-  auto* h_p = static_cast<bf16*>(h.data());
-  auto* ys_p = static_cast<bf16*>(ys.data());
-  for (int64_t e = 0; e < E; ++e) {
-    const int64_t b = off[e], c = off[e + 1] - off[e];
-    if (c == 0) continue;
-    gemm_raw(ctx, xs_p + b * D, static_cast<const bf16*>(w.w13.data()) + e * 2 * F * D,
-             gu_p + b * 2 * F, true, c, D, 2 * F);
-  }
-  swiglu(ctx, gu, h);
-  for (int64_t e = 0; e < E; ++e) {
-    const int64_t b = off[e], c = off[e + 1] - off[e];
-    if (c == 0) continue;
-    gemm_raw(ctx, h_p + b * F, static_cast<const bf16*>(w.w2.data()) + e * D * F, ys_p + b * D,
-             true, c, F, D);
-  }
-  combine_kernel<<<static_cast<unsigned>(n), 256, 0, ctx.stream()>>>(
-      ys_p, static_cast<const int32_t*>(idx.data()), static_cast<const float*>(wts.data()),
-      static_cast<const int32_t*>(inv.data()), static_cast<bf16*>(out.data()), static_cast<int>(D));
+  decode_route_sort_kernel<<<1, 256, 0, ctx.stream()>>>(logits, wts, offsets, perm, active,
+                                                        static_cast<int>(n), static_cast<int>(E));
   MVL_CUDA_CHECK_LAUNCH();
 }
 

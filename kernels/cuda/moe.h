@@ -2,6 +2,8 @@
 // ties) + renormalise, token permute by expert, expert SwiGLU GEMMs, weighted unpermute.
 #pragma once
 
+#include <functional>
+
 #include "kernels/core/tensor.h"
 #include "kernels/cuda/context.h"
 
@@ -44,6 +46,20 @@ struct MoeDecodeTuning {
 };
 void moe_forward(const Context& ctx, const Tensor& x, const MoeWeights& w, const Tensor& out,
                  const MoeDecodeTuning& tuning);
+
+// The pieces moe_forward is made of, for the weight-only quantized experts (quant_moe.cu):
+// the decode routing for 1 <= n <= kMoeDecodeMaxTokens (router GEMV + one-CTA route and
+// per-expert lists into device buffers: logits f32 [n * E], wts f32 [2n], offsets i32 [E + 1],
+// perm i32 [2n], active i32 [E + 1]; see moe.cu's decode_route_sort_kernel) ...
+void moe_decode_route(const Context& ctx, const Tensor& x, const Tensor& router, float* logits,
+                      float* wts, int32_t* offsets, int32_t* perm, int32_t* active);
+// ... and the prefill path with each expert's bf16 weights given by a callback: w13_of(e) ->
+// device bf16 [2F, D] (gate rows then up rows), w2_of(e) -> [D, F]. A pointer is used by the
+// GEMM enqueued right after the call (experts in ascending order, all w13 first, then all w2),
+// so one reused buffer per callback is enough. Uses the context's scratch arena.
+using ExpertWeightFn = std::function<const void*(int64_t e)>;
+void moe_prefill(const Context& ctx, const Tensor& x, const Tensor& router, int64_t F,
+                 const ExpertWeightFn& w13_of, const ExpertWeightFn& w2_of, const Tensor& out);
 
 // The f32 generic path (moe_f32.cu; f32 activations, f32|bf16 weights): routing, then one call
 // per expert.

@@ -1,7 +1,8 @@
 // Sampling kernels (sampling.h). Order of work, as in kernels/cpu/sampling.cpp:
-//   prep     keys[i] = logit i as f32 (-0 -> +0, NaN -> -inf), vals[i] = i, for i < limit
+//   prep     keys[i] = logit i as f32 (-0 -> +0, NaN -> -inf), vals[i] = i, for i < limit;
+//            out[1] = 1 when any of them is NaN or +Inf (broken weights), in the same pass
 //   penalty  one thread per distinct history id
-//   greedy   one block: the largest key, lowest index on ties
+//   greedy   one block: the largest key, lowest index on ties (dev::block_argmax, argmax.cuh)
 //   else     cub's stable radix sort (descending) of (key, index), then one block: p_j in
 //            double, chunk sums of kChunk (one thread per chunk, left to right), and thread 0
 //            walks the chunk sums for the top-p cut and the draw, adding in the CPU's order.
@@ -12,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/cuda/argmax.cuh"
 #include "kernels/cuda/check.cuh"
 #include "kernels/cuda/common.cuh"
 
@@ -24,25 +26,19 @@ namespace {
 constexpr int64_t kChunk = 256;  // = cpu::kSampleChunk
 constexpr int kThreads = 1024;
 
+// nonfinite: zeroed before the launch; set (by any thread that sees one) on NaN or +Inf.
 template <typename T>
-__device__ __forceinline__ float load_logit(const T* p, int64_t i);
-template <>
-__device__ __forceinline__ float load_logit<float>(const float* p, int64_t i) {
-  return p[i];
-}
-template <>
-__device__ __forceinline__ float load_logit<bf16>(const bf16* p, int64_t i) {
-  return to_f(p[i]);
-}
-
-template <typename T>
-__global__ void prep_kernel(const T* __restrict__ logits, float* keys, int32_t* vals, int64_t n) {
+__global__ void prep_kernel(const T* __restrict__ logits, float* keys, int32_t* vals, int64_t n,
+                            int32_t* nonfinite) {
+  bool bad = false;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
        i += int64_t(gridDim.x) * blockDim.x) {
-    const float v = load_logit(logits, i);
+    const float v = argmax_load(logits, i);
+    bad |= !(v < INFINITY);
     keys[i] = v != v ? -INFINITY : v + 0.0f;
     vals[i] = static_cast<int32_t>(i);
   }
+  if (bad) *nonfinite = 1;  // benign race: every writer stores 1
 }
 
 __global__ void penalty_kernel(float* keys, const int32_t* __restrict__ hist, int64_t h, int64_t n,
@@ -55,40 +51,8 @@ __global__ void penalty_kernel(float* keys, const int32_t* __restrict__ hist, in
   keys[t] = x > 0.0f ? x / penalty : x * penalty;
 }
 
-__global__ void argmax_kernel(const float* __restrict__ x, int64_t n, int32_t* out) {
-  __shared__ float sv[32];
-  __shared__ int64_t si[32];
-  float best = -INFINITY;
-  int64_t bi = n;
-  for (int64_t j = threadIdx.x; j < n; j += blockDim.x) {
-    const float v = x[j];
-    if (v > best || (bi == n && v == v)) {
-      best = v;
-      bi = j;
-    }
-  }
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  for (int o = 16; o > 0; o >>= 1) {
-    const float ov = __shfl_xor_sync(0xffffffffu, best, o);
-    const int64_t oi = __shfl_xor_sync(0xffffffffu, bi, o);
-    if (ov > best || (ov == best && oi < bi)) {
-      best = ov;
-      bi = oi;
-    }
-  }
-  if (lane == 0) {
-    sv[warp] = best;
-    si[warp] = bi;
-  }
-  __syncthreads();
-  if (threadIdx.x == 0) {
-    for (int w = 1; w < int(blockDim.x >> 5); ++w)
-      if (sv[w] > best || (sv[w] == best && si[w] < bi)) {
-        best = sv[w];
-        bi = si[w];
-      }
-    out[0] = static_cast<int32_t>(bi < n ? bi : 0);
-  }
+__global__ void argmax_kernel(const float* __restrict__ keys, int64_t n, int32_t* out) {
+  block_argmax(keys, n, out, nullptr);
 }
 
 // First j in [0, keep) whose running mass passes `want` (mode 0: mass >= want; mode 1:
@@ -157,8 +121,8 @@ void sample(const Context& ctx, const Tensor& logits, const Tensor& history, con
   MVL_CHECK(logits.ndim() == 1 && logits.is_contiguous() &&
                 (logits.dtype() == DType::f32 || logits.dtype() == DType::bf16),
             shape_mismatch, "cuda::sample: logits {}", logits.str());
-  MVL_CHECK(out.dtype() == DType::i32 && out.numel() == 1, shape_mismatch, "cuda::sample: out {}",
-            out.str());
+  MVL_CHECK(out.dtype() == DType::i32 && out.numel() == 2 && out.is_contiguous(), shape_mismatch,
+            "cuda::sample: out {}", out.str());
   const int64_t V = logits.dim(0);
   const int64_t n = a.limit > 0 && a.limit < V ? a.limit : V;
   const bool greedy = a.temperature <= 0.0f;
@@ -179,12 +143,14 @@ void sample(const Context& ctx, const Tensor& logits, const Tensor& history, con
   float* keys_in = reinterpret_cast<float*>(base);
   int32_t* vals_in = reinterpret_cast<int32_t*>(base + b_keys);
   const int blocks = static_cast<int>(std::min<int64_t>((n + 255) / 256, 1024));
+  int32_t* o = static_cast<int32_t*>(out.data());
+  MVL_CUDA_CHECK(cudaMemsetAsync(o + 1, 0, sizeof(int32_t), ctx.stream()));
   if (logits.dtype() == DType::f32)
     prep_kernel<float><<<blocks, 256, 0, ctx.stream()>>>(static_cast<const float*>(logits.data()),
-                                                         keys_in, vals_in, n);
+                                                         keys_in, vals_in, n, o + 1);
   else
     prep_kernel<bf16><<<blocks, 256, 0, ctx.stream()>>>(static_cast<const bf16*>(logits.data()),
-                                                        keys_in, vals_in, n);
+                                                        keys_in, vals_in, n, o + 1);
   MVL_CUDA_CHECK_LAUNCH();
   if (a.repetition_penalty != 1.0f && history.defined() && history.numel() > 0) {
     MVL_CHECK(history.dtype() == DType::i32 && history.is_contiguous(), shape_mismatch,
@@ -194,7 +160,6 @@ void sample(const Context& ctx, const Tensor& logits, const Tensor& history, con
         keys_in, static_cast<const int32_t*>(history.data()), h, n, a.repetition_penalty);
     MVL_CUDA_CHECK_LAUNCH();
   }
-  int32_t* o = static_cast<int32_t*>(out.data());
   if (greedy) {
     argmax_kernel<<<1, kThreads, 0, ctx.stream()>>>(keys_in, n, o);
     MVL_CUDA_CHECK_LAUNCH();

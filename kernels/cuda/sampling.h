@@ -1,6 +1,7 @@
 // Next-token sampling on the GPU, the twin of kernels/cpu/sampling.h step for step (masking,
 // penalty, greedy or stable sort + top-k + chunked double sums + top-p + one draw), so a
-// seed gives the same id as the CPU. Only the chosen id is written; nothing syncs the host.
+// seed gives the same id as the CPU. Only the chosen id (and a non-finite flag) is written;
+// nothing syncs the host.
 #pragma once
 
 #include <cstdint>
@@ -18,7 +19,8 @@ struct SampleArgs {
 };
 
 // logits: contiguous f32|bf16 [V] on ctx's device; history: i32 [h] distinct ids on the
-// device (undefined when no penalty); out: i32 [1] on the device.
+// device (undefined when no penalty); out: contiguous i32 [2] on the device: the chosen id, then
+// 1 when a candidate logit (id < limit) is NaN or +Inf (broken weights), else 0.
 void sample(const Context& ctx, const Tensor& logits, const Tensor& history, const SampleArgs& a,
             const Tensor& out);
 

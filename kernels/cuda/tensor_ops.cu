@@ -1,11 +1,13 @@
 // Elementwise tensor kernels: bf16 add / mul / axpby with one bf16 rounding per PyTorch op,
 // f32 mul / axpby, dtype conversion, strided copies, an i32 ramp, and the row argmax greedy
 // decoding reads. Grid-stride loops (or one thread per element), f32 arithmetic; argmax is one
-// 1024-thread block per row (lowest index wins ties, NaN never wins).
+// 1024-thread block per row running dev::block_argmax (argmax.cuh: lowest index wins ties, NaN
+// never wins, optionally flags NaN/+Inf rows).
 // CPU twins: kernels/cpu/tensor_ops.cpp, cpu::argmax; tests: tests/gpu/model_ops_bf16_test.cpp,
 // tests/gpu/elementwise_test.cpp.
 #include "kernels/cuda/tensor_ops.h"
 
+#include "kernels/cuda/argmax.cuh"
 #include "kernels/cuda/check.cuh"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/launch.cuh"
@@ -87,50 +89,12 @@ __global__ void copy_strided_kernel(T* dst, const T* src, Strides4 s, int64_t n)
   dst[od] = src[os];
 }
 
+// One block per row; the reduction is dev::block_argmax (argmax.cuh), shared with sampling.cu.
 template <typename T>
-__device__ __forceinline__ float load_f(const T* p, int64_t i) {
-  if constexpr (sizeof(T) == 2)
-    return to_f(p[i]);
-  else
-    return p[i];
-}
-
-template <typename T>
-__global__ void argmax_kernel(const T* __restrict__ x, int32_t* out, int64_t V) {
-  __shared__ float sv[32];
-  __shared__ int64_t si[32];
+__global__ void argmax_kernel(const T* __restrict__ x, int32_t* out, int32_t* nonfinite,
+                              int64_t V) {
   const int64_t row = blockIdx.x;
-  float best = -INFINITY;
-  int64_t bi = V;  // "none yet": larger than any index
-  for (int64_t j = threadIdx.x; j < V; j += blockDim.x) {
-    const float v = load_f(x + row * V, j);
-    if (v > best || (bi == V && !(v != v))) {
-      best = v;
-      bi = j;
-    }  // NaN never wins
-  }
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  for (int o = 16; o > 0; o >>= 1) {
-    const float ov = __shfl_xor_sync(0xffffffffu, best, o);
-    const int64_t oi = __shfl_xor_sync(0xffffffffu, bi, o);
-    if (ov > best || (ov == best && oi < bi)) {
-      best = ov;
-      bi = oi;
-    }
-  }
-  if (lane == 0) {
-    sv[warp] = best;
-    si[warp] = bi;
-  }
-  __syncthreads();
-  if (threadIdx.x == 0) {
-    for (int w = 1; w < int(blockDim.x >> 5); ++w)
-      if (sv[w] > best || (sv[w] == best && si[w] < bi)) {
-        best = sv[w];
-        bi = si[w];
-      }
-    out[row] = static_cast<int32_t>(bi == V ? 0 : bi);
-  }
+  block_argmax(x + row * V, V, out + row, nonfinite ? nonfinite + row : nullptr);
 }
 
 void check_bf16(const Tensor& t, int64_t n, const char* op) {
@@ -250,24 +214,34 @@ void copy_strided(const Context& ctx, const Tensor& dst, const Tensor& src) {
   else if (es == 2)
     copy_strided_kernel<uint16_t><<<blocks_for(n, 256), 256, 0, ctx.stream()>>>(
         static_cast<uint16_t*>(dst.data()), static_cast<const uint16_t*>(src.data()), s, n);
+  else if (es == 1)  // int8 / fp8 / packed int4 codes of quantized weights
+    copy_strided_kernel<uint8_t><<<blocks_for(n, 256), 256, 0, ctx.stream()>>>(
+        static_cast<uint8_t*>(dst.data()), static_cast<const uint8_t*>(src.data()), s, n);
+  else if (es == 8)
+    copy_strided_kernel<uint64_t><<<blocks_for(n, 256), 256, 0, ctx.stream()>>>(
+        static_cast<uint64_t*>(dst.data()), static_cast<const uint64_t*>(src.data()), s, n);
   else
     throw_error(ErrorCategory::unsupported, fmt::format("copy_strided: {}-byte elements", es));
   MVL_CUDA_CHECK(cudaGetLastError());
 }
 
-void argmax(const Context& ctx, const Tensor& logits, const Tensor& out) {
+void argmax(const Context& ctx, const Tensor& logits, const Tensor& out, const Tensor& nonfinite) {
   MVL_CHECK(logits.ndim() == 2 && logits.is_contiguous(), shape_mismatch, "cuda::argmax: logits {}",
             logits.str());
   MVL_CHECK(out.dtype() == DType::i32 && out.numel() == logits.dim(0), shape_mismatch,
             "cuda::argmax: out {}", out.str());
+  MVL_CHECK(!nonfinite.defined() ||
+                (nonfinite.dtype() == DType::i32 && nonfinite.numel() == logits.dim(0)),
+            shape_mismatch, "cuda::argmax: nonfinite {}", nonfinite.str());
   const int64_t n = logits.dim(0), V = logits.dim(1);
   if (n == 0) return;
+  int32_t* o = static_cast<int32_t*>(out.data());
+  int32_t* bad = nonfinite.defined() ? static_cast<int32_t*>(nonfinite.data()) : nullptr;
   if (logits.dtype() == DType::f32)
-    argmax_kernel<float><<<n, 1024, 0, ctx.stream()>>>(static_cast<const float*>(logits.data()),
-                                                       static_cast<int32_t*>(out.data()), V);
+    argmax_kernel<float>
+        <<<n, 1024, 0, ctx.stream()>>>(static_cast<const float*>(logits.data()), o, bad, V);
   else
-    argmax_kernel<bf16>
-        <<<n, 1024, 0, ctx.stream()>>>(cb(logits), static_cast<int32_t*>(out.data()), V);
+    argmax_kernel<bf16><<<n, 1024, 0, ctx.stream()>>>(cb(logits), o, bad, V);
   MVL_CUDA_CHECK_LAUNCH();
 }
 

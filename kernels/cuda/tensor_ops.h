@@ -41,6 +41,8 @@ void convert(const Context& ctx, const Tensor& x, const Tensor& y);
 void copy_strided(const Context& ctx, const Tensor& dst, const Tensor& src);
 
 // out[i] = argmax_j logits[i, j] (f32 or bf16 [n, V]; lowest index wins ties; NaN never wins).
-void argmax(const Context& ctx, const Tensor& logits, const Tensor& out);
+// nonfinite (optional, i32 [n]): 1 where row i holds a NaN or +Inf, else 0 (same pass).
+void argmax(const Context& ctx, const Tensor& logits, const Tensor& out,
+            const Tensor& nonfinite = {});
 
 }  // namespace mvl::cuda

@@ -10,6 +10,7 @@
 #include "kernels/ops/tensor_ops.h"
 #ifdef MVL_HAVE_CUDA
 #include "kernels/cuda/moe.h"
+#include "kernels/cuda/quant.h"
 #endif
 
 namespace mvl::ops {
@@ -82,9 +83,12 @@ Tensor moe_experts(const Tensor& x, const MoeRouting& routing, const std::vector
     const Tensor ec = detail::dev_contiguous(routing.experts, ctx), wc = detail::dev_contiguous(routing.weights, ctx);
     Tensor out = detail::dev_empty({n, H}, DType::f32, ctx);
     Tensor h = detail::dev_empty({n, I}, DType::f32, ctx);
+    // Quantized experts: each dequantized to bf16 for its call (the generic path; the tuned one
+    // is moe() with packed experts).
+    auto W = [](const Tensor& t) { return t.quant() ? dequantize_to_bf16(t, DType::f32) : t; };
     for (int64_t e = 0; e < E; ++e)
-      cuda::moe_expert_accumulate_f32(*ctx, x, ec, wc, static_cast<int32_t>(e), experts[e].w1, experts[e].w3,
-                                      experts[e].w2, h, out);
+      cuda::moe_expert_accumulate_f32(*ctx, x, ec, wc, static_cast<int32_t>(e), W(experts[e].w1),
+                                      W(experts[e].w3), W(experts[e].w2), h, out);
     return out;
   }
 #endif
@@ -98,6 +102,57 @@ Tensor moe_experts(const Tensor& x, const MoeRouting& routing, const std::vector
   return out;
 }
 
+namespace {
+// Quantized experts packed like the bf16 ones: w13 codes [E, 2I, H] (+ scales/zeros [E*2I, g]),
+// w2 [E, H, I], one expert at a time through a temporary device copy.
+PackedExperts pack_quantized_experts(const std::vector<ExpertWeights>& experts, const DeviceContext& dev,
+                                     std::vector<ExpertWeights>* views) {
+  const int64_t E = static_cast<int64_t>(experts.size()), I = experts[0].w1.dim(0), H = experts[0].w1.dim(1);
+  const WeightFormat f = experts[0].w1.quant()->format;
+  auto make = [&](const Shape& shape) {
+    const int64_t in = shape.back(), rows = shape_numel(shape) / in;
+    const Tensor codes = empty({rows * cpu::quant_code_bytes_per_row(f, in)}, DType::u8, dev);
+    auto p = std::make_shared<QuantParams>();
+    p->format = f;
+    p->scales = empty({rows, cpu::quant_scales_per_row(f, in)}, DType::f32, dev);
+    if (f == WeightFormat::int4) p->zeros = empty({rows, cpu::quant_scales_per_row(f, in)}, DType::f32, dev);
+    return Tensor(codes.storage(), codes.offset_bytes(), shape, contiguous_strides(shape),
+                  experts[0].w1.dtype())
+        .with_quant(p);
+  };
+  PackedExperts p{make({E, 2 * I, H}), make({E, H, I})};
+  // Copies one quantized matrix (host or device) into rows [row0, ...) of a packed one.
+  auto put = [&](const Tensor& dst, int64_t row0, const Tensor& src) {
+    MVL_CHECK(src.quant() && src.quant()->format == f, unsupported,
+              "pack_experts: experts mix formats ({} and {})", weight_format_name(f),
+              src.quant() ? weight_format_name(src.quant()->format) : "plain");
+    const Tensor s = quant_to_device(src, dev);
+    const int64_t in = s.dim(-1), rows = s.numel() / in, cb = cpu::quant_code_bytes_per_row(f, in);
+    const Tensor dflat(dst.storage(), dst.offset_bytes() + static_cast<size_t>(row0 * cb), {rows * cb}, {1},
+                       DType::u8);
+    const Tensor sflat(s.storage(), s.offset_bytes(), {rows * cb}, {1}, DType::u8);
+    copy_into(dflat, sflat);
+    copy_into(dst.quant()->scales.slice(0, row0, row0 + rows), s.quant()->scales);
+    if (f == WeightFormat::int4) copy_into(dst.quant()->zeros.slice(0, row0, row0 + rows), s.quant()->zeros);
+  };
+  views->clear();
+  for (int64_t e = 0; e < E; ++e) {
+    const ExpertWeights& w = experts[e];
+    const std::string what = fmt::format("pack_experts: expert {} ", e);
+    check_shape(w.w1, {I, H}, what + "w1");
+    check_shape(w.w3, {I, H}, what + "w3");
+    check_shape(w.w2, {H, I}, what + "w2");
+    put(p.w13, e * 2 * I, w.w1);
+    put(p.w13, e * 2 * I + I, w.w3);
+    put(p.w2, e * H, w.w2);
+    views->push_back(ExpertWeights{quant_rows(p.w13, e * 2 * I, e * 2 * I + I, {I, H}),
+                                   quant_rows(p.w13, e * 2 * I + I, (e + 1) * 2 * I, {I, H}),
+                                   quant_rows(p.w2, e * H, (e + 1) * H, {H, I})});
+  }
+  return p;
+}
+}  // namespace
+
 PackedExperts pack_experts(const std::vector<ExpertWeights>& experts, const DeviceContext& dev,
                            std::vector<ExpertWeights>* views) {
   MVL_CHECK(views != nullptr, invalid_argument, "pack_experts: no output for the expert views");
@@ -106,6 +161,7 @@ PackedExperts pack_experts(const std::vector<ExpertWeights>& experts, const Devi
     return {};
   }
   const int64_t E = static_cast<int64_t>(experts.size()), I = experts[0].w1.dim(0), H = experts[0].w1.dim(1);
+  if (experts[0].w1.quant()) return pack_quantized_experts(experts, dev, views);
   PackedExperts p{empty({E, 2 * I, H}, DType::bf16, dev), empty({E, H, I}, DType::bf16, dev)};
   views->clear();
   for (int64_t e = 0; e < E; ++e) {
@@ -135,8 +191,17 @@ Tensor moe(const Tensor& x, const Tensor& gate, int64_t top_k, const std::vector
   if (detail::bf16_dev(x)) {
     const detail::CtxPtr ctx = detail::cuda_ctx({&x, &gate}, "moe");
     const int64_t E = gate.dim(0), H = x.dim(1);
-    if (packed && packed->defined() && top_k == 2 && E >= 2 && E <= 32 && H % 8 == 0 &&
-        packed->w13.dim(1) % 16 == 0) {
+    if (packed && packed->defined() && packed->w13.quant() && top_k == 2) {
+      const cuda::QuantMoeWeights qw{gate.dtype() == DType::bf16 ? gate : cast(gate, DType::bf16),
+                                     cuda::quant_matrix(packed->w13), cuda::quant_matrix(packed->w2), E, H,
+                                     packed->w13.dim(1) / 2};
+      if (cuda::quant_moe_supported(qw)) {
+        Tensor out = detail::dev_empty(x.shape(), DType::bf16, ctx);
+        cuda::quant_moe_forward(*ctx, detail::dev_contiguous(x, ctx), qw, out);
+        return out;
+      }
+    } else if (packed && packed->defined() && top_k == 2 && E >= 2 && E <= 32 && H % 8 == 0 &&
+               packed->w13.dim(1) % 16 == 0) {
       const cuda::MoeWeights w{gate.dtype() == DType::bf16 ? gate : cast(gate, DType::bf16), packed->w13, packed->w2};
       Tensor out = detail::dev_empty(x.shape(), DType::bf16, ctx);
       cuda::moe_forward(*ctx, detail::dev_contiguous(x, ctx), w, out);

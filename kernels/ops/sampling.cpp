@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "kernels/core/error.h"
 #include "kernels/cpu/sampling.h"
@@ -49,8 +50,19 @@ int32_t argmax(const Tensor& logits) {
   return cpu::argmax(l.data<float>(), l.dim(0));
 }
 
-Tensor sample_on_device(const Tensor& logits, const SamplingParams& p, double u,
-                        const std::vector<int32_t>& history) {
+namespace {
+
+// 1 when any of x[0, n) is NaN or +Inf (-Inf is how a logit is masked out), else 0.
+int32_t any_nonfinite(const float* x, int64_t n) {
+  int bad = 0;
+  for (int64_t i = 0; i < n; ++i) bad |= !(x[i] < std::numeric_limits<float>::infinity());
+  return bad;
+}
+
+}  // namespace
+
+Tensor sample_checked(const Tensor& logits, const SamplingParams& p, double u,
+                      const std::vector<int32_t>& history) {
   MVL_CHECK(logits.defined() && (logits.ndim() == 1 || (logits.ndim() == 2 && logits.dim(0) == 1)) &&
                 (logits.dtype() == DType::f32 || logits.dtype() == DType::bf16) && logits.dim(-1) > 0,
             shape_mismatch, "sample: logits must be f32|bf16 [vocab] or [1, vocab], got {}",
@@ -64,16 +76,7 @@ Tensor sample_on_device(const Tensor& logits, const SamplingParams& p, double u,
   const Tensor row = logits.ndim() == 2 ? logits.select(0, 0) : logits;
   const int64_t V = row.dim(0);
   const int64_t limit = p.vocab_limit > 0 && p.vocab_limit < V ? p.vocab_limit : V;
-  // Greedy without a penalty (the default, official-example path): one reduction over the
-  // candidate prefix, no work copy.
-  if (p.temperature <= 0.0f && p.repetition_penalty == 1.0f) {
-    const Tensor cand = row.slice(0, 0, limit);
-    if (cand.device().is_cuda()) return argmax_rows(cand);
-    const Tensor c = cand.dtype() == DType::f32 ? contiguous(cand) : cast(cand, DType::f32);
-    Tensor out = Tensor::empty({1}, DType::i32);
-    out.data<int32_t>()[0] = cpu::argmax(c.data<float>(), limit);
-    return out;
-  }
+  const bool plain_greedy = p.temperature <= 0.0f && p.repetition_penalty == 1.0f;
   // Each distinct history id once (the penalty applies once per id), as the CPU does.
   std::vector<int32_t> hist;
   if (p.repetition_penalty != 1.0f) {
@@ -87,6 +90,14 @@ Tensor sample_on_device(const Tensor& logits, const SamplingParams& p, double u,
 #ifdef MVL_HAVE_CUDA
   if (detail::any_cuda({&row})) {
     const detail::CtxPtr ctx = detail::cuda_ctx({&row}, "sample");
+    Tensor out = detail::dev_uninit({2}, DType::i32, ctx);
+    if (plain_greedy) {
+      // The default, official-example path: one reduction over the candidate prefix that
+      // also flags NaN/+Inf, no work copy.
+      const Tensor lc = detail::dev_contiguous(row.slice(0, 0, limit), ctx).unsqueeze(0);
+      cuda::argmax(*ctx, lc, out.slice(0, 0, 1), out.slice(0, 1, 2));
+      return out;
+    }
     const Tensor lc = detail::dev_contiguous(row, ctx);
     Tensor h;
     if (!hist.empty()) {
@@ -94,7 +105,6 @@ Tensor sample_on_device(const Tensor& logits, const SamplingParams& p, double u,
       std::copy(hist.begin(), hist.end(), host.data<int32_t>());
       h = cuda::to_device(host, *ctx);
     }
-    Tensor out = detail::dev_uninit({1}, DType::i32, ctx);
     cuda::SampleArgs a;
     a.limit = limit;
     a.temperature = p.temperature;
@@ -108,11 +118,26 @@ Tensor sample_on_device(const Tensor& logits, const SamplingParams& p, double u,
 #endif
   MVL_CHECK(row.device().is_cpu(), unsupported, "sample: device tensors need the CUDA backend (got {})",
             row.str());
+  Tensor out = Tensor::empty({2}, DType::i32);
+  int32_t* o = out.data<int32_t>();
+  if (plain_greedy) {
+    const Tensor cand = row.slice(0, 0, limit);
+    const Tensor c = cand.dtype() == DType::f32 ? contiguous(cand) : cast(cand, DType::f32);
+    bool bad = false;
+    o[0] = cpu::argmax_checked(c.data<float>(), limit, &bad);
+    o[1] = bad ? 1 : 0;
+    return out;
+  }
   const Tensor work = row.dtype() == DType::f32 ? contiguous(row) : cast(row, DType::f32);
-  Tensor out = Tensor::empty({1}, DType::i32);
-  out.data<int32_t>()[0] = cpu::sample(work.data<float>(), V, limit, p.temperature, p.top_k, p.top_p,
-                                       p.repetition_penalty, hist, u);
+  o[0] = cpu::sample(work.data<float>(), V, limit, p.temperature, p.top_k, p.top_p,
+                     p.repetition_penalty, hist, u);
+  o[1] = any_nonfinite(work.data<float>(), limit);
   return out;
+}
+
+Tensor sample_on_device(const Tensor& logits, const SamplingParams& p, double u,
+                        const std::vector<int32_t>& history) {
+  return sample_checked(logits, p, u, history).slice(0, 0, 1);
 }
 
 int32_t sample(const Tensor& logits, const SamplingParams& p, Rng& rng, const std::vector<int32_t>& history) {

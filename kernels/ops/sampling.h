@@ -47,6 +47,12 @@ Tensor argmax_rows(const Tensor& logits);
 // top-k -> top-p -> one draw at `u` in [0, 1). `history`: the ids the penalty applies to.
 Tensor sample_on_device(const Tensor& logits, const SamplingParams& params, double u,
                         const std::vector<int32_t>& history = {});
+// The same as i32 [2] on the logits' device: the chosen id, then 1 when a candidate logit
+// (id < vocab_limit) is NaN or +Inf, else 0. The flag comes from the sampler's own pass over
+// the logits (no second pass, no extra copy), so a decode loop can refuse broken weights
+// while reading back only these 8 bytes.
+Tensor sample_checked(const Tensor& logits, const SamplingParams& params, double u,
+                      const std::vector<int32_t>& history = {});
 // The same with the next draw of `rng` (drawn even when greedy, so a stream's position does
 // not depend on the settings); copies the one id back to the host.
 int32_t sample(const Tensor& logits, const SamplingParams& params, Rng& rng,

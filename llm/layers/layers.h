@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "kernels/core/tensor.h"
 #include "llm/config/text_config.h"
@@ -30,6 +31,15 @@ Tensor lightning_attention(const LightningWeights& w, const TextConfig& cfg, con
 // the cache length from the device too, so a decode step can be replayed as a CUDA graph.
 Tensor softmax_attention(const SoftmaxWeights& w, const TextConfig& cfg, const Tensor& a, int64_t layer,
                          SequenceState& state);
+
+// Batched decode (TextModel::decode_batch): a holds one row per sequence, row i at
+// states[i]'s position. The projections run once over all rows; the state update / cached
+// attention runs per sequence (lightning: states[i]'s f32 state; softmax: its own KV cache,
+// RoPE at its own position). The states are not advanced. Returns act [B, H].
+Tensor lightning_attention_batch(const LightningWeights& w, const TextConfig& cfg, const Tensor& a,
+                                 int64_t layer, const std::vector<SequenceState*>& states);
+Tensor softmax_attention_batch(const SoftmaxWeights& w, const TextConfig& cfg, const Tensor& a,
+                               int64_t layer, const std::vector<SequenceState*>& states);
 
 // b: f32 [n, H]. Router softmax -> top-k -> renormalise -> weighted SwiGLU experts.
 Tensor moe_block(const LayerWeights& w, const TextConfig& cfg, const Tensor& b);

@@ -9,6 +9,7 @@
 #include "kernels/ops/embedding.h"
 #include "kernels/ops/linear.h"
 #include "kernels/ops/moe.h"
+#include "kernels/ops/quant.h"
 #include "kernels/ops/rms_norm.h"
 #include "kernels/ops/tensor_ops.h"
 #include "llm/weights/random_weights.h"
@@ -18,8 +19,17 @@ namespace mvl::llm {
 namespace {
 // Every weight onto dev as bf16 (the lightning slopes are derived f32 and stay f32); each
 // layer's experts packed once into two buffers, the per-expert weights views into them.
-TextWeights upload(const TextWeights& h, const ops::DeviceContext& dev) {
-  auto W = [&](const Tensor& t) { return t.defined() ? ops::to_device_weight(t, dev) : t; };
+TextWeights upload(const TextWeights& h, const ops::DeviceContext& dev,
+                   const std::function<void(size_t)>& on_upload) {
+  auto done = [&](const Tensor& t) {
+    if (on_upload && t.defined()) on_upload(t.nbytes());
+  };
+  auto W = [&](const Tensor& t) {
+    if (!t.defined()) return t;
+    Tensor d = t.quant() ? ops::quant_to_device(t, dev) : ops::to_device_weight(t, dev);
+    done(t);
+    return d;
+  };
   TextWeights d;
   d.embed_tokens = W(h.embed_tokens);
   d.norm = W(h.norm);
@@ -40,6 +50,11 @@ TextWeights upload(const TextWeights& h, const ops::DeviceContext& dev) {
     }
     o.gate = W(l.gate);
     o.packed = ops::pack_experts(l.experts, dev, &o.experts);
+    for (const auto& e : l.experts) {
+      done(e.w1);
+      done(e.w3);
+      done(e.w2);
+    }
     d.layers.push_back(std::move(o));
   }
   return d;
@@ -65,16 +80,13 @@ TextModel TextModel::load(const Checkpoint& ckpt, const TextConfig& cfg, const T
   check_config(cfg);
   m.precision_ = ops::resolve_precision(opts.precision, device);
   m.cuda_graphs_ = opts.cuda_graphs;
-  MVL_CHECK(opts.quant == QuantScheme::none || !device.is_cuda(), unsupported,
-            "--quant {}: quantized weights run on the CPU only for now (no CUDA kernels for them yet); use "
-            "--backend cpu or drop --quant",
-            quant_scheme_name(opts.quant));
-  m.w_ = in_context("loading the text model weights",
-                    [&] { return TextWeights::load(ckpt, cfg, naming, opts.quant); });
+  m.w_ = in_context("loading the text model weights", [&] {
+    return TextWeights::load(ckpt, cfg, naming, opts.quant, opts.stored_quant);
+  });
   m.dev_ = device;
   if (device.is_cuda())
     m.w_ = in_context(fmt::format("uploading the text model weights to {}", device.device().str()),
-                      [&] { return upload(m.w_, device); });
+                      [&] { return upload(m.w_, device, opts.on_upload); });
   return m;
 }
 
@@ -87,7 +99,7 @@ TextModel TextModel::random(const TextConfig& cfg, const ops::DeviceContext& dev
   m.cuda_graphs_ = opts.cuda_graphs;
   m.dev_ = device;
   m.w_ = in_context(fmt::format("making random text model weights on {}", device.device().str()),
-                    [&] { return random_text_weights(cfg, device, seed); });
+                    [&] { return random_text_weights(cfg, device, seed, opts.quant); });
   return m;
 }
 
@@ -100,6 +112,20 @@ TextModel TextModel::with_cuda_graphs(bool on) const {
 Tensor TextModel::embed(const std::vector<int32_t>& ids) const { return ops::embedding(w_.embed_tokens, ids); }
 
 Tensor TextModel::forward(Tensor x, SequenceState& state, const TraceFn& trace) const {
+  const Tensor a = run_layers(
+      std::move(x),
+      [&](int64_t l, const LayerWeights& lw, const Tensor& in) {
+        return lw.kind == AttnKind::lightning
+                   ? lightning_attention(lw.lightning, cfg_, in, state.lightning_state(l))
+                   : softmax_attention(lw.softmax, cfg_, in, l, state);
+      },
+      trace);
+  state.advance(a.dim(0));
+  emit(trace, "final_norm", a);
+  return a;
+}
+
+Tensor TextModel::run_layers(Tensor x, const AttentionFn& attention, const TraceFn& trace) const {
   const float eps = static_cast<float>(cfg_.rms_norm_eps);
   emit(trace, "embed", x);
   // Postnorm without tracing: each residual add is fused with the norm that follows it (the
@@ -111,8 +137,7 @@ Tensor TextModel::forward(Tensor x, SequenceState& state, const TraceFn& trace) 
   for (int64_t l = 0; l < L; ++l) {
     const LayerWeights& lw = w_.layers[l];
     const bool lightning = lw.kind == AttnKind::lightning;
-    const Tensor att = lightning ? lightning_attention(lw.lightning, cfg_, a, state.lightning_state(l))
-                                 : softmax_attention(lw.softmax, cfg_, a, l, state);
+    const Tensor att = attention(l, lw, a);
     emit(trace, "layer." + std::to_string(l) + ".attn", att);
     // Postnorm (released): the residual is the normalised input scaled by alpha.
     const float aa = static_cast<float>(lightning ? cfg_.linear_attn_alpha : cfg_.full_attn_alpha);
@@ -135,8 +160,6 @@ Tensor TextModel::forward(Tensor x, SequenceState& state, const TraceFn& trace) 
       a = ops::rms_norm(x, next_norm, eps);
     }
   }
-  state.advance(a.dim(0));
-  emit(trace, "final_norm", a);
   return a;
 }
 
@@ -202,6 +225,36 @@ Tensor TextModel::decode(const Tensor& token, SequenceState& state, const TraceF
             token.device().str(), dev_.device().str());
   if (dev_.is_cuda() && cuda_graphs_ && !trace) return decode_graphed(token, state);
   return decode_rows(ops::embedding(w_.embed_tokens, token, activation_dtype()), state, trace);
+}
+
+Tensor TextModel::decode_batch(const std::vector<int32_t>& tokens,
+                               const std::vector<SequenceState*>& states) const {
+  const int64_t B = static_cast<int64_t>(tokens.size());
+  MVL_CHECK(B > 0 && tokens.size() == states.size(), invalid_argument,
+            "decode_batch: {} tokens for {} sequence states (need one token per state, at least "
+            "one)",
+            tokens.size(), states.size());
+  for (size_t i = 0; i < states.size(); ++i) {
+    MVL_CHECK(states[i] != nullptr && states[i]->device() == dev_.device(), invalid_argument,
+              "decode_batch: state {} is missing or not on the model's device {}", i,
+              dev_.device().str());
+    for (size_t j = 0; j < i; ++j)
+      MVL_CHECK(states[j] != states[i], invalid_argument,
+                "decode_batch: states {} and {} are the same sequence", j, i);
+  }
+  if (B == 1) return decode(tokens[0], *states[0]).view({1, cfg_.vocab_size});
+  const Tensor x = in_context(
+      "decode_batch", [&] { return ops::embedding(w_.embed_tokens, tokens, activation_dtype()); });
+  const Tensor h =
+      run_layers(x,
+                 [&](int64_t l, const LayerWeights& lw, const Tensor& in) {
+                   return lw.kind == AttnKind::lightning
+                              ? lightning_attention_batch(lw.lightning, cfg_, in, l, states)
+                              : softmax_attention_batch(lw.softmax, cfg_, in, l, states);
+                 },
+                 {});
+  for (SequenceState* s : states) s->advance(1);
+  return lm_head(h);
 }
 
 Tensor TextModel::decode_rows(const Tensor& x, SequenceState& state, const TraceFn& trace) const {

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "kernels/core/safetensors.h"
@@ -54,9 +55,16 @@ struct TextLoadOptions {
   // On a CUDA device, replay each decode step as one CUDA graph (llm/model/decode_graph.cpp):
   // same results, far fewer launches. Off: every step runs op by op.
   bool cuda_graphs = true;
-  // Weight-only quantization at load (llm/weights/quant_rule.h); CPU only for now: a CUDA
-  // device with a scheme other than none is refused (Error{unsupported}).
+  // On a CUDA device: called after each weight reaches the GPU with its host bytes (the
+  // engine's load progress; the upload is where the checkpoint is actually read).
+  std::function<void(size_t bytes)> on_upload;
+  // Weight-only quantization at load (llm/weights/quant_rule.h), on the host tensor by tensor;
+  // on a CUDA device the quantized weights are uploaded as they are (kernels/cuda/quant.h).
+  // TextModel::random makes its weights in this scheme (quantized on the GPU).
   QuantScheme quant = QuantScheme::none;
+  // The scheme a `minimax-vl quantize` checkpoint was written in (its config.json's
+  // quantization_config; llm/weights/quant_checkpoint.h): read as stored, no re-quantization.
+  QuantScheme stored_quant = QuantScheme::none;
 };
 
 class TextModel {
@@ -96,6 +104,15 @@ class TextModel {
   // Same, with the token as i32 [1] already on the model's device (e.g. ops::argmax_rows of
   // the previous logits): a CUDA decode step then never waits for the host.
   Tensor decode(const Tensor& token, SequenceState& state, const TraceFn& trace = {}) const;
+  // One token for each of B sequences, each at its own position (a continuous-batching step):
+  // the embedding, dense projections, norms, MoE (router + experts over B rows) and LM head
+  // run once for all B rows; the attention runs per sequence (lightning state update, KV
+  // append and attention over that sequence's own cache, RoPE at its position). Advances
+  // every state by one. Returns f32 [B, vocab] on the model's device: row i equals
+  // decode(tokens[i], *states[i]) up to the rounding of the batched GEMMs. The states must be
+  // distinct. B == 1 takes decode() (a CUDA graph where enabled); B > 1 runs op by op.
+  Tensor decode_batch(const std::vector<int32_t>& tokens,
+                      const std::vector<SequenceState*>& states) const;
   // How state's decode steps ran (graph replays, captures, eager steps; why graphs are off).
   DecodeGraphStats decode_graph_stats(SequenceState& state) const;
   bool cuda_graphs() const { return cuda_graphs_; }
@@ -104,6 +121,10 @@ class TextModel {
   // x: act [n, hidden] at positions [state.position(), +n). Runs every layer and the final
   // norm; advances the state. Returns the final-normed hidden states act [n, hidden].
   Tensor forward(Tensor x, SequenceState& state, const TraceFn& trace) const;
+  // The decoder stack and the final norm over x act [n, hidden]; `attention` computes each
+  // layer's attention output from its normed input (one sequence, or a batch of them).
+  using AttentionFn = std::function<Tensor(int64_t layer, const LayerWeights& lw, const Tensor& a)>;
+  Tensor run_layers(Tensor x, const AttentionFn& attention, const TraceFn& trace) const;
   // x: act [1, hidden], the embedded token. Returns f32 [vocab].
   Tensor decode_rows(const Tensor& x, SequenceState& state, const TraceFn& trace) const;
   // h: act [n, hidden] -> f32 [n, vocab] (bf16: the bf16 GEMM's rounded logits, upcast).

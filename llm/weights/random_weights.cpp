@@ -8,6 +8,7 @@
 
 #include "kernels/core/error.h"
 #include "kernels/cpu/random.h"
+#include "kernels/ops/quant.h"
 #include "kernels/ops/random.h"
 #include "kernels/ops/tensor_ops.h"
 
@@ -40,7 +41,8 @@ class Filler {
 
 }  // namespace
 
-TextWeights random_text_weights(const TextConfig& c, const ops::DeviceContext& dev, uint64_t seed) {
+TextWeights random_text_weights(const TextConfig& c, const ops::DeviceContext& dev, uint64_t seed,
+                                QuantScheme quant) {
   TextWeights w = TextWeights::skeleton(c);
   MVL_CHECK(c.hidden_size > 0 && c.num_attention_heads > 0 && c.head_dim > 0 &&
                 c.num_key_value_heads > 0 && c.num_local_experts > 0 && c.intermediate_size > 0 &&
@@ -56,6 +58,8 @@ TextWeights random_text_weights(const TextConfig& c, const ops::DeviceContext& d
     const bool norm = t.role == TextRole::final_norm || t.role == TextRole::input_norm ||
                       t.role == TextRole::post_attention_norm || t.role == TextRole::lightning_norm;
     Tensor v = norm ? f.norm(t.shape[0]) : f.proj(t.shape);
+    const WeightFormat qf = quant_format_of(t, quant);
+    if (qf != WeightFormat::plain) v = ops::quantize_weight(v, qf);
     if (t.role == TextRole::experts_w13)
       w13.at(static_cast<size_t>(t.layer)) = std::move(v);
     else if (t.role == TextRole::experts_w2)
@@ -71,7 +75,17 @@ TextWeights random_text_weights(const TextConfig& c, const ops::DeviceContext& d
                                         c.num_attention_heads);  // f32 [nh], host
       y.lightning.slopes = dev.is_cuda() ? ops::to_device(s, dev) : s;
     }
-    y.experts = fused_expert_views(w13[l], w2[l]);
+    if (w13[l].quant()) {
+      const int64_t E = w13[l].dim(0), I = w13[l].dim(1) / 2, H = w13[l].dim(2);
+      y.experts.clear();
+      for (int64_t e = 0; e < E; ++e)
+        y.experts.push_back(ops::ExpertWeights{
+            ops::quant_rows(w13[l], e * 2 * I, e * 2 * I + I, {I, H}),
+            ops::quant_rows(w13[l], e * 2 * I + I, (e + 1) * 2 * I, {I, H}),
+            ops::quant_rows(w2[l], e * H, (e + 1) * H, {H, I})});
+    } else {
+      y.experts = fused_expert_views(w13[l], w2[l]);
+    }
     if (dev.is_cuda()) y.packed = ops::PackedExperts{w13[l], w2[l]};
   }
   return w;
@@ -80,24 +94,27 @@ TextWeights random_text_weights(const TextConfig& c, const ops::DeviceContext& d
 namespace {
 // Bytes of the table entries `keep` selects at element size `dtype` (layout-independent:
 // the fused table has the fewest entries).
-int64_t table_bytes(const TextConfig& c, DType dtype,
+int64_t table_bytes(const TextConfig& c, DType dtype, QuantScheme quant,
                     const std::function<bool(const TextTensor&)>& keep) {
   int64_t n = 0;
   for_each_text_tensor(c, TextWeightNaming::native_vl(), [&](const TextTensor& t) {
-    if (keep(t)) n += shape_numel(t.shape);
+    if (keep(t))
+      n += static_cast<int64_t>(quantized_bytes(t.shape, std::max(t.in_axis, 0),
+                                                quant_format_of(t, quant), dtype_size(dtype)));
   });
-  return n * static_cast<int64_t>(dtype_size(dtype));
+  return n;
 }
 }  // namespace
 
-int64_t text_layer_weight_bytes(const TextConfig& c, int64_t layer, DType dtype) {
+int64_t text_layer_weight_bytes(const TextConfig& c, int64_t layer, DType dtype, QuantScheme quant) {
   const int64_t slopes =
       c.layer_types.at(layer) == AttnKind::lightning ? 4 * c.num_attention_heads : 0;
-  return table_bytes(c, dtype, [layer](const TextTensor& t) { return t.layer == layer; }) + slopes;
+  return table_bytes(c, dtype, quant, [layer](const TextTensor& t) { return t.layer == layer; }) +
+         slopes;
 }
 
-int64_t text_global_weight_bytes(const TextConfig& c, DType dtype) {
-  return table_bytes(c, dtype, [](const TextTensor& t) { return t.layer < 0; });
+int64_t text_global_weight_bytes(const TextConfig& c, DType dtype, QuantScheme quant) {
+  return table_bytes(c, dtype, quant, [](const TextTensor& t) { return t.layer < 0; });
 }
 
 }  // namespace mvl::llm

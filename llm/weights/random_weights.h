@@ -18,13 +18,18 @@ namespace mvl::llm {
 // Every weight of cfg (cfg.layer_types gives the layer kinds; cfg.num_hidden_layers of them)
 // allocated on dev and filled from seed: projections, router and embedding uniform with
 // std 0.02 (|x| <= 0.0346), norm weights in [0.9, 1.1], lightning slopes as in
-// TextWeights::load. A tied config shares the embedding as the LM head.
+// TextWeights::load. A tied config shares the embedding as the LM head. With a quantization
+// scheme (quant_rule.h) each tensor it picks is made as above, then quantized on its device
+// (ops::quantize_weight) and the bf16 original dropped; packed experts are quantized matrices.
 TextWeights random_text_weights(const TextConfig& cfg, const ops::DeviceContext& dev,
-                                uint64_t seed);
+                                uint64_t seed, QuantScheme quant = QuantScheme::none);
 
 // Bytes the weights of cfg take at element size `dtype` (slopes always f32): per layer
 // (its attention, norms, router and all experts) and the rest (embedding, final norm, LM head).
-int64_t text_layer_weight_bytes(const TextConfig& cfg, int64_t layer, DType dtype);
-int64_t text_global_weight_bytes(const TextConfig& cfg, DType dtype);
+// With a scheme, the tensors it quantizes count their codes, scales and zero points.
+int64_t text_layer_weight_bytes(const TextConfig& cfg, int64_t layer, DType dtype,
+                                QuantScheme quant = QuantScheme::none);
+int64_t text_global_weight_bytes(const TextConfig& cfg, DType dtype,
+                                 QuantScheme quant = QuantScheme::none);
 
 }  // namespace mvl::llm

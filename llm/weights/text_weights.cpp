@@ -6,6 +6,7 @@
 
 #include "kernels/core/error.h"
 #include "kernels/ops/quant.h"
+#include "llm/weights/quant_checkpoint.h"
 
 namespace mvl::llm {
 
@@ -108,7 +109,12 @@ std::vector<ops::ExpertWeights> fused_expert_views(const Tensor& w13, const Tens
 }
 
 TextWeights TextWeights::load(const Checkpoint& ckpt, const TextConfig& c, const TextWeightNaming& n,
-                              QuantScheme quant) {
+                              QuantScheme quant, QuantScheme stored) {
+  MVL_CHECK(stored == QuantScheme::none || quant == QuantScheme::none || quant == stored,
+            unsupported,
+            "the checkpoint is already quantized ({}); drop --quant {} or quantize the bf16 "
+            "checkpoint instead",
+            quant_scheme_name(stored), quant_scheme_name(quant));
   MVL_CHECK(c.tie_word_embeddings || !n.lm_head.empty(), not_found,
             "no lm_head tensor (looked for language_model.lm_head.weight and lm_head.weight) and "
             "the config does "
@@ -117,6 +123,17 @@ TextWeights TextWeights::load(const Checkpoint& ckpt, const TextConfig& c, const
   std::vector<Tensor> w13(w.layers.size()), w2(w.layers.size());  // fused layouts
   WeightFormat fused_format = WeightFormat::plain;
   for_each_text_tensor(c, n, [&](const TextTensor& t) {
+    const WeightFormat sf = quant_format_of(t, stored);
+    if (sf != WeightFormat::plain) {  // stored quantized: codes + scales as written, no re-quant
+      Tensor v = read_quantized_weight(ckpt, t.name, t.shape, sf);
+      if (t.role == TextRole::experts_w13)
+        w13.at(static_cast<size_t>(t.layer)) = std::move(v);
+      else if (t.role == TextRole::experts_w2)
+        w2.at(static_cast<size_t>(t.layer)) = std::move(v);
+      else
+        text_weight_slot(w, t) = std::move(v);
+      return;
+    }
     Tensor v = fetch(ckpt, t.name, t.shape);
     const WeightFormat f = quant_format_of(t, quant);
     if (t.role == TextRole::experts_w13 || t.role == TextRole::experts_w2) fused_format = f;
@@ -139,7 +156,15 @@ TextWeights TextWeights::load(const Checkpoint& ckpt, const TextConfig& c, const
     if (y.kind == AttnKind::lightning)
       y.lightning.slopes =
           lightning_slopes(static_cast<int64_t>(l), c.num_hidden_layers, c.num_attention_heads);
-    if (n.moe == MoeLayout::fused) {
+    if (n.moe == MoeLayout::fused && w13[l].quant()) {  // stored quantized: cut rows per expert
+      const int64_t E = w13[l].dim(0), I = w13[l].dim(1) / 2, H = w13[l].dim(2);
+      y.experts.clear();
+      for (int64_t e = 0; e < E; ++e)
+        y.experts.push_back(ops::ExpertWeights{
+            quantized_rows(w13[l], e * 2 * I, e * 2 * I + I, {I, H}),
+            quantized_rows(w13[l], e * 2 * I + I, (e + 1) * 2 * I, {I, H}),
+            quantized_rows(w2[l], e * H, (e + 1) * H, {H, I})});
+    } else if (n.moe == MoeLayout::fused) {
       y.experts = fused_expert_views(w13[l], w2[l]);
       if (fused_format != WeightFormat::plain) {
         for (auto& e : y.experts)

@@ -54,8 +54,12 @@ struct TextWeights {
   // quantization scheme (quant_rule.h) each tensor the rule picks is quantized on the host as
   // it is read (ops/quant.h), one tensor at a time: only the quantized copy is kept, the
   // mmapped original is not (a fused experts tensor is quantized expert by expert).
+  // `stored`: the scheme the checkpoint was written in by `minimax-vl quantize`
+  // (quant_checkpoint.h): those tensors are read as stored, never re-quantized; a different
+  // --quant on such a checkpoint is refused (Error{unsupported}).
   static TextWeights load(const Checkpoint& ckpt, const TextConfig& cfg, const TextWeightNaming& naming,
-                          QuantScheme quant = QuantScheme::none);
+                          QuantScheme quant = QuantScheme::none,
+                          QuantScheme stored = QuantScheme::none);
   // No tensors yet: one LayerWeights per layer with its kind and E (empty) experts, the
   // shape text_weight_slot fills.
   static TextWeights skeleton(const TextConfig& cfg);

@@ -30,7 +30,7 @@ TEST(BenchCli, UsageErrorsExitTwo) {
       {{"bench", "--random-weights", "--config", cfg, "--layers", "0"}, "--layers"},
       {{"bench", "--random-weights", "--config", cfg, "--layers", "5"}, "exceeds the 3 layers"},
       {{"bench", "--random-weights", "--config", cfg, "--decode-steps", "0"}, "--decode-steps"},
-      {{"bench", "--random-weights", "--config", cfg, "--batch", "4"}, "--path kernels"},
+      {{"bench", "--random-weights", "--config", cfg, "--batch", "65"}, "--batch"},
       {{"bench", "--random-weights", "--config", cfg, "--tokens", "0"}, "--tokens"},
       {{"bench", "--random-weights", "--config", test::temp_dir("bench-none") + "/missing.json"},
        "--config"},

@@ -2,7 +2,8 @@
 // missing): Ctrl+C clears a half-typed line, Up recalls history, a trailing backslash
 // continues a message, Ctrl+D on an empty line exits 0, history lands in
 // $XDG_STATE_HOME/minimax-vl/chat_history, and Ctrl+C stops a long answer while the session
-// goes on. What was sent is read back from a /save, not from the screen.
+// goes on; /save with a relative image then /load from another folder, and /regen under
+// greedy decoding naming --temp. What was sent is read back from a /save, not the screen.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -131,6 +132,60 @@ TEST(ChatTty, CtrlCStopsALongAnswerAndTheSessionGoesOn) {
   t.keys("/quit Enter");
   ASSERT_TRUE(Tmux::wait([&] { return file_has(dir + "/exit.txt", "EXIT="); })) << t.screen();
   EXPECT_TRUE(file_has(dir + "/exit.txt", "EXIT=0")) << test::read_text(dir + "/exit.txt");
+}
+
+// /save in one folder with an image attached by a relative path, /load in a new chat started
+// from another folder: the image resolves (absolute paths were saved), the loaded
+// conversation goes on, /regen under greedy decoding says so and suggests --temp, and a
+// /load of a missing file leaves the session usable.
+TEST(ChatTty, SaveThenLoadFromAnotherFolderAndRegenUnderGreedy) {
+  if (!have_tmux()) GTEST_SKIP() << "tmux is not installed";
+  const std::string dir = test::temp_dir("chat_tty_files");
+  const std::string a = dir + "/a", b = dir + "/b";
+  ASSERT_EQ(std::system(("mkdir -p " + a + " " + b + " && cp " +
+                         test::source_path("assets/samples/receipt.png") + " " + a + "/page.png")
+                            .c_str()),
+            0);
+  const std::string model = test::source_path("assets/models/tiny-random");
+  auto chat_in = [&](const std::string& folder, const std::string& tag) {
+    return "cd " + folder + " && env XDG_STATE_HOME=" + dir + "/state " + MVL_CLI_PATH +
+           " chat -m " + model + " -n 2 > " + dir + "/" + tag + ".out; echo EXIT=$? > " + dir +
+           "/" + tag + ".exit; sleep 60";
+  };
+  {
+    Tmux t("save", chat_in(a, "first"));
+    ASSERT_TRUE(t.wait_screen("/quit to leave")) << t.screen();
+    t.keys("'/image page.png' Enter");
+    ASSERT_TRUE(t.wait_screen("attached page.png")) << t.screen();
+    t.keys("'what is on this page' Enter");
+    ASSERT_TRUE(Tmux::wait([&] { return prompts(t.screen()) >= 2; })) << t.screen();
+    t.keys("'/save conv.json' Enter");
+    ASSERT_TRUE(t.wait_screen("saved")) << t.screen();
+    t.keys("/quit Enter");
+    ASSERT_TRUE(Tmux::wait([&] { return file_has(dir + "/first.exit", "EXIT=0"); })) << t.screen();
+  }
+  EXPECT_TRUE(file_has(a + "/conv.json", "\"" + a + "/page.png\""))
+      << "the image path was not saved absolute:\n" << test::read_text(a + "/conv.json");
+  Tmux t("load", chat_in(b, "second"));
+  ASSERT_TRUE(t.wait_screen("/quit to leave")) << t.screen();
+  t.keys("'/load " + b + "/nothing-here.json' Enter");
+  ASSERT_TRUE(t.wait_screen("nothing loaded")) << t.screen();
+  t.keys("'/load " + a + "/conv.json' Enter");
+  ASSERT_TRUE(t.wait_screen("messages from " + a + "/conv.json")) << t.screen();
+  t.keys("'and the total?' Enter");
+  ASSERT_TRUE(Tmux::wait([&] { return prompts(t.screen()) >= 4; })) << t.screen();
+  t.keys("/regen Enter");
+  ASSERT_TRUE(t.wait_screen("greedy")) << t.screen();
+  ASSERT_TRUE(t.wait_screen("--temp")) << t.screen();
+  ASSERT_TRUE(Tmux::wait([&] { return prompts(t.screen()) >= 5; })) << t.screen();
+  t.keys("'/save after.json' Enter");
+  ASSERT_TRUE(t.wait_screen("saved")) << t.screen();
+  t.keys("C-d");
+  ASSERT_TRUE(Tmux::wait([&] { return file_has(dir + "/second.exit", "EXIT="); })) << t.screen();
+  EXPECT_TRUE(file_has(dir + "/second.exit", "EXIT=0"));
+  const std::string after = test::read_text(b + "/after.json");
+  EXPECT_NE(after.find(a + "/page.png"), std::string::npos) << after;
+  EXPECT_NE(after.find("and the total?"), std::string::npos) << after;
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // Engine + Session with the fake model: streaming, stop reasons, cancel mid-stream and
-// while queued, error propagation (runtime and input), FIFO queueing, multi-turn without
+// while queued, error propagation (runtime and input), one session's FIFO, multi-turn without
 // re-prefill, rewind/regenerate and the "turn by turn == one prefill" parity.
 #include <gtest/gtest.h>
 
@@ -250,15 +250,18 @@ TEST(Engine, PromptOverTheContextIsAnInputError) {
   EXPECT_LE(d.usage.context_tokens, 64);
 }
 
-TEST(Engine, RequestsRunInSubmissionOrder) {
+TEST(Engine, OneSessionsRequestsRunInSubmissionOrder) {
+  // Requests of different sessions run at once (continuous batching, scheduler_test.cpp);
+  // one session's requests run one after another, in order.
   FakeOptions o;
   o.decode_delay_ms = 2;
   Fixture f(o);
   std::mutex mu;
   std::vector<int> order;  // request index per event
   std::vector<RequestHandle> hs;
+  auto s = f.engine->new_session();
   for (int i = 0; i < 4; ++i) {
-    Request r = turn(f.engine->new_session(), "q" + std::to_string(i), 5);
+    Request r = turn(s, "q" + std::to_string(i), 5);
     r.on_event = [&, i](const Event&) {
       std::lock_guard<std::mutex> lock(mu);
       order.push_back(i);

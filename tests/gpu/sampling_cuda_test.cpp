@@ -7,6 +7,8 @@
 #include "tests/support/test_util.h"
 
 #ifdef MVL_HAVE_CUDA
+#include <cmath>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -77,6 +79,38 @@ TEST_F(SamplingCuda, SameIdAsTheCpuForEverySeedAndSetting) {
     }
   }
   EXPECT_EQ(compared, 3 * 2 * 9 * 4);
+}
+
+// The non-finite flag of sample_checked comes from the kernels' own pass (greedy argmax or the
+// sampler's prep) and matches the CPU's, as does the id, for NaN / +Inf / -Inf rows.
+TEST_F(SamplingCuda, CheckedFlagMatchesTheCpu) {
+  MVL_REQUIRE_GPU_OR_SKIP();
+  const int64_t V = 3000, limit = 2990;
+  const float inf = std::numeric_limits<float>::infinity();
+  const std::vector<ops::SamplingParams> settings = {
+      {0.0f, 0, 1.0f, 1.0f, limit}, {0.0f, 0, 1.0f, 1.2f, limit}, {0.9f, 40, 0.9f, 1.0f, limit}};
+  for (int poison = 0; poison < 5; ++poison) {
+    Tensor host = model_like_logits(V, 11);
+    if (poison == 1) host.data<float>()[1234] = std::nanf("");
+    if (poison == 2) host.data<float>()[7] = inf;
+    if (poison == 3) host.data<float>()[99] = -inf;              // masking: not flagged
+    if (poison == 4) host.data<float>()[V - 2] = std::nanf("");  // padding: not a candidate
+    const int want_flag = poison == 1 || poison == 2;
+    for (DType dt : {DType::f32, DType::bf16}) {
+      const Tensor h =
+          dt == DType::f32 ? host : ops::cast(ops::cast(host, DType::bf16), DType::f32);
+      const Tensor d = ops::to_device(dt == DType::f32 ? host : ops::cast(host, DType::bf16), dev_);
+      for (const auto& p : settings) {
+        const Tensor want = ops::sample_checked(h, p, 0.25, {3, 4});
+        const Tensor got = ops::to_device(ops::sample_checked(d, p, 0.25, {3, 4}), Device::cpu());
+        EXPECT_EQ(want.data<int32_t>()[1], want_flag) << "cpu, poison " << poison;
+        EXPECT_EQ(got.data<int32_t>()[1], want_flag)
+            << "cuda, poison " << poison << " T " << p.temperature;
+        if (poison != 2 || p.temperature <= 0.0f)  // +Inf under a temperature: no defined draw
+          EXPECT_EQ(got.data<int32_t>()[0], want.data<int32_t>()[0]) << "poison " << poison;
+      }
+    }
+  }
 }
 
 TEST_F(SamplingCuda, RngStreamsMatchThroughSample) {

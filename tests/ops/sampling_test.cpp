@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <set>
 #include <vector>
 
@@ -93,6 +94,34 @@ TEST(Sampling, SortOrderAndTies) {
   for (int k = 0; k < 20; ++k) {
     const double u = cpu::sample_uniform(11, k);
     EXPECT_EQ(pick(ops::cast(wide, DType::bf16), t, u), pick(wide, t, u));
+  }
+}
+
+// sample_checked: the id of sample_on_device plus a flag for NaN/+Inf among the candidates
+// (ids < vocab_limit), from the same pass. -Inf is masking, never flagged; a NaN in the padding
+// past the limit is never sampled and not flagged.
+TEST(Sampling, CheckedFlagsNanAndPlusInfAmongTheCandidates) {
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::nanf("");
+  const std::vector<ops::SamplingParams> settings = {
+      {0.0f, 0, 1.0f, 1.0f, 5}, {0.0f, 0, 1.0f, 1.2f, 5}, {0.8f, 3, 0.9f, 1.0f, 5}};
+  for (const auto& p : settings) {
+    for (DType dt : {DType::f32, DType::bf16}) {
+      auto run = [&](std::vector<float> v) {
+        const Tensor l = Tensor::from_f32({static_cast<int64_t>(v.size())}, v);
+        const Tensor t =
+            ops::sample_checked(dt == DType::f32 ? l : ops::cast(l, DType::bf16), p, 0.3, {1});
+        EXPECT_EQ(t.numel(), 2);
+        EXPECT_EQ(
+            t.data<int32_t>()[0],
+            ops::sample_on_device(dt == DType::f32 ? l : ops::cast(l, DType::bf16), p, 0.3, {1})
+                .data<int32_t>()[0]);
+        return t.data<int32_t>()[1];
+      };
+      EXPECT_EQ(run({1, 2, 3, -inf, 0, 7}), 0) << "finite (and -inf masking) is fine";
+      EXPECT_EQ(run({1, nan, 3, 0, 0, 7}), 1) << "NaN candidate";
+      EXPECT_EQ(run({1, 2, 3, 0, inf, 7}), 1) << "+Inf candidate";
+      EXPECT_EQ(run({1, 2, 3, 0, 0, nan}), 0) << "padding past the limit is not a candidate";
+    }
   }
 }
 

@@ -1,7 +1,9 @@
-// The Engine: request queue + one worker thread. Only the worker touches the model and
-// the sessions' model states; the queue and the handles are the only shared data.
+// The Engine: request queue + runner threads started on demand. A runner holds the
+// scheduler's baton while it runs engine code, so only one thread at a time touches the model
+// and the model states; the queue and the handles are the only other shared data.
 #include "app/engine/core/engine.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "app/engine/core/request_runner.h"
@@ -35,7 +37,12 @@ Engine::Engine(LoadedModel model, EngineOptions opts, double load_ms)
     : model_(std::move(model)), opts_(std::move(opts)), load_ms_(load_ms) {
   // The codec may be missing (a checkpoint without tokenizer.json): raw requests only.
   MVL_CHECK(model_.lm != nullptr, invalid_argument, "an Engine needs at least a language model");
-  worker_ = std::thread([this] { worker_loop(); });
+  MVL_CHECK(opts_.max_running >= 1, invalid_argument, "the engine needs at least one runner");
+  // Prompt positions per step: one prefill chunk's worth (512 when chunking is off).
+  sched_ = std::make_unique<StepScheduler>(*model_.lm,
+                                           opts_.prefill_chunk > 0 ? opts_.prefill_chunk : 512);
+  model_.lm = std::make_unique<ScheduledLm>(std::move(model_.lm), *sched_);
+  set_max_image_tokens(opts_.max_image_tokens);
 }
 
 Engine::~Engine() {
@@ -43,10 +50,11 @@ Engine::~Engine() {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
     for (auto& j : queue_) j.state->cancel.store(true);
-    if (running_) running_->cancel.store(true);
+    for (auto& r : running_) r->cancel.store(true);
   }
   cv_.notify_all();
-  if (worker_.joinable()) worker_.join();
+  for (std::thread& t : workers_)
+    if (t.joinable()) t.join();
 }
 
 int64_t Engine::max_context() const {
@@ -63,6 +71,21 @@ std::shared_ptr<const PreparedImage> Engine::prepare_image(const std::string& pa
   return model_.vision->prepare(path);
 }
 
+TileMap Engine::tile_map(int64_t width, int64_t height) const {
+  MVL_CHECK(model_.vision != nullptr, unsupported,
+            "the model in '{}' has no vision tower, so it cannot take images", model_.info.dir);
+  return model_.vision->tile_map(width, height);
+}
+
+void Engine::set_max_image_tokens(int64_t n) {
+  max_image_tokens_ = std::max<int64_t>(0, n);
+  if (model_.vision) model_.vision->set_max_image_tokens(max_image_tokens_);
+}
+
+TileMap VisionEncoder::tile_map(int64_t, int64_t) const {
+  throw_error(ErrorCategory::unsupported, "this vision encoder has no tile map");
+}
+
 RequestHandle Engine::submit(Request r) {
   MVL_CHECK(r.session != nullptr || r.kind == Request::Kind::raw, invalid_argument,
             "a request needs a session");
@@ -75,6 +98,10 @@ RequestHandle Engine::submit(Request r) {
       throw_error(ErrorCategory::invalid_argument, "the engine is shutting down");
     }
     queue_.push_back(Job{std::move(r), state, now_ms()});
+    // One more runner when none is idle (up to max_running): a job waits only for a runner
+    // or for its own session's earlier request.
+    if (idle_ == 0 && static_cast<int>(workers_.size()) < opts_.max_running)
+      workers_.emplace_back([this] { worker_loop(); });
   }
   cv_.notify_all();
   return RequestHandle(state);
@@ -85,20 +112,39 @@ size_t Engine::queued() const {
   return queue_.size();
 }
 
+std::deque<Engine::Job>::iterator Engine::next_job() {
+  for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+    const Session* s = it->request.session.get();
+    if (!s || std::find(busy_sessions_.begin(), busy_sessions_.end(), s) == busy_sessions_.end())
+      return it;
+  }
+  return queue_.end();
+}
+
 void Engine::worker_loop() {
   while (true) {
     Job job;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping and drained
-      job = std::move(queue_.front());
-      queue_.pop_front();
-      running_ = job.state;
+      ++idle_;
+      cv_.wait(lock, [&] { return (stopping_ && queue_.empty()) || next_job() != queue_.end(); });
+      --idle_;
+      const auto it = next_job();
+      if (it == queue_.end()) return;  // stopping and drained
+      job = std::move(*it);
+      queue_.erase(it);
+      running_.push_back(job.state);
+      if (job.request.session) busy_sessions_.push_back(job.request.session.get());
     }
     run_job(job);
-    std::lock_guard<std::mutex> lock(mu_);
-    running_.reset();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      running_.erase(std::find(running_.begin(), running_.end(), job.state));
+      if (job.request.session)
+        busy_sessions_.erase(
+            std::find(busy_sessions_.begin(), busy_sessions_.end(), job.request.session.get()));
+    }
+    cv_.notify_all();  // that session's next request may run now
   }
 }
 
@@ -107,6 +153,13 @@ void Engine::run_job(Job& job) {
   const double queue_ms = now_ms() - job.submitted_ms;
   std::optional<DoneEvent> done;
   std::optional<ErrorEvent> error;
+  // Holds the scheduler's baton from here to the final event (released while this request
+  // waits for a batched decode step or its prefill turn).
+  sched_->enter();
+  struct Leave {
+    StepScheduler& s;
+    ~Leave() { s.leave(); }
+  } leave{*sched_};
   try {
     if (job.state->cancel.load()) {
       // Cancelled while queued: nothing ran, nothing changed.

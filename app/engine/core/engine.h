@@ -1,7 +1,10 @@
-// Engine: the one session engine shared by the CLI, the desktop app and the eval runner.
-// It owns the loaded model and ONE worker thread that runs requests in submission order;
-// front ends submit() a Request and get a RequestHandle (cancel, wait). Events reach the
-// request's callback on the worker thread. Contract: app/engine/README.md.
+// Engine: the one session engine shared by the CLI, the desktop app, the eval runner and the
+// server. It owns the loaded model and runs requests in submission order (one session's
+// requests one after another); several requests run at once, continuously batched by a
+// StepScheduler (step_scheduler.h): their decode steps share one forward pass, and a new
+// prompt's prefill joins between steps. Front ends submit() a Request and get a
+// RequestHandle (cancel, wait). Events reach the request's callback on its runner thread,
+// never two callbacks at once. Contract: app/engine/README.md.
 #pragma once
 
 #include <atomic>
@@ -20,6 +23,7 @@
 #include "app/engine/core/model_api.h"
 #include "app/engine/core/options.h"
 #include "app/engine/core/session.h"
+#include "app/engine/core/step_scheduler.h"
 
 namespace mvl::engine {
 
@@ -34,6 +38,7 @@ struct RawPrompt {
   bool prefill_only = false;        // no tokens sampled (with all_logits: `logits`)
   bool ignore_eos = false;          // keep sampling past EOS (the options' max_tokens still stops)
   bool decode_graphs = true;        // false: decode op by op (bench times both)
+  bool detokenize = true;           // false: ids only (no TokenEvent text, DoneEvent::text empty)
 };
 
 struct Request {
@@ -81,11 +86,26 @@ class RequestHandle {
 // Load progress: fraction in [0, 1] and a short stage name ("weights", "vision", ...).
 using ProgressFn = std::function<void(double fraction, const std::string& stage)>;
 
+// Load progress by bytes: what a front end needs for a bar with a rate and an ETA. Reported
+// as weights are read (on a GPU: as each reaches the device), at most every ~0.5% of the
+// bytes and at each stage change; bytes_done never goes down and equals bytes_total at
+// "ready". Called on the loading thread(s), one call at a time.
+struct LoadProgress {
+  double fraction = 0;       // [0, 1]: config and tokenizer take the first 2%, weights the rest
+  std::string stage;         // config | tokenizer | checkpoint | text model | vision | ready
+  uint64_t bytes_done = 0;   // weight bytes loaded so far
+  uint64_t bytes_total = 0;  // every tensor of the checkpoint (0 until it is opened)
+  double elapsed_ms = 0;     // since the load began
+};
+using LoadProgressFn = std::function<void(const LoadProgress&)>;
+
 class Engine {
  public:
   // Opens a checkpoint dir (checkpoint.cpp). Throws Error; the caller tags it as a load
   // failure.
   static std::unique_ptr<Engine> open(const EngineOptions& opts, const ProgressFn& progress = {});
+  // The same with progress by bytes (LoadProgress).
+  static std::unique_ptr<Engine> open(const EngineOptions& opts, const LoadProgressFn& progress);
 
   // Takes an already built model (a fake one in tests). load_ms is reported in DoneEvents.
   Engine(LoadedModel model, EngineOptions opts = {}, double load_ms = 0);
@@ -102,11 +122,19 @@ class Engine {
   // Decodes + preprocesses an image now, on the calling thread (thread-safe), so a front
   // end can reject a bad file before submitting. Throws Error.
   std::shared_ptr<const PreparedImage> prepare_image(const std::string& path) const;
+  // The anyres grid a width x height image gets (loading/tile_map.h), under the current
+  // token budget. Throws Error{unsupported} for a text-only model.
+  TileMap tile_map(int64_t width, int64_t height) const;
+  // --max-image-tokens at run time: images prepared from now on use it (0: none).
+  void set_max_image_tokens(int64_t n);
+  int64_t max_image_tokens() const { return max_image_tokens_.load(); }
 
   // Queues the request. Throws Error{invalid_argument} for a malformed request (no
   // session for a turn, images on a text-only model); everything else is reported by events.
   RequestHandle submit(Request r);
   size_t queued() const;
+  // Decode steps run so far and their batch sizes (continuous batching at work).
+  SchedulerStats scheduler_stats() const { return sched_->stats(); }
 
  private:
   struct Job {
@@ -116,16 +144,22 @@ class Engine {
   };
   void worker_loop();
   void run_job(Job& job);
+  // The first queued job whose session has no request running (queue_.end() if none).
+  std::deque<Job>::iterator next_job();
 
-  LoadedModel model_;
+  LoadedModel model_;  // model_.lm is a ScheduledLm over the loaded model
   EngineOptions opts_;
   double load_ms_;
+  std::unique_ptr<StepScheduler> sched_;
+  std::atomic<int64_t> max_image_tokens_{0};
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Job> queue_;
-  std::shared_ptr<RequestState> running_;
+  std::vector<std::shared_ptr<RequestState>> running_;
+  std::vector<const Session*> busy_sessions_;
   bool stopping_ = false;
-  std::thread worker_;  // last member: started after everything else is initialised
+  int idle_ = 0;                      // runner threads waiting for a job
+  std::vector<std::thread> workers_;  // started on demand, up to opts_.max_running
 };
 
 double now_ms();  // steady clock, milliseconds

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "app/engine/core/chat_types.h"
+#include "app/engine/loading/tile_map.h"
 #include "kernels/core/tensor.h"
 
 namespace mvl::engine {
@@ -63,6 +64,23 @@ class LanguageModel {
                          bool all_positions = false) = 0;
   // Appends one token; returns the logits [vocab] of that position.
   virtual Tensor decode(int32_t id, ModelState& state) = 0;
+  // The same with the token as i32 [1] where the model runs (the sampler's output), so a
+  // device model can queue the step before the host has read the id. The default reads the
+  // id to the host and calls decode(id, state).
+  virtual Tensor decode_device(const Tensor& id, ModelState& state);
+  // True when decode() only queues the step (a GPU model): the decode loop then queues the
+  // next step from the device-side id before the host reads it (app/engine/core/decode_loop.h).
+  virtual bool asynchronous() const { return false; }
+  // One token for each of several distinct states in one step (continuous batching); returns
+  // each one's logits [vocab], in order. The default decodes them one by one; the real model
+  // runs llm::TextModel::decode_batch (op by op, never capturing a CUDA graph: other
+  // requests' threads share the device between steps).
+  virtual std::vector<Tensor> decode_batch(const std::vector<int32_t>& ids,
+                                           const std::vector<ModelState*>& states) {
+    std::vector<Tensor> out;
+    for (size_t i = 0; i < ids.size(); ++i) out.push_back(decode(ids[i], *states[i]));
+    return out;
+  }
   // CUDA-graph decode on (default) or op by op, for benchmarks that time both; a no-op for
   // models without graphs.
   virtual void set_decode_graphs(bool on) {}
@@ -92,6 +110,11 @@ class VisionEncoder {
   // (Segment::rows): ViT + projector + packing. Returns an undefined Tensor when `cancelled`
   // fired between tiles.
   virtual Tensor encode(const PreparedImage& image, const CancelCheck& cancelled) = 0;
+  // The tile map (loading/tile_map.h) of a width x height image under this encoder's
+  // processor settings and token budget. Throws Error{unsupported} where unknown (fakes).
+  virtual TileMap tile_map(int64_t width, int64_t height) const;
+  // The per-image token budget for later prepare() calls (0: none). Thread-safe.
+  virtual void set_max_image_tokens(int64_t n) { (void)n; }
 };
 
 // Text <-> ids with the chat template. The template's own markers are special tokens;
@@ -140,6 +163,8 @@ struct ModelInfo {
   std::string precision;        // text activations: "f32" | "bf16"
   int64_t num_layers = 0, hidden_size = 0, vocab_size = 0, max_context = 0;
   int64_t num_parameters = 0;
+  uint64_t weight_bytes = 0;    // the checkpoint's tensor bytes
+  std::string weight_dtype;     // the checkpoint's main weight dtype by bytes ("bf16", ...)
   bool has_vision = true;
   bool has_tokenizer = true;    // false: a checkpoint without tokenizer.json (raw ids only)
   std::optional<int32_t> eos_token_id;  // config.json's, for raw requests

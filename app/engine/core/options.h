@@ -47,6 +47,18 @@ struct EngineOptions {
   // > 1: the text model over tp tensor-parallel ranks (llm/parallel: CPU ranks as threads, or
   // GPUs device .. device + tp - 1); the vision half runs on the first.
   int tp = 1;
+  // Requests running at once (each on its own runner thread; their decode steps are batched,
+  // app/engine/core/step_scheduler.h). More wait in the queue.
+  int max_running = 64;
+  // One process per rank: >= 0 = this process is rank `rank` of tp (on `device` alone, the
+  // vision half too), joining the others at `rendezvous` (CPU: a Unix socket path; CUDA: the
+  // NCCL unique-id file on a shared filesystem). docs/parallel.md.
+  int rank = -1;
+  std::string rendezvous;
+  // --max-image-tokens: a per-image budget of image tokens; an image whose released grid
+  // needs more gets the best smaller grid that fits (vision::pinpoints_within_budget). 0 =
+  // none, the released preprocessing. Departs from the reference: docs/tile-map.md.
+  int64_t max_image_tokens = 0;
 };
 
 struct SamplingOptions {

@@ -4,6 +4,7 @@
 // `bench --path model` run and time the road `ask` takes.
 #include <algorithm>
 
+#include "app/engine/core/decode_loop.h"
 #include "app/engine/core/request_runner.h"
 #include "app/engine/core/sampler.h"
 #include "kernels/core/mapped_files.h"
@@ -113,67 +114,49 @@ DoneEvent RequestRunner::run_raw(Request& r, const std::atomic<bool>& cancel) {
   done.usage.context_tokens = state->length();
   if (raw.prefill_only) return finish(StopReason::max_tokens);
 
-  // 5. Decode: sample where the logits are; only the id comes to the host.
+  // 5. Decode: the loop chat turns run (decode_loop.h); only the id comes to the host, and on
+  // a GPU the next step is queued before it does. The state is dropped afterwards, so an EOS
+  // fed by running ahead costs nothing.
   GraphsGuard graphs(lm, raw.decode_graphs);
   const GenerateOptions& go = r.options;
   Sampler sampler(go.sampling, vocab_limit());
-  auto stream = model_.codec ? model_.codec->stream() : nullptr;
+  auto stream = model_.codec && raw.detokenize ? model_.codec->stream() : nullptr;
   std::vector<int32_t> history = ids, content;  // the penalty covers the prompt, as HF's does
+  content.reserve(static_cast<size_t>(std::max<int64_t>(go.max_tokens, 0)));
   std::string text;
-  int64_t sampled = 0;
-  double t_first = 0, t_prev = 0;
-  StopReason reason = StopReason::max_tokens;
-  auto emit = [&](const Event& e) {
-    if (r.on_event) r.on_event(e);
-  };
-  while (true) {
-    if (cancel.load()) {
-      reason = StopReason::cancelled;
-      break;
-    }
-    check_mapped_files();  // a shard truncated mid-request read as zeros: say so, once
-    if (sampled == 0 || logits.device().is_cpu()) check_logits(logits, state->length());
-    const int32_t id = sampler.sample(logits, history);
-    const double t = now_ms();
-    if (++sampled == 1) t_first = t;
-    else done.step_ms.push_back(t - t_prev);
-    t_prev = t;
-    if (!raw.ignore_eos && model_.info.eos_token_id && id == *model_.info.eos_token_id) {
-      reason = StopReason::eos;
-      break;
-    }
+  auto sink = [&](int32_t id) {
     content.push_back(id);
-    history.push_back(id);
     std::string piece = stream ? stream->push(id) : std::string();
     text += piece;
-    emit(TokenEvent{id, std::move(piece)});
-    if (go.max_tokens > 0 && sampled >= go.max_tokens) {
-      reason = StopReason::max_tokens;
-      break;
-    }
-    if (state->length() + 1 >= max_ctx) {
-      reason = StopReason::context_full;
-      break;
-    }
-    logits = lm.decode(id, *state);
-  }
+    if (r.on_event) r.on_event(TokenEvent{id, std::move(piece)});
+    return false;
+  };
+  DecodeLoopOptions lo;
+  lo.max_tokens = go.max_tokens;
+  lo.max_context = max_ctx;
+  if (!raw.ignore_eos) lo.eos = model_.info.eos_token_id;
+  lo.allow_run_ahead = true;
+  const DecodeResult d =
+      run_decode_loop(lm, *state, std::move(logits), sampler, history, lo, cancel, sink);
+  const StopReason reason = d.reason;
+  done.step_ms = d.step_ms;
   if (stream) {
     const std::string tail = stream->flush();
-    if (!tail.empty()) emit(TokenEvent{-1, tail});
+    if (!tail.empty() && r.on_event) r.on_event(TokenEvent{-1, tail});
     text += tail;
   }
   const double t_end = now_ms();
   done.text = text;
   done.tokens = content;
   if (reason == StopReason::eos) done.tokens.push_back(*model_.info.eos_token_id);
-  done.usage.completion_tokens = sampled;
+  done.usage.completion_tokens = d.sampled;
   done.usage.context_tokens = state->length();
   done.decode_report = state->decode_report();
-  if (sampled > 0) {
-    done.timings.ttft_ms = t_first - t_start;
-    done.timings.decode_ms = t_end - t_first;
-    if (sampled > 1 && done.timings.decode_ms > 0)
-      done.timings.decode_tokens_per_s = (sampled - 1) * 1000.0 / done.timings.decode_ms;
+  if (d.sampled > 0) {
+    done.timings.ttft_ms = d.t_first_ms - t_start;
+    done.timings.decode_ms = t_end - d.t_first_ms;
+    if (d.sampled > 1 && done.timings.decode_ms > 0)
+      done.timings.decode_tokens_per_s = (d.sampled - 1) * 1000.0 / done.timings.decode_ms;
   }
   return finish(reason);
 }

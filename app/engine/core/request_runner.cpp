@@ -11,6 +11,7 @@
 #include <cmath>
 #include <limits>
 
+#include "app/engine/core/decode_loop.h"
 #include "app/engine/core/sampler.h"
 #include "kernels/core/mapped_files.h"
 #include "kernels/ops/tensor_ops.h"
@@ -41,24 +42,6 @@ void append_ids(std::vector<Segment>& segs, const std::vector<int32_t>& ids) {
 }
 
 }  // namespace
-
-// NaN/+Inf logits mean broken weights or a numerical failure: sampling from them would print
-// garbage ("!!!!") with exit 0. Reported as an error naming the position. (-Inf is left alone:
-// it is how a logit is masked out.)
-// On a GPU only the prefill's logits are read back for this (decode steps keep their logits
-// on the device; broken weights show in the first row already).
-void check_logits(const Tensor& t, int64_t position) {
-  const Tensor h = ops::to_device(t.dtype() == DType::f32 ? t : ops::cast(t, DType::f32), Device::cpu());
-  const Tensor c = contiguous(h);
-  const float* logits = c.data<float>();
-  for (int64_t i = 0; i < c.numel(); ++i) {
-    if (!std::isnan(logits[i]) && logits[i] != std::numeric_limits<float>::infinity()) continue;
-    throw_error(ErrorCategory::internal,
-                fmt::format("the model produced a non-finite logit ({} for token {}) at position "
-                            "{}; the checkpoint's weights are likely corrupt (NaN/Inf)",
-                            logits[i], i, position));
-  }
-}
 
 int64_t RequestRunner::vocab_limit() const {
   const int64_t v = model_.lm->vocab_size();
@@ -325,33 +308,16 @@ DoneEvent RequestRunner::generate(Request& r, Session& s, Tensor logits,
   const int64_t max_ctx = opts_.max_context > 0 ? opts_.max_context : lm.max_context();
   Sampler sampler(go.sampling, vocab_limit());
   auto stream = codec.stream();
-  std::vector<int32_t> content;  // generated ids without the EOS
+  std::vector<int32_t> content;  // generated ids without the EOS (also the penalty's history)
   std::string text;
-  size_t emitted = 0;            // bytes of `text` already streamed
-  bool last_fed = true;          // the last content id is in the state
-  int64_t sampled = 0;
-  double t_first = 0;
-  StopReason reason = StopReason::eos;
+  size_t emitted = 0;  // bytes of `text` already streamed
   auto emit = [&](const Event& e) {
     if (r.on_event) r.on_event(e);
   };
-  while (true) {
-    if (cancel.load()) {
-      reason = StopReason::cancelled;
-      break;
-    }
-    check_mapped_files();  // a shard truncated mid-request read as zeros: say so, once
-    if (sampled == 0 || logits.device().is_cpu()) check_logits(logits, s.state_->length());
-    const int32_t id = sampler.sample(logits, content);
-    if (++sampled == 1) t_first = now_ms();
-    if (id == codec.eos_id()) {
-      reason = StopReason::eos;
-      break;
-    }
-    content.push_back(id);
+  // Stop strings: stop at a full match; hold back a tail that could still become one, so the
+  // streamed text never shows (part of) a stop string.
+  auto sink = [&](int32_t id) {
     text += stream->push(id);
-    // Stop strings: stop at a full match; hold back a tail that could still become one,
-    // so the streamed text never shows (part of) a stop string.
     size_t visible = text.size();
     bool stop_hit = false;
     for (const auto& stop : go.stop_strings) {
@@ -373,23 +339,20 @@ DoneEvent RequestRunner::generate(Request& r, Session& s, Tensor logits,
     if (stop_hit) text.resize(visible);
     emit(TokenEvent{id, visible > emitted ? text.substr(emitted, visible - emitted) : std::string()});
     emitted = std::max(emitted, visible);
-    if (stop_hit) {
-      reason = StopReason::stop_string;
-      last_fed = false;
-      break;
-    }
-    if (go.max_tokens > 0 && sampled >= go.max_tokens) {
-      reason = StopReason::max_tokens;
-      last_fed = false;
-      break;
-    }
-    if (s.state_->length() + 1 >= max_ctx) {
-      reason = StopReason::context_full;
-      last_fed = false;
-      break;
-    }
-    logits = lm.decode(id, *s.state_);
-  }
+    return stop_hit;
+  };
+  DecodeLoopOptions lo;
+  lo.max_tokens = go.max_tokens;
+  lo.max_context = max_ctx;
+  lo.eos = codec.eos_id();
+  // Running ahead may feed the EOS (or a stop string's last id) before the host sees it: fine
+  // when the answer's closing marker starts with EOS (it is owed next anyway) -- the released
+  // chat template's -- and only the pending ids below change.
+  const std::vector<int32_t> close = codec.assistant_close();
+  lo.allow_run_ahead = !close.empty() && close.front() == codec.eos_id();
+  const DecodeResult d =
+      run_decode_loop(lm, *s.state_, std::move(logits), sampler, content, lo, cancel, sink);
+  const StopReason reason = d.reason;
   if (reason != StopReason::stop_string) {
     text += stream->flush();
     if (text.size() > emitted) emit(TokenEvent{-1, text.substr(emitted)});  // held-back tail
@@ -402,23 +365,27 @@ DoneEvent RequestRunner::generate(Request& r, Session& s, Tensor logits,
   a.tokens = content;
   s.messages_.push_back(std::move(a));
   s.fed_messages_ = s.messages_.size();
+  // What the state still owes: the last content id when the loop stopped before feeding it,
+  // then the closing marker (less its EOS when running ahead fed that already).
   s.pending_.clear();
-  if (!last_fed) s.pending_.push_back(content.back());
-  const auto close = codec.assistant_close();
-  s.pending_.insert(s.pending_.end(), close.begin(), close.end());
+  const bool last_unfed = reason == StopReason::max_tokens || reason == StopReason::context_full ||
+                          (reason == StopReason::stop_string && !d.stop_id_fed);
+  if (last_unfed && !content.empty()) s.pending_.push_back(content.back());
+  const bool eos_fed = reason == StopReason::eos && d.stop_id_fed;
+  s.pending_.insert(s.pending_.end(), close.begin() + (eos_fed ? 1 : 0), close.end());
 
   const double t_end = now_ms();
   done.reason = reason;
   done.text = text;
   done.tokens = content;
   if (reason == StopReason::eos) done.tokens.push_back(codec.eos_id());
-  done.usage.completion_tokens = sampled;
+  done.usage.completion_tokens = d.sampled;
   done.usage.context_tokens = s.state_->length();
-  if (sampled > 0) {
-    done.timings.ttft_ms = t_first - t_start;
-    done.timings.decode_ms = t_end - t_first;
-    if (sampled > 1 && done.timings.decode_ms > 0)
-      done.timings.decode_tokens_per_s = (sampled - 1) * 1000.0 / done.timings.decode_ms;
+  if (d.sampled > 0) {
+    done.timings.ttft_ms = d.t_first_ms - t_start;
+    done.timings.decode_ms = t_end - d.t_first_ms;
+    if (d.sampled > 1 && done.timings.decode_ms > 0)
+      done.timings.decode_tokens_per_s = (d.sampled - 1) * 1000.0 / done.timings.decode_ms;
   }
   done.timings.total_ms = t_end - t_start;
   return done;

@@ -28,9 +28,6 @@ decltype(auto) input_step(F&& f) {
   }
 }
 
-// Throws Error{internal} naming the position when logits hold NaN or +Inf (broken weights).
-void check_logits(const Tensor& logits, int64_t position);
-
 class RequestRunner {
  public:
   RequestRunner(LoadedModel& model, const EngineOptions& opts, double load_ms)

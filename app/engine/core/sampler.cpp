@@ -25,6 +25,10 @@ int32_t Sampler::sample(const Tensor& logits, const std::vector<int32_t>& histor
   return ops::sample(logits, params_, rng_, history);
 }
 
+Tensor Sampler::sample_checked(const Tensor& logits, const std::vector<int32_t>& history) {
+  return ops::sample_checked(logits, params_, rng_.next_double(), history);
+}
+
 int32_t Sampler::sample(const std::vector<float>& logits, const std::vector<int32_t>& history) {
   MVL_CHECK(!logits.empty(), internal, "sampling from empty logits");
   return sample(Tensor::from_f32({static_cast<int64_t>(logits.size())}, logits), history);

@@ -22,6 +22,9 @@ class Sampler {
   int32_t sample(const Tensor& logits, const std::vector<int32_t>& history);
   // The same for host logits f32 [vocab].
   int32_t sample(const std::vector<float>& logits, const std::vector<int32_t>& history);
+  // Without the host read: i32 [2] where the logits are, the id and a NaN/+Inf flag
+  // (ops::sample_checked); the decode loop reads both back in one small copy.
+  Tensor sample_checked(const Tensor& logits, const std::vector<int32_t>& history);
 
  private:
   ops::SamplingParams params_;

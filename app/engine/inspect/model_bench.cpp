@@ -1,13 +1,16 @@
 // `bench --path model` (model_bench.h): random weights made on the GPU, then raw requests
 // through an Engine: each request prefills --tokens ids on a fresh state and decodes greedily
 // with EOS ignored; the first kWarmSteps steps of each request (eager warm-up, graph capture)
-// are not timed. The decode time is the host's: sampling on the GPU, the id read back, the
-// next decode launched, as every front end runs it.
+// are not timed. The decode time is the host's, between consecutive ids reaching it, through
+// the decode loop every front end runs (app/engine/core/decode_loop.h): sampling on the GPU,
+// the next step queued from the device-side id, then the 8-byte read of (id, NaN flag).
 #include "app/engine/inspect/model_bench.h"
 
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <mutex>
+#include <variant>
 #include <vector>
 
 #include "app/engine/core/engine.h"
@@ -42,14 +45,22 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 // Bytes one greedy decode step (one sequence) must read at context ctx: every attention weight,
 // norm and router, the top-k experts of each layer, the lightning states (read + written) or
 // the KV cache, the final norm and the LM head, one embedding row.
-double decode_step_bytes(const llm::TextConfig& c, int64_t ctx) {
+double decode_step_bytes(const llm::TextConfig& c, int64_t ctx, llm::QuantScheme q) {
   const double H = c.hidden_size, nh = c.num_attention_heads, dh = c.head_dim,
                nkv = c.num_key_value_heads;
-  const double I = c.intermediate_size, E = c.num_local_experts, k = c.num_experts_per_tok;
+  const double E = c.num_local_experts, k = c.num_experts_per_tok;
   double b = 2.0 * (c.vocab_size * H + 2 * H);
+  // One expert's three matrices as stored under q (an expert tensor's format is the scheme's).
+  llm::TextTensor ex;
+  ex.role = llm::TextRole::expert_w1;
+  ex.shape = {c.intermediate_size, c.hidden_size};
+  ex.out_axis = 0;
+  ex.in_axis = 1;
+  const double expert =
+      3.0 * static_cast<double>(quantized_bytes(ex.shape, 1, llm::quant_format_of(ex, q), 2));
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
-    const double all = static_cast<double>(llm::text_layer_weight_bytes(c, l, DType::bf16));
-    b += all - 2.0 * (E - k) * 3 * I * H;  // only the chosen experts are read
+    const double all = static_cast<double>(llm::text_layer_weight_bytes(c, l, DType::bf16, q));
+    b += all - (E - k) * expert;  // only the chosen experts are read
     b += c.is_softmax(l) ? 2.0 * ctx * nkv * dh * 2 : 2.0 * nh * dh * dh * 4;
   }
   return b;
@@ -58,12 +69,12 @@ double decode_step_bytes(const llm::TextConfig& c, int64_t ctx) {
 
 // How many decoder layers of cfg fit next to the embedding, LM head and activations.
 int64_t layers_that_fit(const llm::TextConfig& full, int64_t tokens, size_t free_b,
-                        double* per_layer, double* globals) {
+                        double* per_layer, double* globals, llm::QuantScheme q) {
   double pl = 0;
   for (int64_t l = 0; l < full.num_hidden_layers; ++l)
-    pl = std::max(pl, static_cast<double>(llm::text_layer_weight_bytes(full, l, DType::bf16)));
+    pl = std::max(pl, static_cast<double>(llm::text_layer_weight_bytes(full, l, DType::bf16, q)));
   *per_layer = pl;
-  *globals = static_cast<double>(llm::text_global_weight_bytes(full, DType::bf16));
+  *globals = static_cast<double>(llm::text_global_weight_bytes(full, DType::bf16, q));
   const double reserve = 2.0 * (1 << 30) + static_cast<double>(tokens) * (256 << 10);
   const double room = static_cast<double>(free_b) - *globals - reserve;
   return room <= 0 ? 0 : static_cast<int64_t>(room / pl);
@@ -75,12 +86,13 @@ int64_t bench_config_layers(const std::string& config_path) {
   return read_text_config(config_path).num_hidden_layers;
 }
 
-ModelBenchFit model_bench_fit(const std::string& config_path, int64_t tokens, int device) {
+ModelBenchFit model_bench_fit(const std::string& config_path, int64_t tokens, int device,
+                              llm::QuantScheme quant) {
   ModelBenchFit f;
   MVL_CHECK(ops::cuda_device_memory(device, &f.free_bytes, &f.total_bytes), device,
             "bench: cannot read the memory of GPU {}", device);
   f.layers_that_fit = layers_that_fit(read_text_config(config_path), tokens, f.free_bytes, &f.per_layer_bytes,
-                                      &f.global_bytes);
+                                      &f.global_bytes, quant);
   return f;
 }
 
@@ -93,21 +105,22 @@ ModelBenchReport run_model_bench(const ModelBenchOptions& o) {
   cfg.layer_types.resize(static_cast<size_t>(layers));
   const ops::DeviceContext dev = ops::DeviceContext::open(Device::cuda(o.device));
   auto t0 = std::chrono::steady_clock::now();
-  LoadedModel model = load_random_text_model(cfg, dev, o.seed);
+  LoadedModel model = load_random_text_model(cfg, dev, o.seed, o.quant);
   dev.synchronize();
   r.make_s = ms_since(t0) / 1e3;
-  r.weight_gb = (llm::text_global_weight_bytes(cfg, DType::bf16) +
+  r.weight_gb = (llm::text_global_weight_bytes(cfg, DType::bf16, o.quant) +
                  [&] {
                    double s = 0;
                    for (int64_t l = 0; l < layers; ++l)
-                     s += llm::text_layer_weight_bytes(cfg, l, DType::bf16);
+                     s += llm::text_layer_weight_bytes(cfg, l, DType::bf16, o.quant);
                    return s;
                  }()) /
                 kGB;
 
   // The engine ask/chat/generate use: raw requests of --tokens ids, greedy, EOS ignored.
   // Each request prefills on a fresh state, then decodes; the sampler runs on the GPU and
-  // only the id comes back (one host round trip per token, as in every front end).
+  // only the id comes back (one read per token, overlapped with the next step, as in every
+  // front end).
   EngineOptions eo;
   eo.prefill_chunk = 0;  // the prompt in one prefill call
   eo.max_context = o.tokens + o.decode_steps + 8;
@@ -146,10 +159,58 @@ ModelBenchReport run_model_bench(const ModelBenchOptions& o) {
     eager.push_back(mean_step(e));
     r.graph_report = g.decode_report;
   }
+  if (o.batch > 1) {
+    // B requests at once, each with its own prompt; every one decodes kWarmSteps +
+    // decode_steps tokens. Aggregate = tokens produced while all B were decoding (from the
+    // last one's first token to the first one's last token) / that window's wall time.
+    const SchedulerStats s0 = engine.scheduler_stats();
+    std::vector<RequestHandle> hs;
+    std::vector<std::vector<double>> times(static_cast<size_t>(o.batch));
+    std::mutex mu;
+    for (int b = 0; b < o.batch; ++b) {
+      Request q;
+      q.kind = Request::Kind::raw;
+      q.raw.ids = ids;
+      q.raw.ids[0] = static_cast<int32_t>((b * 131 + 7) % cfg.vocab_size);
+      q.raw.ignore_eos = true;
+      q.options.max_tokens = 1 + kWarmSteps + o.decode_steps;
+      q.on_event = [&, b](const Event& e) {
+        if (!std::holds_alternative<TokenEvent>(e)) return;
+        std::lock_guard<std::mutex> lock(mu);
+        times[static_cast<size_t>(b)].push_back(now_ms());
+      };
+      hs.push_back(engine.submit(std::move(q)));
+    }
+    std::vector<double> steps, seq_tps;
+    for (RequestHandle& h : hs) {
+      h.wait();
+      if (h.error()) throw h.error()->error;
+      const DoneEvent& d = *h.done();
+      steps.push_back(mean_step(d));
+      seq_tps.push_back(1000.0 / steps.back());
+    }
+    const SchedulerStats s1 = engine.scheduler_stats();
+    double lo = 0, hi = 1e300;
+    for (const auto& t : times) {
+      MVL_CHECK(!t.empty(), internal, "bench: a batched request produced no token");
+      lo = std::max(lo, t.front());
+      hi = std::min(hi, t.back());
+    }
+    int64_t in_window = 0;
+    for (const auto& t : times)
+      for (double x : t) in_window += x > lo && x <= hi;
+    r.batch = o.batch;
+    r.batch_step_ms = median(steps);
+    r.batch_seq_tok_s = median(seq_tps);
+    r.batch_agg_tok_s = hi > lo ? in_window * 1000.0 / (hi - lo) : 0;
+    r.batch_mean_b = s1.steps > s0.steps ? static_cast<double>(s1.decoded - s0.decoded) /
+                                               static_cast<double>(s1.steps - s0.steps)
+                                         : 0;
+  }
   r.prefill_ms = median(pre);
   r.graph_ms = median(graph);
   r.eager_ms = median(eager);
-  r.step_bytes = decode_step_bytes(cfg, o.tokens);
+  r.step_bytes = decode_step_bytes(cfg, o.tokens, o.quant);
   return r;
 }
 

@@ -1,12 +1,15 @@
 // `bench --path model`: the text model with random weights at a config's shapes, timed
 // through the Engine's raw requests (prefill of `tokens` ids, then greedy decode at that
-// context with the sampler on the GPU and the id read back each step: the road of
-// ask/chat/generate), with CUDA graphs on and off. The CLI prints the report.
+// context with the sampler on the GPU and the id read back each step, overlapped with the
+// next step: the decode loop of ask/chat/generate), with CUDA graphs on and off. The CLI
+// prints the report.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
+
+#include "llm/weights/quant_rule.h"
 
 namespace mvl::engine {
 
@@ -18,6 +21,8 @@ struct ModelBenchOptions {
   int reps = 5;            // timed requests per mode (one more warms up)
   int device = 0;          // CUDA device index
   uint64_t seed = 1;       // of the random weights
+  llm::QuantScheme quant = llm::QuantScheme::none;  // --quant: weights made in this scheme
+  int batch = 1;           // > 1: also B concurrent requests, continuously batched by the engine
 };
 
 struct ModelBenchFit {
@@ -30,17 +35,25 @@ struct ModelBenchReport {
   int64_t layers = 0;
   double weight_gb = 0, make_s = 0;
   double prefill_ms = 0;        // median over the timed requests
-  double graph_ms = 0;          // per decode step (host clock: sample + id read back + decode)
+  double graph_ms = 0;          // per decode step (host clock between ids: the engine's loop)
   double eager_ms = 0;          // the same, op by op
   double step_bytes = 0;        // bytes one decode step must read (the floor's numerator)
   std::string graph_report;     // the engine's decode report of a graphed request
+  // With batch > 1: B raw requests at once (each its own prompt and state), their decode
+  // steps batched by the engine's scheduler (TextModel::decode_batch).
+  int batch = 1;
+  double batch_step_ms = 0;    // per decode step of every sequence (median over sequences)
+  double batch_seq_tok_s = 0;  // one sequence's decode tok/s (median)
+  double batch_agg_tok_s = 0;  // all sequences' decoded tokens / the wall time they took
+  double batch_mean_b = 0;     // mean batch size of the engine's decode steps meanwhile
 };
 
 // The decoder layers of a config.json; throws Error for a missing or malformed file.
 int64_t bench_config_layers(const std::string& config_path);
 // How many layers of the config fit on the GPU with a `tokens` prompt; throws
 // Error{device} when the GPU's memory cannot be read.
-ModelBenchFit model_bench_fit(const std::string& config_path, int64_t tokens, int device);
+ModelBenchFit model_bench_fit(const std::string& config_path, int64_t tokens, int device,
+                              llm::QuantScheme quant = llm::QuantScheme::none);
 // Builds the model on the GPU and times it. Throws Error.
 ModelBenchReport run_model_bench(const ModelBenchOptions& o);
 

@@ -4,21 +4,28 @@
 #include "app/engine/loading/checkpoint.h"
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
+#include <map>
 
 #include "app/engine/loading/checkpoint_layout.h"
+#include "app/engine/loading/load_progress.h"
 #include "app/engine/loading/memory_check.h"
 #include "app/engine/loading/prompt_codec.h"
 #include "app/engine/loading/sharded_lm.h"
+#include "app/engine/loading/tile_map.h"
+#include "kernels/core/json.h"
 #include "kernels/core/log.h"
 #include "kernels/core/safetensors.h"
 #include "kernels/ops/device.h"
 #include "kernels/ops/tensor_ops.h"
 #include "llm/model/text_model.h"
+#include "llm/weights/quant_checkpoint.h"
 #include "llm/tokenizer/tokenizer.h"
 #include "vision/image/image.h"
 #include "vision/model/packing.h"
 #include "vision/model/vision_model.h"
+#include "vision/preprocess/anyres.h"
 #include "vision/preprocess/preprocess.h"
 
 namespace mvl::engine {
@@ -75,6 +82,19 @@ class RealLm : public LanguageModel {
   Tensor decode(int32_t id, ModelState& state) override {
     return (graphs_ ? m_ : eager_).decode(id, dynamic_cast<RealState&>(state).seq());
   }
+  Tensor decode_device(const Tensor& id, ModelState& state) override {
+    return (graphs_ ? m_ : eager_).decode(id, dynamic_cast<RealState&>(state).seq());
+  }
+  bool asynchronous() const override { return m_.device().is_cuda(); }
+  std::vector<Tensor> decode_batch(const std::vector<int32_t>& ids,
+                                   const std::vector<ModelState*>& states) override {
+    std::vector<llm::SequenceState*> seqs;
+    for (ModelState* s : states) seqs.push_back(&dynamic_cast<RealState&>(*s).seq());
+    const Tensor logits = eager_.decode_batch(ids, seqs);  // f32 [B, vocab]
+    std::vector<Tensor> rows;
+    for (int64_t i = 0; i < logits.dim(0); ++i) rows.push_back(logits.select(0, i));
+    return rows;
+  }
   void set_decode_graphs(bool on) override { graphs_ = on; }
   int64_t vocab_size() const override { return m_.config().vocab_size; }
   const llm::TextModel& model() const { return m_; }
@@ -106,8 +126,11 @@ class RealVision : public VisionEncoder {
       const double t0 = now_ms();
       auto p = std::make_shared<RealPrepared>();
       const vision::Image img = vision::decode_image_file(path);  // its errors name the file
-      p->pre =
-          in_context("image '" + path + "'", [&] { return vision::preprocess(img, pc_, po_); });
+      p->pre = in_context("image '" + path + "'", [&] {
+        vision::PreprocessConfig pc = pc_;  // the token budget narrows the grid choice
+        pc.pinpoints = vision::pinpoints_within_budget(img.width, img.height, pc_, max_image_tokens_.load());
+        return vision::preprocess(img, pc, po_);
+      });
       p->path = path;
       p->width = p->pre.width();
       p->height = p->pre.height();
@@ -128,16 +151,17 @@ class RealVision : public VisionEncoder {
     m_.device().synchronize();  // so the caller's encode time covers the GPU work
     return rows;
   }
+  TileMap tile_map(int64_t width, int64_t height) const override {
+    return compute_tile_map(width, height, pc_, max_image_tokens_.load());
+  }
+  void set_max_image_tokens(int64_t n) override { max_image_tokens_ = n; }
 
  private:
   vision::VisionModel m_;
   vision::PreprocessConfig pc_;
   vision::PreprocessOptions po_;
+  std::atomic<int64_t> max_image_tokens_{0};
 };
-
-void report(const ProgressFn& progress, double f, const std::string& stage) {
-  if (progress) progress(f, stage);
-}
 
 }  // namespace
 
@@ -166,22 +190,30 @@ std::unique_ptr<VisionEncoder> load_vision_encoder(const ModelConfig& cfg, const
                                       cfg.preprocess, po);
 }
 
-LoadedModel load_checkpoint(const EngineOptions& opts, const ProgressFn& progress) {
+LoadedModel load_checkpoint(const EngineOptions& opts, const LoadProgressFn& progress) {
+  LoadMeter meter(progress);
   return in_context("loading model '" + opts.model_dir + "'", [&] {
     std::error_code ec;
     MVL_CHECK(fs::is_directory(opts.model_dir, ec), not_found,
               "no such model directory; pass -m DIR with config.json, tokenizer.json and *.safetensors");
-    report(progress, 0.0, "config");
+    meter.step("config", 0.0);
     const ModelConfig cfg = ModelConfig::load_dir(opts.model_dir);
-    check_model_fits(cfg, opts);  // before any weight is read: refuse at once if it cannot fit
-    report(progress, 0.05, "tokenizer");
+    // A `minimax-vl quantize` checkpoint declares its scheme in config.json (read as stored).
+    const std::string cfg_path = (fs::path(opts.model_dir) / "config.json").string();
+    const llm::QuantScheme stored =
+        llm::stored_quant_scheme(json::parse_file(cfg_path), cfg_path);
+    EngineOptions fit_opts = opts;
+    if (stored != llm::QuantScheme::none) fit_opts.quant = stored;
+    check_model_fits(cfg, fit_opts);  // before any weight is read: refuse at once if it cannot fit
+    meter.step("tokenizer", 0.005);
     const std::string tok_path = (fs::path(opts.model_dir) / "tokenizer.json").string();
     std::unique_ptr<PromptCodec> codec;
     if (opts.require_tokenizer || fs::exists(tok_path, ec))
       codec = make_prompt_codec(llm::Tokenizer::from_file(tok_path, cfg.text.vocab_size), cfg.image_token_index);
-    report(progress, 0.1, "checkpoint");
-    const Checkpoint ckpt = Checkpoint::open(opts.model_dir);
-    report(progress, 0.15, "text model");
+    meter.step("checkpoint", 0.01);
+    Checkpoint ckpt = Checkpoint::open(opts.model_dir);
+    meter.attach(ckpt);
+    meter.weights("text model");
     // Released: language_model.model.* + per-expert w1/w2/w3; native: model.language_model.*
     // + fused experts. detect() confirms against the keys actually present.
     const llm::TextWeightNaming naming = llm::TextWeightNaming::detect(ckpt);
@@ -192,20 +224,34 @@ LoadedModel load_checkpoint(const EngineOptions& opts, const ProgressFn& progres
         ops::DeviceContext::open(opts.backend == Backend::cuda ? Device::cuda(opts.device) : Device::cpu());
     std::unique_ptr<LanguageModel> lm;
     ops::Precision prec = ops::Precision::f32;
-    if (opts.tp > 1) {
+    MVL_CHECK(opts.tp <= 1 || stored == llm::QuantScheme::none, unsupported,
+              "a quantized checkpoint ({}) runs with --tp 1 only for now", llm::quant_scheme_name(stored));
+    if (opts.tp > 1 || opts.rank >= 0) {
       // The text model over opts.tp ranks: CPU threads, or GPUs device .. device + tp - 1.
+      MVL_CHECK(opts.quant == llm::QuantScheme::none, unsupported,
+                "--quant {} with --tp {}: quantized weights are not sharded yet; drop one of them",
+                llm::quant_scheme_name(opts.quant), opts.tp);
       prec = ops::resolve_precision(opts.precision, dev);
-      lm = load_sharded_lm(ckpt, cfg.text, opts.tp, dev.device(), prec);
+      lm = load_sharded_lm(ckpt, cfg.text, opts.tp, dev.device(), prec, opts.rank,
+                           opts.rendezvous);
     } else {
       llm::TextLoadOptions text_opts;
       text_opts.precision = opts.precision;
       text_opts.quant = opts.quant;
+      text_opts.stored_quant = stored;
+      if (dev.is_cuda() && opts.quant == llm::QuantScheme::none) {
+        // On a GPU the weights are read while they are uploaded: count there, not at get().
+        // (Quantizing at load reads each tensor on the host as it is fetched: count gets.)
+        meter.count_gets(false);
+        text_opts.on_upload = [&meter](size_t bytes) { meter.add(bytes); };
+      }
       auto real = std::make_unique<RealLm>(llm::TextModel::load(ckpt, cfg.text, naming, dev, text_opts));
       prec = real->model().precision();
       lm = std::move(real);
+      meter.count_gets(true);
     }
     const std::string precision = ops::precision_name(prec);
-    report(progress, 0.85, "vision");
+    meter.weights("vision");
     // The vision half runs at the text model's precision (f32 keeps CPU parity end to end),
     // on the (first) text device.
     std::unique_ptr<VisionEncoder> vis = load_vision_encoder(cfg, ckpt, dev, prec, opts.resize_compat);
@@ -218,7 +264,16 @@ LoadedModel load_checkpoint(const EngineOptions& opts, const ProgressFn& progres
     m.info.hidden_size = cfg.text.hidden_size;
     m.info.vocab_size = cfg.text.vocab_size;
     m.info.max_context = lm->max_context();
-    for (const auto& n : ckpt.names()) m.info.num_parameters += shape_numel(ckpt.info(n).shape);
+    std::map<std::string, uint64_t> dtype_bytes;
+    for (const auto& n : ckpt.names()) {
+      const TensorInfo& t = ckpt.info(n);
+      m.info.num_parameters += shape_numel(t.shape);
+      dtype_bytes[dtype_name(t.dtype)] += t.end - t.begin;
+      m.info.weight_bytes += t.end - t.begin;
+    }
+    for (const auto& [name, bytes] : dtype_bytes)
+      if (m.info.weight_dtype.empty() || bytes > dtype_bytes[m.info.weight_dtype])
+        m.info.weight_dtype = name;
     m.info.has_vision = cfg.has_vision;
     m.info.has_tokenizer = codec != nullptr;
     if (cfg.text.eos_token_id) m.info.eos_token_id = static_cast<int32_t>(*cfg.text.eos_token_id);
@@ -227,13 +282,16 @@ LoadedModel load_checkpoint(const EngineOptions& opts, const ProgressFn& progres
     m.codec = std::move(codec);
     m.lm = std::move(lm);
     m.vision = std::move(vis);
-    report(progress, 1.0, "ready");
+    meter.finish();
     return m;
   });
 }
 
-LoadedModel load_random_text_model(const llm::TextConfig& cfg, const ops::DeviceContext& dev, uint64_t seed) {
-  auto lm = std::make_unique<RealLm>(llm::TextModel::random(cfg, dev, {}, seed));
+LoadedModel load_random_text_model(const llm::TextConfig& cfg, const ops::DeviceContext& dev, uint64_t seed,
+                                   llm::QuantScheme quant) {
+  llm::TextLoadOptions to;
+  to.quant = quant;
+  auto lm = std::make_unique<RealLm>(llm::TextModel::random(cfg, dev, to, seed));
   LoadedModel m;
   m.info.dir = "(random weights)";
   m.info.layout = "random";
@@ -250,10 +308,49 @@ LoadedModel load_random_text_model(const llm::TextConfig& cfg, const ops::Device
   return m;
 }
 
-std::unique_ptr<Engine> Engine::open(const EngineOptions& opts, const ProgressFn& progress) {
+LoadedModel load_random_chat_model(const std::string& config_path, int64_t layers,
+                                   const std::string& tokenizer_dir, const ops::DeviceContext& dev,
+                                   uint64_t seed) {
+  const json::Json root = json::parse_file(config_path);
+  const bool nested = root.contains("text_config");
+  llm::TextConfig cfg =
+      llm::TextConfig::from_json(nested ? json::get_object(root, "text_config", config_path) : root,
+                                 "'" + config_path + "'" + (nested ? " text_config" : ""));
+  MVL_CHECK(layers >= 1 && layers <= cfg.num_hidden_layers, invalid_argument,
+            "--layers {}: the config '{}' has {} decoder layers", layers, config_path,
+            cfg.num_hidden_layers);
+  // The first layers - 1 layers, then a softmax-attention layer when the config has one (the
+  // released period is 7 lightning + 1 softmax), so even a short slice runs both kinds.
+  const bool has_softmax = std::find(cfg.layer_types.begin(), cfg.layer_types.end(),
+                                     llm::AttnKind::softmax) != cfg.layer_types.end();
+  cfg.num_hidden_layers = layers;
+  cfg.layer_types.resize(static_cast<size_t>(layers));
+  if (has_softmax && layers >= 2) cfg.layer_types.back() = llm::AttnKind::softmax;
+  LoadedModel m = load_random_text_model(cfg, dev, seed);
+  const ModelConfig tcfg = ModelConfig::load_dir(tokenizer_dir);
+  MVL_CHECK(tcfg.text.vocab_size <= cfg.vocab_size, invalid_argument,
+            "the tokenizer of '{}' ({} ids) does not fit the vocabulary of '{}' ({})",
+            tokenizer_dir, tcfg.text.vocab_size, config_path, cfg.vocab_size);
+  m.codec = make_prompt_codec(
+      llm::Tokenizer::from_file((fs::path(tokenizer_dir) / "tokenizer.json").string(),
+                                tcfg.text.vocab_size),
+      tcfg.image_token_index);
+  m.info.has_tokenizer = true;
+  m.info.eos_token_id = m.codec->eos_id();
+  m.info.dir = "random-weights";
+  return m;
+}
+
+std::unique_ptr<Engine> Engine::open(const EngineOptions& opts, const LoadProgressFn& progress) {
   const double t0 = now_ms();
   LoadedModel m = load_checkpoint(opts, progress);
   return std::make_unique<Engine>(std::move(m), opts, now_ms() - t0);
+}
+
+std::unique_ptr<Engine> Engine::open(const EngineOptions& opts, const ProgressFn& progress) {
+  LoadProgressFn bytes;
+  if (progress) bytes = [progress](const LoadProgress& p) { progress(p.fraction, p.stage); };
+  return open(opts, bytes);
 }
 
 }  // namespace mvl::engine

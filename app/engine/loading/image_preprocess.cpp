@@ -4,6 +4,7 @@
 #include "app/engine/loading/model_config.h"
 #include "kernels/core/error.h"
 #include "vision/image/image.h"
+#include "vision/preprocess/anyres.h"
 #include "vision/preprocess/preprocess.h"
 
 namespace mvl::engine {
@@ -11,6 +12,10 @@ namespace mvl::engine {
 struct ImagePreprocessor::Impl {
   vision::PreprocessConfig cfg;  // the released processor settings unless a model says otherwise
 };
+
+TileMap ImagePreprocessor::tile_map(int64_t width, int64_t height, int64_t max_image_tokens) const {
+  return compute_tile_map(width, height, impl_->cfg, max_image_tokens);
+}
 
 int64_t default_max_image_pixels() { return vision::kDefaultMaxImagePixels; }
 
@@ -29,8 +34,11 @@ ImagePreprocessReport ImagePreprocessor::run(const std::string& path, const Imag
   vision::PreprocessOptions popt;
   popt.pass_order = opts.pillow13_pass_order ? vision::PillowPassOrder::pillow13 : vision::PillowPassOrder::classic;
   const vision::Image img = vision::decode_image_file(path, dopt);
-  const vision::PreprocessResult r =
-      in_context(fmt::format("image '{}'", path), [&] { return vision::preprocess(img, impl_->cfg, popt); });
+  const vision::PreprocessResult r = in_context(fmt::format("image '{}'", path), [&] {
+    vision::PreprocessConfig cfg = impl_->cfg;
+    cfg.pinpoints = vision::pinpoints_within_budget(img.width, img.height, impl_->cfg, opts.max_image_tokens);
+    return vision::preprocess(img, cfg, popt);
+  });
   ImagePreprocessReport out;
   out.format = img.format;
   out.mode = img.source_mode;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "app/engine/loading/tile_map.h"
 #include "kernels/core/tensor.h"
 
 namespace mvl::engine {
@@ -15,6 +16,7 @@ struct ImagePreprocessOptions {
   int64_t max_pixels = 0;           // 0: the decoder's default cap (default_max_image_pixels())
   bool exif_orientation = false;    // rotate/flip per EXIF (the reference does not)
   bool pillow13_pass_order = true;  // Pillow 13's resize pass order, else the classic one
+  int64_t max_image_tokens = 0;     // --max-image-tokens (tile_map.h); 0 = released grid
 };
 
 struct ImagePreprocessReport {
@@ -37,6 +39,8 @@ class ImagePreprocessor {
   static ImagePreprocessor open(const std::string& model_dir);
   // Throws Error naming the file for unreadable, corrupt or oversized images (bad input).
   ImagePreprocessReport run(const std::string& path, const ImagePreprocessOptions& opts) const;
+  // The tile map of a width x height image under these settings (no pixels needed).
+  TileMap tile_map(int64_t width, int64_t height, int64_t max_image_tokens) const;
 
  private:
   struct Impl;

@@ -1,6 +1,7 @@
 // The fake model's three parts. Everything is deterministic; see fake_model.h.
 #include "app/engine/testing/fake_model.h"
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -8,6 +9,7 @@
 #include <thread>
 
 #include "kernels/core/error.h"
+#include "vision/config/vision_config.h"
 
 namespace mvl::engine::testing {
 namespace {
@@ -185,6 +187,7 @@ class FakeLm : public LanguageModel {
     s.len++;
     return Tensor::from_f32({kFakeVocab}, logits(s));
   }
+  bool asynchronous() const override { return o_.asynchronous; }
   int64_t vocab_size() const override { return kFakeVocab; }
   int64_t hidden_size() const override { return o_.hidden; }
   int64_t max_context() const override { return o_.max_context; }
@@ -238,10 +241,17 @@ class FakeVision : public VisionEncoder {
     st_->images_encoded++;
     return Tensor::from_f32({p.image_tokens, o_.hidden}, v);
   }
+  // The released processor's map (the fake's own token counts are smaller; only front ends'
+  // drawing of the map is tested with it).
+  TileMap tile_map(int64_t width, int64_t height) const override {
+    return compute_tile_map(width, height, vision::PreprocessConfig{}, budget_.load());
+  }
+  void set_max_image_tokens(int64_t n) override { budget_ = n; }
 
  private:
   FakeOptions o_;
   std::shared_ptr<FakeStats> st_;
+  std::atomic<int64_t> budget_{0};
 };
 
 }  // namespace

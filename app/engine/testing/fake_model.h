@@ -22,6 +22,8 @@ struct FakeOptions {
   int encode_delay_ms = 0;        // per fake ViT tile
   int64_t eos_after = -1;         // force EOS as the k-th token after a prefill (-1: never)
   int64_t fail_at_decode = -1;    // throw Error on this decode step after a prefill
+  bool asynchronous = false;      // report decode() as queued work, as a GPU model does, so the
+                                  // decode loop runs ahead (its CPU test)
 };
 
 // Counters the tests read (atomics: written on the worker thread).
