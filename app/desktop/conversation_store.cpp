@@ -18,6 +18,7 @@
 
 #include "app/engine/core/transcript.h"
 #include "kernels/core/error.h"
+#include "kernels/core/file_io.h"
 #include "kernels/core/json.h"
 
 namespace mvl::desktop {
@@ -32,28 +33,6 @@ void check_id(const std::string& id) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
   });
   MVL_CHECK(ok, invalid_argument, "'{}' is not a conversation id", id);
-}
-
-void write_atomically(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".XXXXXX";
-  const int fd = ::mkstemp(tmp.data());
-  MVL_CHECK(fd >= 0, io, "cannot write '{}': {}; check the folder is writable", path,
-            std::strerror(errno));
-  size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += static_cast<size_t>(n);
-  }
-  const int write_errno = errno;
-  const bool ok =
-      done == text.size() && ::fchmod(fd, 0600) == 0 && ::fsync(fd) == 0 && ::close(fd) == 0;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int e = ok ? errno : write_errno;
-    ::unlink(tmp.c_str());
-    throw_error(ErrorCategory::io, fmt::format("cannot write '{}': {}", path, std::strerror(e)));
-  }
 }
 
 std::vector<engine::Message> absolute_images(std::vector<engine::Message> messages) {
@@ -142,7 +121,7 @@ void ConversationStore::save(const std::string& id, const std::string& title,
   j["title"] = title;
   j["updated"] = now_seconds();
   j["transcript"] = engine::transcript_to_json(absolute_images(messages));
-  write_atomically(p, j.dump(1) + "\n");
+  write_file_atomically(p, j.dump(1) + "\n", 0600, /*durable=*/true);
 }
 
 std::vector<engine::Message> ConversationStore::load(const std::string& id,
@@ -161,7 +140,7 @@ void ConversationStore::rename(const std::string& id, const std::string& title) 
   json::Json j = json::parse_file(p);
   MVL_CHECK(j.is_object(), bad_format, "'{}' is not a minimax-vl conversation", p);
   j["title"] = title;
-  write_atomically(p, j.dump(1) + "\n");
+  write_file_atomically(p, j.dump(1) + "\n", 0600, /*durable=*/true);
 }
 
 void ConversationStore::remove(const std::string& id) const {

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "kernels/core/error.h"
@@ -112,6 +113,30 @@ std::string read_stream(int fd, size_t max_bytes, const std::string& what) {
     out.append(buf, static_cast<size_t>(n));
   }
   return out;
+}
+
+void write_file_atomically(const std::string& path, const std::string& text, unsigned mode,
+                           bool durable) {
+  std::string tmp = path + ".XXXXXX";
+  const int fd = ::mkstemp(tmp.data());
+  MVL_CHECK(fd >= 0, io, "cannot write '{}': {}; check the folder exists and is writable", path,
+            std::strerror(errno));
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  const int write_errno = errno;
+  const bool ok = done == text.size() && ::fchmod(fd, static_cast<mode_t>(mode)) == 0 &&
+                  (!durable || ::fsync(fd) == 0);
+  const bool closed = ::close(fd) == 0;
+  if (!ok || !closed || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int e = ok && closed ? errno : write_errno;
+    ::unlink(tmp.c_str());
+    throw_error(ErrorCategory::io, fmt::format("cannot write '{}': {}", path, std::strerror(e)));
+  }
 }
 
 }  // namespace mvl

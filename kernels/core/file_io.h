@@ -28,4 +28,11 @@ std::string read_regular_file(const std::string& path, size_t max_bytes);
 // naming `what` beyond that, so `yes | minimax-vl ask` stops instead of exhausting memory.
 std::string read_stream(int fd, size_t max_bytes, const std::string& what);
 
+// Replaces `path` with `text` atomically: a temporary file beside it (mode `mode`, fsync'd
+// when `durable`), then rename, so a reader sees the old file or the new one, never half of
+// one. Callers that must not write through a symlink or into a device check the path first.
+// Throws Error{io} naming the path; the temporary file is removed on failure.
+void write_file_atomically(const std::string& path, const std::string& text, unsigned mode,
+                           bool durable);
+
 }  // namespace mvl

@@ -99,24 +99,7 @@ void save_transcript(const std::string& path, const std::vector<Message>& messag
               path);
   }
   const std::string text = transcript_to_json(with_absolute_images(messages)).dump(2) + "\n";
-  std::string tmp = path + ".XXXXXX";
-  const int fd = ::mkstemp(tmp.data());
-  MVL_CHECK(fd >= 0, io, "cannot write '{}': {}; check the folder exists and is writable", path,
-            std::strerror(errno));
-  size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += static_cast<size_t>(n);
-  }
-  const int write_errno = errno;
-  const bool ok = done == text.size() && ::fchmod(fd, 0644) == 0 && ::close(fd) == 0;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int e = ok ? errno : write_errno;
-    ::unlink(tmp.c_str());
-    throw_error(ErrorCategory::io, fmt::format("cannot write '{}': {}", path, std::strerror(e)));
-  }
+  write_file_atomically(path, text, 0644, /*durable=*/false);
 }
 
 std::vector<Message> load_transcript(const std::string& path) {
