@@ -40,6 +40,7 @@ struct BenchOpts {
   int device = 0;                    // its index
   uint64_t seed = 1;
   std::string quant;  // --quant: model weights in this scheme; kernels: the quantized MoE rows
+  int tp = 1;         // --tp: the model path over GPUs device .. device + tp - 1
 };
 
 constexpr int kDefaultLayers = 8;  // 7 lightning + 1 softmax: one full period of the released stack
@@ -62,8 +63,12 @@ int run_bench(const BenchOpts& o, int64_t full_layers) {
       "bench needs a CUDA GPU: {} (device {} requested, {} usable); run it on a machine with an "
       "NVIDIA GPU and driver",
       n_dev == 0 ? "none is usable here" : "no such device", o.device, n_dev);
+  MVL_CHECK(n_dev >= o.device + o.tp, unsupported,
+            "bench: --tp {} from GPU {} needs GPUs {} .. {}, but {} are usable here", o.tp,
+            o.device, o.device, o.device + o.tp - 1, n_dev);
   const bool want_model = o.path != "kernels", want_kernels = o.path != "model";
-  std::printf("GPU %d: %s\n", o.device, ops::cuda_device_name(o.device).c_str());
+  for (int r = 0; r < o.tp; ++r)
+    std::printf("GPU %d: %s\n", o.device + r, ops::cuda_device_name(o.device + r).c_str());
   int64_t layers = o.layers > 0 ? o.layers : std::min<int64_t>(kDefaultLayers, full_layers);
 
   engine::KernelBenchReport rep;
@@ -102,7 +107,8 @@ int run_bench(const BenchOpts& o, int64_t full_layers) {
 
   const llm::QuantScheme quant =
       o.quant.empty() ? llm::QuantScheme::none : *llm::quant_scheme_from_name(o.quant);
-  const engine::ModelBenchFit f = engine::model_bench_fit(o.config, o.tokens, o.device, quant);
+  const engine::ModelBenchFit f =
+      engine::model_bench_fit(o.config, o.tokens, o.device, quant, o.tp);
   const double free_b = static_cast<double>(f.free_bytes), per_layer = f.per_layer_bytes,
                globals = f.global_bytes;
   const int64_t fit = f.layers_that_fit;
@@ -111,9 +117,11 @@ int run_bench(const BenchOpts& o, int64_t full_layers) {
       "ask/chat/generate: sampling on the GPU, the id read back each step)\n",
       llm::quant_scheme_name(quant));
   std::printf(
-      "memory: %.1f GB free of %.1f GB; %.2f GB per layer + %.2f GB embedding/LM head -> %lld "
+      "memory: %.1f GB free of %.1f GB%s; %.2f GB per layer + %.2f GB embedding/LM head -> %lld "
       "layers fit\n",
-      free_b / kGB, f.total_bytes / kGB, per_layer / kGB, globals / kGB, static_cast<long long>(fit));
+      free_b / kGB, f.total_bytes / kGB,
+      o.tp > 1 ? (" on GPU " + std::to_string(o.device) + ", times " + std::to_string(o.tp) + " GPUs").c_str() : "",
+      per_layer / kGB, globals / kGB, static_cast<long long>(fit));
   if (o.layers > 0) {
     MVL_CHECK(fit >= o.layers, out_of_memory,
               "bench: --layers {} needs about {:.1f} GB but {:.1f} GB are free; at most {} layers "
@@ -139,6 +147,13 @@ int run_bench(const BenchOpts& o, int64_t full_layers) {
   mo.seed = o.seed;
   mo.quant = quant;
   mo.batch = static_cast<int>(o.batch);
+  mo.tp = o.tp;
+  if (o.tp > 1)
+    std::printf(
+        "tensor parallel: %d ranks (llm::ShardedTextModel over NCCL; each rank makes the random "
+        "tensors it needs and keeps its slices; no CUDA graphs on this path yet, so both decode "
+        "rows run op by op)\n",
+        o.tp);
   const engine::ModelBenchReport m = engine::run_model_bench(mo);
   std::printf(
       "%lld layers (%.1f GB of weights, made on the GPU in %.1f s), prompt %lld tokens, %d decode "
@@ -170,9 +185,9 @@ int run_bench(const BenchOpts& o, int64_t full_layers) {
   if (copy_tbs > 0) {
     const double floor_ms = m.step_bytes / (copy_tbs * 1e12) * 1e3;
     std::printf(
-        "decode bytes floor: %.2f GB read per token / %.2f TB/s copy rate = %.3f ms; graph step = "
+        "decode bytes floor: %.2f GB read per token%s / %.2f TB/s copy rate = %.3f ms; graph step = "
         "%.2fx floor\n",
-        m.step_bytes / kGB, copy_tbs, floor_ms, m.graph_ms / floor_ms);
+        m.step_bytes / kGB, m.tp > 1 ? " per GPU" : "", copy_tbs, floor_ms, m.graph_ms / floor_ms);
   }
   if (want_kernels) {
     const auto* pre = find_row(rep, "prefill stack", "");
@@ -212,6 +227,7 @@ void add_bench_command(CLI::App& app, RunFn& run) {
       "shapes\n"
       "  minimax-vl bench --random-weights --path model --layers 4 --tokens 8192\n"
       "  minimax-vl bench --random-weights --path kernels --batch 16\n"
+      "  minimax-vl bench --random-weights --path model --tp 8 --layers 80   all 80 layers, 8 GPUs\n"
       "The model section makes every weight on the GPU (bf16, ~11.3 GB per layer at the released "
       "size:\n"
       "H200 fits ~11 layers, H100 ~6) and prints how many layers fit; the defaults give 8 layers\n"
@@ -258,6 +274,12 @@ void add_bench_command(CLI::App& app, RunFn& run) {
       ->check(
           CLI::IsMember({"bf16", "none", "int8", "int8-experts", "fp8-experts", "int4-experts"}));
   add_seed_flag(*sub, o->seed, "Seed of the random weights");
+  sub->add_option("--tp", o->tp,
+                  "Tensor-parallel GPUs for --path model: the text model split over GPUs --device "
+                  ".. --device + N - 1 (attention heads, experts and vocabulary rows; "
+                  "docs/parallel.md), so the released-size layers fit N times the memory")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   add_device_flag(*sub, o->device_flag, "The GPU: cuda or cuda:N (bench needs a CUDA GPU)");
   sub->callback([o, &run] {
     run = [o]() -> int {
@@ -269,6 +291,15 @@ void add_bench_command(CLI::App& app, RunFn& run) {
         throw_error(
             ErrorCategory::invalid_argument,
             "bench needs --random-weights (benchmarks on a real checkpoint are not supported yet)");
+      MVL_CHECK(o->tp == 1 || o->path == "model", invalid_argument,
+                "bench: --tp {} times the sharded model path; pass --path model (the kernel "
+                "replica runs on one GPU)",
+                o->tp);
+      MVL_CHECK(o->tp == 1 || o->quant.empty() || o->quant == "bf16" || o->quant == "none",
+                invalid_argument,
+                "bench: --quant with --tp is not wired yet (quantized weights run on one GPU)");
+      MVL_CHECK(o->tp == 1 || o->batch == 1, invalid_argument,
+                "bench: --batch with --tp is not wired yet (batched decode runs on one GPU)");
       const int64_t full_layers =
           input_phase([&] { return engine::bench_config_layers(o->config); });
       MVL_CHECK(o->layers <= full_layers, invalid_argument,

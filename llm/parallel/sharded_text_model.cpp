@@ -12,6 +12,7 @@
 #include "kernels/ops/rms_norm.h"
 #include "kernels/ops/tensor_ops.h"
 #include "llm/parallel/sharded_layers.h"
+#include "llm/weights/random_weights.h"
 
 namespace mvl::llm {
 
@@ -120,6 +121,17 @@ ShardedTextModel ShardedTextModel::load(const Checkpoint& ckpt, const TextConfig
   return build(
       [&](int, const ShardPlan& p, const ops::DeviceContext& dev, ShardLoadStats* st) {
         return shard_text_weights(checkpoint_source(ckpt), cfg, naming, p, dev, st);
+      },
+      cfg, tp, opts, stats);
+}
+
+ShardedTextModel ShardedTextModel::random(const TextConfig& cfg, int tp, uint64_t seed,
+                                          const ShardedLoadOptions& opts,
+                                          std::vector<ShardLoadStats>* stats) {
+  return build(
+      [&](int, const ShardPlan& p, const ops::DeviceContext& dev, ShardLoadStats* st) {
+        return shard_text_weights(random_text_source(cfg, dev, seed), cfg,
+                                  TextWeightNaming::native_vl(), p, dev, st);
       },
       cfg, tp, opts, stats);
 }

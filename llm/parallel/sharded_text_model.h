@@ -61,6 +61,12 @@ class ShardedTextModel {
                                const TextWeightNaming& naming, int tp,
                                const ShardedLoadOptions& opts = {},
                                std::vector<ShardLoadStats>* stats = nullptr);
+  // Random weights as llm::random_text_weights(cfg, device, seed) makes them (unquantized),
+  // sharded as load() shards a checkpoint: each rank makes each full tensor it needs on its
+  // device, keeps its slice and drops the rest (`bench --random-weights --tp N`).
+  static ShardedTextModel random(const TextConfig& cfg, int tp, uint64_t seed,
+                                 const ShardedLoadOptions& opts = {},
+                                 std::vector<ShardLoadStats>* stats = nullptr);
   // The same from an already bound full tensor table (e.g. TextModel::weights()).
   static ShardedTextModel from_weights(const TextWeights& full, const TextConfig& cfg, int tp,
                                        const ShardedLoadOptions& opts = {},

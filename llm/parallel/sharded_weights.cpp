@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "kernels/core/error.h"
+#include "kernels/core/storage.h"
 #include "kernels/ops/moe.h"
 #include "kernels/ops/tensor_ops.h"
 #include "llm/parallel/shard_rules.h"
@@ -16,22 +17,23 @@ class Placer {
  public:
   Placer(const ops::DeviceContext& dev, ShardLoadStats& s) : dev_(dev), s_(s) {}
 
-  // A slice (any strides) onto the rank's device: a view when the CPU can use it as it is,
-  // else one contiguous copy (host staging for a GPU, freed right after the upload).
+  // A slice (any strides) onto the rank's device: a view when the CPU can use it as it is and
+  // it pins no more memory than itself, else one contiguous copy (host staging for a GPU,
+  // freed right after the upload).
   Tensor operator()(const Tensor& slice) {
     s_.largest_slice = std::max<uint64_t>(s_.largest_slice, slice.nbytes());
     if (!dev_.is_cuda()) {
-      if (slice.is_contiguous()) {
+      if (slice.is_contiguous() && (mapped(slice) || whole(slice))) {
         s_.view_bytes += slice.nbytes();
         return slice;
       }
       s_.copied_bytes += slice.nbytes();
-      return contiguous(slice);
+      return ops::clone(slice);
     }
-    if (slice.device().is_cuda()) {  // already on the device (e.g. random weights made there)
+    if (slice.device().is_cuda()) {  // already on the device (random weights made there)
       MVL_CHECK(slice.device() == dev_.device(), unsupported,
                 "a weight on {} cannot be placed on {}", slice.device().str(), dev_.device().str());
-      Tensor d = slice.is_contiguous() ? slice : ops::clone(slice);
+      Tensor d = slice.is_contiguous() && whole(slice) ? slice : ops::clone(slice);
       s_.copied_bytes += d.nbytes();
       return d;
     }
@@ -50,6 +52,13 @@ class Placer {
   }
 
  private:
+  // A view into a memory-mapped file costs no memory until read; a view into part of a heap or
+  // device tensor (a random source's full tensor) would keep all of it alive.
+  static bool mapped(const Tensor& t) {
+    return dynamic_cast<const MmapStorage*>(t.storage().get()) != nullptr;
+  }
+  static bool whole(const Tensor& t) { return t.storage() && t.nbytes() == t.storage()->size(); }
+
   const ops::DeviceContext& dev_;
   ShardLoadStats& s_;
 };

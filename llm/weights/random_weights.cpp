@@ -5,6 +5,9 @@
 
 #include <cmath>
 #include <functional>
+#include <map>
+#include <memory>
+#include <string>
 
 #include "kernels/core/error.h"
 #include "kernels/cpu/random.h"
@@ -18,46 +21,43 @@ namespace {
 
 constexpr float kProjRange = 0.0346410162f;  // uniform [-a, a] with a = 0.02 * sqrt(3): std 0.02
 
-class Filler {
- public:
-  Filler(const ops::DeviceContext& dev, uint64_t seed)
-      : dev_(dev), dtype_(dev.is_cuda() ? DType::bf16 : DType::f32), seed_(seed) {}
-  DType dtype() const { return dtype_; }
-  // A new weight of `shape` filled uniform in [lo, hi) from the next derived seed.
-  Tensor make(const Shape& shape, float lo, float hi) {
-    Tensor t = ops::empty(shape, dtype_, dev_);
-    ops::fill_uniform_(t, cpu::derive_seed(seed_, counter_++), lo, hi);
-    return t;
-  }
-  Tensor proj(const Shape& shape) { return make(shape, -kProjRange, kProjRange); }
-  Tensor norm(int64_t n) { return make({n}, 0.9f, 1.1f); }
+bool is_norm(const TextTensor& t) {
+  return t.role == TextRole::final_norm || t.role == TextRole::input_norm ||
+         t.role == TextRole::post_attention_norm || t.role == TextRole::lightning_norm;
+}
 
- private:
-  const ops::DeviceContext& dev_;
-  DType dtype_;
-  uint64_t seed_;
-  uint64_t counter_ = 0;
-};
+// Table entry number `index` (native_vl order) of a random model: on dev (bf16 on a GPU, f32
+// on the CPU), uniform from the entry's own derived seed, so it depends only on (cfg, seed).
+Tensor random_entry(const TextTensor& t, uint64_t index, const ops::DeviceContext& dev,
+                    uint64_t seed) {
+  Tensor v = ops::empty(t.shape, dev.is_cuda() ? DType::bf16 : DType::f32, dev);
+  const bool norm = is_norm(t);
+  ops::fill_uniform_(v, cpu::derive_seed(seed, index), norm ? 0.9f : -kProjRange,
+                     norm ? 1.1f : kProjRange);
+  return v;
+}
+
+void check_sizes(const TextConfig& c) {
+  MVL_CHECK(c.hidden_size > 0 && c.num_attention_heads > 0 && c.head_dim > 0 &&
+                c.num_key_value_heads > 0 && c.num_local_experts > 0 && c.intermediate_size > 0 &&
+                c.vocab_size > 0,
+            bad_format, "text config: random weights need positive sizes");
+}
 
 }  // namespace
 
 TextWeights random_text_weights(const TextConfig& c, const ops::DeviceContext& dev, uint64_t seed,
                                 QuantScheme quant) {
   TextWeights w = TextWeights::skeleton(c);
-  MVL_CHECK(c.hidden_size > 0 && c.num_attention_heads > 0 && c.head_dim > 0 &&
-                c.num_key_value_heads > 0 && c.num_local_experts > 0 && c.intermediate_size > 0 &&
-                c.vocab_size > 0,
-            bad_format, "text config: random weights need positive sizes");
-  Filler f(dev, seed);
+  check_sizes(c);
+  uint64_t index = 0;
   // Experts as the CUDA upload packs them (ops::pack_experts), which is the fused table:
   // w13 [E, 2I, H] with rows [0, I) = w1 (gate) and [I, 2I) = w3 (up), w2 [E, H, I]; the
   // per-expert weights are views. On the CPU the same two buffers back the views and `packed`
   // stays undefined, like the fused checkpoint layout. One derived seed per tensor in table order.
   std::vector<Tensor> w13(w.layers.size()), w2(w.layers.size());
   for_each_text_tensor(c, TextWeightNaming::native_vl(), [&](const TextTensor& t) {
-    const bool norm = t.role == TextRole::final_norm || t.role == TextRole::input_norm ||
-                      t.role == TextRole::post_attention_norm || t.role == TextRole::lightning_norm;
-    Tensor v = norm ? f.norm(t.shape[0]) : f.proj(t.shape);
+    Tensor v = random_entry(t, index++, dev, seed);
     const WeightFormat qf = quant_format_of(t, quant);
     if (qf != WeightFormat::plain) v = ops::quantize_weight(v, qf);
     if (t.role == TextRole::experts_w13)
@@ -89,6 +89,22 @@ TextWeights random_text_weights(const TextConfig& c, const ops::DeviceContext& d
     if (dev.is_cuda()) y.packed = ops::PackedExperts{w13[l], w2[l]};
   }
   return w;
+}
+
+std::function<Tensor(const TextTensor&)> random_text_source(const TextConfig& c,
+                                                           const ops::DeviceContext& dev,
+                                                           uint64_t seed) {
+  check_sizes(c);
+  auto index = std::make_shared<std::map<std::string, uint64_t>>();
+  for_each_text_tensor(c, TextWeightNaming::native_vl(), [&](const TextTensor& t) {
+    index->emplace(t.name, index->size());
+  });
+  return [index, dev, seed](const TextTensor& t) {
+    const auto it = index->find(t.name);
+    MVL_CHECK(it != index->end(), not_found,
+              "random weights: '{}' is not a tensor of the fused (native) table", t.name);
+    return random_entry(t, it->second, dev, seed);
+  };
 }
 
 namespace {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 #include "kernels/core/dtype.h"
 #include "kernels/ops/device.h"
@@ -23,6 +24,14 @@ namespace mvl::llm {
 // (ops::quantize_weight) and the bf16 original dropped; packed experts are quantized matrices.
 TextWeights random_text_weights(const TextConfig& cfg, const ops::DeviceContext& dev,
                                 uint64_t seed, QuantScheme quant = QuantScheme::none);
+
+// The full tensor of one entry of cfg's fused (TextWeightNaming::native_vl) table, made on dev
+// from the derived seed random_text_weights gives that entry: what a sharded rank slices its
+// part of (ShardedTextModel::random), so N ranks hold exactly random_text_weights' model.
+// Unquantized; one full tensor alive per call. Throws Error{not_found} for a name outside it.
+std::function<Tensor(const TextTensor&)> random_text_source(const TextConfig& cfg,
+                                                           const ops::DeviceContext& dev,
+                                                           uint64_t seed);
 
 // Bytes the weights of cfg take at element size `dtype` (slopes always f32): per layer
 // (its attention, norms, router and all experts) and the rest (embedding, final norm, LM head).

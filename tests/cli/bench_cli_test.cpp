@@ -32,6 +32,11 @@ TEST(BenchCli, UsageErrorsExitTwo) {
       {{"bench", "--random-weights", "--config", cfg, "--decode-steps", "0"}, "--decode-steps"},
       {{"bench", "--random-weights", "--config", cfg, "--batch", "65"}, "--batch"},
       {{"bench", "--random-weights", "--config", cfg, "--tokens", "0"}, "--tokens"},
+      {{"bench", "--random-weights", "--config", cfg, "--tp", "0"}, "--tp"},
+      {{"bench", "--random-weights", "--config", cfg, "--tp", "2"}, "pass --path model"},
+      {{"bench", "--random-weights", "--config", cfg, "--tp", "2", "--path", "model", "--quant",
+        "int8"},
+       "--quant with --tp"},
       {{"bench", "--random-weights", "--config", test::temp_dir("bench-none") + "/missing.json"},
        "--config"},
   };
@@ -56,7 +61,7 @@ TEST(BenchCli, HelpTeachesTheSectionsAndFlags) {
   const auto r = run_cli({"bench", "--help"});
   EXPECT_EQ(r.exit_code, 0);
   for (const char* s :
-       {"--random-weights", "--path", "--layers", "--tokens", "--decode-steps", "--reps",
+       {"--random-weights", "--path", "--layers", "--tokens", "--decode-steps", "--reps", "--tp",
         "TextModel", "replica", "layers fit", "CUDA graphs", "bytes floor"})
     EXPECT_NE(r.out.find(s), std::string::npos) << s << "\n" << r.out;
 }

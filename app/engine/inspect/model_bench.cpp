@@ -15,6 +15,7 @@
 
 #include "app/engine/core/engine.h"
 #include "app/engine/loading/checkpoint.h"
+#include "app/engine/loading/sharded_lm.h"
 #include "kernels/core/json.h"
 #include "kernels/ops/device.h"
 #include "llm/config/text_config.h"
@@ -87,12 +88,15 @@ int64_t bench_config_layers(const std::string& config_path) {
 }
 
 ModelBenchFit model_bench_fit(const std::string& config_path, int64_t tokens, int device,
-                              llm::QuantScheme quant) {
+                              llm::QuantScheme quant, int tp) {
   ModelBenchFit f;
   MVL_CHECK(ops::cuda_device_memory(device, &f.free_bytes, &f.total_bytes), device,
             "bench: cannot read the memory of GPU {}", device);
-  f.layers_that_fit = layers_that_fit(read_text_config(config_path), tokens, f.free_bytes, &f.per_layer_bytes,
-                                      &f.global_bytes, quant);
+  // The fullest GPU of tp: its share of every layer and of the embedding/LM head (the plan's
+  // split: heads, experts and vocabulary rows; replicated norms and routers are small).
+  const size_t free_b = f.free_bytes * static_cast<size_t>(std::max(tp, 1));
+  f.layers_that_fit = layers_that_fit(read_text_config(config_path), tokens, free_b,
+                                      &f.per_layer_bytes, &f.global_bytes, quant);
   return f;
 }
 
@@ -104,9 +108,14 @@ ModelBenchReport run_model_bench(const ModelBenchOptions& o) {
   cfg.num_hidden_layers = layers;
   cfg.layer_types.resize(static_cast<size_t>(layers));
   const ops::DeviceContext dev = ops::DeviceContext::open(Device::cuda(o.device));
+  MVL_CHECK(o.tp == 1 || o.quant == llm::QuantScheme::none, unsupported,
+            "bench: --quant with --tp is not wired yet (quantized weights run on one GPU)");
+  MVL_CHECK(o.tp == 1 || o.batch == 1, unsupported,
+            "bench: --batch with --tp is not wired yet (batched decode runs on one GPU)");
   auto t0 = std::chrono::steady_clock::now();
-  LoadedModel model = load_random_text_model(cfg, dev, o.seed, o.quant);
-  dev.synchronize();
+  LoadedModel model = o.tp > 1 ? load_random_sharded_model(cfg, o.tp, Device::cuda(o.device), o.seed)
+                               : load_random_text_model(cfg, dev, o.seed, o.quant);
+  dev.synchronize();  // (tp > 1: the ranks' own streams finish in the warm-up request)
   r.make_s = ms_since(t0) / 1e3;
   r.weight_gb = (llm::text_global_weight_bytes(cfg, DType::bf16, o.quant) +
                  [&] {
@@ -210,7 +219,8 @@ ModelBenchReport run_model_bench(const ModelBenchOptions& o) {
   r.prefill_ms = median(pre);
   r.graph_ms = median(graph);
   r.eager_ms = median(eager);
-  r.step_bytes = decode_step_bytes(cfg, o.tokens, o.quant);
+  r.tp = o.tp;
+  r.step_bytes = decode_step_bytes(cfg, o.tokens, o.quant) / o.tp;
   return r;
 }
 

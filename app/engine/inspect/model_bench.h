@@ -23,6 +23,9 @@ struct ModelBenchOptions {
   uint64_t seed = 1;       // of the random weights
   llm::QuantScheme quant = llm::QuantScheme::none;  // --quant: weights made in this scheme
   int batch = 1;           // > 1: also B concurrent requests, continuously batched by the engine
+  int tp = 1;              // > 1: the text model over GPUs device .. device + tp - 1
+                           // (llm::ShardedTextModel, random weights made per rank; unquantized,
+                           // no CUDA graphs on that path yet)
 };
 
 struct ModelBenchFit {
@@ -37,7 +40,9 @@ struct ModelBenchReport {
   double prefill_ms = 0;        // median over the timed requests
   double graph_ms = 0;          // per decode step (host clock between ids: the engine's loop)
   double eager_ms = 0;          // the same, op by op
-  double step_bytes = 0;        // bytes one decode step must read (the floor's numerator)
+  double step_bytes = 0;        // bytes one decode step must read (the floor's numerator; with
+                                // tp > 1, per GPU: 1/tp of the model's, read in parallel)
+  int tp = 1;
   std::string graph_report;     // the engine's decode report of a graphed request
   // With batch > 1: B raw requests at once (each its own prompt and state), their decode
   // steps batched by the engine's scheduler (TextModel::decode_batch).
@@ -52,8 +57,9 @@ struct ModelBenchReport {
 int64_t bench_config_layers(const std::string& config_path);
 // How many layers of the config fit on the GPU with a `tokens` prompt; throws
 // Error{device} when the GPU's memory cannot be read.
+// With tp > 1 the weights are split over tp such GPUs (each holds about 1/tp of them).
 ModelBenchFit model_bench_fit(const std::string& config_path, int64_t tokens, int device,
-                              llm::QuantScheme quant = llm::QuantScheme::none);
+                              llm::QuantScheme quant = llm::QuantScheme::none, int tp = 1);
 // Builds the model on the GPU and times it. Throws Error.
 ModelBenchReport run_model_bench(const ModelBenchOptions& o);
 

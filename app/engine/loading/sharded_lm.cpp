@@ -102,4 +102,29 @@ std::unique_ptr<LanguageModel> load_sharded_lm(const Checkpoint& ckpt, const llm
       llm::ShardedTextModel::load(ckpt, cfg, llm::TextWeightNaming::detect(ckpt), tp, so));
 }
 
+LoadedModel load_random_sharded_model(const llm::TextConfig& cfg, int tp, Device first,
+                                      uint64_t seed) {
+  llm::ShardedLoadOptions so;
+  if (first.is_cuda())
+    for (int r = 0; r < tp; ++r)
+      so.devices.push_back(ops::DeviceContext::open(Device::cuda(first.index + r)));
+  llm::ShardedTextModel sm = llm::ShardedTextModel::random(cfg, tp, seed, so);
+  const bool bf16 = sm.activation_dtype() == DType::bf16;
+  auto lm = std::make_unique<ShardedLm>(std::move(sm));
+  LoadedModel m;
+  m.info.dir = "(random weights)";
+  m.info.layout = "random";
+  m.info.backend = first.is_cuda() ? "cuda" : "cpu";
+  m.info.precision = bf16 ? "bf16" : "f32";
+  m.info.num_layers = cfg.num_hidden_layers;
+  m.info.hidden_size = cfg.hidden_size;
+  m.info.vocab_size = cfg.vocab_size;
+  m.info.max_context = lm->max_context();
+  m.info.has_vision = false;
+  m.info.has_tokenizer = false;
+  if (cfg.eos_token_id) m.info.eos_token_id = static_cast<int32_t>(*cfg.eos_token_id);
+  m.lm = std::move(lm);
+  return m;
+}
+
 }  // namespace mvl::engine

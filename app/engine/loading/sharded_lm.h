@@ -2,6 +2,7 @@
 // LanguageModel: EngineOptions::tp > 1 opens it, so `logits --tp N` runs the engine's road.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,5 +23,10 @@ std::unique_ptr<LanguageModel> load_sharded_lm(const Checkpoint& ckpt, const llm
                                                int tp, Device first,
                                                std::optional<ops::Precision> precision,
                                                int rank = -1, const std::string& rendezvous = "");
+
+// Random weights (llm::ShardedTextModel::random, unquantized) over tp ranks: GPUs first.index ..
+// first.index + tp - 1, or CPU ranks as threads. What `bench --random-weights --tp N` times.
+LoadedModel load_random_sharded_model(const llm::TextConfig& cfg, int tp, Device first,
+                                      uint64_t seed);
 
 }  // namespace mvl::engine
