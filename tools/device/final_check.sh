@@ -5,7 +5,7 @@
 # packed into $OUT/logs.tar.gz (the device tool returns only a few files per call) and the
 # summaries are printed.
 #   carry: .stb .pcre2 .httplib .base   (tools/device/prepare_carry.sh fills them)
-#   tools/device/final_check.sh [SERVE_LAYERS]
+#   [STEPS="session quant serve"] tools/device/final_check.sh [SERVE_LAYERS]
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -19,11 +19,21 @@ step() {  # step NAME TIMEOUT CMD...
   OUT="$OUT/$name" timeout "$limit" "$@" > "$OUT/$name/stdout.log" 2>&1
   echo "== $name rc=$? at $((SECONDS - t0)) s"
 }
-step session 300 tools/device/session_check.sh --random-weights --layers 6 --tokens 4096 --decode-steps 32 --reps 3
-grep -v -E "^what|replica|prefill lightning|prefill MoE|memory:" "$OUT/session/summary.txt"
-step quant 150 tools/device/quant_bench.sh
-tail -22 "$OUT/quant/stdout.log"
-step serve 200 tools/device/serve_batch.sh "${1:-2}"
-cat "$OUT/serve/summary.txt" 2>/dev/null | head -60
-(cd "$OUT" && tar -czf logs.tar.gz session quant serve && rm -rf session quant serve)
+# STEPS picks the steps (default all three; a short device budget: STEPS=session).
+STEPS=${STEPS:-"session quant serve"}
+for s in $STEPS; do
+  case $s in
+    session)
+      step session 300 tools/device/session_check.sh --random-weights --layers 6 --tokens 4096 --decode-steps 32 --reps 3
+      grep -v -E "^what|replica|prefill lightning|prefill MoE|memory:" "$OUT/session/summary.txt" ;;
+    quant)
+      step quant 150 tools/device/quant_bench.sh
+      tail -22 "$OUT/quant/stdout.log" ;;
+    serve)
+      step serve 200 tools/device/serve_batch.sh "${1:-2}"
+      cat "$OUT/serve/summary.txt" 2>/dev/null | head -60 ;;
+    *) echo "final_check: unknown step '$s' (session, quant, serve)" >&2 ;;
+  esac
+done
+(cd "$OUT" && tar -czf logs.tar.gz $STEPS && rm -rf $STEPS)
 echo "total $((SECONDS - t0)) s"

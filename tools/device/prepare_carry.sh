@@ -21,4 +21,6 @@ cp -r /usr/include/openssl .httplib/include/
 cp /usr/include/x86_64-linux-gnu/openssl/*.h .httplib/include/openssl/
 git archive "$base" -- . ':!tests/golden' | tar -x -C .base
 git rev-parse --short "$base" > .base/BASE_COMMIT
+# The tree sent along (for the rows the scripts print; the GPU copy has no .git).
+echo "$(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo -dirty)" > .base/THIS_COMMIT
 du -sh .stb .pcre2 .httplib .base

@@ -53,7 +53,7 @@ echo "quant_cuda_test rc=$? $(grep -E '^\[  (PASSED|FAILED) ' "$OUT/quant_cuda_t
 grep -E "FAILED|Failure|Expected|Which is|parity" "$OUT/quant_cuda_test.log" | head -40
 
 {
-  echo "### Quantized weights (issue 17): $GPU, one call ($(date -u +%F), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'))"
+  echo "### Quantized weights (issue 17): $GPU, one call ($(date -u +%F), commit $(cat "$ROOT/.base/THIS_COMMIT" 2>/dev/null || git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "?"))"
   echo
   echo "Command: \`tools/device/quant_bench.sh\`. Floors: bytes read / measured copy rate (decode), FLOPs / measured bf16 GEMM rate (prefill)."
   echo
