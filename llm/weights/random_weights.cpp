@@ -55,17 +55,14 @@ TextWeights random_text_weights(const TextConfig& c, const ops::DeviceContext& d
   // w13 [E, 2I, H] with rows [0, I) = w1 (gate) and [I, 2I) = w3 (up), w2 [E, H, I]; the
   // per-expert weights are views. On the CPU the same two buffers back the views and `packed`
   // stays undefined, like the fused checkpoint layout. One derived seed per tensor in table order.
-  std::vector<Tensor> w13(w.layers.size()), w2(w.layers.size());
+  TableBinder binder(w);
+  std::vector<Tensor>& w13 = binder.w13;
+  std::vector<Tensor>& w2 = binder.w2;
   for_each_text_tensor(c, TextWeightNaming::native_vl(), [&](const TextTensor& t) {
     Tensor v = random_entry(t, index++, dev, seed);
     const WeightFormat qf = quant_format_of(t, quant);
     if (qf != WeightFormat::plain) v = ops::quantize_weight(v, qf);
-    if (t.role == TextRole::experts_w13)
-      w13.at(static_cast<size_t>(t.layer)) = std::move(v);
-    else if (t.role == TextRole::experts_w2)
-      w2.at(static_cast<size_t>(t.layer)) = std::move(v);
-    else
-      text_weight_slot(w, t) = std::move(v);
+    binder.bind(t, std::move(v));
   });
   if (c.tie_word_embeddings) w.lm_head = w.embed_tokens;
   for (size_t l = 0; l < w.layers.size(); ++l) {

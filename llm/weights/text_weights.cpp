@@ -97,6 +97,15 @@ Tensor& text_weight_slot(TextWeights& w, const TextTensor& t) {
                                                    t.name, text_role_name(t.role)));
 }
 
+void TableBinder::bind(const TextTensor& t, Tensor v) {
+  if (t.role == TextRole::experts_w13)
+    w13.at(static_cast<size_t>(t.layer)) = std::move(v);
+  else if (t.role == TextRole::experts_w2)
+    w2.at(static_cast<size_t>(t.layer)) = std::move(v);
+  else
+    text_weight_slot(weights, t) = std::move(v);
+}
+
 std::vector<ops::ExpertWeights> fused_expert_views(const Tensor& w13, const Tensor& w2) {
   const int64_t E = w13.dim(0), I = w13.dim(1) / 2;
   std::vector<ops::ExpertWeights> v;
@@ -120,18 +129,14 @@ TextWeights TextWeights::load(const Checkpoint& ckpt, const TextConfig& c, const
             "the config does "
             "not tie it to the embedding");
   TextWeights w = skeleton(c);
-  std::vector<Tensor> w13(w.layers.size()), w2(w.layers.size());  // fused layouts
+  TableBinder binder(w);  // fused layouts' experts wait in binder.w13 / binder.w2
+  std::vector<Tensor>& w13 = binder.w13;
+  std::vector<Tensor>& w2 = binder.w2;
   WeightFormat fused_format = WeightFormat::plain;
   for_each_text_tensor(c, n, [&](const TextTensor& t) {
     const WeightFormat sf = quant_format_of(t, stored);
     if (sf != WeightFormat::plain) {  // stored quantized: codes + scales as written, no re-quant
-      Tensor v = read_quantized_weight(ckpt, t.name, t.shape, sf);
-      if (t.role == TextRole::experts_w13)
-        w13.at(static_cast<size_t>(t.layer)) = std::move(v);
-      else if (t.role == TextRole::experts_w2)
-        w2.at(static_cast<size_t>(t.layer)) = std::move(v);
-      else
-        text_weight_slot(w, t) = std::move(v);
+      binder.bind(t, read_quantized_weight(ckpt, t.name, t.shape, sf));
       return;
     }
     Tensor v = fetch(ckpt, t.name, t.shape);
@@ -140,12 +145,7 @@ TextWeights TextWeights::load(const Checkpoint& ckpt, const TextConfig& c, const
     else if (f != WeightFormat::plain)
       v = in_context(fmt::format("quantizing '{}' to {}", t.name, weight_format_name(f)),
                      [&] { return ops::quantize_weight(v, f); });
-    if (t.role == TextRole::experts_w13)
-      w13.at(static_cast<size_t>(t.layer)) = std::move(v);
-    else if (t.role == TextRole::experts_w2)
-      w2.at(static_cast<size_t>(t.layer)) = std::move(v);
-    else
-      text_weight_slot(w, t) = std::move(v);
+    binder.bind(t, std::move(v));
   });
   // A tied config still takes a stored LM head when the checkpoint has one.
   if (c.tie_word_embeddings)

@@ -70,6 +70,17 @@ struct TextWeights {
 // own: fused_expert_views splits them. w must come from TextWeights::skeleton.
 Tensor& text_weight_slot(TextWeights& w, const TextTensor& t);
 
+// Binding a table walk: the fused experts of each layer (experts_w13 [E, 2I, H], experts_w2
+// [E, H, I]) are kept here until the walk ends and the layer's experts are cut from them;
+// every other entry goes to its text_weight_slot.
+struct TableBinder {
+  explicit TableBinder(TextWeights& w) : weights(w), w13(w.layers.size()), w2(w.layers.size()) {}
+  void bind(const TextTensor& t, Tensor v);
+
+  TextWeights& weights;         // from TextWeights::skeleton
+  std::vector<Tensor> w13, w2;  // per layer; undefined for the per-expert layout
+};
+
 // Per-expert views into a layer's fused experts: w13 [E, 2I, H] (rows [0, I) = w1, [I, 2I) =
 // w3 per expert) and w2 [E, H, I].
 std::vector<ops::ExpertWeights> fused_expert_views(const Tensor& w13, const Tensor& w2);

@@ -287,16 +287,13 @@ LoadedModel load_checkpoint(const EngineOptions& opts, const LoadProgressFn& pro
   });
 }
 
-LoadedModel load_random_text_model(const llm::TextConfig& cfg, const ops::DeviceContext& dev, uint64_t seed,
-                                   llm::QuantScheme quant) {
-  llm::TextLoadOptions to;
-  to.quant = quant;
-  auto lm = std::make_unique<RealLm>(llm::TextModel::random(cfg, dev, to, seed));
+LoadedModel random_text_only_model(const llm::TextConfig& cfg, std::unique_ptr<LanguageModel> lm,
+                                   bool cuda, const std::string& precision) {
   LoadedModel m;
   m.info.dir = "(random weights)";
   m.info.layout = "random";
-  m.info.backend = dev.is_cuda() ? "cuda" : "cpu";
-  m.info.precision = ops::precision_name(lm->model().precision());
+  m.info.backend = cuda ? "cuda" : "cpu";
+  m.info.precision = precision;
   m.info.num_layers = cfg.num_hidden_layers;
   m.info.hidden_size = cfg.hidden_size;
   m.info.vocab_size = cfg.vocab_size;
@@ -306,6 +303,15 @@ LoadedModel load_random_text_model(const llm::TextConfig& cfg, const ops::Device
   if (cfg.eos_token_id) m.info.eos_token_id = static_cast<int32_t>(*cfg.eos_token_id);
   m.lm = std::move(lm);
   return m;
+}
+
+LoadedModel load_random_text_model(const llm::TextConfig& cfg, const ops::DeviceContext& dev, uint64_t seed,
+                                   llm::QuantScheme quant) {
+  llm::TextLoadOptions to;
+  to.quant = quant;
+  auto lm = std::make_unique<RealLm>(llm::TextModel::random(cfg, dev, to, seed));
+  const std::string precision = ops::precision_name(lm->model().precision());
+  return random_text_only_model(cfg, std::move(lm), dev.is_cuda(), precision);
 }
 
 LoadedModel load_random_chat_model(const std::string& config_path, int64_t layers,

@@ -38,6 +38,10 @@ std::unique_ptr<VisionEncoder> load_vision_encoder(
 // With a quantization scheme the weights it picks are quantized on the device (bench --quant).
 LoadedModel load_random_text_model(const llm::TextConfig& cfg, const ops::DeviceContext& dev, uint64_t seed = 1,
                                    llm::QuantScheme quant = llm::QuantScheme::none);
+// The LoadedModel around any random-weight language model of cfg (no tokenizer, no vision):
+// what load_random_text_model and load_random_sharded_model (sharded_lm.h) return.
+LoadedModel random_text_only_model(const llm::TextConfig& cfg, std::unique_ptr<LanguageModel> lm,
+                                   bool cuda, const std::string& precision);
 
 // `serve --random-weights`: `layers` decoder layers of the config at config_path (a VL-01
 // config.json's text_config or a flat Text-01 one): its first layers - 1, then a softmax

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "app/engine/loading/checkpoint.h"
 #include "kernels/comm/nccl_comm.h"
 #include "kernels/comm/socket_comm.h"
 #include "kernels/core/error.h"
@@ -110,21 +111,8 @@ LoadedModel load_random_sharded_model(const llm::TextConfig& cfg, int tp, Device
       so.devices.push_back(ops::DeviceContext::open(Device::cuda(first.index + r)));
   llm::ShardedTextModel sm = llm::ShardedTextModel::random(cfg, tp, seed, so);
   const bool bf16 = sm.activation_dtype() == DType::bf16;
-  auto lm = std::make_unique<ShardedLm>(std::move(sm));
-  LoadedModel m;
-  m.info.dir = "(random weights)";
-  m.info.layout = "random";
-  m.info.backend = first.is_cuda() ? "cuda" : "cpu";
-  m.info.precision = bf16 ? "bf16" : "f32";
-  m.info.num_layers = cfg.num_hidden_layers;
-  m.info.hidden_size = cfg.hidden_size;
-  m.info.vocab_size = cfg.vocab_size;
-  m.info.max_context = lm->max_context();
-  m.info.has_vision = false;
-  m.info.has_tokenizer = false;
-  if (cfg.eos_token_id) m.info.eos_token_id = static_cast<int32_t>(*cfg.eos_token_id);
-  m.lm = std::move(lm);
-  return m;
+  return random_text_only_model(cfg, std::make_unique<ShardedLm>(std::move(sm)), first.is_cuda(),
+                                bf16 ? "bf16" : "f32");
 }
 
 }  // namespace mvl::engine
