@@ -15,6 +15,16 @@
 
 namespace mvl::ops {
 
+namespace {
+// One expert's three matrices: w1 and w3 [I, H], w2 [H, I]; `op` names the caller.
+void check_expert(const ExpertWeights& w, int64_t e, int64_t I, int64_t H, const char* op) {
+  const std::string what = fmt::format("{}: expert {} ", op, e);
+  check_shape(w.w1, {I, H}, what + "w1");
+  check_shape(w.w3, {I, H}, what + "w3");
+  check_shape(w.w2, {H, I}, what + "w2");
+}
+}  // namespace
+
 MoeRouting moe_route(const Tensor& logits, int64_t top_k) {
   MVL_CHECK(logits.ndim() == 2 && logits.dtype() == DType::f32 && logits.is_contiguous(), unsupported,
             "moe_route: logits must be contiguous f32 [n, experts], got {}", logits.str());
@@ -61,16 +71,13 @@ Tensor moe_experts(const Tensor& x, const MoeRouting& routing, const std::vector
   std::vector<cpu::ExpertPtrs> ptrs;
   for (int64_t e = 0; e < E; ++e) {
     const ExpertWeights& w = experts[e];
-    const std::string what = fmt::format("moe_experts: expert {} ", e);
-    check_shape(w.w1, {I, H}, what + "w1");
-    check_shape(w.w3, {I, H}, what + "w3");
-    check_shape(w.w2, {H, I}, what + "w2");
+    check_expert(w, e, I, H, "moe_experts");
     for (const Tensor* t : {&w.w1, &w.w3, &w.w2}) {
       check_quant_on_cpu(*t, x, "moe_experts");
       MVL_CHECK(t->is_contiguous() && (t->quant() || t->dtype() == DType::f32 || t->dtype() == DType::bf16) &&
                     t->device() == x.device(),
-                unsupported, "{}: weights must be contiguous f32|bf16 tensors on {}, got {}", what,
-                x.device().str(), t->str());
+                unsupported, "moe_experts: expert {} weights must be contiguous f32|bf16 tensors on {}, got {}",
+                e, x.device().str(), t->str());
     }
     ptrs.push_back({w.w1.data(), w.w3.data(), w.w2.data(), w.w1.dtype(), w.w3.dtype(), w.w2.dtype(),
                     quant_view(w.w1), quant_view(w.w3), quant_view(w.w2)});
@@ -138,10 +145,7 @@ PackedExperts pack_quantized_experts(const std::vector<ExpertWeights>& experts, 
   views->clear();
   for (int64_t e = 0; e < E; ++e) {
     const ExpertWeights& w = experts[e];
-    const std::string what = fmt::format("pack_experts: expert {} ", e);
-    check_shape(w.w1, {I, H}, what + "w1");
-    check_shape(w.w3, {I, H}, what + "w3");
-    check_shape(w.w2, {H, I}, what + "w2");
+    check_expert(w, e, I, H, "pack_experts");
     put(p.w13, e * 2 * I, w.w1);
     put(p.w13, e * 2 * I + I, w.w3);
     put(p.w2, e * H, w.w2);
@@ -166,10 +170,7 @@ PackedExperts pack_experts(const std::vector<ExpertWeights>& experts, const Devi
   views->clear();
   for (int64_t e = 0; e < E; ++e) {
     const ExpertWeights& w = experts[e];
-    const std::string what = fmt::format("pack_experts: expert {} ", e);
-    check_shape(w.w1, {I, H}, what + "w1");
-    check_shape(w.w3, {I, H}, what + "w3");
-    check_shape(w.w2, {H, I}, what + "w2");
+    check_expert(w, e, I, H, "pack_experts");
     const Tensor w13 = p.w13.select(0, e);  // [2I, H]
     ExpertWeights v{w13.slice(0, 0, I), w13.slice(0, I, 2 * I), p.w2.select(0, e)};
     // One expert at a time through a temporary device copy (bf16), then into its slot.

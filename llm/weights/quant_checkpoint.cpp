@@ -79,10 +79,6 @@ Tensor read_quantized_weight(const Checkpoint& ckpt, const std::string& name, co
       .with_quant(p);
 }
 
-Tensor quantized_rows(const Tensor& q, int64_t row0, int64_t row1, const Shape& shape) {
-  return ops::quant_rows(q, row0, row1, shape);
-}
-
 json::Json quantization_config_json(QuantScheme s) {
   json::Json j = json::Json::object();
   j["quant_method"] = kQuantMethod;

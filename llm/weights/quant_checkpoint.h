@@ -34,9 +34,6 @@ Shape stored_scale_shape(const Shape& shape, WeightFormat f);
 // or has the wrong dtype or shape (a truncated scale table included).
 Tensor read_quantized_weight(const Checkpoint& ckpt, const std::string& name, const Shape& shape,
                              WeightFormat f);
-// Rows [row0, row1) of a quantized matrix's stacked output channels, as a quantized tensor of
-// `shape` (its numel / in rows): how a fused experts tensor is cut into experts.
-Tensor quantized_rows(const Tensor& q, int64_t row0, int64_t row1, const Shape& shape);
 
 // config.json's "quantization_config" for scheme s.
 json::Json quantization_config_json(QuantScheme s);

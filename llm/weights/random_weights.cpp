@@ -72,17 +72,7 @@ TextWeights random_text_weights(const TextConfig& c, const ops::DeviceContext& d
                                         c.num_attention_heads);  // f32 [nh], host
       y.lightning.slopes = dev.is_cuda() ? ops::to_device(s, dev) : s;
     }
-    if (w13[l].quant()) {
-      const int64_t E = w13[l].dim(0), I = w13[l].dim(1) / 2, H = w13[l].dim(2);
-      y.experts.clear();
-      for (int64_t e = 0; e < E; ++e)
-        y.experts.push_back(ops::ExpertWeights{
-            ops::quant_rows(w13[l], e * 2 * I, e * 2 * I + I, {I, H}),
-            ops::quant_rows(w13[l], e * 2 * I + I, (e + 1) * 2 * I, {I, H}),
-            ops::quant_rows(w2[l], e * H, (e + 1) * H, {H, I})});
-    } else {
-      y.experts = fused_expert_views(w13[l], w2[l]);
-    }
+    y.experts = fused_expert_views(w13[l], w2[l]);
     if (dev.is_cuda()) y.packed = ops::PackedExperts{w13[l], w2[l]};
   }
   return w;

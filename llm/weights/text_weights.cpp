@@ -107,10 +107,16 @@ void TableBinder::bind(const TextTensor& t, Tensor v) {
 }
 
 std::vector<ops::ExpertWeights> fused_expert_views(const Tensor& w13, const Tensor& w2) {
-  const int64_t E = w13.dim(0), I = w13.dim(1) / 2;
+  const int64_t E = w13.dim(0), I = w13.dim(1) / 2, H = w13.dim(2);
   std::vector<ops::ExpertWeights> v;
   v.reserve(static_cast<size_t>(E));
   for (int64_t e = 0; e < E; ++e) {
+    if (w13.quant()) {  // codes + per-row scales: each expert's rows of the stacked matrices
+      v.push_back(ops::ExpertWeights{ops::quant_rows(w13, e * 2 * I, e * 2 * I + I, {I, H}),
+                                     ops::quant_rows(w13, e * 2 * I + I, (e + 1) * 2 * I, {I, H}),
+                                     ops::quant_rows(w2, e * H, (e + 1) * H, {H, I})});
+      continue;
+    }
     const Tensor ge = w13.select(0, e);  // [2I, H]: rows [0, I) gate (w1), [I, 2I) up (w3)
     v.push_back(ops::ExpertWeights{ge.slice(0, 0, I), ge.slice(0, I, 2 * I), w2.select(0, e)});
   }
@@ -157,13 +163,7 @@ TextWeights TextWeights::load(const Checkpoint& ckpt, const TextConfig& c, const
       y.lightning.slopes =
           lightning_slopes(static_cast<int64_t>(l), c.num_hidden_layers, c.num_attention_heads);
     if (n.moe == MoeLayout::fused && w13[l].quant()) {  // stored quantized: cut rows per expert
-      const int64_t E = w13[l].dim(0), I = w13[l].dim(1) / 2, H = w13[l].dim(2);
-      y.experts.clear();
-      for (int64_t e = 0; e < E; ++e)
-        y.experts.push_back(ops::ExpertWeights{
-            quantized_rows(w13[l], e * 2 * I, e * 2 * I + I, {I, H}),
-            quantized_rows(w13[l], e * 2 * I + I, (e + 1) * 2 * I, {I, H}),
-            quantized_rows(w2[l], e * H, (e + 1) * H, {H, I})});
+      y.experts = fused_expert_views(w13[l], w2[l]);
     } else if (n.moe == MoeLayout::fused) {
       y.experts = fused_expert_views(w13[l], w2[l]);
       if (fused_format != WeightFormat::plain) {

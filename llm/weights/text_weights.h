@@ -82,7 +82,7 @@ struct TableBinder {
 };
 
 // Per-expert views into a layer's fused experts: w13 [E, 2I, H] (rows [0, I) = w1, [I, 2I) =
-// w3 per expert) and w2 [E, H, I].
+// w3 per expert) and w2 [E, H, I], plain or quantized (ops::quant_rows of the codes and scales).
 std::vector<ops::ExpertWeights> fused_expert_views(const Tensor& w13, const Tensor& w2);
 
 // s_{l,h} = f32(f32(2^(-8(h+1)/nh)) * f32(1 - l/(L-1) + 1e-5)) (spec §6.4.2, released formula,
