@@ -338,17 +338,22 @@ void ChatController::save_conversation(const std::vector<engine::Message>& messa
   refresh_conversations();
 }
 
+namespace {
+// What the chat shows of a message (system messages are shown nowhere).
+ChatEntry entry_of(const engine::Message& m) {
+  ChatEntry e;
+  e.role = m.role;
+  e.text = m.text();
+  for (const auto& p : m.parts)
+    if (p.kind == engine::ContentPart::Kind::image) e.images.push_back(p.image_path);
+  return e;
+}
+}  // namespace
+
 void ChatController::entries_from(const std::vector<engine::Message>& messages) {
   entries_.clear();
-  for (const engine::Message& m : messages) {
-    if (m.role == engine::Role::system) continue;
-    ChatEntry e;
-    e.role = m.role;
-    e.text = m.text();
-    for (const auto& p : m.parts)
-      if (p.kind == engine::ContentPart::Kind::image) e.images.push_back(p.image_path);
-    entries_.push_back(std::move(e));
-  }
+  for (const engine::Message& m : messages)
+    if (m.role != engine::Role::system) entries_.push_back(entry_of(m));
 }
 
 bool ChatController::open_conversation(const std::string& id) {
@@ -480,11 +485,7 @@ void ChatController::rebuild_entries(std::optional<MessageStats> last_stats) {
   if (session_) {
     for (const engine::Message& m : session_->messages()) {
       if (m.role == engine::Role::system) continue;
-      ChatEntry e;
-      e.role = m.role;
-      e.text = m.text();
-      for (const auto& p : m.parts)
-        if (p.kind == engine::ContentPart::Kind::image) e.images.push_back(p.image_path);
+      ChatEntry e = entry_of(m);
       const size_t i = entries_.size();
       if (i < old.size() && !old[i].streaming && old[i].role == e.role && old[i].text == e.text) e.stats = old[i].stats;
       entries_.push_back(std::move(e));
