@@ -32,6 +32,9 @@ if [ ! -f "$B/build.ninja" ]; then
       "$ROOT/.pcre2/lib" "$ROOT/.pcre2/lib" "$ROOT/.pcre2/include" > "$ROOT/build-pc/libpcre2-8.pc"
     export PKG_CONFIG_PATH=$ROOT/build-pc:${PKG_CONFIG_PATH:-}
   fi
+  # Where .httplib was carried, serve builds too (a later serve_batch.sh on the same build
+  # needs it: stripping the server here made its `serve` "A subcommand is required").
+  . "$ROOT/tools/device/httplib_pc.sh"
   # The GPU image has no cpp-httplib: build this copy without the HTTP server (as session_check).
   if ! pkg-config --exists cpp-httplib 2>/dev/null && [ -d "$ROOT/app/server" ]; then
     sed -i '/add_subdirectory(server)/d; s/ mvl_server / /' "$ROOT/app/CMakeLists.txt"

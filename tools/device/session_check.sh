@@ -29,6 +29,9 @@ configure() {  # configure SRC BUILD [extra cmake args]
     -DSTB_INCLUDE_DIR="$ROOT/.stb" "$@"
 }
 
+# Where .httplib was carried, serve builds too (a later serve_batch.sh on the same build
+# needs it: stripping the server here made its `serve` "A subcommand is required").
+. "$ROOT/tools/device/httplib_pc.sh"
 # The GPU image has no cpp-httplib (Debian's libcpp-httplib-dev): build this copy without the HTTP
 # server, whose tests are CPU tests that CI runs. Only the copy sent to the GPU is edited.
 if ! pkg-config --exists cpp-httplib 2>/dev/null && [ -d "$ROOT/app/server" ]; then
