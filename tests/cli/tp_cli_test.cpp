@@ -1,12 +1,13 @@
 // `logits --tp N`: the text model split over N CPU ranks (LocalComm threads) gives the
-// single-device logits within 1e-5 of max |logit|, on a text golden and on the bundled tiny
-// VL model with two images in the prompt; a size that does not split the model is refused
+// single-device logits within 1e-5 of max |logit|, on a text golden, on the bundled tiny VL
+// model with two images in the prompt and on the VL golden's two-image case; a size that does not split the model is refused
 // with the sizes that do.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/core/json.h"
 #include "kernels/core/safetensors.h"
 #include "tests/support/test_util.h"
 
@@ -59,6 +60,21 @@ TEST(TpCli, TinyVlModelWithImagesMatchesOneDevice) {
   const Tensor one = run_logits(images, ids, 1);
   ASSERT_GT(one.dim(0), 7);  // the images' rows are in the sequence
   for (int tp : {2, 4}) EXPECT_LE(rel_err(run_logits(images, ids, tp), one), 1e-5) << "tp " << tp;
+}
+
+// The end-to-end VL golden (tests/golden/vl: the reference's checkpoint and its two-image case,
+// 3235 positions): every position's logits over 2 and 4 ranks equal one device's.
+TEST(TpCli, VlGoldenTwoImageCaseMatchesOneDevice) {
+  const json::Json c =
+      json::parse_file(source_path("tests/golden/vl/manifest.json")).at("cases").at("two_images");
+  std::vector<std::string> args = {"-m", source_path("tests/golden/vl/model")};
+  for (const auto& p : c.at("images"))
+    args.insert(args.end(), {"--image", source_path("tests/golden/vl/" + p.get<std::string>())});
+  std::string ids;
+  for (const auto& i : c.at("ids")) ids += std::to_string(i.get<int32_t>()) + " ";
+  const Tensor one = run_logits(args, ids, 1);
+  ASSERT_EQ(one.dim(0), c.at("positions").get<int64_t>());
+  for (int tp : {2, 4}) EXPECT_LE(rel_err(run_logits(args, ids, tp), one), 1e-5) << "tp " << tp;
 }
 
 TEST(TpCli, RefusesASizeThatDoesNotSplitTheModel) {
