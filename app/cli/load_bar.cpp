@@ -8,37 +8,13 @@
 
 namespace mvl::cli {
 
-std::string human_bytes(double bytes) {
-  static const char* const kUnits[] = {"B", "KB", "MB", "GB", "TB"};
-  int u = 0;
-  while (bytes >= 1000.0 && u < 4) {
-    bytes /= 1000.0;
-    ++u;
-  }
-  return u == 0 ? fmt::format("{:.0f} B", bytes) : fmt::format("{:.1f} {}", bytes, kUnits[u]);
-}
-
-std::string human_duration(double seconds) {
-  const long s = std::lround(std::max(0.0, seconds));
-  if (s >= 3600) return fmt::format("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60);
-  return fmt::format("{}:{:02}", s / 60, s % 60);
-}
-
 std::string format_load_line(const engine::LoadProgress& p, int bar_width) {
   const double f = std::clamp(p.fraction, 0.0, 1.0);
   const int filled = static_cast<int>(std::lround(f * bar_width));
   std::string line = "loading [" + std::string(filled, '#') + std::string(bar_width - filled, '-') +
                      fmt::format("] {:3d}%", static_cast<int>(f * 100));
-  if (p.bytes_total > 0) {
-    line += "  " + human_bytes(static_cast<double>(p.bytes_done)) + " / " +
-            human_bytes(static_cast<double>(p.bytes_total));
-    const double secs = p.elapsed_ms / 1000.0;
-    if (p.bytes_done > 0 && secs > 0.05 && p.bytes_done < p.bytes_total) {
-      const double rate = static_cast<double>(p.bytes_done) / secs;
-      line += "  " + human_bytes(rate) + "/s  ETA " +
-              human_duration(static_cast<double>(p.bytes_total - p.bytes_done) / rate);
-    }
-  }
+  const std::string bytes = engine::describe_load_bytes(p);
+  if (!bytes.empty()) line += "  " + bytes;
   if (!p.stage.empty()) line += "  " + p.stage;
   return line;
 }

@@ -9,13 +9,12 @@
 #include <string>
 
 #include "app/engine/core/engine.h"
+#include "app/engine/loading/load_progress.h"
 
 namespace mvl::cli {
 
-// "1.5 GB", "12.0 MB", "900 B" (powers of 1000, as disk sizes are quoted).
-std::string human_bytes(double bytes);
-// "0:07", "12:34", "1:02:03".
-std::string human_duration(double seconds);
+using engine::human_bytes;     // "1.5 GB" (app/engine/loading/load_progress.h)
+using engine::human_duration;  // "12:34"
 // One line without control characters, e.g.
 // "loading [#######-------]  42%  1.2 GB / 2.9 GB  850.0 MB/s  ETA 0:02  text model".
 std::string format_load_line(const engine::LoadProgress& p, int bar_width = 24);

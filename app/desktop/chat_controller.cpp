@@ -113,6 +113,7 @@ void ChatController::collect_loader() {
   const ModelLoader::Progress p = loader_.progress();
   model_.fraction = p.fraction;
   model_.stage = p.stage;
+  model_.bytes = p.bytes;
   std::optional<ModelLoader::Result> r = loader_.take_result();
   if (!r) return;
   if (!r->engine) {

@@ -62,6 +62,7 @@ struct ModelStatus {
   State state = State::none;
   double fraction = 0;     // loading
   std::string stage;       // loading
+  std::string bytes;       // loading: "1.2 GB / 2.9 GB  850.0 MB/s  ETA 0:02" (or "")
   std::string error;       // failed
   std::string summary;     // ready: "tiny-random, 4 layers, cpu, vision"
 };

@@ -177,6 +177,7 @@ void ChatView::draw_model_section() {
       break;
     case ModelStatus::State::loading:
       ImGui::ProgressBar(static_cast<float>(m.fraction), ImVec2(-1, 0), m.stage.c_str());
+      if (!m.bytes.empty()) ImGui::TextDisabled("%s", m.bytes.c_str());
       break;
     case ModelStatus::State::failed:
       wrapped_colored(kErrorColor, "load failed: " + m.error);

@@ -4,12 +4,15 @@
 #include <cctype>
 #include <new>
 
+#include "app/engine/loading/load_progress.h"
 #include "kernels/core/error.h"
 
 namespace mvl::desktop {
 
 EngineFactory default_engine_factory() {
-  return [](const engine::EngineOptions& o, const engine::ProgressFn& p) { return engine::Engine::open(o, p); };
+  return [](const engine::EngineOptions& o, const engine::LoadProgressFn& p) {
+    return engine::Engine::open(o, p);
+  };
 }
 
 void parse_device(const std::string& spec, engine::EngineOptions& opts) {
@@ -47,7 +50,7 @@ void ModelLoader::start(EngineFactory factory, engine::EngineOptions opts,
   MVL_CHECK(!thread_.joinable(), invalid_argument, "a model is already loading; wait for it to finish");
   {
     std::lock_guard<std::mutex> lock(mu_);
-    progress_ = Progress{0, "starting"};
+    progress_ = Progress{0, "starting", ""};
     result_.reset();
   }
   // The thread owns copies of everything it uses; it only touches mu_-guarded members.
@@ -56,10 +59,10 @@ void ModelLoader::start(EngineFactory factory, engine::EngineOptions opts,
     retire.reset();  // cancels the old engine's requests and joins its worker
     Result r;
     try {
-      r.engine = factory(opts, [&](double fraction, const std::string& stage) {
+      r.engine = factory(opts, [&](const engine::LoadProgress& p) {
         {
           std::lock_guard<std::mutex> lock(mu_);
-          progress_ = Progress{fraction, stage};
+          progress_ = Progress{p.fraction, p.stage, engine::describe_load_bytes(p)};
         }
         if (wake) wake();
       });

@@ -16,7 +16,7 @@ namespace mvl::desktop {
 
 // How an Engine is made: Engine::open in the app, a fake model in tests.
 using EngineFactory = std::function<std::unique_ptr<engine::Engine>(const engine::EngineOptions&,
-                                                                    const engine::ProgressFn&)>;
+                                                                    const engine::LoadProgressFn&)>;
 EngineFactory default_engine_factory();  // Engine::open
 
 // "cpu", "cuda" or "cuda:N" into opts.backend/device. Throws Error{invalid_argument}.
@@ -28,6 +28,7 @@ class ModelLoader {
   struct Progress {
     double fraction = 0;  // [0, 1]
     std::string stage;
+    std::string bytes;    // "1.2 GB / 2.9 GB  850.0 MB/s  ETA 0:02" once the weights are counted
   };
   struct Result {
     std::unique_ptr<engine::Engine> engine;  // set on success

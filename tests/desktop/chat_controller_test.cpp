@@ -4,6 +4,7 @@
 // requests (the conversation is kept and the question goes back to the composer), new chat.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <thread>
@@ -21,8 +22,13 @@ using engine::testing::FakeOptions;
 using engine::testing::FakeStats;
 
 EngineFactory fake_factory(FakeOptions fo, std::shared_ptr<FakeStats> stats = std::make_shared<FakeStats>()) {
-  return [fo, stats](const engine::EngineOptions& o, const engine::ProgressFn& progress) {
-    if (progress) progress(0.5, "weights");
+  return [fo, stats](const engine::EngineOptions& o, const engine::LoadProgressFn& progress) {
+    if (progress) {
+      engine::LoadProgress lp;
+      lp.fraction = 0.5;
+      lp.stage = "weights";
+      progress(lp);
+    }
     return std::make_unique<engine::Engine>(engine::testing::make_fake_model(fo, stats), o, 1.0);
   };
 }
@@ -70,9 +76,36 @@ TEST(ChatController, RefusesToSendWithoutAModel) {
   EXPECT_FALSE(c.error().empty());
 }
 
+// While weights load, the model panel shows bytes read of the total, the rate and an ETA
+// (the CLI's bar says the same: engine::describe_load_bytes).
+TEST(ChatController, LoadingShowsBytesRateAndEta) {
+  std::atomic<bool> release{false};
+  ChatController c([&](const engine::EngineOptions& o, const engine::LoadProgressFn& p) {
+    engine::LoadProgress lp;
+    lp.fraction = 0.5;
+    lp.stage = "text model";
+    lp.bytes_done = 1500000000;
+    lp.bytes_total = 3000000000;
+    lp.elapsed_ms = 2000;
+    p(lp);
+    while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return fake_factory({})(o, {});
+  });
+  ASSERT_TRUE(c.load_model(fake_opts()));
+  const bool seen = pump(c, [&] { return !c.model_status().bytes.empty(); });
+  const ModelStatus during = c.model_status();
+  release = true;
+  ASSERT_TRUE(seen) << "no bytes shown while loading";
+  EXPECT_EQ(during.state, ModelStatus::State::loading);
+  EXPECT_EQ(during.stage, "text model");
+  EXPECT_EQ(during.bytes, "1.5 GB / 3.0 GB  750.0 MB/s  ETA 0:02");
+  ASSERT_TRUE(pump(c, [&] { return c.model_status().state != ModelStatus::State::loading; }));
+  EXPECT_EQ(c.model_status().state, ModelStatus::State::ready);
+}
+
 TEST(ChatController, LoadFailureIsShownInlineAndTheAppStaysUsable) {
   int calls = 0;
-  ChatController c([&](const engine::EngineOptions& o, const engine::ProgressFn& p) -> std::unique_ptr<engine::Engine> {
+  ChatController c([&](const engine::EngineOptions& o, const engine::LoadProgressFn& p) -> std::unique_ptr<engine::Engine> {
     if (++calls == 1) throw Error(ErrorCategory::not_found, "model dir '" + o.model_dir + "': no config.json");
     return fake_factory({})(o, p);
   });

@@ -28,7 +28,7 @@ namespace {
 constexpr int kKeyEnter = 257, kKeyEscape = 256;  // GLFW's codes, as the GLFW backend maps them
 
 EngineFactory fake_factory(engine::testing::FakeOptions fo) {
-  return [fo](const engine::EngineOptions& o, const engine::ProgressFn&) {
+  return [fo](const engine::EngineOptions& o, const engine::LoadProgressFn&) {
     return std::make_unique<engine::Engine>(engine::testing::make_fake_model(fo, std::make_shared<engine::testing::FakeStats>()), o);
   };
 }
@@ -187,7 +187,7 @@ TEST(ChatView, DrawsEveryPanelState) {
   engine::testing::FakeOptions fo;
   fo.decode_delay_ms = 2;
   int calls = 0;
-  ChatController c([&](const engine::EngineOptions& o, const engine::ProgressFn& p) -> std::unique_ptr<engine::Engine> {
+  ChatController c([&](const engine::EngineOptions& o, const engine::LoadProgressFn& p) -> std::unique_ptr<engine::Engine> {
     if (++calls == 1) throw Error(ErrorCategory::not_found, "no config.json in '" + o.model_dir + "'");
     return fake_factory(fo)(o, p);
   });
@@ -300,7 +300,7 @@ TEST(ChatView, LoadWithAnEmptyFolderFieldSaysSo) {
   Ui ui;
   TextureCache textures;
   int calls = 0;
-  ChatController c([&](const engine::EngineOptions& o, const engine::ProgressFn& p) {
+  ChatController c([&](const engine::EngineOptions& o, const engine::LoadProgressFn& p) {
     ++calls;
     return fake_factory({})(o, p);
   });

@@ -90,7 +90,7 @@ TEST(ConversationStore, TheDefaultFolderFollowsXdg) {
 }
 
 EngineFactory fake_factory(engine::testing::FakeOptions fo) {
-  return [fo](const engine::EngineOptions& o, const engine::ProgressFn&) {
+  return [fo](const engine::EngineOptions& o, const engine::LoadProgressFn&) {
     return std::make_unique<engine::Engine>(
         engine::testing::make_fake_model(fo, std::make_shared<engine::testing::FakeStats>()), o,
         1.0);

@@ -3,10 +3,42 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <mutex>
 #include <unordered_set>
 
+#include "kernels/core/error.h"  // fmt
+
 namespace mvl::engine {
+
+std::string human_bytes(double bytes) {
+  static const char* const kUnits[] = {"B", "KB", "MB", "GB", "TB"};
+  int u = 0;
+  while (bytes >= 1000.0 && u < 4) {
+    bytes /= 1000.0;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{:.0f} B", bytes) : fmt::format("{:.1f} {}", bytes, kUnits[u]);
+}
+
+std::string human_duration(double seconds) {
+  const long s = std::lround(std::max(0.0, seconds));
+  if (s >= 3600) return fmt::format("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60);
+  return fmt::format("{}:{:02}", s / 60, s % 60);
+}
+
+std::string describe_load_bytes(const LoadProgress& p) {
+  if (p.bytes_total == 0) return "";
+  std::string s = human_bytes(static_cast<double>(p.bytes_done)) + " / " +
+                  human_bytes(static_cast<double>(p.bytes_total));
+  const double secs = p.elapsed_ms / 1000.0;
+  if (p.bytes_done > 0 && secs > 0.05 && p.bytes_done < p.bytes_total) {
+    const double rate = static_cast<double>(p.bytes_done) / secs;
+    s += "  " + human_bytes(rate) + "/s  ETA " +
+         human_duration(static_cast<double>(p.bytes_total - p.bytes_done) / rate);
+  }
+  return s;
+}
 
 namespace {
 constexpr double kWeightsStart = 0.02;  // config, tokenizer and the index come first

@@ -13,6 +13,15 @@
 
 namespace mvl::engine {
 
+// "1.5 GB", "12.0 MB", "900 B" (powers of 1000, as disk sizes are quoted).
+std::string human_bytes(double bytes);
+// "0:07", "12:34", "1:02:03".
+std::string human_duration(double seconds);
+// The bytes part of a load's progress for any front end: "1.2 GB / 2.9 GB  850.0 MB/s  ETA 0:02"
+// (no rate or ETA before the first bytes or once all are read; "" before the checkpoint is
+// opened).
+std::string describe_load_bytes(const LoadProgress& p);
+
 class LoadMeter {
  public:
   explicit LoadMeter(LoadProgressFn fn);
