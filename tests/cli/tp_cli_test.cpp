@@ -31,24 +31,13 @@ Tensor run_logits(const std::vector<std::string>& extra, const std::string& ids,
   return contiguous(SafetensorsFile::open(dir + "/out.safetensors")->get("logits"));
 }
 
-double rel_err(const Tensor& got, const Tensor& ref) {
-  EXPECT_EQ(got.shape(), ref.shape());
-  if (got.shape() != ref.shape()) return INFINITY;
-  double m = 0, d = 0;
-  for (int64_t i = 0; i < ref.numel(); ++i) {
-    m = std::max(m, static_cast<double>(std::fabs(ref.data<float>()[i])));
-    d = std::max(d, static_cast<double>(std::fabs(got.data<float>()[i] - ref.data<float>()[i])));
-  }
-  return d / m;
-}
-
 TEST(TpCli, TextGoldenLogitsMatchOneDevice) {
   const std::vector<std::string> model = {"-m",
                                           source_path("tests/golden/text/l2s1_hd16_b8/released")};
   const std::string ids =
       "3 141 59 26 5 35 89 79 32 38 46 26 43 38 32 79 50 28 8 41 97 169 39 9 37";
   const Tensor one = run_logits(model, ids, 1);
-  for (int tp : {2, 4}) EXPECT_LE(rel_err(run_logits(model, ids, tp), one), 1e-5) << "tp " << tp;
+  for (int tp : {2, 4}) EXPECT_LE(test::rel_to_max(run_logits(model, ids, tp), one), 1e-5) << "tp " << tp;
 }
 
 TEST(TpCli, TinyVlModelWithImagesMatchesOneDevice) {
@@ -59,7 +48,7 @@ TEST(TpCli, TinyVlModelWithImagesMatchesOneDevice) {
       "10 20 " + std::to_string(kImageId) + " 30 " + std::to_string(kImageId) + " 40 50";
   const Tensor one = run_logits(images, ids, 1);
   ASSERT_GT(one.dim(0), 7);  // the images' rows are in the sequence
-  for (int tp : {2, 4}) EXPECT_LE(rel_err(run_logits(images, ids, tp), one), 1e-5) << "tp " << tp;
+  for (int tp : {2, 4}) EXPECT_LE(test::rel_to_max(run_logits(images, ids, tp), one), 1e-5) << "tp " << tp;
 }
 
 // The end-to-end VL golden (tests/golden/vl: the reference's checkpoint and its two-image case,
@@ -74,7 +63,7 @@ TEST(TpCli, VlGoldenTwoImageCaseMatchesOneDevice) {
   for (const auto& i : c.at("ids")) ids += std::to_string(i.get<int32_t>()) + " ";
   const Tensor one = run_logits(args, ids, 1);
   ASSERT_EQ(one.dim(0), c.at("positions").get<int64_t>());
-  for (int tp : {2, 4}) EXPECT_LE(rel_err(run_logits(args, ids, tp), one), 1e-5) << "tp " << tp;
+  for (int tp : {2, 4}) EXPECT_LE(test::rel_to_max(run_logits(args, ids, tp), one), 1e-5) << "tp " << tp;
 }
 
 TEST(TpCli, RefusesASizeThatDoesNotSplitTheModel) {

@@ -53,16 +53,6 @@ Tensor threads_logits(const std::string& dir, const std::vector<std::string>& ar
   return logits_of(out);
 }
 
-double rel_err(const Tensor& got, const Tensor& ref) {
-  if (got.shape() != ref.shape()) return INFINITY;
-  double m = 0, d = 0;
-  for (int64_t i = 0; i < ref.numel(); ++i) {
-    m = std::max(m, static_cast<double>(std::fabs(ref.data<float>()[i])));
-    d = std::max(d, static_cast<double>(std::fabs(got.data<float>()[i] - ref.data<float>()[i])));
-  }
-  return d / m;
-}
-
 bool same_bits(const Tensor& a, const Tensor& b) {
   return a.shape() == b.shape() &&
          std::equal(a.data<float>(), a.data<float>() + a.numel(), b.data<float>(),
@@ -83,7 +73,7 @@ void check_processes(const std::vector<std::string>& model, const std::string& i
     for (int r = 0; r < N; ++r) {
       const Tensor got = logits_of(dir + "/out" + std::to_string(r) + ".safetensors");
       EXPECT_TRUE(same_bits(got, threads)) << N << " processes, rank " << r;
-      EXPECT_LE(rel_err(got, one), 1e-5) << N << " processes, rank " << r;
+      EXPECT_LE(test::rel_to_max(got, one), 1e-5) << N << " processes, rank " << r;
       const std::string err = test::read_text(dir + "/stderr" + std::to_string(r));
       EXPECT_NE(err.find("(rank " + std::to_string(r) + " of " + std::to_string(N) + " processes)"),
                 std::string::npos)
@@ -92,7 +82,7 @@ void check_processes(const std::vector<std::string>& model, const std::string& i
     std::printf(
         "%d processes: logits [%lld, %lld] equal %d threads' bit for bit; %.2e from --tp 1\n", N,
         static_cast<long long>(threads.dim(0)), static_cast<long long>(threads.dim(1)), N,
-        rel_err(threads, one));
+        test::rel_to_max(threads, one));
   }
 }
 

@@ -5,7 +5,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -67,6 +69,20 @@ CliResult run_cli(const std::vector<std::string>& args, const std::string& stdin
   r.out = read_text(out);
   r.err = read_text(err);
   return r;
+}
+
+double rel_to_max(const Tensor& got, const Tensor& ref) {
+  EXPECT_EQ(got.shape(), ref.shape());
+  if (got.shape() != ref.shape()) return INFINITY;
+  const Tensor g = contiguous(got), r = contiguous(ref);
+  double m = 0, d = 0;
+  for (int64_t i = 0; i < r.numel(); ++i) {
+    const double a = load_as_f32(g.data(), g.dtype(), static_cast<size_t>(i));
+    const double b = load_as_f32(r.data(), r.dtype(), static_cast<size_t>(i));
+    m = std::max(m, std::fabs(b));
+    d = std::max(d, std::fabs(a - b));
+  }
+  return d / m;
 }
 
 bool gpu_available() { return ops::cuda_device_count() > 0; }

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "kernels/core/tensor.h"
+
 namespace mvl::test {
 
 // Absolute path of a file in the source tree, e.g. source_path("tests/golden/x.json").
@@ -22,6 +24,10 @@ struct CliResult {
 };
 // Runs the built minimax-vl with args (no shell), feeding `stdin_text`.
 CliResult run_cli(const std::vector<std::string>& args, const std::string& stdin_text = "");
+
+// max |got - ref| / max |ref| over two host tensors of one shape (any float dtype); infinity
+// (and a test failure) when the shapes differ. The sharded suites' "within 1e-5 of max |logit|".
+double rel_to_max(const Tensor& got, const Tensor& ref);
 
 // True when a CUDA device is usable in this build and on this machine.
 bool gpu_available();
