@@ -52,12 +52,16 @@ for t in "${targets[@]}"; do
   [ -f "$root/tests/fuzz/dict/$t.dict" ] && dict=("-dict=$root/tests/fuzz/dict/$t.dict")
   echo "== fuzz_$t: ${seconds} s from $(ls "$seeds" | wc -l) seeds"
   log="$build/fuzz_$t.log"
-  if "$bin" "$work" "$seeds" "${dict[@]}" -max_total_time="$seconds" -timeout=25 -rss_limit_mb=3072 \
+  # The sanitizers write their reports to files: a crash while the image decoder has fd 2
+  # redirected (vision/image/quiet_stderr.h) would otherwise lose the report.
+  if ASAN_OPTIONS="$ASAN_OPTIONS:log_path=$crashes/report" UBSAN_OPTIONS="$UBSAN_OPTIONS:log_path=$crashes/report" \
+      "$bin" "$work" "$seeds" "${dict[@]}" -max_total_time="$seconds" -timeout=25 -rss_limit_mb=3072 \
       -max_len=1048576 -artifact_prefix="$crashes/" -print_final_stats=1 >"$log" 2>&1; then
     grep -E "^(#[0-9]+.*DONE|stat::number_of_executed_units)" "$log" | tail -2 || true
   else
     echo "!! fuzz_$t FAILED; last lines of $log:"
     tail -40 "$log"
+    for r in "$crashes"/report.*; do [ -f "$r" ] && { echo "-- sanitizer report $r:"; head -60 "$r"; }; done
     ls "$crashes"
     failed+=("$t")
   fi

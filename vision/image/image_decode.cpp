@@ -225,7 +225,29 @@ void fill_from_interleaved(Image& img, const uint8_t* px, int channels, bool bgr
 }
 
 #ifdef MVL_HAVE_OPENCV
+// cv::imdecode hands the bytes to the first decoder whose signature matches, and the one we
+// mean can decline a file our header parser accepted (libwebp checks more). Debian's OpenCV
+// also links the DICOM (GDCM) and GDAL readers, whose signatures sit past the start ("DICM" at
+// byte 128, "DTED" at 140), so they then claim it, and GDCM aborts the whole process on a
+// malformed file (an assert in libgdcmDSED; found by fuzz_image: a WebP with "DICM" at 128).
+// We decode neither format, so such bytes are refused before OpenCV sees them.
+void check_no_foreign_signature(const std::vector<uint8_t>& b, const std::string& name,
+                                const std::string& format) {
+  struct Sig {
+    size_t at;
+    const char* magic;
+    const char* what;
+  };
+  for (const Sig& s : {Sig{128, "DICM", "DICOM"}, Sig{140, "DTED", "DTED elevation"}}) {
+    MVL_CHECK(b.size() < s.at + 4 || std::memcmp(b.data() + s.at, s.magic, 4) != 0, bad_format,
+              "image '{}': not a plain {} file (it carries a {} signature at byte {}); re-save it "
+              "as PNG or JPEG",
+              name, format, s.what, s.at);
+  }
+}
+
 void decode_opencv(Image& img, const std::vector<uint8_t>& bytes, const std::string& name) {
+  check_no_foreign_signature(bytes, name, img.format);
   // IMREAD_UNCHANGED keeps alpha and 16-bit samples and never applies EXIF orientation (PIL
   // does not either); the opt-in rotation is done by exif.cpp for every decoder alike.
   const int flags = cv::IMREAD_UNCHANGED;
