@@ -5,6 +5,7 @@
 #include <fstream>
 #include <map>
 
+#include "app/engine/loading/load_progress.h"
 #include "kernels/core/error.h"
 
 namespace mvl::eval {
@@ -36,16 +37,6 @@ std::string fmt_count(double n) {
   return fmt::format("{:.0f}", n);
 }
 
-// 1632512 -> "1.6 MB" (decimal units, as disk sizes are quoted).
-std::string fmt_bytes(double b) {
-  static const char* const kUnits[] = {"B", "KB", "MB", "GB", "TB"};
-  int u = 0;
-  while (b >= 1000.0 && u < 4) {
-    b /= 1000.0;
-    ++u;
-  }
-  return u == 0 ? fmt::format("{:.0f} B", b) : fmt::format("{:.1f} {}", b, kUnits[u]);
-}
 
 std::string str(const Json& obj, const char* key) {
   auto it = obj.find(key);
@@ -60,7 +51,7 @@ std::string model_lines(const Json& s) {
   const Json& m = *it;
   std::string md = fmt::format(
       "Model: **{}** ({} parameters, {} of {} weights; {} activations on {})\n\n", str(m, "name"),
-      fmt_count(num(m, "parameters")), fmt_bytes(num(m, "weight_bytes")), str(m, "weight_dtype"),
+      fmt_count(num(m, "parameters")), engine::human_bytes(num(m, "weight_bytes")), str(m, "weight_dtype"),
       str(m, "precision"), str(m, "backend"));
   if (m.value("demo", false))
     md += fmt::format(
