@@ -18,23 +18,11 @@
 namespace mvl::llm {
 namespace {
 
-struct Src {
-  std::string dir;
-  Checkpoint ckpt;
-  TextConfig cfg;
-  TextWeightNaming naming;
-};
-
-Src open_src(const std::string& layout) {
-  const std::string dir = test::golden_dir("l3s1_hd32_b16", layout);
-  Checkpoint ckpt = Checkpoint::open(dir + "/model.safetensors");
-  TextConfig cfg =
-      TextConfig::from_json(json::parse_file(dir + "/config.json"), dir + "/config.json");
-  const TextWeightNaming n = TextWeightNaming::detect(ckpt);
-  return {dir, std::move(ckpt), std::move(cfg), n};
+test::TextCheckpoint open_src(const std::string& layout) {
+  return test::open_text_checkpoint(test::golden_dir("l3s1_hd32_b16", layout));
 }
 
-std::vector<float> logits(const Checkpoint& ckpt, const Src& s, QuantScheme quant,
+std::vector<float> logits(const Checkpoint& ckpt, const test::TextCheckpoint& s, QuantScheme quant,
                           QuantScheme stored) {
   TextLoadOptions o;
   o.quant = quant;
@@ -55,7 +43,7 @@ std::vector<float> logits(const Checkpoint& ckpt, const Src& s, QuantScheme quan
 
 TEST(QuantCheckpoint, RoundTripIsBitIdenticalToQuantAtLoad) {
   for (const char* layout : {"released", "native"}) {
-    const Src s = open_src(layout);
+    const test::TextCheckpoint s = open_src(layout);
     for (auto q : all_quant_schemes()) {
       if (q == QuantScheme::none) continue;
       const std::string out = test::temp_dir("quant_ckpt");
@@ -104,7 +92,7 @@ void rewrite(const std::string& dir,
   std::rename((dir + "/model.safetensors.tmp").c_str(), (dir + "/model.safetensors").c_str());
 }
 
-std::string load_error(const std::string& dir, const Src& s, QuantScheme q) {
+std::string load_error(const std::string& dir, const test::TextCheckpoint& s, QuantScheme q) {
   try {
     const Checkpoint c = Checkpoint::open(dir);
     TextWeights::load(c, s.cfg, s.naming, QuantScheme::none, q);
@@ -115,7 +103,7 @@ std::string load_error(const std::string& dir, const Src& s, QuantScheme q) {
 }
 
 TEST(QuantCheckpoint, RefusesMissingOrMisshapenScales) {
-  const Src s = open_src("released");
+  const test::TextCheckpoint s = open_src("released");
   const std::string w = text_tensor_name(s.naming, TextRole::expert_w2, 1, 2);
   struct Case {
     QuantScheme q;

@@ -17,24 +17,13 @@
 namespace mvl::llm {
 namespace {
 
-struct Golden {
-  Checkpoint ckpt;
-  TextConfig cfg;
-  TextWeightNaming naming;
-};
-
-Golden open_golden(const std::string& layout) {
-  const std::string dir = test::golden_dir("l3s1_hd32_b16", layout);
-  Checkpoint ckpt = Checkpoint::open(dir + "/model.safetensors");
-  TextConfig cfg =
-      TextConfig::from_json(json::parse_file(dir + "/config.json"), dir + "/config.json");
-  const TextWeightNaming n = TextWeightNaming::detect(ckpt);
-  return {std::move(ckpt), std::move(cfg), n};
+test::TextCheckpoint open_golden(const std::string& layout) {
+  return test::open_text_checkpoint(test::golden_dir("l3s1_hd32_b16", layout));
 }
 
 TEST(QuantLoad, QuantizesWhatTheRuleSays) {
   for (const char* layout : {"released", "native"}) {
-    const Golden g = open_golden(layout);
+    const test::TextCheckpoint g = open_golden(layout);
     for (auto s : all_quant_schemes()) {
       const TextWeights w = TextWeights::load(g.ckpt, g.cfg, g.naming, s);
       const bool experts = s != QuantScheme::none, attn = s == QuantScheme::int8;
@@ -62,7 +51,7 @@ struct Outcome {
   std::vector<int32_t> greedy;
 };
 
-Outcome run(const Golden& g, QuantScheme s) {
+Outcome run(const test::TextCheckpoint& g, QuantScheme s) {
   TextLoadOptions o;
   o.quant = s;
   const TextModel m = TextModel::load(g.ckpt, g.cfg, g.naming, {}, o);
@@ -83,7 +72,7 @@ Outcome run(const Golden& g, QuantScheme s) {
 }
 
 TEST(QuantLoad, LogitsCloseToUnquantized) {
-  const Golden g = open_golden("released");
+  const test::TextCheckpoint g = open_golden("released");
   const Outcome ref = run(g, QuantScheme::none);
   for (auto s : all_quant_schemes()) {
     if (s == QuantScheme::none) continue;

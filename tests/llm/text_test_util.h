@@ -28,12 +28,26 @@ struct LoadedTextModel {
   llm::TextModel model;
 };
 
+// A tiny model directory opened but not loaded: its checkpoint, config and naming.
+struct TextCheckpoint {
+  std::string dir;
+  Checkpoint ckpt;
+  llm::TextConfig cfg;
+  llm::TextWeightNaming naming;
+};
+
 // dir: a tiny model directory (config.json + model.safetensors).
-inline LoadedTextModel load_text_model(const std::string& dir) {
+inline TextCheckpoint open_text_checkpoint(const std::string& dir) {
   Checkpoint ckpt = Checkpoint::open(dir + "/model.safetensors");
   llm::TextConfig cfg = llm::TextConfig::from_json(json::parse_file(dir + "/config.json"), dir + "/config.json");
-  llm::TextModel model = llm::TextModel::load(ckpt, cfg, llm::TextWeightNaming::detect(ckpt));
-  return {std::move(ckpt), cfg, std::move(model)};
+  const llm::TextWeightNaming naming = llm::TextWeightNaming::detect(ckpt);
+  return {dir, std::move(ckpt), std::move(cfg), naming};
+}
+
+inline LoadedTextModel load_text_model(const std::string& dir) {
+  TextCheckpoint c = open_text_checkpoint(dir);
+  llm::TextModel model = llm::TextModel::load(c.ckpt, c.cfg, c.naming);
+  return {std::move(c.ckpt), c.cfg, std::move(model)};
 }
 
 inline std::string golden_dir(const std::string& name, const std::string& layout = "") {
