@@ -18,7 +18,7 @@ int32_t argmax(const float* logits, int64_t vocab) {
 
 int32_t argmax_checked(const float* logits, int64_t vocab, bool* nonfinite) {
   // The best value stays in a register; NaN never wins (the first non-NaN value starts the
-  // run, as in dev::block_argmax), and the same pass notes NaN / +Inf.
+  // run, as in the CUDA argmax, kernels/cuda/argmax.cu), and the same pass notes NaN / +Inf.
   constexpr float kInf = std::numeric_limits<float>::infinity();
   int64_t best = -1;
   float bv = -kInf;

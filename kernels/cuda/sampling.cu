@@ -2,7 +2,7 @@
 //   prep     keys[i] = logit i as f32 (-0 -> +0, NaN -> -inf), vals[i] = i, for i < limit;
 //            out[1] = 1 when any of them is NaN or +Inf (broken weights), in the same pass
 //   penalty  one thread per distinct history id
-//   greedy   one block: the largest key, lowest index on ties (dev::block_argmax, argmax.cuh)
+//   greedy   the largest key, lowest index on ties (the two-pass argmax of argmax.cuh)
 //   else     cub's stable radix sort (descending) of (key, index), then one block: p_j in
 //            double, chunk sums of kChunk (one thread per chunk, left to right), and thread 0
 //            walks the chunk sums for the top-p cut and the draw, adding in the CPU's order.
@@ -49,10 +49,6 @@ __global__ void penalty_kernel(float* keys, const int32_t* __restrict__ hist, in
   if (t < 0 || t >= n) return;
   const float x = keys[t];
   keys[t] = x > 0.0f ? x / penalty : x * penalty;
-}
-
-__global__ void argmax_kernel(const float* __restrict__ keys, int64_t n, int32_t* out) {
-  block_argmax(keys, n, out, nullptr);
 }
 
 // First j in [0, keep) whose running mass passes `want` (mode 0: mass >= want; mode 1:
@@ -128,8 +124,9 @@ void sample(const Context& ctx, const Tensor& logits, const Tensor& history, con
   const bool greedy = a.temperature <= 0.0f;
   const int64_t keep = a.top_k > 0 && a.top_k < n ? a.top_k : n;
   const int64_t nc = (keep + kChunk - 1) / kChunk;
-  // Scratch layout: keys_in, keys_out (f32 [n]), vals_in, vals_out (i32 [n]), p (f64 [keep]),
-  // chunk sums (f64 [nc]), cub's temporary storage.
+  // Scratch layout: keys_in (f32 [n]), vals_in (i32 [n]), then greedy: the argmax partials;
+  // else keys_out (f32 [n]), vals_out (i32 [n]), p (f64 [keep]), chunk sums (f64 [nc]), cub's
+  // temporary storage.
   size_t cub_bytes = 0;
   if (!greedy)
     MVL_CUDA_CHECK(cub::DeviceRadixSort::SortPairsDescending(
@@ -138,8 +135,10 @@ void sample(const Context& ctx, const Tensor& logits, const Tensor& history, con
         0, 32, ctx.stream()));
   const size_t b_keys = align_up(n * sizeof(float)), b_vals = align_up(n * sizeof(int32_t));
   const size_t b_p = align_up(keep * sizeof(double)), b_c = align_up(nc * sizeof(double));
-  const size_t total = greedy ? b_keys : 2 * b_keys + 2 * b_vals + b_p + b_c + align_up(cub_bytes);
-  char* base = static_cast<char*>(ctx.scratch(greedy ? b_keys + b_vals : total));
+  const size_t b_part = align_up(argmax_partials(1, n) * sizeof(ArgmaxPartial));
+  const size_t total = greedy ? b_keys + b_vals + b_part
+                              : 2 * b_keys + 2 * b_vals + b_p + b_c + align_up(cub_bytes);
+  char* base = static_cast<char*>(ctx.scratch(total));
   float* keys_in = reinterpret_cast<float*>(base);
   int32_t* vals_in = reinterpret_cast<int32_t*>(base + b_keys);
   const int blocks = static_cast<int>(std::min<int64_t>((n + 255) / 256, 1024));
@@ -161,8 +160,8 @@ void sample(const Context& ctx, const Tensor& logits, const Tensor& history, con
     MVL_CUDA_CHECK_LAUNCH();
   }
   if (greedy) {
-    argmax_kernel<<<1, kThreads, 0, ctx.stream()>>>(keys_in, n, o);
-    MVL_CUDA_CHECK_LAUNCH();
+    launch_argmax_rows(ctx, keys_in, DType::f32, 1, n, o, nullptr,
+                       reinterpret_cast<ArgmaxPartial*>(base + b_keys + b_vals));
     return;
   }
   float* keys_out = reinterpret_cast<float*>(base + b_keys + b_vals);

@@ -1,13 +1,10 @@
 // Elementwise tensor kernels: bf16 add / mul / axpby with one bf16 rounding per PyTorch op,
-// f32 mul / axpby, dtype conversion, strided copies, an i32 ramp, and the row argmax greedy
-// decoding reads. Grid-stride loops (or one thread per element), f32 arithmetic; argmax is one
-// 1024-thread block per row running dev::block_argmax (argmax.cuh: lowest index wins ties, NaN
-// never wins, optionally flags NaN/+Inf rows).
-// CPU twins: kernels/cpu/tensor_ops.cpp, cpu::argmax; tests: tests/gpu/model_ops_bf16_test.cpp,
+// f32 mul / axpby, dtype conversion, strided copies and an i32 ramp (the row argmax declared in
+// tensor_ops.h lives in argmax.cu). Grid-stride loops (or one thread per element), f32
+// arithmetic. CPU twins: kernels/cpu/tensor_ops.cpp; tests: tests/gpu/model_ops_bf16_test.cpp,
 // tests/gpu/elementwise_test.cpp.
 #include "kernels/cuda/tensor_ops.h"
 
-#include "kernels/cuda/argmax.cuh"
 #include "kernels/cuda/check.cuh"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/launch.cuh"
@@ -87,14 +84,6 @@ __global__ void copy_strided_kernel(T* dst, const T* src, Strides4 s, int64_t n)
     os += c * s.src[d];
   }
   dst[od] = src[os];
-}
-
-// One block per row; the reduction is dev::block_argmax (argmax.cuh), shared with sampling.cu.
-template <typename T>
-__global__ void argmax_kernel(const T* __restrict__ x, int32_t* out, int32_t* nonfinite,
-                              int64_t V) {
-  const int64_t row = blockIdx.x;
-  block_argmax(x + row * V, V, out + row, nonfinite ? nonfinite + row : nullptr);
 }
 
 void check_bf16(const Tensor& t, int64_t n, const char* op) {
@@ -223,26 +212,6 @@ void copy_strided(const Context& ctx, const Tensor& dst, const Tensor& src) {
   else
     throw_error(ErrorCategory::unsupported, fmt::format("copy_strided: {}-byte elements", es));
   MVL_CUDA_CHECK(cudaGetLastError());
-}
-
-void argmax(const Context& ctx, const Tensor& logits, const Tensor& out, const Tensor& nonfinite) {
-  MVL_CHECK(logits.ndim() == 2 && logits.is_contiguous(), shape_mismatch, "cuda::argmax: logits {}",
-            logits.str());
-  MVL_CHECK(out.dtype() == DType::i32 && out.numel() == logits.dim(0), shape_mismatch,
-            "cuda::argmax: out {}", out.str());
-  MVL_CHECK(!nonfinite.defined() ||
-                (nonfinite.dtype() == DType::i32 && nonfinite.numel() == logits.dim(0)),
-            shape_mismatch, "cuda::argmax: nonfinite {}", nonfinite.str());
-  const int64_t n = logits.dim(0), V = logits.dim(1);
-  if (n == 0) return;
-  int32_t* o = static_cast<int32_t*>(out.data());
-  int32_t* bad = nonfinite.defined() ? static_cast<int32_t*>(nonfinite.data()) : nullptr;
-  if (logits.dtype() == DType::f32)
-    argmax_kernel<float>
-        <<<n, 1024, 0, ctx.stream()>>>(static_cast<const float*>(logits.data()), o, bad, V);
-  else
-    argmax_kernel<bf16><<<n, 1024, 0, ctx.stream()>>>(cb(logits), o, bad, V);
-  MVL_CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace mvl::cuda
