@@ -10,24 +10,13 @@
 
 #include "kernels/cuda/check.cuh"
 #include "kernels/cuda/common.cuh"
+#include "kernels/cuda/gemm_plan.cuh"
 #include "kernels/cuda/launch.cuh"
 
 namespace mvl::cuda {
 
 using namespace dev;
 using namespace host;
-
-struct Context::GemmPlan {
-  cublasLtMatmulDesc_t op = nullptr;
-  cublasLtMatrixLayout_t a = nullptr, b = nullptr, d = nullptr;
-  cublasLtMatmulAlgo_t algo{};
-  ~GemmPlan() {
-    if (op) cublasLtMatmulDescDestroy(op);
-    if (a) cublasLtMatrixLayoutDestroy(a);
-    if (b) cublasLtMatrixLayoutDestroy(b);
-    if (d) cublasLtMatrixLayoutDestroy(d);
-  }
-};
 
 namespace {
 
@@ -60,21 +49,11 @@ std::shared_ptr<Context::GemmPlan> make_plan(const Context& ctx, int64_t n, int6
   MVL_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->a, CUDA_R_16BF, in, out, in));
   MVL_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->b, CUDA_R_16BF, in, n, in));
   MVL_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->d, dt, out, n, out));
-  cublasLtMatmulPreference_t pref = nullptr;
-  MVL_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
-  const size_t ws = ctx.workspace_bytes();
-  cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws,
-                                       sizeof(ws));
-  cublasLtMatmulHeuristicResult_t res{};
-  int found = 0;
-  const cublasStatus_t s =
-      cublasLtMatmulAlgoGetHeuristic(static_cast<cublasLtHandle_t>(ctx.cublaslt()), p->op, p->a,
-                                     p->b, p->d, p->d, pref, 1, &res, &found);
-  cublasLtMatmulPreferenceDestroy(pref);
-  MVL_CHECK(s == CUBLAS_STATUS_SUCCESS && found > 0, unsupported,
+  bool found = false;
+  const cublasStatus_t s = pick_gemm_algo(ctx, *p, 0, &found);
+  MVL_CHECK(s == CUBLAS_STATUS_SUCCESS && found, unsupported,
             "cuBLASLt has no bf16 GEMM algorithm for n={} in={} out={} (status {})", n, in, out,
             static_cast<int>(s));
-  p->algo = res.algo;
   return p;
 }
 
