@@ -60,6 +60,14 @@ void moe_decode_route(const Context& ctx, const Tensor& x, const Tensor& router,
 using ExpertWeightFn = std::function<const void*(int64_t e)>;
 void moe_prefill(const Context& ctx, const Tensor& x, const Tensor& router, int64_t F,
                  const ExpertWeightFn& w13_of, const ExpertWeightFn& w2_of, const Tensor& out);
+// The same with each expert's GEMM itself given by a callback (the FP8 path of quant_moe.cu
+// quantizes the expert's activation rows first): gate_up(e, xe, ye) writes ye = xe . [w1; w3]_e^T
+// (xe bf16 [c, D] = expert e's gathered token rows, ye bf16 [c, 2F]), down(e, he, ye) writes
+// ye = he . w2_e^T (he bf16 [c, F], ye bf16 [c, D]); all contiguous slices of moe_prefill's
+// scratch, c >= 1. Called in moe_prefill's order (all gate_up in ascending e, then all down).
+using ExpertGemmFn = std::function<void(int64_t e, const Tensor& x_rows, const Tensor& y_rows)>;
+void moe_prefill(const Context& ctx, const Tensor& x, const Tensor& router, int64_t F,
+                 const ExpertGemmFn& gate_up, const ExpertGemmFn& down, const Tensor& out);
 
 // The f32 generic path (moe_f32.cu; f32 activations, f32|bf16 weights): routing, then one call
 // per expert.

@@ -1,11 +1,12 @@
 // The MoE prefill path (n > kMoeDecodeMaxTokens; moe.h moe_prefill, also behind
 // moe_forward's prefill): router GEMM + moe_route (moe.cu), a histogram sort (one CTA per
 // expert compacts its assignments in token order), gather of the rows by expert, per-expert
-// cuBLASLt GEMMs for [w1; w3] and w2 (each expert's bf16 weights from a callback, so the
-// quantized experts of quant_moe.cu dequantize just in time), SwiGLU between, and a combine
-// kernel that sums each token's two expert rows in ascending expert order (f32, one rounding).
-// One host sync (the per-expert counts). CPU reference: kernels/cpu moe; tests:
-// tests/gpu/moe_test.cpp (bf16), tests/gpu/quant_cuda_test.cpp (quantized).
+// GEMMs for [w1; w3] and w2 from a callback (cuBLASLt bf16 on each expert's bf16 weights, which
+// the quantized experts of quant_moe.cu dequantize just in time, or quant_moe.cu's FP8
+// tensor-core GEMMs), SwiGLU between, and a combine kernel that sums each token's two expert
+// rows in ascending expert order (f32, one rounding). One host sync (the per-expert counts).
+// CPU reference: kernels/cpu moe; tests: tests/gpu/moe_test.cpp (bf16),
+// tests/gpu/quant_cuda_test.cpp (quantized).
 #include <vector>
 
 #include "kernels/cuda/activation.h"
@@ -95,6 +96,19 @@ __global__ void combine_kernel(const bf16* __restrict__ ys, const int32_t* __res
 
 void moe_prefill(const Context& ctx, const Tensor& x, const Tensor& router, int64_t F,
                  const ExpertWeightFn& w13_of, const ExpertWeightFn& w2_of, const Tensor& out) {
+  moe_prefill(
+      ctx, x, router, F,
+      [&](int64_t e, const Tensor& xe, const Tensor& ye) {
+        gemm_raw(ctx, xe.data(), w13_of(e), ye.data(), true, xe.dim(0), xe.dim(1), 2 * F);
+      },
+      [&](int64_t e, const Tensor& he, const Tensor& ye) {
+        gemm_raw(ctx, he.data(), w2_of(e), ye.data(), true, he.dim(0), F, ye.dim(1));
+      },
+      out);
+}
+
+void moe_prefill(const Context& ctx, const Tensor& x, const Tensor& router, int64_t F,
+                 const ExpertGemmFn& gate_up, const ExpertGemmFn& down, const Tensor& out) {
   const int64_t n = x.dim(0), D = x.dim(1), E = router.dim(0);
   const int64_t na = n * kTopK;
   if (n == 0) return;
@@ -137,24 +151,19 @@ void moe_prefill(const Context& ctx, const Tensor& x, const Tensor& router, int6
   Tensor gu = scratch.take({na, 2 * F}, DType::bf16);
   Tensor h = scratch.take({na, F}, DType::bf16);
   Tensor ys = scratch.take({na, D}, DType::bf16);
-  auto* xs_p = static_cast<bf16*>(xs.data());
-  auto* gu_p = static_cast<bf16*>(gu.data());
-  auto* h_p = static_cast<bf16*>(h.data());
-  auto* ys_p = static_cast<bf16*>(ys.data());
   for (int64_t e = 0; e < E; ++e) {
     const int64_t b = off[e], c = off[e + 1] - off[e];
-    if (c == 0) continue;
-    gemm_raw(ctx, xs_p + b * D, w13_of(e), gu_p + b * 2 * F, true, c, D, 2 * F);
+    if (c > 0) gate_up(e, xs.slice(0, b, b + c), gu.slice(0, b, b + c));
   }
   swiglu(ctx, gu, h);
   for (int64_t e = 0; e < E; ++e) {
     const int64_t b = off[e], c = off[e + 1] - off[e];
-    if (c == 0) continue;
-    gemm_raw(ctx, h_p + b * F, w2_of(e), ys_p + b * D, true, c, F, D);
+    if (c > 0) down(e, h.slice(0, b, b + c), ys.slice(0, b, b + c));
   }
   combine_kernel<<<static_cast<unsigned>(n), 256, 0, ctx.stream()>>>(
-      ys_p, static_cast<const int32_t*>(idx.data()), static_cast<const float*>(wts.data()),
-      static_cast<const int32_t*>(inv.data()), static_cast<bf16*>(out.data()), static_cast<int>(D));
+      static_cast<const bf16*>(ys.data()), static_cast<const int32_t*>(idx.data()),
+      static_cast<const float*>(wts.data()), static_cast<const int32_t*>(inv.data()),
+      static_cast<bf16*>(out.data()), static_cast<int>(D));
   MVL_CUDA_CHECK_LAUNCH();
 }
 
