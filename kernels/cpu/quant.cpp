@@ -1,4 +1,5 @@
-// Weight-only quantization on the CPU: the reference formats of quant.h.
+// Weight-only quantization on the CPU: the reference formats of quant.h, and the twin of the
+// FP8 prefill GEMM (activations quantized per row with the same fp8 rule, then the f32 op).
 #include "kernels/cpu/quant.h"
 
 #include <algorithm>
@@ -125,6 +126,16 @@ void linear_quantized(const float* x, WeightFormat f, const uint8_t* codes, cons
     for (int64_t i = 0; i < n; ++i)
       std::copy(part.begin() + i * m, part.begin() + (i + 1) * m, out + i * out_features + o0);
   }
+}
+
+void linear_fp8_activations(const float* x, const uint8_t* codes, const float* scales, float* out,
+                            int64_t n, int64_t in, int64_t out_features) {
+  std::vector<uint8_t> xq(static_cast<size_t>(n * in));
+  std::vector<float> sx(static_cast<size_t>(n)), xd(static_cast<size_t>(n * in));
+  quantize(WeightFormat::fp8_e4m3, x, DType::f32, n, in, xq.data(), sx.data(), nullptr);
+  dequantize(WeightFormat::fp8_e4m3, xq.data(), sx.data(), nullptr, in, 0, n, xd.data());
+  linear_quantized(xd.data(), WeightFormat::fp8_e4m3, codes, scales, nullptr, nullptr, DType::f32,
+                   out, n, in, out_features);
 }
 
 }  // namespace mvl::cpu

@@ -45,4 +45,12 @@ void linear_quantized(const float* x, WeightFormat f, const uint8_t* codes, cons
                       const float* zeros, const void* bias, DType b_dtype, float* out, int64_t n,
                       int64_t in, int64_t out_features);
 
+// The FP8 prefill GEMM (cuda::fp8_gemm / fp8_linear): out[i, o] = sum_k x'[i, k] * w'[o, k]
+// with x's rows quantized as the GPU does before its FP8 GEMM (quantize() in fp8_e4m3 on each
+// row: s_i = max_k |x[i, k]| / 448, e4m3(x / s_i) rounded to nearest even, saturating at
+// +-448; x'[i, k] = s_i * f32(code)), then linear_quantized on the dequantized operands (f32
+// accumulation). w: fp8_e4m3 codes [out_features, in] + per-row scales.
+void linear_fp8_activations(const float* x, const uint8_t* codes, const float* scales, float* out,
+                            int64_t n, int64_t in, int64_t out_features);
+
 }  // namespace mvl::cpu

@@ -121,6 +121,9 @@ class Context {
   struct GemmPlan;
   using GemmKey = std::tuple<int64_t, int64_t, int64_t, int, int, int>;
   std::map<GemmKey, std::shared_ptr<GemmPlan>>& gemm_plans() const { return gemm_plans_; }
+  // Whether cuBLASLt runs FP8 GEMMs with per-row and per-column f32 scales on this device:
+  // -1 not asked yet, 0 no, 1 yes (fp8_gemm.cu's fp8_gemm_available probes once, then caches).
+  int& fp8_gemm_state() const { return fp8_gemm_state_; }
 
  private:
   void grow_scratch(size_t want) const;
@@ -136,6 +139,7 @@ class Context {
   mutable void* scratch_ = nullptr;
   mutable size_t scratch_bytes_ = 0;
   mutable std::map<GemmKey, std::shared_ptr<GemmPlan>> gemm_plans_;  // cache, not state
+  mutable int fp8_gemm_state_ = -1;                                  // cache, not state
 };
 
 }  // namespace mvl::cuda
