@@ -67,7 +67,8 @@ struct QuantMoeWeights {
 bool quant_moe_supported(const QuantMoeWeights& w);
 // out: bf16 [n, D] = MoE(x), x bf16 [n, D]. n <= kMoeDecodeMaxTokens: the grouped decode
 // kernels (no host sync, graph-capturable); larger n: moe.cu's prefill with each active
-// expert dequantized to bf16 before its GEMM.
+// expert dequantized to bf16 before its GEMM, or for fp8 experts, FP8 GEMMs on per-token e4m3
+// activations where cuBLASLt has them (fp8_gemm.h; the bf16 path otherwise).
 void quant_moe_forward(const Context& ctx, const Tensor& x, const QuantMoeWeights& w,
                        const Tensor& out);
 

@@ -7,13 +7,16 @@
 // w_(t,k) * bf16(w2_e[i] . h) into a shared-memory f32 accumulator per token: no atomics, the
 // reference's order, one bf16 rounding). Grid (F/8, active experts) and D/8; 8 warps a CTA;
 // 2 KB of shared memory. Prefill: moe.cu's permute + per-expert cuBLASLt GEMMs, each active
-// expert dequantized to bf16 just before its GEMM (one reused buffer per projection). No FP8
-// tensor-core (wgmma) prefill yet: fp8 prefill is the bf16 compute path.
+// expert dequantized to bf16 just before its GEMM (one reused buffer per projection); fp8
+// experts instead run FP8 tensor-core GEMMs on per-token e4m3 activations (fp8_gemm.h) where
+// cuBLASLt offers them (reference: cpu::linear_fp8_activations; tests/gpu/fp8_gemm_cuda_test).
 // CPU reference: cpu::moe_experts on the dequantized weights (kernels/cpu/moe.cpp via
 // ops::moe_experts); test: tests/gpu/quant_cuda_test.cpp.
 #include "kernels/core/error.h"
 #include "kernels/cuda/check.cuh"
 #include "kernels/cuda/common.cuh"
+#include "kernels/cuda/fp8_gemm.h"
+#include "kernels/cuda/linear.h"
 #include "kernels/cuda/moe.h"
 #include "kernels/cuda/quant.cuh"
 #include "kernels/cuda/quant.h"
@@ -245,17 +248,34 @@ void quant_moe_forward(const Context& ctx, const Tensor& x, const QuantMoeWeight
     }
     return;
   }
-  // Prefill: each active expert's weights dequantized to bf16 right before its GEMM.
-  const Tensor b13 = empty({2 * F, D}, DType::bf16, ctx), b2 = empty({D, F}, DType::bf16, ctx);
+  // Prefill. fp8 weights where cuBLASLt runs FP8 GEMMs with per-token scales (asked once per
+  // context, fp8_gemm_available): each expert's activation rows (x, then the SwiGLU output h)
+  // quantized per row to e4m3 and its GEMMs on the FP8 tensor cores. Otherwise, and for any
+  // shape without an FP8 algorithm, each active expert's weights dequantized to bf16 right
+  // before a bf16 GEMM (one reused buffer per projection).
+  Tensor b13, b2;
+  const auto bf16_gate_up = [&](int64_t e, const Tensor& xe, const Tensor& ye) {
+    if (!b13.defined()) b13 = empty({2 * F, D}, DType::bf16, ctx);
+    dequantize_bf16(ctx, w.w13, e * 2 * F, 2 * F, b13.data());
+    gemm_raw(ctx, xe.data(), b13.data(), ye.data(), true, xe.dim(0), D, 2 * F);
+  };
+  const auto bf16_down = [&](int64_t e, const Tensor& he, const Tensor& ye) {
+    if (!b2.defined()) b2 = empty({D, F}, DType::bf16, ctx);
+    dequantize_bf16(ctx, w.w2, e * D, D, b2.data());
+    gemm_raw(ctx, he.data(), b2.data(), ye.data(), true, he.dim(0), F, D);
+  };
+  if (w.w13.format != WeightFormat::fp8_e4m3 || !fp8_gemm_available(ctx)) {
+    moe_prefill(ctx, x, w.router, F, bf16_gate_up, bf16_down, out);
+    return;
+  }
+  const Fp8Rows act = fp8_rows(ctx, n, std::max(D, F));  // an expert has at most n tokens
   moe_prefill(
       ctx, x, w.router, F,
-      [&](int64_t e) -> const void* {
-        dequantize_bf16(ctx, w.w13, e * 2 * F, 2 * F, b13.data());
-        return b13.data();
+      [&](int64_t e, const Tensor& xe, const Tensor& ye) {
+        if (!fp8_linear(ctx, xe, w.w13, e * 2 * F, 2 * F, ye, act)) bf16_gate_up(e, xe, ye);
       },
-      [&](int64_t e) -> const void* {
-        dequantize_bf16(ctx, w.w2, e * D, D, b2.data());
-        return b2.data();
+      [&](int64_t e, const Tensor& he, const Tensor& ye) {
+        if (!fp8_linear(ctx, he, w.w2, e * D, D, ye, act)) bf16_down(e, he, ye);
       },
       out);
 }

@@ -8,12 +8,20 @@
 //    f32 activations within 1e-5 of the f64 reference;
 //  - MoE, n = 1, 3, 9, 64 (grouped decode kernels) and 65, 200 (prefill): within 4x the plain
 //    bf16 MoE's error (bf16 expert hidden and outputs, f32 sums) + 1e-3, as tests/gpu/moe_test.
+//    fp8 prefill on a GPU with FP8 GEMMs (cuda::fp8_gemm_available) quantizes each expert GEMM's
+//    activation rows (x, then the hidden h) to e4m3 per row; the fp64 reference and the plain
+//    MoE do the same at the same two points (cpu::quantize's rule), so the bound is unchanged:
+//    x's codes are identical everywhere, and h's codes differ only where the hidden values
+//    straddle an e4m3 rounding boundary, which the plain MoE's own hidden values do as often.
 #include "tests/support/test_util.h"
 
 #ifdef MVL_HAVE_CUDA
 #include <cmath>
 #include <tuple>
 
+#include "kernels/cpu/quant.h"
+#include "kernels/cuda/fp8_gemm.h"
+#include "kernels/cuda/moe.h"
 #include "kernels/cuda/quant.h"
 #include "kernels/ops/device.h"
 #include "kernels/ops/linear.h"
@@ -94,6 +102,18 @@ INSTANTIATE_TEST_SUITE_P(FormatsTokens, QuantLinear,
                          ::testing::Combine(::testing::Values(0, 1, 2),
                                             ::testing::Values(1, 5, 64, 65, 200)));
 
+// v quantized to e4m3 as one row and dequantized again (the fp8 prefill's activation rule).
+template <typename T>
+std::vector<T> fp8_row(const std::vector<T>& v) {
+  const auto k = static_cast<int64_t>(v.size());
+  std::vector<float> f(v.begin(), v.end()), d(v.size());
+  std::vector<uint8_t> q(v.size());
+  float s = 0;
+  cpu::quantize(WeightFormat::fp8_e4m3, f.data(), DType::f32, 1, k, q.data(), &s, nullptr);
+  cpu::dequantize(WeightFormat::fp8_e4m3, q.data(), &s, nullptr, k, 0, 1, d.data());
+  return std::vector<T>(d.begin(), d.end());
+}
+
 class QuantMoe : public ::testing::TestWithParam<std::tuple<int, int64_t>> {};
 
 TEST_P(QuantMoe, MatchesCpuDequantReference) {
@@ -102,6 +122,10 @@ TEST_P(QuantMoe, MatchesCpuDequantReference) {
   const int64_t n = std::get<1>(GetParam()), E = 8, D = 256, F = 128;
   const ops::DeviceContext dev = ops::DeviceContext::open(Device::cuda(0));
   const std::vector<float> x = rand_bf16(n * D, 1), wr = rand_bf16(E * D, 2, -0.3f, 0.3f);
+  const auto& cctx = *std::static_pointer_cast<const cuda::Context>(dev.backend());
+  const bool act_fp8 = f == WeightFormat::fp8_e4m3 && n > cuda::kMoeDecodeMaxTokens &&
+                       cuda::fp8_gemm_available(cctx);
+  const auto act = [&](auto v) { return act_fp8 ? fp8_row(v) : v; };
   std::vector<ops::ExpertWeights> experts;
   std::vector<std::vector<float>> w13d(E), w2d(E);  // dequantized [2F, D] and [D, F]
   for (int64_t e = 0; e < E; ++e) {
@@ -135,6 +159,8 @@ TEST_P(QuantMoe, MatchesCpuDequantReference) {
     int e2 = e1 == 0 ? 1 : 0;
     for (int e = 0; e < E; ++e)
       if (e != e1 && p[e] > p[e2]) e2 = e;
+    const std::vector<float> xt =
+        act(std::vector<float>(x.begin() + t * D, x.begin() + (t + 1) * D));
     for (int e : {std::min(e1, e2), std::max(e1, e2)}) {
       const double wgt = p[e] / (p[e1] + p[e2]);
       std::vector<double> hh(F);
@@ -142,13 +168,15 @@ TEST_P(QuantMoe, MatchesCpuDequantReference) {
       for (int64_t j = 0; j < F; ++j) {
         double g = 0, u = 0;
         for (int64_t c = 0; c < D; ++c) {
-          g += double(w13d[e][j * D + c]) * x[t * D + c];
-          u += double(w13d[e][(F + j) * D + c]) * x[t * D + c];
+          g += double(w13d[e][j * D + c]) * xt[c];
+          u += double(w13d[e][(F + j) * D + c]) * xt[c];
         }
         hh[j] = g / (1 + std::exp(-g)) * u;
         const float gb = round_bf16(float(g)), ub = round_bf16(float(u));
         hf[j] = round_bf16(round_bf16(gb / (1.f + std::exp(-gb))) * ub);
       }
+      hh = act(hh);
+      hf = act(hf);
       for (int64_t i = 0; i < D; ++i) {
         double y = 0;
         float yf = 0;
