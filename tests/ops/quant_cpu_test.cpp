@@ -139,5 +139,25 @@ TEST(QuantCpu, LinearIsTheDequantizedF32Linear) {
   }
 }
 
+// The FP8 prefill GEMM's twin: each activation row gets its own scale amax / 448 (its largest
+// element maps to +-448), its values round to nearest even in e4m3, and the product is the f32
+// linear on the dequantized operands.
+TEST(QuantCpu, Fp8ActivationsRoundPerRowThenMultiply) {
+  const int64_t in = 4, out = 4, n = 3;
+  // Diagonal weights of 448: scale 1, code 448, all exact, so out = 448 * x'.
+  std::vector<float> w(out * in, 0.0f);
+  for (int64_t o = 0; o < out; ++o) w[o * in + o] = 448.0f;
+  const Quantized q = quant(WeightFormat::fp8_e4m3, w, out, in);
+  const std::vector<float> x = {
+      448,  17, -9.5f, 0.5f,   // s = 1: 17 ties 16/18 -> 16, -9.5 ties -9/-10 -> -10 (even codes)
+      3.5f, -7, 1,     0.25f,  // s = 7 / 448 = 2^-6: x / s exact in e4m3 (224, -448, 64, 16)
+      0,    0,  0,     0};     // an all-zero row: s = 0, codes 0
+  const std::vector<float> xq = {448, 16, -10, 0.5f, 3.5f, -7, 1, 0.25f, 0, 0, 0, 0};
+  std::vector<float> want(n * out), got(n * out);
+  for (size_t i = 0; i < want.size(); ++i) want[i] = 448.0f * xq[i];
+  linear_fp8_activations(x.data(), q.codes.data(), q.scales.data(), got.data(), n, in, out);
+  EXPECT_EQ(got, want);
+}
+
 }  // namespace
 }  // namespace mvl::cpu
