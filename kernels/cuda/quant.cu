@@ -1,11 +1,11 @@
 // Weight-only quantized matrices on CUDA (quant.h). Algorithms:
 //   quant_gemv: a warp per output row; each lane streams 16-byte code chunks (16 int8/fp8 or 32
-//     int4 weights; 4 chunks in flight), dequantizes them in registers (int8: byte -> f32;
-//     fp8: cvt e4m3x2 -> half2 -> f32; int4: nibble | 0x4B000000 - (2^23 + z), exact) and dots
-//     them with up to 8 tokens' bf16/f32 activations read through L1; int4 applies the group
-//     scale per chunk (a chunk never crosses a group of 128), int8/fp8 the row scale once at the
-//     end; warp sum, one rounding. No shared memory; 8 warps (8 rows) a CTA, grid (rows/8,
-//     tokens/8).
+//     int4 weights; 4 chunks in flight), dequantizes them in registers (int8: PRMT into
+//     0x4B000000 then one FADD; fp8: cvt e4m3x2 -> half2 -> f32; int4: LOP3 + one FFMA, exact;
+//     quant.cuh) and dots them with up to 8 tokens' bf16/f32 activations read through L1 (n = 1
+//     runs a one-token instance: one accumulator); int4 applies the group scale per chunk (a
+//     chunk never crosses a group of 128), int8/fp8 the row scale once at the end; warp sum,
+//     one rounding. No shared memory; 8 warps (8 rows) a CTA, grid (rows/8, tokens/TOK).
 //   dequantize_bf16: a thread per 8 outputs, the f32 dequant math of the CPU reference exactly,
 //     then one bf16 rounding. quantize_rows: a CTA per row (amax by block reduction; int4 a warp
 //     per group).
@@ -57,10 +57,10 @@ QuantMatrix quant_matrix(const Tensor& w) {
 namespace {
 
 constexpr int kGemvWarps = 8;
-constexpr int kGemvTok = 8;
+constexpr int kGemvTok = 8;  // tokens per pass for n > 1 (n = 1 runs 1: one accumulator)
 constexpr int kGemvUnroll = 4;
 
-template <int F, typename XT, typename YT>
+template <int F, typename XT, typename YT, int TOK>
 __global__ void __launch_bounds__(kGemvWarps * 32)
     quant_gemv_kernel(const XT* __restrict__ x, const uint8_t* __restrict__ codes,
                       const float* __restrict__ scales, const float* __restrict__ zeros,
@@ -69,12 +69,12 @@ __global__ void __launch_bounds__(kGemvWarps * 32)
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int64_t row = int64_t(blockIdx.x) * kGemvWarps + warp;
   if (row >= rows) return;
-  const int t0 = blockIdx.y * kGemvTok, nt = min(kGemvTok, n - t0);
+  const int t0 = blockIdx.y * TOK, nt = min(TOK, n - t0);
   const int chunks = in / E;
   const int64_t cb = F == kI4 ? in / 2 : in;
   const int sr = F == kI4 ? (in + kInt4GroupSize - 1) / kInt4GroupSize : 1;
   const int4* wr = reinterpret_cast<const int4*>(codes + row * cb);
-  float acc[kGemvTok] = {};
+  float acc[TOK] = {};
   for (int c0 = lane; c0 < chunks; c0 += 32 * kGemvUnroll) {
     int4 wv[kGemvUnroll];
 #pragma unroll
@@ -93,7 +93,7 @@ __global__ void __launch_bounds__(kGemvWarps * 32)
         float w[E];
         dequant_chunk<F>(wv[u], z, w);
 #pragma unroll
-        for (int tt = 0; tt < kGemvTok; ++tt) {
+        for (int tt = 0; tt < TOK; ++tt) {
           if (tt < nt) {
             const float p = dot_chunk<E>(w, x + int64_t(t0 + tt) * in + int64_t(c) * E);
             if constexpr (F == kI4)
@@ -107,7 +107,7 @@ __global__ void __launch_bounds__(kGemvWarps * 32)
   }
   const float rs = F == kI4 ? 1.f : __ldg(scales + row);
 #pragma unroll
-  for (int tt = 0; tt < kGemvTok; ++tt) {
+  for (int tt = 0; tt < TOK; ++tt) {
     if (tt < nt) {
       const float v = warp_sum(acc[tt]);
       if (lane == 0) store(y + int64_t(t0 + tt) * rows + row, v * rs);
@@ -201,28 +201,36 @@ __global__ void __launch_bounds__(256)
   }
 }
 
-template <typename XT, typename YT>
-void launch_gemv(const Context& ctx, const XT* x, const QuantMatrix& w, YT* y, int n) {
+template <int TOK, typename XT, typename YT>
+void launch_gemv_tok(const Context& ctx, const XT* x, const QuantMatrix& w, YT* y, int n) {
   const dim3 grid(static_cast<unsigned>((w.rows + kGemvWarps - 1) / kGemvWarps),
-                  static_cast<unsigned>((n + kGemvTok - 1) / kGemvTok));
+                  static_cast<unsigned>((n + TOK - 1) / TOK));
   const int in = static_cast<int>(w.in);
   switch (w.format) {
     case WeightFormat::int8:
-      quant_gemv_kernel<kI8, XT, YT><<<grid, kGemvWarps * 32, 0, ctx.stream()>>>(
+      quant_gemv_kernel<kI8, XT, YT, TOK><<<grid, kGemvWarps * 32, 0, ctx.stream()>>>(
           x, w.codes, w.scales, w.zeros, y, n, w.rows, in);
       break;
     case WeightFormat::fp8_e4m3:
-      quant_gemv_kernel<kF8, XT, YT><<<grid, kGemvWarps * 32, 0, ctx.stream()>>>(
+      quant_gemv_kernel<kF8, XT, YT, TOK><<<grid, kGemvWarps * 32, 0, ctx.stream()>>>(
           x, w.codes, w.scales, w.zeros, y, n, w.rows, in);
       break;
     case WeightFormat::int4:
-      quant_gemv_kernel<kI4, XT, YT><<<grid, kGemvWarps * 32, 0, ctx.stream()>>>(
+      quant_gemv_kernel<kI4, XT, YT, TOK><<<grid, kGemvWarps * 32, 0, ctx.stream()>>>(
           x, w.codes, w.scales, w.zeros, y, n, w.rows, in);
       break;
     case WeightFormat::plain:
       break;
   }
   MVL_CUDA_CHECK_LAUNCH();
+}
+
+template <typename XT, typename YT>
+void launch_gemv(const Context& ctx, const XT* x, const QuantMatrix& w, YT* y, int n) {
+  if (n == 1)
+    launch_gemv_tok<1>(ctx, x, w, y, n);
+  else
+    launch_gemv_tok<kGemvTok>(ctx, x, w, y, n);
 }
 
 bool aligned16(const void* p) {

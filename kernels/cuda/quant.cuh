@@ -33,35 +33,62 @@ __host__ __device__ constexpr int chunk_elems() {
   return F == kI4 ? 32 : 16;
 }
 
+__device__ __forceinline__ uint32_t word_of(const int4& v, int k) {
+  return static_cast<uint32_t>(k == 0 ? v.x : k == 1 ? v.y : k == 2 ? v.z : v.w);
+}
+
+// Weights 8 * sc .. 8 * sc + 7 of a 16-byte chunk of codes, as exact f32 (int4: q - z; scales
+// applied by the caller). No I2F and no per-element shift:
+//  - int8: (2^23 + 128 + q) built by one PRMT from the 0x80-flipped word, minus 2^23 + 128;
+//  - fp8 e4m3: the paired cvt (e4m3x2 -> f16x2, one instruction on sm_89+), then f16 -> f32;
+//  - int4: nibble m of a 16-bit half-word masked in place with 0x4B000000 (one LOP3) is
+//    2^23 + q * 16^m; one FFMA by 16^-m with -(2^(23-4m) + z) gives q - z exactly (integer z in
+//    [0, 15], as the quantizer writes them); one shift per 4 nibbles.
+template <int F>
+__device__ __forceinline__ void dequant8(const int4& c, int sc, float z, float (&w)[8]) {
+  if constexpr (F == kI8) {
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const uint32_t b = word_of(c, 2 * sc + h) ^ 0x80808080u;  // q + 128, unsigned
+#pragma unroll
+      for (int k = 0; k < 4; ++k)
+        w[4 * h + k] =
+            __int_as_float(static_cast<int>(__byte_perm(b, 0x4B000000u, 0x7540u + k))) - 8388736.0f;
+    }
+  } else if constexpr (F == kF8) {
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const uint32_t u = word_of(c, 2 * sc + h);
+      const float2 a = fp8x2_to_f2(u), b = fp8x2_to_f2(u >> 16);
+      w[4 * h] = a.x;
+      w[4 * h + 1] = a.y;
+      w[4 * h + 2] = b.x;
+      w[4 * h + 3] = b.y;
+    }
+  } else {
+    const uint32_t u = word_of(c, sc);
+    const float c0 = -(8388608.0f + z), c1 = -(524288.0f + z), c2 = -(32768.0f + z),
+                c3 = -(2048.0f + z);
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const uint32_t v = h == 0 ? u : u >> 16;
+      w[4 * h] = __int_as_float(static_cast<int>(0x4B000000u | (v & 0xFu))) + c0;
+      w[4 * h + 1] = fmaf(__int_as_float(static_cast<int>(0x4B000000u | (v & 0xF0u))), 0.0625f, c1);
+      w[4 * h + 2] =
+          fmaf(__int_as_float(static_cast<int>(0x4B000000u | (v & 0xF00u))), 0.00390625f, c2);
+      w[4 * h + 3] =
+          fmaf(__int_as_float(static_cast<int>(0x4B000000u | (v & 0xF000u))), 0.000244140625f, c3);
+    }
+  }
+}
+
 // One chunk of codes -> its weights (int4: q - z; scales applied by the caller).
 template <int F>
 __device__ __forceinline__ void dequant_chunk(const int4& c, float z,
                                               float (&w)[chunk_elems<F>()]) {
-  const uint32_t u[4] = {static_cast<uint32_t>(c.x), static_cast<uint32_t>(c.y),
-                         static_cast<uint32_t>(c.z), static_cast<uint32_t>(c.w)};
-  if constexpr (F == kI8) {
 #pragma unroll
-    for (int i = 0; i < 4; ++i)
-#pragma unroll
-      for (int b = 0; b < 4; ++b)
-        w[4 * i + b] = static_cast<float>(static_cast<int8_t>((u[i] >> (8 * b)) & 0xFFu));
-  } else if constexpr (F == kF8) {
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-      const float2 a = fp8x2_to_f2(u[i]), b = fp8x2_to_f2(u[i] >> 16);
-      w[4 * i] = a.x;
-      w[4 * i + 1] = a.y;
-      w[4 * i + 2] = b.x;
-      w[4 * i + 3] = b.y;
-    }
-  } else {
-    const float off = 8388608.0f + z;  // 2^23 + z: exact for z in [0, 15]
-#pragma unroll
-    for (int i = 0; i < 4; ++i)
-#pragma unroll
-      for (int m = 0; m < 8; ++m)
-        w[8 * i + m] = __int_as_float(0x4B000000 | ((u[i] >> (4 * m)) & 0xFu)) - off;
-  }
+  for (int sc = 0; sc < chunk_elems<F>() / 8; ++sc)
+    dequant8<F>(c, sc, z, reinterpret_cast<float(&)[8]>(w[8 * sc]));
 }
 
 // The CPU reference's dequantized weight (r, k), bit for bit.
