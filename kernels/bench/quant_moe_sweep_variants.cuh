@@ -1,0 +1,59 @@
+// The configuration lists of kernels/bench/quant_moe_sweep.cu, per format (included by one .cu
+// per format). Gate/up: (WARPS, TOK, UNROLL, ROWS[, PIPE]); down: (WARPS, TOK, UNROLL[, PIPE]).
+// UNROLL values that divide the chunks per lane at the released shapes (int8/fp8: 12 gate/up, 18
+// down; int4: 6 and 9) come first. n = 1 sweeps the tiling at TOK = 1; n > 1 sweeps TOK for a few
+// tilings. The product's own configuration (QmoeTuned in quant_moe.cu) must be in each list: the
+// sweep marks it; keep kProduct* below equal to it.
+#pragma once
+
+#include <string>
+
+#include "kernels/bench/quant_moe_sweep.h"
+
+namespace mvl::cuda::sweep {
+
+template <int F, int W, int T, int U, int R, int P = 0>
+Variant gu(bool product = false) {
+  return {"gu w" + std::to_string(W) + " t" + std::to_string(T) + " u" + std::to_string(U) + " r" +
+              std::to_string(R) + (P ? " pipe" : ""),
+          false, T, product, &qmoe::launch_gate_up<F, W, T, U, R, P>};
+}
+template <int F, int W, int T, int U, int P = 0>
+Variant dn(bool product = false) {
+  return {"dn w" + std::to_string(W) + " t" + std::to_string(T) + " u" + std::to_string(U) +
+              (P ? " pipe" : ""),
+          true, T, product, &qmoe::launch_down<F, W, T, U, P>};
+}
+
+// int8 and fp8 (16 weights a chunk). Product: gu (8, u4, r1), dn (8, u6), kTok 4.
+template <int F>
+std::vector<Variant> variants_bytes() {
+  return {gu<F, 8, 1, 4, 1>(true), gu<F, 4, 1, 4, 1>(), gu<F, 8, 1, 3, 1>(), gu<F, 8, 1, 6, 1>(),
+          gu<F, 8, 1, 2, 1>(), gu<F, 8, 1, 2, 2>(), gu<F, 8, 1, 3, 2>(), gu<F, 4, 1, 6, 2>(),
+          dn<F, 8, 1, 6>(true), dn<F, 4, 1, 6>(), dn<F, 8, 1, 3>(), dn<F, 8, 1, 9>(),
+          dn<F, 8, 1, 2>(), dn<F, 16, 1, 6>(),
+          // n = 1, the next chunks loaded before the math
+          gu<F, 8, 1, 2, 1, 1>(), gu<F, 8, 1, 3, 1, 1>(), gu<F, 8, 1, 4, 1, 1>(),
+          dn<F, 8, 1, 3, 1>(), dn<F, 8, 1, 6, 1>(),
+          // n > 1
+          gu<F, 8, 2, 4, 1>(), gu<F, 8, 4, 4, 1>(true), gu<F, 8, 8, 4, 1>(), gu<F, 8, 4, 2, 1>(),
+          gu<F, 8, 8, 2, 1>(), gu<F, 8, 4, 3, 2>(), dn<F, 8, 2, 6>(), dn<F, 8, 4, 6>(true),
+          dn<F, 8, 8, 6>(), dn<F, 8, 4, 3>(), dn<F, 8, 8, 3>(), gu<F, 8, 4, 2, 1, 1>(),
+          dn<F, 8, 4, 3, 1>()};
+}
+
+// int4 (32 weights a chunk). Product: gu (8, u3, r1), dn (8, u3), kTok 4.
+inline std::vector<Variant> variants_nibbles() {
+  constexpr int F = qdev::kI4;
+  return {gu<F, 8, 1, 3, 1>(true), gu<F, 4, 1, 3, 1>(), gu<F, 8, 1, 2, 1>(), gu<F, 8, 1, 6, 1>(),
+          gu<F, 8, 1, 3, 2>(), gu<F, 8, 1, 2, 2>(), gu<F, 4, 1, 3, 2>(), dn<F, 8, 1, 3>(true),
+          dn<F, 4, 1, 3>(), dn<F, 8, 1, 9>(), dn<F, 8, 1, 2>(), dn<F, 16, 1, 3>(),
+          // n = 1, the next chunks loaded before the math
+          gu<F, 8, 1, 2, 1, 1>(), gu<F, 8, 1, 3, 1, 1>(), dn<F, 8, 1, 3, 1>(), dn<F, 8, 1, 2, 1>(),
+          // n > 1
+          gu<F, 8, 2, 3, 1>(), gu<F, 8, 4, 3, 1>(true), gu<F, 8, 8, 3, 1>(), gu<F, 8, 4, 2, 1>(),
+          gu<F, 8, 8, 2, 1>(), dn<F, 8, 2, 3>(), dn<F, 8, 4, 3>(true), dn<F, 8, 8, 3>(),
+          dn<F, 8, 4, 2>(), dn<F, 8, 8, 2>(), gu<F, 8, 4, 2, 1, 1>(), dn<F, 8, 4, 2, 1>()};
+}
+
+}  // namespace mvl::cuda::sweep
