@@ -288,7 +288,8 @@ int run(int argc, char** argv) {
                           time_ms([&] { run_base(F, base, st, false, true); }), floor_dn, Diff{},
                           false});
       for (const Variant& v : vs) {
-        if ((v.tok == 1) != (n == 1)) continue;
+        if ((v.tok > 1 && n == 1) || (v.tok == 1 && n > 8)) continue;
+        const bool product = v.product && (v.tok == 1) == (n <= kProductTok1MaxN);
         qmoe::DecodeArgs a = base;
         if (v.down)
           a.out = o_v;  // reads the baseline's h
@@ -304,7 +305,7 @@ int run(int argc, char** argv) {
                               : compare(h_v, h_base, 2 * int64_t(n) * kF);
         const double ms = time_ms([&] { v.launch(a, st); });
         rows_out.push_back({fmt, v.down ? "down" : "gate/up", v.name, n, ms,
-                            v.down ? floor_dn : floor_gu, d, v.product});
+                            v.down ? floor_dn : floor_gu, d, product});
       }
       std::fprintf(stderr, "%s n=%d done (%d experts touched)\n", fmt.c_str(), n, r.n_act);
     }

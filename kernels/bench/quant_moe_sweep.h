@@ -12,6 +12,9 @@
 
 namespace mvl::cuda::sweep {
 
+// QmoeTuned::kTok1MaxN (quant_moe.cu): n up to this runs the product's TOK = 1 instances.
+constexpr int kProductTok1MaxN = 1;
+
 struct Variant {
   std::string name;      // "gu w8 t1 u4 r1" / "dn w8 t1 u6"
   bool down = false;     // false: the gate/up kernel, true: the down kernel

@@ -1,9 +1,10 @@
 // The configuration lists of kernels/bench/quant_moe_sweep.cu, per format (included by one .cu
 // per format). Gate/up: (WARPS, TOK, UNROLL, ROWS[, PIPE]); down: (WARPS, TOK, UNROLL[, PIPE]).
 // UNROLL values that divide the chunks per lane at the released shapes (int8/fp8: 12 gate/up, 18
-// down; int4: 6 and 9) come first. n = 1 sweeps the tiling at TOK = 1; n > 1 sweeps TOK for a few
-// tilings. The product's own configuration (QmoeTuned in quant_moe.cu) must be in each list: the
-// sweep marks it; keep kProduct* below equal to it.
+// down; int4: 6 and 9) come first. TOK = 1 entries run at n <= 8 (the tiling sweep at n = 1; at
+// n = 8 they say whether kTok1MaxN should rise); TOK > 1 entries (a few tilings) at n > 1. The
+// product's own configuration (QmoeTuned in quant_moe.cu) must be in each list, flagged true:
+// the sweep marks it '*'; keep those flags and kProductTok1MaxN (quant_moe_sweep.h) equal to it.
 #pragma once
 
 #include <string>

@@ -35,26 +35,27 @@ namespace {
 // times the alternatives at the released shapes; set these from its table). Gate/up: WARPS warps
 // a CTA, ROWS outputs (2 * ROWS code rows) a warp, UNROLL 16-byte chunks per row in flight per
 // lane, PIPE 1 = the next UNROLL chunks loaded before the current ones' math; down: a warp per
-// output row. kTok: tokens per pass over a row when n > 1 (n = 1 runs the
-// TOK = 1 instances: one accumulator per row). UNROLL divides the chunks per lane at the
-// released shapes (D 6144, F 9216: int8/fp8 12 and 18, int4 6 and 9) so no pass is half empty.
+// output row. kTok: tokens per pass over a row when n > kTok1MaxN; n <= kTok1MaxN runs the
+// TOK = 1 instances (one accumulator per row; a token per pass, repeated passes hit L2). UNROLL
+// divides the chunks per lane at the released shapes (D 6144, F 9216: int8/fp8 12 and 18, int4 6
+// and 9) so no pass is half empty.
 template <int F>
 struct QmoeTuned {
   static constexpr int kGuWarps = 8, kGuRows = 1, kGuUnroll = 4, kGuPipe = 0;
   static constexpr int kDnWarps = 8, kDnUnroll = 6, kDnPipe = 0;
-  static constexpr int kTok = 4;
+  static constexpr int kTok = 4, kTok1MaxN = 1;
 };
 template <>
 struct QmoeTuned<kI4> {
   static constexpr int kGuWarps = 8, kGuRows = 1, kGuUnroll = 3, kGuPipe = 0;
   static constexpr int kDnWarps = 8, kDnUnroll = 3, kDnPipe = 0;
-  static constexpr int kTok = 4;
+  static constexpr int kTok = 4, kTok1MaxN = 1;
 };
 
 template <int F>
 void launch_decode(const Context& ctx, const qmoe::DecodeArgs& a) {
   using T = QmoeTuned<F>;
-  if (a.n == 1) {
+  if (a.n <= T::kTok1MaxN) {
     qmoe::launch_gate_up<F, T::kGuWarps, 1, T::kGuUnroll, T::kGuRows, T::kGuPipe>(a, ctx.stream());
     MVL_CUDA_CHECK_LAUNCH();
     qmoe::launch_down<F, T::kDnWarps, 1, T::kDnUnroll, T::kDnPipe>(a, ctx.stream());
