@@ -4,7 +4,7 @@
 namespace mvl::cuda::sweep {
 
 std::vector<Variant> variants_int4() {
-  return variants_nibbles();
+  return variants_nibbles<qdev::kI4>();
 }
 
 }  // namespace mvl::cuda::sweep

@@ -44,8 +44,9 @@ std::vector<Variant> variants_bytes() {
 }
 
 // int4 (32 weights a chunk). Product: gu (8, u3, r1), dn (8, u3), kTok 4.
-inline std::vector<Variant> variants_nibbles() {
-  constexpr int F = qdev::kI4;
+// (A template so that only the int4 translation unit instantiates these kernels.)
+template <int F>
+std::vector<Variant> variants_nibbles() {
   return {gu<F, 8, 1, 3, 1>(true), gu<F, 4, 1, 3, 1>(), gu<F, 8, 1, 2, 1>(), gu<F, 8, 1, 6, 1>(),
           gu<F, 8, 1, 3, 2>(), gu<F, 8, 1, 2, 2>(), gu<F, 4, 1, 3, 2>(), dn<F, 8, 1, 3>(true),
           dn<F, 4, 1, 3>(), dn<F, 8, 1, 9>(), dn<F, 8, 1, 2>(), dn<F, 16, 1, 3>(),
