@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A session's closing GPU call in one command: session_check.sh (build, every gpu test, model
 # decode base vs this), then quant_bench.sh (issue 17 rows) and serve_batch.sh (issue 19/21
-# batching rows) on the same build-device/. Each step's logs go to $OUT/<step>/; they are
+# batching rows) on the same build-device/; `sweep` (quant_sweep.sh: the quantized-MoE decode
+# tilings, issue 17) runs only when STEPS names it. Each step's logs go to $OUT/<step>/; they are
 # packed into $OUT/logs.tar.gz (the device tool returns only a few files per call) and the
 # summaries are printed.
 #   carry: .stb .pcre2 .httplib .base   (tools/device/prepare_carry.sh fills them)
@@ -29,10 +30,14 @@ for s in $STEPS; do
     quant)
       step quant 150 tools/device/quant_bench.sh
       tail -22 "$OUT/quant/stdout.log" ;;
+    sweep)
+      step sweep 240 tools/device/quant_sweep.sh
+      grep -A40 -i "best passing" "$OUT/sweep/quant_sweep.txt" 2>/dev/null | head -60 ||
+        tail -40 "$OUT/sweep/stdout.log" ;;
     serve)
       step serve 200 tools/device/serve_batch.sh "${1:-2}"
       cat "$OUT/serve/summary.txt" 2>/dev/null | head -60 ;;
-    *) echo "final_check: unknown step '$s' (session, quant, serve)" >&2 ;;
+    *) echo "final_check: unknown step '$s' (session, quant, sweep, serve)" >&2 ;;
   esac
 done
 (cd "$OUT" && tar -czf logs.tar.gz $STEPS && rm -rf $STEPS)
