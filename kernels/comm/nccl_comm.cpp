@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "kernels/cuda/context.h"
-#include "kernels/ops/cuda_dispatch.h"
+#include "kernels/ops/backend/cuda_context.h"
 #include "kernels/ops/tensor_ops.h"
 #endif
 

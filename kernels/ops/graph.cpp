@@ -5,7 +5,7 @@
 #include "kernels/core/error.h"
 #ifdef MVL_HAVE_CUDA
 #include "kernels/cuda/graph.h"
-#include "kernels/ops/cuda_dispatch.h"
+#include "kernels/ops/backend/cuda_context.h"
 #endif
 
 namespace mvl::ops {

@@ -7,6 +7,7 @@
 #include "kernels/ops/cuda_dispatch.h"
 #ifdef MVL_HAVE_CUDA
 #include "kernels/cuda/readback.h"
+#include "kernels/ops/backend/cuda_context.h"
 #endif
 
 namespace mvl::ops {

@@ -1,14 +1,11 @@
-// ops tensor utilities: validation and dispatch to cpu:: or cuda:: (f32 generic kernels, or
-// the bf16 ones for bf16 activations on a GPU).
+// ops tensor utilities: validation and dispatch to cpu:: or the CUDA backend
+// (backend/cuda_tensor_ops.cpp: f32 generic kernels, or the bf16 ones for bf16 activations).
 #include "kernels/ops/tensor_ops.h"
 
 #include "kernels/core/error.h"
 #include "kernels/cpu/tensor_ops.h"
+#include "kernels/ops/backend/cuda_backend.h"
 #include "kernels/ops/cuda_dispatch.h"
-#ifdef MVL_HAVE_CUDA
-#include "kernels/cuda/storage.h"
-#include "kernels/cuda/tensor_ops.h"
-#endif
 
 namespace mvl::ops {
 
@@ -33,30 +30,12 @@ Tensor empty(const Shape& shape, DType dtype, Device device) {
 
 Tensor empty(const Shape& shape, DType dtype, const DeviceContext& dev) {
   if (!dev.is_cuda()) return Tensor::empty(shape, dtype);
-#ifdef MVL_HAVE_CUDA
-  return detail::dev_empty(shape, dtype, detail::ctx_of(dev));
-#else
-  throw Error(ErrorCategory::unsupported, "empty: this build has no CUDA backend");
-#endif
+  return cuda_backend::empty(shape, dtype, dev);
 }
 
 Tensor to_device(const Tensor& t, const DeviceContext& dev) {
   if (!dev.is_cuda()) return to_device(t, Device::cpu());
-#ifdef MVL_HAVE_CUDA
-  if (t.device().is_cuda()) {
-    MVL_CHECK(t.device() == dev.device(), unsupported, "to_device: {} -> {} (peer copies are not supported)",
-              t.device().str(), dev.device().str());
-    return clone(t);
-  }
-  const detail::CtxPtr ctx = detail::ctx_of(dev);
-  Tensor src = contiguous(t);
-  Tensor out = detail::dev_empty(t.shape(), t.dtype(), ctx);
-  // The host staging finishes inside the call for pageable memory, so `src` may die after it.
-  cuda::copy(src, out, *ctx);
-  return out;
-#else
-  throw Error(ErrorCategory::unsupported, "to_device: this build has no CUDA backend");
-#endif
+  return cuda_backend::to_device(t, dev);
 }
 
 Tensor to_device_weight(const Tensor& t, const DeviceContext& dev) {
@@ -66,27 +45,17 @@ Tensor to_device_weight(const Tensor& t, const DeviceContext& dev) {
 }
 
 Tensor to_device(const Tensor& t, Device device) {
-#ifdef MVL_HAVE_CUDA
   if (t.device().is_cuda()) {
     MVL_CHECK(device.is_cpu(), unsupported, "to_device: host -> {} needs a DeviceContext", device.str());
-    const detail::CtxPtr ctx = detail::cuda_ctx({&t}, "to_device");
-    return cuda::to_host(detail::dev_contiguous(t, ctx), *ctx);
+    return cuda_backend::to_host(t);
   }
-#endif
   require_cpu(t, "to_device");
   MVL_CHECK(device.is_cpu(), unsupported, "to_device: {} needs the CUDA backend", device.str());
   return clone(t);
 }
 
 Tensor cast(const Tensor& t, DType dtype) {
-#ifdef MVL_HAVE_CUDA
-  if (detail::any_cuda({&t})) {
-    const detail::CtxPtr ctx = detail::cuda_ctx({&t}, "cast");
-    Tensor out = detail::dev_empty(t.shape(), dtype, ctx);
-    cuda::convert(*ctx, detail::dev_contiguous(t, ctx), out);
-    return out;
-  }
-#endif
+  if (detail::any_cuda({&t})) return cuda_backend::cast(t, dtype);
   require_cpu(t, "cast");
   Tensor src = contiguous(t);
   Tensor out = Tensor::empty(t.shape(), dtype);
@@ -95,14 +64,7 @@ Tensor cast(const Tensor& t, DType dtype) {
 }
 
 Tensor clone(const Tensor& t) {
-#ifdef MVL_HAVE_CUDA
-  if (detail::any_cuda({&t})) {
-    const detail::CtxPtr ctx = detail::cuda_ctx({&t}, "clone");
-    Tensor out = detail::dev_empty(t.shape(), t.dtype(), ctx);
-    cuda::copy_strided(*ctx, out, t);
-    return out;
-  }
-#endif
+  if (detail::any_cuda({&t})) return cuda_backend::clone(t);
   require_cpu(t, "clone");
   Tensor out = Tensor::empty(t.shape(), t.dtype());
   cpu::copy_strided(out, t);
@@ -114,13 +76,7 @@ void copy_into(const Tensor& dst, const Tensor& src) {
             src.str());
   MVL_CHECK(dst.dtype() == src.dtype(), shape_mismatch, "copy_into: dtypes differ: {} vs {}", dst.str(),
             src.str());
-#ifdef MVL_HAVE_CUDA
-  if (detail::any_cuda({&dst, &src})) {
-    const detail::CtxPtr ctx = detail::cuda_ctx({&dst, &src}, "copy_into");
-    cuda::copy_strided(*ctx, dst, src);
-    return;
-  }
-#endif
+  if (detail::any_cuda({&dst, &src})) return cuda_backend::copy_into(dst, src);
   require_cpu(dst, "copy_into");
   require_cpu(src, "copy_into");
   MVL_CHECK(dst.storage()->writable(), invalid_argument, "copy_into: destination {} is read-only", dst.str());
@@ -128,7 +84,6 @@ void copy_into(const Tensor& dst, const Tensor& src) {
 }
 
 namespace {
-#ifdef MVL_HAVE_CUDA
 // The bf16 activation path: both inputs bf16 on one device, same shape.
 bool bf16_pair(const Tensor& a, const Tensor& b, const char* op) {
   if (!detail::bf16_dev(a) && !detail::bf16_dev(b)) return false;
@@ -136,38 +91,16 @@ bool bf16_pair(const Tensor& a, const Tensor& b, const char* op) {
             "{}: expected bf16 of one shape, got {} and {}", op, a.str(), b.str());
   return true;
 }
-#endif
 }  // namespace
 
 Tensor add(const Tensor& a, const Tensor& b) {
-#ifdef MVL_HAVE_CUDA
-  if (bf16_pair(a, b, "add")) {
-    const detail::CtxPtr ctx = detail::cuda_ctx({&a, &b}, "add");
-    Tensor out = detail::dev_uninit(a.shape(), DType::bf16, ctx);
-    cuda::add(*ctx, detail::dev_contiguous(a, ctx), detail::dev_contiguous(b, ctx), out);
-    return out;
-  }
-#endif
+  if (bf16_pair(a, b, "add")) return cuda_backend::add_bf16(a, b);
   return axpby(a, 1.0f, b, 1.0f);
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
-#ifdef MVL_HAVE_CUDA
-  if (bf16_pair(a, b, "mul")) {
-    const detail::CtxPtr ctx = detail::cuda_ctx({&a, &b}, "mul");
-    Tensor out = detail::dev_uninit(a.shape(), DType::bf16, ctx);
-    cuda::mul_bf16(*ctx, detail::dev_contiguous(a, ctx), detail::dev_contiguous(b, ctx), out);
-    return out;
-  }
-  if (detail::any_cuda({&a, &b})) {
-    MVL_CHECK(a.dtype() == DType::f32 && b.dtype() == DType::f32 && a.shape() == b.shape(), shape_mismatch,
-              "mul: expected f32 of one shape, got {} and {}", a.str(), b.str());
-    const detail::CtxPtr ctx = detail::cuda_ctx({&a, &b}, "mul");
-    Tensor out = detail::dev_empty(a.shape(), DType::f32, ctx);
-    cuda::mul_f32(*ctx, detail::dev_contiguous(a, ctx), detail::dev_contiguous(b, ctx), out);
-    return out;
-  }
-#endif
+  if (bf16_pair(a, b, "mul")) return cuda_backend::mul_bf16(a, b);
+  if (detail::any_cuda({&a, &b})) return cuda_backend::mul_f32(a, b);
   require_f32_same(a, b, "mul");
   Tensor ac = contiguous(a), bc = contiguous(b);
   Tensor out = Tensor::empty(a.shape(), DType::f32);
@@ -176,23 +109,9 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor scale(const Tensor& a, float s) {
-#ifdef MVL_HAVE_CUDA
-  if (detail::bf16_dev(a)) {
-    const detail::CtxPtr ctx = detail::cuda_ctx({&a}, "scale");
-    Tensor out = detail::dev_uninit(a.shape(), DType::bf16, ctx);
-    cuda::axpby_bf16(*ctx, detail::dev_contiguous(a, ctx), s, Tensor(), 0.0f, out);
-    return out;
-  }
-#endif
+  if (detail::bf16_dev(a)) return cuda_backend::scale_bf16(a, s);
   MVL_CHECK(a.dtype() == DType::f32, unsupported, "scale: expected f32, got {}", a.str());
-#ifdef MVL_HAVE_CUDA
-  if (detail::any_cuda({&a})) {
-    const detail::CtxPtr ctx = detail::cuda_ctx({&a}, "scale");
-    Tensor out = detail::dev_empty(a.shape(), DType::f32, ctx);
-    cuda::axpby_f32(*ctx, detail::dev_contiguous(a, ctx), s, Tensor(), 0.0f, out);
-    return out;
-  }
-#endif
+  if (detail::any_cuda({&a})) return cuda_backend::scale_f32(a, s);
   require_cpu(a, "scale");
   Tensor ac = contiguous(a);
   Tensor out = Tensor::empty(a.shape(), DType::f32);
@@ -201,22 +120,8 @@ Tensor scale(const Tensor& a, float s) {
 }
 
 Tensor axpby(const Tensor& a, float alpha, const Tensor& b, float beta) {
-#ifdef MVL_HAVE_CUDA
-  if (bf16_pair(a, b, "axpby")) {
-    const detail::CtxPtr ctx = detail::cuda_ctx({&a, &b}, "axpby");
-    Tensor out = detail::dev_uninit(a.shape(), DType::bf16, ctx);
-    cuda::axpby_bf16(*ctx, detail::dev_contiguous(a, ctx), alpha, detail::dev_contiguous(b, ctx), beta, out);
-    return out;
-  }
-  if (detail::any_cuda({&a, &b})) {
-    MVL_CHECK(a.dtype() == DType::f32 && b.dtype() == DType::f32 && a.shape() == b.shape(), shape_mismatch,
-              "axpby: expected f32 of one shape, got {} and {}", a.str(), b.str());
-    const detail::CtxPtr ctx = detail::cuda_ctx({&a, &b}, "axpby");
-    Tensor out = detail::dev_empty(a.shape(), DType::f32, ctx);
-    cuda::axpby_f32(*ctx, detail::dev_contiguous(a, ctx), alpha, detail::dev_contiguous(b, ctx), beta, out);
-    return out;
-  }
-#endif
+  if (bf16_pair(a, b, "axpby")) return cuda_backend::axpby_bf16(a, alpha, b, beta);
+  if (detail::any_cuda({&a, &b})) return cuda_backend::axpby_f32(a, alpha, b, beta);
   require_f32_same(a, b, "axpby");
   Tensor ac = contiguous(a), bc = contiguous(b);
   Tensor out = Tensor::empty(a.shape(), DType::f32);
@@ -238,20 +143,7 @@ Tensor concat_rows(const std::vector<Tensor>& parts) {
     rows += p.dim(0);
   }
   shape[0] = rows;
-#ifdef MVL_HAVE_CUDA
-  if (parts[0].device().is_cuda()) {
-    const detail::CtxPtr ctx = detail::cuda_ctx({&parts[0]}, "concat_rows");
-    Tensor out = detail::dev_empty(shape, parts[0].dtype(), ctx);
-    int64_t at = 0;
-    for (const Tensor& p : parts) {
-      MVL_CHECK(p.device() == parts[0].device(), invalid_argument, "concat_rows: {} is not on {}", p.str(),
-                parts[0].device().str());
-      if (p.dim(0) > 0) cuda::copy_strided(*ctx, out.slice(0, at, at + p.dim(0)), p);
-      at += p.dim(0);
-    }
-    return out;
-  }
-#endif
+  if (parts[0].device().is_cuda()) return cuda_backend::concat_rows(parts, shape);
   for (const Tensor& p : parts) require_cpu(p, "concat_rows");
   Tensor out = Tensor::empty(shape, parts[0].dtype());
   int64_t at = 0;

@@ -1,0 +1,37 @@
+// The CUDA branch of every op, one free function each, so the op files in kernels/ops/ read
+// "check the arguments, send device tensors here, else run the CPU path" with no #ifdef.
+// Definitions: kernels/ops/backend/cuda_<family>.cpp in a CUDA build; no_cuda.cpp in a
+// CPU-only build, where each throws Error{unsupported} (unreachable in practice: such a build
+// cannot make a device tensor). The caller has already checked its arguments and decided the
+// inputs are on a GPU; these find the cuda::Context, allocate the outputs and launch cuda::.
+// Inside backend/ a call back into the op layer is spelled `ops::name`: the names below shadow it.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "kernels/core/quant_format.h"
+#include "kernels/core/tensor.h"
+#include "kernels/ops/device.h"
+#include "kernels/ops/moe.h"
+#include "kernels/ops/sampling.h"
+
+namespace mvl::ops::cuda_backend {
+
+// tensor_ops.h
+Tensor empty(const Shape& shape, DType dtype, const DeviceContext& dev);
+Tensor to_device(const Tensor& t, const DeviceContext& dev);  // host or same-device input
+Tensor to_host(const Tensor& t);
+Tensor cast(const Tensor& t, DType dtype);
+Tensor clone(const Tensor& t);
+void copy_into(const Tensor& dst, const Tensor& src);
+Tensor add_bf16(const Tensor& a, const Tensor& b);
+Tensor mul_bf16(const Tensor& a, const Tensor& b);
+Tensor mul_f32(const Tensor& a, const Tensor& b);
+Tensor scale_bf16(const Tensor& a, float s);
+Tensor scale_f32(const Tensor& a, float s);
+Tensor axpby_bf16(const Tensor& a, float alpha, const Tensor& b, float beta);
+Tensor axpby_f32(const Tensor& a, float alpha, const Tensor& b, float beta);
+Tensor concat_rows(const std::vector<Tensor>& parts, const Shape& shape);  // shape: the checked result
+
+}  // namespace mvl::ops::cuda_backend

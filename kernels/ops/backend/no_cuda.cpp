@@ -1,0 +1,35 @@
+// The ops CUDA backend in a CPU-only build (-DMVL_CUDA=OFF): every entry point of
+// cuda_backend.h throws Error{unsupported}. Nothing reaches them in practice: such a build
+// cannot open a CUDA DeviceContext, so no tensor is ever on a GPU and the ops take their CPU path.
+#include <fmt/format.h>
+
+#include "kernels/core/error.h"
+#include "kernels/ops/backend/cuda_backend.h"
+
+namespace mvl::ops::cuda_backend {
+
+namespace {
+[[noreturn]] void no_cuda(const char* op) {
+  throw Error(ErrorCategory::unsupported,
+              fmt::format("{}: device tensors need the CUDA backend, and this build has none; rebuild with "
+                          "-DMVL_CUDA=ON or keep the tensors on the CPU",
+                          op));
+}
+}  // namespace
+
+Tensor empty(const Shape&, DType, const DeviceContext&) { no_cuda("empty"); }
+Tensor to_device(const Tensor&, const DeviceContext&) { no_cuda("to_device"); }
+Tensor to_host(const Tensor&) { no_cuda("to_device"); }
+Tensor cast(const Tensor&, DType) { no_cuda("cast"); }
+Tensor clone(const Tensor&) { no_cuda("clone"); }
+void copy_into(const Tensor&, const Tensor&) { no_cuda("copy_into"); }
+Tensor add_bf16(const Tensor&, const Tensor&) { no_cuda("add"); }
+Tensor mul_bf16(const Tensor&, const Tensor&) { no_cuda("mul"); }
+Tensor mul_f32(const Tensor&, const Tensor&) { no_cuda("mul"); }
+Tensor scale_bf16(const Tensor&, float) { no_cuda("scale"); }
+Tensor scale_f32(const Tensor&, float) { no_cuda("scale"); }
+Tensor axpby_bf16(const Tensor&, float, const Tensor&, float) { no_cuda("axpby"); }
+Tensor axpby_f32(const Tensor&, float, const Tensor&, float) { no_cuda("axpby"); }
+Tensor concat_rows(const std::vector<Tensor>&, const Shape&) { no_cuda("concat_rows"); }
+
+}  // namespace mvl::ops::cuda_backend
