@@ -5,34 +5,17 @@
 
 #include "kernels/core/error.h"
 
+#include "kernels/ops/backend/cuda_backend.h"
 #include "kernels/ops/cuda_dispatch.h"
-#ifdef MVL_HAVE_CUDA
-#include "kernels/cuda/activation.h"
-#endif
 
 namespace mvl::ops {
 
 namespace {
 template <typename F>
 Tensor map_f32(const Tensor& x, const char* name, F f) {
-#ifdef MVL_HAVE_CUDA
-  if (x.dtype() == DType::bf16 && detail::any_cuda({&x})) {
-    // bf16 activations: the tuned in-place kernel on a fresh copy (f32 math, one rounding).
-    const detail::CtxPtr ctx = detail::cuda_ctx({&x}, name);
-    Tensor y = detail::dev_copy(x, ctx);
-    cuda::activation_inplace(*ctx, y, name);
-    return y;
-  }
-#endif
+  if (x.dtype() == DType::bf16 && detail::any_cuda({&x})) return cuda_backend::activation_bf16(x, name);
   MVL_CHECK(x.dtype() == DType::f32, unsupported, "{}: expected f32 (bf16 only on a GPU), got {}", name, x.str());
-#ifdef MVL_HAVE_CUDA
-  if (detail::any_cuda({&x})) {
-    const detail::CtxPtr ctx = detail::cuda_ctx({&x}, name);
-    Tensor y = detail::dev_empty(x.shape(), DType::f32, ctx);
-    cuda::activation_f32(*ctx, detail::dev_contiguous(x, ctx), name, y);
-    return y;
-  }
-#endif
+  if (detail::any_cuda({&x})) return cuda_backend::activation_f32(x, name);
   MVL_CHECK(x.device().is_cpu(), unsupported, "{}: device tensors go through the CUDA backend", name);
   Tensor in = contiguous(x);
   Tensor y = Tensor::empty(x.shape(), DType::f32);

@@ -5,11 +5,9 @@
 #include "kernels/core/error.h"
 #include "kernels/cpu/rms_norm.h"
 #include "kernels/ops/activation.h"
+#include "kernels/ops/backend/cuda_backend.h"
 #include "kernels/ops/cuda_dispatch.h"
 #include "kernels/ops/tensor_ops.h"
-#ifdef MVL_HAVE_CUDA
-#include "kernels/cuda/rms_norm.h"
-#endif
 
 namespace mvl::ops {
 
@@ -22,33 +20,14 @@ void check_weight(const Tensor& x, const Tensor& w, float eps, const char* op) {
             "{}: weight must be f32 or bf16, got {}", op, w.str());
   MVL_CHECK(eps > 0.0f, invalid_argument, "{}: eps must be positive, got {}", op, eps);
 }
-#ifdef MVL_HAVE_CUDA
-Tensor bf16_weight(const Tensor& w, const detail::CtxPtr& ctx) {
-  return w.dtype() == DType::bf16 ? detail::dev_contiguous(w, ctx) : cast(w, DType::bf16);
-}
-#endif
 }  // namespace
 
 Tensor rms_norm(const Tensor& x, const Tensor& w, float eps, bool round_bf16) {
   check_weight(x, w, eps, "rms_norm");
-#ifdef MVL_HAVE_CUDA
-  if (detail::bf16_dev(x)) {
-    const detail::CtxPtr ctx = detail::cuda_ctx({&x, &w}, "rms_norm");
-    Tensor y = detail::dev_uninit(x.shape(), DType::bf16, ctx);
-    cuda::rms_norm(*ctx, detail::dev_contiguous(x, ctx), bf16_weight(w, ctx), eps, y);
-    return y;
-  }
-#endif
+  if (detail::bf16_dev(x)) return cuda_backend::rms_norm_bf16(x, w, eps);
   MVL_CHECK(x.dtype() == DType::f32 && x.is_contiguous(), unsupported,
             "rms_norm: input must be contiguous f32 [..., D] (bf16 only on a GPU), got {}", x.str());
-#ifdef MVL_HAVE_CUDA
-  if (detail::any_cuda({&x, &w})) {
-    const detail::CtxPtr ctx = detail::cuda_ctx({&x, &w}, "rms_norm");
-    Tensor y = detail::dev_empty(x.shape(), DType::f32, ctx);
-    cuda::rms_norm_f32(*ctx, x, detail::dev_contiguous(w, ctx), eps, round_bf16, y);
-    return y;
-  }
-#endif
+  if (detail::any_cuda({&x, &w})) return cuda_backend::rms_norm_f32(x, w, eps, round_bf16);
   MVL_CHECK(x.device().is_cpu() && w.device().is_cpu(), unsupported,
             "rms_norm: device tensors go through the CUDA backend");
   Tensor wc = contiguous(w);
@@ -64,15 +43,8 @@ Tensor residual_rms_norm(const Tensor& resid, float alpha, const Tensor& branch,
   check_weight(branch, w, eps, "residual_rms_norm");
   MVL_CHECK(resid.shape() == branch.shape() && resid.dtype() == branch.dtype(), shape_mismatch,
             "residual_rms_norm: residual {} and branch {} differ", resid.str(), branch.str());
-#ifdef MVL_HAVE_CUDA
-  if (detail::bf16_dev(branch) && beta == 1.0f) {
-    const detail::CtxPtr ctx = detail::cuda_ctx({&resid, &branch, &w}, "residual_rms_norm");
-    Tensor y = detail::dev_uninit(branch.shape(), DType::bf16, ctx);
-    cuda::residual_rms_norm(*ctx, detail::dev_contiguous(resid, ctx), alpha, detail::dev_contiguous(branch, ctx),
-                            bf16_weight(w, ctx), eps, y);
-    return y;
-  }
-#endif
+  if (detail::bf16_dev(branch) && beta == 1.0f)
+    return cuda_backend::residual_rms_norm_bf16(resid, alpha, branch, w, eps);
   return rms_norm(axpby(resid, alpha, branch, beta), w, eps);
 }
 
@@ -80,15 +52,7 @@ Tensor gated_rms_norm(const Tensor& o, const Tensor& w, float eps, const Tensor&
   check_weight(o, w, eps, "gated_rms_norm");
   MVL_CHECK(o.shape() == gate.shape() && o.dtype() == gate.dtype(), shape_mismatch,
             "gated_rms_norm: input {} and gate {} differ", o.str(), gate.str());
-#ifdef MVL_HAVE_CUDA
-  if (detail::bf16_dev(o)) {
-    const detail::CtxPtr ctx = detail::cuda_ctx({&o, &gate, &w}, "gated_rms_norm");
-    Tensor y = detail::dev_uninit(o.shape(), DType::bf16, ctx);
-    cuda::gated_rms_norm(*ctx, detail::dev_contiguous(o, ctx), bf16_weight(w, ctx), eps,
-                         detail::dev_contiguous(gate, ctx), y);
-    return y;
-  }
-#endif
+  if (detail::bf16_dev(o)) return cuda_backend::gated_rms_norm_bf16(o, w, eps, gate);
   return mul(sigmoid(gate), rms_norm(o, w, eps));
 }
 

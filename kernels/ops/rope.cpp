@@ -3,12 +3,8 @@
 
 #include "kernels/core/error.h"
 #include "kernels/cpu/rope.h"
-
+#include "kernels/ops/backend/cuda_backend.h"
 #include "kernels/ops/cuda_dispatch.h"
-#ifdef MVL_HAVE_CUDA
-#include "kernels/cuda/rope.h"
-#include "kernels/cuda/tensor_ops.h"
-#endif
 
 namespace mvl::ops {
 
@@ -19,26 +15,8 @@ Tensor rope(const Tensor& x, int64_t pos0, int64_t rotary_dim, double theta) {
   MVL_CHECK(rotary_dim > 0 && rotary_dim % 2 == 0 && rotary_dim <= x.dim(2), invalid_argument,
             "rope: rotary_dim {} must be even and in (0, head_dim={}]", rotary_dim, x.dim(2));
   MVL_CHECK(pos0 >= 0 && theta > 0.0, invalid_argument, "rope: bad position {} or theta {}", pos0, theta);
-#ifdef MVL_HAVE_CUDA
-  if (x.dtype() == DType::bf16) {
-    // bf16 activations: the tuned kernel in place on a copy, positions built on the device
-    // (no host copy, so a decode step stays sync-free). Angles and rotation in f32, one rounding.
-    const detail::CtxPtr ctx = detail::cuda_ctx({&x}, "rope");
-    Tensor y = detail::dev_copy(x, ctx);
-    Tensor pos = detail::dev_uninit({x.dim(0)}, DType::i32, ctx);
-    cuda::iota_i32(*ctx, pos0, pos);
-    cuda::rope_partial(*ctx, y, pos, static_cast<int>(rotary_dim), static_cast<float>(theta));
-    return y;
-  }
-#endif
-#ifdef MVL_HAVE_CUDA
-  if (detail::any_cuda({&x})) {
-    const detail::CtxPtr ctx = detail::cuda_ctx({&x}, "rope");
-    Tensor y = detail::dev_empty(x.shape(), DType::f32, ctx);
-    cuda::rope_f32(*ctx, x, pos0, rotary_dim, theta, y);
-    return y;
-  }
-#endif
+  if (x.dtype() == DType::bf16) return cuda_backend::rope_bf16(x, pos0, rotary_dim, theta);
+  if (detail::any_cuda({&x})) return cuda_backend::rope_f32(x, pos0, rotary_dim, theta);
   MVL_CHECK(x.device().is_cpu(), unsupported, "rope: device tensors go through the CUDA backend");
   Tensor y = Tensor::empty(x.shape(), DType::f32);
   cpu::rope(x.data<float>(), x.strides()[0], x.strides()[1], y.data<float>(), x.dim(0), x.dim(1), x.dim(2), pos0,
@@ -58,19 +36,7 @@ Tensor rope(const Tensor& x, const Tensor& positions, int64_t rotary_dim, double
   MVL_CHECK(rotary_dim > 0 && rotary_dim % 2 == 0 && rotary_dim <= x.dim(2), invalid_argument,
             "rope: rotary_dim {} must be even and in (0, head_dim={}]", rotary_dim, x.dim(2));
   MVL_CHECK(theta > 0.0, invalid_argument, "rope: bad theta {}", theta);
-#ifdef MVL_HAVE_CUDA
-  if (x.device().is_cuda()) {
-    const detail::CtxPtr ctx = detail::cuda_ctx({&x, &positions}, "rope");
-    if (x.dtype() == DType::bf16) {
-      Tensor y = detail::dev_copy(x, ctx);
-      cuda::rope_partial(*ctx, y, positions, static_cast<int>(rotary_dim), static_cast<float>(theta));
-      return y;
-    }
-    Tensor y = detail::dev_empty(x.shape(), DType::f32, ctx);
-    cuda::rope_f32(*ctx, x, 0, rotary_dim, theta, y, positions);
-    return y;
-  }
-#endif
+  if (x.device().is_cuda()) return cuda_backend::rope(x, positions, rotary_dim, theta);
   MVL_CHECK(x.device().is_cpu(), unsupported, "rope: device tensors go through the CUDA backend");
   // The CPU twin: one row at a time at its own position.
   Tensor y = Tensor::empty(x.shape(), DType::f32);

@@ -34,4 +34,20 @@ Tensor axpby_bf16(const Tensor& a, float alpha, const Tensor& b, float beta);
 Tensor axpby_f32(const Tensor& a, float alpha, const Tensor& b, float beta);
 Tensor concat_rows(const std::vector<Tensor>& parts, const Shape& shape);  // shape: the checked result
 
+// activation.h (name: gelu, quick_gelu, silu or sigmoid)
+Tensor activation_bf16(const Tensor& x, const char* name);
+Tensor activation_f32(const Tensor& x, const char* name);
+
+// layer_norm.h, rms_norm.h
+Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps);
+Tensor rms_norm_bf16(const Tensor& x, const Tensor& w, float eps);
+Tensor rms_norm_f32(const Tensor& x, const Tensor& w, float eps, bool round_bf16);
+Tensor residual_rms_norm_bf16(const Tensor& resid, float alpha, const Tensor& branch, const Tensor& w, float eps);
+Tensor gated_rms_norm_bf16(const Tensor& o, const Tensor& w, float eps, const Tensor& gate);
+
+// rope.h
+Tensor rope_bf16(const Tensor& x, int64_t pos0, int64_t rotary_dim, double theta);
+Tensor rope_f32(const Tensor& x, int64_t pos0, int64_t rotary_dim, double theta);
+Tensor rope(const Tensor& x, const Tensor& positions, int64_t rotary_dim, double theta);
+
 }  // namespace mvl::ops::cuda_backend

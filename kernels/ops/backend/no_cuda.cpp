@@ -32,4 +32,19 @@ Tensor axpby_bf16(const Tensor&, float, const Tensor&, float) { no_cuda("axpby")
 Tensor axpby_f32(const Tensor&, float, const Tensor&, float) { no_cuda("axpby"); }
 Tensor concat_rows(const std::vector<Tensor>&, const Shape&) { no_cuda("concat_rows"); }
 
+Tensor activation_bf16(const Tensor&, const char* name) { no_cuda(name); }
+Tensor activation_f32(const Tensor&, const char* name) { no_cuda(name); }
+
+Tensor layer_norm(const Tensor&, const Tensor&, const Tensor&, float) { no_cuda("layer_norm"); }
+Tensor rms_norm_bf16(const Tensor&, const Tensor&, float) { no_cuda("rms_norm"); }
+Tensor rms_norm_f32(const Tensor&, const Tensor&, float, bool) { no_cuda("rms_norm"); }
+Tensor residual_rms_norm_bf16(const Tensor&, float, const Tensor&, const Tensor&, float) {
+  no_cuda("residual_rms_norm");
+}
+Tensor gated_rms_norm_bf16(const Tensor&, const Tensor&, float, const Tensor&) { no_cuda("gated_rms_norm"); }
+
+Tensor rope_bf16(const Tensor&, int64_t, int64_t, double) { no_cuda("rope"); }
+Tensor rope_f32(const Tensor&, int64_t, int64_t, double) { no_cuda("rope"); }
+Tensor rope(const Tensor&, const Tensor&, int64_t, double) { no_cuda("rope"); }
+
 }  // namespace mvl::ops::cuda_backend
