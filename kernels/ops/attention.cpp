@@ -4,11 +4,9 @@
 
 #include "kernels/core/error.h"
 #include "kernels/cpu/attention.h"
+#include "kernels/ops/backend/cuda_backend.h"
 #include "kernels/ops/cuda_dispatch.h"
 #include "kernels/ops/tensor_ops.h"
-#ifdef MVL_HAVE_CUDA
-#include "kernels/cuda/attention.h"
-#endif
 
 namespace mvl::ops {
 
@@ -17,14 +15,7 @@ namespace {
 // One sequence: q [n_q, H, d], k/v [n_k, Hkv, d] f32 (CPU or CUDA generic kernel).
 Tensor attention_f32_3d(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal,
                         int64_t q_offset) {
-#ifdef MVL_HAVE_CUDA
-  if (detail::any_cuda({&q, &k, &v})) {
-    const detail::CtxPtr ctx = detail::cuda_ctx({&q, &k, &v}, "attention");
-    Tensor o = detail::dev_empty({q.dim(0), q.dim(1), q.dim(2)}, DType::f32, ctx);
-    cuda::attention_f32(*ctx, q, k, v, scale, causal, q_offset, o);
-    return o;
-  }
-#endif
+  if (detail::any_cuda({&q, &k, &v})) return cuda_backend::attention_f32(q, k, v, scale, causal, q_offset);
   for (const Tensor* t : {&q, &k, &v})
     MVL_CHECK(t->device().is_cpu(), unsupported, "attention: device tensors go through the CUDA backend");
   Tensor out = Tensor::empty({q.dim(0), q.dim(1), q.dim(2)}, DType::f32);
@@ -36,18 +27,6 @@ Tensor attention_f32_3d(const Tensor& q, const Tensor& k, const Tensor& v, float
   cpu::attention(a);
   return out;
 }
-
-#ifdef MVL_HAVE_CUDA
-// Whether the tuned flash kernel takes this view: head dim 64/128, 16-byte aligned rows,
-// token/head/batch strides multiples of 8 elements.
-bool flash_ok(const Tensor& t) {
-  if (t.dim(-1) != 64 && t.dim(-1) != 128) return false;
-  if (t.offset_bytes() % 16 != 0) return false;
-  for (int i = 0; i + 1 < t.ndim(); ++i)
-    if (t.strides()[i] % 8 != 0) return false;
-  return true;
-}
-#endif
 
 }  // namespace
 
@@ -71,19 +50,7 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale,
     MVL_CHECK(t->strides()[nd - 1] == 1, unsupported, "attention: last dim must be contiguous ({})", t->str());
   }
   MVL_CHECK(q_offset >= 0, invalid_argument, "attention: negative q_offset {}", q_offset);
-#ifdef MVL_HAVE_CUDA
-  if (bf16) {
-    const detail::CtxPtr ctx = detail::cuda_ctx({&q, &k, &v}, "attention");
-    if (flash_ok(q) && flash_ok(k) && flash_ok(v)) {
-      Tensor o = detail::dev_uninit(q.shape(), DType::bf16, ctx);
-      cuda::flash_attention(*ctx, q, k, v, o, scale, causal, q_offset);
-      return o;
-    }
-    // Other head dims (tiny configs): the generic f32 kernel between two conversions.
-    return cast(attention(cast(q, DType::f32), cast(k, DType::f32), cast(v, DType::f32), scale, causal, q_offset),
-                DType::bf16);
-  }
-#endif
+  if (bf16) return cuda_backend::attention_bf16(q, k, v, scale, causal, q_offset);
   if (nd == 3) return attention_f32_3d(q, k, v, scale, causal, q_offset);
   // Batched f32: one sequence at a time, stacked.
   std::vector<Tensor> outs;
@@ -105,32 +72,7 @@ Tensor attention_cached(const Tensor& q, const Tensor& k_cache, const Tensor& v_
             kv_len.device().str(), q.device().str());
   MVL_CHECK(q.dim(0) <= k_cache.dim(0), invalid_argument, "attention_cached: {} queries exceed the cache capacity {}",
             q.dim(0), k_cache.dim(0));
-#ifdef MVL_HAVE_CUDA
-  if (q.device().is_cuda()) {
-    // Same argument rules as attention(): check them on the whole cache.
-    const detail::CtxPtr ctx = detail::cuda_ctx({&q, &k_cache, &v_cache, &kv_len}, "attention_cached");
-    MVL_CHECK(q.dtype() == k_cache.dtype() && q.dtype() == v_cache.dtype() &&
-                  (q.dtype() == DType::f32 || q.dtype() == DType::bf16),
-              unsupported, "attention_cached: q {} and the caches {} must share dtype f32 or bf16", q.str(),
-              k_cache.str());
-    MVL_CHECK(q.dim(2) == k_cache.dim(2) && q.dim(1) % k_cache.dim(1) == 0, shape_mismatch,
-              "attention_cached: q {} does not match the cache {}", q.str(), k_cache.str());
-    for (const Tensor* t : {&q, &k_cache, &v_cache})
-      MVL_CHECK(t->strides()[2] == 1, unsupported, "attention_cached: last dim must be contiguous ({})", t->str());
-    if (q.dtype() == DType::bf16 && flash_ok(q) && flash_ok(k_cache) && flash_ok(v_cache)) {
-      Tensor o = detail::dev_uninit(q.shape(), DType::bf16, ctx);
-      cuda::flash_attention(*ctx, q, k_cache, v_cache, o, scale, /*causal=*/true, 0, kv_len);
-      return o;
-    }
-    if (q.dtype() == DType::bf16)  // other head dims: the generic f32 kernel between two conversions
-      return cast(attention_cached(cast(q, DType::f32), cast(k_cache, DType::f32), cast(v_cache, DType::f32), scale,
-                                   kv_len),
-                  DType::bf16);
-    Tensor o = detail::dev_empty(q.shape(), DType::f32, ctx);
-    cuda::attention_f32(*ctx, q, k_cache, v_cache, scale, /*causal=*/true, 0, o, kv_len);
-    return o;
-  }
-#endif
+  if (q.device().is_cuda()) return cuda_backend::attention_cached(q, k_cache, v_cache, scale, kv_len);
   const int64_t len = kv_len.data<int32_t>()[0];
   MVL_CHECK(len >= q.dim(0) && len <= k_cache.dim(0), invalid_argument,
             "attention_cached: kv_len {} must be in [{}, {}]", len, q.dim(0), k_cache.dim(0));

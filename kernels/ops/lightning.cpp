@@ -4,12 +4,8 @@
 
 #include "kernels/core/error.h"
 #include "kernels/cpu/lightning.h"
-
+#include "kernels/ops/backend/cuda_backend.h"
 #include "kernels/ops/cuda_dispatch.h"
-#include "kernels/ops/tensor_ops.h"
-#ifdef MVL_HAVE_CUDA
-#include "kernels/cuda/lightning.h"
-#endif
 
 namespace mvl::ops {
 
@@ -47,50 +43,14 @@ cpu::LightningArgs validate(const char* op, const Tensor& q, const Tensor& k, co
                             v.strides()[1],       slopes.data<float>(), state.data<float>(), out.data<float>(),
                             n,                    H,                d};
 }
-#ifdef MVL_HAVE_CUDA
-// Whether the tuned head-dim-128 kernels take this [n, H, 128] view: token and head
-// strides multiples of 8 elements, 16-byte aligned rows.
-bool tuned_view(const Tensor& t) {
-  return t.strides()[0] % 8 == 0 && t.strides()[1] % 8 == 0 && t.offset_bytes() % 16 == 0;
-}
-// The CUDA path runs the recurrence for every form (decode and prefill alike): the three
-// forms are the same function, and the recurrence is the one the CPU decode uses.
+// Device inputs: the shared checks, then the CUDA backend (it runs the recurrence for every form).
 bool cuda_lightning(const char* op, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& slopes,
                     Tensor& state, Tensor& out) {
   if (!detail::any_cuda({&q, &k, &v, &slopes, &state})) return false;
   check_lightning_args(op, q, k, v, slopes, state);
-  const int64_t n = q.dim(0), H = q.dim(1), d = q.dim(2);
-  const detail::CtxPtr ctx = detail::cuda_ctx({&q, &k, &v, &slopes, &state}, op);
-  if (q.dtype() == DType::bf16) {
-    if (n == 0) {
-      out = detail::dev_empty({0, H, d}, DType::bf16, ctx);
-    } else if (d == 128 && tuned_view(q) && tuned_view(k) && tuned_view(v)) {
-      // The tuned kernels (f32 state, bf16 q/k/v/o): one token = the decode step, more =
-      // the blockwise prefill (block 256 inside the kernel; every form is the same function).
-      out = detail::dev_uninit({n, H, d}, DType::bf16, ctx);
-      const Tensor st = state.view({1, H, d, d});
-      if (n == 1)
-        cuda::lightning_decode(*ctx, q, k, v, slopes, st, out);
-      else
-        cuda::lightning_prefill(*ctx, q, k, v, slopes, st, out);
-    } else {
-      // Other head dims (tiny configs): the generic f32 recurrence between conversions.
-      Tensor o32 = detail::dev_empty({n, H, d}, DType::f32, ctx);
-      cuda::lightning_recurrent_f32(*ctx, cast(q, DType::f32), cast(k, DType::f32), cast(v, DType::f32), slopes,
-                                    state, o32);
-      out = cast(o32, DType::bf16);
-    }
-    return true;
-  }
-  out = detail::dev_empty({n, H, d}, DType::f32, ctx);
-  cuda::lightning_recurrent_f32(*ctx, q, k, v, slopes, state, out);
+  out = cuda_backend::lightning(op, q, k, v, slopes, state);
   return true;
 }
-#else
-bool cuda_lightning(const char*, const Tensor&, const Tensor&, const Tensor&, const Tensor&, Tensor&, Tensor&) {
-  return false;
-}
-#endif
 
 }  // namespace
 

@@ -38,12 +38,24 @@ Tensor concat_rows(const std::vector<Tensor>& parts, const Shape& shape);  // sh
 Tensor activation_bf16(const Tensor& x, const char* name);
 Tensor activation_f32(const Tensor& x, const char* name);
 
+// attention.h
+Tensor attention_f32(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal,
+                     int64_t q_offset);  // one sequence: [n, H, d]
+Tensor attention_bf16(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal,
+                      int64_t q_offset);
+Tensor attention_cached(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, float scale,
+                        const Tensor& kv_len);
+
 // layer_norm.h, rms_norm.h
 Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps);
 Tensor rms_norm_bf16(const Tensor& x, const Tensor& w, float eps);
 Tensor rms_norm_f32(const Tensor& x, const Tensor& w, float eps, bool round_bf16);
 Tensor residual_rms_norm_bf16(const Tensor& resid, float alpha, const Tensor& branch, const Tensor& w, float eps);
 Tensor gated_rms_norm_bf16(const Tensor& o, const Tensor& w, float eps, const Tensor& gate);
+
+// lightning.h: every form runs the recurrence (op names the caller for errors)
+Tensor lightning(const char* op, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& slopes,
+                 Tensor& state);
 
 // rope.h
 Tensor rope_bf16(const Tensor& x, int64_t pos0, int64_t rotary_dim, double theta);

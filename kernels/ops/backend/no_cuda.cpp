@@ -35,6 +35,12 @@ Tensor concat_rows(const std::vector<Tensor>&, const Shape&) { no_cuda("concat_r
 Tensor activation_bf16(const Tensor&, const char* name) { no_cuda(name); }
 Tensor activation_f32(const Tensor&, const char* name) { no_cuda(name); }
 
+Tensor attention_f32(const Tensor&, const Tensor&, const Tensor&, float, bool, int64_t) { no_cuda("attention"); }
+Tensor attention_bf16(const Tensor&, const Tensor&, const Tensor&, float, bool, int64_t) { no_cuda("attention"); }
+Tensor attention_cached(const Tensor&, const Tensor&, const Tensor&, float, const Tensor&) {
+  no_cuda("attention_cached");
+}
+
 Tensor layer_norm(const Tensor&, const Tensor&, const Tensor&, float) { no_cuda("layer_norm"); }
 Tensor rms_norm_bf16(const Tensor&, const Tensor&, float) { no_cuda("rms_norm"); }
 Tensor rms_norm_f32(const Tensor&, const Tensor&, float, bool) { no_cuda("rms_norm"); }
@@ -42,6 +48,8 @@ Tensor residual_rms_norm_bf16(const Tensor&, float, const Tensor&, const Tensor&
   no_cuda("residual_rms_norm");
 }
 Tensor gated_rms_norm_bf16(const Tensor&, const Tensor&, float, const Tensor&) { no_cuda("gated_rms_norm"); }
+
+Tensor lightning(const char* op, const Tensor&, const Tensor&, const Tensor&, const Tensor&, Tensor&) { no_cuda(op); }
 
 Tensor rope_bf16(const Tensor&, int64_t, int64_t, double) { no_cuda("rope"); }
 Tensor rope_f32(const Tensor&, int64_t, int64_t, double) { no_cuda("rope"); }
