@@ -5,13 +5,10 @@
 #include "kernels/core/error.h"
 #include "kernels/cpu/moe.h"
 
+#include "kernels/ops/backend/cuda_backend.h"
 #include "kernels/ops/cuda_dispatch.h"
 #include "kernels/ops/linear.h"
 #include "kernels/ops/tensor_ops.h"
-#ifdef MVL_HAVE_CUDA
-#include "kernels/cuda/moe.h"
-#include "kernels/cuda/quant.h"
-#endif
 
 namespace mvl::ops {
 
@@ -30,15 +27,7 @@ MoeRouting moe_route(const Tensor& logits, int64_t top_k) {
             "moe_route: logits must be contiguous f32 [n, experts], got {}", logits.str());
   MVL_CHECK(top_k >= 1 && top_k <= logits.dim(1), invalid_argument,
             "moe_route: top_k {} must be in [1, {} experts]", top_k, logits.dim(1));
-#ifdef MVL_HAVE_CUDA
-  if (detail::any_cuda({&logits})) {
-    const detail::CtxPtr ctx = detail::cuda_ctx({&logits}, "moe_route");
-    MoeRouting r{detail::dev_empty({logits.dim(0), top_k}, DType::i32, ctx),
-                 detail::dev_empty({logits.dim(0), top_k}, DType::f32, ctx)};
-    cuda::moe_route_f32(*ctx, logits, top_k, r.experts, r.weights);
-    return r;
-  }
-#endif
+  if (detail::any_cuda({&logits})) return cuda_backend::moe_route(logits, top_k);
   MVL_CHECK(logits.device().is_cpu(), unsupported, "moe_route: device tensors go through the CUDA backend");
   MoeRouting r{Tensor::empty({logits.dim(0), top_k}, DType::i32), Tensor::empty({logits.dim(0), top_k}, DType::f32)};
   cpu::moe_route(logits.data<float>(), logits.dim(0), logits.dim(1), top_k, r.experts.data<int32_t>(),
@@ -82,23 +71,8 @@ Tensor moe_experts(const Tensor& x, const MoeRouting& routing, const std::vector
     ptrs.push_back({w.w1.data(), w.w3.data(), w.w2.data(), w.w1.dtype(), w.w3.dtype(), w.w2.dtype(),
                     quant_view(w.w1), quant_view(w.w3), quant_view(w.w2)});
   }
-#ifdef MVL_HAVE_CUDA
-  if (detail::any_cuda({&x, &routing.experts, &routing.weights})) {
-    // Expert by expert in ascending order (the CPU's accumulation order); the routing stays
-    // on the device, so tokens not routed to an expert are skipped inside the kernels.
-    const detail::CtxPtr ctx = detail::cuda_ctx({&x, &routing.experts, &routing.weights}, "moe_experts");
-    const Tensor ec = detail::dev_contiguous(routing.experts, ctx), wc = detail::dev_contiguous(routing.weights, ctx);
-    Tensor out = detail::dev_empty({n, H}, DType::f32, ctx);
-    Tensor h = detail::dev_empty({n, I}, DType::f32, ctx);
-    // Quantized experts: each dequantized to bf16 for its call (the generic path; the tuned one
-    // is moe() with packed experts).
-    auto W = [](const Tensor& t) { return t.quant() ? dequantize_to_bf16(t, DType::f32) : t; };
-    for (int64_t e = 0; e < E; ++e)
-      cuda::moe_expert_accumulate_f32(*ctx, x, ec, wc, static_cast<int32_t>(e), W(experts[e].w1),
-                                      W(experts[e].w3), W(experts[e].w2), h, out);
-    return out;
-  }
-#endif
+  if (detail::any_cuda({&x, &routing.experts, &routing.weights}))
+    return cuda_backend::moe_experts(x, routing, experts);
   MVL_CHECK(x.device().is_cpu(), unsupported, "moe_experts: device tensors go through the CUDA backend");
   Tensor ec = contiguous(routing.experts), wc = contiguous(routing.weights);
   const int32_t* ids = ec.data<int32_t>();
@@ -188,30 +162,7 @@ Tensor moe(const Tensor& x, const Tensor& gate, int64_t top_k, const std::vector
                 gate.dim(0) == static_cast<int64_t>(experts.size()),
             shape_mismatch, "moe: input {} / router {} / {} experts do not fit together", x.str(), gate.str(),
             experts.size());
-#ifdef MVL_HAVE_CUDA
-  if (detail::bf16_dev(x)) {
-    const detail::CtxPtr ctx = detail::cuda_ctx({&x, &gate}, "moe");
-    const int64_t E = gate.dim(0), H = x.dim(1);
-    if (packed && packed->defined() && packed->w13.quant() && top_k == 2) {
-      const cuda::QuantMoeWeights qw{gate.dtype() == DType::bf16 ? gate : cast(gate, DType::bf16),
-                                     cuda::quant_matrix(packed->w13), cuda::quant_matrix(packed->w2), E, H,
-                                     packed->w13.dim(1) / 2};
-      if (cuda::quant_moe_supported(qw)) {
-        Tensor out = detail::dev_empty(x.shape(), DType::bf16, ctx);
-        cuda::quant_moe_forward(*ctx, detail::dev_contiguous(x, ctx), qw, out);
-        return out;
-      }
-    } else if (packed && packed->defined() && top_k == 2 && E >= 2 && E <= 32 && H % 8 == 0 &&
-               packed->w13.dim(1) % 16 == 0) {
-      const cuda::MoeWeights w{gate.dtype() == DType::bf16 ? gate : cast(gate, DType::bf16), packed->w13, packed->w2};
-      Tensor out = detail::dev_empty(x.shape(), DType::bf16, ctx);
-      cuda::moe_forward(*ctx, detail::dev_contiguous(x, ctx), w, out);
-      return out;
-    }
-    const Tensor x32 = cast(x, DType::f32);
-    return cast(moe_experts(x32, moe_route(linear(x32, gate), top_k), experts), DType::bf16);
-  }
-#endif
+  if (detail::bf16_dev(x)) return cuda_backend::moe_bf16(x, gate, top_k, experts, packed);
   return moe_experts(x, moe_route(linear(x, gate), top_k), experts);
 }
 

@@ -5,11 +5,8 @@
 #include <memory>
 
 #include "kernels/core/error.h"
-#include "kernels/ops/cuda_dispatch.h"
+#include "kernels/ops/backend/cuda_backend.h"
 #include "kernels/ops/tensor_ops.h"
-#ifdef MVL_HAVE_CUDA
-#include "kernels/cuda/quant.h"
-#endif
 
 namespace mvl::ops {
 
@@ -25,24 +22,7 @@ Tensor quantize_weight(const Tensor& w, WeightFormat f) {
   if (f == WeightFormat::plain) return w;
   MVL_CHECK(!w.quant(), invalid_argument, "quantize_weight: {} is already quantized", w.str());
   MVL_CHECK(w.ndim() >= 2, shape_mismatch, "quantize_weight: need a matrix, got {}", w.str());
-#ifdef MVL_HAVE_CUDA
-  if (w.device().is_cuda()) {
-    const detail::CtxPtr ctx = detail::cuda_ctx({&w}, "quantize_weight");
-    const Tensor c = detail::dev_contiguous(w, ctx);
-    const int64_t in = c.dim(-1), rows = c.numel() / std::max<int64_t>(in, 1);
-    const int64_t cb = cpu::quant_code_bytes_per_row(f, in), sr = cpu::quant_scales_per_row(f, in);
-    const Tensor codes = detail::dev_uninit({rows * cb}, DType::u8, ctx);
-    auto p = std::make_shared<QuantParams>();
-    p->format = f;
-    p->scales = detail::dev_uninit({rows, sr}, DType::f32, ctx);
-    if (f == WeightFormat::int4) p->zeros = detail::dev_uninit({rows, sr}, DType::f32, ctx);
-    cuda::quantize_rows(*ctx, c, f, codes.data<uint8_t>(), p->scales.data<float>(),
-                        p->zeros.defined() ? p->zeros.data<float>() : nullptr);
-    return Tensor(codes.storage(), codes.offset_bytes(), c.shape(), contiguous_strides(c.shape()),
-                  code_dtype(f))
-        .with_quant(p);
-  }
-#endif
+  if (w.device().is_cuda()) return cuda_backend::quantize_weight(w, f, code_dtype(f));
   MVL_CHECK(w.device().is_cpu(), unsupported, "quantize_weight: {} needs the CUDA backend",
             w.str());
   const Tensor c = contiguous(w);
@@ -116,18 +96,7 @@ Tensor quant_to_device(const Tensor& q, const DeviceContext& dev) {
 Tensor dequantize_to_bf16(const Tensor& q, DType dtype) {
   MVL_CHECK(q.quant() && q.device().is_cuda() && (dtype == DType::bf16 || dtype == DType::f32),
             invalid_argument, "dequantize_to_bf16: {} is not a quantized device tensor", q.str());
-#ifdef MVL_HAVE_CUDA
-  const detail::CtxPtr ctx = detail::cuda_ctx({&q}, "dequantize_to_bf16");
-  const cuda::QuantMatrix m = cuda::quant_matrix(q);
-  Tensor out = detail::dev_uninit(q.shape(), dtype, ctx);
-  if (dtype == DType::bf16)
-    cuda::dequantize_bf16(*ctx, m, 0, m.rows, out.data());
-  else
-    cuda::dequantize_f32(*ctx, m, 0, m.rows, out.data<float>());
-  return out;
-#else
-  return q;
-#endif
+  return cuda_backend::dequantize(q, dtype);
 }
 
 cpu::QuantView quant_view(const Tensor& w) {

@@ -57,6 +57,18 @@ Tensor gated_rms_norm_bf16(const Tensor& o, const Tensor& w, float eps, const Te
 Tensor lightning(const char* op, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& slopes,
                  Tensor& state);
 
+// linear.h, quant.h
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias);
+Tensor linear_quantized(const Tensor& x, const Tensor& w, const Tensor* bias);
+Tensor quantize_weight(const Tensor& w, WeightFormat f, DType code_dtype);
+Tensor dequantize(const Tensor& q, DType dtype);  // dtype: bf16 or f32
+
+// moe.h
+MoeRouting moe_route(const Tensor& logits, int64_t top_k);
+Tensor moe_experts(const Tensor& x, const MoeRouting& routing, const std::vector<ExpertWeights>& experts);
+Tensor moe_bf16(const Tensor& x, const Tensor& gate, int64_t top_k, const std::vector<ExpertWeights>& experts,
+                const PackedExperts* packed);
+
 // rope.h
 Tensor rope_bf16(const Tensor& x, int64_t pos0, int64_t rotary_dim, double theta);
 Tensor rope_f32(const Tensor& x, int64_t pos0, int64_t rotary_dim, double theta);

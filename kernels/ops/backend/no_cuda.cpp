@@ -51,6 +51,17 @@ Tensor gated_rms_norm_bf16(const Tensor&, const Tensor&, float, const Tensor&) {
 
 Tensor lightning(const char* op, const Tensor&, const Tensor&, const Tensor&, const Tensor&, Tensor&) { no_cuda(op); }
 
+Tensor linear(const Tensor&, const Tensor&, const Tensor*) { no_cuda("linear"); }
+Tensor linear_quantized(const Tensor&, const Tensor&, const Tensor*) { no_cuda("linear"); }
+Tensor quantize_weight(const Tensor&, WeightFormat, DType) { no_cuda("quantize_weight"); }
+Tensor dequantize(const Tensor&, DType) { no_cuda("dequantize_to_bf16"); }
+
+MoeRouting moe_route(const Tensor&, int64_t) { no_cuda("moe_route"); }
+Tensor moe_experts(const Tensor&, const MoeRouting&, const std::vector<ExpertWeights>&) { no_cuda("moe_experts"); }
+Tensor moe_bf16(const Tensor&, const Tensor&, int64_t, const std::vector<ExpertWeights>&, const PackedExperts*) {
+  no_cuda("moe");
+}
+
 Tensor rope_bf16(const Tensor&, int64_t, int64_t, double) { no_cuda("rope"); }
 Tensor rope_f32(const Tensor&, int64_t, int64_t, double) { no_cuda("rope"); }
 Tensor rope(const Tensor&, const Tensor&, int64_t, double) { no_cuda("rope"); }
