@@ -7,9 +7,6 @@
 #include <initializer_list>
 
 #include "kernels/core/tensor.h"
-#ifdef MVL_HAVE_CUDA
-#include "kernels/ops/backend/cuda_context.h"  // until every op family reaches the backend through cuda_backend.h
-#endif
 
 namespace mvl::ops::detail {
 

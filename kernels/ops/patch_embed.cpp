@@ -7,12 +7,9 @@
 #include "kernels/core/error.h"
 #include "kernels/cpu/linear.h"
 #include "kernels/cpu/patch_embed.h"
+#include "kernels/ops/backend/cuda_backend.h"
 #include "kernels/ops/cuda_dispatch.h"
 #include "kernels/ops/tensor_ops.h"
-#ifdef MVL_HAVE_CUDA
-#include "kernels/cuda/linear.h"
-#include "kernels/cuda/patch_embed.h"
-#endif
 
 namespace mvl::ops {
 
@@ -29,35 +26,8 @@ Tensor patch_embed(const Tensor& pixels, const Tensor& weight) {
   MVL_CHECK(weight.dtype() == DType::f32 || weight.dtype() == DType::bf16, unsupported,
             "patch_embed: weight must be f32 or bf16, got {}", weight.str());
   const int64_t g = S / k, K = C * k * k;
-#ifdef MVL_HAVE_CUDA
-  if (detail::any_cuda({&pixels, &weight})) {
-    // The same im2col + GEMM as the CPU path, both on the device.
-    const detail::CtxPtr ctx = detail::cuda_ctx({&pixels, &weight}, "patch_embed");
-    if (pixels.dtype() == DType::bf16) {
-      // K = C*k*k (588 for 3x14x14) padded to a multiple of 8 so every GEMM row is 16-byte
-      // aligned; the zero columns of cols and weight add nothing.
-      const int64_t Kp = (K + 7) / 8 * 8;
-      Tensor out = detail::dev_empty({T, g * g, D}, DType::bf16, ctx);
-      if (out.numel() == 0) return out;
-      Tensor cols = detail::dev_empty({T * g * g, Kp}, DType::bf16, ctx);
-      cuda::patchify_bf16(*ctx, detail::dev_contiguous(pixels, ctx), k, cols);
-      const Tensor w = (weight.dtype() == DType::bf16 ? detail::dev_contiguous(weight, ctx) : cast(weight, DType::bf16))
-                           .view({D, K});
-      Tensor wp = w;
-      if (Kp != K) {
-        wp = detail::dev_empty({D, Kp}, DType::bf16, ctx);
-        cuda::pad_cols_bf16(*ctx, w, wp);
-      }
-      cuda::gemm(*ctx, cols, wp, out.view({T * g * g, D}));
-      return out;
-    }
-    Tensor cols = detail::dev_empty({T * g * g, K}, DType::f32, ctx);
-    cuda::patchify_f32(*ctx, detail::dev_contiguous(pixels, ctx), k, cols);
-    Tensor out = detail::dev_empty({T, g * g, D}, DType::f32, ctx);
-    cuda::linear_f32(*ctx, cols, detail::dev_contiguous(weight, ctx).view({D, K}), out.view({T * g * g, D}));
-    return out;
-  }
-#endif
+  // The same im2col + GEMM as the CPU path, both on the device.
+  if (detail::any_cuda({&pixels, &weight})) return cuda_backend::patch_embed(pixels, weight);
   MVL_CHECK(pixels.device().is_cpu() && weight.device().is_cpu(), unsupported,
             "patch_embed: device tensors go through the CUDA backend (got {})", pixels.str());
   Tensor px = contiguous(pixels), w = contiguous(weight);
@@ -80,15 +50,8 @@ Tensor vit_embeddings(const Tensor& patches, const Tensor& class_emb, const Tens
     MVL_CHECK(t->dtype() == DType::f32 || t->dtype() == DType::bf16, unsupported,
               "vit_embeddings: expected f32 or bf16, got {}", t->str());
   const DType out_dtype = patches.dtype();
-#ifdef MVL_HAVE_CUDA
-  if (detail::any_cuda({&patches, &class_emb, &pos_emb})) {
-    const detail::CtxPtr ctx = detail::cuda_ctx({&patches, &class_emb, &pos_emb}, "vit_embeddings");
-    Tensor out = detail::dev_empty({T, P + 1, D}, out_dtype, ctx);
-    cuda::vit_embeddings(*ctx, detail::dev_contiguous(patches, ctx), detail::dev_contiguous(class_emb, ctx),
-                         detail::dev_contiguous(pos_emb, ctx), out);
-    return out;
-  }
-#endif
+  if (detail::any_cuda({&patches, &class_emb, &pos_emb}))
+    return cuda_backend::vit_embeddings(patches, class_emb, pos_emb);
   MVL_CHECK(out_dtype == DType::f32, unsupported,
             "vit_embeddings: patches must be f32 on the CPU (bf16 activations need the CUDA backend), got {}",
             patches.str());

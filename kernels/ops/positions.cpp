@@ -1,12 +1,10 @@
-// ops position primitives: validation, then cpu:: or cuda::.
+// ops position primitives: validation, then cpu:: or the CUDA backend (backend/cuda_positions.cpp).
 #include "kernels/ops/positions.h"
 
 #include "kernels/core/error.h"
 #include "kernels/cpu/positions.h"
+#include "kernels/ops/backend/cuda_backend.h"
 #include "kernels/ops/cuda_dispatch.h"
-#ifdef MVL_HAVE_CUDA
-#include "kernels/cuda/positions.h"
-#endif
 
 namespace mvl::ops {
 
@@ -28,14 +26,7 @@ void require_cpu(const Tensor& t, const char* op) {
 Tensor positions_from(const Tensor& pos, int64_t n) {
   check_pos(pos, "positions_from");
   MVL_CHECK(n >= 0, invalid_argument, "positions_from: n must be >= 0, got {}", n);
-#ifdef MVL_HAVE_CUDA
-  if (detail::any_cuda({&pos})) {
-    const detail::CtxPtr ctx = detail::cuda_ctx({&pos}, "positions_from");
-    Tensor out = detail::dev_empty({n}, DType::i32, ctx);
-    cuda::positions_from(*ctx, pos, out);
-    return out;
-  }
-#endif
+  if (detail::any_cuda({&pos})) return cuda_backend::positions_from(pos, n);
   require_cpu(pos, "positions_from");
   Tensor out = Tensor::empty({n}, DType::i32);
   cpu::positions_from(*static_cast<const int32_t*>(pos.data()), n, out.data<int32_t>());
@@ -46,13 +37,7 @@ void add_scalar_(const Tensor& t, int32_t v) {
   MVL_CHECK(t.defined() && t.dtype() == DType::i32 && t.ndim() == 1 && t.is_contiguous(),
             shape_mismatch, "add_scalar_: expected a contiguous i32 [m], got {}",
             t.defined() ? t.str() : "an undefined tensor");
-#ifdef MVL_HAVE_CUDA
-  if (detail::any_cuda({&t})) {
-    const detail::CtxPtr ctx = detail::cuda_ctx({&t}, "add_scalar_");
-    cuda::add_scalar_i32(*ctx, t, v);
-    return;
-  }
-#endif
+  if (detail::any_cuda({&t})) return cuda_backend::add_scalar(t, v);
   require_cpu(t, "add_scalar_");
   MVL_CHECK(t.storage()->writable(), invalid_argument, "add_scalar_: {} is read-only", t.str());
   cpu::add_scalar(static_cast<int32_t*>(t.data()), t.numel(), v);
@@ -77,13 +62,7 @@ void write_rows_at(const Tensor& dst, const Tensor& src, const Tensor& pos) {
   MVL_CHECK(src.dim(0) <= dst.dim(0), invalid_argument,
             "write_rows_at: {} rows do not fit a capacity of {} ({})", src.dim(0), dst.dim(0),
             dst.str());
-#ifdef MVL_HAVE_CUDA
-  if (detail::any_cuda({&dst, &src, &pos})) {
-    const detail::CtxPtr ctx = detail::cuda_ctx({&dst, &src, &pos}, "write_rows_at");
-    cuda::write_rows_at(*ctx, dst, detail::dev_contiguous(src, ctx), pos);
-    return;
-  }
-#endif
+  if (detail::any_cuda({&dst, &src, &pos})) return cuda_backend::write_rows_at(dst, src, pos);
   require_cpu(dst, "write_rows_at");
   require_cpu(src, "write_rows_at");
   require_cpu(pos, "write_rows_at");

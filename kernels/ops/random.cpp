@@ -1,14 +1,12 @@
-// ops::fill_uniform_: validation, then cpu:: or cuda::.
+// ops::fill_uniform_: validation, then cpu:: or the CUDA backend (backend/cuda_positions.cpp).
 #include "kernels/ops/random.h"
 
 #include <cmath>
 
 #include "kernels/core/error.h"
 #include "kernels/cpu/random.h"
+#include "kernels/ops/backend/cuda_backend.h"
 #include "kernels/ops/cuda_dispatch.h"
-#ifdef MVL_HAVE_CUDA
-#include "kernels/cuda/random.h"
-#endif
 
 namespace mvl::ops {
 
@@ -20,13 +18,7 @@ void fill_uniform_(const Tensor& t, uint64_t seed, float lo, float hi) {
   MVL_CHECK(std::isfinite(lo) && std::isfinite(hi) && lo <= hi, invalid_argument,
             "fill_uniform_: the range [{}, {}) must be finite with lo <= hi", lo, hi);
   if (t.numel() == 0) return;
-#ifdef MVL_HAVE_CUDA
-  if (detail::any_cuda({&t})) {
-    const detail::CtxPtr ctx = detail::cuda_ctx({&t}, "fill_uniform_");
-    cuda::fill_uniform_counter(*ctx, t, seed, lo, hi);
-    return;
-  }
-#endif
+  if (detail::any_cuda({&t})) return cuda_backend::fill_uniform(t, seed, lo, hi);
   MVL_CHECK(t.device().is_cpu(), unsupported,
             "fill_uniform_: device tensors need the CUDA backend (got {})", t.str());
   MVL_CHECK(t.storage()->writable(), invalid_argument, "fill_uniform_: {} is read-only", t.str());

@@ -1,19 +1,15 @@
-// ops sampling: the counter-based stream, validation and dispatch to cpu:: or cuda::.
+// ops sampling: the counter-based stream, validation and dispatch to cpu:: or the CUDA backend
+// (backend/cuda_sampling.cpp).
 #include "kernels/ops/sampling.h"
 
-#include <algorithm>
 #include <cmath>
 #include <limits>
 
 #include "kernels/core/error.h"
 #include "kernels/cpu/sampling.h"
+#include "kernels/ops/backend/cuda_backend.h"
 #include "kernels/ops/cuda_dispatch.h"
 #include "kernels/ops/tensor_ops.h"
-#ifdef MVL_HAVE_CUDA
-#include "kernels/cuda/tensor_ops.h"
-#include "kernels/cuda/sampling.h"
-#include "kernels/cuda/storage.h"
-#endif
 
 namespace mvl::ops {
 
@@ -23,16 +19,8 @@ Tensor argmax_rows(const Tensor& logits) {
   MVL_CHECK((logits.ndim() == 1 || logits.ndim() == 2) &&
                 (logits.dtype() == DType::f32 || logits.dtype() == DType::bf16) && logits.dim(-1) > 0,
             shape_mismatch, "argmax_rows: logits must be f32|bf16 [n, vocab] or [vocab], got {}", logits.str());
+  if (detail::any_cuda({&logits})) return cuda_backend::argmax_rows(logits);
   const Tensor l2 = logits.ndim() == 1 ? logits.unsqueeze(0) : logits;
-#ifdef MVL_HAVE_CUDA
-  if (detail::any_cuda({&logits})) {
-    const detail::CtxPtr ctx = detail::cuda_ctx({&logits}, "argmax_rows");
-    const Tensor lc = detail::dev_contiguous(l2, ctx);
-    Tensor out = detail::dev_empty({lc.dim(0)}, DType::i32, ctx);
-    cuda::argmax(*ctx, lc, out);
-    return out;
-  }
-#endif
   const Tensor lc = l2.dtype() == DType::f32 ? contiguous(l2) : cast(l2, DType::f32);
   Tensor out = Tensor::empty({lc.dim(0)}, DType::i32);
   for (int64_t r = 0; r < lc.dim(0); ++r) out.data<int32_t>()[r] = cpu::argmax(lc.data<float>() + r * lc.dim(1), lc.dim(1));
@@ -87,35 +75,7 @@ Tensor sample_checked(const Tensor& logits, const SamplingParams& p, double u,
         hist.push_back(t);
       }
   }
-#ifdef MVL_HAVE_CUDA
-  if (detail::any_cuda({&row})) {
-    const detail::CtxPtr ctx = detail::cuda_ctx({&row}, "sample");
-    Tensor out = detail::dev_uninit({2}, DType::i32, ctx);
-    if (plain_greedy) {
-      // The default, official-example path: one reduction over the candidate prefix that
-      // also flags NaN/+Inf, no work copy.
-      const Tensor lc = detail::dev_contiguous(row.slice(0, 0, limit), ctx).unsqueeze(0);
-      cuda::argmax(*ctx, lc, out.slice(0, 0, 1), out.slice(0, 1, 2));
-      return out;
-    }
-    const Tensor lc = detail::dev_contiguous(row, ctx);
-    Tensor h;
-    if (!hist.empty()) {
-      Tensor host = Tensor::empty({static_cast<int64_t>(hist.size())}, DType::i32);
-      std::copy(hist.begin(), hist.end(), host.data<int32_t>());
-      h = cuda::to_device(host, *ctx);
-    }
-    cuda::SampleArgs a;
-    a.limit = limit;
-    a.temperature = p.temperature;
-    a.top_k = p.top_k;
-    a.top_p = p.top_p;
-    a.repetition_penalty = p.repetition_penalty;
-    a.u = u;
-    cuda::sample(*ctx, lc, h, a, out);
-    return out;
-  }
-#endif
+  if (detail::any_cuda({&row})) return cuda_backend::sample(row, p, u, hist, limit, plain_greedy);
   MVL_CHECK(row.device().is_cpu(), unsupported, "sample: device tensors need the CUDA backend (got {})",
             row.str());
   Tensor out = Tensor::empty({2}, DType::i32);

@@ -46,6 +46,11 @@ Tensor attention_bf16(const Tensor& q, const Tensor& k, const Tensor& v, float s
 Tensor attention_cached(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, float scale,
                         const Tensor& kv_len);
 
+// embedding.h
+Tensor ids_to_device(const Tensor& table, const std::vector<int32_t>& ids);  // on table's device
+Tensor embedding_f32(const Tensor& table, const Tensor& ids);
+Tensor embedding_bf16(const Tensor& table, const Tensor& ids);
+
 // layer_norm.h, rms_norm.h
 Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps);
 Tensor rms_norm_bf16(const Tensor& x, const Tensor& w, float eps);
@@ -69,9 +74,24 @@ Tensor moe_experts(const Tensor& x, const MoeRouting& routing, const std::vector
 Tensor moe_bf16(const Tensor& x, const Tensor& gate, int64_t top_k, const std::vector<ExpertWeights>& experts,
                 const PackedExperts* packed);
 
+// patch_embed.h
+Tensor patch_embed(const Tensor& pixels, const Tensor& weight);
+Tensor vit_embeddings(const Tensor& patches, const Tensor& class_emb, const Tensor& pos_emb);
+
+// positions.h, random.h
+Tensor positions_from(const Tensor& pos, int64_t n);
+void add_scalar(const Tensor& t, int32_t v);
+void write_rows_at(const Tensor& dst, const Tensor& src, const Tensor& pos);
+void fill_uniform(const Tensor& t, uint64_t seed, float lo, float hi);
+
 // rope.h
 Tensor rope_bf16(const Tensor& x, int64_t pos0, int64_t rotary_dim, double theta);
 Tensor rope_f32(const Tensor& x, int64_t pos0, int64_t rotary_dim, double theta);
 Tensor rope(const Tensor& x, const Tensor& positions, int64_t rotary_dim, double theta);
+
+// sampling.h (hist: the distinct history ids below limit; see ops::sample_checked)
+Tensor argmax_rows(const Tensor& logits);
+Tensor sample(const Tensor& row, const SamplingParams& p, double u, const std::vector<int32_t>& hist, int64_t limit,
+              bool plain_greedy);
 
 }  // namespace mvl::ops::cuda_backend

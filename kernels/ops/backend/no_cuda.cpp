@@ -41,6 +41,10 @@ Tensor attention_cached(const Tensor&, const Tensor&, const Tensor&, float, cons
   no_cuda("attention_cached");
 }
 
+Tensor ids_to_device(const Tensor&, const std::vector<int32_t>&) { no_cuda("embedding"); }
+Tensor embedding_f32(const Tensor&, const Tensor&) { no_cuda("embedding"); }
+Tensor embedding_bf16(const Tensor&, const Tensor&) { no_cuda("embedding"); }
+
 Tensor layer_norm(const Tensor&, const Tensor&, const Tensor&, float) { no_cuda("layer_norm"); }
 Tensor rms_norm_bf16(const Tensor&, const Tensor&, float) { no_cuda("rms_norm"); }
 Tensor rms_norm_f32(const Tensor&, const Tensor&, float, bool) { no_cuda("rms_norm"); }
@@ -62,8 +66,21 @@ Tensor moe_bf16(const Tensor&, const Tensor&, int64_t, const std::vector<ExpertW
   no_cuda("moe");
 }
 
+Tensor patch_embed(const Tensor&, const Tensor&) { no_cuda("patch_embed"); }
+Tensor vit_embeddings(const Tensor&, const Tensor&, const Tensor&) { no_cuda("vit_embeddings"); }
+
+Tensor positions_from(const Tensor&, int64_t) { no_cuda("positions_from"); }
+void add_scalar(const Tensor&, int32_t) { no_cuda("add_scalar_"); }
+void write_rows_at(const Tensor&, const Tensor&, const Tensor&) { no_cuda("write_rows_at"); }
+void fill_uniform(const Tensor&, uint64_t, float, float) { no_cuda("fill_uniform_"); }
+
 Tensor rope_bf16(const Tensor&, int64_t, int64_t, double) { no_cuda("rope"); }
 Tensor rope_f32(const Tensor&, int64_t, int64_t, double) { no_cuda("rope"); }
 Tensor rope(const Tensor&, const Tensor&, int64_t, double) { no_cuda("rope"); }
+
+Tensor argmax_rows(const Tensor&) { no_cuda("argmax_rows"); }
+Tensor sample(const Tensor&, const SamplingParams&, double, const std::vector<int32_t>&, int64_t, bool) {
+  no_cuda("sample");
+}
 
 }  // namespace mvl::ops::cuda_backend
