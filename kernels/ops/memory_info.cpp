@@ -1,13 +1,11 @@
-// memory_info: /proc/meminfo for the host, kernels/cuda/device_info for a GPU.
+// memory_info: /proc/meminfo for the host, ops::cuda_device_memory (device.h) for a GPU.
 #include "kernels/ops/memory_info.h"
 
 #include <fstream>
 #include <sstream>
 #include <string>
 
-#ifdef MVL_HAVE_CUDA
-#include "kernels/cuda/device_info.h"
-#endif
+#include "kernels/ops/device.h"
 
 namespace mvl::ops {
 
@@ -38,14 +36,12 @@ MemoryInfo host_memory() {
 MemoryInfo memory_info(Device device) {
   if (device.is_cpu()) return host_memory();
   MemoryInfo m;
-#ifdef MVL_HAVE_CUDA
   size_t free_b = 0, total_b = 0;
-  if (cuda::device_memory(device.index, &free_b, &total_b)) {
+  if (cuda_device_memory(device.index, &free_b, &total_b)) {
     m.free_bytes = free_b;
     m.total_bytes = total_b;
     m.known = true;
   }
-#endif
   return m;
 }
 
