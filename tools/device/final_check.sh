@@ -25,10 +25,10 @@ STEPS=${STEPS:-"session quant serve"}
 for s in $STEPS; do
   case $s in
     session)
-      step session 300 tools/device/session_check.sh --random-weights --layers 6 --tokens 4096 --decode-steps 32 --reps 3
+      step session ${SESSION_LIMIT:-300} tools/device/session_check.sh --random-weights --layers 6 --tokens 4096 --decode-steps 32 --reps 3
       grep -v -E "^what|replica|prefill lightning|prefill MoE|memory:" "$OUT/session/summary.txt" ;;
     quant)
-      step quant 150 tools/device/quant_bench.sh
+      step quant ${QUANT_LIMIT:-150} tools/device/quant_bench.sh
       tail -22 "$OUT/quant/stdout.log" ;;
     sweep)
       step sweep 240 tools/device/quant_sweep.sh

@@ -4,7 +4,7 @@
 # test with MVL_REQUIRE_GPU=1, then times the model path (`minimax-vl bench --random-weights`)
 # for a base tree carried in .base/ and for this tree, alternating, on the same GPU.
 #   carry: .stb .pcre2 .base    (see tools/device/prepare_carry.sh)
-#   tools/device/session_check.sh [BENCH_ARGS...]
+#   [ROUNDS=N] tools/device/session_check.sh [BENCH_ARGS...]   (N base/this bench pairs, default 2)
 # Leaves under $OUT: gpu.txt, configure/build logs, ctest.log, bench_{base,this}_N.log, summary.txt.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -57,7 +57,7 @@ if [ -d "$ROOT/.base" ]; then
     cmake --build "$BB" -j"$(nproc)" --target minimax-vl > "$OUT/build_base.log" 2>&1 ||
     { echo "base build failed" | tee -a "$S"; tail -20 "$OUT/build_base.log"; }
   echo "base build: $((SECONDS - t1)) s ($(cat "$ROOT/.base/BASE_COMMIT" 2>/dev/null))" | tee -a "$S"
-  for i in 1 2; do
+  for i in $(seq 1 "${ROUNDS:-2}"); do
     for which in base this; do
       cli=$B/app/minimax-vl
       [ $which = base ] && cli=$BB/app/minimax-vl
