@@ -53,6 +53,7 @@ import transformers.models.minimax.modeling_minimax as mm  # noqa: E402
 from transformers import MiniMaxForCausalLM  # noqa: E402
 
 import make_text_goldens as tg  # noqa: E402  (patch_reference, make_config, CONFIGS)
+from make_text_bf16_golden import rebuild_decay  # noqa: E402  (decay buffers from the patched slopes)
 
 CONFIG_NAMES = ["l3s1_hd32_b16", "s1l2_hd16_b12"]
 TEXT_GOLDEN = "tests/golden/text"
@@ -106,15 +107,6 @@ class UnfusedExperts(nn.Module):
 def unfuse_experts(model):
     for layer in model.model.layers:
         layer.mlp.experts = UnfusedExperts(layer.mlp.experts)
-
-
-def rebuild_decay(model):
-    for layer in model.model.layers:
-        a = layer.self_attn
-        if isinstance(a, mm.MiniMaxLightningAttention):
-            s = a.get_slope_rate()
-            qd, kd, dd = a.decay_factors(s)
-            a.slope_rate.copy_(s); a.query_decay.copy_(qd); a.key_decay.copy_(kd); a.diagonal_decay.copy_(dd)
 
 
 def load_reference(c, released_dir):
