@@ -12,6 +12,7 @@
 #include "kernels/bench/timing.h"
 #include "kernels/core/error.h"
 #include "kernels/cuda/context.h"
+#include "kernels/cuda/fp8_gemm.h"
 #include "kernels/cuda/moe.h"
 #include "kernels/cuda/quant.h"
 #include "kernels/cuda/storage.h"
@@ -111,7 +112,9 @@ std::vector<StackBenchRow> run_quant_moe_bench(const QuantMoeBenchOptions& o) {
     if (f == WeightFormat::plain) pre_bf16 = pre;
     std::snprintf(note, sizeof note, "%.2fx our bf16 prefill (%s)", pre_bf16 / pre,
                   f == WeightFormat::plain ? "cuBLASLt per expert"
-                                           : "dequant to bf16 + cuBLASLt; no FP8 wgmma yet");
+                  : f == WeightFormat::fp8_e4m3 && fp8_gemm_available(ctx)
+                      ? "per-token e4m3 activations + cuBLASLt FP8 GEMM per expert"
+                      : "dequant to bf16 + cuBLASLt per expert");
     rows.push_back(
         {"moe prefill T=" + std::to_string(T) + " " + name, pre, prefill_flops / gemm * 1e3, note});
   }

@@ -44,21 +44,26 @@ struct QmoeTuned {
   static constexpr int kGuWarps = 8, kGuRows = 1, kGuUnroll = 4, kGuPipe = 0;
   static constexpr int kDnWarps = 8, kDnUnroll = 6, kDnPipe = 0;
   static constexpr int kTok = 4, kTok1MaxN = 1;
+  // The n <= kTok1MaxN instances: u2 / u2 measured best at n = 1 (H100 sweep, session 6: the layer
+  // at 1.04x its bytes floor, vs 1.14x with the n > 1 unrolls); keep quant_moe_sweep_variants.cuh's
+  // `true` flags in step.
+  static constexpr int kGu1Unroll = 2, kDn1Unroll = 2;
 };
 template <>
 struct QmoeTuned<kI4> {
   static constexpr int kGuWarps = 8, kGuRows = 1, kGuUnroll = 3, kGuPipe = 0;
   static constexpr int kDnWarps = 8, kDnUnroll = 3, kDnPipe = 0;
   static constexpr int kTok = 4, kTok1MaxN = 1;
+  static constexpr int kGu1Unroll = 3, kDn1Unroll = 3;
 };
 
 template <int F>
 void launch_decode(const Context& ctx, const qmoe::DecodeArgs& a) {
   using T = QmoeTuned<F>;
   if (a.n <= T::kTok1MaxN) {
-    qmoe::launch_gate_up<F, T::kGuWarps, 1, T::kGuUnroll, T::kGuRows, T::kGuPipe>(a, ctx.stream());
+    qmoe::launch_gate_up<F, T::kGuWarps, 1, T::kGu1Unroll, T::kGuRows, T::kGuPipe>(a, ctx.stream());
     MVL_CUDA_CHECK_LAUNCH();
-    qmoe::launch_down<F, T::kDnWarps, 1, T::kDnUnroll, T::kDnPipe>(a, ctx.stream());
+    qmoe::launch_down<F, T::kDnWarps, 1, T::kDn1Unroll, T::kDnPipe>(a, ctx.stream());
   } else {
     qmoe::launch_gate_up<F, T::kGuWarps, T::kTok, T::kGuUnroll, T::kGuRows, T::kGuPipe>(
         a, ctx.stream());
