@@ -10,20 +10,8 @@
 namespace mvl::cpu {
 
 namespace {
-// f32 dot product with 8 independent partial sums (a fixed order, so results are
-// deterministic); lets the compiler vectorise without -ffast-math and is, if anything,
-// more accurate than one running sum.
-inline float dot_f32(const float* a, const float* b, int64_t n) {
-  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t k = 0;
-  for (; k + 8 <= n; k += 8)
-    for (int j = 0; j < 8; ++j) acc[j] += a[k + j] * b[k + j];
-  float tail = 0.0f;
-  for (; k < n; ++k) tail += a[k] * b[k];
-  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + tail;
-}
-
-// dot_f32 with b read as bf16 in place: the same products and additions in the same order
+// The f32 dot product (dot_f32, below: 8 independent partial sums in a fixed order) with b read
+// as bf16 in place: the same products and additions in the same order
 // (bf16 -> f32 is exact), so the same result, without widening the row into a buffer first.
 // For one input row (a decode step) the widening pass cost as much as the dot itself.
 inline float dot_bf16(const float* a, const uint16_t* b, int64_t n) {
@@ -35,6 +23,7 @@ inline float dot_bf16(const float* a, const uint16_t* b, int64_t n) {
   for (; k < n; ++k) tail += a[k] * bf16_to_f32(b[k]);
   return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + tail;
 }
+
 // dot_f32 of R input rows with one weight row: each row's products and additions are dot_f32's,
 // in the same order, so every result is bit-identical to dot_f32 (a test holds it to that). The
 // weight is read once for the R rows and R x 8 sums are in flight instead of 8: dot_f32 alone
@@ -69,9 +58,14 @@ inline void dot_rows_f32(const float* a, int64_t lda, const float* b, int64_t n,
   }
 }
 
-// dot_bf16 of one input row with R consecutive bf16 weight rows (a decode step's GEMV): each
-// output's products and additions are dot_bf16's, in the same order (bit-identical), with x
-// read once for the R rows and R x 8 sums in flight.
+// f32 dot product with 8 independent partial sums (a fixed order, so results are deterministic,
+// and, if anything, more accurate than one running sum): one row of dot_rows_f32.
+inline float dot_f32(const float* a, const float* b, int64_t n) {
+  float out = 0.0f;
+  dot_rows_f32<1>(a, n, b, n, &out, 1);
+  return out;
+}
+
 constexpr int kRowBlock = 4;
 
 }  // namespace
