@@ -2,7 +2,7 @@
 # A session's closing GPU call in one command: session_check.sh (build, every gpu test, model
 # decode base vs this), then quant_bench.sh (issue 17 rows) and serve_batch.sh (issue 19/21
 # batching rows) on the same build-device/; `sweep` (quant_sweep.sh: the quantized-MoE decode
-# tilings, issue 17) runs only when STEPS names it. Each step's logs go to $OUT/<step>/; they are
+# tilings, issue 17) and `golden` (ctest -L golden on build-device/) run only when STEPS names them. Each step's logs go to $OUT/<step>/; they are
 # packed into $OUT/logs.tar.gz (the device tool returns only a few files per call) and the
 # summaries are printed.
 #   carry: .stb .pcre2 .httplib .base   (tools/device/prepare_carry.sh fills them)
@@ -30,6 +30,10 @@ for s in $STEPS; do
     quant)
       step quant ${QUANT_LIMIT:-150} tools/device/quant_bench.sh
       tail -22 "$OUT/quant/stdout.log" ;;
+    golden)  # the reference comparisons (ctest -L golden: CPU goldens and the quantization
+             # accuracy golden) on the GPU machine, on session's build-device/
+      step golden ${GOLDEN_LIMIT:-200} bash -c "cd '$ROOT/build-device' && ctest -L golden -j8 --output-on-failure -V"
+      grep -E "tests passed|tests failed|Total Test time|ratio|logits relative|^ *[0-9]+: +(layer|logits|embed)" "$OUT/golden/stdout.log" | head -60 ;;
     sweep)
       step sweep 240 tools/device/quant_sweep.sh
       grep -A40 -i "best passing" "$OUT/sweep/quant_sweep.txt" 2>/dev/null | head -60 ||
@@ -37,7 +41,7 @@ for s in $STEPS; do
     serve)
       step serve 200 tools/device/serve_batch.sh "${1:-2}"
       cat "$OUT/serve/summary.txt" 2>/dev/null | head -60 ;;
-    *) echo "final_check: unknown step '$s' (session, quant, sweep, serve)" >&2 ;;
+    *) echo "final_check: unknown step '$s' (session, quant, golden, sweep, serve)" >&2 ;;
   esac
 done
 (cd "$OUT" && tar -czf logs.tar.gz $STEPS && rm -rf $STEPS)
