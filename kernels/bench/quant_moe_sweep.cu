@@ -288,8 +288,8 @@ int run(int argc, char** argv) {
                           time_ms([&] { run_base(F, base, st, false, true); }), floor_dn, Diff{},
                           false});
       for (const Variant& v : vs) {
-        if ((v.tok > 1 && n == 1) || (v.tok == 1 && n > 8)) continue;
-        const bool product = v.product && (v.tok == 1) == (n <= kProductTok1MaxN);
+        if (!v.any_n && ((v.tok > 1 && n == 1) || (v.tok == 1 && n > 8))) continue;
+        const bool product = v.product && (v.any_n || (v.tok == 1) == (n <= kProductTok1MaxN));
         qmoe::DecodeArgs a = base;
         if (v.down)
           a.out = o_v;  // reads the baseline's h

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kernels/cuda/quant_moe_decode.cuh"
+#include "kernels/cuda/quant_moe_int4.cuh"
 
 namespace mvl::cuda::sweep {
 
@@ -21,6 +22,7 @@ struct Variant {
   int tok = 1;           // tokens per pass (run at n = 1 when 1, at n > 1 otherwise)
   bool product = false;  // the configuration quant_moe.cu runs for this format and tok
   void (*launch)(const qmoe::DecodeArgs&, cudaStream_t) = nullptr;
+  bool any_n = false;  // runs at every n (the int4 tensor-core kernels: 8 tokens per mma)
 };
 
 std::vector<Variant> variants_int8();

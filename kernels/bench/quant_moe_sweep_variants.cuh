@@ -45,18 +45,38 @@ std::vector<Variant> variants_bytes() {
           dn<F, 8, 4, 3, 1>()};
 }
 
-// int4 (32 weights a chunk). Product: gu (8, u3, r1), dn (8, u3), kTok 4.
+// The int4 tensor-core kernels (quant_moe_int4.cuh): KS warps per 16-row tile, U groups in
+// flight per warp; every n (8 tokens per pass).
+template <int KS, int U>
+Variant gu_mma(bool product = false) {
+  return {"gu mma k" + std::to_string(KS) + " u" + std::to_string(U), false, 1, product,
+          &qmoe::launch_gate_up_i4<KS, U>, true};
+}
+template <int KS, int U>
+Variant dn_mma(bool product = false) {
+  return {"dn mma k" + std::to_string(KS) + " u" + std::to_string(U), true, 1, product,
+          &qmoe::launch_down_i4<KS, U>, true};
+}
+
+// int4 (32 weights a chunk). Product: the tensor-core kernels, gu (k4, u2), dn (k6, u2)
+// (QmoeTuned<kI4>::kMma...); the CUDA-core tilings below, for comparison, are not run by the
+// product at the released shapes.
 // (A template so that only the int4 translation unit instantiates these kernels.)
 template <int F>
 std::vector<Variant> variants_nibbles() {
-  return {gu<F, 8, 1, 3, 1>(true), gu<F, 4, 1, 3, 1>(), gu<F, 8, 1, 2, 1>(), gu<F, 8, 1, 6, 1>(),
-          gu<F, 8, 1, 3, 2>(), gu<F, 8, 1, 2, 2>(), gu<F, 4, 1, 3, 2>(), dn<F, 8, 1, 3>(true),
+  return {gu_mma<4, 2>(true), gu_mma<2, 2>(), gu_mma<1, 4>(), gu_mma<4, 1>(), gu_mma<4, 3>(),
+          gu_mma<8, 1>(), gu_mma<6, 2>(), gu_mma<8, 2>(), dn_mma<8, 2>(), dn_mma<8, 1>(),
+          dn_mma<4, 2>(), dn_mma<6, 2>(true), dn_mma<12, 1>(), dn_mma<8, 3>(), dn_mma<4, 3>(),
+          dn_mma<12, 2>(), dn_mma<16, 1>(),
+          // the CUDA-core kernels of quant_moe_decode.cuh
+          gu<F, 8, 1, 3, 1>(), gu<F, 4, 1, 3, 1>(), gu<F, 8, 1, 2, 1>(), gu<F, 8, 1, 6, 1>(),
+          gu<F, 8, 1, 3, 2>(), gu<F, 8, 1, 2, 2>(), gu<F, 4, 1, 3, 2>(), dn<F, 8, 1, 3>(),
           dn<F, 4, 1, 3>(), dn<F, 8, 1, 9>(), dn<F, 8, 1, 2>(), dn<F, 16, 1, 3>(),
           // n = 1, the next chunks loaded before the math
           gu<F, 8, 1, 2, 1, 1>(), gu<F, 8, 1, 3, 1, 1>(), dn<F, 8, 1, 3, 1>(), dn<F, 8, 1, 2, 1>(),
           // n > 1
-          gu<F, 8, 2, 3, 1>(), gu<F, 8, 4, 3, 1>(true), gu<F, 8, 8, 3, 1>(), gu<F, 8, 4, 2, 1>(),
-          gu<F, 8, 8, 2, 1>(), dn<F, 8, 2, 3>(), dn<F, 8, 4, 3>(true), dn<F, 8, 8, 3>(),
+          gu<F, 8, 2, 3, 1>(), gu<F, 8, 4, 3, 1>(), gu<F, 8, 8, 3, 1>(), gu<F, 8, 4, 2, 1>(),
+          gu<F, 8, 8, 2, 1>(), dn<F, 8, 2, 3>(), dn<F, 8, 4, 3>(), dn<F, 8, 8, 3>(),
           dn<F, 8, 4, 2>(), dn<F, 8, 8, 2>(), gu<F, 8, 4, 2, 1, 1>(), dn<F, 8, 4, 2, 1>()};
 }
 

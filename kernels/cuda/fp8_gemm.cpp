@@ -30,13 +30,23 @@ namespace mvl::cuda {
 namespace {
 
 constexpr int kFp8PlanTag = 1;  // GemmKey's last field (the bf16 plans of linear.cu use 0)
-// The alignment promised to the heuristic: what cuBLASLt's FP8 rules guarantee us anyway
-// (16-byte rows and pointers); per-expert slices of a buffer are not 256-byte aligned.
-constexpr uint32_t kMinAlign = 16;
+// The alignment promised to the heuristic: at least what cuBLASLt's FP8 rules guarantee us
+// (16-byte rows and pointers), and up to the 256 its default assumes where the call's code and
+// output pointers have it (plan_align): at the released shapes every per-expert slice does, and
+// a plan made for 16 may exclude the fastest kernels. Plans are cached per alignment.
+constexpr uint32_t kMinAlign = 16, kMaxAlign = 256;
 constexpr int8_t kFastAccum = 0;  // see the file comment
 
 bool aligned16(const void* p) {
   return reinterpret_cast<uintptr_t>(p) % 16 == 0;
+}
+
+// The largest power of two <= kMaxAlign dividing the three addresses (>= kMinAlign when they
+// are 16-byte aligned).
+uint32_t plan_align(const void* xq, const void* wq, const void* y) {
+  const uintptr_t bits = reinterpret_cast<uintptr_t>(xq) | reinterpret_cast<uintptr_t>(wq) |
+                         reinterpret_cast<uintptr_t>(y) | kMaxAlign;
+  return static_cast<uint32_t>(bits & (~bits + 1));
 }
 
 // The descriptors for one shape, with the scale pointers of the first call set (the heuristic
@@ -44,7 +54,7 @@ bool aligned16(const void* p) {
 // `why` says which.
 std::shared_ptr<Context::GemmPlan> make_fp8_plan(const Context& ctx, int64_t n, int64_t in,
                                                  int64_t out, const float* sx, const float* sw,
-                                                 std::string* why) {
+                                                 uint32_t align, std::string* why) {
   auto p = std::make_shared<Context::GemmPlan>();
   cublasStatus_t s = CUBLAS_STATUS_SUCCESS;
   auto ok = [&](cublasStatus_t r, const char* what) {
@@ -73,7 +83,7 @@ std::shared_ptr<Context::GemmPlan> make_fp8_plan(const Context& ctx, int64_t n, 
       !ok(cublasLtMatrixLayoutCreate(&p->d, CUDA_R_16BF, out, n, out), "layout D (bf16)"))
     return nullptr;
   bool found = false;
-  s = pick_gemm_algo(ctx, *p, kMinAlign, &found);
+  s = pick_gemm_algo(ctx, *p, align, &found);
   if (s != CUBLAS_STATUS_SUCCESS || !found) {
     *why = fmt::format(
         "the heuristic offers no e4m3 x e4m3 -> bf16 algorithm with OUTER_VEC_32F scales for "
@@ -84,16 +94,16 @@ std::shared_ptr<Context::GemmPlan> make_fp8_plan(const Context& ctx, int64_t n, 
   return p;
 }
 
-// The cached plan for (n, in, out), made on first use; null (also cached, and logged once) when
-// there is none.
+// The cached plan for (n, in, out) at pointer alignment `align`, made on first use; null (also
+// cached, and logged once) when there is none.
 Context::GemmPlan* fp8_plan(const Context& ctx, int64_t n, int64_t in, int64_t out, const float* sx,
-                            const float* sw) {
-  const Context::GemmKey key{n, in, out, 1, 0, kFp8PlanTag};
+                            const float* sw, uint32_t align) {
+  const Context::GemmKey key{n, in, out, static_cast<int>(align), 0, kFp8PlanTag};
   auto& cache = ctx.gemm_plans();
   auto it = cache.find(key);
   if (it == cache.end()) {
     std::string reason;
-    it = cache.emplace(key, make_fp8_plan(ctx, n, in, out, sx, sw, &reason)).first;
+    it = cache.emplace(key, make_fp8_plan(ctx, n, in, out, sx, sw, align, &reason)).first;
     if (!it->second) MVL_LOG_WARN("cuda::fp8_gemm: {}; this shape takes the bf16 path", reason);
   }
   return it->second.get();
@@ -158,7 +168,7 @@ bool probe(const Context& ctx, std::string* why) {
   // Not through the plan cache: this shape is never used again, and a device without FP8
   // GEMMs should say so once (fp8_gemm_available's line), not also per shape.
   const std::shared_ptr<Context::GemmPlan> p =
-      make_fp8_plan(ctx, n, in, out, dsx.data<float>(), dsw.data<float>(), why);
+      make_fp8_plan(ctx, n, in, out, dsx.data<float>(), dsw.data<float>(), kMinAlign, why);
   if (!p || !run_plan(ctx, *p, xp, dsx.data<float>(), wp, dsw.data<float>(), dy.data(), why))
     return false;
   std::vector<uint16_t> got(n * out);
@@ -209,13 +219,15 @@ bool fp8_gemm(const Context& ctx, const uint8_t* xq, const float* sx, const uint
             "aligned codes and output (cuBLASLt's FP8 rules)",
             n, in, out);
   if (n == 0) return true;
-  Context::GemmPlan* p = fp8_plan(ctx, n, in, out, sx, sw);
+  const uint32_t align = plan_align(xq, wq, y);
+  Context::GemmPlan* p = fp8_plan(ctx, n, in, out, sx, sw, align);
   if (!p) return false;
   std::string why;
   if (run_plan(ctx, *p, xq, sx, wq, sw, y, &why)) return true;
   MVL_LOG_WARN("cuda::fp8_gemm: n={} in={} out={}: {}; this shape takes the bf16 path", n, in, out,
                why);
-  ctx.gemm_plans()[Context::GemmKey{n, in, out, 1, 0, kFp8PlanTag}] = nullptr;
+  ctx.gemm_plans()[Context::GemmKey{n, in, out, static_cast<int>(align), 0, kFp8PlanTag}] =
+      nullptr;
   return false;
 }
 
@@ -244,7 +256,7 @@ bool fp8_linear(const Context& ctx, const Tensor& x, const QuantMatrix& w, int64
   // Shapes outside cuBLASLt's FP8 rules take the caller's bf16 path; so does one without an
   // FP8 algorithm, asked before quantizing so that it costs nothing.
   if (w.in % 16 != 0 || rows % 8 != 0 || !aligned16(wq) || !aligned16(y.data())) return false;
-  if (!fp8_plan(ctx, n, w.in, rows, sx, sw)) return false;
+  if (!fp8_plan(ctx, n, w.in, rows, sx, sw, plan_align(xq, wq, y.data()))) return false;
   quantize_rows(ctx, x, WeightFormat::fp8_e4m3, xq, sx, nullptr);
   return fp8_gemm(ctx, xq, sx, wq, sw, y.data(), n, w.in, rows);
 }

@@ -65,9 +65,15 @@ void moe_prefill(const Context& ctx, const Tensor& x, const Tensor& router, int6
 // (xe bf16 [c, D] = expert e's gathered token rows, ye bf16 [c, 2F]), down(e, he, ye) writes
 // ye = he . w2_e^T (he bf16 [c, F], ye bf16 [c, D]); all contiguous slices of moe_prefill's
 // scratch, c >= 1. Called in moe_prefill's order (all gate_up in ascending e, then all down).
+// rows_hook, when set, is called once before the gate_up calls with all gathered rows (xs bf16
+// [2n, D], expert e's at [offsets[e], offsets[e + 1]), offsets a device array of E + 1) and once
+// before the down calls with all SwiGLU rows (h bf16 [2n, F], same offsets): the FP8 path
+// quantizes them there in one launch each, so that nothing runs between the experts' GEMMs.
 using ExpertGemmFn = std::function<void(int64_t e, const Tensor& x_rows, const Tensor& y_rows)>;
+using ExpertRowsFn = std::function<void(const Tensor& rows, const int32_t* offsets)>;
 void moe_prefill(const Context& ctx, const Tensor& x, const Tensor& router, int64_t F,
-                 const ExpertGemmFn& gate_up, const ExpertGemmFn& down, const Tensor& out);
+                 const ExpertGemmFn& gate_up, const ExpertGemmFn& down, const Tensor& out,
+                 const ExpertRowsFn& rows_hook = {});
 
 // The f32 generic path (moe_f32.cu; f32 activations, f32|bf16 weights): routing, then one call
 // per expert.

@@ -108,7 +108,8 @@ void moe_prefill(const Context& ctx, const Tensor& x, const Tensor& router, int6
 }
 
 void moe_prefill(const Context& ctx, const Tensor& x, const Tensor& router, int64_t F,
-                 const ExpertGemmFn& gate_up, const ExpertGemmFn& down, const Tensor& out) {
+                 const ExpertGemmFn& gate_up, const ExpertGemmFn& down, const Tensor& out,
+                 const ExpertRowsFn& rows_hook) {
   const int64_t n = x.dim(0), D = x.dim(1), E = router.dim(0);
   const int64_t na = n * kTopK;
   if (n == 0) return;
@@ -151,11 +152,13 @@ void moe_prefill(const Context& ctx, const Tensor& x, const Tensor& router, int6
   Tensor gu = scratch.take({na, 2 * F}, DType::bf16);
   Tensor h = scratch.take({na, F}, DType::bf16);
   Tensor ys = scratch.take({na, D}, DType::bf16);
+  if (rows_hook) rows_hook(xs, off_p);
   for (int64_t e = 0; e < E; ++e) {
     const int64_t b = off[e], c = off[e + 1] - off[e];
     if (c > 0) gate_up(e, xs.slice(0, b, b + c), gu.slice(0, b, b + c));
   }
   swiglu(ctx, gu, h);
+  if (rows_hook) rows_hook(h, off_p);
   for (int64_t e = 0; e < E; ++e) {
     const int64_t b = off[e], c = off[e + 1] - off[e];
     if (c > 0) down(e, h.slice(0, b, b + c), ys.slice(0, b, b + c));

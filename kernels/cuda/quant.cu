@@ -201,6 +201,28 @@ __global__ void __launch_bounds__(256)
   }
 }
 
+// quantize_rows' fp8 math on bf16 rows, a CTA per row, group e's scales from
+// quant_group_scale_start (quant.h).
+__global__ void __launch_bounds__(256)
+    quantize_rows_fp8_grouped_kernel(const bf16* __restrict__ x, int64_t in,
+                                     const int32_t* __restrict__ offsets, int E,
+                                     uint8_t* __restrict__ codes, float* __restrict__ scales) {
+  __shared__ float red[32];
+  const int64_t r = blockIdx.x;
+  int e = 0;
+  while (e < E - 1 && offsets[e + 1] <= r) ++e;
+  const bf16* xr = x + r * in;
+  float amax = 0.f;
+  for (int64_t k = threadIdx.x; k < in; k += blockDim.x) amax = fmaxf(amax, fabsf(to_f(xr[k])));
+  amax = block_max_seq(amax, red);
+  const float s = __fdiv_rn(amax, 448.0f);
+  if (threadIdx.x == 0) scales[quant_group_scale_start(offsets[e], e) + (r - offsets[e])] = s;
+  for (int64_t k = threadIdx.x; k < in; k += blockDim.x) {
+    const float v = s > 0 ? __fdiv_rn(to_f(xr[k]), s) : 0.f;
+    codes[r * in + k] = __nv_cvt_float_to_fp8(v, __NV_SATFINITE, __NV_E4M3);
+  }
+}
+
 template <int TOK, typename XT, typename YT>
 void launch_gemv_tok(const Context& ctx, const XT* x, const QuantMatrix& w, YT* y, int n) {
   const dim3 grid(static_cast<unsigned>((w.rows + kGemvWarps - 1) / kGemvWarps),
@@ -263,6 +285,20 @@ void quantize_rows(const Context& ctx, const Tensor& w, WeightFormat f, uint8_t*
   if (f == WeightFormat::int8) go(std::integral_constant<int, kI8>{});
   if (f == WeightFormat::fp8_e4m3) go(std::integral_constant<int, kF8>{});
   if (f == WeightFormat::int4) go(std::integral_constant<int, kI4>{});
+  MVL_CUDA_CHECK_LAUNCH();
+}
+
+void quantize_rows_fp8_grouped(const Context& ctx, const Tensor& x, const int32_t* offsets,
+                               int64_t E, uint8_t* codes, float* scales) {
+  MVL_CHECK(x.device().is_cuda() && x.is_contiguous() && x.dtype() == DType::bf16 &&
+                x.ndim() == 2 && E >= 1 && offsets && codes && scales,
+            invalid_argument,
+            "cuda::quantize_rows_fp8_grouped: need contiguous bf16 device rows [n, in] and {} "
+            "group offsets, got {}",
+            E, x.str());
+  if (x.dim(0) == 0) return;
+  quantize_rows_fp8_grouped_kernel<<<static_cast<unsigned>(x.dim(0)), 256, 0, ctx.stream()>>>(
+      static_cast<const bf16*>(x.data()), x.dim(1), offsets, static_cast<int>(E), codes, scales);
   MVL_CUDA_CHECK_LAUNCH();
 }
 

@@ -35,6 +35,18 @@ int64_t quant_row_scales(WeightFormat f, int64_t in);  // scales (and zeros) per
 void quantize_rows(const Context& ctx, const Tensor& w, WeightFormat f, uint8_t* codes,
                    float* scales, float* zeros);
 
+// quantize_rows' per-row e4m3 math (fp8 activations of the FP8 prefill GEMMs) for the gathered
+// rows of a grouped GEMM in one launch: x bf16 [n, in] contiguous, rows [offsets[e],
+// offsets[e + 1]) form group e (offsets: device, E + 1 entries, offsets[E] = n). Row r's codes at
+// codes + r * in, as quantize_rows; group e's scales start at quant_group_scale_start(offsets[e],
+// e), a multiple of 4 floats (each group's scale vector 16-byte aligned for cuBLASLt), so scales
+// needs n + 3 * E floats.
+constexpr int64_t quant_group_scale_start(int64_t row0, int64_t e) {
+  return (row0 + 3 * e + 3) / 4 * 4;
+}
+void quantize_rows_fp8_grouped(const Context& ctx, const Tensor& x, const int32_t* offsets,
+                               int64_t E, uint8_t* codes, float* scales);
+
 // out (device bf16, row-major [rows, in]) = the dequantized rows [row0, row0 + rows) of w.
 void dequantize_bf16(const Context& ctx, const QuantMatrix& w, int64_t row0, int64_t rows,
                      void* out);

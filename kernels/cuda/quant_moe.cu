@@ -1,6 +1,7 @@
 // The MoE block with weight-only quantized experts (int8, fp8 e4m3, int4 g128), bf16
 // activations. Decode (n <= 64): moe.cu's router GEMV + one-CTA route/sort (moe_decode_route),
-// then two grouped kernels over the active experts (quant_moe_decode.cuh) that read each touched
+// then two grouped kernels over the active experts (quant_moe_decode.cuh; int4 on the tensor
+// cores, quant_moe_int4.cuh) that read each touched
 // expert's codes once per kTok of its tokens: gate/up (a warp per ROWS outputs j of expert e:
 // gate rows j and up rows F + j, 16-byte code chunks dequantized in registers, f32 dots,
 // h = bf16(silu(bf16 g)) * bf16 u as moe.cu) and down (a warp per output row i walks the active
@@ -9,7 +10,8 @@
 // in QmoeTuned below; down uses WARPS * 256 B of shared memory. Prefill: moe.cu's permute +
 // per-expert cuBLASLt GEMMs, each active expert dequantized to bf16 just before its GEMM (one
 // reused buffer per projection); fp8 experts instead run FP8 tensor-core GEMMs on per-token
-// e4m3 activations (fp8_gemm.h) where cuBLASLt offers them (reference:
+// e4m3 activations (fp8_gemm.h; all rows quantized in one launch before the experts' GEMMs)
+// where cuBLASLt offers them (reference:
 // cpu::linear_fp8_activations; tests/gpu/fp8_gemm_cuda_test).
 // CPU reference: cpu::moe_experts on the dequantized weights (kernels/cpu/moe.cpp via
 // ops::moe_experts); test: tests/gpu/quant_cuda_test.cpp.
@@ -22,6 +24,7 @@
 #include "kernels/cuda/quant.cuh"
 #include "kernels/cuda/quant.h"
 #include "kernels/cuda/quant_moe_decode.cuh"
+#include "kernels/cuda/quant_moe_int4.cuh"
 #include "kernels/cuda/storage.h"
 
 namespace mvl::cuda {
@@ -49,8 +52,14 @@ struct QmoeTuned {
   // `true` flags in step.
   static constexpr int kGu1Unroll = 2, kDn1Unroll = 2;
 };
+// int4: the tensor-core kernels of quant_moe_int4.cuh at every n when D and F are whole
+// 128-groups (KS warps per 16-row tile, U groups in flight per warp; the sweep's "mma" rows),
+// else the CUDA-core kernels below (1.53-1.76x the bytes floor at n = 1: issue-bound, see
+// quant_moe_int4.cuh).
 template <>
 struct QmoeTuned<kI4> {
+  static constexpr bool kMma = true;
+  static constexpr int kMmaGuKs = 4, kMmaGuU = 2, kMmaDnKs = 6, kMmaDnU = 2;
   static constexpr int kGuWarps = 8, kGuRows = 1, kGuUnroll = 3, kGuPipe = 0;
   static constexpr int kDnWarps = 8, kDnUnroll = 3, kDnPipe = 0;
   static constexpr int kTok = 4, kTok1MaxN = 1;
@@ -60,6 +69,15 @@ struct QmoeTuned<kI4> {
 template <int F>
 void launch_decode(const Context& ctx, const qmoe::DecodeArgs& a) {
   using T = QmoeTuned<F>;
+  if constexpr (F == kI4) {
+    if (T::kMma && qmoe::i4_mma_fits(a.D, a.F)) {
+      qmoe::launch_gate_up_i4<T::kMmaGuKs, T::kMmaGuU>(a, ctx.stream());
+      MVL_CUDA_CHECK_LAUNCH();
+      qmoe::launch_down_i4<T::kMmaDnKs, T::kMmaDnU>(a, ctx.stream());
+      MVL_CUDA_CHECK_LAUNCH();
+      return;
+    }
+  }
   if (a.n <= T::kTok1MaxN) {
     qmoe::launch_gate_up<F, T::kGuWarps, 1, T::kGu1Unroll, T::kGuRows, T::kGuPipe>(a, ctx.stream());
     MVL_CUDA_CHECK_LAUNCH();
@@ -138,10 +156,11 @@ void quant_moe_forward(const Context& ctx, const Tensor& x, const QuantMoeWeight
     return;
   }
   // Prefill. fp8 weights where cuBLASLt runs FP8 GEMMs with per-token scales (asked once per
-  // context, fp8_gemm_available): each expert's activation rows (x, then the SwiGLU output h)
-  // quantized per row to e4m3 and its GEMMs on the FP8 tensor cores. Otherwise, and for any
-  // shape without an FP8 algorithm, each active expert's weights dequantized to bf16 right
-  // before a bf16 GEMM (one reused buffer per projection).
+  // context, fp8_gemm_available): all gathered activation rows (x, then the SwiGLU output h)
+  // quantized per row to e4m3 in one launch each (quantize_rows_fp8_grouped, from moe_prefill's
+  // rows hook), then each expert's GEMM on the FP8 tensor cores back to back, nothing launched
+  // between them. Otherwise, and for any shape without an FP8 algorithm, each active expert's
+  // weights dequantized to bf16 right before a bf16 GEMM (one reused buffer per projection).
   Tensor b13, b2;
   const auto bf16_gate_up = [&](int64_t e, const Tensor& xe, const Tensor& ye) {
     if (!b13.defined()) b13 = empty({2 * F, D}, DType::bf16, ctx);
@@ -153,20 +172,38 @@ void quant_moe_forward(const Context& ctx, const Tensor& x, const QuantMoeWeight
     dequantize_bf16(ctx, w.w2, e * D, D, b2.data());
     gemm_raw(ctx, he.data(), b2.data(), ye.data(), true, he.dim(0), F, D);
   };
-  if (w.w13.format != WeightFormat::fp8_e4m3 || !fp8_gemm_available(ctx)) {
+  // fp8_gemm's shape rules (in % 16, out % 8) for both projections.
+  if (w.w13.format != WeightFormat::fp8_e4m3 || D % 16 != 0 || F % 16 != 0 ||
+      !fp8_gemm_available(ctx)) {
     moe_prefill(ctx, x, w.router, F, bf16_gate_up, bf16_down, out);
     return;
   }
-  const Fp8Rows act = fp8_rows(ctx, n, std::max(D, F));  // an expert has at most n tokens
+  // e4m3 codes of every gathered row (row r at r * in, in = D for x, F for h) and the per-row
+  // scales, 16-byte aligned per expert (quant_group_scale_start).
+  const Tensor codes = empty({na * std::max(D, F)}, DType::u8, ctx);
+  const Tensor scales = empty({na + 3 * E + 4}, DType::f32, ctx);
+  auto* cq = static_cast<uint8_t*>(codes.data());
+  auto* sq = static_cast<float*>(scales.data());
+  const char* rows_base = nullptr;  // the rows the hook quantized last (xs, then h)
+  const auto fp8_expert = [&](int64_t e, const Tensor& xe, const Tensor& ye, const QuantMatrix& m,
+                              int64_t in, int64_t out_rows) {
+    const int64_t b = (static_cast<const char*>(xe.data()) - rows_base) / (in * 2);
+    return fp8_gemm(ctx, cq + b * in, sq + quant_group_scale_start(b, e), m.codes + e * out_rows * in,
+                    m.scales + e * out_rows, ye.data(), xe.dim(0), in, out_rows);
+  };
   moe_prefill(
       ctx, x, w.router, F,
       [&](int64_t e, const Tensor& xe, const Tensor& ye) {
-        if (!fp8_linear(ctx, xe, w.w13, e * 2 * F, 2 * F, ye, act)) bf16_gate_up(e, xe, ye);
+        if (!fp8_expert(e, xe, ye, w.w13, D, 2 * F)) bf16_gate_up(e, xe, ye);
       },
       [&](int64_t e, const Tensor& he, const Tensor& ye) {
-        if (!fp8_linear(ctx, he, w.w2, e * D, D, ye, act)) bf16_down(e, he, ye);
+        if (!fp8_expert(e, he, ye, w.w2, F, D)) bf16_down(e, he, ye);
       },
-      out);
+      out,
+      [&](const Tensor& rows, const int32_t* offsets) {
+        rows_base = static_cast<const char*>(rows.data());
+        quantize_rows_fp8_grouped(ctx, rows, offsets, E, cq, sq);
+      });
 }
 
 }  // namespace mvl::cuda

@@ -15,6 +15,8 @@
 //  - TOK (tokens per pass) is a template parameter: decode at n = 1 runs TOK = 1, which keeps a
 //    handful of accumulators live instead of 16 (int4 gate/up: 163 registers -> 80 at n = 1).
 // Registers/spills per instance: `nvcc -Xptxas -v` (numbers in the commit that tuned them).
+// int4 at shapes of whole 128-groups runs quant_moe_int4.cuh's tensor-core kernels instead (these
+// are issue-bound for int4: ~4 instructions a weight at half int8's bytes).
 // CPU reference: cpu::moe_experts on the dequantized weights; test: tests/gpu/quant_cuda_test.cpp;
 // sweep: kernels/bench/quant_moe_sweep.cu.
 #pragma once
