@@ -283,7 +283,7 @@ __global__ void decode_merge_kernel(const float* __restrict__ part_o,
   float4 acc[D / 128];
 #pragma unroll
   for (int c = 0; c < D / 128; ++c) acc[c] = make_float4(0.f, 0.f, 0.f, 0.f);
-#pragma unroll 4
+#pragma unroll 8  // independent loads: 8 splits per round of L2 latency
   for (int s = 0; s < n; ++s) {
     const float ms = ml[2 * s];
     const float wgt = ms == -INFINITY ? 0.f : exp2f(ms - M);

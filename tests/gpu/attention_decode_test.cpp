@@ -69,9 +69,10 @@ struct Problem {
       }
       double sum = 0;
       for (int j = 0; j < len; ++j) sum += (p[j] = std::exp(p[j] - mx));
-      for (int j = 0; j < len; ++j)
-        for (int c = 0; c < kD; ++c)
-          ref[h * kD + c] += p[j] / sum * vb[(size_t(j) * Hkv + hk) * kD + c];
+      for (int j = 0; j < len; ++j) {
+        const double pj = p[j] / sum;
+        for (int c = 0; c < kD; ++c) ref[h * kD + c] += pj * vb[(size_t(j) * Hkv + hk) * kD + c];
+      }
     }
     plain.assign(size_t(H) * kD, 0.f);
     cpu::AttentionArgs a{qb,
