@@ -6,10 +6,12 @@
 // bound by HBM bandwidth; the design is about keeping enough bytes in flight on every SM:
 //  - GQA packing: one CTA per (sequence, kv head, split) holds the G <= 8 query heads that share
 //    the kv head, so each K/V byte is read once for all of them.
-//  - Split-K: the key range is cut into `splits` pieces (a multiple of 64 keys each) so that
-//    B x Hkv x splits CTAs fill every SM once (one wave of equal-sized CTAs). The grid is sized
-//    from the capacity; the length comes from device memory (kv_lens) and splits past it exit at
-//    once, so a captured graph replays correctly at any length <= capacity.
+//  - Split-K: `splits` is chosen on the host so that B x Hkv x splits CTAs fill every SM once
+//    (one wave of equal-sized CTAs); it does not depend on the length, which may live in device
+//    memory (kv_lens). Each CTA cuts ITS sequence's current length into `splits` pieces of a
+//    multiple of 64 keys (split_size), so a captured graph replays at any length <= capacity with
+//    every split busy (a cache reserved far beyond the length costs nothing); splits past the
+//    length (short sequences) exit at once.
 //  - Streaming: each warp owns every 4th 16-key chunk of its split and streams it with 16-byte
 //    cp.async into a 3-stage landing buffer that is private to each THREAD (a thread only reads
 //    back what it copied itself), so the main loop has no CTA barrier at all; 2 chunks per warp
@@ -47,7 +49,6 @@ constexpr int kChunk = 16;                    // keys per warp step (one m16n8k1
 constexpr int kSplitAlign = kChunk * kWarps;  // split sizes are multiples of this (64 keys)
 constexpr int kStages = 3;                    // landing-buffer depth per thread
 constexpr int kMaxSplits = 256;
-constexpr int kMinSplitKeys = 256;
 constexpr int kRows = 8;  // query heads per CTA (rows 0-7 of the mma A operand)
 
 struct DecodeParams {
@@ -59,7 +60,7 @@ struct DecodeParams {
   int64_t q_b, q_h, k_b, k_t, k_h, v_b, v_t, v_h, o_b, o_h;
   int cap;        // keys addressable in k/v (the cache capacity)
   int fixed_len;  // keys used when kv_lens is null
-  int H, G, splits, split_keys;
+  int H, G, splits;
   float scale_log2;
   float* part_o;   // f32 [B, H, splits, D], un-normalised
   float* part_ml;  // f32 [B, H, splits, 2]: running max (log2 units), row sum
@@ -68,6 +69,12 @@ struct DecodeParams {
 __device__ __forceinline__ int seq_len(const int32_t* kv_lens, int fixed_len, int cap, int b) {
   const int len = kv_lens ? kv_lens[b] : fixed_len;
   return len < 0 ? 0 : (len > cap ? cap : len);
+}
+// Keys per split for a sequence of `len` keys: len / splits rounded up to 64 (>= 64). Splits
+// [0, ceil(len / size)) hold keys; the decode and merge kernels both use this.
+__device__ __forceinline__ int split_size(int len, int splits) {
+  const int per = (len + splits - 1) / splits;
+  return per <= kSplitAlign ? kSplitAlign : (per + kSplitAlign - 1) / kSplitAlign * kSplitAlign;
 }
 
 template <int D>
@@ -81,11 +88,12 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const DecodeParams p) 
 
   const int split = blockIdx.x, hk = blockIdx.y, b = blockIdx.z;
   const int len = seq_len(p.kv_lens, p.fixed_len, p.cap, b);
-  const int key_begin = split * p.split_keys;
+  const int split_keys = split_size(len, p.splits);
+  const int key_begin = split * split_keys;
   // Past the length: nothing to add (the merge only reads splits below the length). With one
   // split the CTA still runs, so an empty sequence writes zeros.
   if (key_begin >= len && p.splits > 1) return;
-  const int key_end = min(len, key_begin + p.split_keys);
+  const int key_end = min(len, key_begin + split_keys);
   const int tid = threadIdx.x, lane = tid & 31, w = tid >> 5, g = lane >> 2, c4 = lane & 3;
   const bf16* kb = p.k + b * p.k_b + hk * p.k_h;
   const bf16* vb = p.v + b * p.v_b + hk * p.v_h;
@@ -267,12 +275,12 @@ template <int D>
 __global__ void decode_merge_kernel(const float* __restrict__ part_o,
                                     const float* __restrict__ part_ml, bf16* o,
                                     const int32_t* kv_lens, int fixed_len, int cap, int H,
-                                    int splits, int split_keys, int64_t o_b, int64_t o_h,
-                                    int rows) {
+                                    int splits, int64_t o_b, int64_t o_h, int rows) {
   const int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
   if (row >= rows) return;
   const int lane = threadIdx.x & 31, b = row / H, h = row % H;
   const int len = seq_len(kv_lens, fixed_len, cap, b);
+  const int split_keys = split_size(len, splits);
   const int n = min(splits, (len + split_keys - 1) / split_keys);
   const float* ml = part_ml + int64_t(row) * splits * 2;
   const float* po = part_o + int64_t(row) * splits * D;
@@ -321,7 +329,7 @@ int flash_decode_splits(const Context& ctx, int64_t B, int64_t Hkv, int64_t capa
   MVL_CUDA_CHECK(
       cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, decode_kernel<D>, kThreads, smem));
   const int64_t slots = int64_t(std::max(per_sm, 1)) * ctx.sm_count();
-  const int64_t by_len = std::max<int64_t>(1, capacity / kMinSplitKeys);
+  const int64_t by_len = std::max<int64_t>(1, (capacity + kSplitAlign - 1) / kSplitAlign);
   return static_cast<int>(std::clamp<int64_t>(slots / std::max<int64_t>(1, B * Hkv), 1,
                                               std::min<int64_t>(by_len, kMaxSplits)));
 }
@@ -372,13 +380,11 @@ void flash_decode(const Context& ctx, const Tensor& q, const Tensor& k, const Te
   p.H = static_cast<int>(Q.H);
   p.G = static_cast<int>(Q.H / K.H);
   p.scale_log2 = scale * 1.4426950408889634f;
-  // Splits from the capacity (not the length, which may live on the device), then the split
-  // size rounded up to 64 keys and the count recomputed so no split starts past the capacity.
-  int want = splits > 0 ? splits : flash_decode_splits(ctx, Q.B, K.H, cap);
-  want = std::clamp(want, 1, kMaxSplits);
-  const int64_t per = (int64_t(std::max(cap, 1)) + want - 1) / want;
-  p.split_keys = static_cast<int>((per + kSplitAlign - 1) / kSplitAlign * kSplitAlign);
-  p.splits = static_cast<int>((std::max(cap, 1) + p.split_keys - 1) / p.split_keys);
+  // The split count from the GPU and the batch (not from the length, which may live on the
+  // device); never more than the capacity has 64-key pieces.
+  const int want = splits > 0 ? splits : flash_decode_splits(ctx, Q.B, K.H, cap);
+  p.splits = static_cast<int>(std::clamp<int64_t>(
+      want, 1, std::min<int64_t>(kMaxSplits, (cap + kSplitAlign - 1) / kSplitAlign)));
   const size_t smem = size_t(kStages) * (2 * (D / 32) + 4 * (D / 64)) * kThreads * 16;
   if (splits > 0)  // (flash_decode_splits sets it otherwise)
     MVL_CUDA_CHECK(cudaFuncSetAttribute(decode_kernel<D>,
@@ -397,8 +403,7 @@ void flash_decode(const Context& ctx, const Tensor& q, const Tensor& k, const Te
   if (p.splits > 1) {
     const int rows = static_cast<int>(Q.B * Q.H), per_block = 4;
     decode_merge_kernel<D><<<(rows + per_block - 1) / per_block, 32 * per_block, 0, ctx.stream()>>>(
-        p.part_o, p.part_ml, p.o, p.kv_lens, p.fixed_len, p.cap, p.H, p.splits, p.split_keys, O.sb,
-        O.sh, rows);
+        p.part_o, p.part_ml, p.o, p.kv_lens, p.fixed_len, p.cap, p.H, p.splits, O.sb, O.sh, rows);
     MVL_CUDA_CHECK_LAUNCH();
   }
 }

@@ -1,9 +1,9 @@
 // Flash-decoding (kernels/cuda/attention_decode.cu, reached through cuda::flash_attention for
 // one query token) against the CPU twin cpu::attention and an fp64 reference: B = 1, 3, 16;
 // lengths 1, 17, 1000, 32768 and lengths that are no multiple of the 16-key chunk, the 64-key
-// split unit or the split size; ragged lengths within a batch; GQA groups 8, 4 and 1; forced
-// split counts (1: no merge; more splits than the length fills: splits that exit at once);
-// and replays of a captured CUDA graph after kv_lens changed on the device. Cache rows past
+// split unit or the split size; ragged lengths within a batch; a cache much longer than the
+// length; GQA groups 8, 4 and 1; forced split counts (1: no merge; more splits than a short
+// sequence fills: splits that exit at once); and replays of a captured CUDA graph after kv_lens changed on the device. Cache rows past
 // each sequence's length hold NaN, so a kernel that reads them fails.
 // Rule (as tests/gpu/attention_test.cpp): err(cuda) <= 3 x err(plain bf16) + 1e-4 against the
 // fp64 reference, where plain bf16 = cpu::attention (f32 scores and softmax) rounded to bf16.
@@ -172,6 +172,7 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"1000 keys", 1, 64, 8, 1000, {1000}, false, 0},
         Case{"32K keys (the bench shape)", 1, 64, 8, 32768, {32768}, false, 0},
         Case{"32K cache, kv_lens one short", 1, 64, 8, 32768, {32767}, true, 0},
+        Case{"4000 keys of a 40000-key cache", 1, 64, 8, 40000, {4000}, true, 0},
         Case{"B=3 ragged over a 32K+ cache", 3, 64, 8, 32800, {32768, 17, 1000}, true, 0},
         Case{"B=3 ragged, short", 3, 64, 8, 1100, {1, 1025, 999}, true, 0},
         Case{"B=16 ragged", 16, 64, 8, 4096, ragged16(), true, 0},
