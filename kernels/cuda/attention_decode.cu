@@ -384,7 +384,8 @@ void flash_decode(const Context& ctx, const Tensor& q, const Tensor& k, const Te
   // device); never more than the capacity has 64-key pieces.
   const int want = splits > 0 ? splits : flash_decode_splits(ctx, Q.B, K.H, cap);
   p.splits = static_cast<int>(std::clamp<int64_t>(
-      want, 1, std::min<int64_t>(kMaxSplits, (cap + kSplitAlign - 1) / kSplitAlign)));
+      want, 1,
+      std::max<int64_t>(1, std::min<int64_t>(kMaxSplits, (cap + kSplitAlign - 1) / kSplitAlign))));
   const size_t smem = size_t(kStages) * (2 * (D / 32) + 4 * (D / 64)) * kThreads * 16;
   if (splits > 0)  // (flash_decode_splits sets it otherwise)
     MVL_CUDA_CHECK(cudaFuncSetAttribute(decode_kernel<D>,
