@@ -154,6 +154,38 @@ Tensor full_lens(const cuda::Context& ctx, int64_t B, int64_t n) {
   return cuda::to_device(t, ctx);
 }
 
+// Decode over a 32K cache (flash-decoding, attention_decode.cu): the peers.py sdpa rows time
+// the same shapes. The [kv_lens] rows pass the length in device memory, as the product's decode
+// graph does (same work; the split count is printed for the record).
+void bench_softmax_decode(Bench& b) {
+  const int H = 64, Hkv = 8, d = 128;
+  const float scale = 1.f / std::sqrt(128.f);
+  for (int64_t B : {1, 16}) {
+    const int64_t C = 32768;
+    Tensor q = b.rand({B, 1, H, d}, DType::bf16), k = b.rand({B, C, Hkv, d}, DType::bf16),
+           v = b.rand({B, C, Hkv, d}, DType::bf16);
+    Tensor o = cuda::empty({B, 1, H, d}, DType::bf16, b.ctx);
+    std::printf("(softmax_decode B=%d: %d splits of the 32K keys)\n", int(B),
+                cuda::flash_decode_splits(b.ctx, B, Hkv, C));
+    b.report(
+        "softmax_decode ctx=32768 B=" + std::to_string(B),
+        [&] { cuda::flash_attention(b.ctx, q, k, v, o, scale, true, C - 1); },
+        2.0 * B * C * Hkv * d * 2, 4.0 * B * C * H * d, 20, false, true);
+    const Tensor lens = full_lens(b.ctx, B, C);
+    b.report(
+        "softmax_decode ctx=32768 B=" + std::to_string(B) + " [kv_lens]",
+        [&] { cuda::flash_attention(b.ctx, q, k, v, o, scale, true, 0, lens); },
+        2.0 * B * C * Hkv * d * 2, 4.0 * B * C * H * d, 20, false, true);
+    // Other split counts than the automatic one (for tuning; same work).
+    for (int splits : B == 1 ? std::vector<int>{16, 64, 128} : std::vector<int>{1, 4, 8})
+      b.report(
+          "softmax_decode ctx=32768 B=" + std::to_string(B) + " [splits=" + std::to_string(splits) +
+              "]",
+          [&] { cuda::flash_decode(b.ctx, q, k, v, o, scale, true, 0, lens, splits); },
+          2.0 * B * C * Hkv * d * 2, 4.0 * B * C * H * d, 20, false, true);
+  }
+}
+
 // long: add the 128K-token prefill (seconds per call on an H200).
 void bench_softmax(Bench& b, bool long_rows) {
   const int H = 64, Hkv = 8, d = 128;
@@ -191,16 +223,7 @@ void bench_softmax(Bench& b, bool long_rows) {
         "vit_attention 37x16 heads x 577 d64 [mma.sync kernel]",
         [&] { cuda::flash_attention(b.ctx, q, k, v, o, 0.125f, false, 0, lens); }, by, fl, 20);
   }
-  for (int64_t B : {1, 16}) {
-    const int64_t C = 32768;
-    Tensor q = b.rand({B, 1, H, d}, DType::bf16), k = b.rand({B, C, Hkv, d}, DType::bf16),
-           v = b.rand({B, C, Hkv, d}, DType::bf16);
-    Tensor o = cuda::empty({B, 1, H, d}, DType::bf16, b.ctx);
-    b.report(
-        "softmax_decode ctx=32768 B=" + std::to_string(B),
-        [&] { cuda::flash_attention(b.ctx, q, k, v, o, scale, true, C - 1); },
-        2.0 * B * C * Hkv * d * 2, 4.0 * B * C * H * d, 20, false, true);
-  }
+  bench_softmax_decode(b);
 }
 
 void bench_moe(Bench& b) {
@@ -337,9 +360,10 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--vit-layers") && i + 1 < argc)
       vit_layers = std::atoi(argv[++i]);
     else {
-      std::fprintf(stderr,
-                   "usage: ops_cuda_bench [--json out.json] [--only "
-                   "lightning|layer|softmax|moe|vit] [--vit-layers N] [--softmax-128k]\n");
+      std::fprintf(
+          stderr,
+          "usage: ops_cuda_bench [--json out.json] [--only "
+          "lightning|layer|softmax|softmax_decode|moe|vit] [--vit-layers N] [--softmax-128k]\n");
       return 2;
     }
   }
@@ -358,6 +382,7 @@ int main(int argc, char** argv) {
     if (want("lightning")) bench_lightning(b);
     if (want("layer")) bench_lightning_layer(b);
     if (want("softmax")) bench_softmax(b, softmax_long);
+    if (only == "softmax_decode") bench_softmax_decode(b);
     if (want("moe")) bench_moe(b);
     if (want("vit")) bench_vit(b, vit_layers);
     if (!json_path.empty()) {

@@ -4,7 +4,8 @@
 // holds 64 tokens of one query head; when n_q is small (decode) it holds n_q tokens x
 // the G = H/Hkv query heads of one kv head, so each K/V byte is read once per kv head,
 // and when that grid is too small for the GPU the key range is split across CTAs (split-K)
-// with an f32 merge kernel.
+// with an f32 merge kernel. One query token with d = 128 and <= 8 heads per kv head goes to the
+// flash-decoding kernel instead (attention_decode.cu).
 // Shared memory: Q 64x(d+8), K/V 2x2x64x(d+8) bf16 (87 KB at d = 128, opt-in).
 // Also the f32 generic attention_f32: one block per (query, head), scores in shared memory.
 // CPU reference: kernels/cpu/attention.cpp; tests: tests/gpu/attention_test.cpp, model_ops_test.cpp.
@@ -326,6 +327,11 @@ void flash_attention(const Context& ctx, const Tensor& q, const Tensor& k, const
     MVL_CHECK(kv_lens.dtype() == DType::i32 && kv_lens.numel() == Q.B, shape_mismatch,
               "cuda::flash_attention: kv_lens {} for batch {}", kv_lens.str(), Q.B);
   if (Q.n == 0 || Q.B == 0) return;
+  // One query token (decode): the flash-decoding kernel (attention_decode.cu).
+  if (flash_decode_supported(Q.n, Q.H, K.H, Q.d)) {
+    flash_decode(ctx, q, k, v, o, scale, causal, q_offset, kv_lens);
+    return;
+  }
   // Hopper: prefill and the ViT (>= 128 query rows, no kv_lens) go to the wgmma kernel;
   // decode and short chunks stay here (head-grouped CTAs / split-K).
   if (!kv_lens.defined() && Q.n >= 128 && scale > 0.f && flash_attention_sm90_available(ctx)) {

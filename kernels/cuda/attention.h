@@ -1,7 +1,8 @@
 // Softmax attention on CUDA for the text model's softmax layers (causal, GQA, prefill and
 // decode over the KV cache) and the ViT (non-causal, 577 tokens): the bf16 flash kernels
-// (mma.sync on sm_80+, attention.cu; wgmma/TMA on sm_90a, attention_sm90.cu) and the f32
-// generic form. CPU twin: kernels/cpu/attention.h; dispatch: kernels/ops/attention.h.
+// (mma.sync on sm_80+, attention.cu; wgmma/TMA on sm_90a, attention_sm90.cu; flash-decoding
+// for one query token, attention_decode.cu) and the f32 generic form. CPU twin:
+// kernels/cpu/attention.h; dispatch: kernels/ops/attention.h.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +22,21 @@ namespace mvl::cuda {
 void flash_attention(const Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
                      const Tensor& o, float scale, bool causal, int64_t q_offset = 0,
                      const Tensor& kv_lens = Tensor());
+
+// Flash-decoding (attention_decode.cu), which flash_attention dispatches to when
+// flash_decode_supported(n_q, H, Hkv, d): one query token, d = 128, H / Hkv <= 8. Same contract
+// as flash_attention (with n_q = 1: keys [0, kv_lens[b]) when kv_lens is given, else keys
+// <= q_offset when causal, else all n_k keys). Split-K over the key range: the split count fills
+// the GPU (splits = 0) or is given (tests: 1 = no merge), the split size follows the length;
+// deterministic, no host sync, graph-capturable (scratch for the partials when splits > 1).
+bool flash_decode_supported(int64_t n_q, int64_t H, int64_t Hkv, int64_t d);
+void flash_decode(const Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
+                  const Tensor& o, float scale, bool causal, int64_t q_offset = 0,
+                  const Tensor& kv_lens = Tensor(), int splits = 0);
+// The split count flash_decode picks for B sequences x Hkv kv heads over a cache of
+// `capacity` keys on ctx's GPU: enough CTAs to fill every SM once. Each sequence's current
+// length is cut into that many pieces of a multiple of 64 keys on the device.
+int flash_decode_splits(const Context& ctx, int64_t B, int64_t Hkv, int64_t capacity);
 
 // The Hopper (sm_90a) fast path flash_attention dispatches to on compute capability 9.x when
 // there are no kv_lens (attention_sm90.cu). True when ctx's GPU is compute capability 9.x.

@@ -183,6 +183,11 @@ def hf_vit():
 
 
 def sdpa():
+    sdpa_prefill()
+    sdpa_decode()
+
+
+def sdpa_prefill():
     import torch.nn.functional as F
     for T in (8192, 32768, 131072):
         q = torch.randn(1, 64, T, 128, device=dev, dtype=torch.bfloat16)
@@ -190,6 +195,10 @@ def sdpa():
         v = torch.randn(1, 8, T, 128, device=dev, dtype=torch.bfloat16)
         results[f"softmax_prefill_causal_gqa T={T}|sdpa"] = timeit(
             lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True), reps=10)
+
+
+def sdpa_decode():  # tools/device/attn_decode_check.sh times these alone
+    import torch.nn.functional as F
     for B in (1, 16):
         q = torch.randn(B, 64, 1, 128, device=dev, dtype=torch.bfloat16)
         k = torch.randn(B, 8, 32768, 128, device=dev, dtype=torch.bfloat16)
