@@ -7,6 +7,8 @@
 //           app/engine/inspect/kernel_bench.h), which also measures the copy rate and GEMM rate
 //           used for the floors.
 // --path both (default) runs both in one process and prints model / replica ratios.
+//   long    a long prompt through a layer slice in timed chunks, then decode at that context
+//           (app/engine/inspect/long_bench.h); also on the CPU (--device cpu) at tiny shapes.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -17,6 +19,8 @@
 #include "app/cli/command.h"
 #include "app/cli/flags.h"
 #include "app/engine/inspect/kernel_bench.h"
+#include "app/engine/inspect/long_bench.h"
+#include "app/engine/inspect/memory_plan.h"
 #include "app/engine/inspect/model_bench.h"
 #include "app/engine/loading/install_paths.h"
 #include "kernels/ops/device.h"
@@ -41,7 +45,57 @@ struct BenchOpts {
   uint64_t seed = 1;
   std::string quant;  // --quant: model weights in this scheme; kernels: the quantized MoE rows
   int tp = 1;         // --tp: the model path over GPUs device .. device + tp - 1
+  bool cpu = false;   // --device cpu (--path long only)
+  int64_t chunk = 65536;   // --chunk: positions per timed prefill call (--path long)
+  int64_t ubatch = 16384;  // --ubatch-size: positions per pass inside a call (--path long)
 };
+
+// --path long: the table of chunk times, then memory and decode at the full context.
+int run_long(const BenchOpts& o) {
+  engine::LongBenchOptions lo;
+  lo.config = o.config;
+  lo.layers = o.layers > 0 ? o.layers : 8;
+  lo.tokens = o.tokens;
+  lo.chunk = o.chunk;
+  lo.ubatch = o.ubatch;
+  lo.decode_steps = o.decode_steps;
+  lo.cpu = o.cpu;
+  lo.device = o.device;
+  lo.seed = o.seed;
+  if (!o.quant.empty()) lo.quant = *llm::quant_scheme_from_name(o.quant);
+  const engine::LongBenchReport r = engine::run_long_bench(lo);
+  std::printf("device: %s\n", r.device_name.c_str());
+  std::printf(
+      "== long: %lld-token prompt through %lld layers (%lld lightning + %lld softmax), random %s weights "
+      "(made in %.1f s), prefill calls of %lld positions (passes of %lld), through the engine\n",
+      (long long)o.tokens, (long long)r.layers, (long long)r.lightning_layers, (long long)r.softmax_layers,
+      o.quant.empty() ? (o.cpu ? "f32" : "bf16") : o.quant.c_str(), r.make_s, (long long)o.chunk,
+      (long long)std::min(o.ubatch > 0 ? o.ubatch : o.chunk, o.chunk));
+  std::printf("%-10s %-22s %12s %12s\n", "chunk", "positions", "ms", "tok/s");
+  int64_t at = 0;
+  for (size_t i = 0; i < r.chunk_ms.size(); ++i) {
+    const int64_t n = std::min(o.chunk, o.tokens - at);
+    std::printf("%-10zu %-22s %12.2f %12.0f\n", i, fmt::format("{}..{}", at, at + n).c_str(), r.chunk_ms[i],
+                n / (r.chunk_ms[i] / 1e3));
+    at += n;
+  }
+  double sum = 0;
+  for (double ms : r.chunk_ms) sum += ms;
+  std::printf("prefill total %.1f ms (%.0f tok/s; the request's prefill %.1f ms); first / last chunk %.2f / %.2f ms\n",
+              sum, o.tokens / (sum / 1e3), r.prefill_ms, r.chunk_ms.empty() ? 0.0 : r.chunk_ms.front(),
+              r.chunk_ms.empty() ? 0.0 : r.chunk_ms.back());
+  std::string steps;
+  for (double ms : r.decode_ms) steps += fmt::format("{}{:.3f}", steps.empty() ? "" : " ", ms);
+  std::printf("decode at %lld context: median %.3f ms/token over %zu steps (%s); %s\n",
+              (long long)o.tokens, r.decode_ms_median, r.decode_ms.size(), steps.c_str(), r.decode_report.c_str());
+  std::printf("memory plan: weights %s + KV cache %s + lightning states %s + one pass ~%s\n",
+              engine::format_bytes(r.weight_bytes).c_str(), engine::format_bytes(r.kv_bytes).c_str(),
+              engine::format_bytes(r.lightning_bytes).c_str(), engine::format_bytes(r.activation_estimate).c_str());
+  if (r.device_total_bytes > 0)
+    std::printf("memory at the end: %s used of %s on the GPU (this process's pool and every other allocation)\n",
+                engine::format_bytes(r.device_used_bytes).c_str(), engine::format_bytes(r.device_total_bytes).c_str());
+  return kExitOk;
+}
 
 constexpr int kDefaultLayers = 8;  // 7 lightning + 1 softmax: one full period of the released stack
 constexpr double kGB = 1e9;
@@ -255,8 +309,9 @@ void add_bench_command(CLI::App& app, RunFn& run) {
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
   sub->add_option("--path", o->path,
-                  "What to time: model (TextModel), kernels (the replica) or both")
-      ->check(CLI::IsMember({"model", "kernels", "both"}))
+                  "What to time: model (TextModel), kernels (the replica), both, or long (a long "
+                  "prompt in timed --chunk prefill calls, then decode at that context)")
+      ->check(CLI::IsMember({"model", "kernels", "both", "long"}))
       ->capture_default_str();
   sub->add_option(
          "--batch", o->batch,
@@ -274,6 +329,14 @@ void add_bench_command(CLI::App& app, RunFn& run) {
       ->check(
           CLI::IsMember({"bf16", "none", "int8", "int8-experts", "fp8-experts", "int4-experts"}));
   add_seed_flag(*sub, o->seed, "Seed of the random weights");
+  sub->add_option("--chunk", o->chunk, "--path long: prompt positions per timed prefill call")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 22))
+      ->capture_default_str();
+  sub->add_option("--ubatch-size", o->ubatch,
+                  "--path long: positions per pass through the layers inside a call (bounds the "
+                  "activations; 0 = the whole call)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 22))
+      ->capture_default_str();
   sub->add_option("--tp", o->tp,
                   "Tensor-parallel GPUs for --path model: the text model split over GPUs --device "
                   ".. --device + N - 1 (attention heads, experts and vocabulary rows; "
@@ -284,9 +347,12 @@ void add_bench_command(CLI::App& app, RunFn& run) {
   sub->callback([o, &run] {
     run = [o]() -> int {
       const Device dev = parse_device_flag(o->device_flag);
-      MVL_CHECK(dev.is_cuda(), invalid_argument,
-                "bench times the GPU: pass --device cuda or cuda:N, not '{}'", o->device_flag);
+      MVL_CHECK(dev.is_cuda() || o->path == "long", invalid_argument,
+                "bench times the GPU: pass --device cuda or cuda:N, not '{}' (only --path long runs "
+                "on the CPU)",
+                o->device_flag);
       o->device = dev.index;
+      o->cpu = !dev.is_cuda();
       if (!o->random_weights)
         throw_error(
             ErrorCategory::invalid_argument,
@@ -304,6 +370,15 @@ void add_bench_command(CLI::App& app, RunFn& run) {
           input_phase([&] { return engine::bench_config_layers(o->config); });
       MVL_CHECK(o->layers <= full_layers, invalid_argument,
                 "bench: --layers {} exceeds the {} layers of {}", o->layers, full_layers, o->config);
+      if (o->path == "long") {
+        MVL_CHECK(o->tp == 1 && o->batch == 1, invalid_argument,
+                  "bench --path long runs one sequence on one device: drop --tp and --batch");
+        MVL_CHECK(o->cpu || ops::cuda_device_count() > o->device, unsupported,
+                  "bench --path long on GPU {}: no such usable GPU here; pass --device cpu for a "
+                  "small run on the CPU",
+                  o->device);
+        return run_long(*o);
+      }
 #ifdef MVL_HAVE_CUDA
       return run_bench(*o, full_layers);
 #else

@@ -3,6 +3,7 @@
 // tensor), bytes per dtype, and the memory per device of a `--gpus N` plan (with --quant: in
 // that format, plus which GPU counts of which cards fit each format). Text or --json.
 // Exits 3 when the inventory check fails, after printing the full report.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -132,6 +133,7 @@ Json to_json(const Info& in) {
                     {"weights", d.weights},
                     {"kv_cache", d.kv_cache},
                     {"lightning_state", d.lightning_state},
+                    {"prefill_activations", d.activations},
                     {"total", d.total()}});
   j["memory_plan"] = {{"gpus", pl.options.gpus},
                       {"context_tokens", pl.options.context_tokens},
@@ -142,6 +144,10 @@ Json to_json(const Info& in) {
                       {"kv_bytes_per_token", pl.kv_bytes_per_token},
                       {"lightning_bytes_per_sequence", pl.lightning_bytes_per_sequence},
                       {"quant", llm::quant_scheme_name(pl.options.quant)},
+                      {"text_layers", pl.options.layers > 0 ? pl.options.layers : t.num_hidden_layers},
+                      {"prefill_chunk", pl.options.prefill_chunk},
+                      {"device_bytes", pl.options.device_bytes},
+                      {"max_context", pl.options.device_bytes > 0 ? Json(pl.max_context) : Json(nullptr)},
                       {"devices", devs}};
   if (in.quant) {
     Json f = Json::array();
@@ -239,10 +245,18 @@ void print_text(const Info& in) {
   const auto& pl = in.plan;
   std::printf(
       "memory plan  --tp %d, %lld-token context x %lld sequence%s, weights %s (TP over heads, EP "
-      "over "
-      "experts; activations not included)\n",
+      "over experts)%s\n",
       pl.options.gpus, (long long)pl.options.context_tokens, (long long)pl.options.sequences,
-      pl.options.sequences == 1 ? "" : "s", llm::quant_scheme_name(pl.options.quant));
+      pl.options.sequences == 1 ? "" : "s", llm::quant_scheme_name(pl.options.quant),
+      pl.options.layers > 0
+          ? fmt::format("; the first {} text layers only ({} lightning + {} softmax), no vision half",
+                        pl.options.layers,
+                        pl.options.layers - std::count(t.layer_types.begin(), t.layer_types.begin() + pl.options.layers,
+                                                       llm::AttnKind::softmax),
+                        std::count(t.layer_types.begin(), t.layer_types.begin() + pl.options.layers,
+                                   llm::AttnKind::softmax))
+                .c_str()
+          : "");
   std::printf("  per gpu    %lld of %lld heads, %lld of %lld KV heads, %lld of %lld experts; KV cache %s/token, "
               "lightning state %s/sequence\n",
               (long long)pl.heads_per_device, (long long)t.num_attention_heads, (long long)pl.kv_heads_per_device,
@@ -255,10 +269,28 @@ void print_text(const Info& in) {
     const auto& d = pl.devices[i];
     while (k < pl.devices.size() && pl.devices[k].weights == d.weights && pl.devices[k].total() == d.total()) ++k;
     const std::string ranks = k - i == 1 ? fmt::format("gpu {}", i) : fmt::format("gpu {}-{}", i, k - 1);
-    std::printf("  %-10s weights %s + KV cache %s + lightning state %s = %s\n", ranks.c_str(),
+    std::printf("  %-10s weights %s + KV cache %s + lightning state %s = %s", ranks.c_str(),
                 engine::format_bytes(d.weights).c_str(), engine::format_bytes(d.kv_cache).c_str(),
                 engine::format_bytes(d.lightning_state).c_str(), engine::format_bytes(d.total()).c_str());
+    if (pl.options.prefill_chunk > 0)
+      std::printf(" (+ %s of activations for a %lld-token prefill pass = %s)",
+                  engine::format_bytes(d.activations).c_str(), (long long)pl.options.prefill_chunk,
+                  engine::format_bytes(d.total() + d.activations).c_str());
+    std::printf("\n");
     i = k;
+  }
+  if (pl.options.device_bytes > 0) {
+    if (pl.max_context > 0)
+      std::printf("  max context %lld tokens per sequence fit %s per device (weights, lightning state, one "
+                  "prefill pass and %s left for the CUDA context and workspaces; KV %s/token)\n",
+                  (long long)pl.max_context, engine::format_bytes(pl.options.device_bytes).c_str(),
+                  engine::format_bytes(engine::kFitReserve).c_str(),
+                  engine::format_bytes(pl.kv_bytes_per_token).c_str());
+    else
+      std::printf("  max context none: the weights, lightning state and one prefill pass alone exceed %s "
+                  "(less %s reserve); use more GPUs (--tp), fewer layers or a smaller --ubatch-size\n",
+                  engine::format_bytes(pl.options.device_bytes).c_str(),
+                  engine::format_bytes(engine::kFitReserve).c_str());
   }
   if (!in.quant) return;
   std::string head;
@@ -290,6 +322,9 @@ void add_info_command(CLI::App& app, RunFn& run) {
     int64_t sequences = 1;
     bool json = false;
     std::string quant;
+    int64_t layers = 0;
+    int64_t ubatch = 8192;
+    double device_gib = 0;
   };
   auto o = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand(
@@ -307,7 +342,8 @@ void add_info_command(CLI::App& app, RunFn& run) {
       "  minimax-vl info\n"
       "  minimax-vl info -m /models/MiniMax-VL-01 --tp 8 -c 32768\n"
       "  minimax-vl info -m configs/minimax-vl-01.json --tp 8 --json\n"
-      "  minimax-vl info -m configs/minimax-vl-01.json --gpus 8 --quant int8");
+      "  minimax-vl info -m configs/minimax-vl-01.json --gpus 8 --quant int8\n"
+      "  minimax-vl info -m configs/minimax-vl-01.json --layers 8 -c 1048576 --device-memory 79.6");
   add_model_flag(*cmd, o->model, "Checkpoint directory or config .json")->capture_default_str();
   cmd->add_option("--tp,--gpus", o->gpus,
                   "Tensor-parallel ranks (GPUs) of the memory plan, as `logits --tp` places them (must "
@@ -320,6 +356,18 @@ void add_info_command(CLI::App& app, RunFn& run) {
       "Plan the weights in this format (" + llm::quant_scheme_choices() +
           ": int8 = every linear but embed_tokens, lm_head, routers and the vision half) and "
           "show which GPU counts of H100-80GB / H200-141GB fit each format at 8K, 64K, 1M context");
+  cmd->add_option("--layers", o->layers,
+                  "Plan only the first N text layers, without the vision half (the slice `bench "
+                  "--path long --layers N` runs)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--ubatch-size", o->ubatch,
+                  "Prompt positions per prefill pass whose activations the plan counts (0 = none)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--device-memory", o->device_gib,
+                  "GiB of memory per GPU (e.g. 79.6 for an H100-80GB): the plan then says the "
+                  "longest context that fits")
+      ->check(CLI::NonNegativeNumber);
   add_json_flag(*cmd, o->json, "Print one JSON object instead of text");
   cmd->callback([o, &run] {
     run = [o] {
@@ -339,6 +387,9 @@ void add_info_command(CLI::App& app, RunFn& run) {
       mo.gpus = o->gpus;
       mo.context_tokens = o->context;
       mo.sequences = o->sequences;
+      mo.layers = o->layers;
+      mo.prefill_chunk = o->ubatch;
+      mo.device_bytes = static_cast<uint64_t>(o->device_gib * double(uint64_t{1} << 30));
       if (!o->quant.empty()) {
         const auto q = llm::quant_scheme_from_name(o->quant);
         if (!q)

@@ -209,6 +209,14 @@ void add_model_flags(CLI::App& cmd, ModelFlags& f) {
                  "Checkpoint dir (config.json, tokenizer.json, *.safetensors; released or native "
                  "layout). Default: the bundled tiny random demo model");
   add_ctx_size_flag(cmd, f.ctx_size, "Context length cap in tokens (0 = the model's)");
+  // llama.cpp spells it -ub; CLI11 short names are one letter, so the long name only.
+  hidden_alias(cmd, "--ubatch", f.ubatch)->check(CLI::NonNegativeNumber);
+  cmd.add_option("--ubatch-size", f.ubatch,
+                 "Prompt positions per pass through the layers (0 = the whole prefill call at once); "
+                 "bounds the activation memory of long prompts (llama.cpp's -ub)")
+      ->type_name("N")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   add_device_flag(cmd, f.device,
                   "Where the model runs: cpu (default), cuda or cuda:N (needs a build with the "
                   "CUDA backend; weights are uploaded once as bf16)");

@@ -83,6 +83,7 @@ vision::PillowPassOrder resize_compat_flag(const std::string& value);
 struct ModelFlags {
   std::string model_dir;                  // empty: the bundled tiny demo model
   int64_t ctx_size = 0;                   // 0: the model's own
+  int64_t ubatch = 8192;                  // --ubatch-size: EngineOptions::prefill_ubatch
   std::string device = "cpu";             // cpu | cuda | cuda:N
   std::string precision;                  // "" (the device's default) | f32 | bf16
   std::string resize_compat = "classic";  // classic | pillow13

@@ -24,6 +24,7 @@ std::unique_ptr<engine::Engine> open_engine(const ModelFlags& f, const OpenStyle
   opts.rank = f.rank;
   opts.rendezvous = f.rendezvous;
   opts.max_context = f.ctx_size;
+  opts.prefill_ubatch = f.ubatch;
   const Device dev = parse_device_flag(f.device);  // a bad value is a usage error (exit 2)
   opts.backend = dev.is_cuda() ? engine::Backend::cuda : engine::Backend::cpu;
   opts.device = dev.index;

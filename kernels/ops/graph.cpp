@@ -14,6 +14,7 @@ namespace mvl::ops {
 struct CudaGraph::Impl {
   detail::CtxPtr ctx;  // declared first: destroyed after the graph that launches on its stream
   cuda::Graph graph;
+  const void* scratch = nullptr;  // the scratch arena the captured kernels use
 };
 #else
 struct CudaGraph::Impl {};
@@ -30,6 +31,7 @@ CudaGraph CudaGraph::capture(const DeviceContext& dev, const std::function<void(
   MVL_CHECK(impl->ctx != nullptr, internal, "CUDA DeviceContext {} has no backend",
             dev.device().str());
   impl->graph = cuda::Graph::capture(*impl->ctx, body);
+  impl->scratch = impl->ctx->scratch(0);  // never grows: the arena as the capture left it
   CudaGraph g;
   g.impl_ = std::move(impl);
   return g;
@@ -42,6 +44,9 @@ CudaGraph CudaGraph::capture(const DeviceContext& dev, const std::function<void(
 void CudaGraph::launch() const {
   MVL_CHECK(valid(), invalid_argument, "launch of an empty CudaGraph (capture one first)");
 #ifdef MVL_HAVE_CUDA
+  MVL_CHECK(!stale(), invalid_argument,
+            "launch of a CUDA graph whose scratch arena was reallocated since its capture (an op "
+            "outside the graph needed more scratch); capture it again");
   impl_->graph.launch();
 #endif
 }
@@ -49,6 +54,14 @@ void CudaGraph::launch() const {
 bool CudaGraph::valid() const {
 #ifdef MVL_HAVE_CUDA
   return impl_ && impl_->graph.valid();
+#else
+  return false;
+#endif
+}
+
+bool CudaGraph::stale() const {
+#ifdef MVL_HAVE_CUDA
+  return impl_ && impl_->graph.valid() && impl_->ctx->scratch(0) != impl_->scratch;
 #else
   return false;
 #endif

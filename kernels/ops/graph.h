@@ -27,6 +27,10 @@ class CudaGraph {
   // One asynchronous replay on dev's stream. Throws Error{invalid_argument} when empty.
   void launch() const;
   bool valid() const;
+  // True when the context's scratch arena has moved since the capture (an op outside the
+  // graph grew it, freeing the buffer the captured kernels point into): the graph must be
+  // captured again before its next launch, which refuses it (Error{invalid_argument}).
+  bool stale() const;
   size_t node_count() const;  // 0 when empty
 
  private:

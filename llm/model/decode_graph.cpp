@@ -4,7 +4,8 @@
 // step replays it with one launch. Everything that moves between steps is read from device
 // memory: the token buffer, SequenceState::position_tensor() (RoPE positions, KV append
 // row, attention length), and the states/caches updated in place. The KV caches are grown
-// ahead (by doubling) outside the capture; a growth moves them, so the step is re-captured.
+// ahead (by doubling) outside the capture; a growth moves them, so the step is re-captured,
+// as it is when the context's scratch arena was reallocated since the capture.
 // A failed capture turns graphs off for that sequence (logged once) and decoding goes on
 // eagerly: same results, only slower. Covered by tests/llm/decode_graph_cuda_test.cpp.
 #include "llm/model/decode_graph.h"
@@ -34,11 +35,14 @@ Tensor TextModel::decode_graphed(const Tensor& token, SequenceState& state) cons
     return decode_rows(ops::embedding(w_.embed_tokens, token, activation_dtype()), state, {});
   };
   if (!g.stats.disabled.empty()) return eager();
-  // Room for this step, so no cache grows inside the capture (growing doubles the capacity,
-  // so re-captures are rare: log2 of the context length over a whole conversation).
-  state.reserve_kv(state.position() + 1);
+  // Room for this step, so no cache grows inside the capture (past a reservation the caches
+  // double, so re-captures are rare: log2 of the context length over a whole conversation).
+  state.ensure_kv(state.position() + 1);
   const std::vector<const void*> key = state.buffer_key();
-  if (!g.graph.valid() || g.key != key) {
+  // stale(): an op between two steps (a prefill chunk, a batched step) grew the context's
+  // scratch arena, so the captured kernels would read freed memory: capture again.
+  if (!g.graph.valid() || g.key != key || g.graph.stale()) {
+    if (g.graph.stale()) ++g.stats.scratch_recaptures;
     if (!g.warm) {
       g.warm = true;
       return eager();

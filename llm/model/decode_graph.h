@@ -14,8 +14,10 @@ namespace mvl::llm {
 
 struct DecodeGraphStats {
   int64_t eager_steps = 0;  // steps run op by op (warm-up, after a failed capture, or graphs off)
-  int64_t captures = 0;     // captures made (one per sequence, plus one per KV-cache growth)
+  int64_t captures = 0;     // captures made (one per sequence, plus one per KV-cache growth
+                            // or scratch-arena move)
   int64_t replays = 0;      // steps run as one graph launch
+  int64_t scratch_recaptures = 0;  // captures redone because the scratch arena had moved
   std::string disabled;     // why graphs are off for this sequence ("" while they are on)
 };
 

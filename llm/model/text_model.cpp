@@ -171,7 +171,10 @@ Tensor TextModel::lm_head(const Tensor& h) const {
 Tensor TextModel::prefill(const std::vector<Segment>& segments, SequenceState& state,
                           const PrefillOptions& opts) const {
   const DType act = activation_dtype();
-  std::vector<Tensor> rows;
+  const int64_t vocab = w_.embed_tokens.dim(0);
+  // Everything is checked before the first chunk runs: a bad segment never leaves the state
+  // half-advanced.
+  int64_t n = 0;
   for (size_t i = 0; i < segments.size(); ++i) {
     const Segment& s = segments[i];
     if (s.embeddings.defined()) {
@@ -179,23 +182,49 @@ Tensor TextModel::prefill(const std::vector<Segment>& segments, SequenceState& s
                     (s.embeddings.dtype() == DType::f32 || s.embeddings.dtype() == DType::bf16),
                 shape_mismatch, "prompt segment {}: embedding rows must be f32|bf16 [n, {}], got {}", i,
                 cfg_.hidden_size, s.embeddings.str());
-      if (s.embeddings.dim(0) > 0) {
-        Tensor r = s.embeddings.device() == dev_.device() ? s.embeddings : ops::to_device(s.embeddings, dev_);
-        rows.push_back(r.dtype() == act ? r : ops::cast(r, act));
-      }
-    } else if (!s.ids.empty()) {
-      rows.push_back(in_context(fmt::format("prompt segment {}", i),
-                                [&] { return ops::embedding(w_.embed_tokens, s.ids, act); }));
+    } else {
+      for (size_t k = 0; k < s.ids.size(); ++k)
+        MVL_CHECK(s.ids[k] >= 0 && s.ids[k] < vocab, invalid_argument,
+                  "prompt segment {}: token id {} at position {} is outside the vocabulary [0, {})", i, s.ids[k],
+                  k, vocab);
     }
+    n += s.size();
   }
-  MVL_CHECK(!rows.empty(), invalid_argument, "prefill: the prompt is empty");
-  const Tensor x = rows.size() == 1 ? ops::clone(rows[0]) : ops::concat_rows(rows);
-  const int64_t n = x.dim(0);
+  MVL_CHECK(n > 0, invalid_argument, "prefill: the prompt is empty");
+  // Room for the whole prompt before the first chunk (a no-op where the caller reserved the
+  // answer too): the chunks append without ever copying the caches.
+  state.ensure_kv(state.position() + n);
   const int64_t chunk = opts.chunk_size > 0 ? opts.chunk_size : n;
+  // The rows of prompt positions [c0, c1): id runs embedded now, embedding rows moved to the
+  // model's device and dtype (sliced, so a huge image segment is never converted at once).
+  size_t seg = 0;
+  int64_t off = 0;  // within segments[seg]
+  auto take = [&](int64_t count) {
+    std::vector<Tensor> rows;
+    while (count > 0) {
+      const Segment& s = segments[seg];
+      const int64_t m = std::min(count, s.size() - off);
+      if (m > 0 && s.embeddings.defined()) {
+        Tensor r = s.embeddings.slice(0, off, off + m);
+        if (r.device() != dev_.device()) r = ops::to_device(r, dev_);
+        rows.push_back(r.dtype() == act ? r : ops::cast(r, act));
+      } else if (m > 0) {
+        rows.push_back(ops::embedding(w_.embed_tokens, std::vector<int32_t>(s.ids.begin() + off, s.ids.begin() + off + m), act));
+      }
+      count -= m;
+      off += m;
+      if (off == s.size()) {
+        ++seg;
+        off = 0;
+      }
+    }
+    // A fresh, contiguous tensor the layers may consume (never a view of the caller's rows).
+    return rows.size() == 1 ? ops::clone(rows[0]) : ops::concat_rows(rows);
+  };
   std::vector<Tensor> logits;
   for (int64_t c0 = 0; c0 < n; c0 += chunk) {
     const int64_t c1 = std::min(n, c0 + chunk);
-    const Tensor h = forward(ops::clone(x.slice(0, c0, c1)), state, opts.trace);
+    const Tensor h = forward(take(c1 - c0), state, opts.trace);
     if (opts.all_logits) {
       logits.push_back(lm_head(h));
       if (opts.trace) opts.trace("logits", logits.back());

@@ -38,10 +38,18 @@ struct Segment {
   int64_t size() const { return embeddings.defined() ? embeddings.dim(0) : static_cast<int64_t>(ids.size()); }
 };
 
+// Prompt positions per pass through the layers when the caller names none (llama.cpp's
+// ubatch): the activations of one pass (the embedded chunk, the MoE's routed copies, the
+// attention scores' tiles) scale with it, not with the prompt. 8192 is a multiple of the
+// lightning block (256), long enough to keep the GEMMs at full rate.
+inline constexpr int64_t kDefaultPrefillChunk = 8192;
+
 struct PrefillOptions {
   bool all_logits = false;  // true: logits for every position [n, vocab]; false: last row only [1, vocab]
-  int64_t chunk_size = 0;   // > 0: run the prompt through the layers in chunks of this many tokens
-                            // (bounds activation memory; same result up to f32 rounding)
+  // > 0: run the prompt through the layers in chunks of this many positions, embedding each
+  // chunk as it goes (activation memory bounded at any prompt length; same result up to the
+  // rounding of the split; tests/llm/long_context_test.cpp). 0: the whole prompt in one pass.
+  int64_t chunk_size = kDefaultPrefillChunk;
   TraceFn trace;            // optional: "embed", "layer.<l>.attn", "layer.<l>.hidden" (output of
                             // layer l), "final_norm", "logits" (per chunk when chunked); always f32
                             // (bf16 activations are converted for the callback, and tracing turns
@@ -97,7 +105,10 @@ class TextModel {
   // f32 [ids.size(), hidden]: plain embedding lookup (no scaling). Throws for ids outside the vocabulary.
   Tensor embed(const std::vector<int32_t>& ids) const;
   // Consumes the segments in order at state.position(). Returns f32 [n_total, vocab] when
-  // opts.all_logits, else f32 [1, vocab] (the last position). Empty input is an error.
+  // opts.all_logits, else f32 [1, vocab] (the last position). Empty input is an error, and so
+  // is an id outside the vocabulary (checked before any work: the state is left untouched).
+  // The KV caches are sized for the whole prompt first (SequenceState::ensure_kv), so no
+  // chunk copies them.
   Tensor prefill(const std::vector<Segment>& segments, SequenceState& state, const PrefillOptions& opts = {}) const;
   // One token at state.position(); returns f32 [vocab] on the model's device.
   Tensor decode(int32_t token, SequenceState& state, const TraceFn& trace = {}) const;

@@ -38,17 +38,45 @@ int64_t SequenceState::slot(int64_t layer, AttnKind kind) const {
 Tensor& SequenceState::lightning_state(int64_t layer) { return lightning_[slot(layer, AttnKind::lightning)]; }
 KvCache& SequenceState::kv_cache(int64_t layer) { return kv_[slot(layer, AttnKind::softmax)]; }
 
-void SequenceState::grow_kv(KvCache& c, int64_t rows) {
-  if (rows <= c.k.dim(0)) return;
-  const int64_t cap = std::max<int64_t>({rows, 2 * c.k.dim(0), 64});
-  Tensor nk = ops::empty({cap, nkv_, dh_}, kv_dtype_, dev_);
-  Tensor nv = ops::empty({cap, nkv_, dh_}, kv_dtype_, dev_);
+void SequenceState::resize_kv(KvCache& c, int64_t capacity) {
+  // The old buffers are dropped before the new ones exist when nothing must be copied, so a
+  // reservation never needs old + new capacity at once.
+  if (c.length == 0) {
+    c.k = Tensor();
+    c.v = Tensor();
+  }
+  Tensor nk = ops::empty({capacity, nkv_, dh_}, kv_dtype_, dev_);
+  Tensor nv = ops::empty({capacity, nkv_, dh_}, kv_dtype_, dev_);
+  ++kv_allocations_;
   if (c.length > 0) {
     ops::copy_into(nk.slice(0, 0, c.length), c.k.slice(0, 0, c.length));
     ops::copy_into(nv.slice(0, 0, c.length), c.v.slice(0, 0, c.length));
+    ++kv_copies_;
+    kv_copied_bytes_ += 2 * static_cast<uint64_t>(c.length * nkv_ * dh_) * dtype_size(kv_dtype_);
   }
   c.k = nk;
   c.v = nv;
+}
+
+void SequenceState::ensure_kv(int64_t tokens) {
+  for (KvCache& c : kv_)
+    if (tokens > c.k.dim(0)) resize_kv(c, std::max<int64_t>({tokens, 2 * c.k.dim(0), 64}));
+}
+
+void SequenceState::reserve_kv(int64_t tokens) {
+  for (KvCache& c : kv_)
+    if (tokens > c.k.dim(0)) resize_kv(c, tokens);
+}
+
+KvStats SequenceState::kv_stats() const {
+  KvStats s;
+  const int64_t layers = std::max<int64_t>(1, static_cast<int64_t>(kv_.size()));
+  s.capacity = kv_.empty() ? 0 : kv_.front().k.dim(0);
+  for (const KvCache& c : kv_) s.capacity = std::min(s.capacity, c.k.dim(0));
+  s.allocations = kv_allocations_ / layers;
+  s.copies = kv_copies_ / layers;
+  s.copied_bytes = kv_copied_bytes_;
+  return s;
 }
 
 void SequenceState::append_kv(int64_t layer, const Tensor& k, const Tensor& v) {
@@ -60,7 +88,7 @@ void SequenceState::append_kv(int64_t layer, const Tensor& k, const Tensor& v) {
             "append_kv: k {} / v {} do not match the cache dtype {}", k.str(), v.str(), dtype_name(kv_dtype_));
   MVL_CHECK(c.length == position_, internal, "append_kv: layer {} holds {} rows at position {}", layer, c.length,
             position_);
-  grow_kv(c, c.length + n);
+  if (c.length + n > c.k.dim(0)) resize_kv(c, std::max<int64_t>({c.length + n, 2 * c.k.dim(0), 64}));
   if (n > 0) {
     ops::write_rows_at(c.k, k.is_contiguous() ? k : ops::clone(k), position_dev_);
     ops::write_rows_at(c.v, v.is_contiguous() ? v : ops::clone(v), position_dev_);
@@ -77,10 +105,6 @@ Tensor SequenceState::positions(int64_t n) const { return ops::positions_from(po
 
 Tensor SequenceState::length_after(int64_t n) const {
   return ops::positions_from(position_dev_, n + 1).slice(0, n, n + 1);
-}
-
-void SequenceState::reserve_kv(int64_t tokens) {
-  for (KvCache& c : kv_) grow_kv(c, tokens);
 }
 
 std::vector<const void*> SequenceState::buffer_key() const {
@@ -113,7 +137,16 @@ SequenceState SequenceState::clone() const {
   s.ancestors_ = ancestors_;
   s.ancestors_.push_back(Ancestor{lineage_, epoch_, position_, rewound_to_});
   for (const Tensor& t : lightning_) s.lightning_.push_back(ops::clone(t));
-  for (const KvCache& c : kv_) s.kv_.push_back(KvCache{ops::clone(c.k), ops::clone(c.v), c.length});
+  // Same capacity (a reservation carries over), but only the valid rows are copied.
+  for (const KvCache& c : kv_) {
+    KvCache d{ops::empty({c.k.dim(0), nkv_, dh_}, kv_dtype_, dev_), ops::empty({c.v.dim(0), nkv_, dh_}, kv_dtype_, dev_),
+              c.length};
+    if (c.length > 0) {
+      ops::copy_into(d.k.slice(0, 0, c.length), c.k.slice(0, 0, c.length));
+      ops::copy_into(d.v.slice(0, 0, c.length), c.v.slice(0, 0, c.length));
+    }
+    s.kv_.push_back(std::move(d));
+  }
   return s;
 }
 

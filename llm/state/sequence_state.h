@@ -14,11 +14,22 @@
 
 namespace mvl::llm {
 
-// Grows by doubling; rows [0, length) are valid.
+// Rows [0, length) are valid; capacity = k.dim(0) >= length. Sized ahead by reserve_kv (the
+// prompt, or prompt + answer budget, known before it runs); growing past the capacity
+// reallocates by doubling and copies the valid rows (a fallback, counted in KvStats).
 struct KvCache {
   Tensor k;  // f32|bf16 (the activation dtype) [capacity, nkv, dh], post-RoPE keys
   Tensor v;  // f32|bf16 [capacity, nkv, dh]
   int64_t length = 0;
+};
+
+// How the KV caches were sized: allocations made, and how many of them had to copy rows
+// already written (each copy moves the whole cache: what reserving ahead avoids).
+struct KvStats {
+  int64_t capacity = 0;       // rows per softmax layer now (0 without softmax layers)
+  int64_t allocations = 0;    // per softmax layer: buffers allocated (reserves and growths)
+  int64_t copies = 0;         // per softmax layer: allocations that copied valid rows
+  uint64_t copied_bytes = 0;  // all layers, K and V: bytes those copies moved
 };
 
 class SequenceState {
@@ -72,10 +83,16 @@ class SequenceState {
   // i32 [1] on the state's device: position() + n (the KV length once n tokens are appended).
   Tensor length_after(int64_t n) const;
 
-  // Graph support (llm/model/decode_graph.cpp). reserve_kv grows every KV cache (by doubling)
-  // so that `tokens` rows fit without growing inside a captured step; buffer_key lists the
-  // addresses of every buffer a captured step touches (they change when a cache grows).
+  // Sizes every KV cache to hold `tokens` rows in all (exactly that, so a caller that knows
+  // prompt + max new tokens reserves once and nothing is copied later); a no-op when they fit.
+  // Reserving on an empty cache allocates only; on a filled one it copies (counted).
   void reserve_kv(int64_t tokens);
+  // Room for `tokens` rows, growing by doubling when short (the fallback for a step past the
+  // reservation; the decode graph calls it before capturing so no cache grows inside).
+  void ensure_kv(int64_t tokens);
+  KvStats kv_stats() const;
+  // Graph support (llm/model/decode_graph.cpp): the addresses of every buffer a captured step
+  // touches (they change when a cache is reallocated).
   std::vector<const void*> buffer_key() const;
   // Host-side counters only (position_ and each cache's length): for the graph runner, whose
   // replays advance position_tensor() on the device while the host code ran once at capture.
@@ -96,7 +113,9 @@ class SequenceState {
   int64_t position_ = 0;
   Tensor position_dev_;  // i32 [1] == position_, on the state's device
   std::shared_ptr<void> decode_graph_;
-  void grow_kv(KvCache& c, int64_t rows);
+  void resize_kv(KvCache& c, int64_t capacity);
+  int64_t kv_allocations_ = 0, kv_copies_ = 0;  // summed over the softmax layers
+  uint64_t kv_copied_bytes_ = 0;
   // Snapshot validity bookkeeping. Each state has its own identity tag; a clone records
   // its ancestors (their tag, how far their history reached, their rewinds) so snapshots
   // taken before the clone stay restorable in it.

@@ -38,6 +38,7 @@ Engine::Engine(LoadedModel model, EngineOptions opts, double load_ms)
   // The codec may be missing (a checkpoint without tokenizer.json): raw requests only.
   MVL_CHECK(model_.lm != nullptr, invalid_argument, "an Engine needs at least a language model");
   MVL_CHECK(opts_.max_running >= 1, invalid_argument, "the engine needs at least one runner");
+  model_.lm->set_prefill_ubatch(opts_.prefill_ubatch);
   // Prompt positions per step: one prefill chunk's worth (512 when chunking is off).
   sched_ = std::make_unique<StepScheduler>(*model_.lm,
                                            opts_.prefill_chunk > 0 ? opts_.prefill_chunk : 512);

@@ -39,6 +39,9 @@ struct RawPrompt {
   bool ignore_eos = false;          // keep sampling past EOS (the options' max_tokens still stops)
   bool decode_graphs = true;        // false: decode op by op (bench times both)
   bool detokenize = true;           // false: ids only (no TokenEvent text, DoneEvent::text empty)
+  // DoneEvent::prefill_chunk_ms: each prefill call's time, the device waited for (a 4-byte
+  // read of its last logit ends each call), for benchmarks of long prompts.
+  bool time_chunks = false;
 };
 
 struct Request {

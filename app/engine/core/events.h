@@ -69,6 +69,7 @@ struct DoneEvent {
   // one-line decode report (e.g. CUDA graph replays).
   Tensor logits;
   std::vector<double> step_ms;
+  std::vector<double> prefill_chunk_ms;  // RawPrompt::time_chunks: one per prefill call
   std::string decode_report;
 };
 

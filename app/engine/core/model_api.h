@@ -84,6 +84,9 @@ class LanguageModel {
   // CUDA-graph decode on (default) or op by op, for benchmarks that time both; a no-op for
   // models without graphs.
   virtual void set_decode_graphs(bool on) {}
+  // Positions per pass through the layers inside one prefill() (EngineOptions::prefill_ubatch;
+  // <= 0: one pass); a no-op for models that do not chunk (fakes).
+  virtual void set_prefill_ubatch(int64_t positions) { (void)positions; }
   virtual int64_t vocab_size() const = 0;
   virtual int64_t hidden_size() const = 0;
   virtual int64_t max_context() const = 0;  // the default context cap (EngineOptions can override)

@@ -29,6 +29,10 @@ struct EngineOptions {
   // Context cap in positions; 0 = the model's default (LanguageModel::max_context()).
   int64_t max_context = 0;
   int64_t prefill_chunk = 512;    // tokens per prefill call; cancel is checked between chunks
+  // --ubatch-size: positions per pass through the layers inside one prefill call (<= 0:
+  // the whole call in one pass). Bounds activation memory at any prompt length, including
+  // calls made with prefill_chunk <= 0 (generate, logits, bench); llm::kDefaultPrefillChunk.
+  int64_t prefill_ubatch = 8192;
   // Turn-boundary snapshots kept per session besides the empty state (each is a copy of all
   // lightning states: 294 MB on the released model). Rewinding past the oldest kept one
   // restores an earlier snapshot and re-feeds the messages in between.

@@ -104,8 +104,10 @@ DoneEvent RequestRunner::run_raw(Request& r, const std::atomic<bool>& cancel) {
   std::vector<Tensor> all;
   Tensor logits;
   fed_ = 0;
-  if (!feed(*state, segs, logits, cancel, raw.all_logits ? &all : nullptr))
-    return finish(StopReason::cancelled);
+  chunk_ms_ = raw.time_chunks ? &done.prefill_chunk_ms : nullptr;
+  const bool fed = feed(*state, segs, logits, cancel, raw.all_logits ? &all : nullptr);
+  chunk_ms_ = nullptr;
+  if (!fed) return finish(StopReason::cancelled);
   done.usage.prompt_tokens = positions;
   done.timings.prefill_ms = now_ms() - t_prefill;
   if (done.timings.prefill_ms > 0)

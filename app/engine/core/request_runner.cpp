@@ -156,6 +156,7 @@ bool RequestRunner::feed(ModelState& state, const std::vector<Segment>& segs, Te
   int64_t in_batch = 0;
   auto flush = [&] {
     if (batch.empty()) return;
+    const double t0 = now_ms();
     if (all_logits) {
       // Every position's rows, gathered on the host chunk by chunk (parity dumps).
       const Tensor rows = model_.lm->prefill(batch, state, true);
@@ -164,6 +165,10 @@ bool RequestRunner::feed(ModelState& state, const std::vector<Segment>& segs, Te
       logits = rows.select(0, rows.dim(0) - 1);
     } else {
       logits = model_.lm->prefill(batch, state);
+    }
+    if (chunk_ms_) {
+      (void)ops::to_device(logits.slice(0, 0, 1), Device::cpu());  // [vocab]: waits for the device
+      chunk_ms_->push_back(now_ms() - t0);
     }
     fed_ += in_batch;
     batch.clear();
@@ -261,6 +266,11 @@ DoneEvent RequestRunner::run(Request& r, const std::atomic<bool>& cancel) {
     }
     MVL_ASSERT(total_size(segs) + static_cast<int64_t>(gen.size()) == new_positions);
 
+    // The KV caches sized once for this turn: the prompt plus the answer's budget (an answer
+    // without a budget gets kOpenAnswerReserve; past it the caches double, copying).
+    constexpr int64_t kOpenAnswerReserve = 4096;
+    const int64_t answer = r.options.max_tokens > 0 ? r.options.max_tokens : kOpenAnswerReserve;
+    s.state_->reserve(std::min(max_ctx, s.state_->length() + new_positions + answer + 1));
     const double t_prefill = now_ms();
     Tensor logits;
     touched = true;

@@ -63,6 +63,7 @@ class RequestRunner {
   const EngineOptions& opts_;
   double load_ms_;
   int64_t fed_ = 0;  // positions fed by the last feed()
+  std::vector<double>* chunk_ms_ = nullptr;  // set: feed() times each prefill call into it
 };
 
 }  // namespace mvl::engine

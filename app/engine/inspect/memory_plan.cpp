@@ -6,6 +6,9 @@
 
 #include <algorithm>
 
+#include <cmath>
+
+#include "app/engine/loading/memory_fit.h"
 #include "kernels/core/error.h"
 #include "llm/parallel/shard_rules.h"
 #include "llm/weights/tensor_table.h"
@@ -27,8 +30,28 @@ std::string format_bytes(uint64_t b) {
   return fmt::format("{} B", b);
 }
 
-MemoryPlan plan_memory(const ModelConfig& cfg, const MemoryPlanOptions& opt,
+uint64_t prefill_activation_bytes(const llm::TextConfig& t, int64_t chunk, int gpus) {
+  const double c = static_cast<double>(chunk), H = t.hidden_size, I = t.intermediate_size;
+  const double k = t.num_experts_per_tok, g = std::max(gpus, 1);
+  const double att = static_cast<double>(t.num_attention_heads * t.head_dim) / g;  // heads owned
+  const double residual = 8 * H;               // x, normed input, attention out, sums, norms
+  const double attention = 6 * att;            // q|k|v (or qkv), gate, core output, projection
+  const double moe = k * (2 * H + 3 * I / g);  // routed copies in and out, gate|up and h rows
+  const double blocks = std::ceil(c / static_cast<double>(std::max<int64_t>(t.block_size, 1)));
+  const double states = blocks * att * static_cast<double>(t.head_dim) * 4;  // f32 per block
+  return static_cast<uint64_t>(c * (residual + attention + moe) * 2 + c * t.num_local_experts * 4 + states);
+}
+
+MemoryPlan plan_memory(const ModelConfig& full, const MemoryPlanOptions& opt,
                        const std::map<std::string, DType>& dtypes) {
+  MVL_CHECK(opt.layers >= 0 && opt.layers <= full.text.num_hidden_layers, invalid_argument,
+            "--layers {}: the config has {} text layers", opt.layers, full.text.num_hidden_layers);
+  ModelConfig cfg = full;
+  if (opt.layers > 0) {
+    cfg.text.num_hidden_layers = opt.layers;
+    cfg.text.layer_types.resize(static_cast<size_t>(opt.layers));
+    cfg.has_vision = false;
+  }
   const auto& t = cfg.text;
   const int n = opt.gpus;
   const std::string why = llm::tp_size_problem(t, n);
@@ -79,6 +102,16 @@ MemoryPlan plan_memory(const ModelConfig& cfg, const MemoryPlanOptions& opt,
   for (auto& d : p.devices) {
     d.kv_cache = static_cast<uint64_t>(opt.sequences * opt.context_tokens) * p.kv_bytes_per_token;
     d.lightning_state = static_cast<uint64_t>(opt.sequences) * p.lightning_bytes_per_sequence;
+    if (opt.prefill_chunk > 0) d.activations = prefill_activation_bytes(t, opt.prefill_chunk, n);
+  }
+  if (opt.device_bytes > 0 && opt.sequences > 0) {
+    uint64_t used = 0;
+    for (const auto& d : p.devices) used = std::max(used, d.weights + d.lightning_state + d.activations);
+    used += kFitReserve;
+    const uint64_t per = p.kv_bytes_per_token * static_cast<uint64_t>(opt.sequences);
+    p.max_context = opt.device_bytes <= used || per == 0
+                        ? 0
+                        : static_cast<int64_t>((opt.device_bytes - used) / per);
   }
   return p;
 }

@@ -6,7 +6,9 @@
 //   * embed_tokens / lm_head: split over the vocabulary (ceil(V/N) rows each);
 //   * RMSNorm weights, routers, the vision tower and projector: replicated on every device;
 //   * softmax KV cache (bf16, post-RoPE K and V) per token and the fp32 lightning state per
-//     sequence, both for the heads a device owns. Activations/workspace are not included.
+//     sequence, both for the heads a device owns;
+//   * with prefill_chunk > 0, an estimate of one prefill pass's activations (prefill_activation_bytes);
+//     with device_bytes > 0, the longest context that then fits next to kFitReserve.
 // With a quantization scheme (--quant, llm/weights/quant_rule.h) each quantized slice counts
 // its codes, scales and zero points (kernels/core/quant_format.h); the rest stays as stored.
 #pragma once
@@ -27,6 +29,11 @@ struct MemoryPlanOptions {
   int64_t context_tokens = 8192;  // KV cache length per sequence
   int64_t sequences = 1;          // concurrent sequences
   llm::QuantScheme quant = llm::QuantScheme::none;
+  int64_t layers = 0;             // > 0: only the first N text layers and no vision half (the
+                                  // slice `bench --path long --layers N` runs)
+  int64_t prefill_chunk = 0;      // > 0: count one prefill pass of this many positions
+  uint64_t device_bytes = 0;      // > 0: the memory of one device; the plan says how far a
+                                  // context can go on it
 };
 
 struct DeviceMemory {
@@ -34,7 +41,8 @@ struct DeviceMemory {
   uint64_t weights = 0;          // bytes of weights this device holds
   uint64_t kv_cache = 0;         // sequences * context * kv_bytes_per_token
   uint64_t lightning_state = 0;  // sequences * lightning_bytes_per_sequence
-  uint64_t total() const { return weights + kv_cache + lightning_state; }
+  uint64_t activations = 0;      // one prefill pass (options.prefill_chunk), an estimate
+  uint64_t total() const { return weights + kv_cache + lightning_state; }  // activations aside
 };
 
 struct MemoryPlan {
@@ -45,8 +53,18 @@ struct MemoryPlan {
   uint64_t kv_bytes_per_token = 0;            // per device, all softmax layers
   uint64_t lightning_bytes_per_sequence = 0;  // per device, all lightning layers
   std::vector<DeviceMemory> devices;
+  // With options.device_bytes: the context (per sequence, all sequences alike) whose KV cache
+  // fits next to the weights, the lightning states, one prefill pass and kFitReserve on the
+  // fullest device; 0 when not even the rest fits.
+  int64_t max_context = 0;
   uint64_t max_total() const;
 };
+
+// Bytes of activations alive at once during one prefill pass of `chunk` positions on one
+// device (bf16): the residual stream and norms, the attention projections, the MoE's routed
+// copies and expert hidden rows, the lightning kernels' per-block states, the router logits.
+// An estimate from the shapes, used by the plan above; the long bench prints the measured peak.
+uint64_t prefill_activation_bytes(const llm::TextConfig& t, int64_t chunk, int gpus = 1);
 
 // Throws Error{invalid_argument} when N does not split the heads, KV heads and experts,
 // naming the counts that work. `dtypes` maps tensor names (released layout) to their

@@ -26,14 +26,6 @@ namespace {
 
 constexpr double kGB = 1e9;
 
-// The text config inside a VL-01 config.json (text_config), or a flat Text-01 config.
-llm::TextConfig read_text_config(const std::string& path) {
-  const json::Json root = json::parse_file(path);
-  const bool nested = root.contains("text_config");
-  return llm::TextConfig::from_json(nested ? json::get_object(root, "text_config", path) : root,
-                                    "'" + path + "'" + (nested ? " text_config" : ""));
-}
-
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v.empty() ? 0.0 : v[v.size() / 2];
@@ -82,6 +74,13 @@ int64_t layers_that_fit(const llm::TextConfig& full, int64_t tokens, size_t free
 }
 
 }  // namespace
+
+llm::TextConfig read_text_config(const std::string& path) {
+  const json::Json root = json::parse_file(path);
+  const bool nested = root.contains("text_config");
+  return llm::TextConfig::from_json(nested ? json::get_object(root, "text_config", path) : root,
+                                    "'" + path + "'" + (nested ? " text_config" : ""));
+}
 
 int64_t bench_config_layers(const std::string& config_path) {
   return read_text_config(config_path).num_hidden_layers;

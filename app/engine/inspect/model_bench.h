@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 
+#include "llm/config/text_config.h"
 #include "llm/weights/quant_rule.h"
 
 namespace mvl::engine {
@@ -53,6 +54,8 @@ struct ModelBenchReport {
   double batch_mean_b = 0;     // mean batch size of the engine's decode steps meanwhile
 };
 
+// The text config inside a VL-01 config.json (text_config), or a flat Text-01 config.
+llm::TextConfig read_text_config(const std::string& config_path);
 // The decoder layers of a config.json; throws Error for a missing or malformed file.
 int64_t bench_config_layers(const std::string& config_path);
 // How many layers of the config fit on the GPU with a `tokens` prompt; throws

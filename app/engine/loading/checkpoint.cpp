@@ -76,6 +76,7 @@ class RealLm : public LanguageModel {
     for (const auto& s : segs) in.push_back(s.is_rows() ? llm::Segment::rows(s.rows) : llm::Segment::tokens(s.ids));
     llm::PrefillOptions po;
     po.all_logits = all_positions;
+    po.chunk_size = ubatch_;
     const Tensor logits = m_.prefill(in, dynamic_cast<RealState&>(state).seq(), po);  // f32 [n|1, vocab]
     return all_positions ? logits : logits.select(0, logits.dim(0) - 1);
   }
@@ -96,6 +97,7 @@ class RealLm : public LanguageModel {
     return rows;
   }
   void set_decode_graphs(bool on) override { graphs_ = on; }
+  void set_prefill_ubatch(int64_t positions) override { ubatch_ = std::max<int64_t>(positions, 0); }
   int64_t vocab_size() const override { return m_.config().vocab_size; }
   const llm::TextModel& model() const { return m_; }
   int64_t hidden_size() const override { return m_.config().hidden_size; }
@@ -111,6 +113,7 @@ class RealLm : public LanguageModel {
   llm::TextModel m_;
   llm::TextModel eager_;  // the same weights, decoding op by op
   bool graphs_ = true;
+  int64_t ubatch_ = llm::kDefaultPrefillChunk;
 };
 
 struct RealPrepared : PreparedImage {

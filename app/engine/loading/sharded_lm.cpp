@@ -56,12 +56,14 @@ class ShardedLm : public LanguageModel {
       in.push_back(s.is_rows() ? llm::Segment::rows(s.rows) : llm::Segment::tokens(s.ids));
     llm::PrefillOptions po;
     po.all_logits = all_positions;
+    po.chunk_size = ubatch_;
     const Tensor logits = m_.prefill(in, dynamic_cast<ShardedModelState&>(state).state(), po);
     return all_positions ? logits : logits.select(0, logits.dim(0) - 1);
   }
   Tensor decode(int32_t id, ModelState& state) override {
     return m_.decode(id, dynamic_cast<ShardedModelState&>(state).state());
   }
+  void set_prefill_ubatch(int64_t positions) override { ubatch_ = std::max<int64_t>(positions, 0); }
   int64_t vocab_size() const override { return m_.config().vocab_size; }
   int64_t hidden_size() const override { return m_.config().hidden_size; }
   int64_t max_context() const override {
@@ -70,6 +72,7 @@ class ShardedLm : public LanguageModel {
 
  private:
   llm::ShardedTextModel m_;
+  int64_t ubatch_ = llm::kDefaultPrefillChunk;
 };
 
 }  // namespace
