@@ -2,7 +2,8 @@
 # A session's closing GPU call in one command: session_check.sh (build, every gpu test, model
 # decode base vs this), then quant_bench.sh (issue 17 rows) and serve_batch.sh (issue 19/21
 # batching rows) on the same build-device/; `sweep` (quant_sweep.sh: the quantized-MoE decode
-# tilings, issue 17) and `golden` (ctest -L golden on build-device/) run only when STEPS names them. Each step's logs go to $OUT/<step>/; they are
+# tilings, issue 17) `golden` (ctest -L golden on build-device/), `attn` (attn_decode_check.sh)
+# and `long` (long_vl_check.sh, issue 21) run only when STEPS names them. Each step's logs go to $OUT/<step>/; they are
 # packed into $OUT/logs.tar.gz (the device tool returns only a few files per call) and the
 # summaries are printed.
 #   carry: .stb .pcre2 .httplib .base   (tools/device/prepare_carry.sh fills them)
@@ -34,6 +35,12 @@ for s in $STEPS; do
              # accuracy golden) on the GPU machine, on session's build-device/
       step golden ${GOLDEN_LIMIT:-200} bash -c "cd '$ROOT/build-device' && ctest -L golden -j8 --output-on-failure -V"
       grep -E "tests passed|tests failed|Total Test time|ratio|logits relative|^ *[0-9]+: +(layer|logits|embed)" "$OUT/golden/stdout.log" | head -60 ;;
+    attn)    # issue 21 item 3: the flash-decoding kernel's parity tests and rows vs SDPA
+      step attn ${ATTN_LIMIT:-240} tools/device/attn_decode_check.sh
+      cat "$OUT/attn/summary.txt" 2>/dev/null | head -40 ;;
+    long)    # issue 21 item 2: long-context GPU tests, info's plan, the 1M-token slice
+      step long ${LONG_LIMIT:-300} tools/device/long_vl_check.sh
+      cat "$OUT/long/summary.txt" 2>/dev/null | head -60 ;;
     sweep)
       step sweep 240 tools/device/quant_sweep.sh
       grep -A40 -i "best passing" "$OUT/sweep/quant_sweep.txt" 2>/dev/null | head -60 ||
@@ -41,7 +48,7 @@ for s in $STEPS; do
     serve)
       step serve 200 tools/device/serve_batch.sh "${1:-2}"
       cat "$OUT/serve/summary.txt" 2>/dev/null | head -60 ;;
-    *) echo "final_check: unknown step '$s' (session, quant, golden, sweep, serve)" >&2 ;;
+    *) echo "final_check: unknown step '$s' (session, quant, golden, attn, long, sweep, serve)" >&2 ;;
   esac
 done
 (cd "$OUT" && tar -czf logs.tar.gz $STEPS && rm -rf $STEPS)
