@@ -9,6 +9,8 @@
 // --path both (default) runs both in one process and prints model / replica ratios.
 //   long    a long prompt through a layer slice in timed chunks, then decode at that context
 //           (app/engine/inspect/long_bench.h); also on the CPU (--device cpu) at tiny shapes.
+//   vl      one image question end to end, per stage: decode, preprocess, ViT, projector +
+//           packing, prefill, first token (app/engine/inspect/vl_bench.h); also on the CPU.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -22,6 +24,7 @@
 #include "app/engine/inspect/long_bench.h"
 #include "app/engine/inspect/memory_plan.h"
 #include "app/engine/inspect/model_bench.h"
+#include "app/engine/inspect/vl_bench.h"
 #include "app/engine/loading/install_paths.h"
 #include "kernels/ops/device.h"
 
@@ -48,7 +51,104 @@ struct BenchOpts {
   bool cpu = false;   // --device cpu (--path long only)
   int64_t chunk = 65536;   // --chunk: positions per timed prefill call (--path long)
   int64_t ubatch = 16384;  // --ubatch-size: positions per pass inside a call (--path long)
+  bool chunk_given = false, ubatch_given = false;  // --path vl defaults to ask's otherwise
+  std::vector<std::string> images;  // --image: files for --path vl
+  std::vector<std::string> sizes;   // --size WxH: generated images for --path vl
+  std::string images_dir;           // --images-dir: keep the generated PNGs there
 };
+
+// "2016x2016" -> {2016, 2016}; a usage error otherwise.
+std::pair<int64_t, int64_t> parse_size(const std::string& s) {
+  const size_t x = s.find_first_of("xX");
+  int64_t w = 0, h = 0;
+  try {
+    size_t a = 0, b = 0;
+    if (x != std::string::npos) {
+      w = std::stoll(s.substr(0, x), &a);
+      h = std::stoll(s.substr(x + 1), &b);
+    }
+    if (a != x || b != s.size() - x - 1) w = h = 0;
+  } catch (const std::exception&) {
+    w = h = 0;
+  }
+  MVL_CHECK(w >= 1 && h >= 1 && w <= 16384 && h <= 16384, invalid_argument,
+            "--size '{}': expected WIDTHxHEIGHT in pixels, each 1..16384 (e.g. 2016x2016)", s);
+  return {w, h};
+}
+
+// --path vl: per image, the stages (medians), TTFT and the CPU share.
+int run_vl(const BenchOpts& o) {
+  engine::VlBenchOptions vo;
+  vo.config = o.config;
+  vo.layers = o.layers > 0 ? o.layers : 2;
+  vo.images = o.images;
+  if (!o.sizes.empty()) {
+    vo.sizes.clear();
+    for (const auto& s : o.sizes) vo.sizes.push_back(parse_size(s));
+  }
+  vo.images_dir = o.images_dir;
+  vo.reps = o.reps;
+  if (o.chunk_given) vo.chunk = o.chunk;
+  if (o.ubatch_given) vo.ubatch = o.ubatch;
+  vo.cpu = o.cpu;
+  vo.device = o.device;
+  vo.seed = o.seed;
+  const engine::VlBenchReport r = engine::run_vl_bench(vo);
+  std::printf("device: %s\n", r.device_name.c_str());
+  std::printf(
+      "== vl: one image question end to end through the engine (raw requests: [%lld question ids, <image>, ...], "
+      "one token sampled): ViT %lld layers x %lld + projector + packing, %lld text layers (%lld lightning + %lld "
+      "softmax) x %lld, random %s weights (made in %.1f s: text %s, vision %s); prefill calls of %s, passes of %s; "
+      "medians of %d reps\n",
+      (long long)vo.text_before, (long long)r.vision_layers, (long long)r.vision_hidden, (long long)r.layers,
+      (long long)r.lightning_layers, (long long)r.softmax_layers, (long long)r.text_hidden, r.precision.c_str(),
+      r.make_s, engine::format_bytes(r.text_weight_bytes).c_str(), engine::format_bytes(r.vision_weight_bytes).c_str(),
+      r.chunk > 0 ? fmt::format("{} positions", r.chunk).c_str() : "the whole prompt",
+      r.ubatch > 0 ? fmt::format("{} positions", r.ubatch).c_str() : "the whole call", o.reps);
+  for (const auto& row : r.rows) {
+    const auto& s = row.staged;
+    std::printf(
+        "\n== %s: %lldx%lld px, %s file, grid %lldx%lld + thumbnail = %lld tiles, %lld image tokens + %lld text = "
+        "%lld prompt positions in %lld prefill call%s\n",
+        row.label.c_str(), (long long)row.width, (long long)row.height, engine::format_bytes(row.file_bytes).c_str(),
+        (long long)row.grid_rows, (long long)row.grid_cols, (long long)row.tiles, (long long)row.image_tokens,
+        (long long)row.text_tokens, (long long)row.prompt_tokens, (long long)row.prefill_calls,
+        row.prefill_calls == 1 ? "" : "s");
+    std::printf("%-34s %12s %10s\n", "stage (staged requests)", "median ms", "of TTFT");
+    auto line = [&](const char* name, double ms) {
+      std::printf("%-34s %12.3f %9.1f%%\n", name, ms, s.ttft > 0 ? 100.0 * ms / s.ttft : 0.0);
+    };
+    line("image decode", s.decode);
+    line("preprocess (tiles + thumbnail)", s.preprocess);
+    line("vit", s.vit);
+    line("projector + pack", s.project);
+    line("prefill", s.prefill);
+    line("first token (sample + rest)", s.first_token);
+    line("TTFT of the staged requests", s.ttft);
+    std::string reps;
+    for (double ms : row.ttft_reps) reps += fmt::format("{}{:.2f}", reps.empty() ? "" : " ", ms);
+    std::printf("%-34s %12.3f  (plain requests: %s)\n", "TTFT", row.ttft_ms, reps.c_str());
+    const double cpu_ms = s.decode + s.preprocess;
+    const double share = row.ttft_ms > 0 ? 100.0 * cpu_ms / row.ttft_ms : 0.0;
+    std::printf(
+        "cpu share: decode + preprocess %.3f ms = %.1f%% of TTFT, %s; not overlapped with the ViT or prefill "
+        "(a request decodes and preprocesses its images before it encodes them)\n",
+        cpu_ms, share, share < 5.0 ? "under 5%" : "OVER 5%");
+    std::printf(
+        "result: label=%s ttft_ms=%.3f prompt_tokens=%lld image_tokens=%lld text_tokens=%lld tiles=%lld grid=%lldx%lld "
+        "width=%lld height=%lld vit_ms=%.3f project_ms=%.3f prefill_ms=%.3f cpu_ms=%.3f file=%s\n",
+        [&] {
+          std::string l = row.label;
+          std::replace(l.begin(), l.end(), ' ', '_');
+          return l;
+        }()
+            .c_str(),
+        row.ttft_ms, (long long)row.prompt_tokens, (long long)row.image_tokens, (long long)row.text_tokens,
+        (long long)row.tiles, (long long)row.grid_rows, (long long)row.grid_cols, (long long)row.width,
+        (long long)row.height, s.vit, s.project, s.prefill, cpu_ms, row.path.c_str());
+  }
+  return kExitOk;
+}
 
 // --path long: the table of chunk times, then memory and decode at the full context.
 int run_long(const BenchOpts& o) {
@@ -282,6 +382,7 @@ void add_bench_command(CLI::App& app, RunFn& run) {
       "  minimax-vl bench --random-weights --path model --layers 4 --tokens 8192\n"
       "  minimax-vl bench --random-weights --path kernels --batch 16\n"
       "  minimax-vl bench --random-weights --path model --tp 8 --layers 80   all 80 layers, 8 GPUs\n"
+      "  minimax-vl bench --random-weights --path vl --layers 2   an image question end to end, per stage\n"
       "The model section makes every weight on the GPU (bf16, ~11.3 GB per layer at the released "
       "size:\n"
       "H200 fits ~11 layers, H100 ~6) and prints how many layers fit; the defaults give 8 layers\n"
@@ -309,9 +410,10 @@ void add_bench_command(CLI::App& app, RunFn& run) {
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
   sub->add_option("--path", o->path,
-                  "What to time: model (TextModel), kernels (the replica), both, or long (a long "
-                  "prompt in timed --chunk prefill calls, then decode at that context)")
-      ->check(CLI::IsMember({"model", "kernels", "both", "long"}))
+                  "What to time: model (TextModel), kernels (the replica), both, long (a long "
+                  "prompt in timed --chunk prefill calls, then decode at that context), or vl (one image "
+                  "question end to end, per stage)")
+      ->check(CLI::IsMember({"model", "kernels", "both", "long", "vl"}))
       ->capture_default_str();
   sub->add_option(
          "--batch", o->batch,
@@ -329,14 +431,29 @@ void add_bench_command(CLI::App& app, RunFn& run) {
       ->check(
           CLI::IsMember({"bf16", "none", "int8", "int8-experts", "fp8-experts", "int4-experts"}));
   add_seed_flag(*sub, o->seed, "Seed of the random weights");
-  sub->add_option("--chunk", o->chunk, "--path long: prompt positions per timed prefill call")
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 22))
-      ->capture_default_str();
-  sub->add_option("--ubatch-size", o->ubatch,
-                  "--path long: positions per pass through the layers inside a call (bounds the "
-                  "activations; 0 = the whole call)")
-      ->check(CLI::Range(int64_t{0}, int64_t{1} << 22))
-      ->capture_default_str();
+  CLI::Option* chunk_opt =
+      sub->add_option("--chunk", o->chunk,
+                      "--path long: prompt positions per timed prefill call; --path vl: per prefill call "
+                      "(default: ask's, 512; 0 = the whole prompt in one call)")
+          ->check(CLI::Range(int64_t{0}, int64_t{1} << 22))
+          ->capture_default_str();
+  CLI::Option* ubatch_opt =
+      sub->add_option("--ubatch-size", o->ubatch,
+                      "--path long and vl: positions per pass through the layers inside a call (bounds "
+                      "the activations; 0 = the whole call; vl default: ask's, 8192)")
+          ->check(CLI::Range(int64_t{0}, int64_t{1} << 22))
+          ->capture_default_str();
+  sub->add_option("--image", o->images,
+                  "--path vl: an image file to ask about (repeatable); default: a generated 2016x2016 "
+                  "page and 1000x1400 scan")
+      ->check(CLI::ExistingFile);
+  sub->add_option("--size", o->sizes,
+                  "--path vl: generate images of WIDTHxHEIGHT px instead (repeatable; the first is a page, "
+                  "the others scans)")
+      ->type_name("WxH");
+  sub->add_option("--images-dir", o->images_dir,
+                  "--path vl: write the generated PNGs into this directory and keep them (default: a "
+                  "temp dir, removed)");
   sub->add_option("--tp", o->tp,
                   "Tensor-parallel GPUs for --path model: the text model split over GPUs --device "
                   ".. --device + N - 1 (attention heads, experts and vocabulary rows; "
@@ -344,13 +461,15 @@ void add_bench_command(CLI::App& app, RunFn& run) {
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
   add_device_flag(*sub, o->device_flag, "The GPU: cuda or cuda:N (bench needs a CUDA GPU)");
-  sub->callback([o, &run] {
-    run = [o]() -> int {
+  sub->callback([o, &run, chunk_opt, ubatch_opt] {
+    run = [o, chunk_opt, ubatch_opt]() -> int {
       const Device dev = parse_device_flag(o->device_flag);
-      MVL_CHECK(dev.is_cuda() || o->path == "long", invalid_argument,
-                "bench times the GPU: pass --device cuda or cuda:N, not '{}' (only --path long runs "
-                "on the CPU)",
+      MVL_CHECK(dev.is_cuda() || o->path == "long" || o->path == "vl", invalid_argument,
+                "bench times the GPU: pass --device cuda or cuda:N, not '{}' (only --path long and vl "
+                "run on the CPU)",
                 o->device_flag);
+      o->chunk_given = chunk_opt->count() > 0;
+      o->ubatch_given = ubatch_opt->count() > 0;
       o->device = dev.index;
       o->cpu = !dev.is_cuda();
       if (!o->random_weights)
@@ -370,6 +489,8 @@ void add_bench_command(CLI::App& app, RunFn& run) {
           input_phase([&] { return engine::bench_config_layers(o->config); });
       MVL_CHECK(o->layers <= full_layers, invalid_argument,
                 "bench: --layers {} exceeds the {} layers of {}", o->layers, full_layers, o->config);
+      MVL_CHECK(o->path == "vl" || (o->images.empty() && o->sizes.empty() && o->images_dir.empty()),
+                invalid_argument, "bench: --image, --size and --images-dir belong to --path vl");
       if (o->path == "long") {
         MVL_CHECK(o->tp == 1 && o->batch == 1, invalid_argument,
                   "bench --path long runs one sequence on one device: drop --tp and --batch");
@@ -378,6 +499,18 @@ void add_bench_command(CLI::App& app, RunFn& run) {
                   "small run on the CPU",
                   o->device);
         return run_long(*o);
+      }
+      if (o->path == "vl") {
+        MVL_CHECK(o->tp == 1 && o->batch == 1 && o->quant.empty(), invalid_argument,
+                  "bench --path vl runs one request at a time on one device with bf16 weights: drop --tp, "
+                  "--batch and --quant");
+        MVL_CHECK(o->images.empty() || o->sizes.empty(), invalid_argument,
+                  "bench --path vl: pass --image files or --size WxH, not both");
+        MVL_CHECK(o->cpu || ops::cuda_device_count() > o->device, unsupported,
+                  "bench --path vl on GPU {}: no such usable GPU here; pass --device cpu for a small run on "
+                  "the CPU",
+                  o->device);
+        return run_vl(*o);
       }
 #ifdef MVL_HAVE_CUDA
       return run_bench(*o, full_layers);

@@ -54,7 +54,7 @@ TEST(LongBenchCli, OtherPathsStillNeedAGpuAndLongRefusesTp) {
   const std::string cfg = test::source_path(kTinyConfig);
   auto r = run_cli({"bench", "--random-weights", "--path", "model", "--device", "cpu", "--config", cfg});
   EXPECT_EQ(r.exit_code, 2) << r.err;
-  EXPECT_NE(r.err.find("only --path long runs on the CPU"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("only --path long and vl run on the CPU"), std::string::npos) << r.err;
   r = run_cli({"bench", "--random-weights", "--path", "long", "--device", "cpu", "--config", cfg, "--layers", "3",
                "--tp", "2"});
   EXPECT_EQ(r.exit_code, 2) << r.err;

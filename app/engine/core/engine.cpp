@@ -87,6 +87,14 @@ TileMap VisionEncoder::tile_map(int64_t, int64_t) const {
   throw_error(ErrorCategory::unsupported, "this vision encoder has no tile map");
 }
 
+Tensor VisionEncoder::encode_staged(const PreparedImage& image, const CancelCheck& cancelled, EncodeStages& t) {
+  const double t0 = now_ms();
+  Tensor rows = encode(image, cancelled);
+  t.vit_ms = now_ms() - t0;
+  t.project_ms = 0;
+  return rows;
+}
+
 RequestHandle Engine::submit(Request r) {
   MVL_CHECK(r.session != nullptr || r.kind == Request::Kind::raw, invalid_argument,
             "a request needs a session");

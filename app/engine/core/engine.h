@@ -42,6 +42,9 @@ struct RawPrompt {
   // DoneEvent::prefill_chunk_ms: each prefill call's time, the device waited for (a 4-byte
   // read of its last logit ends each call), for benchmarks of long prompts.
   bool time_chunks = false;
+  // DoneEvent::images[k].vit_ms / project_ms: each image's encode timed in two stages
+  // (VisionEncoder::encode_staged; a device wait between them), for `bench --path vl`.
+  bool time_stages = false;
 };
 
 struct Request {

@@ -29,7 +29,11 @@ struct ImageReport {
   int64_t grid_rows = 0, grid_cols = 0; // anyres tile grid (the thumbnail tile not counted)
   int64_t image_tokens = 0;             // embedding rows spliced into the prompt
   double preprocess_ms = 0;             // decode + resize + normalise
+  double decode_ms = 0;                 // of which reading + decoding the file
   double encode_ms = 0;                 // ViT + projector + packing
+  // RawPrompt::time_stages only: encode_ms split (each waited for on the device).
+  double vit_ms = 0;                    // pixels -> ViT features
+  double project_ms = 0;                // projector + packing (unpad, image_newline)
 };
 
 struct Usage {

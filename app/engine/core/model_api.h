@@ -100,7 +100,16 @@ struct PreparedImage {
   int64_t width = 0, height = 0;
   int64_t grid_rows = 0, grid_cols = 0;
   int64_t image_tokens = 0;
-  double preprocess_ms = 0;
+  double preprocess_ms = 0;  // decode + resize + normalise
+  double decode_ms = 0;      // of which reading and decoding the file (PNG/JPEG bytes -> pixels)
+};
+
+// The two halves of an encode timed apart (VisionEncoder::encode_staged), each waited for on
+// the device: the ViT (pixels -> selected features), then the projector + packing (unpad,
+// image_newline) into the rows handed to prefill.
+struct EncodeStages {
+  double vit_ms = 0;
+  double project_ms = 0;
 };
 
 class VisionEncoder {
@@ -113,6 +122,10 @@ class VisionEncoder {
   // (Segment::rows): ViT + projector + packing. Returns an undefined Tensor when `cancelled`
   // fired between tiles.
   virtual Tensor encode(const PreparedImage& image, const CancelCheck& cancelled) = 0;
+  // encode() with its stages timed apart, for benchmarks (RawPrompt::time_stages): the same
+  // rows, with a device wait between the ViT and the projector. The default counts the whole
+  // encode() as the ViT (encoders without stages, fakes).
+  virtual Tensor encode_staged(const PreparedImage& image, const CancelCheck& cancelled, EncodeStages& t);
   // The tile map (loading/tile_map.h) of a width x height image under this encoder's
   // processor settings and token budget. Throws Error{unsupported} where unknown (fakes).
   virtual TileMap tile_map(int64_t width, int64_t height) const;

@@ -83,6 +83,7 @@ DoneEvent RequestRunner::run_raw(Request& r, const std::atomic<bool>& cancel) {
   // 3. Segments: id runs and image rows (on the model's device, at its activation dtype).
   std::vector<Segment> segs;
   size_t k = 0;
+  time_stages_ = raw.time_stages;  // this runner serves this one request
   for (int32_t id : ids) {
     if (slots > 0 && id == image_id) {
       Tensor rows = encode_image(raw.images[k], prepared[k], done, cancel);

@@ -89,8 +89,11 @@ Tensor RequestRunner::encode_image(const std::string& path, std::shared_ptr<cons
   if (!prep) prep = input_step([&] { return model_.vision->prepare(path); });
   if (cancel.load()) return {};
   const double t0 = now_ms();
+  EncodeStages stages;
   Tensor rows = in_context("encoding image '" + path + "'", [&] {
-    return model_.vision->encode(*prep, [&] { return cancel.load(); });
+    const CancelCheck cancelled = [&] { return cancel.load(); };
+    return time_stages_ ? model_.vision->encode_staged(*prep, cancelled, stages)
+                        : model_.vision->encode(*prep, cancelled);
   });
   if (!rows.defined()) return {};
   check_shape(rows, {prep->image_tokens, model_.lm->hidden_size()}, "image features of '" + path + "'");
@@ -102,7 +105,10 @@ Tensor RequestRunner::encode_image(const std::string& path, std::shared_ptr<cons
   rep.grid_cols = prep->grid_cols;
   rep.image_tokens = prep->image_tokens;
   rep.preprocess_ms = prep->preprocess_ms;
+  rep.decode_ms = prep->decode_ms;
   rep.encode_ms = now_ms() - t0;
+  rep.vit_ms = stages.vit_ms;
+  rep.project_ms = stages.project_ms;
   done.timings.image_encode_ms += rep.encode_ms;
   done.usage.image_tokens += prep->image_tokens;
   done.images.push_back(rep);

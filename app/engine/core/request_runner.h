@@ -64,6 +64,7 @@ class RequestRunner {
   double load_ms_;
   int64_t fed_ = 0;  // positions fed by the last feed()
   std::vector<double>* chunk_ms_ = nullptr;  // set: feed() times each prefill call into it
+  bool time_stages_ = false;  // set: encode_image() times the ViT and the projector apart
 };
 
 }  // namespace mvl::engine
