@@ -443,7 +443,7 @@ void add_bench_command(CLI::App& app, RunFn& run) {
                       "the activations; 0 = the whole call; vl default: ask's, 8192)")
           ->check(CLI::Range(int64_t{0}, int64_t{1} << 22))
           ->capture_default_str();
-  sub->add_option("--image", o->images,
+  sub->add_option("--image,-i", o->images,
                   "--path vl: an image file to ask about (repeatable); default: a generated 2016x2016 "
                   "page and 1000x1400 scan")
       ->check(CLI::ExistingFile);
