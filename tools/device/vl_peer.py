@@ -108,7 +108,11 @@ class Peer:
                     linear_attn_alpha_factor=t.get("layernorm_linear_attention_alpha", 1.0),
                     linear_attn_beta_factor=t.get("layernorm_linear_attention_beta", 1.0),
                     mlp_alpha_factor=t.get("layernorm_mlp_alpha", 1.0), mlp_beta_factor=t.get("layernorm_mlp_beta", 1.0))
-                self.lm = MiniMaxForCausalLM._from_config(tcfg, attn_implementation="sdpa").eval()
+                try:
+                    self.lm = MiniMaxForCausalLM._from_config(tcfg, attn_implementation="sdpa").eval()
+                except (ValueError, ImportError) as e:  # sdpa refused: the library's default, recorded
+                    print(f"peer: MiniMax sdpa refused ({e}); default attention", file=sys.stderr)
+                    self.lm = MiniMaxForCausalLM._from_config(tcfg).eval()
         finally:
             torch.set_default_dtype(prev)
         self.kinds = kinds
