@@ -3,7 +3,8 @@
 # decode base vs this), then quant_bench.sh (issue 17 rows) and serve_batch.sh (issue 19/21
 # batching rows) on the same build-device/; `sweep` (quant_sweep.sh: the quantized-MoE decode
 # tilings, issue 17) `golden` (ctest -L golden on build-device/), `attn` (attn_decode_check.sh)
-# and `long` (long_vl_check.sh, issue 21) run only when STEPS names them. Each step's logs go to $OUT/<step>/; they are
+# `long` (long_vl_check.sh) and `vl` (vl_check.sh, issue 21) run only when STEPS
+# names them. Each step's logs go to $OUT/<step>/; they are
 # packed into $OUT/logs.tar.gz (the device tool returns only a few files per call) and the
 # summaries are printed.
 #   carry: .stb .pcre2 .httplib .base   (tools/device/prepare_carry.sh fills them)
@@ -41,6 +42,9 @@ for s in $STEPS; do
     long)    # issue 21 item 2: long-context GPU tests, info's plan, the 1M-token slice
       step long ${LONG_LIMIT:-300} tools/device/long_vl_check.sh
       cat "$OUT/long/summary.txt" 2>/dev/null | head -60 ;;
+    vl)      # issue 21 item 1: bench --path vl (image question end to end) and the HF peer
+      step vl ${VL_LIMIT:-420} tools/device/vl_check.sh
+      cat "$OUT/vl/summary.txt" 2>/dev/null | head -60 ;;
     sweep)
       step sweep 240 tools/device/quant_sweep.sh
       grep -A40 -i "best passing" "$OUT/sweep/quant_sweep.txt" 2>/dev/null | head -60 ||
@@ -48,7 +52,7 @@ for s in $STEPS; do
     serve)
       step serve 200 tools/device/serve_batch.sh "${1:-2}"
       cat "$OUT/serve/summary.txt" 2>/dev/null | head -60 ;;
-    *) echo "final_check: unknown step '$s' (session, quant, golden, attn, long, sweep, serve)" >&2 ;;
+    *) echo "final_check: unknown step '$s' (session, quant, golden, attn, long, vl, sweep, serve)" >&2 ;;
   esac
 done
 (cd "$OUT" && tar -czf logs.tar.gz $STEPS && rm -rf $STEPS)
