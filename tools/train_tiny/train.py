@@ -203,7 +203,8 @@ def main():
     step, seg_steps, total, hist = st["step"], st["seg_steps"], st["total"], st["hist"]
     train_s = time.time() - t_loop
     model.eval()
-    log(f"trained {seg_steps} steps in {train_s:.0f} s (global step {step})")
+    mem = f", peak GPU memory {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB" if dev.type == "cuda" else ""
+    log(f"trained {seg_steps} steps in {train_s:.0f} s (global step {step}){mem}")
     stop_at = t_start + a.deadline_minutes * 60 - 40 if a.deadline_minutes else None  # 40 s to export
     est = heldout_eval.heldout_estimate(model, dev, TOKENIZER, a.eval_docs, os.path.join(a.out, "heldout_preds.jsonl"),
                                      log, a.eval_max_new, stop_at=stop_at)
