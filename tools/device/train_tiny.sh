@@ -8,6 +8,7 @@
 #   train.log   loss / throughput log and the held-out estimate
 #   manifest.json  the recipe (steps, batch, LR schedule, seeds, versions, GPU minutes)
 #   heldout_preds.jsonl  the held-out questions, answers and greedy predictions
+#   trainsplit_preds.jsonl  the same on fresh pages of the training layouts/fonts (in-distribution)
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -22,13 +23,16 @@ transformers.__version__, "tokenizers", tokenizers.__version__, "pillow", PIL.__
 ls tools/docgen/fonts/*.ttf > /dev/null || { echo "tools/docgen/fonts/ not carried"; exit 1; }
 WORK=/tmp/train_tiny
 rm -rf "$WORK"
-# BATCH / WORKERS / EVAL_DOCS / PY override the defaults (a CPU dry run: BATCH=1 WORKERS=1 EVAL_DOCS=0).
-ARGS=(--out "$WORK" --minutes "$MINUTES" --batch "${BATCH:-16}" --workers "${WORKERS:-14}" --eval-docs "${EVAL_DOCS:-30}")
+# BATCH / WORKERS / EVAL_DOCS / TRAIN_EVAL_DOCS / EVAL_MAX_NEW / PY override the defaults (a CPU dry
+# run: BATCH=1 WORKERS=1 EVAL_DOCS=1 TRAIN_EVAL_DOCS=1 EVAL_MAX_NEW=2). DEADLINE (minutes, default 9.3)
+# stops the held-out estimates early so that the export still happens inside a 600 s call.
+ARGS=(--out "$WORK" --minutes "$MINUTES" --batch "${BATCH:-16}" --workers "${WORKERS:-14}" --eval-docs "${EVAL_DOCS:-30}"
+      --train-eval-docs "${TRAIN_EVAL_DOCS:-10}" --eval-max-new "${EVAL_MAX_NEW:-24}" --deadline-minutes "${DEADLINE:-9.3}")
 [ -n "$RESUME" ] && ARGS+=(--resume "$RESUME")
 "${PY:-python3}" tools/train_tiny/train.py "${ARGS[@]}" 2>&1 | grep -v -i "warn"
 rc=${PIPESTATUS[0]}
 cp "$WORK/train.log" "$OUT/" 2>/dev/null
-cp "$WORK/heldout_preds.jsonl" "$OUT/" 2>/dev/null
+cp "$WORK/heldout_preds.jsonl" "$WORK/trainsplit_preds.jsonl" "$OUT/" 2>/dev/null
 if [ -d "$WORK/model" ]; then
   cp "$WORK/model/manifest.json" "$OUT/"
   tar -C "$WORK" -cf "$OUT/model.tar" model

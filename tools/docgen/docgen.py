@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fonts  # noqa: E402
 import forms  # noqa: E402
 import templates  # noqa: E402
-from render import degrade  # noqa: E402
+from render import crop_window, degrade  # noqa: E402
 
 MAKERS = {"receipt": templates.receipt, "invoice": templates.invoice, "form": forms.form, "table": forms.table}
 KIND_WEIGHTS = {"receipt": 0.3, "invoice": 0.25, "form": 0.25, "table": 0.2}
@@ -54,12 +54,41 @@ def sample_doc(seed: int, split: str = "train", kind: str | None = None):
     return make_doc(kind, variant, fp[int(rng.integers(len(fp)))], rng)
 
 
-def heldout_docs(docs: int, seed: int = 90001):
+def sample_crops(seed: int, n: int = 1, max_side: int = 336):
+    """Deterministic reading samples for seed: n (image, transcript) windows of one training page
+    (variants 0-1, training fonts; render.crop_window), each degraded like a page. Used early in
+    training to teach reading on one tile before questions about whole pages."""
+    rng = np.random.default_rng([seed, 2])
+    ks = list(KIND_WEIGHTS)
+    out = []
+    for _ in range(4 * n):
+        kind = ks[int(rng.choice(len(ks), p=[KIND_WEIGHTS[k] for k in ks]))]
+        variant = int(rng.integers(0, templates.HELDOUT_VARIANT))
+        fp = fonts.font_paths("train")
+        pg, _ = MAKERS[kind](rng, fp[int(rng.integers(len(fp)))], variant)
+        for _ in range(n - len(out)):
+            got = crop_window(pg, rng, max_side)
+            if got is not None:
+                out.append((degrade(got[0], rng), got[1]))
+        if len(out) == n:
+            return out
+    raise RuntimeError(f"no text window found for seed {seed}")
+
+
+def sample_crop(seed: int, max_side: int = 336):
+    return sample_crops(seed, 1, max_side)[0]
+
+
+def heldout_docs(docs: int, seed: int = 90001, split: str = "heldout"):
     """Yields (image name, Doc, [(k, QA)]) of the held-out set: the same pages and questions for
-    a given (docs, seed) wherever it runs (the GPU run's estimate uses a prefix of it)."""
+    a given (docs, seed) wherever it runs (the GPU run's estimate uses a prefix of it). split
+    'train' draws the same way from the training layouts and fonts (an in-distribution check;
+    seeds from 7 * 10**9 on, far from the training batches' 2**62 draws)."""
+    if split == "train" and seed == 90001:
+        seed = 7 * 10**9
     for d in range(docs):
         kind = list(MAKERS)[d % len(MAKERS)]
-        doc = sample_doc(seed + d, "heldout", kind)
+        doc = sample_doc(seed + d, split, kind)
         rng = np.random.default_rng([seed, d, 7])
         idx = rng.choice(len(doc.qas), size=min(4, len(doc.qas)), replace=False)
         yield f"images/{kind}_{d:04d}.png", doc, [(int(k), doc.qas[int(k)]) for k in sorted(idx)]
@@ -94,6 +123,11 @@ def main():
         print(f"wrote {len(rows)} questions on {a.docs} pages to {a.out}/val.jsonl")
         return
     os.makedirs(a.out, exist_ok=True)
+    for i in range(a.n):
+        img, text = sample_crop((a.seed or 0) + i)
+        img.save(os.path.join(a.out, f"{i:03d}_crop.png"))
+        with open(os.path.join(a.out, f"{i:03d}_crop.txt"), "w") as f:
+            f.write(text + "\n")
     for i in range(a.n):
         doc = sample_doc((a.seed or 0) + i, "train")
         doc.image.save(os.path.join(a.out, f"{i:03d}_{doc.kind}.png"))

@@ -27,8 +27,9 @@ class Page:
         self.w, self.h = w, h
         self.img = Image.new("RGB", (w, h), paper)
         self.draw = ImageDraw.Draw(self.img)
-        self.ink = ink
+        self.ink, self.paper = ink, paper
         self.texts: list[tuple[float, float, str]] = []  # (y centre, x0, text)
+        self.boxes: list[tuple[tuple, str]] = []  # ((x0, y0, x1, y1), text) of every recorded string
 
     def text(self, x, y, s, fnt, anchor="la", fill=None, record=True):
         """anchor: Pillow anchors ('la' left/top-ascender, 'ra' right, 'ma' centre)."""
@@ -38,6 +39,7 @@ class Page:
         self.draw.text((x, y), s, font=fnt, anchor=anchor, fill=fill or self.ink)
         if record:
             self.texts.append(((box[1] + box[3]) / 2, box[0], s))
+            self.boxes.append((box, s))
         return box
 
     def width(self, s, fnt) -> float:
@@ -55,14 +57,62 @@ class Page:
 
     def transcript(self, line_tol: float = 6.0) -> str:
         """Reading order: strings grouped into lines by their vertical centre, left to right."""
-        items = sorted(self.texts, key=lambda t: (t[0], t[1]))
-        lines: list[list[tuple[float, float, str]]] = []
-        for it in items:
-            if lines and abs(lines[-1][0][0] - it[0]) <= line_tol:
-                lines[-1].append(it)
-            else:
-                lines.append([it])
-        return "\n".join(" ".join(s for _, _, s in sorted(ln, key=lambda t: t[1])) for ln in lines)
+        return reading_order(self.texts, line_tol)
+
+
+def reading_order(texts, line_tol: float = 6.0) -> str:
+    """[(y centre, x0, text)] -> lines of text, top to bottom, left to right within a line."""
+    items = sorted(texts, key=lambda t: (t[0], t[1]))
+    lines: list[list[tuple[float, float, str]]] = []
+    for it in items:
+        if lines and abs(lines[-1][0][0] - it[0]) <= line_tol:
+            lines[-1].append(it)
+        else:
+            lines.append([it])
+    return "\n".join(" ".join(s for _, _, s in sorted(ln, key=lambda t: t[1])) for ln in lines)
+
+
+def _overlap(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def crop_window(page: Page, rng: np.random.Generator, max_side: int = 336, min_w: int = 168, min_h: int = 96,
+                tries: int = 12):
+    """A window of at most max_side x max_side px of an undegraded page (one anyres tile: the
+    glyphs are shown at 1x to 2x their page size) and the reading-order transcript of the strings
+    wholly inside it; strings cut by the window edge are painted over with the paper colour, so
+    the image shows exactly the transcribed text. Of up to 4 valid windows the one with the most
+    characters wins (dense targets). None when no window holds text."""
+    W, H = page.img.size
+    best, n_valid = None, 0
+    for _ in range(tries):
+        cw = int(rng.integers(min(W, min_w), min(W, max_side) + 1))
+        ch = int(rng.integers(min(H, min_h), min(H, max_side) + 1))
+        x0, y0 = int(rng.integers(0, W - cw + 1)), int(rng.integers(0, H - ch + 1))
+        win = (x0, y0, x0 + cw, y0 + ch)
+        inside, cut = [], []
+        for box, s in page.boxes:
+            if box[0] >= win[0] and box[1] >= win[1] and box[2] <= win[2] and box[3] <= win[3]:
+                inside.append((box, s))
+            elif _overlap(box, win):
+                cut.append(box)
+        if not inside or any(_overlap(c, b) for c in cut for b, _ in inside):
+            continue
+        chars = sum(len(s) for _, s in inside)
+        if best is None or chars > best[0]:
+            best = (chars, win, inside, cut)
+        n_valid += 1
+        if n_valid == 4:
+            break
+    if best is None:
+        return None
+    _, win, inside, cut = best
+    img = page.img.copy()
+    d = ImageDraw.Draw(img)
+    for c in cut:
+        d.rectangle([c[0] - 1, c[1] - 1, c[2] + 1, c[3] + 1], fill=page.paper)
+    text = reading_order([((b[1] + b[3]) / 2, b[0], s) for b, s in inside])
+    return img.crop(win), text
 
 
 def degrade(img: Image.Image, rng: np.random.Generator, strength: float = 1.0) -> Image.Image:

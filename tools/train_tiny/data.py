@@ -1,8 +1,13 @@
 """Training batches rendered on the fly: each batch index i has its own seed (data_seed, i), so a
-run resumed at step s sees exactly the batches it would have seen. A document becomes one
-multi-turn conversation (its image in the first user message): 3-6 of its questions, each with
-the eval suffix or without (as `ask` sends it), and, half the time, a last turn that transcribes
-the page (dense reading signal; last, so no earlier answer can copy from it).
+run resumed at step s sees exactly the batches it would have seen. Two kinds of batch (CURRICULUM):
+  * read: 2 x batch one-tile windows of training pages (docgen.sample_crop), each with the one
+    turn "Read all the text in the image." answered by the window's transcript: dense targets
+    whose image-text alignment is simple, about 1,200 image tokens each;
+  * page: batch whole pages, each one multi-turn conversation (its image in the first user
+    message): 4-10 of its questions, each with the eval suffix or without (as `ask` sends it),
+    and, half the time, a last turn that transcribes the page (last, so no earlier answer can
+    copy from it).
+Read batches dominate early (reading first), pages later (read_prob).
 """
 from __future__ import annotations
 
@@ -19,10 +24,22 @@ import reference_preprocess as ref  # noqa: E402  (model.py put tools/golden/vis
 from chat import DOCVQA_SUFFIX, ChatEncoder, expand_image  # noqa: E402
 
 MAX_OCR_TOKENS = 320
+# Reading curriculum (recorded in the manifest): batch i is a batch of 2 x batch one-tile crops to
+# transcribe with probability read_prob(i), else a batch of pages with questions (+ transcript).
+CURRICULUM = ("batch i: with probability p(i) = 0.75 until i = 300, then linearly down to 0.3 at i = 3000 "
+              "and 0.3 after, 2 x batch one-tile crops of training pages to transcribe "
+              "(docgen.sample_crops, 2 windows per page); else batch pages, each with 4-10 of its questions and, with "
+              "probability 0.5, the transcript as a last turn")
+
+
+def read_prob(index: int) -> float:
+    if index < 300:
+        return 0.75
+    return max(0.3, 0.75 - 0.45 * (index - 300) / 2700)
 
 
 def conversation(doc, rng):
-    k = min(len(doc.qas), int(rng.integers(3, 7)))
+    k = min(len(doc.qas), int(rng.integers(4, 11)))
     turns = []
     for i in rng.choice(len(doc.qas), size=k, replace=False):
         qa = doc.qas[int(i)]
@@ -36,16 +53,32 @@ def encode_doc(doc, enc: ChatEncoder, rng, ocr_prob=0.5):
     if rng.random() < ocr_prob:
         t = enc.tok.encode(doc.transcript, add_special_tokens=False).ids[:MAX_OCR_TOKENS]
         turns.append((docgen.OCR_QUESTION, enc.tok.decode(t)))
+    return encode_image(doc.image, turns, enc)
+
+
+def encode_image(img, turns, enc: ChatEncoder):
+    """One conversation about img -> expanded ids/labels and the released anyres tiles (u8)."""
     ids, labels = enc.encode(turns)
-    tiles, best = ref.anyres_tiles(doc.image.convert("RGB"))  # the released anyres, u8 only
+    tiles, best = ref.anyres_tiles(img.convert("RGB"))
     u8 = np.stack([np.asarray(t, dtype=np.uint8) for t in tiles])
-    n = ref.get_num_token(doc.image.size[1], doc.image.size[0], ref.RELEASED_PINPOINTS, ref.PATCH)
+    n = ref.get_num_token(img.size[1], img.size[0], ref.RELEASED_PINPOINTS, ref.PATCH)
     ids, labels, start = expand_image(ids, labels, enc.image, n)
-    return {"ids": ids, "labels": labels, "start": start, "tiles": u8, "size": doc.image.size, "best": best}
+    return {"ids": ids, "labels": labels, "start": start, "tiles": u8, "size": img.size, "best": best}
+
+
+def make_read_batch(rng, n: int, enc: ChatEncoder):
+    items = []
+    while len(items) < n:  # two windows per rendered page (rendering is most of the cost)
+        for img, text in docgen.sample_crops(int(rng.integers(2**62)), min(2, n - len(items))):
+            t = enc.tok.encode(text, add_special_tokens=False).ids[:MAX_OCR_TOKENS]
+            items.append(encode_image(img, [(docgen.OCR_QUESTION, enc.tok.decode(t))], enc))
+    return collate(items, "read")
 
 
 def make_batch(data_seed: int, index: int, batch: int, enc: ChatEncoder):
     rng = np.random.default_rng([data_seed, index])
+    if rng.random() < read_prob(index):
+        return make_read_batch(rng, 2 * batch, enc)
     kinds = list(docgen.KIND_WEIGHTS)
     kind = kinds[int(rng.choice(len(kinds), p=[docgen.KIND_WEIGHTS[k] for k in kinds]))]
     items = []
@@ -53,17 +86,17 @@ def make_batch(data_seed: int, index: int, batch: int, enc: ChatEncoder):
         seed = int(rng.integers(2**62))
         doc = docgen.sample_doc(seed, "train", kind)
         items.append(encode_doc(doc, enc, np.random.default_rng([seed, 1])))
-    return collate(items)
+    return collate(items, "page")
 
 
-def collate(items):
+def collate(items, kind="page"):
     T = max(len(it["ids"]) for it in items)
     ids = torch.zeros(len(items), T, dtype=torch.long)
     labels = torch.full((len(items), T), -100, dtype=torch.long)
     for b, it in enumerate(items):
         ids[b, :len(it["ids"])] = torch.tensor(it["ids"])
         labels[b, :len(it["labels"])] = torch.tensor(it["labels"])
-    return {"ids": ids, "labels": labels, "starts": [it["start"] for it in items],
+    return {"kind": kind, "ids": ids, "labels": labels, "starts": [it["start"] for it in items],
             "tiles": [torch.from_numpy(it["tiles"]) for it in items],
             "sizes": [it["size"] for it in items], "bests": [it["best"] for it in items]}
 

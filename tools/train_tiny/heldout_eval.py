@@ -63,14 +63,22 @@ def greedy(model, dev, enc, doc_image, question, max_new=32):
     return out
 
 
-def heldout_estimate(model, dev, tokenizer_path, n_docs, out_path, log=print, max_new=24):
+def heldout_estimate(model, dev, tokenizer_path, n_docs, out_path, log=print, max_new=24, split="heldout",
+                     stop_at=None):
+    """ANLS of greedy answers on the first n_docs held-out pages (split 'train': the same kinds
+    and question sampling on fresh pages of the training layouts and fonts instead). Stops early
+    (fewer questions, counted in the result) once time.time() passes stop_at."""
+    import time
     from tokenizers import Tokenizer
     tok = Tokenizer.from_file(tokenizer_path)
     enc = ChatEncoder(tok)
     rows, total, exact = [], 0.0, 0
     amp = torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda")
     with amp:
-        for name, doc, qas in docgen.heldout_docs(n_docs):
+        for name, doc, qas in docgen.heldout_docs(n_docs, split=split):
+            if stop_at is not None and time.time() > stop_at:
+                log(f"estimate stopped at the deadline after {len(rows)} questions")
+                break
             for k, qa in qas:
                 ids = greedy(model, dev, enc, doc.image, qa.question + DOCVQA_SUFFIX, max_new)
                 pred = tok.decode(ids)
@@ -88,7 +96,7 @@ def heldout_estimate(model, dev, tokenizer_path, n_docs, out_path, log=print, ma
         by.setdefault(r["qtype"], []).append(r["anls"])
     est = {"questions": len(rows), "anls": round(total / n, 4), "exact": round(exact / n, 4),
            "by_qtype": {k: round(sum(v) / len(v), 3) for k, v in sorted(by.items())}}
-    log(f"held-out estimate ({n_docs} pages): {est}")
+    log(f"{'held-out' if split == 'heldout' else 'training-layout'} estimate ({n_docs} pages): {est}")
     for r in rows[:6]:
         log(f"  Q {r['question']} | A {r['answers'][0]} | pred {r['pred']!r}")
     return est

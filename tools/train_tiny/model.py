@@ -144,8 +144,22 @@ class TinyVL(nn.Module):
             k = image_starts[b]
             rows.append(torch.cat([emb[b, :k], f.to(emb.dtype), emb[b, k + f.shape[0]:]], 0))
         emb = torch.stack(rows)
-        out = self.lm(inputs_embeds=emb, labels=labels, output_router_logits=True, use_cache=False)
-        return out.loss, out.aux_loss
+        return self.lm_loss(emb, labels)
+
+    def lm_loss(self, emb, labels):
+        """(next-token CE over the labelled positions + coef * router balance loss, balance loss),
+        as MiniMaxForCausalLM computes them, but with the LM head on the labelled positions only
+        (about 5% of a page's positions; the image positions carry no label)."""
+        from transformers.models.minimax.modeling_minimax import load_balancing_loss_func
+        out = self.lm.model(inputs_embeds=emb, output_router_logits=True, use_cache=False)
+        tgt = labels[:, 1:]
+        keep = tgt != -100
+        h = out.last_hidden_state[:, :-1][keep]
+        logits = self.lm.lm_head(h).float()
+        ce = F.cross_entropy(logits, tgt[keep])
+        c = self.lm.config
+        aux = load_balancing_loss_func(out.router_logits, c.num_local_experts, c.num_experts_per_tok, None)
+        return ce + c.router_aux_loss_coef * aux.to(ce.device), aux
 
     @torch.no_grad()
     def logits(self, ids, image):

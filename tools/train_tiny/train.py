@@ -24,6 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import model as M  # noqa: E402  (also puts tools/golden/* on sys.path)
 import data  # noqa: E402
+import fast  # noqa: E402
 import heldout_eval  # noqa: E402
 
 TOKENIZER = os.path.join(HERE, "tokenizer", "tokenizer.json")
@@ -61,10 +62,13 @@ def versions():
 def train_loop(a, model, opt, loader, dev, st, resume_step, t_loop, log):
     """Runs steps until the time budget, --steps or the schedule's end; st holds the progress."""
     budget = a.minutes * 60
-    tok_sum, loss_sum, aux_sum, n_sum = 0, 0.0, 0.0, 0
+    tok_sum, loss_sum, aux_sum, n_sum, docs_sum = 0, 0.0, 0.0, 0, 0
+    kind_loss = {}  # kind -> [sum, n] since the last log line
+    wait_sum, t_prev = 0.0, time.time()
     t_timed = None
     amp = torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda")
     for idx, b in loader:
+        wait_sum += time.time() - t_prev  # time the loop waited for the data workers
         step, seg_steps, total = st["step"], st["seg_steps"], st["total"]
         assert idx == step, (idx, step)
         if not total and seg_steps == 60:
@@ -89,15 +93,25 @@ def train_loop(a, model, opt, loader, dev, st, resume_step, t_loop, log):
         step = st["step"] = step + 1
         seg_steps = st["seg_steps"] = seg_steps + 1
         tok_sum += ids.numel()
-        loss_sum += float(loss.detach())
+        docs_sum += ids.shape[0]
+        lv = float(loss.detach())
+        loss_sum += lv
         aux_sum += float(aux.detach())
         n_sum += 1
+        kl = kind_loss.setdefault(b.get("kind", "page"), [0.0, 0])
+        kl[0] += lv
+        kl[1] += 1
         if step % a.log_every == 0 or seg_steps == 1:
             el = time.time() - t_loop
-            log(f"step {step} loss {loss_sum / n_sum:.4f} aux {aux_sum / n_sum:.3f} lr {lr:.2e} gnorm {float(gn):.2f} "
-                f"tok/s {tok_sum / el:.0f} docs/s {seg_steps * a.batch / el:.1f}")
-            st["hist"].append({"step": step, "loss": round(loss_sum / n_sum, 4), "lr": lr, "t": round(el, 1)})
+            kinds = " ".join(f"{k} {v[0] / v[1]:.4f} ({v[1]})" for k, v in sorted(kind_loss.items()))
+            log(f"step {step} loss {loss_sum / n_sum:.4f} [{kinds}] aux {aux_sum / n_sum:.3f} lr {lr:.2e} "
+                f"gnorm {float(gn):.2f} steps/s {seg_steps / el:.2f} tok/s {tok_sum / el:.0f} "
+                f"samples/s {docs_sum / el:.1f} data-wait {100 * wait_sum / el:.0f}%")
+            st["hist"].append({"step": step, "loss": round(loss_sum / n_sum, 4), "lr": lr, "t": round(el, 1),
+                               **{f"loss_{k}": round(v[0] / v[1], 4) for k, v in kind_loss.items()}})
             loss_sum, aux_sum, n_sum = 0.0, 0.0, 0
+            kind_loss = {}
+        t_prev = time.time()
         if (a.steps and seg_steps >= a.steps) or time.time() - t_loop > budget or (a.total_steps and step >= total):
             break
 
@@ -120,6 +134,10 @@ def main():
     ap.add_argument("--resume", default="")
     ap.add_argument("--eval-docs", type=int, default=40, help="held-out pages for the accuracy estimate")
     ap.add_argument("--eval-max-new", type=int, default=24)
+    ap.add_argument("--deadline-minutes", type=float, default=0,
+                    help="whole-run wall limit: the estimates stop early so that the export still happens")
+    ap.add_argument("--train-eval-docs", type=int, default=10,
+                    help="fresh pages of the training layouts/fonts for an in-distribution estimate")
     ap.add_argument("--log-every", type=int, default=25)
     a = ap.parse_args()
     t_start = time.time()
@@ -150,6 +168,7 @@ def main():
         step = resume_step = prev["steps"]
         a.data_seed = prev["data_seed"]
         log(f"resumed from {a.resume} at step {step}")
+    fast.install(model.lm)  # same math, fewer kernels and no host syncs (fast.py)
     model.to(dev).train()
     opt = torch.optim.AdamW(param_groups(model, a.wd), lr=a.lr, betas=(0.9, 0.95), eps=1e-8,
                             fused=dev.type == "cuda")
@@ -184,9 +203,15 @@ def main():
     step, seg_steps, total, hist = st["step"], st["seg_steps"], st["total"], st["hist"]
     train_s = time.time() - t_loop
     model.eval()
-    log(f"trained {seg_steps} steps in {train_s:.0f} s (global step {step})")
+    mem = f", peak GPU memory {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB" if dev.type == "cuda" else ""
+    log(f"trained {seg_steps} steps in {train_s:.0f} s (global step {step}){mem}")
+    stop_at = t_start + a.deadline_minutes * 60 - 40 if a.deadline_minutes else None  # 40 s to export
     est = heldout_eval.heldout_estimate(model, dev, TOKENIZER, a.eval_docs, os.path.join(a.out, "heldout_preds.jsonl"),
-                                     log, a.eval_max_new)
+                                     log, a.eval_max_new, stop_at=stop_at)
+    if a.train_eval_docs:  # the same questions on training layouts and fonts: reading vs generalising
+        est["train_layouts"] = heldout_eval.heldout_estimate(
+            model, dev, TOKENIZER, a.train_eval_docs, os.path.join(a.out, "trainsplit_preds.jsonl"), log,
+            a.eval_max_new, split="train", stop_at=stop_at)
     segs = prev.get("segments", []) + [{
         "from_step": resume_step or 0, "to_step": step, "train_seconds": round(train_s, 1),
         "wall_seconds": round(time.time() - t_start, 1), "device": versions().get("gpu", str(dev)),
@@ -198,6 +223,7 @@ def main():
                        f"a {a.rewarm}-step re-warmup (Adam moments restart); AdamW b=(0.9,0.95) wd {a.wd}, clip 1.0, "
                        "bf16 autocast, router aux loss 0.01",
         "seed": a.seed, "data_seed": a.data_seed, "data": "batch i = tools/train_tiny/data.make_batch(data_seed, i)",
+        "curriculum": data.CURRICULUM,
         "versions": versions(), "params": params, "sizes": {"vision": M.VISION, "text": M.TEXT},
         "gpu_minutes": round(sum(s["wall_seconds"] for s in segs) / 60, 2), "segments": segs,
     }
