@@ -90,6 +90,14 @@ void icu_apply(Kind kind, std::string& s) {
 
 }  // namespace
 
+bool Normalizer::unicode_available() {
+#ifdef MVL_HAVE_ICU
+  return true;
+#else
+  return false;
+#endif
+}
+
 Normalizer Normalizer::from_json(const Json& j) {
   Normalizer n;
   if (!j.is_null()) n.add(j, "normalizer");

@@ -27,6 +27,9 @@ class Normalizer {
   static Normalizer from_json(const nlohmann::json& j);
 
   bool empty() const { return steps_.empty(); }
+  // False in a build without ICU: tokenizer.json files whose normalizer has NFC/NFD/NFKC/NFKD
+  // or Lowercase are then refused by from_json (Error{unsupported}, naming libicu-dev).
+  static bool unicode_available();
   // Normalizes `s` (valid UTF-8) in place.
   void apply(std::string& s, RegexScratch& rs) const;
 

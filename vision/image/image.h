@@ -77,4 +77,9 @@ Image decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& n
 // Reads and decodes a file. Refuses directories, missing files, empty files, oversize files.
 Image decode_image_file(const std::string& path, const DecodeOptions& opts = {});
 
+// True when this build decodes JPEG with libjpeg (through OpenCV), as Pillow does, so decoded
+// JPEG samples equal PIL's; false in a build without OpenCV, whose stb_image JPEG decoder
+// (another IDCT and chroma upsampling) differs from PIL's by a few levels in some samples.
+bool jpeg_decode_matches_pillow();
+
 }  // namespace mvl::vision

@@ -368,4 +368,12 @@ Image decode_image_file(const std::string& path, const DecodeOptions& opts) {
   return decode_image_bytes(bytes, path, opts);
 }
 
+bool jpeg_decode_matches_pillow() {
+#ifdef MVL_HAVE_OPENCV
+  return true;
+#else
+  return false;
+#endif
+}
+
 }  // namespace mvl::vision
