@@ -6,8 +6,8 @@
 // bound by HBM bandwidth; the design is about keeping enough bytes in flight on every SM:
 //  - GQA packing: one CTA per (sequence, kv head, split) holds the G <= 8 query heads that share
 //    the kv head, so each K/V byte is read once for all of them.
-//  - Split-K: `splits` is chosen on the host so that B x Hkv x splits CTAs fill every SM once
-//    (one wave of equal-sized CTAs); it does not depend on the length, which may live in device
+//  - Split-K: `splits` is chosen on the host so that B x Hkv x splits CTAs give every SM one
+//    CTA (one wave of equal-sized CTAs); it does not depend on the length, which may live in device
 //    memory (kv_lens). Each CTA cuts ITS sequence's current length into `splits` pieces of a
 //    multiple of 64 keys (split_size), so a captured graph replays at any length <= capacity with
 //    every split busy (a cache reserved far beyond the length costs nothing); splits past the
@@ -325,10 +325,11 @@ int flash_decode_splits(const Context& ctx, int64_t B, int64_t Hkv, int64_t capa
   const size_t smem = size_t(kStages) * (2 * (D / 32) + 4 * (D / 64)) * kThreads * 16;
   MVL_CUDA_CHECK(cudaFuncSetAttribute(decode_kernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                       int(smem)));
-  int per_sm = 0;
-  MVL_CUDA_CHECK(
-      cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, decode_kernel<D>, kThreads, smem));
-  const int64_t slots = int64_t(std::max(per_sm, 1)) * ctx.sm_count();
+  // One CTA per SM, not as many as fit: on the H100 (session 7, 32K keys) B = 1 ran 0.0628 ms
+  // with 16 splits (128 CTAs) against 0.0694 ms with the 33 that two CTAs per SM gave, and
+  // B = 16 0.8225 ms with 1 split against 0.8495 ms with 2: each CTA already keeps ~128 KB in
+  // flight, so a second one per SM only adds merge work and a ragged tail.
+  const int64_t slots = ctx.sm_count();
   const int64_t by_len = std::max<int64_t>(1, (capacity + kSplitAlign - 1) / kSplitAlign);
   return static_cast<int>(std::clamp<int64_t>(slots / std::max<int64_t>(1, B * Hkv), 1,
                                               std::min<int64_t>(by_len, kMaxSplits)));
