@@ -69,9 +69,7 @@ LongBenchReport run_long_bench(const LongBenchOptions& o) {
   if (!o.cpu) {
     dev = ops::DeviceContext::open(Device::cuda(o.device));
     r.device_name = ops::cuda_device_name(o.device);
-    size_t free_b = 0, total_b = 0;
-    MVL_CHECK(ops::cuda_device_memory(o.device, &free_b, &total_b), device, "bench: cannot read the memory of GPU {}",
-              o.device);
+    const size_t free_b = read_gpu_memory(o.device).free_bytes;
     const uint64_t need = r.weight_bytes + r.kv_bytes + r.lightning_bytes + r.activation_estimate + kFitReserve;
     MVL_CHECK(need <= free_b, out_of_memory,
               "bench --path long: {} layers at {} tokens need about {} (weights {} + KV {} + one {}-position pass "

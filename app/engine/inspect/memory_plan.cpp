@@ -10,6 +10,7 @@
 
 #include "app/engine/loading/memory_fit.h"
 #include "kernels/core/error.h"
+#include "kernels/ops/device.h"
 #include "llm/parallel/shard_rules.h"
 #include "llm/weights/tensor_table.h"
 #include "vision/model/tensor_table.h"
@@ -114,6 +115,13 @@ MemoryPlan plan_memory(const ModelConfig& full, const MemoryPlanOptions& opt,
                         : static_cast<int64_t>((opt.device_bytes - used) / per);
   }
   return p;
+}
+
+GpuMemory read_gpu_memory(int device) {
+  GpuMemory m;
+  MVL_CHECK(ops::cuda_device_memory(device, &m.free_bytes, &m.total_bytes), device,
+            "bench: cannot read the memory of GPU {}", device);
+  return m;
 }
 
 }  // namespace mvl::engine

@@ -75,4 +75,11 @@ MemoryPlan plan_memory(const ModelConfig& cfg, const MemoryPlanOptions& opt,
 // "1.23 GiB", "456 MiB", "12 KiB", "17 B".
 std::string format_bytes(uint64_t bytes);
 
+// What CUDA device `device` has now; throws Error{device} "bench: cannot read the memory of GPU N"
+// when it cannot be read (the benches' check before they make real-size weights).
+struct GpuMemory {
+  size_t free_bytes = 0, total_bytes = 0;
+};
+GpuMemory read_gpu_memory(int device);
+
 }  // namespace mvl::engine

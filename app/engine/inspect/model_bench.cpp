@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "app/engine/core/engine.h"
+#include "app/engine/inspect/memory_plan.h"
 #include "app/engine/loading/checkpoint.h"
 #include "app/engine/loading/sharded_lm.h"
 #include "kernels/core/json.h"
@@ -89,8 +90,9 @@ int64_t bench_config_layers(const std::string& config_path) {
 ModelBenchFit model_bench_fit(const std::string& config_path, int64_t tokens, int device,
                               llm::QuantScheme quant, int tp) {
   ModelBenchFit f;
-  MVL_CHECK(ops::cuda_device_memory(device, &f.free_bytes, &f.total_bytes), device,
-            "bench: cannot read the memory of GPU {}", device);
+  const GpuMemory m = read_gpu_memory(device);
+  f.free_bytes = m.free_bytes;
+  f.total_bytes = m.total_bytes;
   // The fullest GPU of tp: its share of every layer and of the embedding/LM head (the plan's
   // split: heads, experts and vocabulary rows; replicated norms and routers are small).
   const size_t free_b = f.free_bytes * static_cast<size_t>(std::max(tp, 1));

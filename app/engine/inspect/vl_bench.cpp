@@ -170,9 +170,7 @@ VlBenchReport run_vl_bench(const VlBenchOptions& o) {
   if (!o.cpu) {
     dev = ops::DeviceContext::open(Device::cuda(o.device));
     r.device_name = ops::cuda_device_name(o.device);
-    size_t free_b = 0, total_b = 0;
-    MVL_CHECK(ops::cuda_device_memory(o.device, &free_b, &total_b), device, "bench: cannot read the memory of GPU {}",
-              o.device);
+    const size_t free_b = read_gpu_memory(o.device).free_bytes;
     // The largest prompt: a 2016x2016 page is ~11K positions; one pass of ubatch positions at most.
     const int64_t pass = o.ubatch > 0 ? o.ubatch : 16384;
     const uint64_t act = prefill_activation_bytes(cfg.text, pass);
