@@ -22,26 +22,9 @@ t0=$SECONDS
 
 # Configure as session_check.sh does (carried PCRE2 / stb / cpp-httplib; a PCRE2 stub when none
 # was carried: only kernels/ targets are built here).
-mkdir -p "$ROOT/build-pc"
-if [ -f "$ROOT/.pcre2/include/pcre2.h" ]; then
-  printf 'Name: libpcre2-8\nDescription: carried Debian PCRE2\nVersion: 10.42\nLibs: -L%s -lpcre2-8 -Wl,-rpath,%s\nCflags: -I%s\n' \
-    "$ROOT/.pcre2/lib" "$ROOT/.pcre2/lib" "$ROOT/.pcre2/include" > "$ROOT/build-pc/libpcre2-8.pc"
-elif ! pkg-config --exists libpcre2-8 2>/dev/null; then
-  printf 'Name: libpcre2-8\nDescription: stub (kernels/ targets only)\nVersion: 10.42\nLibs: -lpcre2-8\nCflags:\n' \
-    > "$ROOT/build-pc/libpcre2-8.pc"
-fi
-export PKG_CONFIG_PATH=$ROOT/build-pc:${PKG_CONFIG_PATH:-}
-. "$ROOT/tools/device/httplib_pc.sh"
-if ! pkg-config --exists cpp-httplib 2>/dev/null && [ -d "$ROOT/app/server" ]; then
-  sed -i '/add_subdirectory(server)/d; s/ mvl_server / /' "$ROOT/app/CMakeLists.txt"
-  sed -i '/add_serve_command(app, run);/d' "$ROOT/app/cli/main.cpp"
-  rm -rf "$ROOT/app/cli/cmd_serve.cpp" "$ROOT/tests/server"
-fi
-STB=$ROOT/.stb
-[ -f "$STB/stb_image.h" ] || { STB=$ROOT/build-pc/stb-missing; mkdir -p "$STB"; }
+. "$ROOT/tools/device/configure.sh"
 B=$ROOT/build-device
-cmake -S "$ROOT" -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMVL_CUDA=ON -DMVL_OPENCV=OFF -DMVL_DESKTOP=OFF \
-  -DSTB_INCLUDE_DIR="$STB" > "$OUT/configure.log" 2>&1 || { tail -30 "$OUT/configure.log"; exit 1; }
+configure_device_build "$ROOT" "$B" > "$OUT/configure.log" 2>&1 || { tail -30 "$OUT/configure.log"; exit 1; }
 cmake --build "$B" -j"$(nproc)" --target attention_decode_test attention_test ops_cuda_bench \
   > "$OUT/build.log" 2>&1 || { grep -B2 -A12 "error" "$OUT/build.log" | head -80; exit 1; }
 echo "configure + build: $((SECONDS - t0)) s" | tee -a "$S"

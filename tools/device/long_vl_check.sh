@@ -25,21 +25,11 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT
 S="$OUT/summary.txt"
 : > "$S"
 
-mkdir -p "$ROOT/build-pc"
-printf 'Name: libpcre2-8\nDescription: carried Debian PCRE2\nVersion: 10.42\nLibs: -L%s -lpcre2-8 -Wl,-rpath,%s\nCflags: -I%s\n' \
-  "$ROOT/.pcre2/lib" "$ROOT/.pcre2/lib" "$ROOT/.pcre2/include" > "$ROOT/build-pc/libpcre2-8.pc"
-export PKG_CONFIG_PATH=$ROOT/build-pc:${PKG_CONFIG_PATH:-}
-. "$ROOT/tools/device/httplib_pc.sh"
-if ! pkg-config --exists cpp-httplib 2>/dev/null && [ -d "$ROOT/app/server" ]; then
-  sed -i '/add_subdirectory(server)/d; s/ mvl_server / /' "$ROOT/app/CMakeLists.txt"
-  sed -i '/add_serve_command(app, run);/d' "$ROOT/app/cli/main.cpp"
-  rm -rf "$ROOT/app/cli/cmd_serve.cpp" "$ROOT/tests/server"
-  echo "note: built without app/server (no cpp-httplib on this machine)" | tee -a "$S"
-fi
+. "$ROOT/tools/device/configure.sh"
+[ -z "$DEVICE_NOTE" ] || echo "$DEVICE_NOTE" >> "$S"
 t0=$SECONDS
 B=$ROOT/build-device
-cmake -S "$ROOT" -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMVL_CUDA=ON -DMVL_OPENCV=OFF -DMVL_DESKTOP=OFF \
-  -DSTB_INCLUDE_DIR="$ROOT/.stb" > "$OUT/configure.log" 2>&1 || { tail -30 "$OUT/configure.log"; exit 1; }
+configure_device_build "$ROOT" "$B" > "$OUT/configure.log" 2>&1 || { tail -30 "$OUT/configure.log"; exit 1; }
 TESTS="long_context_cuda_test decode_graph_cuda_test long_context_test"
 cmake --build "$B" -j"$(nproc)" --target minimax-vl $TESTS > "$OUT/build.log" 2>&1 ||
   { grep -B2 -A12 "error" "$OUT/build.log" | head -80; exit 1; }

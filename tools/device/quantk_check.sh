@@ -23,25 +23,9 @@ export MVL_REQUIRE_GPU=1
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT/gpu.txt"
 
 B=$ROOT/build-device
-if [ ! -f "$B/build.ninja" ]; then
-  if [ -f "$ROOT/.pcre2/include/pcre2.h" ]; then
-    mkdir -p "$ROOT/build-pc"
-    printf 'Name: libpcre2-8\nDescription: carried Debian PCRE2\nVersion: 10.42\nLibs: -L%s -lpcre2-8 -Wl,-rpath,%s\nCflags: -I%s\n' \
-      "$ROOT/.pcre2/lib" "$ROOT/.pcre2/lib" "$ROOT/.pcre2/include" > "$ROOT/build-pc/libpcre2-8.pc"
-    export PKG_CONFIG_PATH=$ROOT/build-pc:${PKG_CONFIG_PATH:-}
-  fi
-  # Where .httplib was carried, serve builds too (a later serve_batch.sh on the same build
-  # needs it: stripping the server here made its `serve` "A subcommand is required").
-  . "$ROOT/tools/device/httplib_pc.sh"
-  # The GPU image has no cpp-httplib: build this copy without the HTTP server (as session_check).
-  if ! pkg-config --exists cpp-httplib 2>/dev/null && [ -d "$ROOT/app/server" ]; then
-    sed -i '/add_subdirectory(server)/d; s/ mvl_server / /' "$ROOT/app/CMakeLists.txt"
-    sed -i '/add_serve_command(app, run);/d' "$ROOT/app/cli/main.cpp"
-    rm -rf "$ROOT/app/cli/cmd_serve.cpp" "$ROOT/tests/server"
-  fi
-  cmake -S "$ROOT" -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMVL_CUDA=ON -DMVL_OPENCV=OFF \
-    -DMVL_DESKTOP=OFF -DSTB_INCLUDE_DIR="$ROOT/.stb" > "$OUT/configure.log" 2>&1 ||
-    { tail -30 "$OUT/configure.log"; exit 1; }
+if [ ! -f "$B/build.ninja" ]; then  # else reuse what session_check.sh configured
+  . "$ROOT/tools/device/configure.sh"
+  configure_device_build "$ROOT" "$B" > "$OUT/configure.log" 2>&1 || { tail -30 "$OUT/configure.log"; exit 1; }
 fi
 t0=$SECONDS
 cmake --build "$B" -j"$(nproc)" --target minimax-vl quant_cuda_test fp8_gemm_cuda_test \

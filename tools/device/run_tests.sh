@@ -19,7 +19,7 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | 
 . "$ROOT/tools/device/configure.sh"
 B=$ROOT/build-device
 t0=$SECONDS
-configure_device_build "$B" > "$OUT/configure.log" 2>&1 || { tail -30 "$OUT/configure.log"; exit 1; }
+configure_device_build "$ROOT" "$B" > "$OUT/configure.log" 2>&1 || { tail -30 "$OUT/configure.log"; exit 1; }
 cmake --build "$B" -j"$(nproc)" --target "$@" > "$OUT/build.log" 2>&1 ||
   { grep -B2 -A12 "error" "$OUT/build.log" | head -60; exit 1; }
 echo "build: $((SECONDS - t0)) s"

@@ -18,31 +18,13 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT
 S="$OUT/summary.txt"
 : > "$S"
 
-# Carried Debian PCRE2 through a pkg-config file; carried stb_image for vision/.
-mkdir -p "$ROOT/build-pc"
-printf 'Name: libpcre2-8\nDescription: carried Debian PCRE2\nVersion: 10.42\nLibs: -L%s -lpcre2-8 -Wl,-rpath,%s\nCflags: -I%s\n' \
-  "$ROOT/.pcre2/lib" "$ROOT/.pcre2/lib" "$ROOT/.pcre2/include" > "$ROOT/build-pc/libpcre2-8.pc"
-export PKG_CONFIG_PATH=$ROOT/build-pc:${PKG_CONFIG_PATH:-}
-configure() {  # configure SRC BUILD [extra cmake args]
-  local src=$1 b=$2; shift 2
-  cmake -S "$src" -B "$b" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMVL_CUDA=ON -DMVL_OPENCV=OFF -DMVL_DESKTOP=OFF \
-    -DSTB_INCLUDE_DIR="$ROOT/.stb" "$@"
-}
-
-# Where .httplib was carried, serve builds too (a later serve_batch.sh on the same build
-# needs it: stripping the server here made its `serve` "A subcommand is required").
-. "$ROOT/tools/device/httplib_pc.sh"
-# The GPU image has no cpp-httplib (Debian's libcpp-httplib-dev): build this copy without the HTTP
-# server, whose tests are CPU tests that CI runs. Only the copy sent to the GPU is edited.
-if ! pkg-config --exists cpp-httplib 2>/dev/null && [ -d "$ROOT/app/server" ]; then
-  sed -i '/add_subdirectory(server)/d; s/ mvl_server / /' "$ROOT/app/CMakeLists.txt"
-  sed -i '/add_serve_command(app, run);/d' "$ROOT/app/cli/main.cpp"
-  rm -rf "$ROOT/app/cli/cmd_serve.cpp" "$ROOT/tests/server"
-  echo "note: built without app/server (no cpp-httplib on this machine)" | tee -a "$S"
-fi
+# The GPU machine's build configuration (carried PCRE2, stb, cpp-httplib; without cpp-httplib
+# this copy is built without app/server, whose tests are CPU tests that CI runs).
+. "$ROOT/tools/device/configure.sh"
+[ -z "$DEVICE_NOTE" ] || echo "$DEVICE_NOTE" >> "$S"
 t0=$SECONDS
 B=$ROOT/build-device
-configure "$ROOT" "$B" > "$OUT/configure.log" 2>&1 || { tail -30 "$OUT/configure.log"; exit 1; }
+configure_device_build "$ROOT" "$B" > "$OUT/configure.log" 2>&1 || { tail -30 "$OUT/configure.log"; exit 1; }
 cmake --build "$B" -j"$(nproc)" > "$OUT/build.log" 2>&1 || { grep -B2 -A12 "error" "$OUT/build.log" | head -80; exit 1; }
 echo "build: $((SECONDS - t0)) s" | tee -a "$S"
 (cd "$B" && timeout 900 ctest -L gpu --output-on-failure -j4) > "$OUT/ctest.log" 2>&1
@@ -53,7 +35,7 @@ grep -E "^\s+[0-9]+ - .*\((Failed|Timeout|SEGFAULT|Subprocess)" "$OUT/ctest.log"
 if [ -d "$ROOT/.base" ]; then
   t1=$SECONDS
   BB=$ROOT/build-base
-  configure "$ROOT/.base" "$BB" -DMVL_TESTS=OFF > "$OUT/configure_base.log" 2>&1 &&
+  configure_device_build "$ROOT/.base" "$BB" -DMVL_TESTS=OFF > "$OUT/configure_base.log" 2>&1 &&
     cmake --build "$BB" -j"$(nproc)" --target minimax-vl > "$OUT/build_base.log" 2>&1 ||
     { echo "base build failed" | tee -a "$S"; tail -20 "$OUT/build_base.log"; }
   echo "base build: $((SECONDS - t1)) s ($(cat "$ROOT/.base/BASE_COMMIT" 2>/dev/null))" | tee -a "$S"
