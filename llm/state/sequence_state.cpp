@@ -58,9 +58,12 @@ void SequenceState::resize_kv(KvCache& c, int64_t capacity) {
   c.v = nv;
 }
 
+void SequenceState::grow_kv(KvCache& c, int64_t rows) {
+  if (rows > c.k.dim(0)) resize_kv(c, std::max<int64_t>({rows, 2 * c.k.dim(0), 64}));
+}
+
 void SequenceState::ensure_kv(int64_t tokens) {
-  for (KvCache& c : kv_)
-    if (tokens > c.k.dim(0)) resize_kv(c, std::max<int64_t>({tokens, 2 * c.k.dim(0), 64}));
+  for (KvCache& c : kv_) grow_kv(c, tokens);
 }
 
 void SequenceState::reserve_kv(int64_t tokens) {
@@ -88,7 +91,7 @@ void SequenceState::append_kv(int64_t layer, const Tensor& k, const Tensor& v) {
             "append_kv: k {} / v {} do not match the cache dtype {}", k.str(), v.str(), dtype_name(kv_dtype_));
   MVL_CHECK(c.length == position_, internal, "append_kv: layer {} holds {} rows at position {}", layer, c.length,
             position_);
-  if (c.length + n > c.k.dim(0)) resize_kv(c, std::max<int64_t>({c.length + n, 2 * c.k.dim(0), 64}));
+  grow_kv(c, c.length + n);
   if (n > 0) {
     ops::write_rows_at(c.k, k.is_contiguous() ? k : ops::clone(k), position_dev_);
     ops::write_rows_at(c.v, v.is_contiguous() ? v : ops::clone(v), position_dev_);

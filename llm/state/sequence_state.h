@@ -114,6 +114,9 @@ class SequenceState {
   Tensor position_dev_;  // i32 [1] == position_, on the state's device
   std::shared_ptr<void> decode_graph_;
   void resize_kv(KvCache& c, int64_t capacity);
+  // Room for `rows` rows, growing by doubling (at least 64) when there is not: the fallback
+  // when nothing was reserved.
+  void grow_kv(KvCache& c, int64_t rows);
   int64_t kv_allocations_ = 0, kv_copies_ = 0;  // summed over the softmax layers
   uint64_t kv_copied_bytes_ = 0;
   // Snapshot validity bookkeeping. Each state has its own identity tag; a clone records
