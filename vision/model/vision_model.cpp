@@ -87,9 +87,12 @@ Tensor VisionModel::encode(const PreprocessResult& image, const std::function<bo
   return pack_image_features(project(feats), newline_, image.layout);
 }
 
-Tensor VisionModel::encode_rows(const PreprocessResult& image, const std::function<bool()>& cancelled) const {
+Tensor VisionModel::encode_rows(const PreprocessResult& image, const std::function<bool()>& cancelled,
+                                const std::function<void()>& after_vit) const {
   const Tensor feats = features(image, cancelled, false);  // act [T, g*g, Dv]
-  if (!feats.defined() || (cancelled && cancelled())) return {};
+  if (!feats.defined()) return {};
+  if (after_vit) after_vit();
+  if (cancelled && cancelled()) return {};
   const Tensor z = projector_.forward(feats);  // act [T, g*g, text_hidden]
   return pack_image_features(z, newline_, image.layout);
 }

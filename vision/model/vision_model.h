@@ -62,8 +62,10 @@ class VisionModel {
   Tensor encode(const PreprocessResult& image, const std::function<bool()>& cancelled) const;
   // The same rows at the activation dtype (bf16 | f32) on the model's device, for a text model
   // of that precision: no f32 round trip between the ViT, the projector and the packing (the
-  // values equal encode()'s, which widens them exactly).
-  Tensor encode_rows(const PreprocessResult& image, const std::function<bool()>& cancelled) const;
+  // values equal encode()'s, which widens them exactly). after_vit, when set, runs between the
+  // ViT and the projector (a benchmark's stage timer: it may wait for the device there).
+  Tensor encode_rows(const PreprocessResult& image, const std::function<bool()>& cancelled,
+                     const std::function<void()>& after_vit = {}) const;
 
   const ClipVit& vit() const { return vit_; }
   const VisionConfig& config() const { return vit_.config(); }

@@ -155,26 +155,20 @@ class RealVision : public VisionEncoder {
     m_.device().synchronize();  // so the caller's encode time covers the GPU work
     return rows;
   }
-  // The same rows in two timed stages through VisionModel's public pieces: the ViT over all
-  // tiles at once (CLS dropped), a device wait, then the projector (its output widened to f32
-  // by VisionModel::project) + packing, cast back to the activation dtype, a device wait.
-  // Only benchmarks take this road (RawPrompt::time_stages); the f32 round trip of the
-  // projector's output makes it slightly slower than encode().
+  // encode() in two timed stages: VisionModel::encode_rows waits for the device after the ViT
+  // (vit_ms), then after the projector and packing (project_ms). Only benchmarks take this road
+  // (RawPrompt::time_stages): the wait between the stages costs a little overlap.
   Tensor encode_staged(const PreparedImage& img, const CancelCheck& cancelled, EncodeStages& t) override {
     const auto& p = dynamic_cast<const RealPrepared&>(img).pre;
-    if (cancelled && cancelled()) return {};
     const double t0 = now_ms();
-    const Tensor& px = p.pixel_values;
-    const Tensor pixels = px.device() == m_.device().device() ? px : ops::to_device(px, m_.device());
-    const Tensor hidden = m_.vit().forward(pixels);                   // act [T, 1 + g*g, Dv]
-    const Tensor feats = ops::clone(hidden.slice(1, 1, hidden.dim(1)));  // "default": CLS dropped
+    double t1 = t0;
+    Tensor rows = m_.encode_rows(p, cancelled, [&] {
+      m_.device().synchronize();
+      t1 = now_ms();
+    });
+    if (!rows.defined()) return {};
     m_.device().synchronize();
-    const double t1 = now_ms();
     t.vit_ms = t1 - t0;
-    if (cancelled && cancelled()) return {};
-    Tensor rows = vision::pack_image_features(m_.project(feats), m_.image_newline(), p.layout);  // f32
-    if (rows.dtype() != m_.activation_dtype()) rows = ops::cast(rows, m_.activation_dtype());
-    m_.device().synchronize();
     t.project_ms = now_ms() - t1;
     return rows;
   }
