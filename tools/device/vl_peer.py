@@ -26,7 +26,7 @@ question through:
 Every stage is CUDA-synchronised; TTFT = decode .. first token, median over --reps after one
 warm-up. No patches to transformers: the numbers are irrelevant here, only the work (the native
 MiniMax port's full-width RoPE and slope rounding differ from the release in values, not cost).
-usage: vl_peer.py --ours LOG [--ours LOG ...] [--layers N] [--reps R] [--config FILE] [--out DIR]
+usage: vl_peer.py --ours LOG [--ours LOG ...] [--layers N] [--reps R] [--config FILE] [--out DIR] [--device cpu]
 Prints a table with TTFT(peer) / TTFT(ours) per image and writes OUT/vl_peer.json."""
 import argparse
 import json
@@ -62,8 +62,12 @@ def parse_ours(paths):
     return rows, device
 
 
+DEVICE = "cuda"
+
+
 def sync():
-    torch.cuda.synchronize()
+    if DEVICE.startswith("cuda"):
+        torch.cuda.synchronize()
 
 
 class Peer:
@@ -230,16 +234,19 @@ def main():
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--config", default=os.path.join(ROOT, "configs", "minimax-vl-01.json"))
     ap.add_argument("--out", default=os.environ.get("OUT", "."))
+    ap.add_argument("--device", default="cuda", help="cuda (the benchmark) or cpu (a dry run of this script on a tiny config)")
     a = ap.parse_args()
+    global DEVICE
+    DEVICE = a.device
     ours, our_device = parse_ours(a.ours)
     if not ours:
         sys.exit("vl_peer: no `result:` lines in " + ", ".join(a.ours))
     import transformers
-    gpu = torch.cuda.get_device_name(0)
+    gpu = torch.cuda.get_device_name(0) if DEVICE.startswith("cuda") else "cpu (dry run)"
     res = {"gpu": gpu, "torch": torch.__version__, "transformers": transformers.__version__, "layers": a.layers,
            "reps": a.reps, "ours_device": our_device, "images": {}}
     t0 = time.perf_counter()
-    peer = Peer(a.config, a.layers)
+    peer = Peer(a.config, a.layers, DEVICE)
     sync()
     res["make_s"] = time.perf_counter() - t0
     res["attn_implementation"] = peer.attn
@@ -265,7 +272,8 @@ def main():
         except Exception as e:
             traceback.print_exc()
             res["images"][r["label"]] = {"file": f, "failed": f"{type(e).__name__}: {str(e)[:300]}"}
-        torch.cuda.empty_cache()
+        if DEVICE.startswith("cuda"):
+            torch.cuda.empty_cache()
     lines = [f"GPU: {gpu} (torch {torch.__version__}, transformers {transformers.__version__}); ours on: {our_device}",
              f"peer: CLIPVisionModel (sdpa) + MLP projector + MiniMaxForCausalLM x {a.layers} layers "
              f"({', '.join(res['text_layer_kinds'])}), bf16, random weights (made in {res['make_s']:.1f} s)", "",
