@@ -120,7 +120,7 @@ ShardedTextModel ShardedTextModel::load(const Checkpoint& ckpt, const TextConfig
   // Each rank walks the tensor table and reads only its slices of the mapped files.
   return build(
       [&](int, const ShardPlan& p, const ops::DeviceContext& dev, ShardLoadStats* st) {
-        return shard_text_weights(checkpoint_source(ckpt), cfg, naming, p, dev, st);
+        return shard_text_weights(checkpoint_source(ckpt), cfg, naming, p, dev, st, opts.text.quant);
       },
       cfg, tp, opts, stats);
 }

@@ -45,7 +45,9 @@ struct ShardedLoadOptions {
   // One device per rank; empty = every rank on the CPU (LocalComm). CUDA devices get an
   // NcclComm group (one process, one thread per GPU).
   std::vector<ops::DeviceContext> devices;
-  TextLoadOptions text;  // precision (CUDA graphs are not used by the sharded path yet)
+  // precision, and quant for load() (experts-only schemes; random/from_weights ignore it).
+  // CUDA graphs are not used by the sharded path yet.
+  TextLoadOptions text;
   // One rank per process: >= 0 = this process holds only rank `rank` of the tp ranks, on
   // devices[0] (or the CPU when devices is empty), talking through `join()`'s communicator
   // (comm::SocketComm, or NcclComm::create_rank); called once, after the weights are placed.

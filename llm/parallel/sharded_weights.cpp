@@ -7,6 +7,7 @@
 #include "kernels/core/error.h"
 #include "kernels/core/storage.h"
 #include "kernels/ops/moe.h"
+#include "kernels/ops/quant.h"
 #include "kernels/ops/tensor_ops.h"
 #include "llm/parallel/shard_rules.h"
 
@@ -82,9 +83,20 @@ TensorSource checkpoint_source(const Checkpoint& ckpt) {
   };
 }
 
+bool quant_scheme_sharded(QuantScheme s) {
+  return s == QuantScheme::none || s == QuantScheme::int8_experts ||
+         s == QuantScheme::fp8_experts || s == QuantScheme::int4_experts;
+}
+
 TextWeights shard_text_weights(const TensorSource& source, const TextConfig& cfg,
                                const TextWeightNaming& naming, const ShardPlan& p,
-                               const ops::DeviceContext& dev, ShardLoadStats* stats) {
+                               const ops::DeviceContext& dev, ShardLoadStats* stats,
+                               QuantScheme quant) {
+  // int8 also quantizes the attention projections: the row-parallel ones (o_proj, out_proj)
+  // would need each output channel's scale from the full input row before the column split.
+  MVL_CHECK(quant_scheme_sharded(quant), unsupported,
+            "--quant {} is not sharded yet (only the experts-only schemes are); use --tp 1",
+            quant_scheme_name(quant));
   MVL_CHECK(cfg.tie_word_embeddings || !naming.lm_head.empty(), not_found,
             "no lm_head tensor and the config does not tie it to the embedding");
   ShardLoadStats local;
@@ -93,22 +105,37 @@ TextWeights shard_text_weights(const TensorSource& source, const TextConfig& cfg
   TextWeights w = TextWeights::skeleton(p.local_config(cfg));
   std::vector<Tensor> w13(w.layers.size()),
       w2(w.layers.size());  // fused layouts: the rank's experts
-  std::vector<std::vector<ops::ExpertWeights>> host_experts(w.layers.size());  // GPU: packed below
+  WeightFormat fused_format = WeightFormat::plain;  // fused experts: quantized per expert below
+  // An expert tensor quantized on the host (the CPU reference, as TextWeights::load does).
+  auto quantize = [&](const Tensor& v, WeightFormat f, const TextTensor& t) {
+    Tensor q = in_context(fmt::format("quantizing '{}' to {}", t.name, weight_format_name(f)),
+                          [&] { return ops::quantize_weight(v, f); });
+    if (!dev.is_cuda()) st.copied_bytes += static_cast<uint64_t>(ops::quant_code_bytes(q));
+    return q;
+  };
   for_each_text_tensor(cfg, naming, [&](const TextTensor& t) {
     const TensorShard s = shard_of(t, cfg, p);
     if (!s.held) return;
     ++st.tensors_read;
     const Tensor slice = cut(source(t), s);
     const size_t l = static_cast<size_t>(std::max<int64_t>(t.layer, 0));
+    const WeightFormat f = quant_format_of(t, quant);
     if (t.role == TextRole::experts_w13 || t.role == TextRole::experts_w2) {
-      (t.role == TextRole::experts_w13 ? w13 : w2)[l] = dev.is_cuda() ? slice : place(slice);
+      fused_format = f;
+      // Quantized: left as the (unplaced) slice until each expert is cut and quantized.
+      (t.role == TextRole::experts_w13 ? w13 : w2)[l] =
+          dev.is_cuda() || f != WeightFormat::plain ? slice : place(slice);
       return;
     }
+    MVL_CHECK(f == WeightFormat::plain || s.local_expert >= 0, unsupported,
+              "'{}': only expert weights are quantized on the sharded path", t.name);
     if (s.local_expert >= 0) {
       TextTensor lt = t;
       lt.expert = s.local_expert;
       // GPU: pack_experts uploads the experts one at a time into the packed buffers.
-      text_weight_slot(w, lt) = dev.is_cuda() ? slice : place(slice);
+      text_weight_slot(w, lt) = f != WeightFormat::plain ? quantize(slice, f, t)
+                                : dev.is_cuda()           ? slice
+                                                          : place(slice);
       return;
     }
     text_weight_slot(w, t) = place(slice);
@@ -134,14 +161,25 @@ TextWeights shard_text_weights(const TensorSource& source, const TextConfig& cfg
               .slice(0, p.head0, p.head1));
       y.lightning.slopes = dev.is_cuda() ? ops::to_device(slopes, dev) : slopes;
     }
-    if (naming.moe == MoeLayout::fused) y.experts = fused_expert_views(w13[l], w2[l]);
+    if (naming.moe == MoeLayout::fused) {
+      y.experts = fused_expert_views(w13[l], w2[l]);
+      if (fused_format != WeightFormat::plain) {  // expert by expert, as TextWeights::load
+        TextTensor t;
+        t.name = fmt::format("layer {} expert", l);
+        for (auto& e : y.experts)
+          for (Tensor* x : {&e.w1, &e.w3, &e.w2}) *x = quantize(*x, fused_format, t);
+        w13[l] = Tensor();
+        w2[l] = Tensor();
+      }
+    }
+    auto bytes = [](const Tensor& x) {
+      return static_cast<uint64_t>(x.quant() ? ops::quant_code_bytes(x) : x.nbytes());
+    };
     for (const auto& x : y.experts)
-      st.largest_slice =
-          std::max<uint64_t>(st.largest_slice, std::max(x.w1.nbytes(), x.w2.nbytes()));
+      st.largest_slice = std::max<uint64_t>(st.largest_slice, std::max(bytes(x.w1), bytes(x.w2)));
     y.packed = ops::pack_experts(std::vector<ops::ExpertWeights>(y.experts), dev, &y.experts);
     if (dev.is_cuda())
-      for (const auto& x : y.experts)
-        st.copied_bytes += x.w1.nbytes() + x.w3.nbytes() + x.w2.nbytes();
+      for (const auto& x : y.experts) st.copied_bytes += bytes(x.w1) + bytes(x.w3) + bytes(x.w2);
   }
   return w;
 }

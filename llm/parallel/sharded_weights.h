@@ -29,10 +29,17 @@ using TensorSource = std::function<Tensor(const TextTensor&)>;
 // From a checkpoint (shape and dtype checked against the entry).
 TensorSource checkpoint_source(const Checkpoint& ckpt);
 
-// Rank p.rank's weights on dev, walking the table of cfg under `naming`.
+// Rank p.rank's weights on dev, walking the table of cfg under `naming`. With a quantization
+// scheme (quant_rule.h) each held expert is quantized on the host exactly as TextWeights::load
+// quantizes it (whole experts under EP: the same codes and scales as --tp 1), then packed by
+// pack_experts like the unsharded upload. Only the experts-only schemes are sharded; one that
+// quantizes an attention projection (int8) throws Error{unsupported}.
 TextWeights shard_text_weights(const TensorSource& source, const TextConfig& cfg,
                                const TextWeightNaming& naming, const ShardPlan& p,
-                               const ops::DeviceContext& dev, ShardLoadStats* stats = nullptr);
+                               const ops::DeviceContext& dev, ShardLoadStats* stats = nullptr,
+                               QuantScheme quant = QuantScheme::none);
+// Whether shard_text_weights shards scheme s (the experts-only schemes and none).
+bool quant_scheme_sharded(QuantScheme s);
 // The same from an already bound full table (e.g. random weights): per-expert entries.
 TextWeights shard_text_weights(const TextWeights& full, const TextConfig& cfg, const ShardPlan& p,
                                const ops::DeviceContext& dev, ShardLoadStats* stats = nullptr);

@@ -20,6 +20,7 @@
 #include "kernels/ops/device.h"
 #include "kernels/ops/tensor_ops.h"
 #include "llm/model/text_model.h"
+#include "llm/parallel/sharded_weights.h"
 #include "llm/weights/quant_checkpoint.h"
 #include "llm/tokenizer/tokenizer.h"
 #include "vision/image/image.h"
@@ -249,12 +250,13 @@ LoadedModel load_checkpoint(const EngineOptions& opts, const LoadProgressFn& pro
               "a quantized checkpoint ({}) runs with --tp 1 only for now", llm::quant_scheme_name(stored));
     if (opts.tp > 1 || opts.rank >= 0) {
       // The text model over opts.tp ranks: CPU threads, or GPUs device .. device + tp - 1.
-      MVL_CHECK(opts.quant == llm::QuantScheme::none, unsupported,
-                "--quant {} with --tp {}: quantized weights are not sharded yet; drop one of them",
+      // Experts-only schemes: each rank quantizes the whole experts it holds (EP).
+      MVL_CHECK(llm::quant_scheme_sharded(opts.quant), unsupported,
+                "--quant {} with --tp {}: only the experts-only schemes are sharded yet; use --tp 1",
                 llm::quant_scheme_name(opts.quant), opts.tp);
       prec = ops::resolve_precision(opts.precision, dev);
       lm = load_sharded_lm(ckpt, cfg.text, opts.tp, dev.device(), prec, opts.rank,
-                           opts.rendezvous);
+                           opts.rendezvous, opts.quant);
     } else {
       llm::TextLoadOptions text_opts;
       text_opts.precision = opts.precision;

@@ -80,9 +80,11 @@ class ShardedLm : public LanguageModel {
 std::unique_ptr<LanguageModel> load_sharded_lm(const Checkpoint& ckpt, const llm::TextConfig& cfg,
                                                int tp, Device first,
                                                std::optional<ops::Precision> precision, int rank,
-                                               const std::string& rendezvous) {
+                                               const std::string& rendezvous,
+                                               llm::QuantScheme quant) {
   llm::ShardedLoadOptions so;
   so.text.precision = precision;
+  so.text.quant = quant;
   if (rank >= 0) {
     MVL_CHECK(!rendezvous.empty(), invalid_argument,
               "--rank {} needs --rendezvous PATH, where the {} processes meet", rank, tp);

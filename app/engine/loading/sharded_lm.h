@@ -12,6 +12,7 @@
 #include "kernels/core/safetensors.h"
 #include "kernels/ops/precision.h"
 #include "llm/config/text_config.h"
+#include "llm/weights/quant_rule.h"
 
 namespace mvl::engine {
 
@@ -19,10 +20,12 @@ namespace mvl::engine {
 // Error{invalid_argument} when tp does not split the model (naming the sizes that do).
 // rank >= 0: this process holds rank `rank` alone, on `first`, and joins the other processes
 // at `rendezvous` (CPU: comm::SocketComm's socket path; CUDA: NcclComm::create_rank's id file).
+// quant: quantize each rank's experts at load (the experts-only schemes; others throw).
 std::unique_ptr<LanguageModel> load_sharded_lm(const Checkpoint& ckpt, const llm::TextConfig& cfg,
                                                int tp, Device first,
                                                std::optional<ops::Precision> precision,
-                                               int rank = -1, const std::string& rendezvous = "");
+                                               int rank = -1, const std::string& rendezvous = "",
+                                               llm::QuantScheme quant = llm::QuantScheme::none);
 
 // Random weights (llm::ShardedTextModel::random, unquantized) over tp ranks: GPUs first.index ..
 // first.index + tp - 1, or CPU ranks as threads. What `bench --random-weights --tp N` times.
