@@ -45,8 +45,10 @@ struct ShardedLoadOptions {
   // One device per rank; empty = every rank on the CPU (LocalComm). CUDA devices get an
   // NcclComm group (one process, one thread per GPU).
   std::vector<ops::DeviceContext> devices;
-  // precision, and quant for load() (experts-only schemes; random/from_weights ignore it).
-  // CUDA graphs are not used by the sharded path yet.
+  // precision; quant (every scheme: load, random and from_weights quantize each rank's slices
+  // as --tp 1 quantizes the whole tensors) and stored_quant (load: a `minimax-vl quantize`
+  // checkpoint's codes and scales, cut per rank). CUDA graphs are not used by the sharded
+  // path yet.
   TextLoadOptions text;
   // One rank per process: >= 0 = this process holds only rank `rank` of the tp ranks, on
   // devices[0] (or the CPU when devices is empty), talking through `join()`'s communicator
@@ -63,8 +65,8 @@ class ShardedTextModel {
                                const TextWeightNaming& naming, int tp,
                                const ShardedLoadOptions& opts = {},
                                std::vector<ShardLoadStats>* stats = nullptr);
-  // Random weights as llm::random_text_weights(cfg, device, seed) makes them (unquantized),
-  // sharded as load() shards a checkpoint: each rank makes each full tensor it needs on its
+  // Random weights as llm::random_text_weights(cfg, device, seed) makes them (quantized with
+  // opts.text.quant), sharded as load() shards a checkpoint: each rank makes each full tensor it needs on its
   // device, keeps its slice and drops the rest (`bench --random-weights --tp N`).
   static ShardedTextModel random(const TextConfig& cfg, int tp, uint64_t seed,
                                  const ShardedLoadOptions& opts = {},

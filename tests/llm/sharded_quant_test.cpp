@@ -1,23 +1,32 @@
-// --quant at load on the sharded path (CPU ranks as threads, LocalComm): for each
-// experts-only scheme, each golden tiny model (both layouts) and every tp in {2, 4} that
-// splits it, ShardedTextModel::load with the scheme against the single-device TextModel
+// --quant at load and stored quantized checkpoints on the sharded path (CPU ranks as threads,
+// LocalComm). For every scheme (int8 = the official recipe, attention projections included,
+// and the experts-only ones), each golden tiny model (both layouts) and every tp in {1, 2, 4}
+// that splits it: ShardedTextModel::load with the scheme against the single-device TextModel
 // loaded with the same scheme (--tp 1 --quant X): prefill logits of every position, 16 greedy
 // decode steps and chunked prefill within 1e-5 of max |logit| (the bound of
-// sharded_text_model_test: under EP each expert is whole, so its codes and scales are those of
-// --tp 1; only the all-reduce order differs). tp 1 through the sharded loader gives bit-identical
-// prefill and decode logits.
-// The held experts are checked to be quantized in the scheme's format; int8 (attention
-// projections too) is refused with Error{unsupported}.
+// sharded_text_model_test). Why not bit-identical at tp > 1: every rank's codes and scales are
+// exactly --tp 1's (whole experts under EP; int8's row-parallel o_proj / out_proj quantized over
+// the full input row and then cut), so only the f32 summation order differs (all-reduce of
+// the row-parallel partial sums and of the experts' partial sums). tp 1 through the sharded
+// loader runs the same ops on the same codes: bit-identical prefill and decode logits.
+// Each rank's weights are checked to be quantized exactly where the scheme says (experts, and
+// for int8 the attention projections but never the router, embedding or LM head), and each
+// int8 slice's dequantized values equal the same slice of --tp 1's dequantized tensor.
+// A `minimax-vl quantize` checkpoint loaded with --tp 2 gives logits bit-identical to --quant
+// at load with --tp 2 (the stored codes are the same bytes, cut the same way).
 #include <cstdio>
 #include <string>
 
 #include "kernels/core/error.h"
 #include "kernels/core/quant_format.h"
+#include "kernels/ops/quant.h"
 #include "kernels/ops/sampling.h"
 #include "kernels/ops/tensor_ops.h"
 #include "llm/parallel/sharded_text_model.h"
 #include "llm/parallel/sharded_weights.h"
+#include "llm/weights/quant_checkpoint.h"
 #include "tests/llm/text_test_util.h"
+#include "tests/support/test_util.h"
 
 namespace mvl::test {
 namespace {
@@ -53,19 +62,60 @@ TEST_P(ShardedQuant, LogitsMatchOneDeviceWithTheSameScheme) {
   so.text.quant = c.scheme;
   const llm::ShardedTextModel sm = llm::ShardedTextModel::load(g.ckpt, g.cfg, g.naming, c.tp, so);
   ASSERT_EQ(sm.tp(), c.tp);
+  // Quantized exactly where the scheme says, on every rank, and each int8 projection's slice
+  // dequantizes to the same slice of --tp 1's (the per-channel scales of the full row).
   const WeightFormat want = c.scheme == llm::QuantScheme::fp8_experts    ? WeightFormat::fp8_e4m3
                             : c.scheme == llm::QuantScheme::int4_experts ? WeightFormat::int4
                                                                          : WeightFormat::int8;
-  for (int r = 0; r < c.tp; ++r)
-    for (const auto& l : sm.weights(r).layers) {
-      ASSERT_EQ(static_cast<int64_t>(l.experts.size()), sm.plan(r).experts());
-      EXPECT_FALSE(l.gate.quant());
-      for (const auto& e : l.experts)
-        for (const Tensor* t : {&e.w1, &e.w3, &e.w2}) {
-          ASSERT_NE(t->quant(), nullptr) << "rank " << r;
-          EXPECT_EQ(t->quant()->format, want) << "rank " << r;
-        }
+  const bool attn = c.scheme == llm::QuantScheme::int8;
+  auto expect_format = [&](const Tensor& t, bool quantized, const std::string& what) {
+    if (!quantized) {
+      EXPECT_EQ(t.quant(), nullptr) << what;
+      return;
     }
+    ASSERT_NE(t.quant(), nullptr) << what;
+    EXPECT_EQ(t.quant()->format, want) << what;
+  };
+  int compared = 0;
+  for (int r = 0; r < c.tp; ++r) {
+    const llm::ShardPlan& p = sm.plan(r);
+    const llm::TextWeights& w = sm.weights(r);
+    expect_format(w.embed_tokens, false, "embed_tokens");
+    expect_format(w.lm_head, false, "lm_head");
+    for (size_t l = 0; l < w.layers.size(); ++l) {
+      const auto& y = w.layers[l];
+      const auto& full = one.weights().layers[l];
+      const std::string at = "rank " + std::to_string(r) + " layer " + std::to_string(l);
+      ASSERT_EQ(static_cast<int64_t>(y.experts.size()), p.experts());
+      expect_format(y.gate, false, at + " router");
+      for (const auto& e : y.experts)
+        for (const Tensor* t : {&e.w1, &e.w3, &e.w2}) expect_format(*t, true, at + " expert");
+      const int64_t dh = g.cfg.head_dim;
+      // (ours, --tp 1's, split axis, begin, end)
+      std::vector<std::tuple<const Tensor*, const Tensor*, int, int64_t, int64_t, std::string>> mats;
+      if (y.kind == llm::AttnKind::lightning) {
+        mats = {{&y.lightning.qkv_proj, &full.lightning.qkv_proj, 0, p.head0 * 3 * dh,
+                 p.head1 * 3 * dh, "qkv_proj"},
+                {&y.lightning.output_gate, &full.lightning.output_gate, 0, p.head0 * dh,
+                 p.head1 * dh, "output_gate"},
+                {&y.lightning.out_proj, &full.lightning.out_proj, 1, p.head0 * dh, p.head1 * dh,
+                 "out_proj"}};
+      } else {
+        mats = {{&y.softmax.q_proj, &full.softmax.q_proj, 0, p.head0 * dh, p.head1 * dh, "q_proj"},
+                {&y.softmax.k_proj, &full.softmax.k_proj, 0, p.kv0 * dh, p.kv1 * dh, "k_proj"},
+                {&y.softmax.v_proj, &full.softmax.v_proj, 0, p.kv0 * dh, p.kv1 * dh, "v_proj"},
+                {&y.softmax.o_proj, &full.softmax.o_proj, 1, p.head0 * dh, p.head1 * dh, "o_proj"}};
+      }
+      for (const auto& [ours, ref, axis, b, e, name] : mats) {
+        expect_format(*ours, attn, at + " " + name);
+        if (!attn || !ours->quant() || !ref->quant()) continue;
+        const Tensor want_vals = contiguous(ops::dequantize_weight(*ref).slice(axis, b, e));
+        EXPECT_EQ(max_abs_diff(ops::dequantize_weight(*ours), want_vals), 0.0) << at << " " << name;
+        ++compared;
+      }
+    }
+  }
+  if (attn) EXPECT_GT(compared, 0);
 
   std::vector<int32_t> ids;
   const int64_t n = 2 * g.cfg.block_size + 3;
@@ -107,8 +157,8 @@ std::vector<Case> cases() {
   for (const auto& name : golden_text_configs()) {
     const std::string path = golden_dir(name, "released") + "/config.json";
     const llm::TextConfig cfg = llm::TextConfig::from_json(json::parse_file(path), path);
-    for (auto s : {llm::QuantScheme::int8_experts, llm::QuantScheme::fp8_experts,
-                   llm::QuantScheme::int4_experts})
+    for (auto s : {llm::QuantScheme::int8, llm::QuantScheme::int8_experts,
+                   llm::QuantScheme::fp8_experts, llm::QuantScheme::int4_experts})
       for (int tp : {1, 2, 4})
         if (llm::tp_size_problem(cfg, tp).empty())
           for (const char* layout : {"released", "native"}) out.push_back({name, layout, s, tp});
@@ -122,17 +172,55 @@ INSTANTIATE_TEST_SUITE_P(Goldens, ShardedQuant, ::testing::ValuesIn(cases()),
                                   scheme_id(i.param.scheme) + "_tp" + std::to_string(i.param.tp);
                          });
 
-TEST(ShardedQuantRefusal, Int8QuantizesAttentionAndIsNotShardedYet) {
-  EXPECT_FALSE(llm::quant_scheme_sharded(llm::QuantScheme::int8));
-  const TextCheckpoint g = open_text_checkpoint(golden_dir("l2s1_hd16_b8", "released"));
-  llm::ShardedLoadOptions so;
-  so.text.quant = llm::QuantScheme::int8;
-  try {
-    llm::ShardedTextModel::load(g.ckpt, g.cfg, g.naming, 2, so);
-    ADD_FAILURE() << "--quant int8 with --tp 2 loaded";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.category(), ErrorCategory::unsupported) << e.what();
-  }
+// A checkpoint written by `minimax-vl quantize`, loaded with --tp 2 as stored, against the bf16
+// checkpoint with --quant at load and --tp 2: the same bytes cut the same way, so bit-identical
+// logits (prefill of every position and 8 decode steps); asking for --quant on top of a stored
+// scheme is refused as --tp 1 refuses it.
+TEST(ShardedQuantStored, StoredCheckpointEqualsQuantAtLoad) {
+  int cases_run = 0;
+  for (const char* layout : {"released", "native"})
+    for (auto s : {llm::QuantScheme::int8, llm::QuantScheme::int8_experts,
+                   llm::QuantScheme::fp8_experts, llm::QuantScheme::int4_experts}) {
+      const TextCheckpoint g = open_text_checkpoint(golden_dir("l2s1_hd16_b8", layout));
+      if (!llm::tp_size_problem(g.cfg, 2).empty()) continue;
+      const std::string dir = temp_dir("sharded_quant_stored");
+      llm::quantize_checkpoint(g.ckpt, g.cfg, g.naming, s, dir);
+      const Checkpoint qc = Checkpoint::open(dir);
+      llm::ShardedLoadOptions at_load, stored;
+      at_load.text.quant = s;
+      stored.text.stored_quant = s;
+      const llm::ShardedTextModel a = llm::ShardedTextModel::load(g.ckpt, g.cfg, g.naming, 2, at_load);
+      const llm::ShardedTextModel b =
+          llm::ShardedTextModel::load(qc, g.cfg, llm::TextWeightNaming::detect(qc), 2, stored);
+      const std::string what = std::string(layout) + " " + llm::quant_scheme_name(s);
+      for (int r = 0; r < 2; ++r)
+        ASSERT_NE(b.weights(r).layers[0].experts[0].w1.quant(), nullptr) << what;
+      std::vector<int32_t> ids;
+      for (int64_t i = 0; i < 13; ++i)
+        ids.push_back(static_cast<int32_t>((i * 29 + 5) % g.cfg.vocab_size));
+      llm::PrefillOptions all;
+      all.all_logits = true;
+      llm::ShardedState sa = a.new_state(), sb = b.new_state();
+      Tensor la = a.prefill({llm::Segment::tokens(ids)}, sa, all);
+      EXPECT_EQ(max_abs_diff(b.prefill({llm::Segment::tokens(ids)}, sb, all), la), 0.0) << what;
+      la = la.select(0, la.dim(0) - 1);
+      for (int i = 0; i < 8; ++i) {
+        const int32_t t = ops::argmax(la);
+        la = a.decode(t, sa);
+        EXPECT_EQ(max_abs_diff(b.decode(t, sb), la), 0.0) << what << " decode step " << i;
+      }
+      llm::ShardedLoadOptions both = stored;
+      both.text.quant = s == llm::QuantScheme::int8 ? llm::QuantScheme::int4_experts
+                                                    : llm::QuantScheme::int8;
+      try {
+        llm::ShardedTextModel::load(qc, g.cfg, llm::TextWeightNaming::detect(qc), 2, both);
+        ADD_FAILURE() << what << ": --quant on a quantized checkpoint loaded";
+      } catch (const Error& e) {
+        EXPECT_EQ(e.category(), ErrorCategory::unsupported) << e.what();
+      }
+      ++cases_run;
+    }
+  EXPECT_EQ(cases_run, 8);
 }
 
 }  // namespace

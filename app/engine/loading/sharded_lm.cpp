@@ -81,10 +81,11 @@ std::unique_ptr<LanguageModel> load_sharded_lm(const Checkpoint& ckpt, const llm
                                                int tp, Device first,
                                                std::optional<ops::Precision> precision, int rank,
                                                const std::string& rendezvous,
-                                               llm::QuantScheme quant) {
+                                               llm::QuantScheme quant, llm::QuantScheme stored) {
   llm::ShardedLoadOptions so;
   so.text.precision = precision;
   so.text.quant = quant;
+  so.text.stored_quant = stored;
   if (rank >= 0) {
     MVL_CHECK(!rendezvous.empty(), invalid_argument,
               "--rank {} needs --rendezvous PATH, where the {} processes meet", rank, tp);
@@ -109,8 +110,9 @@ std::unique_ptr<LanguageModel> load_sharded_lm(const Checkpoint& ckpt, const llm
 }
 
 LoadedModel load_random_sharded_model(const llm::TextConfig& cfg, int tp, Device first,
-                                      uint64_t seed) {
+                                      uint64_t seed, llm::QuantScheme quant) {
   llm::ShardedLoadOptions so;
+  so.text.quant = quant;
   if (first.is_cuda())
     for (int r = 0; r < tp; ++r)
       so.devices.push_back(ops::DeviceContext::open(Device::cuda(first.index + r)));

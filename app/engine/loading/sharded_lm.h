@@ -20,16 +20,19 @@ namespace mvl::engine {
 // Error{invalid_argument} when tp does not split the model (naming the sizes that do).
 // rank >= 0: this process holds rank `rank` alone, on `first`, and joins the other processes
 // at `rendezvous` (CPU: comm::SocketComm's socket path; CUDA: NcclComm::create_rank's id file).
-// quant: quantize each rank's experts at load (the experts-only schemes; others throw).
+// quant: quantize each rank's slices at load (any scheme, the same codes as --tp 1); stored:
+// the scheme of a `minimax-vl quantize` checkpoint, whose codes are cut per rank as stored.
 std::unique_ptr<LanguageModel> load_sharded_lm(const Checkpoint& ckpt, const llm::TextConfig& cfg,
                                                int tp, Device first,
                                                std::optional<ops::Precision> precision,
                                                int rank = -1, const std::string& rendezvous = "",
-                                               llm::QuantScheme quant = llm::QuantScheme::none);
+                                               llm::QuantScheme quant = llm::QuantScheme::none,
+                                               llm::QuantScheme stored = llm::QuantScheme::none);
 
-// Random weights (llm::ShardedTextModel::random, unquantized) over tp ranks: GPUs first.index ..
+// Random weights (llm::ShardedTextModel::random, quantized with `quant`) over tp ranks: GPUs first.index ..
 // first.index + tp - 1, or CPU ranks as threads. What `bench --random-weights --tp N` times.
 LoadedModel load_random_sharded_model(const llm::TextConfig& cfg, int tp, Device first,
-                                      uint64_t seed);
+                                      uint64_t seed,
+                                      llm::QuantScheme quant = llm::QuantScheme::none);
 
 }  // namespace mvl::engine
