@@ -206,6 +206,8 @@ ShardedTextModel ShardedTextModel::build(const RankLoader& load_rank, const Text
     rc.w = &impl->weights[static_cast<size_t>(i)];
     rc.dev = devs[static_cast<size_t>(i)];
     rc.comm = impl->comms[static_cast<size_t>(i)].get();
+    rc.rank_moe = opts.rank_moe;
+    rc.expert_range_always = opts.expert_range_always;
     impl->ranks.push_back(rc);
   }
   Impl* raw = impl.get();

@@ -15,6 +15,7 @@
 #include "kernels/comm/communicator.h"
 #include "llm/model/text_model.h"
 #include "llm/parallel/shard_plan.h"
+#include "llm/parallel/sharded_layers.h"
 #include "llm/parallel/sharded_weights.h"
 
 namespace mvl::llm {
@@ -55,6 +56,10 @@ struct ShardedLoadOptions {
   // (comm::SocketComm, or NcclComm::create_rank); called once, after the weights are placed.
   int rank = -1;
   std::function<std::unique_ptr<comm::Communicator>()> join;
+  // How a rank holding some of the experts runs its MoE share (sharded_layers.h RankMoe), and
+  // whether a rank holding all of them (tp 1) does the same instead of one device's block.
+  RankMoe rank_moe = kDefaultRankMoe;
+  bool expert_range_always = false;
 };
 
 class ShardedTextModel {

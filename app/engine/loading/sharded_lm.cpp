@@ -110,9 +110,14 @@ std::unique_ptr<LanguageModel> load_sharded_lm(const Checkpoint& ckpt, const llm
 }
 
 LoadedModel load_random_sharded_model(const llm::TextConfig& cfg, int tp, Device first,
-                                      uint64_t seed, llm::QuantScheme quant) {
+                                      uint64_t seed, llm::QuantScheme quant,
+                                      std::optional<llm::RankMoe> rank_moe) {
   llm::ShardedLoadOptions so;
   so.text.quant = quant;
+  if (rank_moe) {
+    so.rank_moe = *rank_moe;
+    so.expert_range_always = true;
+  }
   if (first.is_cuda())
     for (int r = 0; r < tp; ++r)
       so.devices.push_back(ops::DeviceContext::open(Device::cuda(first.index + r)));

@@ -12,6 +12,7 @@
 #include "kernels/core/safetensors.h"
 #include "kernels/ops/precision.h"
 #include "llm/config/text_config.h"
+#include "llm/parallel/sharded_layers.h"
 #include "llm/weights/quant_rule.h"
 
 namespace mvl::engine {
@@ -29,10 +30,12 @@ std::unique_ptr<LanguageModel> load_sharded_lm(const Checkpoint& ckpt, const llm
                                                llm::QuantScheme quant = llm::QuantScheme::none,
                                                llm::QuantScheme stored = llm::QuantScheme::none);
 
+// rank_moe set: every rank, even one holding all the experts (tp 1), runs that per-rank MoE.
 // Random weights (llm::ShardedTextModel::random, quantized with `quant`) over tp ranks: GPUs first.index ..
 // first.index + tp - 1, or CPU ranks as threads. What `bench --random-weights --tp N` times.
 LoadedModel load_random_sharded_model(const llm::TextConfig& cfg, int tp, Device first,
                                       uint64_t seed,
-                                      llm::QuantScheme quant = llm::QuantScheme::none);
+                                      llm::QuantScheme quant = llm::QuantScheme::none,
+                                      std::optional<llm::RankMoe> rank_moe = std::nullopt);
 
 }  // namespace mvl::engine
