@@ -141,7 +141,6 @@ TextWeights shard_text_weights(const TensorSource& source, const TextConfig& cfg
   TextWeights w = TextWeights::skeleton(p.local_config(cfg));
   std::vector<Tensor> w13(w.layers.size()),
       w2(w.layers.size());  // fused layouts: the rank's experts
-  WeightFormat fused_format = WeightFormat::plain;  // fused experts: quantized per expert below
   // An expert tensor quantized on the host (the CPU reference, as TextWeights::load does).
   auto quantize = [&](const Tensor& v, WeightFormat f, const TextTensor& t) {
     Tensor q = in_context(fmt::format("quantizing '{}' to {}", t.name, weight_format_name(f)),
@@ -168,10 +167,14 @@ TextWeights shard_text_weights(const TensorSource& source, const TextConfig& cfg
     // scales cut as they are, no re-quantization.
     const Tensor slice = full.quant() ? cut_quantized(full, s, t.name) : cut(full, s);
     if (t.role == TextRole::experts_w13 || t.role == TextRole::experts_w2) {
-      fused_format = f;
-      // Quantized: left as the (unplaced) slice until each expert is cut and quantized.
+      // Quantized as one stack of the rank's experts right away (per output row, so each
+      // expert's codes are those of quantizing it alone, as TextWeights::load does), which
+      // drops a random source's full tensor now rather than after the last layer; cut per
+      // expert below (fused_expert_views), packed by pack_experts.
       (t.role == TextRole::experts_w13 ? w13 : w2)[l] =
-          dev.is_cuda() || f != WeightFormat::plain || slice.quant() ? slice : place(slice);
+          f != WeightFormat::plain            ? quantize(slice, f, t)
+          : dev.is_cuda() || slice.quant() ? slice
+                                           : place(slice);
       return;
     }
     if (s.local_expert >= 0) {
@@ -218,17 +221,7 @@ TextWeights shard_text_weights(const TensorSource& source, const TextConfig& cfg
               .slice(0, p.head0, p.head1));
       y.lightning.slopes = dev.is_cuda() ? ops::to_device(slopes, dev) : slopes;
     }
-    if (naming.moe == MoeLayout::fused) {
-      y.experts = fused_expert_views(w13[l], w2[l]);
-      if (fused_format != WeightFormat::plain) {  // expert by expert, as TextWeights::load
-        TextTensor t;
-        t.name = fmt::format("layer {} expert", l);
-        for (auto& e : y.experts)
-          for (Tensor* x : {&e.w1, &e.w3, &e.w2}) *x = quantize(*x, fused_format, t);
-        w13[l] = Tensor();
-        w2[l] = Tensor();
-      }
-    }
+    if (naming.moe == MoeLayout::fused) y.experts = fused_expert_views(w13[l], w2[l]);
     auto bytes = [](const Tensor& x) {
       return static_cast<uint64_t>(x.quant() ? ops::quant_code_bytes(x) : x.nbytes());
     };

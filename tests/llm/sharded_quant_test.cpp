@@ -13,7 +13,9 @@
 // for int8 the attention projections but never the router, embedding or LM head), and each
 // int8 slice's dequantized values equal the same slice of --tp 1's dequantized tensor.
 // A `minimax-vl quantize` checkpoint loaded with --tp 2 gives logits bit-identical to --quant
-// at load with --tp 2 (the stored codes are the same bytes, cut the same way).
+// at load with --tp 2 (the stored codes are the same bytes, cut the same way). Random weights
+// quantized per rank (bench --random-weights --tp N --quant X) equal TextModel::random in that
+// scheme: bit-identical at tp 1, within 1e-5 at tp 2.
 #include <cstdio>
 #include <string>
 
@@ -221,6 +223,37 @@ TEST(ShardedQuantStored, StoredCheckpointEqualsQuantAtLoad) {
       ++cases_run;
     }
   EXPECT_EQ(cases_run, 8);
+}
+
+// Random weights (what `bench --random-weights --path model --tp N --quant X` makes): each rank
+// quantizes its slices of the random tensors; against TextModel::random in the same scheme,
+// bit-identical prefill logits at tp 1 and within 1e-5 at tp 2 (the all-reduce order).
+TEST(ShardedQuantRandom, RandomWeightsQuantizeAsOneDevice) {
+  const std::string path = golden_dir("l2s1_hd16_b8", "released") + "/config.json";
+  const llm::TextConfig cfg = llm::TextConfig::from_json(json::parse_file(path), path);
+  std::vector<int32_t> ids;
+  for (int64_t i = 0; i < 11; ++i) ids.push_back(static_cast<int32_t>((i * 31 + 2) % cfg.vocab_size));
+  llm::PrefillOptions all;
+  all.all_logits = true;
+  for (auto s : {llm::QuantScheme::int8, llm::QuantScheme::int4_experts}) {
+    llm::TextLoadOptions to;
+    to.quant = s;
+    const llm::TextModel one = llm::TextModel::random(cfg, {}, to, 7);
+    llm::SequenceState st = one.new_state();
+    const Tensor ref = one.prefill({llm::Segment::tokens(ids)}, st, all);
+    for (int tp : {1, 2}) {
+      llm::ShardedLoadOptions so;
+      so.text.quant = s;
+      const llm::ShardedTextModel sm = llm::ShardedTextModel::random(cfg, tp, 7, so);
+      ASSERT_NE(sm.weights(0).layers[0].experts[0].w1.quant(), nullptr);
+      llm::ShardedState sst = sm.new_state();
+      const Tensor got = sm.prefill({llm::Segment::tokens(ids)}, sst, all);
+      if (tp == 1)
+        EXPECT_EQ(max_abs_diff(got, ref), 0.0) << llm::quant_scheme_name(s);
+      else
+        EXPECT_LE(rel_err(got, ref), kRelTol) << llm::quant_scheme_name(s) << " tp " << tp;
+    }
+  }
 }
 
 }  // namespace
