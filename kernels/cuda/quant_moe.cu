@@ -15,6 +15,9 @@
 // cpu::linear_fp8_activations; tests/gpu/fp8_gemm_cuda_test).
 // CPU reference: cpu::moe_experts on the dequantized weights (kernels/cpu/moe.cpp via
 // ops::moe_experts); test: tests/gpu/quant_cuda_test.cpp.
+// quant_moe_range_forward (one rank of expert parallelism) is the same code on a range of the
+// experts: decode narrows the routing's lists to the held experts (narrow_lists_kernel), prefill
+// zeroes the other experts' rows; test: tests/llm/sharded_quant_cuda_test.cpp.
 #include "kernels/core/error.h"
 #include "kernels/cuda/check.cuh"
 #include "kernels/cuda/common.cuh"
@@ -122,8 +125,8 @@ void decode(const Context& ctx, const Tensor& x, const QuantMoeWeights& w, int64
                         {na * 4},
                         {(E + 1) * 4},
                         {na * F * 2},
-                        {(local + 1) * 4},
-                        {(local + 1) * 4}});
+                        {narrow ? (local + 1) * 4 : 0},  // the narrowed lists (none at tp 1)
+                        {narrow ? (local + 1) * 4 : 0}});
   Tensor logits = scratch.take({n, E}, DType::f32);
   Tensor wts = scratch.take({na}, DType::f32);
   Tensor offsets = scratch.take({E + 1}, DType::i32);

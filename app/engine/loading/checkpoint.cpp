@@ -20,7 +20,6 @@
 #include "kernels/ops/device.h"
 #include "kernels/ops/tensor_ops.h"
 #include "llm/model/text_model.h"
-#include "llm/parallel/sharded_weights.h"
 #include "llm/weights/quant_checkpoint.h"
 #include "llm/tokenizer/tokenizer.h"
 #include "vision/image/image.h"
