@@ -228,6 +228,10 @@ TextWeights shard_text_weights(const TensorSource& source, const TextConfig& cfg
     for (const auto& x : y.experts)
       st.largest_slice = std::max<uint64_t>(st.largest_slice, std::max(bytes(x.w1), bytes(x.w2)));
     y.packed = ops::pack_experts(std::vector<ops::ExpertWeights>(y.experts), dev, &y.experts);
+    if (dev.is_cuda()) {  // the packed copies are all that is kept: free the staged stacks now
+      w13[l] = Tensor();
+      w2[l] = Tensor();
+    }
     if (dev.is_cuda())
       for (const auto& x : y.experts) st.copied_bytes += bytes(x.w1) + bytes(x.w3) + bytes(x.w2);
   }

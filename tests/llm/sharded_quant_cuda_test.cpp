@@ -14,6 +14,9 @@
 //    scheme: prompt logits and 6 teacher-forced decode steps within the bf16 rule of
 //    quant_model_cuda_test (3x the unquantized bf16 model's prompt error + 1e-3). With two GPUs
 //    the same at tp 2 (real ranges); with one, that case skips saying so.
+//  - Random weights quantized per rank on the GPU (rank 1 of 2: device quantization, int8's
+//    row-parallel codes cut on the device) dequantize exactly to the CPU's rank 1 of the same
+//    bf16 tensors.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -29,6 +32,8 @@
 #include "kernels/ops/tensor_ops.h"
 #include "llm/model/text_model.h"
 #include "llm/parallel/sharded_text_model.h"
+#include "llm/parallel/sharded_weights.h"
+#include "llm/weights/random_weights.h"
 #include "tests/llm/text_test_util.h"
 #include "tests/support/test_util.h"
 
@@ -218,6 +223,61 @@ void check_model(int tp) {
                   "(bound %.2e)\n",
                   llm::quant_scheme_name(s), tp, pname, ep, ed, bound);
     }
+  }
+}
+
+// Random weights quantized on the GPU per rank (bench --random-weights --tp N --quant X): rank 1
+// of 2 made on the GPU (device quantization, int8's out_proj / o_proj codes cut on the device)
+// dequantizes exactly to rank 1 made on the CPU from the same bf16 tensors copied to the host
+// (GPU quantization is bit-exact to the CPU's: quant_cuda_test), every projection and expert.
+TEST(ShardedQuantCuda, RandomRankSlicesQuantizedOnTheGpuEqualTheCpus) {
+  MVL_REQUIRE_GPU_OR_SKIP();
+  const std::string path = golden_dir("l3s1_hd32_b16", "released") + "/config.json";
+  const llm::TextConfig cfg = llm::TextConfig::from_json(json::parse_file(path), path);
+  const ops::DeviceContext dev = ops::DeviceContext::open(Device::cuda(0));
+  const llm::ShardPlan p = llm::ShardPlan::make(cfg, 1, 2);
+  auto values = [](const Tensor& t) {
+    return host(t.device().is_cuda() ? ops::dequantize_to_bf16(t, DType::f32)
+                                     : ops::dequantize_weight(t));
+  };
+  for (auto s : {llm::QuantScheme::int8, llm::QuantScheme::int4_experts}) {
+    SCOPED_TRACE(llm::quant_scheme_name(s));
+    const llm::TextWeights g =
+        llm::shard_text_weights(llm::random_text_source(cfg, dev, 3), cfg,
+                                llm::TextWeightNaming::native_vl(), p, dev, nullptr, s);
+    // The CPU reference quantizes the same bf16 tensors, copied to the host.
+    const auto gpu_source = llm::random_text_source(cfg, dev, 3);
+    const llm::TextWeights c = llm::shard_text_weights(
+        [&](const llm::TextTensor& t) { return ops::to_device(gpu_source(t), Device::cpu()); }, cfg,
+        llm::TextWeightNaming::native_vl(), p, {}, nullptr, s);
+    int compared = 0;
+    for (size_t l = 0; l < c.layers.size(); ++l) {
+      const auto &gl = g.layers[l], &cl = c.layers[l];
+      std::vector<std::pair<const Tensor*, const Tensor*>> pairs;
+      if (cl.kind == llm::AttnKind::lightning)
+        pairs = {{&gl.lightning.qkv_proj, &cl.lightning.qkv_proj},
+                 {&gl.lightning.output_gate, &cl.lightning.output_gate},
+                 {&gl.lightning.out_proj, &cl.lightning.out_proj}};
+      else
+        pairs = {{&gl.softmax.q_proj, &cl.softmax.q_proj}, {&gl.softmax.k_proj, &cl.softmax.k_proj},
+                 {&gl.softmax.v_proj, &cl.softmax.v_proj}, {&gl.softmax.o_proj, &cl.softmax.o_proj}};
+      for (size_t e = 0; e < cl.experts.size(); ++e)
+        pairs.insert(pairs.end(), {{&gl.experts[e].w1, &cl.experts[e].w1},
+                                   {&gl.experts[e].w3, &cl.experts[e].w3},
+                                   {&gl.experts[e].w2, &cl.experts[e].w2}});
+      for (const auto& [gt, ct] : pairs) {
+        ASSERT_EQ(gt->quant() != nullptr, ct->quant() != nullptr) << "layer " << l;
+        if (!ct->quant()) continue;
+        ASSERT_TRUE(gt->device().is_cuda());
+        const std::vector<float> a = values(*gt), b = values(*ct);
+        ASSERT_EQ(a.size(), b.size());
+        int64_t differ = 0;
+        for (size_t i = 0; i < a.size(); ++i) differ += a[i] != b[i];
+        EXPECT_EQ(differ, 0) << "layer " << l << " " << shape_str(ct->shape());
+        ++compared;
+      }
+    }
+    EXPECT_GT(compared, 0);
   }
 }
 
