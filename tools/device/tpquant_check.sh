@@ -11,7 +11,7 @@
 #     kernels and generic, within the bf16 rule of the CPU; tp 2 skips on one GPU), and
 #     quant_cuda_test + quant_model_cuda_test (the one-GPU quantized MoE, whose decode/prefill
 #     code was split into helpers for the range path: must still pass unchanged);
-#  2. timings, released shapes, 2 layers, prompt 512, 16 decode steps x 3 reps, medians:
+#  2. timings, released shapes, 2 layers, prompt 256, 16 decode steps x 3 reps, medians:
 #       A  bench --path model --tp 1 --quant Q                      TextModel (the tp-1 kernels)
 #       B  the same --rank-moe kernels   sharded path, every rank's MoE = ops::moe_expert_range
 #       C  the same --rank-moe generic   sharded path, dequantize-per-call (the old tp>1 path)
@@ -57,12 +57,12 @@ echo "parity: $parity ($((SECONDS - t1)) s)" | tee -a "$S"
 
 # 2. Timings.
 CFG=$ROOT/configs/minimax-vl-01.json
-COMMON=(bench --random-weights --config "$CFG" --path model --layers 2 --tokens 512
+COMMON=(bench --random-weights --config "$CFG" --path model --layers 2 --tokens 256
         --decode-steps 16 --reps 3 --device cuda:0 --tp 1)
 declare -A EAGER GRAPH PREFILL
 run_bench() {  # run_bench NAME ARGS...
   local name=$1; shift
-  timeout 90 "$B/app/minimax-vl" "${COMMON[@]}" "$@" > "$OUT/bench_$name.log" 2>&1
+  timeout 150 "$B/app/minimax-vl" "${COMMON[@]}" "$@" > "$OUT/bench_$name.log" 2>&1
   local rc=$?
   EAGER[$name]=$(awk '/^decode step, op by op/ {print $(NF-1)}' "$OUT/bench_$name.log")
   GRAPH[$name]=$(awk '/^decode step, CUDA graph/ {print $(NF-1)}' "$OUT/bench_$name.log")
