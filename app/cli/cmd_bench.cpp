@@ -48,6 +48,7 @@ struct BenchOpts {
   uint64_t seed = 1;
   std::string quant;  // --quant: model weights in this scheme; kernels: the quantized MoE rows
   int tp = 1;         // --tp: the model path over GPUs device .. device + tp - 1
+  std::string rank_moe;  // --rank-moe: the sharded model path's per-rank MoE (kernels|generic)
   bool cpu = false;   // --device cpu (--path long only)
   int64_t chunk = 65536;   // --chunk: positions per timed prefill call (--path long)
   int64_t ubatch = 16384;  // --ubatch-size: positions per pass inside a call (--path long)
@@ -302,6 +303,14 @@ int run_bench(const BenchOpts& o, int64_t full_layers) {
   mo.quant = quant;
   mo.batch = static_cast<int>(o.batch);
   mo.tp = o.tp;
+  if (!o.rank_moe.empty())
+    mo.rank_moe = o.rank_moe == "kernels" ? llm::RankMoe::kernels : llm::RankMoe::generic;
+  if (mo.rank_moe && o.tp == 1)
+    std::printf(
+        "sharded path at tp 1 (--rank-moe %s): llm::ShardedTextModel on one GPU with the MoE "
+        "each rank of --tp N runs (expert-range %s)\n",
+        o.rank_moe.c_str(),
+        o.rank_moe == "kernels" ? "quantized MoE kernels" : "generic f32 path, experts dequantized per call");
   if (o.tp > 1)
     std::printf(
         "tensor parallel: %d ranks (llm::ShardedTextModel over NCCL; each rank makes the random "
@@ -460,6 +469,12 @@ void add_bench_command(CLI::App& app, RunFn& run) {
                   "docs/parallel.md), so the released-size layers fit N times the memory")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
+  sub->add_option("--rank-moe", o->rank_moe,
+                  "--path model through the sharded model (llm::ShardedTextModel, also at --tp 1) "
+                  "with this per-rank MoE for quantized experts: kernels (the one-GPU quantized MoE "
+                  "kernels on the rank's experts) or generic (f32, each expert dequantized per "
+                  "call); default: the sharded path's own choice at --tp > 1, TextModel at --tp 1")
+      ->check(CLI::IsMember({"kernels", "generic"}));
   add_device_flag(*sub, o->device_flag, "The GPU: cuda or cuda:N (bench needs a CUDA GPU)");
   sub->callback([o, &run, chunk_opt, ubatch_opt] {
     run = [o, chunk_opt, ubatch_opt]() -> int {
@@ -480,9 +495,8 @@ void add_bench_command(CLI::App& app, RunFn& run) {
                 "bench: --tp {} times the sharded model path; pass --path model (the kernel "
                 "replica runs on one GPU)",
                 o->tp);
-      MVL_CHECK(o->tp == 1 || o->quant.empty() || o->quant == "bf16" || o->quant == "none",
-                invalid_argument,
-                "bench: --quant with --tp is not wired yet (quantized weights run on one GPU)");
+      MVL_CHECK(o->rank_moe.empty() || o->path == "model", invalid_argument,
+                "bench: --rank-moe belongs to --path model");
       MVL_CHECK(o->tp == 1 || o->batch == 1, invalid_argument,
                 "bench: --batch with --tp is not wired yet (batched decode runs on one GPU)");
       const int64_t full_layers =

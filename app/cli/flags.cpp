@@ -227,7 +227,8 @@ void add_model_flags(CLI::App& cmd, ModelFlags& f) {
          "Quantize the text model's weights while loading (docs/quantization.md): int8 = every "
          "linear "
          "but embed_tokens, lm_head and the routers (the official recipe); int8-experts, "
-         "fp8-experts, int4-experts = the experts only")
+         "fp8-experts, int4-experts = the experts only; works with --tp N (each rank quantizes "
+         "its slices to the codes of --tp 1)")
       ->type_name("FORMAT")
       ->check(
           CLI::IsMember({"bf16", "none", "int8", "int8-experts", "fp8-experts", "int4-experts"}));

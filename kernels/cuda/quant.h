@@ -84,4 +84,24 @@ bool quant_moe_supported(const QuantMoeWeights& w);
 void quant_moe_forward(const Context& ctx, const Tensor& x, const QuantMoeWeights& w,
                        const Tensor& out);
 
+// One rank's share of that block under expert parallelism (llm/parallel): every token is
+// routed over all `w.E` experts with the full router, exactly as quant_moe_forward routes it,
+// but only experts [expert0, expert0 + local) run, from w13/w2 holding just those `local`
+// experts; the others add nothing. out: bf16 [n, D] = the rank's partial sum (one bf16
+// rounding of its experts' f32 sum; the ranks' partials add up to quant_moe_forward's output
+// up to that rounding). Decode (n <= 64): the same grouped kernels on the routing's per-expert
+// lists narrowed to the held experts (a one-CTA kernel); prefill: moe_prefill with the other
+// experts' rows zeroed. CPU reference: cpu::moe_experts with the other experts' ids -1 (what
+// ops::moe_experts does for an EP rank); test: tests/llm/sharded_quant_cuda_test.cpp.
+struct QuantMoeRange {
+  QuantMoeWeights w;    // router bf16 [E, D] (all experts); w13 / w2 of the held experts only,
+                        // i.e. rows local * 2F and local * D (w.E is the total expert count)
+  int64_t expert0 = 0;  // the first held expert
+  int64_t local = 0;    // how many are held
+};
+// True when quant_moe_range_forward takes r (quant_moe_supported's rules at E total experts).
+bool quant_moe_range_supported(const QuantMoeRange& r);
+void quant_moe_range_forward(const Context& ctx, const Tensor& x, const QuantMoeRange& r,
+                             const Tensor& out);
+
 }  // namespace mvl::cuda

@@ -15,6 +15,9 @@
 // cpu::linear_fp8_activations; tests/gpu/fp8_gemm_cuda_test).
 // CPU reference: cpu::moe_experts on the dequantized weights (kernels/cpu/moe.cpp via
 // ops::moe_experts); test: tests/gpu/quant_cuda_test.cpp.
+// quant_moe_range_forward (one rank of expert parallelism) is the same code on a range of the
+// experts: decode narrows the routing's lists to the held experts (narrow_lists_kernel), prefill
+// zeroes the other experts' rows; test: tests/llm/sharded_quant_cuda_test.cpp.
 #include "kernels/core/error.h"
 #include "kernels/cuda/check.cuh"
 #include "kernels/cuda/common.cuh"
@@ -91,6 +94,94 @@ void launch_decode(const Context& ctx, const qmoe::DecodeArgs& a) {
   MVL_CUDA_CHECK_LAUNCH();
 }
 
+// The decode routing's per-expert lists narrowed to the held experts [e0, e0 + local) and
+// renumbered from 0 (quant_moe_range_forward): loff[k] = offsets[e0 + k] for k <= local (the
+// token slots stay where the full routing put them), lact = the held active experts, ascending,
+// lact[local] = how many. One CTA (at most 32 experts).
+__global__ void narrow_lists_kernel(const int32_t* __restrict__ offsets,
+                                    const int32_t* __restrict__ active, int E, int e0, int local,
+                                    int32_t* __restrict__ loff, int32_t* __restrict__ lact) {
+  for (int k = threadIdx.x; k <= local; k += blockDim.x) loff[k] = offsets[e0 + k];
+  if (threadIdx.x == 0) {
+    const int na = active[E];
+    int r = 0;
+    for (int i = 0; i < na; ++i) {
+      const int e = active[i];
+      if (e >= e0 && e < e0 + local) lact[r++] = e - e0;
+    }
+    lact[local] = r;
+  }
+}
+
+// The decode path (n <= kMoeDecodeMaxTokens) of experts [e0, e0 + local) of w.E: route over all
+// of them, then (narrowed when local < w.E) the grouped kernels of the held ones.
+void decode(const Context& ctx, const Tensor& x, const QuantMoeWeights& w, int64_t e0,
+            int64_t local, const Tensor& out) {
+  const int64_t n = x.dim(0), E = w.E, D = w.D, F = w.F, na = 2 * n;
+  const bool narrow = local < E;
+  Scratch scratch(ctx, {{n * E * 4},
+                        {na * 4},
+                        {(E + 1) * 4},
+                        {na * 4},
+                        {(E + 1) * 4},
+                        {na * F * 2},
+                        {narrow ? (local + 1) * 4 : 0},  // the narrowed lists (none at tp 1)
+                        {narrow ? (local + 1) * 4 : 0}});
+  Tensor logits = scratch.take({n, E}, DType::f32);
+  Tensor wts = scratch.take({na}, DType::f32);
+  Tensor offsets = scratch.take({E + 1}, DType::i32);
+  Tensor perm = scratch.take({na}, DType::i32);
+  Tensor active = scratch.take({E + 1}, DType::i32);
+  Tensor h = scratch.take({na, F}, DType::bf16);
+  moe_decode_route(ctx, x, w.router, logits.data<float>(), wts.data<float>(),
+                   offsets.data<int32_t>(), perm.data<int32_t>(), active.data<int32_t>());
+  const int32_t* off = offsets.data<int32_t>();
+  const int32_t* act = active.data<int32_t>();
+  if (narrow) {
+    Tensor loff = scratch.take({local + 1}, DType::i32);
+    Tensor lact = scratch.take({local + 1}, DType::i32);
+    narrow_lists_kernel<<<1, 64, 0, ctx.stream()>>>(off, act, static_cast<int>(E),
+                                                    static_cast<int>(e0), static_cast<int>(local),
+                                                    loff.data<int32_t>(), lact.data<int32_t>());
+    MVL_CUDA_CHECK_LAUNCH();
+    off = loff.data<int32_t>();
+    act = lact.data<int32_t>();
+  }
+  const qmoe::DecodeArgs a{static_cast<const bf16*>(x.data()),
+                           w.w13.codes,
+                           w.w2.codes,
+                           w.w13.scales,
+                           w.w13.zeros,
+                           w.w2.scales,
+                           w.w2.zeros,
+                           off,
+                           perm.data<int32_t>(),
+                           act,
+                           wts.data<float>(),
+                           static_cast<bf16*>(h.data()),
+                           static_cast<bf16*>(out.data()),
+                           static_cast<int>(n),
+                           static_cast<int>(D),
+                           static_cast<int>(F),
+                           static_cast<int>(local)};
+  switch (w.w13.format) {
+    case WeightFormat::int8:
+      launch_decode<kI8>(ctx, a);
+      break;
+    case WeightFormat::fp8_e4m3:
+      launch_decode<kF8>(ctx, a);
+      break;
+    case WeightFormat::int4:
+      launch_decode<kI4>(ctx, a);
+      break;
+    case WeightFormat::plain:
+      break;
+  }
+}
+
+void prefill(const Context& ctx, const Tensor& x, const QuantMoeWeights& w, int64_t e0,
+             int64_t local, const Tensor& out);
+
 }  // namespace
 
 bool quant_moe_supported(const QuantMoeWeights& w) {
@@ -110,51 +201,53 @@ void quant_moe_forward(const Context& ctx, const Tensor& x, const QuantMoeWeight
             "cuda::quant_moe_forward: {} experts, D {} F {}, {} codes: shapes or alignment not "
             "supported",
             w.E, w.D, w.F, weight_format_name(w.w13.format));
-  const int64_t n = x.dim(0), E = w.E, D = w.D, F = w.F, na = 2 * n;
+  const int64_t n = x.dim(0);
   if (n == 0) return;
-  if (n <= kMoeDecodeMaxTokens) {
-    Scratch scratch(ctx,
-                    {{n * E * 4}, {na * 4}, {(E + 1) * 4}, {na * 4}, {(E + 1) * 4}, {na * F * 2}});
-    Tensor logits = scratch.take({n, E}, DType::f32);
-    Tensor wts = scratch.take({na}, DType::f32);
-    Tensor offsets = scratch.take({E + 1}, DType::i32);
-    Tensor perm = scratch.take({na}, DType::i32);
-    Tensor active = scratch.take({E + 1}, DType::i32);
-    Tensor h = scratch.take({na, F}, DType::bf16);
-    moe_decode_route(ctx, x, w.router, logits.data<float>(), wts.data<float>(),
-                     offsets.data<int32_t>(), perm.data<int32_t>(), active.data<int32_t>());
-    const qmoe::DecodeArgs a{static_cast<const bf16*>(x.data()),
-                             w.w13.codes,
-                             w.w2.codes,
-                             w.w13.scales,
-                             w.w13.zeros,
-                             w.w2.scales,
-                             w.w2.zeros,
-                             offsets.data<int32_t>(),
-                             perm.data<int32_t>(),
-                             active.data<int32_t>(),
-                             wts.data<float>(),
-                             static_cast<bf16*>(h.data()),
-                             static_cast<bf16*>(out.data()),
-                             static_cast<int>(n),
-                             static_cast<int>(D),
-                             static_cast<int>(F),
-                             static_cast<int>(E)};
-    switch (w.w13.format) {
-      case WeightFormat::int8:
-        launch_decode<kI8>(ctx, a);
-        break;
-      case WeightFormat::fp8_e4m3:
-        launch_decode<kF8>(ctx, a);
-        break;
-      case WeightFormat::int4:
-        launch_decode<kI4>(ctx, a);
-        break;
-      case WeightFormat::plain:
-        break;
-    }
-    return;
-  }
+  if (n <= kMoeDecodeMaxTokens)
+    decode(ctx, x, w, 0, w.E, out);
+  else
+    prefill(ctx, x, w, 0, w.E, out);
+}
+
+bool quant_moe_range_supported(const QuantMoeRange& r) {
+  QuantMoeWeights all = r.w;  // the held experts' matrices against the rules at E experts
+  all.w13.rows = r.w.w13.rows / std::max<int64_t>(r.local, 1) * r.w.E;
+  all.w2.rows = r.w.w2.rows / std::max<int64_t>(r.local, 1) * r.w.E;
+  return r.local >= 1 && r.expert0 >= 0 && r.expert0 + r.local <= r.w.E &&
+         r.w.w13.rows == r.local * 2 * r.w.F && r.w.w2.rows == r.local * r.w.D &&
+         quant_moe_supported(all);
+}
+
+void quant_moe_range_forward(const Context& ctx, const Tensor& x, const QuantMoeRange& r,
+                             const Tensor& out) {
+  const QuantMoeWeights& w = r.w;
+  MVL_CHECK(x.dtype() == DType::bf16 && x.ndim() == 2 && x.is_contiguous() && x.dim(1) == w.D &&
+                out.shape() == x.shape() && out.dtype() == DType::bf16,
+            shape_mismatch, "cuda::quant_moe_range_forward: x {} out {} (D {})", x.str(),
+            out.str(), w.D);
+  MVL_CHECK(quant_moe_range_supported(r), unsupported,
+            "cuda::quant_moe_range_forward: experts [{}, {}) of {}, D {} F {}, {} codes: shapes "
+            "or alignment not supported",
+            r.expert0, r.expert0 + r.local, w.E, w.D, w.F, weight_format_name(w.w13.format));
+  const int64_t n = x.dim(0);
+  if (n == 0) return;
+  if (n <= kMoeDecodeMaxTokens)
+    decode(ctx, x, w, r.expert0, r.local, out);
+  else
+    prefill(ctx, x, w, r.expert0, r.local, out);
+}
+
+namespace {
+// The prefill path of experts [e0, e0 + local) of w.E (w13 / w2 hold just those): moe_prefill
+// routes over all of them; another rank's expert gets zero rows from both projections, so it
+// adds nothing to the combine.
+void prefill(const Context& ctx, const Tensor& x, const QuantMoeWeights& w, int64_t e0,
+             int64_t local, const Tensor& out) {
+  const int64_t n = x.dim(0), E = w.E, D = w.D, F = w.F, na = 2 * n;
+  const auto held = [&](int64_t e) { return e >= e0 && e < e0 + local; };
+  const auto zero = [&](const Tensor& y) {
+    MVL_CUDA_CHECK(cudaMemsetAsync(y.data(), 0, y.nbytes(), ctx.stream()));
+  };
   // Prefill. fp8 weights where cuBLASLt runs FP8 GEMMs with per-token scales (asked once per
   // context, fp8_gemm_available): all gathered activation rows (x, then the SwiGLU output h)
   // quantized per row to e4m3 in one launch each (quantize_rows_fp8_grouped, from moe_prefill's
@@ -162,20 +255,29 @@ void quant_moe_forward(const Context& ctx, const Tensor& x, const QuantMoeWeight
   // between them. Otherwise, and for any shape without an FP8 algorithm, each active expert's
   // weights dequantized to bf16 right before a bf16 GEMM (one reused buffer per projection).
   Tensor b13, b2;
+  // e: the global expert index (held); its matrices are the held experts' (e - e0)-th.
   const auto bf16_gate_up = [&](int64_t e, const Tensor& xe, const Tensor& ye) {
     if (!b13.defined()) b13 = empty({2 * F, D}, DType::bf16, ctx);
-    dequantize_bf16(ctx, w.w13, e * 2 * F, 2 * F, b13.data());
+    dequantize_bf16(ctx, w.w13, (e - e0) * 2 * F, 2 * F, b13.data());
     gemm_raw(ctx, xe.data(), b13.data(), ye.data(), true, xe.dim(0), D, 2 * F);
   };
   const auto bf16_down = [&](int64_t e, const Tensor& he, const Tensor& ye) {
     if (!b2.defined()) b2 = empty({D, F}, DType::bf16, ctx);
-    dequantize_bf16(ctx, w.w2, e * D, D, b2.data());
+    dequantize_bf16(ctx, w.w2, (e - e0) * D, D, b2.data());
     gemm_raw(ctx, he.data(), b2.data(), ye.data(), true, he.dim(0), F, D);
   };
   // fp8_gemm's shape rules (in % 16, out % 8) for both projections.
   if (w.w13.format != WeightFormat::fp8_e4m3 || D % 16 != 0 || F % 16 != 0 ||
       !fp8_gemm_available(ctx)) {
-    moe_prefill(ctx, x, w.router, F, bf16_gate_up, bf16_down, out);
+    moe_prefill(
+        ctx, x, w.router, F,
+        [&](int64_t e, const Tensor& xe, const Tensor& ye) {
+          held(e) ? bf16_gate_up(e, xe, ye) : zero(ye);
+        },
+        [&](int64_t e, const Tensor& he, const Tensor& ye) {
+          held(e) ? bf16_down(e, he, ye) : zero(ye);
+        },
+        out);
     return;
   }
   // e4m3 codes of every gathered row (row r at r * in, in = D for x, F for h) and the per-row
@@ -188,16 +290,23 @@ void quant_moe_forward(const Context& ctx, const Tensor& x, const QuantMoeWeight
   const auto fp8_expert = [&](int64_t e, const Tensor& xe, const Tensor& ye, const QuantMatrix& m,
                               int64_t in, int64_t out_rows) {
     const int64_t b = (static_cast<const char*>(xe.data()) - rows_base) / (in * 2);
-    return fp8_gemm(ctx, cq + b * in, sq + quant_group_scale_start(b, e), m.codes + e * out_rows * in,
-                    m.scales + e * out_rows, ye.data(), xe.dim(0), in, out_rows);
+    return fp8_gemm(ctx, cq + b * in, sq + quant_group_scale_start(b, e),
+                    m.codes + (e - e0) * out_rows * in, m.scales + (e - e0) * out_rows, ye.data(),
+                    xe.dim(0), in, out_rows);
   };
   moe_prefill(
       ctx, x, w.router, F,
       [&](int64_t e, const Tensor& xe, const Tensor& ye) {
-        if (!fp8_expert(e, xe, ye, w.w13, D, 2 * F)) bf16_gate_up(e, xe, ye);
+        if (!held(e))
+          zero(ye);
+        else if (!fp8_expert(e, xe, ye, w.w13, D, 2 * F))
+          bf16_gate_up(e, xe, ye);
       },
       [&](int64_t e, const Tensor& he, const Tensor& ye) {
-        if (!fp8_expert(e, he, ye, w.w2, F, D)) bf16_down(e, he, ye);
+        if (!held(e))
+          zero(ye);
+        else if (!fp8_expert(e, he, ye, w.w2, F, D))
+          bf16_down(e, he, ye);
       },
       out,
       [&](const Tensor& rows, const int32_t* offsets) {
@@ -205,5 +314,7 @@ void quant_moe_forward(const Context& ctx, const Tensor& x, const QuantMoeWeight
         quantize_rows_fp8_grouped(ctx, rows, offsets, E, cq, sq);
       });
 }
+
+}  // namespace
 
 }  // namespace mvl::cuda

@@ -8,6 +8,7 @@
 #include "kernels/ops/lightning.h"
 #include "kernels/ops/linear.h"
 #include "kernels/ops/moe.h"
+#include "kernels/ops/moe_range.h"
 #include "kernels/ops/rms_norm.h"
 #include "kernels/ops/tensor_ops.h"
 
@@ -90,11 +91,24 @@ Tensor sharded_softmax(const RankContext& rc, int64_t layer, const Tensor& a,
 
 Tensor sharded_moe(const RankContext& rc, int64_t layer, const Tensor& b) {
   const LayerWeights& w = rc.w->layers[static_cast<size_t>(layer)];
-  if (rc.plan.expert0 == 0 && rc.plan.expert1 == rc.cfg.num_local_experts) {
+  if (rc.plan.expert0 == 0 && rc.plan.expert1 == rc.cfg.num_local_experts &&
+      !rc.expert_range_always) {
     // Every expert on this rank (tp 1): one device's block, with its tuned bf16 kernels.
     Tensor out = moe_block(w, rc.cfg, b);
     if (rc.plan.size > 1) rc.comm->all_reduce_sum(out);
     return out;
+  }
+  if (rc.rank_moe == RankMoe::kernels) {
+    // The quantized MoE kernels on this rank's experts: a bf16 partial (rounded once, as one
+    // device rounds its sum once), reduced in f32 and rounded again after the sum.
+    const Tensor part = ops::moe_expert_range(b, w.gate, rc.cfg.num_experts_per_tok, w.packed,
+                                              rc.plan.expert0);
+    if (part.defined()) {
+      if (rc.plan.size == 1) return part;
+      Tensor sum = ops::cast(part, DType::f32);
+      rc.comm->all_reduce_sum(sum);
+      return ops::cast(sum, b.dtype());
+    }
   }
   const Tensor x = b.dtype() == DType::f32 ? b : ops::cast(b, DType::f32);
   const ops::MoeRouting full = ops::moe_route(ops::linear(x, w.gate), rc.cfg.num_experts_per_tok);

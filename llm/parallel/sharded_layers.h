@@ -5,7 +5,8 @@
 //                  RMSNorm over all heads; gate and out_proj columns local; all-reduce [n, H]
 //   softmax        own query heads and their KV heads (layers.h code); all-reduce [n, H]
 //   MoE            every rank routes every token; own experts only; all-reduce f32 [n, H]
-//                  (tp 1: one device's block, tuned bf16 kernels included)
+//                  (tp 1: one device's block, tuned bf16 kernels included; a rank of tp > 1:
+//                  RankMoe below)
 //   lm_head        own vocabulary rows; all-gather [n, ceil(V/N)] -> [n, V]
 // Activations in and out are replicated: identical on every rank.
 #pragma once
@@ -19,6 +20,21 @@
 
 namespace mvl::llm {
 
+// How a rank that holds only some of the experts runs its MoE share.
+enum class RankMoe : uint8_t {
+  // moe_route over every expert, then ops::moe_experts in f32 with the other ranks' experts
+  // skipped: any backend, the CPU reference; on a GPU each held quantized expert is
+  // dequantized on every call (slow), plain bf16 experts run the generic f32 kernels.
+  generic,
+  // GPU, bf16 activations, quantized packed experts, top-2: ops::moe_expert_range, the
+  // one-device quantized MoE kernels on the rank's expert range (decode: the grouped kernels
+  // over the routing narrowed to the held experts); the generic path for anything else.
+  kernels,
+};
+// The default of ShardedLoadOptions::rank_moe: the first (generic) path until
+// tools/device/tpquant_check.sh shows the kernels' parity and time on the GPU (flip it here).
+inline constexpr RankMoe kDefaultRankMoe = RankMoe::generic;
+
 // What every sharded sub-block needs: the rank's plan, configs (full and local), weights,
 // device and communicator.
 struct RankContext {
@@ -28,6 +44,10 @@ struct RankContext {
   const TextWeights* w = nullptr;
   ops::DeviceContext dev;
   comm::Communicator* comm = nullptr;
+  RankMoe rank_moe = kDefaultRankMoe;
+  // A rank holding every expert (tp 1) runs the expert-range path too, not one device's block
+  // (tests and `bench --rank-moe` time on one GPU what the ranks of tp > 1 run).
+  bool expert_range_always = false;
 };
 
 // act [ids.size(), H] (act = activation dtype), replicated. Throws for ids outside the vocabulary.

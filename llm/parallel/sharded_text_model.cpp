@@ -117,10 +117,18 @@ ShardedTextModel ShardedTextModel::load(const Checkpoint& ckpt, const TextConfig
                                         const TextWeightNaming& naming, int tp,
                                         const ShardedLoadOptions& opts,
                                         std::vector<ShardLoadStats>* stats) {
-  // Each rank walks the tensor table and reads only its slices of the mapped files.
+  const QuantScheme quant = opts.text.quant, stored = opts.text.stored_quant;
+  MVL_CHECK(stored == QuantScheme::none || quant == QuantScheme::none || quant == stored,
+            unsupported,
+            "the checkpoint is already quantized ({}); drop --quant {} or quantize the bf16 "
+            "checkpoint instead",
+            quant_scheme_name(stored), quant_scheme_name(quant));
+  // Each rank walks the tensor table and reads only its slices of the mapped files (stored
+  // codes and scales included).
   return build(
       [&](int, const ShardPlan& p, const ops::DeviceContext& dev, ShardLoadStats* st) {
-        return shard_text_weights(checkpoint_source(ckpt), cfg, naming, p, dev, st);
+        return shard_text_weights(checkpoint_source(ckpt, stored), cfg, naming, p, dev, st,
+                                  stored == QuantScheme::none ? quant : QuantScheme::none);
       },
       cfg, tp, opts, stats);
 }
@@ -131,7 +139,7 @@ ShardedTextModel ShardedTextModel::random(const TextConfig& cfg, int tp, uint64_
   return build(
       [&](int, const ShardPlan& p, const ops::DeviceContext& dev, ShardLoadStats* st) {
         return shard_text_weights(random_text_source(cfg, dev, seed), cfg,
-                                  TextWeightNaming::native_vl(), p, dev, st);
+                                  TextWeightNaming::native_vl(), p, dev, st, opts.text.quant);
       },
       cfg, tp, opts, stats);
 }
@@ -140,7 +148,9 @@ ShardedTextModel ShardedTextModel::from_weights(const TextWeights& full, const T
                                                 int tp, const ShardedLoadOptions& opts,
                                                 std::vector<ShardLoadStats>* stats) {
   return build([&](int, const ShardPlan& p, const ops::DeviceContext& dev,
-                   ShardLoadStats* st) { return shard_text_weights(full, cfg, p, dev, st); },
+                   ShardLoadStats* st) {
+                 return shard_text_weights(full, cfg, p, dev, st, opts.text.quant);
+               },
                cfg, tp, opts, stats);
 }
 
@@ -196,6 +206,8 @@ ShardedTextModel ShardedTextModel::build(const RankLoader& load_rank, const Text
     rc.w = &impl->weights[static_cast<size_t>(i)];
     rc.dev = devs[static_cast<size_t>(i)];
     rc.comm = impl->comms[static_cast<size_t>(i)].get();
+    rc.rank_moe = opts.rank_moe;
+    rc.expert_range_always = opts.expert_range_always;
     impl->ranks.push_back(rc);
   }
   Impl* raw = impl.get();

@@ -15,6 +15,7 @@
 #include "kernels/comm/communicator.h"
 #include "llm/model/text_model.h"
 #include "llm/parallel/shard_plan.h"
+#include "llm/parallel/sharded_layers.h"
 #include "llm/parallel/sharded_weights.h"
 
 namespace mvl::llm {
@@ -45,12 +46,20 @@ struct ShardedLoadOptions {
   // One device per rank; empty = every rank on the CPU (LocalComm). CUDA devices get an
   // NcclComm group (one process, one thread per GPU).
   std::vector<ops::DeviceContext> devices;
-  TextLoadOptions text;  // precision (CUDA graphs are not used by the sharded path yet)
+  // precision; quant (every scheme: load, random and from_weights quantize each rank's slices
+  // as --tp 1 quantizes the whole tensors) and stored_quant (load: a `minimax-vl quantize`
+  // checkpoint's codes and scales, cut per rank). CUDA graphs are not used by the sharded
+  // path yet.
+  TextLoadOptions text;
   // One rank per process: >= 0 = this process holds only rank `rank` of the tp ranks, on
   // devices[0] (or the CPU when devices is empty), talking through `join()`'s communicator
   // (comm::SocketComm, or NcclComm::create_rank); called once, after the weights are placed.
   int rank = -1;
   std::function<std::unique_ptr<comm::Communicator>()> join;
+  // How a rank holding some of the experts runs its MoE share (sharded_layers.h RankMoe), and
+  // whether a rank holding all of them (tp 1) does the same instead of one device's block.
+  RankMoe rank_moe = kDefaultRankMoe;
+  bool expert_range_always = false;
 };
 
 class ShardedTextModel {
@@ -61,8 +70,8 @@ class ShardedTextModel {
                                const TextWeightNaming& naming, int tp,
                                const ShardedLoadOptions& opts = {},
                                std::vector<ShardLoadStats>* stats = nullptr);
-  // Random weights as llm::random_text_weights(cfg, device, seed) makes them (unquantized),
-  // sharded as load() shards a checkpoint: each rank makes each full tensor it needs on its
+  // Random weights as llm::random_text_weights(cfg, device, seed) makes them (quantized with
+  // opts.text.quant), sharded as load() shards a checkpoint: each rank makes each full tensor it needs on its
   // device, keeps its slice and drops the rest (`bench --random-weights --tp N`).
   static ShardedTextModel random(const TextConfig& cfg, int tp, uint64_t seed,
                                  const ShardedLoadOptions& opts = {},

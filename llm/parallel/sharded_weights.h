@@ -26,15 +26,28 @@ struct ShardLoadStats {
 
 // The full tensor of a table entry (a view: nothing is read until a slice is placed).
 using TensorSource = std::function<Tensor(const TextTensor&)>;
-// From a checkpoint (shape and dtype checked against the entry).
-TensorSource checkpoint_source(const Checkpoint& ckpt);
+// From a checkpoint (shape and dtype checked against the entry). stored: the scheme a
+// `minimax-vl quantize` checkpoint was written in; the tensors it quantizes are read as their
+// stored codes and scales (read_quantized_weight, zero-copy views).
+TensorSource checkpoint_source(const Checkpoint& ckpt, QuantScheme stored = QuantScheme::none);
 
-// Rank p.rank's weights on dev, walking the table of cfg under `naming`.
+// Rank p.rank's weights on dev, walking the table of cfg under `naming`. A source tensor that
+// is already quantized (stored codes) is cut as it is: whole code rows for a split along the
+// leading axis, the codes' columns with each channel's scale whole for a split along the
+// input axis. With a quantization scheme `quant` (quant_rule.h) the plain ones are quantized
+// exactly as TextWeights::load quantizes them, so every rank's slice equals the same slice of
+// --tp 1's quantized weights: experts (whole under EP) and column-parallel projections are
+// quantized as sliced; row-parallel ones (o_proj, out_proj: split along the input axis) are
+// quantized whole and then cut. Experts are then packed by pack_experts like the unsharded
+// upload.
 TextWeights shard_text_weights(const TensorSource& source, const TextConfig& cfg,
                                const TextWeightNaming& naming, const ShardPlan& p,
-                               const ops::DeviceContext& dev, ShardLoadStats* stats = nullptr);
+                               const ops::DeviceContext& dev, ShardLoadStats* stats = nullptr,
+                               QuantScheme quant = QuantScheme::none);
 // The same from an already bound full table (e.g. random weights): per-expert entries.
+// A quantized table is cut as stored; quant quantizes a plain one as above.
 TextWeights shard_text_weights(const TextWeights& full, const TextConfig& cfg, const ShardPlan& p,
-                               const ops::DeviceContext& dev, ShardLoadStats* stats = nullptr);
+                               const ops::DeviceContext& dev, ShardLoadStats* stats = nullptr,
+                               QuantScheme quant = QuantScheme::none);
 
 }  // namespace mvl::llm

@@ -1,6 +1,8 @@
 // `--tp N` on every generating front end (CPU ranks as LocalComm threads): generate, ask, chat
 // (with /regen, i.e. a snapshot restore) and eval give the tokens of --tp 1 on the bundled tiny
-// VL model, images included; --quant with --tp is refused. Greedy decoding throughout.
+// VL model, images included; with --quant (int8-experts, and int8's sharded attention
+// projections) and with a checkpoint written by `minimax-vl quantize` too. Greedy decoding
+// throughout.
 #include <gtest/gtest.h>
 
 #include <sstream>
@@ -91,10 +93,22 @@ TEST(TpFrontEnds, EvalGivesTheResponsesOfOneRank) {
   EXPECT_EQ(eval_responses(2), one);
 }
 
-TEST(TpFrontEnds, QuantizedWeightsWithTpAreRefused) {
-  const auto r = run_cli({"ask", "-m", tiny(), "-n", "2", "--quant", "int8", "--tp", "2", "hi"});
-  EXPECT_EQ(r.exit_code, 3) << r.err;
-  EXPECT_NE(r.err.find("--tp 2"), std::string::npos) << r.err;
+TEST(TpFrontEnds, QuantizedWeightsWithTpAnswerAsOneRank) {
+  for (const char* q : {"int8-experts", "int8"}) {
+    const std::vector<std::string> args = {"ask", "-m", tiny(), "-n", "16", "--quant", q,
+                                           "Describe the weather."};
+    const std::string one = out_with_tp(args, 1);
+    EXPECT_FALSE(one.empty()) << q;
+    EXPECT_EQ(out_with_tp(args, 2), one) << q;
+  }
+  // A checkpoint quantized once, with --tp 2: the answer of --quant at load with --tp 2.
+  const std::string dir = test::temp_dir("tp-quantized") + "/q";
+  const auto r = run_cli({"quantize", "-m", tiny(), "-o", dir, "--quant", "int8-experts"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(out_with_tp({"ask", "-m", dir, "-n", "16", "Describe the weather."}, 2),
+            out_with_tp({"ask", "-m", tiny(), "-n", "16", "--quant", "int8-experts",
+                         "Describe the weather."},
+                        2));
 }
 
 // The value reaches the sharded loader on every command (so the equalities above compare

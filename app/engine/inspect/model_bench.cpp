@@ -109,13 +109,13 @@ ModelBenchReport run_model_bench(const ModelBenchOptions& o) {
   cfg.num_hidden_layers = layers;
   cfg.layer_types.resize(static_cast<size_t>(layers));
   const ops::DeviceContext dev = ops::DeviceContext::open(Device::cuda(o.device));
-  MVL_CHECK(o.tp == 1 || o.quant == llm::QuantScheme::none, unsupported,
-            "bench: --quant with --tp is not wired yet (quantized weights run on one GPU)");
   MVL_CHECK(o.tp == 1 || o.batch == 1, unsupported,
             "bench: --batch with --tp is not wired yet (batched decode runs on one GPU)");
   auto t0 = std::chrono::steady_clock::now();
-  LoadedModel model = o.tp > 1 ? load_random_sharded_model(cfg, o.tp, Device::cuda(o.device), o.seed)
-                               : load_random_text_model(cfg, dev, o.seed, o.quant);
+  LoadedModel model = o.tp > 1 || o.rank_moe
+                          ? load_random_sharded_model(cfg, o.tp, Device::cuda(o.device), o.seed,
+                                                      o.quant, o.rank_moe)
+                          : load_random_text_model(cfg, dev, o.seed, o.quant);
   dev.synchronize();  // (tp > 1: the ranks' own streams finish in the warm-up request)
   r.make_s = ms_since(t0) / 1e3;
   r.weight_gb = (llm::text_global_weight_bytes(cfg, DType::bf16, o.quant) +

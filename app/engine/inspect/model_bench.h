@@ -5,11 +5,14 @@
 // prints the report.
 #pragma once
 
+#include <optional>
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
 #include "llm/config/text_config.h"
+#include "llm/parallel/sharded_layers.h"
 #include "llm/weights/quant_rule.h"
 
 namespace mvl::engine {
@@ -25,8 +28,11 @@ struct ModelBenchOptions {
   llm::QuantScheme quant = llm::QuantScheme::none;  // --quant: weights made in this scheme
   int batch = 1;           // > 1: also B concurrent requests, continuously batched by the engine
   int tp = 1;              // > 1: the text model over GPUs device .. device + tp - 1
-                           // (llm::ShardedTextModel, random weights made per rank; unquantized,
+                           // (llm::ShardedTextModel, random weights made per rank in `quant`;
                            // no CUDA graphs on that path yet)
+  // Set: the sharded model even at tp 1, every rank (also one holding all the experts) running
+  // this per-rank MoE (llm::RankMoe), so one GPU times what the ranks of tp > 1 run.
+  std::optional<llm::RankMoe> rank_moe;
 };
 
 struct ModelBenchFit {

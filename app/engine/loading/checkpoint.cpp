@@ -245,16 +245,12 @@ LoadedModel load_checkpoint(const EngineOptions& opts, const LoadProgressFn& pro
         ops::DeviceContext::open(opts.backend == Backend::cuda ? Device::cuda(opts.device) : Device::cpu());
     std::unique_ptr<LanguageModel> lm;
     ops::Precision prec = ops::Precision::f32;
-    MVL_CHECK(opts.tp <= 1 || stored == llm::QuantScheme::none, unsupported,
-              "a quantized checkpoint ({}) runs with --tp 1 only for now", llm::quant_scheme_name(stored));
     if (opts.tp > 1 || opts.rank >= 0) {
       // The text model over opts.tp ranks: CPU threads, or GPUs device .. device + tp - 1.
-      MVL_CHECK(opts.quant == llm::QuantScheme::none, unsupported,
-                "--quant {} with --tp {}: quantized weights are not sharded yet; drop one of them",
-                llm::quant_scheme_name(opts.quant), opts.tp);
+      // Every scheme: each rank quantizes (or, stored, cuts) its slices to --tp 1's codes.
       prec = ops::resolve_precision(opts.precision, dev);
       lm = load_sharded_lm(ckpt, cfg.text, opts.tp, dev.device(), prec, opts.rank,
-                           opts.rendezvous);
+                           opts.rendezvous, opts.quant, stored);
     } else {
       llm::TextLoadOptions text_opts;
       text_opts.precision = opts.precision;

@@ -80,9 +80,12 @@ class ShardedLm : public LanguageModel {
 std::unique_ptr<LanguageModel> load_sharded_lm(const Checkpoint& ckpt, const llm::TextConfig& cfg,
                                                int tp, Device first,
                                                std::optional<ops::Precision> precision, int rank,
-                                               const std::string& rendezvous) {
+                                               const std::string& rendezvous,
+                                               llm::QuantScheme quant, llm::QuantScheme stored) {
   llm::ShardedLoadOptions so;
   so.text.precision = precision;
+  so.text.quant = quant;
+  so.text.stored_quant = stored;
   if (rank >= 0) {
     MVL_CHECK(!rendezvous.empty(), invalid_argument,
               "--rank {} needs --rendezvous PATH, where the {} processes meet", rank, tp);
@@ -107,8 +110,14 @@ std::unique_ptr<LanguageModel> load_sharded_lm(const Checkpoint& ckpt, const llm
 }
 
 LoadedModel load_random_sharded_model(const llm::TextConfig& cfg, int tp, Device first,
-                                      uint64_t seed) {
+                                      uint64_t seed, llm::QuantScheme quant,
+                                      std::optional<llm::RankMoe> rank_moe) {
   llm::ShardedLoadOptions so;
+  so.text.quant = quant;
+  if (rank_moe) {
+    so.rank_moe = *rank_moe;
+    so.expert_range_always = true;
+  }
   if (first.is_cuda())
     for (int r = 0; r < tp; ++r)
       so.devices.push_back(ops::DeviceContext::open(Device::cuda(first.index + r)));

@@ -73,6 +73,8 @@ MoeRouting moe_route(const Tensor& logits, int64_t top_k);
 Tensor moe_experts(const Tensor& x, const MoeRouting& routing, const std::vector<ExpertWeights>& experts);
 Tensor moe_bf16(const Tensor& x, const Tensor& gate, int64_t top_k, const std::vector<ExpertWeights>& experts,
                 const PackedExperts* packed);
+// moe_range.h (top-2, quantized packed experts; undefined when the kernels do not take it)
+Tensor moe_expert_range(const Tensor& x, const Tensor& gate, const PackedExperts& packed, int64_t expert0);
 
 // patch_embed.h
 Tensor patch_embed(const Tensor& pixels, const Tensor& weight);

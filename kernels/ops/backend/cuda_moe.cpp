@@ -61,4 +61,18 @@ Tensor moe_bf16(const Tensor& x, const Tensor& gate, int64_t top_k, const std::v
   return ops::cast(ops::moe_experts(x32, ops::moe_route(ops::linear(x32, gate), top_k), experts), DType::bf16);
 }
 
+Tensor moe_expert_range(const Tensor& x, const Tensor& gate, const PackedExperts& packed, int64_t expert0) {
+  const detail::CtxPtr ctx = detail::cuda_ctx({&x, &gate}, "moe_expert_range");
+  const int64_t E = gate.dim(0), H = x.dim(1);
+  const cuda::QuantMoeRange r{
+      cuda::QuantMoeWeights{gate.dtype() == DType::bf16 ? gate : ops::cast(gate, DType::bf16),
+                            cuda::quant_matrix(packed.w13), cuda::quant_matrix(packed.w2), E, H,
+                            packed.w13.dim(1) / 2},
+      expert0, packed.w13.dim(0)};
+  if (!cuda::quant_moe_range_supported(r)) return {};
+  Tensor out = detail::dev_empty(x.shape(), DType::bf16, ctx);
+  cuda::quant_moe_range_forward(*ctx, detail::dev_contiguous(x, ctx), r, out);
+  return out;
+}
+
 }  // namespace mvl::ops::cuda_backend

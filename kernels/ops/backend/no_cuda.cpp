@@ -65,6 +65,9 @@ Tensor moe_experts(const Tensor&, const MoeRouting&, const std::vector<ExpertWei
 Tensor moe_bf16(const Tensor&, const Tensor&, int64_t, const std::vector<ExpertWeights>&, const PackedExperts*) {
   no_cuda("moe");
 }
+Tensor moe_expert_range(const Tensor&, const Tensor&, const PackedExperts&, int64_t) {
+  no_cuda("moe_expert_range");
+}
 
 Tensor patch_embed(const Tensor&, const Tensor&) { no_cuda("patch_embed"); }
 Tensor vit_embeddings(const Tensor&, const Tensor&, const Tensor&) { no_cuda("vit_embeddings"); }
