@@ -94,10 +94,17 @@ void bench_lightning(Bench& b) {
     b.report(
         "lightning_prefill_core T=" + std::to_string(T),
         [&] { cuda::lightning_prefill(b.ctx, q, k, v, slopes, st, o); }, bytes, fl);
-    for (int vs : {32, 64})
-      b.report(
-          "lightning_prefill_core(dv" + std::to_string(vs) + ") T=" + std::to_string(T),
-          [&] { cuda::lightning_prefill(b.ctx, q, k, v, slopes, st, o, Tensor(), vs); }, bytes, fl);
+    // Every variant by name (tools/device/lin_check.sh picks the winner from these rows).
+    const std::pair<int, const char*> variants[] = {
+        {cuda::kLightningPrefillWs, "ws"},          {cuda::kLightningPrefillDv32, "dv32"},
+        {cuda::kLightningPrefillDv64, "dv64"},      {cuda::kLightningPrefillSm90S2, "sm90s2"},
+        {cuda::kLightningPrefillSm90S3, "sm90s3"}, {cuda::kLightningPrefillSm90S4, "sm90s4"}};
+    for (const auto& [vs, tag] : variants)
+      if (cuda::lightning_prefill_variant_available(b.ctx, vs))
+        b.report(
+            std::string("lightning_prefill_core(") + tag + ") T=" + std::to_string(T),
+            [&] { cuda::lightning_prefill(b.ctx, q, k, v, slopes, st, o, Tensor(), vs); }, bytes,
+            fl);
   }
   for (int64_t B : {1, 8, 64, 256}) {
     Tensor q = b.rand({B, H, d}, DType::bf16), k = b.rand({B, H, d}, DType::bf16),
