@@ -98,7 +98,9 @@ void bench_lightning(Bench& b) {
     const std::pair<int, const char*> variants[] = {
         {cuda::kLightningPrefillWs, "ws"},          {cuda::kLightningPrefillDv32, "dv32"},
         {cuda::kLightningPrefillDv64, "dv64"},      {cuda::kLightningPrefillSm90S2, "sm90s2"},
-        {cuda::kLightningPrefillSm90S3, "sm90s3"}, {cuda::kLightningPrefillSm90S4, "sm90s4"}};
+        {cuda::kLightningPrefillSm90S3, "sm90s3"}, {cuda::kLightningPrefillSm90S4, "sm90s4"},
+        {cuda::kLightningPrefillSm90R2, "sm90r2"}, {cuda::kLightningPrefillSm90R3, "sm90r3"},
+        {cuda::kLightningPrefillSm90R4, "sm90r4"}};
     for (const auto& [vs, tag] : variants)
       if (cuda::lightning_prefill_variant_available(b.ctx, vs))
         b.report(

@@ -508,6 +508,9 @@ bool lightning_prefill_variant_available(const Context& ctx, int variant) {
     case kLightningPrefillSm90S2:
     case kLightningPrefillSm90S3:
     case kLightningPrefillSm90S4:
+    case kLightningPrefillSm90R2:
+    case kLightningPrefillSm90R3:
+    case kLightningPrefillSm90R4:
       return lightning_prefill_sm90_available(ctx);
     default:
       return false;
@@ -554,14 +557,14 @@ void lightning_prefill(const Context& ctx, const Tensor& q, const Tensor& k, con
   p.o_head = o.strides()[1];
   p.H = static_cast<int>(H);
   const auto is_sm90 = [](int x) {
-    return x == kLightningPrefillSm90S2 || x == kLightningPrefillSm90S3 ||
-           x == kLightningPrefillSm90S4;
+    return (x >= kLightningPrefillSm90S2 && x <= kLightningPrefillSm90S4) ||
+           (x >= kLightningPrefillSm90R2 && x <= kLightningPrefillSm90R4);
   };
   int var = variant == kLightningPrefillDefault ? kDefaultPrefillVariant : variant;
   if (variant == kLightningPrefillDefault && is_sm90(var) && !lightning_prefill_sm90_available(ctx))
     var = kLightningPrefillWs;  // the default never fails for want of wgmma
   if (is_sm90(var)) {
-    lightning_prefill_sm90(ctx, p, S, var - 900);  // 902..904 -> 2..4 stages
+    lightning_prefill_sm90(ctx, p, S, var % 10, var >= kLightningPrefillSm90R2);  // 9x2..9x4
     return;
   }
   MVL_CHECK(var == kLightningPrefillWs || var == kLightningPrefillDv32 ||

@@ -27,8 +27,10 @@ struct LightningPrefillParams {
 // Compute capability 9.x (the sm_90a image with wgmma is used).
 bool lightning_prefill_sm90_available(const Context& ctx);
 
-// The wgmma prefill (lightning_sm90.cu) over S sequences with `stages` cp.async stages (2..4).
+// The wgmma prefill (lightning_sm90.cu) over S sequences with `stages` cp.async stages (2..4);
+// state_rs: the state update takes decayed Kᵀ as register fragments (else a decayed-V pass
+// through shared memory and Kᵀ read transposed by the wgmma).
 void lightning_prefill_sm90(const Context& ctx, const LightningPrefillParams& p, int64_t S,
-                            int stages);
+                            int stages, bool state_rs);
 
 }  // namespace mvl::cuda

@@ -13,13 +13,16 @@
 //   wait group 1; P[t,u] *= λ^(t-u) (u <= t, else 0); P -> bf16 A fragments
 //   group 3: O1 = P V                  [64 x 64]   wgmma RS, V N-major
 //   wait all; S -> bf16 shared copy for chunk c+1; o[t] = O1[t] + λ^(t+1) O2[t] (bf16 stores).
+// kStateRS (variants Sm90R*) replaces the Vd pass and group 2's transposed-K read: the
+// decayed Kᵀ A fragments come from ldmatrix.trans on the K panels, scaled per token in
+// registers, and wgmma RS takes V as stored (one barrier per chunk instead of two).
 // The fp32 state [128 x 64] lives in the wgmma accumulators (2 x 32 registers per thread);
 // the λ^j table (j = 0..64) is built once per CTA.
 // Shared-memory tiles are [rows x 64] bf16 panels of 128-byte rows with the 128B swizzle
 // (16-byte chunk c of row r at chunk c ^ (r % 8); panels 1024-byte aligned), the layout the
 // wgmma descriptors of attention_sm90.cu use: per stage Q 16 KB + K 16 KB + V 8 KB, then
 // Vd 8 KB, S 16 KB and the table: 2 stages ~105 KB, 3 ~145 KB, 4 ~185 KB (one CTA per SM).
-// Reached through lightning_prefill (lightning.cu) with variant kLightningSm90S2..S4; CPU
+// Reached through lightning_prefill (lightning.cu) with variants kLightningPrefillSm90*; CPU
 // reference kernels/cpu lightning; tests tests/gpu/lightning_test.cpp, lightning_prefill_test.cpp.
 #include <cmath>
 
@@ -96,7 +99,7 @@ __device__ __forceinline__ void load_chunk(unsigned char* st, const LightningPre
 }
 #endif  // MVL_SM90_WGMMA
 
-template <int kStages>
+template <int kStages, bool kStateRS>
 __global__ void __launch_bounds__(kThreads, 1)
     lightning_prefill_sm90_kernel(const __grid_constant__ LightningPrefillParams p) {
 #ifdef MVL_SM90_WGMMA
@@ -155,19 +158,14 @@ __global__ void __launch_bounds__(kThreads, 1)
   const int t_lo = 16 * w + g, t_hi = t_lo + 8;  // this thread's rows of the chunk
   float pacc[32], o1[32], o2[32];
   uint32_t pa[4][4];
-  int stage = 0;  // = ci % kStages
+  uint32_t ka[kStateRS ? 2 : 1][4][4];  // RS state update: decayed Kᵀ A fragments
+  int stage = 0;                        // = ci % kStages
   for (int64_t ci = 0; ci < nchunks; ++ci, stage = stage + 1 == kStages ? 0 : stage + 1) {
     const int64_t t0 = ci * kC;
     const int m = static_cast<int>(len - t0 < kC ? len - t0 : kC);
     cp_async_wait<kStages - 2>();
     fence_proxy_async();  // this thread's cp.async and S / Vd stores -> visible to wgmma
     __syncthreads();      // chunk ci landed; S_(ci-1) (bf16) complete; stage ci-1 free
-    {
-      const int64_t cn = ci + kStages - 1;
-      const int ls = stage == 0 ? kStages - 1 : stage - 1;  // = cn % kStages (stage of ci - 1)
-      if (cn < nchunks) load_chunk(sb + ls * kStageBytes, p, qb, kb, vb, cn * kC, len, tid);
-      cp_async_commit();
-    }
     const uint32_t aq = base + stage * kStageBytes, ak = aq + kTileQK, av = ak + kTileQK;
 
     const float dm = pw[m];
@@ -188,10 +186,16 @@ __global__ void __launch_bounds__(kThreads, 1)
       wgmma_ss_m64n64k16<0, 1>(o2, smem_desc(aq + (kk >> 2) * kPanel + (kk & 3) * 32, 16, 1024),
                                smem_desc(a_s + kk * 2048, 1024, 1024), kk > 0);
     wgmma_commit();
+    {  // prefetch chunk ci + kStages - 1 into the stage chunk ci - 1 used (free after the barrier)
+      const int64_t cn = ci + kStages - 1;
+      const int ls = stage == 0 ? kStages - 1 : stage - 1;  // = cn % kStages (stage of ci - 1)
+      if (cn < nchunks) load_chunk(sb + ls * kStageBytes, p, qb, kb, vb, cn * kC, len, tid);
+      cp_async_commit();
+    }
 
-    // Decayed values for the state update, while group 1 runs: Vd[u] = λ^(m-1-u) V[u]. The
-    // swizzle permutes chunks within a row only, so row u = byte offset / 128.
-    {
+    if constexpr (!kStateRS) {
+      // Decayed values for the state update, while group 1 runs: Vd[u] = λ^(m-1-u) V[u]. The
+      // swizzle permutes chunks within a row only, so row u = byte offset / 128.
       const unsigned char* vsrc = sb + stage * kStageBytes + 2 * kTileQK;
       for (int idx = tid; idx < kC * 8; idx += kThreads) {
         const int u = idx >> 3;
@@ -202,20 +206,56 @@ __global__ void __launch_bounds__(kThreads, 1)
         for (int i = 0; i < 8; ++i) x[i] *= f;
         *reinterpret_cast<int4*>(s_vd + idx * 16) = pack8(x);
       }
-    }
-    fence_proxy_async();
-    __syncthreads();  // Vd complete
+      fence_proxy_async();
+      __syncthreads();  // Vd complete
 
-    // Group 2: S = λ^m S + Kᵀ Vd (k = 64 tokens, 4 steps; K panel mi = key rows 64 mi ..;
-    // λ^m S was applied before group 1 so no register of a wgmma in flight is touched).
-    wgmma_fence();
+      // Group 2: S = λ^m S + Kᵀ Vd (k = 64 tokens, 4 steps; K panel mi = key rows 64 mi ..
+      // read M-major; λ^m S was applied before group 1 so no register of a wgmma in flight is
+      // touched).
+      wgmma_fence();
 #pragma unroll
-    for (int mi = 0; mi < 2; ++mi)
+      for (int mi = 0; mi < 2; ++mi)
 #pragma unroll
-      for (int kk = 0; kk < 4; ++kk)
-        wgmma_ss_m64n64k16<1, 1>(st[mi], smem_desc(ak + mi * kPanel + kk * 2048, 1024, 1024),
-                                 smem_desc(a_vd + kk * 2048, 1024, 1024), 1);
-    wgmma_commit();
+        for (int kk = 0; kk < 4; ++kk)
+          wgmma_ss_m64n64k16<1, 1>(st[mi], smem_desc(ak + mi * kPanel + kk * 2048, 1024, 1024),
+                                   smem_desc(a_vd + kk * 2048, 1024, 1024), 1);
+      wgmma_commit();
+    } else {
+      // Group 2 with A in registers: (λ^(m-1-u) K[u])ᵀ fragments by ldmatrix.trans from the
+      // swizzled K panels (warp w: key rows 64 mi + 16 w ..; matrix i = lane / 8 covers tokens
+      // 16 kk + 8 (i >> 1) .., key rows + 8 (i & 1)), decayed per token (column) in registers;
+      // B = V as stored. No Vd pass, no second barrier.
+      const unsigned char* kpan = sb + stage * kStageBytes + kTileQK;
+      const int mat = lane >> 3;
+      const int ch = 2 * w + (mat & 1);  // 16-byte chunk of the key row within its panel
+#pragma unroll
+      for (int mi = 0; mi < 2; ++mi)
+#pragma unroll
+        for (int kk = 0; kk < 4; ++kk) {
+          const int tok = 16 * kk + (lane & 7) + (mat >> 1) * 8;
+          ldmatrix_x4_trans(ka[mi][kk], kpan + mi * kPanel + swz(tok, ch));
+          // a0, a1: tokens 16 kk + 2 c4 (+1); a2, a3: 8 more.
+#pragma unroll
+          for (int hv = 0; hv < 2; ++hv) {
+            const int u0 = 16 * kk + 8 * hv + 2 * c4;
+            const float f0 = u0 < m ? pw[m - 1 - u0] : 0.f;
+            const float f1 = u0 + 1 < m ? pw[m - 2 - u0] : 0.f;
+#pragma unroll
+            for (int r = 0; r < 2; ++r) {
+              uint32_t& x = ka[mi][kk][2 * hv + r];
+              const float2 v2 = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&x));
+              x = pack_bf16(v2.x * f0, v2.y * f1);
+            }
+          }
+        }
+      wgmma_fence();
+#pragma unroll
+      for (int mi = 0; mi < 2; ++mi)
+#pragma unroll
+        for (int kk = 0; kk < 4; ++kk)
+          wgmma_rs_m64n64k16_nmajor(st[mi], ka[mi][kk], smem_desc(av + kk * 2048, 1024, 1024), 1);
+      wgmma_commit();
+    }
 
     // Decay mask on the scores (group 1 only), then P as bf16 A fragments.
     wgmma_wait<1>();
@@ -288,17 +328,17 @@ __global__ void __launch_bounds__(kThreads, 1)
 #endif
 }
 
-template <int kStages>
+template <int kStages, bool kStateRS>
 void launch(const Context& ctx, const LightningPrefillParams& p, int64_t S) {
   const size_t smem = smem_bytes<kStages>();
   MVL_CHECK(smem <= ctx.max_smem_optin(), unsupported,
             "cuda::lightning_prefill (sm90, {} stages) needs {} bytes of shared memory; this GPU "
             "allows {}",
             kStages, smem, ctx.max_smem_optin());
-  MVL_CUDA_CHECK(cudaFuncSetAttribute(lightning_prefill_sm90_kernel<kStages>,
-                                      cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
-  lightning_prefill_sm90_kernel<kStages>
-      <<<static_cast<unsigned>(S * p.H * (kDK / kDV)), kThreads, smem, ctx.stream()>>>(p);
+  auto* kernel = lightning_prefill_sm90_kernel<kStages, kStateRS>;
+  MVL_CUDA_CHECK(
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
+  kernel<<<static_cast<unsigned>(S * p.H * (kDK / kDV)), kThreads, smem, ctx.stream()>>>(p);
   MVL_CUDA_CHECK_LAUNCH();
 }
 
@@ -311,24 +351,16 @@ bool lightning_prefill_sm90_available(const Context& ctx) {
 }
 
 void lightning_prefill_sm90(const Context& ctx, const LightningPrefillParams& p, int64_t S,
-                            int stages) {
+                            int stages, bool state_rs) {
   MVL_CHECK(lightning_prefill_sm90_available(ctx), unsupported,
             "cuda::lightning_prefill: the sm90 variant needs a compute capability 9.x GPU (wgmma)");
+  MVL_CHECK(stages >= 2 && stages <= 4, invalid_argument,
+            "cuda::lightning_prefill: sm90 stages {} (2, 3 or 4)", stages);
   if (S == 0) return;
-  switch (stages) {
-    case 2:
-      launch<2>(ctx, p, S);
-      break;
-    case 3:
-      launch<3>(ctx, p, S);
-      break;
-    case 4:
-      launch<4>(ctx, p, S);
-      break;
-    default:
-      MVL_CHECK(false, invalid_argument, "cuda::lightning_prefill: sm90 stages {} (2, 3 or 4)",
-                stages);
-  }
+  using Launch = void (*)(const Context&, const LightningPrefillParams&, int64_t);
+  constexpr Launch kLaunch[2][3] = {{launch<2, false>, launch<3, false>, launch<4, false>},
+                                    {launch<2, true>, launch<3, true>, launch<4, true>}};
+  kLaunch[state_rs ? 1 : 0][stages - 2](ctx, p, S);
 }
 
 }  // namespace mvl::cuda

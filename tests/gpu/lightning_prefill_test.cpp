@@ -23,9 +23,10 @@ namespace {
 using namespace gpu_test;
 constexpr int kD = 128;
 
-const std::vector<int> kVariants = {cuda::kLightningPrefillWs,     cuda::kLightningPrefillDv32,
-                                    cuda::kLightningPrefillDv64,   cuda::kLightningPrefillSm90S2,
-                                    cuda::kLightningPrefillSm90S3, cuda::kLightningPrefillSm90S4};
+const std::vector<int> kVariants = {
+    cuda::kLightningPrefillWs,     cuda::kLightningPrefillDv32,   cuda::kLightningPrefillDv64,
+    cuda::kLightningPrefillSm90S2, cuda::kLightningPrefillSm90S3, cuda::kLightningPrefillSm90S4,
+    cuda::kLightningPrefillSm90R2, cuda::kLightningPrefillSm90R3, cuda::kLightningPrefillSm90R4};
 
 // Slopes of layer 40, heads 0, 31, 63 (spec §6.4.2): strong, medium, weak decay.
 const std::vector<float> kSlopes = {4.52707e-01f, 3.08551e-02f, 1.92844e-03f};
@@ -185,7 +186,8 @@ TEST(LightningPrefillVariantsHandOver, PrefixWithOneVariantRestWithAnother) {
   Tensor dq = dev_bf16(ctx, {n, H, kD}, q), dk = dev_bf16(ctx, {n, H, kD}, k),
          dv = dev_bf16(ctx, {n, H, kD}, v), slopes = dev_f32(ctx, {H}, kSlopes);
   for (int first : kVariants)
-    for (int second : {cuda::kLightningPrefillWs, cuda::kLightningPrefillSm90S3}) {
+    for (int second : {cuda::kLightningPrefillWs, cuda::kLightningPrefillSm90S3,
+                       cuda::kLightningPrefillSm90R3}) {
       if (first == second || !runs(ctx, first) || !runs(ctx, second)) continue;
       SCOPED_TRACE(testing::Message() << "variants " << first << " then " << second);
       Tensor o = cuda::empty({n, H, kD}, DType::bf16, ctx);

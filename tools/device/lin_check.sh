@@ -3,7 +3,8 @@
 # builds only lightning_test, lightning_prefill_test and ops_cuda_bench; runs both parity
 # tests with MVL_REQUIRE_GPU=1 (every variant against the CPU twin / an fp64 recurrence, with
 # per-variant PASS/FAIL); times every prefill variant (ws = the old default, dv32, dv64, the
-# sm_90a wgmma kernel with 2/3/4 cp.async stages) at T = 4K, 16K, 64K (64 heads, d 128, bf16,
+# sm_90a wgmma kernel with 2/3/4 cp.async stages, state update via a decayed-V smem pass (s) or
+# decayed-Kᵀ register fragments (r)) at T = 4K, 16K, 64K (64 heads, d 128, bf16,
 # ops_cuda_bench --only lightning, median of 20) and FLA chunk_simple_gla on the same shapes
 # (tools/device/peers.py fla(), from a carried .peers/; skipped with a note without one);
 # prints median ms, floor, x-floor, FLA/ours (target >= 1.5x) and the winner per length, and
@@ -33,7 +34,7 @@ echo "configure + build: $((SECONDS - t0)) s" | tee -a "$S"
 t1=$SECONDS
 
 # Variant ids (kernels/cuda/lightning.h) and the names the bench rows use.
-VARIANTS="1:ws 32:dv32 64:dv64 902:sm90s2 903:sm90s3 904:sm90s4"
+VARIANTS="1:ws 32:dv32 64:dv64 902:sm90s2 903:sm90s3 904:sm90s4 912:sm90r2 913:sm90r3 914:sm90r4"
 for t in lightning_test lightning_prefill_test; do
   timeout 150 "$B/tests/$t" > "$OUT/$t.log" 2>&1
   rc=$?
@@ -115,7 +116,8 @@ if wins:
     overall = max(total, key=lambda v: (total[v], v == wins.get("65536", ("",))[0]))
     const = {"ws": "kLightningPrefillWs", "dv32": "kLightningPrefillDv32", "dv64": "kLightningPrefillDv64",
              "sm90s2": "kLightningPrefillSm90S2", "sm90s3": "kLightningPrefillSm90S3",
-             "sm90s4": "kLightningPrefillSm90S4"}[overall]
+             "sm90s4": "kLightningPrefillSm90S4", "sm90r2": "kLightningPrefillSm90R2",
+             "sm90r3": "kLightningPrefillSm90R3", "sm90r4": "kLightningPrefillSm90R4"}[overall]
     print(f"WINNER (parity-passing, most lengths won): {overall}. Default today: ws. To flip: in "
           f"kernels/cuda/lightning.cu set `constexpr int kDefaultPrefillVariant = {const};`")
 EOF
