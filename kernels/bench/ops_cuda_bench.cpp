@@ -101,7 +101,8 @@ void bench_lightning(Bench& b, const std::string& only_variants) {
         {cuda::kLightningPrefillDv64, "dv64"},      {cuda::kLightningPrefillSm90S2, "sm90s2"},
         {cuda::kLightningPrefillSm90S3, "sm90s3"}, {cuda::kLightningPrefillSm90S4, "sm90s4"},
         {cuda::kLightningPrefillSm90R2, "sm90r2"}, {cuda::kLightningPrefillSm90R3, "sm90r3"},
-        {cuda::kLightningPrefillSm90R4, "sm90r4"}};
+        {cuda::kLightningPrefillSm90R4, "sm90r4"}, {cuda::kLightningPrefillSm90W2, "sm90w2"},
+        {cuda::kLightningPrefillSm90W3, "sm90w3"}, {cuda::kLightningPrefillSm90W4, "sm90w4"}};
     const auto wanted = [&](const char* tag) {
       if (only_variants.empty()) return true;
       const std::string list = "," + only_variants + ",";
@@ -381,7 +382,7 @@ int main(int argc, char** argv) {
           stderr,
           "usage: ops_cuda_bench [--json out.json] [--only "
           "lightning|layer|softmax|softmax_decode|moe|vit] [--vit-layers N] [--softmax-128k]\n"
-          "       [--lightning-variants ws,dv32,dv64,sm90s2,...,sm90r4]\n");
+          "       [--lightning-variants ws,dv32,dv64,sm90s2,...,sm90w4]\n");
       return 2;
     }
   }

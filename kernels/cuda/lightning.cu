@@ -511,6 +511,9 @@ bool lightning_prefill_variant_available(const Context& ctx, int variant) {
     case kLightningPrefillSm90R2:
     case kLightningPrefillSm90R3:
     case kLightningPrefillSm90R4:
+    case kLightningPrefillSm90W2:
+    case kLightningPrefillSm90W3:
+    case kLightningPrefillSm90W4:
       return lightning_prefill_sm90_available(ctx);
     default:
       return false;
@@ -556,15 +559,15 @@ void lightning_prefill(const Context& ctx, const Tensor& q, const Tensor& k, con
   p.o_tok = o.strides()[0];
   p.o_head = o.strides()[1];
   p.H = static_cast<int>(H);
-  const auto is_sm90 = [](int x) {
-    return (x >= kLightningPrefillSm90S2 && x <= kLightningPrefillSm90S4) ||
-           (x >= kLightningPrefillSm90R2 && x <= kLightningPrefillSm90R4);
+  const auto is_sm90 = [](int x) {  // 9F2..9F4: family F (S, R, W), 2..4 stages
+    return x >= kLightningPrefillSm90S2 && x <= kLightningPrefillSm90W4 && x % 10 >= 2 &&
+           x % 10 <= 4;
   };
   int var = variant == kLightningPrefillDefault ? kDefaultPrefillVariant : variant;
   if (variant == kLightningPrefillDefault && is_sm90(var) && !lightning_prefill_sm90_available(ctx))
     var = kLightningPrefillWs;  // the default never fails for want of wgmma
   if (is_sm90(var)) {
-    lightning_prefill_sm90(ctx, p, S, var % 10, var >= kLightningPrefillSm90R2);  // 9x2..9x4
+    lightning_prefill_sm90(ctx, p, S, var % 10, static_cast<Sm90StateUpdate>((var - 900) / 10));
     return;
   }
   MVL_CHECK(var == kLightningPrefillWs || var == kLightningPrefillDv32 ||

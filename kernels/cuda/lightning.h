@@ -14,16 +14,20 @@ inline constexpr int kLightningPrefillDefault = 0;  // the tuned default (lightn
 inline constexpr int kLightningPrefillWs = 1;       // warp-specialised 8-warp mma.sync kernel
 inline constexpr int kLightningPrefillDv32 = 32;    // plain 4-warp kernel, 32 value columns/CTA
 inline constexpr int kLightningPrefillDv64 = 64;    // plain 4-warp kernel, 64 value columns/CTA
-// sm_90a wgmma kernel (lightning_sm90.cu) with 2, 3 or 4 cp.async stages; Sm90S*: the state
+// sm_90a wgmma kernels (lightning_sm90.cu) with 2, 3 or 4 cp.async stages; Sm90S*: the state
 // update reads a decayed copy of V from shared memory and Kᵀ transposed by the wgmma;
-// Sm90R*: it takes decayed Kᵀ as register fragments. Compute capability 9.x only (an
-// explicit request elsewhere is an error; a Hopper default falls back to Ws).
+// Sm90R*: it takes decayed Kᵀ as register fragments; Sm90W*: as R, on a second warpgroup
+// beside the one computing the outputs. Compute capability 9.x only (an explicit request
+// elsewhere is an error; a Hopper default falls back to Ws).
 inline constexpr int kLightningPrefillSm90S2 = 902;
 inline constexpr int kLightningPrefillSm90S3 = 903;
 inline constexpr int kLightningPrefillSm90S4 = 904;
 inline constexpr int kLightningPrefillSm90R2 = 912;
 inline constexpr int kLightningPrefillSm90R3 = 913;
 inline constexpr int kLightningPrefillSm90R4 = 914;
+inline constexpr int kLightningPrefillSm90W2 = 922;
+inline constexpr int kLightningPrefillSm90W3 = 923;
+inline constexpr int kLightningPrefillSm90W4 = 924;
 
 // Whether `variant` runs on ctx's GPU (the sm90 ones need compute capability 9.x).
 bool lightning_prefill_variant_available(const Context& ctx, int variant);

@@ -27,10 +27,13 @@ struct LightningPrefillParams {
 // Compute capability 9.x (the sm_90a image with wgmma is used).
 bool lightning_prefill_sm90_available(const Context& ctx);
 
-// The wgmma prefill (lightning_sm90.cu) over S sequences with `stages` cp.async stages (2..4);
-// state_rs: the state update takes decayed Kᵀ as register fragments (else a decayed-V pass
-// through shared memory and Kᵀ read transposed by the wgmma).
+// How the wgmma prefill advances the state: kSmemVd = a decayed-V pass through shared memory
+// and Kᵀ read transposed by the wgmma; kRegK = decayed Kᵀ as register fragments (wgmma RS);
+// kRegKSplit = kRegK on a second warpgroup, beside the one computing the outputs.
+enum class Sm90StateUpdate { kSmemVd = 0, kRegK = 1, kRegKSplit = 2 };
+
+// The wgmma prefill (lightning_sm90.cu) over S sequences with `stages` cp.async stages (2..4).
 void lightning_prefill_sm90(const Context& ctx, const LightningPrefillParams& p, int64_t S,
-                            int stages, bool state_rs);
+                            int stages, Sm90StateUpdate state);
 
 }  // namespace mvl::cuda

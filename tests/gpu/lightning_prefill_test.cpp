@@ -6,7 +6,7 @@
 // buffer, and a prefill split between two variants (the state handed over in f32).
 // Rule (design.md): err(cuda) <= 4 x err(plain bf16: f32 recurrence, o = q·bf16(S), bf16 out)
 // + 1e-4 against the twin; final states within 3e-3 relative. Test names end in the variant's
-// name (ws, dv32, dv64, sm90s2..4, sm90r2..4), so one variant runs alone with
+// name (ws, dv32, dv64, sm90s2..4, sm90r2..4, sm90w2..4), so one variant runs alone with
 // --gtest_filter='*/NAME_*:*/NAME' (tools/device/lin_check.sh: a kernel fault then
 // costs only that variant). Variants a GPU cannot run (sm90 off Hopper) skip.
 // Without the CUDA backend the file is one skipping test.
@@ -37,7 +37,8 @@ const Variant kVariants[] = {
     {cuda::kLightningPrefillDv64, "dv64"},     {cuda::kLightningPrefillSm90S2, "sm90s2"},
     {cuda::kLightningPrefillSm90S3, "sm90s3"}, {cuda::kLightningPrefillSm90S4, "sm90s4"},
     {cuda::kLightningPrefillSm90R2, "sm90r2"}, {cuda::kLightningPrefillSm90R3, "sm90r3"},
-    {cuda::kLightningPrefillSm90R4, "sm90r4"}};
+    {cuda::kLightningPrefillSm90R4, "sm90r4"}, {cuda::kLightningPrefillSm90W2, "sm90w2"},
+    {cuda::kLightningPrefillSm90W3, "sm90w3"}, {cuda::kLightningPrefillSm90W4, "sm90w4"}};
 void PrintTo(const Variant& v, std::ostream* os) {
   *os << v.name;
 }
@@ -243,7 +244,9 @@ INSTANTIATE_TEST_SUITE_P(HandOver, LightningPrefillVariantsHandOver,
                                            std::tuple{kVariants[4], kVariants[0]},
                                            std::tuple{kVariants[0], kVariants[7]},
                                            std::tuple{kVariants[7], kVariants[0]},
-                                           std::tuple{kVariants[3], kVariants[8]}),
+                                           std::tuple{kVariants[3], kVariants[8]},
+                                           std::tuple{kVariants[0], kVariants[10]},
+                                           std::tuple{kVariants[10], kVariants[0]}),
                          handover_name);
 
 TEST(LightningPrefillVariantsArgs, UnknownVariantIsRejected) {

@@ -3,8 +3,8 @@
 # builds only lightning_test, lightning_prefill_test and ops_cuda_bench; runs both parity
 # tests with MVL_REQUIRE_GPU=1 (every variant against the CPU twin / an fp64 recurrence, with
 # per-variant PASS/FAIL); times every prefill variant (ws = the old default, dv32, dv64, the
-# sm_90a wgmma kernel with 2/3/4 cp.async stages, state update via a decayed-V smem pass (s) or
-# decayed-Kᵀ register fragments (r)) at T = 4K, 16K, 64K (64 heads, d 128, bf16,
+# sm_90a wgmma kernel with 2/3/4 cp.async stages, state update via a decayed-V smem pass (s),
+# decayed-Kᵀ register fragments (r), or r on a second warpgroup (w)) at T = 4K, 16K, 64K (64 heads, d 128, bf16,
 # ops_cuda_bench --only lightning, median of 20) and FLA chunk_simple_gla on the same shapes
 # (tools/device/peers.py fla(), from a carried .peers/; skipped with a note without one);
 # prints median ms, floor, x-floor, FLA/ours (target >= 1.5x) and the winner per length, and
@@ -35,7 +35,8 @@ echo "configure + build: $((SECONDS - t0)) s" | tee -a "$S"
 t1=$SECONDS
 
 # Variant ids (kernels/cuda/lightning.h) and the names the bench rows use.
-VARIANTS="1:ws 32:dv32 64:dv64 902:sm90s2 903:sm90s3 904:sm90s4 912:sm90r2 913:sm90r3 914:sm90r4"
+VARIANTS="1:ws 32:dv32 64:dv64 902:sm90s2 903:sm90s3 904:sm90s4 912:sm90r2 913:sm90r3 914:sm90r4
+  922:sm90w2 923:sm90w3 924:sm90w4"
 timeout 120 "$B/tests/lightning_test" > "$OUT/lightning_test.log" 2>&1
 rc=$?
 echo "== lightning_test (existing cases; value_split 0 = default, 32, 64) rc=$rc  $(grep -E '^\[  (PASSED|FAILED)  \]' "$OUT/lightning_test.log" | tr '\n' ' ')" | tee -a "$S"
@@ -141,7 +142,9 @@ if wins:
     const = {"ws": "kLightningPrefillWs", "dv32": "kLightningPrefillDv32", "dv64": "kLightningPrefillDv64",
              "sm90s2": "kLightningPrefillSm90S2", "sm90s3": "kLightningPrefillSm90S3",
              "sm90s4": "kLightningPrefillSm90S4", "sm90r2": "kLightningPrefillSm90R2",
-             "sm90r3": "kLightningPrefillSm90R3", "sm90r4": "kLightningPrefillSm90R4"}[overall]
+             "sm90r3": "kLightningPrefillSm90R3", "sm90r4": "kLightningPrefillSm90R4",
+             "sm90w2": "kLightningPrefillSm90W2", "sm90w3": "kLightningPrefillSm90W3",
+             "sm90w4": "kLightningPrefillSm90W4"}[overall]
     print(f"WINNER (parity-passing, most lengths won): {overall}. Default today: ws. To flip: in "
           f"kernels/cuda/lightning.cu set `constexpr int kDefaultPrefillVariant = {const};`")
 EOF
