@@ -78,7 +78,7 @@ echo "timing variants: $BENCHV" | tee -a "$S"
 timeout 120 "$B/kernels/bench/ops_cuda_bench" --only lightning --lightning-variants "$BENCHV" \
   --json "$OUT/ours.json" > "$OUT/bench.log" 2>&1
 echo "bench rc=$?: $((SECONDS - t1)) s" | tee -a "$S"
-grep -E "^GPU|lightning_prefill" "$OUT/bench.log" | tee -a "$S"
+grep -E "^GPU|error" "$OUT/bench.log" | tee -a "$S"  # every row is in the table below
 
 # FLA in its own process (Triton compiles/autotunes on first use), so a timeout there still
 # leaves our table below.
