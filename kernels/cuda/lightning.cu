@@ -12,7 +12,8 @@
 // The CTAs of a head are adjacent so the repeated reads of Q/K hit L2.
 // Default variant (lightning_prefill_ws_kernel): 8 warps per CTA (dv = 64); warps 0-3 do the
 // outputs of chunk c from S_(c-1) while warps 4-7 compute S_c, S double-buffered (bf16).
-// Hopper variant (wgmma, one warpgroup per CTA, 2-4 cp.async stages): lightning_sm90.cu.
+// Hopper variants (wgmma, one or two warpgroups per CTA, 2-4 cp.async stages; selected by
+// the `variant` argument, kDefaultPrefillVariant below): lightning_sm90.cu.
 // Decode: one 256-thread CTA per (seq, head, 32 value columns); the fp32 state is
 // streamed once (float4) and written back in place.
 // Also the f32 generic lightning_recurrent_f32: one block per head, token by token.

@@ -17,8 +17,8 @@ inline constexpr int kLightningPrefillDv64 = 64;    // plain 4-warp kernel, 64 v
 // sm_90a wgmma kernels (lightning_sm90.cu) with 2, 3 or 4 cp.async stages; Sm90S*: the state
 // update reads a decayed copy of V from shared memory and Kᵀ transposed by the wgmma;
 // Sm90R*: it takes decayed Kᵀ as register fragments; Sm90W*: as R, on a second warpgroup
-// beside the one computing the outputs. Compute capability 9.x only (an explicit request
-// elsewhere is an error; a Hopper default falls back to Ws).
+// beside the one computing the outputs. Compute capability 9.x only: an explicit request
+// elsewhere is an error; an sm90 default (kDefaultPrefillVariant) falls back to Ws there.
 inline constexpr int kLightningPrefillSm90S2 = 902;
 inline constexpr int kLightningPrefillSm90S3 = 903;
 inline constexpr int kLightningPrefillSm90S4 = 904;
