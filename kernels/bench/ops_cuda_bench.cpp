@@ -79,7 +79,10 @@ std::vector<float> slopes_for_layer(int layer, int H) {
   return s;
 }
 
-void bench_lightning(Bench& b) {
+// only_variants: comma-separated prefill variant names to time besides the default row
+// (empty: the mma.sync ones, ws,dv32,dv64, so an untried sm90 kernel cannot take a general
+// bench run down; tools/device/lin_check.sh names the parity-checked ones).
+void bench_lightning(Bench& b, const std::string& only_variants) {
   const int H = 64, d = 128;
   Tensor slopes = cuda::to_device(Tensor::from_f32({H}, slopes_for_layer(3, H)), b.ctx);
   for (int64_t T : {4096, 16384, 65536}) {
@@ -94,10 +97,24 @@ void bench_lightning(Bench& b) {
     b.report(
         "lightning_prefill_core T=" + std::to_string(T),
         [&] { cuda::lightning_prefill(b.ctx, q, k, v, slopes, st, o); }, bytes, fl);
-    for (int vs : {32, 64})
-      b.report(
-          "lightning_prefill_core(dv" + std::to_string(vs) + ") T=" + std::to_string(T),
-          [&] { cuda::lightning_prefill(b.ctx, q, k, v, slopes, st, o, Tensor(), vs); }, bytes, fl);
+    // Every variant by name (tools/device/lin_check.sh picks the winner from these rows).
+    const std::pair<int, const char*> variants[] = {
+        {cuda::kLightningPrefillWs, "ws"},         {cuda::kLightningPrefillDv32, "dv32"},
+        {cuda::kLightningPrefillDv64, "dv64"},     {cuda::kLightningPrefillSm90S2, "sm90s2"},
+        {cuda::kLightningPrefillSm90S3, "sm90s3"}, {cuda::kLightningPrefillSm90S4, "sm90s4"},
+        {cuda::kLightningPrefillSm90R2, "sm90r2"}, {cuda::kLightningPrefillSm90R3, "sm90r3"},
+        {cuda::kLightningPrefillSm90R4, "sm90r4"}, {cuda::kLightningPrefillSm90W2, "sm90w2"},
+        {cuda::kLightningPrefillSm90W3, "sm90w3"}, {cuda::kLightningPrefillSm90W4, "sm90w4"}};
+    const auto wanted = [&](const char* tag) {
+      const std::string list = "," + (only_variants.empty() ? "ws,dv32,dv64" : only_variants) + ",";
+      return list.find(std::string(",") + tag + ",") != std::string::npos;
+    };
+    for (const auto& [vs, tag] : variants)
+      if (wanted(tag) && cuda::lightning_prefill_variant_available(b.ctx, vs))
+        b.report(
+            std::string("lightning_prefill_core(") + tag + ") T=" + std::to_string(T),
+            [&] { cuda::lightning_prefill(b.ctx, q, k, v, slopes, st, o, Tensor(), vs); }, bytes,
+            fl);
   }
   for (int64_t B : {1, 8, 64, 256}) {
     Tensor q = b.rand({B, H, d}, DType::bf16), k = b.rand({B, H, d}, DType::bf16),
@@ -347,7 +364,7 @@ void bench_vit(Bench& b, int layers) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string json_path, only;
+  std::string json_path, only, lightning_variants;
   int vit_layers = 24;
   bool softmax_long = false;
   for (int i = 1; i < argc; ++i) {
@@ -357,13 +374,16 @@ int main(int argc, char** argv) {
       only = argv[++i];
     else if (!std::strcmp(argv[i], "--softmax-128k"))
       softmax_long = true;
+    else if (!std::strcmp(argv[i], "--lightning-variants") && i + 1 < argc)
+      lightning_variants = argv[++i];
     else if (!std::strcmp(argv[i], "--vit-layers") && i + 1 < argc)
       vit_layers = std::atoi(argv[++i]);
     else {
       std::fprintf(
           stderr,
           "usage: ops_cuda_bench [--json out.json] [--only "
-          "lightning|layer|softmax|softmax_decode|moe|vit] [--vit-layers N] [--softmax-128k]\n");
+          "lightning|layer|softmax|softmax_decode|moe|vit] [--vit-layers N] [--softmax-128k]\n"
+          "       [--lightning-variants ws,dv32,dv64,sm90s2,...,sm90w4]\n");
       return 2;
     }
   }
@@ -379,7 +399,7 @@ int main(int argc, char** argv) {
     std::printf("GPU: %s  copy %.2f TB/s  bf16 GEMM 8192^3 %.1f TFLOP/s\n",
                 cuda::device_name(0).c_str(), b.bw / 1e12, b.flops / 1e12);
     auto want = [&](const char* s) { return only.empty() || only == s; };
-    if (want("lightning")) bench_lightning(b);
+    if (want("lightning")) bench_lightning(b, lightning_variants);
     if (want("layer")) bench_lightning_layer(b);
     if (want("softmax")) bench_softmax(b, softmax_long);
     if (only == "softmax_decode") bench_softmax_decode(b);

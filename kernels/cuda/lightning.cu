@@ -12,6 +12,8 @@
 // The CTAs of a head are adjacent so the repeated reads of Q/K hit L2.
 // Default variant (lightning_prefill_ws_kernel): 8 warps per CTA (dv = 64); warps 0-3 do the
 // outputs of chunk c from S_(c-1) while warps 4-7 compute S_c, S double-buffered (bf16).
+// Hopper variants (wgmma, one or two warpgroups per CTA, 2-4 cp.async stages; selected by
+// the `variant` argument, kDefaultPrefillVariant below): lightning_sm90.cu.
 // Decode: one 256-thread CTA per (seq, head, 32 value columns); the fp32 state is
 // streamed once (float4) and written back in place.
 // Also the f32 generic lightning_recurrent_f32: one block per head, token by token.
@@ -22,6 +24,7 @@
 #include "kernels/cuda/check.cuh"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/lightning_prefill.cuh"
 
 namespace mvl::cuda {
 
@@ -29,6 +32,10 @@ using namespace dev;
 using namespace host;
 
 namespace {
+
+// What lightning_prefill runs for kLightningPrefillDefault (one line to flip after
+// tools/device/lin_check.sh names a winner; an sm90 default falls back to Ws off Hopper).
+constexpr int kDefaultPrefillVariant = kLightningPrefillWs;
 
 constexpr int kC = 64;    // chunk (tokens)
 constexpr int kDK = 128;  // key dim
@@ -48,18 +55,7 @@ struct PrefillSmem {
   float pw[kC + 4];
 };
 
-struct PrefillParams {
-  const bf16* q;
-  const bf16* k;
-  const bf16* v;
-  bf16* o;
-  const float* slopes;
-  float* state;
-  const int32_t* cu_seqlens;
-  int64_t total_tokens;
-  int64_t q_tok, q_head, k_tok, k_head, v_tok, v_head, o_tok, o_head;
-  int H;
-};
+using PrefillParams = LightningPrefillParams;  // lightning_prefill.cuh
 
 // ---- pieces shared by both prefill kernels (forceinline: they compile into each kernel) ----
 
@@ -503,9 +499,31 @@ __global__ void lightning_recurrent_f32_kernel(const float* q, const float* k, c
 
 }  // namespace
 
+bool lightning_prefill_variant_available(const Context& ctx, int variant) {
+  switch (variant) {
+    case kLightningPrefillDefault:
+    case kLightningPrefillWs:
+    case kLightningPrefillDv32:
+    case kLightningPrefillDv64:
+      return true;
+    case kLightningPrefillSm90S2:
+    case kLightningPrefillSm90S3:
+    case kLightningPrefillSm90S4:
+    case kLightningPrefillSm90R2:
+    case kLightningPrefillSm90R3:
+    case kLightningPrefillSm90R4:
+    case kLightningPrefillSm90W2:
+    case kLightningPrefillSm90W3:
+    case kLightningPrefillSm90W4:
+      return lightning_prefill_sm90_available(ctx);
+    default:
+      return false;
+  }
+}
+
 void lightning_prefill(const Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
                        const Tensor& slopes, const Tensor& state, const Tensor& o,
-                       const Tensor& cu_seqlens, int value_split) {
+                       const Tensor& cu_seqlens, int variant) {
   const int64_t T = q.dim(0), H = q.dim(1);
   check_view(q, "q", T, H);
   check_view(k, "k", T, H);
@@ -542,13 +560,20 @@ void lightning_prefill(const Context& ctx, const Tensor& q, const Tensor& k, con
   p.o_tok = o.strides()[0];
   p.o_head = o.strides()[1];
   p.H = static_cast<int>(H);
-  // Default: 64-wide slices (fewer re-reads of Q/K, fewer QKᵀ recomputations) once they
-  // give the GPU most of a wave of CTAs; 32-wide slices (twice the CTAs) for few heads/sequences.
-  // value_split 0 (default): the warp-specialised 8-warp kernel (64-wide slices); 32 / 64:
-  // the plain 4-warp kernels, kept for comparison in the benchmark.
-  const int dv = value_split;
-  MVL_CHECK(dv == 0 || dv == 32 || dv == 64, invalid_argument,
-            "cuda::lightning_prefill: value_split {} (0, 32 or 64)", dv);
+  const auto is_sm90 = [](int x) {  // 9F2..9F4: family F (S, R, W), 2..4 stages
+    return x >= kLightningPrefillSm90S2 && x <= kLightningPrefillSm90W4 && x % 10 >= 2 &&
+           x % 10 <= 4;
+  };
+  int var = variant == kLightningPrefillDefault ? kDefaultPrefillVariant : variant;
+  if (variant == kLightningPrefillDefault && is_sm90(var) && !lightning_prefill_sm90_available(ctx))
+    var = kLightningPrefillWs;  // the default never fails for want of wgmma
+  if (is_sm90(var)) {
+    lightning_prefill_sm90(ctx, p, S, var % 10, static_cast<Sm90StateUpdate>((var - 900) / 10));
+    return;
+  }
+  MVL_CHECK(var == kLightningPrefillWs || var == kLightningPrefillDv32 ||
+                var == kLightningPrefillDv64,
+            invalid_argument, "cuda::lightning_prefill: variant {} (see lightning.h)", variant);
   auto launch = [&](auto kernel, size_t smem, int split, int threads) {
     MVL_CHECK(smem <= ctx.max_smem_optin(), unsupported,
               "cuda::lightning_prefill needs {} bytes of shared memory per block; this GPU allows "
@@ -559,9 +584,9 @@ void lightning_prefill(const Context& ctx, const Tensor& q, const Tensor& k, con
     kernel<<<static_cast<unsigned>(S * H * split), threads, smem, ctx.stream()>>>(p);
     MVL_CUDA_CHECK_LAUNCH();
   };
-  if (dv == 32) {
+  if (var == kLightningPrefillDv32) {
     launch(lightning_prefill_kernel<32>, sizeof(PrefillSmem<32>), 4, kThreads);
-  } else if (dv == 64) {
+  } else if (var == kLightningPrefillDv64) {
     launch(lightning_prefill_kernel<64>, sizeof(PrefillSmem<64>), 2, kThreads);
   } else {
     launch(lightning_prefill_ws_kernel, sizeof(WsSmem), 2, kWsThreads);
