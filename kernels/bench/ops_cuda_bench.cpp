@@ -306,9 +306,11 @@ void bench_moe_batch(Bench& b) {
     std::printf("(moe_batch n=%d: %d distinct experts)\n", int(n), touched);
     const double bytes = touched * expert_bytes + E * D * 2,
                  fl = 2.0 * n * 2 * 3 * D * F + 2.0 * n * D * E;
+    cuda::MoeDecodeTuning core;  // the CUDA-core kernels whatever moe.h's defaults say
+    core.mma_min_tokens = static_cast<int>(cuda::kMoeDecodeMaxTokens) + 1;
     b.report(
-        fmt::format("moe_batch n={} [cuda-core]", n), [&] { cuda::moe_forward(b.ctx, x, w, out); },
-        bytes, fl, 20, false, true);
+        fmt::format("moe_batch n={} [cuda-core]", n),
+        [&] { cuda::moe_forward(b.ctx, x, w, out, core); }, bytes, fl, 20, false, true);
     for (int v = 0; v < cuda::kMoeMmaVariants; ++v) {
       cuda::MoeDecodeTuning tu;
       tu.mma_min_tokens = 1;
