@@ -129,6 +129,26 @@ void bench_lightning_decode(Bench& b) {
           fmt::format("lightning_decode B={} [k{} {}]", B, kn, cuda::lightning_decode_kernel_name(kn)),
           [&] { cuda::lightning_decode(b.ctx, q, k, v, slopes, st, o, cuda::LightningDecodeTuning{kn}); },
           bytes, 4.0 * B * H * d * d, 50);
+    // The model's batched step today (llm lightning_attention_batch): B launches of the B = 1
+    // step on per-sequence states; and the one-launch gather form over the same states.
+    b.report(
+        fmt::format("lightning_decode B={} [per-sequence launches, k0]", B),
+        [&] {
+          for (int64_t i = 0; i < B; ++i)
+            cuda::lightning_decode(b.ctx, q.slice(0, i, i + 1), k.slice(0, i, i + 1),
+                                   v.slice(0, i, i + 1), slopes, st.slice(0, i, i + 1),
+                                   o.slice(0, i, i + 1));
+        },
+        bytes, 4.0 * B * H * d * d, 20);
+    Tensor ptrs_h = Tensor::empty({B}, DType::i64);
+    for (int64_t i = 0; i < B; ++i)
+      ptrs_h.data<int64_t>()[i] =
+          reinterpret_cast<int64_t>(static_cast<float*>(st.data()) + i * H * d * d);
+    const Tensor ptrs = cuda::to_device(ptrs_h, b.ctx);
+    b.report(
+        fmt::format("lightning_decode B={} [gather, k{}]", B, cuda::kLightningDecodeGatherDefault),
+        [&] { cuda::lightning_decode_gather(b.ctx, q, k, v, slopes, ptrs, o); }, bytes,
+        4.0 * B * H * d * d, 50);
   }
 }
 

@@ -28,7 +28,8 @@ struct RowParams {
   const bf16* v;
   bf16* o;
   const float* slopes;
-  float* state;
+  float* state;              // [B, H, 128, 128], or
+  const int64_t* state_ptrs;  // [B] addresses of [H, 128, 128] states (gather form) when set
   int64_t q_b, q_h, k_b, k_h, v_b, v_h, o_b, o_h;
   int H;
 };
@@ -65,7 +66,9 @@ __global__ void __launch_bounds__(W * 32) lightning_decode_rows_kernel(const Row
   const float2 v01 = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&vr.x));
   const float2 v23 = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&vr.y));
   const float lam = expf(-p.slopes[h]);
-  float4* S = reinterpret_cast<float4*>(p.state + int64_t(bh) * kDK * kDK) + lane;  // row r: S + 32 r
+  float* const st = p.state_ptrs ? reinterpret_cast<float*>(p.state_ptrs[b]) + int64_t(h) * kDK * kDK
+                                  : p.state + int64_t(bh) * kDK * kDK;
+  float4* S = reinterpret_cast<float4*>(st) + lane;  // row r: S + 32 r
   __syncthreads();
   float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
   for (int r0 = warp * R; r0 < (warp + 1) * R; r0 += U) {
@@ -139,32 +142,24 @@ std::string lightning_decode_kernel_name(int kernel) {
                           kLightningDecodeKernels - 1));
 }
 
-void lightning_decode(const Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
-                      const Tensor& slopes, const Tensor& state, const Tensor& o,
-                      const LightningDecodeTuning& tu) {
-  MVL_CHECK(tu.kernel >= 0 && tu.kernel < kLightningDecodeKernels, invalid_argument,
-            "cuda::lightning_decode: no kernel {} (0..{})", tu.kernel, kLightningDecodeKernels - 1);
-  if (tu.kernel == 0) return lightning_decode(ctx, q, k, v, slopes, state, o);
+namespace {
+
+// Checks q, k, v, o, slopes; returns the parameters (without the state).
+RowParams row_params(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& slopes,
+                     const Tensor& o) {
   const int64_t B = q.dim(0), H = q.dim(1);
   check_decode_view(q, "q", B, H);
   check_decode_view(k, "k", B, H);
   check_decode_view(v, "v", B, H);
   check_decode_view(o, "o", B, H);
-  MVL_CHECK(state.dtype() == DType::f32 && state.is_contiguous() && state.ndim() == 4 &&
-                state.dim(0) == B && state.dim(1) == H && state.dim(2) == kDK &&
-                state.dim(3) == kDK && state.offset_bytes() % 16 == 0,
-            shape_mismatch, "cuda::lightning_decode: state must be f32 [{}, {}, 128, 128], got {}",
-            B, H, state.str());
   MVL_CHECK(slopes.dtype() == DType::f32 && slopes.numel() == H, shape_mismatch,
             "cuda::lightning_decode: slopes {}", slopes.str());
-  if (B == 0) return;
   RowParams p{};
   p.q = static_cast<const bf16*>(q.data());
   p.k = static_cast<const bf16*>(k.data());
   p.v = static_cast<const bf16*>(v.data());
   p.o = static_cast<bf16*>(o.data());
   p.slopes = static_cast<const float*>(slopes.data());
-  p.state = static_cast<float*>(state.data());
   p.q_b = q.strides()[0];
   p.q_h = q.strides()[1];
   p.k_b = k.strides()[0];
@@ -174,15 +169,58 @@ void lightning_decode(const Context& ctx, const Tensor& q, const Tensor& k, cons
   p.o_b = o.strides()[0];
   p.o_h = o.strides()[1];
   p.H = static_cast<int>(H);
-  const auto grid = static_cast<unsigned>(B * H);
+  return p;
+}
+
+void launch_rows(const Context& ctx, const RowParams& p, int64_t B, int kernel) {
+  const auto grid = static_cast<unsigned>(B * p.H);
 #define MVL_X(id, w, u, cs)                                                         \
-  if (tu.kernel == id) {                                                            \
+  if (kernel == id) {                                                               \
     lightning_decode_rows_kernel<w, u, cs><<<grid, w * 32, 0, ctx.stream()>>>(p); \
     MVL_CUDA_CHECK_LAUNCH();                                                        \
     return;                                                                         \
   }
   MVL_LIGHTNING_DECODE_VARIANTS(MVL_X)
 #undef MVL_X
+  throw_error(ErrorCategory::invalid_argument,
+              fmt::format("cuda::lightning_decode: no row kernel {}", kernel));
+}
+
+}  // namespace
+
+void lightning_decode(const Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
+                      const Tensor& slopes, const Tensor& state, const Tensor& o,
+                      const LightningDecodeTuning& tu) {
+  MVL_CHECK(tu.kernel >= 0 && tu.kernel < kLightningDecodeKernels, invalid_argument,
+            "cuda::lightning_decode: no kernel {} (0..{})", tu.kernel, kLightningDecodeKernels - 1);
+  if (tu.kernel == 0) return lightning_decode(ctx, q, k, v, slopes, state, o);
+  const int64_t B = q.dim(0), H = q.dim(1);
+  RowParams p = row_params(q, k, v, slopes, o);
+  MVL_CHECK(state.dtype() == DType::f32 && state.is_contiguous() && state.ndim() == 4 &&
+                state.dim(0) == B && state.dim(1) == H && state.dim(2) == kDK &&
+                state.dim(3) == kDK && state.offset_bytes() % 16 == 0,
+            shape_mismatch, "cuda::lightning_decode: state must be f32 [{}, {}, 128, 128], got {}",
+            B, H, state.str());
+  if (B == 0) return;
+  p.state = static_cast<float*>(state.data());
+  launch_rows(ctx, p, B, tu.kernel);
+}
+
+void lightning_decode_gather(const Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
+                             const Tensor& slopes, const Tensor& state_ptrs, const Tensor& o,
+                             const LightningDecodeTuning& tu) {
+  MVL_CHECK(tu.kernel >= 0 && tu.kernel < kLightningDecodeKernels, invalid_argument,
+            "cuda::lightning_decode_gather: no kernel {} (0..{})", tu.kernel,
+            kLightningDecodeKernels - 1);
+  const int64_t B = q.dim(0);
+  RowParams p = row_params(q, k, v, slopes, o);
+  MVL_CHECK(state_ptrs.dtype() == DType::i64 && state_ptrs.numel() == B &&
+                state_ptrs.is_contiguous() && state_ptrs.device().is_cuda(),
+            shape_mismatch, "cuda::lightning_decode_gather: state_ptrs must be i64 [{}] on the GPU, got {}",
+            B, state_ptrs.str());
+  if (B == 0) return;
+  p.state_ptrs = static_cast<const int64_t*>(state_ptrs.data());
+  launch_rows(ctx, p, B, tu.kernel == 0 ? kLightningDecodeGatherDefault : tu.kernel);
 }
 
 }  // namespace mvl::cuda

@@ -2,7 +2,8 @@
 // fp64 recurrence and the CPU twin (cpu::lightning_recurrent, f32; its output rounded to bf16
 // is the "plain bf16" of the design.md rule: <= 4x its error). B = 5 sequences x 3 heads, a
 // non-zero initial state, 3 steps, q/k/v strided views into a fused qkv buffer; the state must
-// equal kernel 0's bit for bit (the same update expression) and be within 1e-5 of fp64.
+// equal kernel 0's bit for bit (the same update expression) and be within 1e-5 of fp64; the
+// gather form (lightning_decode_gather: states apart) must give the contiguous form's bits.
 // Without the CUDA backend the file reduces to one test that skips (fails under MVL_REQUIRE_GPU=1).
 #include "tests/support/test_util.h"
 
@@ -95,6 +96,41 @@ TEST(LightningDecodeKernels, EveryKernelMatchesTheRecurrence) {
   }
   std::vector<float> o, s;
   EXPECT_THROW(run(cuda::kLightningDecodeKernels, o, s), Error);
+
+  // The gather form (states apart, addresses in an i64 device array, sequences in a shuffled
+  // order) gives the contiguous form's bits: same kernel, another base pointer per sequence.
+  const int order[B] = {3, 0, 4, 1, 2};  // state tensor order[b] is sequence b's
+  for (int kernel = 0; kernel < cuda::kLightningDecodeKernels; ++kernel) {
+    SCOPED_TRACE("gather, " + cuda::lightning_decode_kernel_name(kernel));
+    const int used = kernel == 0 ? cuda::kLightningDecodeGatherDefault : kernel;
+    std::vector<float> want_o, want_s;
+    run(used, want_o, want_s);
+    std::vector<Tensor> states(B);
+    Tensor ptrs_h = Tensor::empty({B}, DType::i64);
+    for (int b = 0; b < B; ++b) {
+      const size_t n1 = size_t(H) * kD * kD;
+      states[order[b]] = dev_f32(ctx, {H, kD, kD},
+                                 std::vector<float>(st0.begin() + b * n1, st0.begin() + (b + 1) * n1));
+    }
+    for (int b = 0; b < B; ++b)
+      ptrs_h.data<int64_t>()[b] = reinterpret_cast<int64_t>(states[order[b]].data());
+    const Tensor ptrs = cuda::to_device(ptrs_h, ctx);
+    Tensor og = cuda::empty({steps * B, H, kD}, DType::bf16, ctx);
+    for (int st = 0; st < steps; ++st) {
+      const Tensor r = qkv_d.slice(0, st * B, st * B + B);
+      cuda::lightning_decode_gather(ctx, r.slice(2, 0, kD), r.slice(2, kD, 2 * kD),
+                                    r.slice(2, 2 * kD, 3 * kD), sl, ptrs,
+                                    og.slice(0, st * B, st * B + B), cuda::LightningDecodeTuning{kernel});
+    }
+    EXPECT_EQ(download(ctx, og), want_o);
+    for (int b = 0; b < B; ++b) {
+      const std::vector<float> got = download(ctx, states[order[b]]);
+      const size_t n1 = size_t(H) * kD * kD;
+      int64_t diff = 0;
+      for (size_t i = 0; i < n1; ++i) diff += got[i] != want_s[b * n1 + i];
+      EXPECT_EQ(diff, 0) << "sequence " << b;
+    }
+  }
 }
 
 }  // namespace

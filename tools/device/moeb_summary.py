@@ -87,6 +87,9 @@ if lig:
             tot[k] = tot.get(k, 0) + r["ms"] / fl
         print(f"| {b} | {fl:.4f} | {k0['ms']:.4f} ({k0['ms'] / fl:.2f}, {100 * fl / k0['ms']:.0f}%) | "
               f"{br['ms']:.4f} ({br['ms'] / fl:.2f}, {100 * fl / br['ms']:.0f}%) | k{bk} {bn} |")
+    for r in lig["rows"]:
+        if "[per-sequence" in r["name"] or "[gather" in r["name"]:
+            print(f"  {r['name']}: {r['ms']:.4f} ms ({r['ms'] / r['floor_ms']:.2f}x floor)")
     kbest = min(tot, key=tot.get)
     print(f"LIGHTNING WINNER over B 64..256: kernel {kbest} (mean x floor {tot[kbest] / len(by_b):.2f}; "
           f"kernel 0: {tot[0] / len(by_b):.2f}). Flip: kernels/cuda/lightning_decode.h LightningDecodeTuning "
