@@ -49,8 +49,10 @@ __device__ __forceinline__ void st_state(float4* p, float4 v) {
     *p = v;
 }
 
-// Grid B * H; W warps. CS: streaming (evict-first) loads and stores of the state.
-template <int W, int U, bool CS>
+// Grid B * H; W warps. CS: streaming (evict-first) loads and stores of the state. PIPE: the
+// first U rows are loaded before the q/k staging barrier and every next U rows before the math
+// of the current ones (2U float4 per lane in flight), so a warp is never without loads.
+template <int W, int U, bool CS, bool PIPE>
 __global__ void __launch_bounds__(W * 32) lightning_decode_rows_kernel(const RowParams p) {
   constexpr int R = kDK / W;  // rows per warp
   static_assert(R % U == 0, "U must divide the rows of a warp");
@@ -58,6 +60,14 @@ __global__ void __launch_bounds__(W * 32) lightning_decode_rows_kernel(const Row
   __shared__ float4 part[W][32];
   const int bh = blockIdx.x, b = bh / p.H, h = bh % p.H;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  float* const st = p.state_ptrs ? reinterpret_cast<float*>(p.state_ptrs[b]) + int64_t(h) * kDK * kDK
+                                 : p.state + int64_t(bh) * kDK * kDK;
+  float4* S = reinterpret_cast<float4*>(st) + lane + warp * R * 32;  // this warp's row i: S + 32 i
+  float4 cur[U];
+  if constexpr (PIPE) {
+#pragma unroll
+    for (int u = 0; u < U; ++u) cur[u] = ld_state<CS>(S + u * 32);
+  }
   for (int i = tid; i < kDK; i += W * 32) {
     qs[i] = to_f(p.q[b * p.q_b + h * p.q_h + i]);
     ks[i] = to_f(p.k[b * p.k_b + h * p.k_h + i]);
@@ -66,29 +76,40 @@ __global__ void __launch_bounds__(W * 32) lightning_decode_rows_kernel(const Row
   const float2 v01 = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&vr.x));
   const float2 v23 = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&vr.y));
   const float lam = expf(-p.slopes[h]);
-  float* const st = p.state_ptrs ? reinterpret_cast<float*>(p.state_ptrs[b]) + int64_t(h) * kDK * kDK
-                                  : p.state + int64_t(bh) * kDK * kDK;
-  float4* S = reinterpret_cast<float4*>(st) + lane;  // row r: S + 32 r
   __syncthreads();
   float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
-  for (int r0 = warp * R; r0 < (warp + 1) * R; r0 += U) {
-    float4 s[U];
 #pragma unroll
-    for (int u = 0; u < U; ++u) s[u] = ld_state<CS>(S + (r0 + u) * 32);
+  for (int i0 = 0; i0 < R; i0 += U) {
+    float4 nxt[U];
+    if constexpr (PIPE) {
+      if (i0 + U < R) {
+#pragma unroll
+        for (int u = 0; u < U; ++u) nxt[u] = ld_state<CS>(S + (i0 + U + u) * 32);
+      }
+    } else {
+#pragma unroll
+      for (int u = 0; u < U; ++u) cur[u] = ld_state<CS>(S + (i0 + u) * 32);
+    }
 #pragma unroll
     for (int u = 0; u < U; ++u) {
-      const int r = r0 + u;
+      const int r = warp * R + i0 + u;
       const float kr = ks[r], qr = qs[r];
-      float4 x = s[u];
+      float4 x = cur[u];
       x.x = fmaf(lam, x.x, kr * v01.x);
       x.y = fmaf(lam, x.y, kr * v01.y);
       x.z = fmaf(lam, x.z, kr * v23.x);
       x.w = fmaf(lam, x.w, kr * v23.y);
-      st_state<CS>(S + r * 32, x);
+      st_state<CS>(S + (i0 + u) * 32, x);
       acc.x += qr * x.x;
       acc.y += qr * x.y;
       acc.z += qr * x.z;
       acc.w += qr * x.w;
+    }
+    if constexpr (PIPE) {
+      if (i0 + U < R) {
+#pragma unroll
+        for (int u = 0; u < U; ++u) cur[u] = nxt[u];
+      }
     }
   }
   part[warp][lane] = acc;
@@ -110,14 +131,22 @@ __global__ void __launch_bounds__(W * 32) lightning_decode_rows_kernel(const Row
   }
 }
 
-// The variants 1..kLightningDecodeKernels-1 (W, U, CS).
+// The variants 1..kLightningDecodeKernels-1 (W, U, CS, PIPE).
 #define MVL_LIGHTNING_DECODE_VARIANTS(X) \
-  X(1, 4, 8, false)                      \
-  X(2, 4, 8, true)                       \
-  X(3, 8, 8, true)                       \
-  X(4, 8, 16, true)                      \
-  X(5, 4, 16, true)                      \
-  X(6, 2, 16, true)
+  X(1, 4, 8, false, false)               \
+  X(2, 4, 8, true, false)                \
+  X(3, 8, 8, true, false)                \
+  X(4, 8, 16, true, false)               \
+  X(5, 4, 16, true, false)               \
+  X(6, 2, 16, true, false)               \
+  X(7, 4, 8, true, true)                 \
+  X(8, 8, 8, true, true)                 \
+  X(9, 4, 4, true, true)
+
+#define MVL_X(...) +1
+static_assert(1 MVL_LIGHTNING_DECODE_VARIANTS(MVL_X) == kLightningDecodeKernels,
+              "lightning_decode.h counts kernel 0 and every row variant");
+#undef MVL_X
 
 void check_decode_view(const Tensor& t, const char* what, int64_t B, int64_t H) {
   MVL_CHECK(t.dtype() == DType::bf16 && t.ndim() == 3 && t.dim(0) == B && t.dim(1) == H &&
@@ -133,8 +162,8 @@ void check_decode_view(const Tensor& t, const char* what, int64_t B, int64_t H) 
 
 std::string lightning_decode_kernel_name(int kernel) {
   if (kernel == 0) return "cta per 32 columns (lightning.cu)";
-#define MVL_X(id, w, u, cs) \
-  if (kernel == id) return fmt::format("rows w{} u{}{}", w, u, cs ? " cs" : "");
+#define MVL_X(id, w, u, cs, pipe) \
+  if (kernel == id) return fmt::format("rows w{} u{}{}{}", w, u, cs ? " cs" : "", pipe ? " pipe" : "");
   MVL_LIGHTNING_DECODE_VARIANTS(MVL_X)
 #undef MVL_X
   throw_error(ErrorCategory::invalid_argument,
@@ -174,11 +203,11 @@ RowParams row_params(const Tensor& q, const Tensor& k, const Tensor& v, const Te
 
 void launch_rows(const Context& ctx, const RowParams& p, int64_t B, int kernel) {
   const auto grid = static_cast<unsigned>(B * p.H);
-#define MVL_X(id, w, u, cs)                                                         \
-  if (kernel == id) {                                                               \
-    lightning_decode_rows_kernel<w, u, cs><<<grid, w * 32, 0, ctx.stream()>>>(p); \
-    MVL_CUDA_CHECK_LAUNCH();                                                        \
-    return;                                                                         \
+#define MVL_X(id, w, u, cs, pipe)                                                         \
+  if (kernel == id) {                                                                     \
+    lightning_decode_rows_kernel<w, u, cs, pipe><<<grid, w * 32, 0, ctx.stream()>>>(p); \
+    MVL_CUDA_CHECK_LAUNCH();                                                              \
+    return;                                                                               \
   }
   MVL_LIGHTNING_DECODE_VARIANTS(MVL_X)
 #undef MVL_X

@@ -16,8 +16,9 @@ namespace mvl::cuda {
 // lightning_decode.cu's row-streaming kernels (a CTA of W warps per (sequence, head); lane l
 // owns value columns 4l..4l+3 of every row, so a warp reads and writes whole 512-byte rows
 // and sums q_r S[r, :] in registers; warp w takes rows [w 128/W, (w+1) 128/W), U rows of loads
-// in flight; optional streaming (evict-first) cache hints).
-constexpr int kLightningDecodeKernels = 7;
+// in flight; optional streaming (evict-first) cache hints; optionally pipelined: the next U
+// rows' loads issued before the current rows' math).
+constexpr int kLightningDecodeKernels = 10;
 struct LightningDecodeTuning {
   int kernel = 0;
 };

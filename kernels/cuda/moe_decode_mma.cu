@@ -244,6 +244,10 @@ void launch_v(const Args& a, cudaStream_t s) {
   X(6, 4, 1, 4, 2)              \
   X(7, 4, 2, 2, 4)
 
+#define MVL_X(...) +1
+static_assert(0 MVL_MOE_MMA_VARIANTS(MVL_X) == kVariants, "moe_decode_mma.h counts every variant");
+#undef MVL_X
+
 }  // namespace
 
 Variant variant(int i) {
