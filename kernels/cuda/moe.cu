@@ -534,8 +534,17 @@ void moe_route(const Context& ctx, const Tensor& logits, const Tensor& idx, cons
   MVL_CUDA_CHECK_LAUNCH();
 }
 
+// The product's decode choice (moe_forward without a tuning: the engine's path): the CUDA-core
+// kernels at every n until the GPU sweep (tools/device/moeb_check.sh) shows the tensor-core
+// kernels ahead; then set the smallest n they win from and their tiling here.
+constexpr int kProductMmaMinTokens = 65;
+constexpr int kProductMmaVariant = 0;
+
 void moe_forward(const Context& ctx, const Tensor& x, const MoeWeights& w, const Tensor& out) {
-  moe_forward(ctx, x, w, out, MoeDecodeTuning{});
+  MoeDecodeTuning t;
+  t.mma_min_tokens = kProductMmaMinTokens;
+  t.mma_variant = kProductMmaVariant;
+  moe_forward(ctx, x, w, out, t);
 }
 
 namespace {

@@ -44,7 +44,8 @@ void moe_forward(const Context& ctx, const Tensor& x, const MoeWeights& w, const
 // moe_decode_mma.cu instead (65 = never: the CUDA-core kernels above); mma_variant picks their
 // tiling (0..7, moe_mma::variant: warps splitting K, 16-row tiles per warp, k-steps of loads in
 // flight, 8-token columns per pass). Those results are not bit-identical to the CUDA-core
-// kernels' (other summation order), but meet the same parity rule.
+// kernels' (other summation order), but meet the same parity rule. moe_forward without a
+// tuning uses moe.cu's kProductMmaMinTokens / kProductMmaVariant (the engine's choice).
 struct MoeDecodeTuning {
   int gate_rows = 1;
   int down_rows = 1;

@@ -61,12 +61,13 @@ if moe:
         k = min(names, key=lambda k: total(k, ns))
         v = re.match(r"mma v(\d+)", k).group(1)
         print(f"MoE WINNER: tensor-core tiling '{k}' from n >= {min_n} (n measured: {sorted(wins)}).")
-        print(f"  flip: kernels/cuda/moe.h MoeDecodeTuning: int mma_min_tokens = {min_n}; int mma_variant = {v};")
+        print(f"  flip: kernels/cuda/moe.cu: constexpr int kProductMmaMinTokens = {min_n}; "
+              f"constexpr int kProductMmaVariant = {v};")
         for n in ns:
             t = next(t for t, kk, _ in wins[n][1] if kk == k)
             print(f"  n={n}: {t:.4f} ms = {t / by_n[n][0][1]['floor_ms']:.2f}x floor (cuda-core {wins[n][0]:.4f})")
     else:
-        print("MoE WINNER: the CUDA-core kernels at the largest n; keep mma_min_tokens = 65.")
+        print("MoE WINNER: the CUDA-core kernels at the largest n; keep kernels/cuda/moe.cu kProductMmaMinTokens = 65.")
 if lig:
     print(f"\n== lightning decode, {lig['gpu']}, copy {lig['copy_bytes_per_s'] / 1e12:.2f} TB/s; floor = state read + written "
           "once (+ q,k,v,o) at the copy rate; target >= 85% of it (x <= 1.18)")
@@ -92,18 +93,23 @@ if lig:
             print(f"  {r['name']}: {r['ms']:.4f} ms ({r['ms'] / r['floor_ms']:.2f}x floor)")
     kbest = min(tot, key=tot.get)
     print(f"LIGHTNING WINNER over B 64..256: kernel {kbest} (mean x floor {tot[kbest] / len(by_b):.2f}; "
-          f"kernel 0: {tot[0] / len(by_b):.2f}). Flip: kernels/cuda/lightning_decode.h LightningDecodeTuning "
-          f"int kernel = {kbest}; and have kernels/ops/backend/cuda_lightning.cpp pass LightningDecodeTuning{{}}.")
+          f"kernel 0: {tot[0] / len(by_b):.2f}). Flip: kernels/cuda/lightning_decode.h "
+          f"LightningDecodeTuning::kernel = {kbest} and kLightningDecodeGatherDefault = {kbest} (kernel 0 has no "
+          f"gather form); callers: kernels/ops/backend/cuda_lightning.cpp (contiguous B) or llm's "
+          f"lightning_attention_batch via lightning_decode_gather (per-sequence states).")
 print("\n== model path (minimax-vl bench --path model --layers 2 --tokens 1024; B > 1 = the engine's "
-      "decode_batch, op by op; B = 1 = CUDA graph and op by op)")
+      "decode_batch, op by op; B = 1 = CUDA graph and op by op); binaries: MoE decode on the CUDA-core "
+      "kernels (today's product) and on the tensor-core kernels (see 'second binary' above)")
 print("  columns of the 'decode B=' rows: step ms, tok/s per sequence, tok/s all sequences, x B=1 (graph)")
-for b in (8, 32, 64):
-    try:
-        txt = open(os.path.join(out, f"model_B{b}.log")).read()
-    except Exception as e:
-        print(f"B={b}: {e}")
-        continue
-    for line in txt.splitlines():
-        if (b == 8 and ("decode step" in line or "floor" in line)) or re.match(rf"decode B={b} ", line) \
-                or ("mean batch" in line) or "error" in line.lower():
-            print("  " + line.strip())
+for which in ("cuda-core", "mma"):
+    print(f" [{which}]")
+    for b in (8, 32, 64):
+        try:
+            txt = open(os.path.join(out, f"model_{which}_B{b}.log")).read()
+        except Exception as e:
+            print(f"  B={b}: {e}")
+            continue
+        for line in txt.splitlines():
+            if (b == 8 and ("decode step" in line or "decode bytes floor" in line)) \
+                    or re.match(rf"decode B={b} ", line) or "error" in line.lower():
+                print("  " + line.strip())
