@@ -21,6 +21,7 @@
 #include "kernels/cuda/device_info.h"
 #include "kernels/cuda/layer_norm.h"
 #include "kernels/cuda/lightning.h"
+#include "kernels/cuda/lightning_decode.h"
 #include "kernels/cuda/linear.h"
 #include "kernels/cuda/moe.h"
 #include "kernels/cuda/rms_norm.h"
@@ -126,6 +127,45 @@ void bench_lightning(Bench& b, const std::string& only_variants) {
         "lightning_decode B=" + std::to_string(B),
         [&] { cuda::lightning_decode(b.ctx, q, k, v, slopes, st, o); }, bytes, 4.0 * B * H * d * d,
         50, false, true);
+  }
+}
+
+// Every lightning decode kernel (lightning_decode.h) at B = 64, 128, 256 (issue 21 item 5:
+// >= 85% of HBM bandwidth at B >= 64); the floor is the state read + written once at the copy rate.
+void bench_lightning_decode(Bench& b) {
+  const int H = 64, d = 128;
+  Tensor slopes = cuda::to_device(Tensor::from_f32({H}, slopes_for_layer(3, H)), b.ctx);
+  for (int64_t B : {64, 128, 256}) {
+    Tensor q = b.rand({B, H, d}, DType::bf16), k = b.rand({B, H, d}, DType::bf16),
+           v = b.rand({B, H, d}, DType::bf16);
+    Tensor o = cuda::empty({B, H, d}, DType::bf16, b.ctx);
+    Tensor st = b.rand({B, H, d, d}, DType::f32, -0.01f, 0.01f);
+    const double bytes = 2.0 * B * H * d * d * 4 + 4.0 * B * H * d * 2;
+    for (int kn = 0; kn < cuda::kLightningDecodeKernels; ++kn)
+      b.report(
+          fmt::format("lightning_decode B={} [k{} {}]", B, kn, cuda::lightning_decode_kernel_name(kn)),
+          [&] { cuda::lightning_decode(b.ctx, q, k, v, slopes, st, o, cuda::LightningDecodeTuning{kn}); },
+          bytes, 4.0 * B * H * d * d, 50);
+    // The model's batched step today (llm lightning_attention_batch): B launches of the B = 1
+    // step on per-sequence states; and the one-launch gather form over the same states.
+    b.report(
+        fmt::format("lightning_decode B={} [per-sequence launches, k0]", B),
+        [&] {
+          for (int64_t i = 0; i < B; ++i)
+            cuda::lightning_decode(b.ctx, q.slice(0, i, i + 1), k.slice(0, i, i + 1),
+                                   v.slice(0, i, i + 1), slopes, st.slice(0, i, i + 1),
+                                   o.slice(0, i, i + 1));
+        },
+        bytes, 4.0 * B * H * d * d, 20);
+    Tensor ptrs_h = Tensor::empty({B}, DType::i64);
+    for (int64_t i = 0; i < B; ++i)
+      ptrs_h.data<int64_t>()[i] =
+          reinterpret_cast<int64_t>(static_cast<float*>(st.data()) + i * H * d * d);
+    const Tensor ptrs = cuda::to_device(ptrs_h, b.ctx);
+    b.report(
+        fmt::format("lightning_decode B={} [gather, k{}]", B, cuda::kLightningDecodeGatherDefault),
+        [&] { cuda::lightning_decode_gather(b.ctx, q, k, v, slopes, ptrs, o); }, bytes,
+        4.0 * B * H * d * d, 50);
   }
 }
 
@@ -270,6 +310,55 @@ void bench_moe(Bench& b) {
   }
 }
 
+// Batched MoE decode (issue 21 item 5): the CUDA-core kernels against every tiling of the
+// tensor-core kernels (moe_decode_mma.cu) at n = 1, 8, 16, 32, 64. Floor: the bytes of the
+// distinct experts these tokens are routed to (top-2 of the logits, computed here on the host)
+// at the copy rate. Eager and CUDA-graph medians.
+void bench_moe_batch(Bench& b) {
+  const int64_t E = 32, D = 6144, F = 9216;
+  cuda::MoeWeights w{b.rand({E, D}, DType::bf16, -0.05f, 0.05f),
+                     b.rand({E, 2 * F, D}, DType::bf16, -0.02f, 0.02f),
+                     b.rand({E, D, F}, DType::bf16, -0.02f, 0.02f)};
+  const double expert_bytes = 3.0 * D * F * 2;
+  const Tensor wr = cuda::to_host_f32(w.router, b.ctx);
+  for (int64_t n : {1, 8, 16, 32, 64}) {
+    Tensor x = b.rand({n, D}, DType::bf16), out = cuda::empty({n, D}, DType::bf16, b.ctx);
+    const Tensor xh = cuda::to_host_f32(x, b.ctx);
+    std::vector<int> hit(E, 0);
+    for (int64_t t = 0; t < n; ++t) {
+      std::vector<double> lg(E, 0.0);
+      for (int64_t e = 0; e < E; ++e)
+        for (int64_t c = 0; c < D; ++c)
+          lg[e] += double(xh.data<float>()[t * D + c]) * wr.data<float>()[e * D + c];
+      int e1 = 0;
+      for (int e = 1; e < E; ++e)
+        if (lg[e] > lg[e1]) e1 = e;
+      int e2 = e1 == 0 ? 1 : 0;
+      for (int e = 0; e < E; ++e)
+        if (e != e1 && lg[e] > lg[e2]) e2 = e;
+      hit[e1] = hit[e2] = 1;
+    }
+    int touched = 0;
+    for (int h : hit) touched += h;
+    std::printf("(moe_batch n=%d: %d distinct experts)\n", int(n), touched);
+    const double bytes = touched * expert_bytes + E * D * 2,
+                 fl = 2.0 * n * 2 * 3 * D * F + 2.0 * n * D * E;
+    cuda::MoeDecodeTuning core;  // the CUDA-core kernels whatever moe.h's defaults say
+    core.mma_min_tokens = static_cast<int>(cuda::kMoeDecodeMaxTokens) + 1;
+    b.report(
+        fmt::format("moe_batch n={} [cuda-core]", n),
+        [&] { cuda::moe_forward(b.ctx, x, w, out, core); }, bytes, fl, 20, false, true);
+    for (int v = 0; v < cuda::kMoeMmaVariants; ++v) {
+      cuda::MoeDecodeTuning tu;
+      tu.mma_min_tokens = 1;
+      tu.mma_variant = v;
+      b.report(
+          fmt::format("moe_batch n={} [mma v{} {}]", n, v, cuda::moe_mma_variant_name(v)),
+          [&] { cuda::moe_forward(b.ctx, x, w, out, tu); }, bytes, fl, 20, false, true);
+    }
+  }
+}
+
 // CLIP ViT-L/14-336 tower (24 layers, 1024 wide, MLP 4096, 16 heads x 64) on 37 tiles.
 void bench_vit(Bench& b, int layers) {
   const int64_t tiles = 37, S = 577, W = 1024, M = 4096, Hh = 16, dh = 64,
@@ -382,7 +471,7 @@ int main(int argc, char** argv) {
       std::fprintf(
           stderr,
           "usage: ops_cuda_bench [--json out.json] [--only "
-          "lightning|layer|softmax|softmax_decode|moe|vit] [--vit-layers N] [--softmax-128k]\n"
+          "lightning|lightning_decode|layer|softmax|softmax_decode|moe|moe_batch|vit] [--vit-layers N] [--softmax-128k]\n"
           "       [--lightning-variants ws,dv32,dv64,sm90s2,...,sm90w4]\n");
       return 2;
     }
@@ -404,6 +493,8 @@ int main(int argc, char** argv) {
     if (want("softmax")) bench_softmax(b, softmax_long);
     if (only == "softmax_decode") bench_softmax_decode(b);
     if (want("moe")) bench_moe(b);
+    if (only == "moe_batch") bench_moe_batch(b);
+    if (only == "lightning_decode") bench_lightning_decode(b);
     if (want("vit")) bench_vit(b, vit_layers);
     if (!json_path.empty()) {
       json j = {{"gpu", cuda::device_name(0)},

@@ -4,7 +4,8 @@
 // design in moe.h): router GEMV, one-CTA route + sort, then gate/up and down GEMVs that
 // stream each touched expert's weights once: split-K kernels without atomics for n <= 4
 // (experts summed in the same ascending order), warp-per-row kernels with shared-memory
-// token staging and f32 atomic sums for 5..64 tokens.
+// token staging and f32 atomic sums for 5..64 tokens; or, for n >= MoeDecodeTuning::mma_min_tokens,
+// the tensor-core kernels of moe_decode_mma.cu (same routing, same f32 buffer).
 // CPU reference: kernels/cpu moe; test: tests/gpu/moe_test.cpp.
 #include "kernels/cuda/moe.h"
 
@@ -15,6 +16,7 @@
 #include "kernels/cuda/check.cuh"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/linear.h"
+#include "kernels/cuda/moe_decode_mma.h"
 #include "kernels/cuda/storage.h"
 
 namespace mvl::cuda {
@@ -24,6 +26,7 @@ using namespace dev;
 namespace {
 
 constexpr int kTopK = 2;
+static_assert(moe_mma::kVariants == kMoeMmaVariants, "moe.h and moe_decode_mma.h list the same tilings");
 
 // The router of one token on one warp: lane e holds logit e (x = -inf for lanes >= E). f32
 // softmax, then top-1 and top-2 (larger p wins, equal p -> lower index), renormalised over the
@@ -531,8 +534,17 @@ void moe_route(const Context& ctx, const Tensor& logits, const Tensor& idx, cons
   MVL_CUDA_CHECK_LAUNCH();
 }
 
+// The product's decode choice (moe_forward without a tuning: the engine's path): the CUDA-core
+// kernels at every n until the GPU sweep (tools/device/moeb_check.sh) shows the tensor-core
+// kernels ahead; then set the smallest n they win from and their tiling here.
+constexpr int kProductMmaMinTokens = 65;
+constexpr int kProductMmaVariant = 0;
+
 void moe_forward(const Context& ctx, const Tensor& x, const MoeWeights& w, const Tensor& out) {
-  moe_forward(ctx, x, w, out, MoeDecodeTuning{});
+  MoeDecodeTuning t;
+  t.mma_min_tokens = kProductMmaMinTokens;
+  t.mma_variant = kProductMmaVariant;
+  moe_forward(ctx, x, w, out, t);
 }
 
 namespace {
@@ -578,16 +590,18 @@ void moe_forward(const Context& ctx, const Tensor& x, const MoeWeights& w, const
             shape_mismatch, "cuda::moe_forward: router {} w13 {} w2 {} for x {}", w.router.str(),
             w.w13.str(), w.w2.str(), x.str());
   MVL_CHECK((tu.gate_rows == 1 || tu.gate_rows == 2) && (tu.down_rows == 1 || tu.down_rows == 2) &&
-                tu.load_hint >= 0 && tu.load_hint <= 2,
-            invalid_argument, "cuda::moe_forward: bad decode tuning {} {} {}", tu.gate_rows,
-            tu.down_rows, tu.load_hint);
+                tu.load_hint >= 0 && tu.load_hint <= 2 && tu.mma_min_tokens >= 1 &&
+                tu.mma_variant >= 0 && tu.mma_variant < kMoeMmaVariants,
+            invalid_argument, "cuda::moe_forward: bad decode tuning {} {} {} {} {}", tu.gate_rows,
+            tu.down_rows, tu.load_hint, tu.mma_min_tokens, tu.mma_variant);
   if (n == 0) return;
   const int64_t na = n * kTopK;
   if (n <= kMoeDecodeMaxTokens) {
     MVL_CHECK(E >= 2 && E <= 32, unsupported, "cuda::moe_forward: {} experts (2..32)", E);
     // No host sync, all temporaries from the context's scratch arena (no cudaMalloc once
     // it has grown): graph-capturable.
-    const bool small = n <= kDecTok;
+    const bool mma = n >= tu.mma_min_tokens;
+    const bool small = !mma && n <= kDecTok;
     Scratch scratch(ctx, {{n * E * 4},
                           {na * 4},
                           {(E + 1) * 4},
@@ -628,6 +642,26 @@ void moe_forward(const Context& ctx, const Tensor& x, const MoeWeights& w, const
     // expert's tokens in shared memory and the down kernel adds into an f32 buffer.
     Tensor acc = scratch.take({n, D}, DType::f32);
     MVL_CUDA_CHECK(cudaMemsetAsync(acc.data(), 0, acc.nbytes(), ctx.stream()));
+    if (mma) {  // the tensor-core kernels (moe_decode_mma.cu), same f32 buffer and conversion
+      const moe_mma::Args a{static_cast<const bf16*>(x.data()),
+                            static_cast<const bf16*>(w.w13.data()),
+                            static_cast<const bf16*>(w.w2.data()),
+                            off_p,
+                            perm_p,
+                            act_p,
+                            wts_p,
+                            static_cast<bf16*>(h.data()),
+                            static_cast<float*>(acc.data()),
+                            static_cast<int>(n),
+                            static_cast<int>(D),
+                            static_cast<int>(F),
+                            static_cast<int>(E)};
+      moe_mma::launch(a, tu.mma_variant, ctx.stream());
+      f32_to_bf16_rows<<<static_cast<unsigned>((n * D + 255) / 256), 256, 0, ctx.stream()>>>(
+          static_cast<const float*>(acc.data()), static_cast<bf16*>(out.data()), n * D);
+      MVL_CUDA_CHECK_LAUNCH();
+      return;
+    }
     const int tpp = kDecTok;
     const size_t smem1 = sizeof(bf16) * tpp * D, smem2 = sizeof(bf16) * tpp * F;
     MVL_CHECK(smem1 <= ctx.max_smem_optin() && smem2 <= ctx.max_smem_optin(), unsupported,
@@ -663,6 +697,11 @@ void moe_forward(const Context& ctx, const Tensor& x, const MoeWeights& w, const
   moe_prefill(
       ctx, x, w.router, F, [&](int64_t e) -> const void* { return w13_p + e * 2 * F * D; },
       [&](int64_t e) -> const void* { return w2_p + e * D * F; }, out);
+}
+
+std::string moe_mma_variant_name(int variant) {
+  const moe_mma::Variant v = moe_mma::variant(variant);
+  return fmt::format("ks{} mt{} u{} nt{}", v.ks, v.mt, v.u, v.nt);
 }
 
 void moe_decode_route(const Context& ctx, const Tensor& x, const Tensor& router, float* logits,

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <string>
 
 #include "kernels/core/tensor.h"
 #include "kernels/cuda/context.h"
@@ -39,11 +40,22 @@ void moe_forward(const Context& ctx, const Tensor& x, const MoeWeights& w, const
 // streamed weights: 0 plain read-only loads, 1 L1::no_allocate + L2 256-byte prefetch,
 // 2 = 1 plus an L2 evict-first policy. H200, batch 1 (graph): the defaults 1/1/1 and 2/1/1
 // 0.179 ms, hints 0 and 2 +0.3%, 2 rows of down +3-4%.
+// mma_min_tokens: batches of n >= this (1..64) take the tensor-core kernels of
+// moe_decode_mma.cu instead (65 = never: the CUDA-core kernels above); mma_variant picks their
+// tiling (0..7, moe_mma::variant: warps splitting K, 16-row tiles per warp, k-steps of loads in
+// flight, 8-token columns per pass). Those results are not bit-identical to the CUDA-core
+// kernels' (other summation order), but meet the same parity rule. moe_forward without a
+// tuning uses moe.cu's kProductMmaMinTokens / kProductMmaVariant (the engine's choice).
 struct MoeDecodeTuning {
   int gate_rows = 1;
   int down_rows = 1;
   int load_hint = 1;
+  int mma_min_tokens = 65;
+  int mma_variant = 0;
 };
+// The tilings of the tensor-core decode kernels (for the benchmark's labels): "ks4 mt2 u2 nt2".
+constexpr int kMoeMmaVariants = 8;
+std::string moe_mma_variant_name(int variant);
 void moe_forward(const Context& ctx, const Tensor& x, const MoeWeights& w, const Tensor& out,
                  const MoeDecodeTuning& tuning);
 

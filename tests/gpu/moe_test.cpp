@@ -1,7 +1,8 @@
 // MoE on CUDA vs an fp64 reference of spec §6.6 (softmax, top-2 with the lower index
 // winning ties, renormalise, SwiGLU experts), for both the decode path (n <= 64: 1, 2, 5, 9,
 // 64 tokens) and the prefill path (n = 65, 300). Routing ties are checked exactly; every
-// decode tuning gives the default's bits.
+// decode tuning gives the default's bits; the tensor-core batched decode kernels (every tiling)
+// at 1, 5, 8, 16, 33, 64 tokens with uneven expert loads and an expert without tokens.
 // Rule: <= 4x the error of a plain bf16 implementation (bf16 expert outputs, f32 sums).
 // Without the CUDA backend (CPU-only builds, e.g. CI) the file reduces to one test that
 // skips, or fails under MVL_REQUIRE_GPU=1.
@@ -44,15 +45,20 @@ TEST(MoeParity, RoutingTiesPickTheLowerIndex) {
 
 class MoeParity : public ::testing::TestWithParam<int64_t> {};
 
-TEST_P(MoeParity, MatchesReference) {
-  MVL_REQUIRE_GPU_OR_SKIP();
-  const int64_t n = GetParam(), E = 8, D = 128, F = 96;
-  cuda::Context ctx(0);
-  auto x = rand_bf16(n * D, 1), wr = rand_bf16(E * D, 2, -0.3f, 0.3f);
-  auto w13 = rand_bf16(E * 2 * F * D, 3, -0.2f, 0.2f), w2 = rand_bf16(E * D * F, 4, -0.2f, 0.2f);
-  // Reference with the router logits rounded as the GPU path sees them (f32 GEMM of bf16 data).
-  std::vector<double> ref(n * D, 0);
-  std::vector<float> plain(n * D, 0);
+// fp64 reference (ref) and a plain bf16 implementation (plain) of the MoE layer, with the router
+// logits rounded as the GPU path sees them (f32 GEMM of bf16 data).
+struct MoeRef {
+  std::vector<double> ref;
+  std::vector<float> plain;
+  std::vector<int> load;  // tokens per expert
+};
+MoeRef moe_reference(const std::vector<float>& x, const std::vector<float>& wr,
+                     const std::vector<float>& w13, const std::vector<float>& w2, int64_t n,
+                     int64_t E, int64_t D, int64_t F) {
+  MoeRef r;
+  r.ref.assign(n * D, 0);
+  r.plain.assign(n * D, 0);
+  r.load.assign(E, 0);
   for (int64_t t = 0; t < n; ++t) {
     std::vector<double> lg(E), p(E);
     double mx = -INFINITY, sum = 0;
@@ -70,6 +76,7 @@ TEST_P(MoeParity, MatchesReference) {
     for (int e = 0; e < E; ++e)
       if (e != e1 && p[e] > p[e2]) e2 = e;
     for (int e : {std::min(e1, e2), std::max(e1, e2)}) {
+      ++r.load[e];
       const double wgt = p[e] / (p[e1] + p[e2]);
       std::vector<double> hh(F);
       std::vector<float> hf(F);
@@ -90,17 +97,27 @@ TEST_P(MoeParity, MatchesReference) {
           y += double(w2[(e * D + i) * F + j]) * hh[j];
           yf += w2[(e * D + i) * F + j] * hf[j];
         }
-        ref[t * D + i] += wgt * y;
-        plain[t * D + i] += float(wgt) * round_bf16(yf);
+        r.ref[t * D + i] += wgt * y;
+        r.plain[t * D + i] += float(wgt) * round_bf16(yf);
       }
     }
   }
-  for (auto& v : plain) v = round_bf16(v);
+  for (auto& v : r.plain) v = round_bf16(v);
+  return r;
+}
+
+TEST_P(MoeParity, MatchesReference) {
+  MVL_REQUIRE_GPU_OR_SKIP();
+  const int64_t n = GetParam(), E = 8, D = 128, F = 96;
+  cuda::Context ctx(0);
+  auto x = rand_bf16(n * D, 1), wr = rand_bf16(E * D, 2, -0.3f, 0.3f);
+  auto w13 = rand_bf16(E * 2 * F * D, 3, -0.2f, 0.2f), w2 = rand_bf16(E * D * F, 4, -0.2f, 0.2f);
+  const MoeRef r = moe_reference(x, wr, w13, w2, n, E, D, F);
   cuda::MoeWeights w{dev_bf16(ctx, {E, D}, wr), dev_bf16(ctx, {E, 2 * F, D}, w13),
                      dev_bf16(ctx, {E, D, F}, w2)};
   Tensor out = cuda::empty({n, D}, DType::bf16, ctx);
   cuda::moe_forward(ctx, dev_bf16(ctx, {n, D}, x), w, out);
-  MVL_EXPECT_PARITY(download(ctx, out), plain, ref, 4.0, 1e-3);
+  MVL_EXPECT_PARITY(download(ctx, out), r.plain, r.ref, 4.0, 1e-3);
 }
 
 INSTANTIATE_TEST_SUITE_P(Tokens, MoeParity, ::testing::Values(1, 2, 5, 9, 64, 65, 300));
@@ -136,6 +153,74 @@ TEST(MoeDecodeTuning, EverySettingGivesTheSameBits) {
                         cuda::empty({1, D}, DType::bf16, ctx), cuda::MoeDecodeTuning{0, 1, 0}),
       Error);
 }
+
+// The tensor-core batched decode kernels (moe_decode_mma.cu, MoeDecodeTuning::mma_*), every
+// tiling, against the same reference, with a routing that loads the experts unevenly: expert 0
+// takes about two thirds of the tokens (n = 33, 64: more than one pass of 16 or 32 token columns),
+// experts 1..6 the rest, expert 7 none. D = 136, F = 104: partial 32-k steps (k tail) and partial
+// row tiles in both kernels. The CUDA-core kernels (default tuning) run on the same data.
+class MoeMmaDecode : public ::testing::TestWithParam<int64_t> {};
+
+TEST_P(MoeMmaDecode, EveryTilingMatchesReference) {
+  MVL_REQUIRE_GPU_OR_SKIP();
+  const int64_t n = GetParam(), E = 8, D = 136, F = 104;
+  cuda::Context ctx(0);
+  // Router = the identity on features 0..E-1, so logit e of token t is x[t][e]: the first
+  // choice p(t) gets 2.5, the second s(t) 1.5..2, the others [-1, 0).
+  std::vector<float> wr(E * D, 0.f);
+  for (int64_t e = 0; e < E; ++e) wr[e * D + e] = 1.f;
+  auto x = rand_bf16(n * D, 31);
+  for (int64_t t = 0; t < n; ++t) {
+    const int p = t % 3 != 2 ? 0 : 1 + static_cast<int>(t % 6);
+    int s = 1 + static_cast<int>((t * 7 + t / 3) % 6);
+    if (s == p) s = s % 6 + 1;
+    for (int64_t e = 0; e < E; ++e) x[t * D + e] = round_bf16(-0.5f - 0.05f * float((t + e) % 10));
+    x[t * D + p] = 2.5f;
+    x[t * D + s] = round_bf16(1.5f + 0.125f * float(t % 4));
+  }
+  auto w13 = rand_bf16(E * 2 * F * D, 32, -0.2f, 0.2f), w2 = rand_bf16(E * D * F, 33, -0.2f, 0.2f);
+  const MoeRef r = moe_reference(x, wr, w13, w2, n, E, D, F);
+  ASSERT_EQ(r.load[7], 0);
+  if (n >= 33) {
+    ASSERT_GT(r.load[0], 16);
+  }
+  std::printf("  n %lld, tokens per expert:", static_cast<long long>(n));
+  for (int c : r.load) std::printf(" %d", c);
+  std::printf("\n");
+  cuda::MoeWeights w{dev_bf16(ctx, {E, D}, wr), dev_bf16(ctx, {E, 2 * F, D}, w13),
+                     dev_bf16(ctx, {E, D, F}, w2)};
+  const Tensor xd = dev_bf16(ctx, {n, D}, x);
+  Tensor out = cuda::empty({n, D}, DType::bf16, ctx);
+  cuda::moe_forward(ctx, xd, w, out);  // the CUDA-core kernels
+  MVL_EXPECT_PARITY(download(ctx, out), r.plain, r.ref, 4.0, 1e-3);
+  for (int v = 0; v < cuda::kMoeMmaVariants; ++v) {
+    SCOPED_TRACE(cuda::moe_mma_variant_name(v));
+    cuda::MoeDecodeTuning tu;
+    tu.mma_min_tokens = 1;
+    tu.mma_variant = v;
+    cuda::moe_forward(ctx, xd, w, out, tu);
+    const std::vector<float> got = download(ctx, out);
+    MVL_EXPECT_PARITY(got, r.plain, r.ref, 4.0, 1e-3);
+    cuda::moe_forward(ctx, xd, w, out, tu);  // two addends per f32 sum: the same bits again
+    const std::vector<float> again = download(ctx, out);
+    int64_t diff = 0;
+    for (size_t i = 0; i < got.size(); ++i) diff += got[i] != again[i];
+    EXPECT_EQ(diff, 0);
+  }
+  // mma_min_tokens above n keeps the CUDA-core kernels; a bad variant is refused.
+  cuda::MoeDecodeTuning off;
+  off.mma_min_tokens = static_cast<int>(n) + 1;
+  off.mma_variant = 3;
+  Tensor out2 = cuda::empty({n, D}, DType::bf16, ctx);
+  cuda::moe_forward(ctx, xd, w, out);
+  cuda::moe_forward(ctx, xd, w, out2, off);
+  EXPECT_EQ(download(ctx, out), download(ctx, out2));
+  cuda::MoeDecodeTuning bad;
+  bad.mma_variant = cuda::kMoeMmaVariants;
+  EXPECT_THROW(cuda::moe_forward(ctx, xd, w, out, bad), Error);
+}
+
+INSTANTIATE_TEST_SUITE_P(Tokens, MoeMmaDecode, ::testing::Values(1, 5, 8, 16, 33, 64));
 
 }  // namespace
 }  // namespace mvl
