@@ -3,7 +3,8 @@
 # decode base vs this), then quant_bench.sh (issue 17 rows) and serve_batch.sh (issue 19/21
 # batching rows) on the same build-device/; `sweep` (quant_sweep.sh: the quantized-MoE decode
 # tilings, issue 17) `golden` (ctest -L golden on build-device/), `attn` (attn_decode_check.sh)
-# `long` (long_vl_check.sh) and `vl` (vl_check.sh, issue 21) run only when STEPS
+# `long` (long_vl_check.sh), `vl` (vl_check.sh, issue 21), `tpq` (tpquant_check.sh, issue 17),
+# `lin`, `moeb`, `vit` (lin_check.sh, moeb_check.sh, vit_check.sh, issue 21) run only when STEPS
 # names them. Each step's logs go to $OUT/<step>/; they are
 # packed into $OUT/logs.tar.gz (the device tool returns only a few files per call) and the
 # summaries are printed.
@@ -45,6 +46,18 @@ for s in $STEPS; do
     vl)      # issue 21 item 1: bench --path vl (image question end to end) and the HF peer
       step vl ${VL_LIMIT:-420} tools/device/vl_check.sh
       cat "$OUT/vl/summary.txt" 2>/dev/null | head -60 ;;
+    tpq)     # issue 17 deliver 3: quantized experts on the tensor-parallel path (per-rank kernels)
+      step tpq ${TPQ_LIMIT:-200} tools/device/tpquant_check.sh
+      cat "$OUT/tpq/summary.txt" 2>/dev/null | head -50 ;;
+    lin)     # issue 21 item 6: the lightning prefill core's sm_90a variants vs FLA
+      step lin ${LIN_LIMIT:-200} tools/device/lin_check.sh
+      cat "$OUT/lin/summary.txt" 2>/dev/null | head -60 ;;
+    moeb)    # issue 21 item 5: batched MoE decode (tensor-core tilings) and lightning decode kernels
+      step moeb ${MOEB_LIMIT:-240} tools/device/moeb_check.sh
+      cat "$OUT/moeb/summary.txt" 2>/dev/null | head -70 ;;
+    vit)     # issue 21 item 4: the ViT's d64 attention and fused epilogues vs HF CLIP
+      step vit ${VIT_LIMIT:-240} tools/device/vit_check.sh
+      cat "$OUT/vit/summary.txt" 2>/dev/null | head -60 ;;
     sweep)
       step sweep 240 tools/device/quant_sweep.sh
       grep -A40 -i "best passing" "$OUT/sweep/quant_sweep.txt" 2>/dev/null | head -60 ||
@@ -52,7 +65,7 @@ for s in $STEPS; do
     serve)
       step serve 200 tools/device/serve_batch.sh "${1:-2}"
       cat "$OUT/serve/summary.txt" 2>/dev/null | head -60 ;;
-    *) echo "final_check: unknown step '$s' (session, quant, golden, attn, long, vl, sweep, serve)" >&2 ;;
+    *) echo "final_check: unknown step '$s' (session, quant, golden, attn, long, vl, tpq, lin, moeb, vit, sweep, serve)" >&2 ;;
   esac
 done
 (cd "$OUT" && tar -czf logs.tar.gz $STEPS && rm -rf $STEPS)

@@ -11,7 +11,8 @@
 # `minimax-vl bench --random-weights --path model --layers 2 --batch B` for B = 8, 32, 64 with
 # both binaries (each run also prints B = 1 with a CUDA graph). About 3 minutes after the build.
 #   carry: .stb .pcre2 .httplib   (tools/device/prepare_carry.sh; only the configure needs them)
-#   tools/device/moeb_check.sh [MMA_MIN_TOKENS MMA_VARIANT]     (the second binary's choice)
+#   [MOEB_MODEL=0] tools/device/moeb_check.sh [MMA_MIN_TOKENS MMA_VARIANT]   (the second binary's choice;
+#   MOEB_MODEL=0 skips the second binary and the model-path runs: kernels, tests and peer only)
 # Leaves under $OUT: gpu.txt, configure.log, build*.log, *_test.log, moe.json, lightning.json,
 # bench_*.log, peer.log, model_{cuda-core,mma}_B*.log, summary.txt.
 set -u
@@ -33,6 +34,7 @@ configure_device_build "$ROOT" "$B" > "$OUT/configure.log" 2>&1 || { tail -30 "$
 cmake --build "$B" -j"$(nproc)" --target moe_test lightning_decode_test ops_cuda_bench minimax-vl \
   > "$OUT/build.log" 2>&1 || { grep -B2 -A12 "error" "$OUT/build.log" | head -80; exit 1; }
 cp "$B/app/minimax-vl" "$B/minimax-vl-cuda-core"
+if [ "${MOEB_MODEL:-1}" = 1 ]; then
 cp "$ROOT/kernels/cuda/moe.cu" "$OUT/moe.cu.orig"
 sed -i "s/^constexpr int kProductMmaMinTokens = [0-9]*;/constexpr int kProductMmaMinTokens = $MMA_MIN;/; s/^constexpr int kProductMmaVariant = [0-9]*;/constexpr int kProductMmaVariant = $MMA_VAR;/" \
   "$ROOT/kernels/cuda/moe.cu"
@@ -40,6 +42,7 @@ cmake --build "$B" -j"$(nproc)" --target minimax-vl > "$OUT/build_mma.log" 2>&1 
 cp "$B/app/minimax-vl" "$B/minimax-vl-mma"
 echo "second binary (minimax-vl-mma): $(grep -E '^constexpr int kProductMma' "$ROOT/kernels/cuda/moe.cu" | tr '\n' ' ')" | tee -a "$S"
 cp "$OUT/moe.cu.orig" "$ROOT/kernels/cuda/moe.cu" && rm "$OUT/moe.cu.orig"  # the tree as it came
+fi
 echo "configure + build: $((SECONDS - t0)) s" | tee -a "$S"
 t1=$SECONDS
 
@@ -85,6 +88,7 @@ EOF
 echo "peer rc=$?: $((SECONDS - t1)) s" | tee -a "$S"
 
 for b in 8 32 64; do
+  [ "${MOEB_MODEL:-1}" = 1 ] || break
   for which in cuda-core mma; do
     timeout 60 "$B/minimax-vl-$which" bench --random-weights --path model --layers 2 --batch $b \
       --tokens 1024 --decode-steps 16 --reps 1 > "$OUT/model_${which}_B$b.log" 2>&1

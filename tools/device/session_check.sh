@@ -27,7 +27,7 @@ B=$ROOT/build-device
 configure_device_build "$ROOT" "$B" > "$OUT/configure.log" 2>&1 || { tail -30 "$OUT/configure.log"; exit 1; }
 cmake --build "$B" -j"$(nproc)" > "$OUT/build.log" 2>&1 || { grep -B2 -A12 "error" "$OUT/build.log" | head -80; exit 1; }
 echo "build: $((SECONDS - t0)) s" | tee -a "$S"
-(cd "$B" && timeout 900 ctest -L gpu --output-on-failure -j4) > "$OUT/ctest.log" 2>&1
+(cd "$B" && timeout 900 ctest -L gpu --output-on-failure -j4 --timeout ${TEST_TIMEOUT:-120}) > "$OUT/ctest.log" 2>&1
 echo "ctest -L gpu rc=$?" | tee -a "$S"
 grep -E "tests passed|tests failed|Total Test time" "$OUT/ctest.log" | tee -a "$S"
 grep -E "^\s+[0-9]+ - .*\((Failed|Timeout|SEGFAULT|Subprocess)" "$OUT/ctest.log" | head -30 | tee -a "$S"
