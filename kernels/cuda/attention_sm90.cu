@@ -421,7 +421,8 @@ __global__ void __launch_bounds__(kThreads, Shape::kMinBlocks)
 }
 
 template <class Shape>
-void launch(const Context& ctx, const Sm90Params& p, int B, int H) {
+void launch(const Context& ctx, Sm90Params p, int B, int H) {
+  if (!Shape::kMulti || p.causal) p.tiles_per_cta = 1;  // the kernel then runs one tile per CTA
   constexpr int D = Shape::D, kBN = Shape::kBN, kStages = Shape::kStages;
   const size_t smem =
       1024 + size_t(kBM) * D * 2 + 2 * kStages * size_t(kBN) * D * 2 + 8 * (2 + 4 * kStages);
