@@ -6,6 +6,7 @@
 //   fc1        GEMM + bias, then quick_gelu: the product's old path (the activation on a copy),
 //              in place, and in L2-sized row blocks (gemm_bias_act's chunk_rows);
 //   fc2        GEMM + bias + residual: add after, cuBLASLt's C operand, accumulate in place;
+//   layer_norm block rows vs warp rows (LayerNormRows);
 //   tower      24 layers as ops_cuda_bench times them, with the old and the best choices.
 // Median of N CUDA-event timings; floors from the measured copy bandwidth / GEMM FLOP/s. Prints
 // the winners and the lines to change; --json writes them for tools/device/vit_check.sh.
@@ -79,6 +80,7 @@ std::string tuning_name(const cuda::Sm90Tuning& t) {
 struct Choices {
   cuda::Sm90Tuning attn{cuda::Sm90Tiling::k128, 1};
   int64_t chunk_rows = 0;
+  cuda::LayerNormRows ln = cuda::LayerNormRows::block;
 };
 
 }  // namespace
@@ -209,15 +211,26 @@ int main(int argc, char** argv) {
            [&] { cuda::gemm(ctx, mlp, w2, h, o2a); }, 0, fc_fl, 10);
     out["fc2"] = {{"old_ms", fc2_old}, {"new_ms", fc2_new}};
 
+    // ---- layer_norm [kRows, 1024] ----
+    Tensor lnw = b.rand({kW}, 0.5f, 1.5f), lnb = b.rand({kW}, -0.1f, 0.1f);
+    double ln_ms[2] = {0, 0};
+    for (const cuda::LayerNormRows r : {cuda::LayerNormRows::block, cuda::LayerNormRows::warp}) {
+      const bool warp = r == cuda::LayerNormRows::warp;
+      ln_ms[warp] = b.time(warp ? "layer_norm warp rows" : "layer_norm block rows (old)",
+                           [&] { cuda::layer_norm(ctx, h, lnw, lnb, 1e-5f, a, r); },
+                           4.0 * kRows * kW, 0, 20);
+    }
+    best.ln = ln_ms[1] < ln_ms[0] ? cuda::LayerNormRows::warp : cuda::LayerNormRows::block;
+    out["layer_norm"] = {{"block_ms", ln_ms[0]}, {"warp_ms", ln_ms[1]}};
+
     // ---- the tower (ops_cuda_bench's vit_tower: residuals accumulated in place) ----
     Tensor wqkv = b.rand({3 * kW, kW}, -0.03f, 0.03f), bqkv = b.rand({3 * kW}, -0.1f, 0.1f);
     Tensor wo = b.rand({kW, kW}, -0.03f, 0.03f), bo = b.rand({kW}, -0.1f, 0.1f);
-    Tensor lnw = b.rand({kW}, 0.5f, 1.5f), lnb = b.rand({kW}, -0.1f, 0.1f);
     const double tower_fl =
         layers * (2.0 * kRows * (4.0 * kW * kW + 2.0 * kW * kM) + 4.0 * kTiles * kS * kS * kW);
     auto tower = [&](const Choices& c) {
       for (int l = 0; l < layers; ++l) {
-        cuda::layer_norm(ctx, h, lnw, lnb, 1e-5f, a);
+        cuda::layer_norm(ctx, h, lnw, lnb, 1e-5f, a, c.ln);
         cuda::GemmOptions ob;
         ob.bias = &bqkv;
         cuda::gemm(ctx, a, wqkv, qkv.view({kRows, 3 * kW}), ob);
@@ -229,7 +242,7 @@ int main(int argc, char** argv) {
         oo.bias = &bo;
         oo.accumulate = true;
         cuda::gemm(ctx, att.view({kRows, kW}), wo, h, oo);
-        cuda::layer_norm(ctx, h, lnw, lnb, 1e-5f, a);
+        cuda::layer_norm(ctx, h, lnw, lnb, 1e-5f, a, c.ln);
         cuda::gemm_bias_act(ctx, a, w1, &b1, "quick_gelu", mlp, c.chunk_rows);
         cuda::GemmOptions o;
         o.bias = &b2;
@@ -238,10 +251,11 @@ int main(int argc, char** argv) {
       }
     };
     const std::string tl = fmt::format("vit_tower {} tiles x {} layers", kTiles, layers);
-    const double tower_old = b.time(tl + " [old: k128/1, chunk 0]", [&] { tower(Choices{}); }, 0,
+    const double tower_old = b.time(tl + " [old: k128/1, chunk 0, ln block]", [&] { tower(Choices{}); }, 0,
                                     tower_fl, 5);
     const double tower_new = b.time(
-        tl + fmt::format(" [best: {}, chunk {}]", tuning_name(best.attn), best.chunk_rows),
+        tl + fmt::format(" [best: {}, chunk {}, ln {}]", tuning_name(best.attn), best.chunk_rows,
+                         best.ln == cuda::LayerNormRows::warp ? "warp" : "block"),
         [&] { tower(best); }, 0, tower_fl, 5);
     out["tower"] = {{"layers", layers}, {"old_ms", tower_old}, {"new_ms", tower_new}};
     out["rows"] = b.rows;
@@ -256,6 +270,11 @@ int main(int argc, char** argv) {
                 static_cast<long long>(best.chunk_rows), fc1_best, fc1_old);
     std::printf("    -> kernels/cuda/linear.h: inline constexpr int64_t kGemmActChunkRows = %lld;\n",
                 static_cast<long long>(best.chunk_rows));
+    std::printf("  layer_norm: %s (block %.4f ms, warp %.4f ms)\n",
+                best.ln == cuda::LayerNormRows::warp ? "warp" : "block", ln_ms[0], ln_ms[1]);
+    std::printf("    -> kernels/cuda/layer_norm.h: inline constexpr LayerNormRows "
+                "kLayerNormRowsDefault = LayerNormRows::%s;\n",
+                best.ln == cuda::LayerNormRows::warp ? "warp" : "block");
     std::printf("  tower: %.3f ms old -> %.3f ms best\n", tower_old, tower_new);
     if (!json_path.empty()) std::ofstream(json_path) << out.dump(1);
   } catch (const Error& e) {

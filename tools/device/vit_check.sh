@@ -2,13 +2,14 @@
 # The ViT (issue 21 item 4) in one GPU call: < 4 minutes after the build on an H100/H200.
 # Builds only what it runs (build-device/); parity first (MVL_REQUIRE_GPU=1): attention_test
 # (every d64 tuning of the sm_90a kernel on 577 keys, 1..37 tiles, odd key counts), gemm_test
-# (residual as cuBLASLt's C, gemm_bias_act whole and in row blocks), vit_ops_test (the ops'
-# CPU twins), vision_model_cuda_test and vision_bf16_golden_cuda_test (the tower against HF);
-# then timings: kernels/bench/vit_bench (d64 attention: every tuning vs the old k128/1 shape;
-# fc1 old vs new; fc2; the 37-tile tower as raw kernels, old vs best), tests/bench/
-# vision_model_bench (the product's VisionModel, epilogues plain vs fused) and HF
-# CLIPVisionModel (sdpa) on 37 tiles (tools/device/peers.py hf_vit(), the peer of the vit_tower
-# row). Prints medians, floors, HF/ours against the 1.5x target, and the default lines to flip.
+# (residual as cuBLASLt's C, gemm_bias_act whole and in row blocks), elementwise_test
+# (layer_norm block and warp rows), vit_ops_test (the ops' CPU twins), vision_model_cuda_test
+# and vision_bf16_golden_cuda_test (the tower against HF); then timings: kernels/bench/vit_bench
+# (d64 attention: every tuning vs the old k128/1 shape; fc1 old vs new; fc2; layer_norm block
+# vs warp rows; the 37-tile tower as raw kernels, old vs best), tests/bench/vision_model_bench
+# (the product's VisionModel, epilogues plain vs fused) and HF CLIPVisionModel (sdpa) on 37
+# tiles (tools/device/peers.py hf_vit(), the peer of the vit_tower row). Prints medians, floors,
+# HF/ours against the 1.5x target, and the default lines to flip.
 #   carry: .stb .pcre2 .httplib   (tools/device/prepare_carry.sh; the configure needs them)
 #   tools/device/vit_check.sh
 # Leaves under $OUT: gpu.txt, configure.log, build.log, *_test.log, vit.json, vit_bench.log,
@@ -26,7 +27,7 @@ t0=$SECONDS
 
 . "$ROOT/tools/device/configure.sh"
 B=$ROOT/build-device
-TESTS="attention_test gemm_test vit_ops_test vision_model_cuda_test vision_bf16_golden_cuda_test"
+TESTS="attention_test gemm_test elementwise_test vit_ops_test vision_model_cuda_test vision_bf16_golden_cuda_test"
 configure_device_build "$ROOT" "$B" > "$OUT/configure.log" 2>&1 || { tail -30 "$OUT/configure.log"; exit 1; }
 # shellcheck disable=SC2086
 cmake --build "$B" -j"$(nproc)" --target $TESTS vit_bench vision_model_bench \
@@ -100,6 +101,11 @@ if f1:
     print(f"fc1 winner: chunk_rows {f1['best_chunk_rows']}: {f1['best_ms']:.4f} ms vs the product's old path "
           f"(activation on a copy) {f1['old_ms']:.4f} ms")
     print(f"  -> kernels/cuda/linear.h: inline constexpr int64_t kGemmActChunkRows = {f1['best_chunk_rows']};")
+ln = ours.get("layer_norm")
+if ln:
+    w = "warp" if ln["warp_ms"] < ln["block_ms"] else "block"
+    print(f"layer_norm winner: {w} rows (block {ln['block_ms']:.4f} ms, warp {ln['warp_ms']:.4f} ms)")
+    print(f"  -> kernels/cuda/layer_norm.h: inline constexpr LayerNormRows kLayerNormRowsDefault = LayerNormRows::{w};")
 if "plain" in prod and "fused" in prod:
     w = "fused (the default; keep)" if prod["fused"] <= prod["plain"] else \
         "plain (set VisionModelOptions::fused_epilogues = false by default)"
