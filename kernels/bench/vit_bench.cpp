@@ -37,7 +37,8 @@ using nlohmann::json;
 
 namespace {
 
-constexpr int64_t kTiles = 37, kS = 577, kW = 1024, kM = 4096, kH = 16, kD = 64, kRows = kTiles * kS;
+constexpr int64_t kTiles = 37, kS = 577, kW = 1024, kM = 4096, kH = 16, kD = 64,
+                  kRows = kTiles * kS;
 
 struct Bench {
   cuda::Context& ctx;
@@ -127,7 +128,8 @@ int main(int argc, char** argv) {
       const Tensor ref_host = cuda::to_host_f32(ref, ctx);
       std::vector<cuda::Sm90Tuning> tunings = {legacy};
       for (const cuda::Sm90Tiling t :
-           {cuda::Sm90Tiling::k128, cuda::Sm90Tiling::k64x1, cuda::Sm90Tiling::k64x2})
+           {cuda::Sm90Tiling::k128, cuda::Sm90Tiling::k64x1, cuda::Sm90Tiling::k64x2,
+            cuda::Sm90Tiling::k128f, cuda::Sm90Tiling::k64x1f})
         for (const int tpc : {1, 2, 3, 5})
           if (!(t == cuda::Sm90Tiling::k128 && tpc == 1)) tunings.push_back({t, tpc});
       for (const cuda::Sm90Tuning& t : tunings) {
@@ -153,8 +155,7 @@ int main(int argc, char** argv) {
       const Tensor dl = cuda::to_device(lens, ctx);
       b.time(
           "vit_attention d64 [mma.sync kernel]",
-          [&] { cuda::flash_attention(ctx, q, k, v, att, 0.125f, false, 0, dl); }, 0, attn_fl,
-          20);
+          [&] { cuda::flash_attention(ctx, q, k, v, att, 0.125f, false, 0, dl); }, 0, attn_fl, 20);
     }
     out["attention"] = {{"old_ms", attn_old_ms},
                         {"best_ms", attn_best_ms},
@@ -170,7 +171,8 @@ int main(int argc, char** argv) {
     const double fc_fl = 2.0 * kRows * kW * kM;
     cuda::GemmOptions o1;
     o1.bias = &b1;
-    b.time("fc1 gemm + bias alone", [&] { cuda::gemm(ctx, a, w1, mlp, o1); }, 0, fc_fl, 10);
+    b.time(
+        "fc1 gemm + bias alone", [&] { cuda::gemm(ctx, a, w1, mlp, o1); }, 0, fc_fl, 10);
     const double fc1_old = b.time(
         "fc1 old: gemm + bias, copy, quick_gelu (product before)",
         [&] {
@@ -203,12 +205,14 @@ int main(int argc, char** argv) {
         0, fc_fl, 10);
     cuda::GemmOptions o2r = o2;
     o2r.residual = &h;
-    const double fc2_new = b.time("fc2 gemm + bias + residual as C (product now)",
-                                  [&] { cuda::gemm(ctx, mlp, w2, y, o2r); }, 0, fc_fl, 10);
+    const double fc2_new = b.time(
+        "fc2 gemm + bias + residual as C (product now)", [&] { cuda::gemm(ctx, mlp, w2, y, o2r); },
+        0, fc_fl, 10);
     cuda::GemmOptions o2a = o2;
     o2a.accumulate = true;
-    b.time("fc2 gemm + bias, accumulate in place (tower rows)",
-           [&] { cuda::gemm(ctx, mlp, w2, h, o2a); }, 0, fc_fl, 10);
+    b.time(
+        "fc2 gemm + bias, accumulate in place (tower rows)",
+        [&] { cuda::gemm(ctx, mlp, w2, h, o2a); }, 0, fc_fl, 10);
     out["fc2"] = {{"old_ms", fc2_old}, {"new_ms", fc2_new}};
 
     // ---- layer_norm [kRows, 1024] ----
@@ -216,9 +220,9 @@ int main(int argc, char** argv) {
     double ln_ms[2] = {0, 0};
     for (const cuda::LayerNormRows r : {cuda::LayerNormRows::block, cuda::LayerNormRows::warp}) {
       const bool warp = r == cuda::LayerNormRows::warp;
-      ln_ms[warp] = b.time(warp ? "layer_norm warp rows" : "layer_norm block rows (old)",
-                           [&] { cuda::layer_norm(ctx, h, lnw, lnb, 1e-5f, a, r); },
-                           4.0 * kRows * kW, 0, 20);
+      ln_ms[warp] = b.time(
+          warp ? "layer_norm warp rows" : "layer_norm block rows (old)",
+          [&] { cuda::layer_norm(ctx, h, lnw, lnb, 1e-5f, a, r); }, 4.0 * kRows * kW, 0, 20);
     }
     best.ln = ln_ms[1] < ln_ms[0] ? cuda::LayerNormRows::warp : cuda::LayerNormRows::block;
     out["layer_norm"] = {{"block_ms", ln_ms[0]}, {"warp_ms", ln_ms[1]}};
@@ -251,8 +255,8 @@ int main(int argc, char** argv) {
       }
     };
     const std::string tl = fmt::format("vit_tower {} tiles x {} layers", kTiles, layers);
-    const double tower_old = b.time(tl + " [old: k128/1, chunk 0, ln block]", [&] { tower(Choices{}); }, 0,
-                                    tower_fl, 5);
+    const double tower_old = b.time(
+        tl + " [old: k128/1, chunk 0, ln block]", [&] { tower(Choices{}); }, 0, tower_fl, 5);
     const double tower_new = b.time(
         tl + fmt::format(" [best: {}, chunk {}, ln {}]", tuning_name(best.attn), best.chunk_rows,
                          best.ln == cuda::LayerNormRows::warp ? "warp" : "block"),
@@ -261,20 +265,22 @@ int main(int argc, char** argv) {
     out["rows"] = b.rows;
 
     std::printf("\nwinners:\n  attention d64: %s (%.4f ms vs k128/1 %.4f ms, floor %.4f ms)\n",
-                tuning_name(best.attn).c_str(), attn_best_ms, attn_old_ms,
-                attn_fl / b.flops * 1e3);
-    std::printf("    -> kernels/cuda/attention.h: inline constexpr Sm90Tuning "
-                "kSm90D64Default{Sm90Tiling::%s, %d};\n",
-                cuda::sm90_tiling_name(best.attn.tiling), best.attn.tiles_per_cta);
+                tuning_name(best.attn).c_str(), attn_best_ms, attn_old_ms, attn_fl / b.flops * 1e3);
+    std::printf(
+        "    -> kernels/cuda/attention.h: inline constexpr Sm90Tuning "
+        "kSm90D64Default{Sm90Tiling::%s, %d};\n",
+        cuda::sm90_tiling_name(best.attn.tiling), best.attn.tiles_per_cta);
     std::printf("  fc1 chunk_rows: %lld (%.4f ms vs the product's old path %.4f ms)\n",
                 static_cast<long long>(best.chunk_rows), fc1_best, fc1_old);
-    std::printf("    -> kernels/cuda/linear.h: inline constexpr int64_t kGemmActChunkRows = %lld;\n",
-                static_cast<long long>(best.chunk_rows));
+    std::printf(
+        "    -> kernels/cuda/linear.h: inline constexpr int64_t kGemmActChunkRows = %lld;\n",
+        static_cast<long long>(best.chunk_rows));
     std::printf("  layer_norm: %s (block %.4f ms, warp %.4f ms)\n",
                 best.ln == cuda::LayerNormRows::warp ? "warp" : "block", ln_ms[0], ln_ms[1]);
-    std::printf("    -> kernels/cuda/layer_norm.h: inline constexpr LayerNormRows "
-                "kLayerNormRowsDefault = LayerNormRows::%s;\n",
-                best.ln == cuda::LayerNormRows::warp ? "warp" : "block");
+    std::printf(
+        "    -> kernels/cuda/layer_norm.h: inline constexpr LayerNormRows "
+        "kLayerNormRowsDefault = LayerNormRows::%s;\n",
+        best.ln == cuda::LayerNormRows::warp ? "warp" : "block");
     std::printf("  tower: %.3f ms old -> %.3f ms best\n", tower_old, tower_new);
     if (!json_path.empty()) std::ofstream(json_path) << out.dump(1);
   } catch (const Error& e) {

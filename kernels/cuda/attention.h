@@ -44,10 +44,12 @@ bool flash_attention_sm90_available(const Context& ctx);
 // Shapes of the sm_90a kernel at d = 64 (d = 128 always runs k128, one tile per CTA).
 // k128: 128-key blocks, one CTA per SM (the d128 shape). k64x1: 64-key blocks, one CTA per SM.
 // k64x2: 64-key blocks, two CTAs per SM (104 registers per consumer thread: ptxas serializes
-// its wgmmas). tiles_per_cta: 128-row query tiles of one (batch, head) a CTA runs in turn
-// without a causal mask, the producer loading the next tile's Q and first K/V blocks while the
-// consumers finish the last (the ViT: 5 tiles of 577 rows); 1 = one tile per CTA.
-enum class Sm90Tiling { automatic, k128, k64x1, k64x2 };
+// its wgmmas). k128f, k64x1f: k128, k64x1 with a CTA's tiles run as one pipeline of key blocks
+// (Q double-buffered; the next tile's first S overlaps the last one's final P·V and O store).
+// tiles_per_cta: 128-row query tiles of one (batch, head) a CTA runs in turn without a causal
+// mask, the producer loading the next tile's Q and first K/V blocks while the consumers finish
+// the last (the ViT: 5 tiles of 577 rows); 1 = one tile per CTA.
+enum class Sm90Tiling { automatic, k128, k64x1, k64x2, k128f, k64x1f };
 struct Sm90Tuning {
   Sm90Tiling tiling = Sm90Tiling::automatic;  // automatic: kSm90D64Default's
   int tiles_per_cta = 0;                      // <= 0: kSm90D64Default's

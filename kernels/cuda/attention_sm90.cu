@@ -35,8 +35,11 @@
 //   (tools/device/vit_check.sh): tiles_per_cta > 1 (kMulti shapes) lets a CTA run the query
 //   tiles of one (batch, head) in turn, the producer loading the next tile's Q (q_empty is
 //   released after the tile's last S) and K/V blocks (the ring runs on across tiles) while the
-//   consumers drain the last; 64-key blocks (k64x1: 4 stages, 81 KB smem) halve the
-//   un-overlapped first and last block. k64x2 packs two CTAs per SM instead (104 registers per
+//   consumers drain the last; the flat shapes (k128f, k64x1f) go further and run a CTA's tiles
+//   as one pipeline of blocks (Q double-buffered): the next tile's first S and its softmax
+//   overlap the last tile's final P·V, and its O is stored in the shadow of the next block's
+//   wgmmas; 64-key blocks (k64x1: 4 stages, 81 KB smem) halve the un-overlapped first and last
+//   block. k64x2 packs two CTAs per SM instead (104 registers per
 //   consumer thread: ptxas spills a little and serializes the wgmmas). A 16-key last step for
 //   577 = 9 x 64 + 1 (m64n16 S, one P·V k-step) made ptxas serialize every wgmma (C7520,
 //   a wgmma on a divergent path), so the last block always runs whole, masked.
@@ -114,21 +117,27 @@ __device__ __forceinline__ void wgmma_ss_m64n64k16(float (&d)[32], uint64_t a, u
 // consumers' total must fit what the producer frees: 256 (kRegs - R) <= 128 (R - 24) for the
 // kernel's register count R = 65536 / (384 kMinBlocks) rounded down to 8). kMulti: a CTA may
 // run several query tiles (without it the tile loop folds away: the d128 shape spilled with it).
-template <int D_, int kBN_, int kStages_, int kMinBlocks_, int kRegs_, bool kMulti_>
+// kFlat (with kMulti): those tiles run as one pipeline of blocks, Q double-buffered, so the next
+// tile's first S and softmax overlap the last tile's final P·V and O store.
+template <int D_, int kBN_, int kStages_, int kMinBlocks_, int kRegs_, bool kMulti_, bool kFlat_>
 struct Sm90Shape {
   static constexpr int D = D_, kBN = kBN_, kStages = kStages_, kMinBlocks = kMinBlocks_,
                        kRegs = kRegs_;
-  static constexpr bool kMulti = kMulti_;
+  static constexpr bool kMulti = kMulti_, kFlat = kFlat_;
+  static constexpr int kQBufs = kFlat ? 2 : 1;
+  static_assert(kMulti || !kFlat, "a flat pipeline runs several tiles");
   static_assert(kBN == 64 || kBN == 128, "key blocks of 64 or 128");
   static constexpr int kLaunchRegs = (65536 / (kThreads * kMinBlocks)) / 8 * 8;
   static_assert(256 * (kRegs - (kLaunchRegs < 168 ? kLaunchRegs : 168)) <=
                     128 * ((kLaunchRegs < 168 ? kLaunchRegs : 168) - 24),
                 "consumers would wait for registers the producer cannot free");
 };
-using ShapeD128 = Sm90Shape<128, 128, 3, 1, 240, false>;
-using ShapeD64K128 = Sm90Shape<64, 128, 3, 1, 240, true>;  // the d128 shape at d = 64
-using ShapeD64K64x1 = Sm90Shape<64, 64, 4, 1, 240, true>;  // 64-key blocks, one CTA per SM
-using ShapeD64K64x2 = Sm90Shape<64, 64, 4, 2, 104, true>;  // 2 CTAs/SM (ptxas serializes wgmmas)
+using ShapeD128 = Sm90Shape<128, 128, 3, 1, 240, false, false>;
+using ShapeD64K128 = Sm90Shape<64, 128, 3, 1, 240, true, false>;  // the d128 shape at d = 64
+using ShapeD64K64x1 = Sm90Shape<64, 64, 4, 1, 240, true, false>;  // 64-key blocks, 1 CTA/SM
+using ShapeD64K64x2 = Sm90Shape<64, 64, 4, 2, 104, true, false>;  // 2 CTAs/SM (serialized wgmmas)
+using ShapeD64K128F = Sm90Shape<64, 128, 3, 1, 240, true, true>;  // k128, tiles flattened
+using ShapeD64K64F = Sm90Shape<64, 64, 4, 1, 240, true, true>;    // k64x1, tiles flattened
 
 template <class Shape>
 __global__ void __launch_bounds__(kThreads, Shape::kMinBlocks)
@@ -136,18 +145,21 @@ __global__ void __launch_bounds__(kThreads, Shape::kMinBlocks)
 #ifdef MVL_SM90_WGMMA
   constexpr int D = Shape::D, kBN = Shape::kBN, kStages = Shape::kStages;
   constexpr int kNS = kBN / 2;  // S accumulators per thread (m64nkBN: kBN / 8 blocks x 4)
+  constexpr int kQBufs = Shape::kQBufs;
   constexpr uint32_t kTileQ = kBM * D * 2, kTileKV = kBN * D * 2;  // bytes
   extern __shared__ __align__(1024) unsigned char smem_raw[];
   // 1024-byte alignment for the 128B swizzle atoms (dynamic smem is only 16-B aligned).
   const uint32_t base = (smem_u32(smem_raw) + 1023u) & ~1023u;
-  const uint32_t sq = base, sk = base + kTileQ, sv = sk + kStages * kTileKV;
-  // mbarriers (8 bytes each): q_full, k_full[S], v_full[S], k_empty[S], v_empty[S], q_empty.
-  const uint32_t bars = sv + kStages * kTileKV, q_full = bars;
-  const uint32_t q_empty = bars + 8u * (1 + 4 * kStages);
-  auto k_full = [&](int s) { return bars + 8u * (1 + s); };
-  auto v_full = [&](int s) { return bars + 8u * (1 + kStages + s); };
-  auto k_empty = [&](int s) { return bars + 8u * (1 + 2 * kStages + s); };
-  auto v_empty = [&](int s) { return bars + 8u * (1 + 3 * kStages + s); };
+  const uint32_t sq = base, sk = base + kQBufs * kTileQ, sv = sk + kStages * kTileKV;
+  // mbarriers (8 bytes each): q_full[2], k_full[S], v_full[S], k_empty[S], v_empty[S],
+  // q_empty[2]. Tile ti uses Q buffer ti % kQBufs for the (ti / kQBufs)-th time.
+  const uint32_t bars = sv + kStages * kTileKV;
+  auto q_full = [&](int buf) { return bars + 8u * buf; };
+  auto k_full = [&](int s) { return bars + 8u * (2 + s); };
+  auto v_full = [&](int s) { return bars + 8u * (2 + kStages + s); };
+  auto k_empty = [&](int s) { return bars + 8u * (2 + 2 * kStages + s); };
+  auto v_empty = [&](int s) { return bars + 8u * (2 + 3 * kStages + s); };
+  auto q_empty = [&](int buf) { return bars + 8u * (2 + 4 * kStages + buf); };
 
   const int b = blockIdx.z, h = blockIdx.y, hk = h / p.G;
   const int tid = threadIdx.x, wg = tid >> 7;
@@ -167,8 +179,10 @@ __global__ void __launch_bounds__(kThreads, Shape::kMinBlocks)
   };
 
   if (tid == 0) {
-    mbar_init(q_full, 1);
-    mbar_init(q_empty, 256);
+    for (int buf = 0; buf < 2; ++buf) {
+      mbar_init(q_full(buf), 1);
+      mbar_init(q_empty(buf), 256);
+    }
     for (int s = 0; s < kStages; ++s) {
       mbar_init(k_full(s), 1);
       mbar_init(v_full(s), 1);
@@ -186,11 +200,13 @@ __global__ void __launch_bounds__(kThreads, Shape::kMinBlocks)
       // K/V blocks go through the ring in one sequence over all tiles (it = position in it).
       for (int ti = 0, it = 0; ti < ntile; ++ti) {
         const int tok0 = (tile0 + ti) * kBM, nblk = blocks_for(tok0);
-        if (ti > 0) mbar_wait(q_empty, (ti - 1) & 1);  // the consumers' last S of the tile before
-        mbar_expect_tx(q_full, kTileQ);
+        const int buf = ti % kQBufs, use = ti / kQBufs;
+        // The consumers' last S of the tile that used this buffer before.
+        if (use > 0) mbar_wait(q_empty(buf), (use - 1) & 1);
+        mbar_expect_tx(q_full(buf), kTileQ);
 #pragma unroll
         for (int pn = 0; pn < D / 64; ++pn)
-          tma_load_4d(sq + pn * kBM * 128, &p.tq, pn * 64, tok0, h, b, q_full);
+          tma_load_4d(sq + buf * kTileQ + pn * kBM * 128, &p.tq, pn * 64, tok0, h, b, q_full(buf));
         for (int blk = 0; blk < nblk; ++blk, ++it) {
           const int st = it % kStages;
           const uint32_t ph = ((it / kStages) & 1) ^ 1;
@@ -227,7 +243,8 @@ __global__ void __launch_bounds__(kThreads, Shape::kMinBlocks)
   float s[kNS];  // S[64 x kBN]: element 4j + e -> column 8j + 2c4 + (e & 1), row lo (e < 2) / hi
   uint32_t pa[kBN / 16][4];  // P of the previous block as bf16 A fragments (k-step = 16 keys)
 
-  const uint32_t q_rows = sq + cw * 64 * 128;  // this warpgroup's 64 rows of each Q panel
+  // This warpgroup's 64 rows of each Q panel of buffer buf.
+  auto q_rows = [&](int buf) { return sq + buf * kTileQ + cw * 64 * 128; };
 
   // Softmax of S_blk in registers (max on raw scores; exp2 as one FFMA with scale·log2e);
   // leaves P_blk (f32) in s and the O correction factors in corr_lo / corr_hi.
@@ -283,13 +300,13 @@ __global__ void __launch_bounds__(kThreads, Shape::kMinBlocks)
       pa[kk][3] = pack_bf16(s[8 * kk + 6], s[8 * kk + 7]);
     }
   };
-  // st: the ring stage holding the block.
-  auto issue_s = [&](int st) {
-    const uint32_t kst = sk + st * kTileKV;
+  // st: the ring stage holding the block; qb: the Q buffer.
+  auto issue_s = [&](int st, int qb) {
+    const uint32_t kst = sk + st * kTileKV, qr = q_rows(qb);
 #pragma unroll
     for (int kk = 0; kk < D / 16; ++kk) {  // k16 step = 32 bytes along a swizzled row
       const uint32_t off = (kk & 3) * 32;
-      const uint64_t da = smem_desc(q_rows + (kk >> 2) * kBM * 128 + off, 16, 1024),
+      const uint64_t da = smem_desc(qr + (kk >> 2) * kBM * 128 + off, 16, 1024),
                      db = smem_desc(kst + (kk >> 2) * kBN * 128 + off, 16, 1024);
       if constexpr (kBN == 128)
         wgmma_ss_m64n128k16(s, da, db, kk > 0);
@@ -319,87 +336,15 @@ __global__ void __launch_bounds__(kThreads, Shape::kMinBlocks)
   auto turn_end = [&](bool last) {
     if (kPingPong && !(last && cw == 1)) named_arrive(2 - cw);
   };
-  for (int ti = 0, it0 = 0; ti < ntile; ++ti) {
-    tok0 = (tile0 + ti) * kBM;
-    pos_lo = p.q_offset + tok0 + r_lo;
-    pos_hi = pos_lo + 8;
-    const int nblk = blocks_for(tok0);
-    m_lo = m_hi = -INFINITY;
-    l_lo = l_hi = 0.f;
-#pragma unroll
-    for (int pn = 0; pn < D / 64; ++pn)
-#pragma unroll
-      for (int i = 0; i < 32; ++i) o[pn][i] = 0.f;
-    // Ring stage and phase of the tile's block blk (the ring runs on across tiles).
-    auto stage = [&](int blk) { return (it0 + blk) % kStages; };
-    auto phase = [&](int blk) { return uint32_t(((it0 + blk) / kStages) & 1); };
-    if (kPingPong && cw == 1 && nblk > 0) named_arrive(1);
-
-    // Software pipeline per warpgroup: block blk issues S_blk = Q K_blk^T and then
-    // O += P_{blk-1} V_{blk-1}, waits only for S, runs the softmax of S_blk while the P·V
-    // wgmmas run, then waits for them, rescales O and packs P_blk. Once the tile's last S is done
-    // the Q buffer is handed back (q_empty) so the producer loads the next tile's Q meanwhile.
-    mbar_wait(q_full, ti & 1);  // always: no TMA may still target smem when the CTA exits
-    if (nblk > 0) {
-      mbar_wait(k_full(stage(0)), phase(0));
-      turn_begin();
-      wgmma_fence();
-      issue_s(stage(0));
-      turn_end(false);
-      wgmma_wait<0>();
-      reg_fence(s);
-      mbar_arrive(k_empty(stage(0)));
-      softmax(0);
-      pack_p();
-      for (int blk = 1; blk < nblk; ++blk) {
-        const int st = stage(blk), pst = stage(blk - 1);
-        mbar_wait(k_full(st), phase(blk));
-        mbar_wait(v_full(pst), phase(blk - 1));
-        turn_begin();
-        wgmma_fence();
-        issue_s(st);
-        issue_pv(pst);
-        turn_end(false);
-        wgmma_wait<1>();  // S done (committed first); P·V may still run
-        reg_fence(s);
-        mbar_arrive(k_empty(st));
-        softmax(blk);
-        wgmma_wait<0>();  // P_{blk-1} V_{blk-1} done: O and pa are free again
-#pragma unroll
-        for (int pn = 0; pn < D / 64; ++pn) reg_fence(o[pn]);
-        mbar_arrive(v_empty(pst));
-#pragma unroll
-        for (int pn = 0; pn < D / 64; ++pn)
-#pragma unroll
-          for (int j = 0; j < 8; ++j) {
-            o[pn][4 * j + 0] *= corr_lo;
-            o[pn][4 * j + 1] *= corr_lo;
-            o[pn][4 * j + 2] *= corr_hi;
-            o[pn][4 * j + 3] *= corr_hi;
-          }
-        pack_p();
-      }
-      mbar_arrive(q_empty);  // every S of this tile has completed
-      mbar_wait(v_full(stage(nblk - 1)), phase(nblk - 1));
-      turn_begin();
-      wgmma_fence();
-      issue_pv(stage(nblk - 1));
-      turn_end(true);
-      wgmma_wait<0>();
-#pragma unroll
-      for (int pn = 0; pn < D / 64; ++pn) reg_fence(o[pn]);
-      mbar_arrive(v_empty(stage(nblk - 1)));
-    } else {
-      mbar_arrive(q_empty);
-    }
-    it0 += nblk;
-
-    l_lo += __shfl_xor_sync(0xffffffffu, l_lo, 1);
-    l_lo += __shfl_xor_sync(0xffffffffu, l_lo, 2);
-    l_hi += __shfl_xor_sync(0xffffffffu, l_hi, 1);
-    l_hi += __shfl_xor_sync(0xffffffffu, l_hi, 2);
-    const float inv_lo = l_lo > 0.f ? 1.f / l_lo : 0.f, inv_hi = l_hi > 0.f ? 1.f / l_hi : 0.f;
-    const int64_t t_lo = tok0 + r_lo, t_hi = t_lo + 8;
+  // O / l of the tile starting at row t0, stored as bf16 (l: this thread's partial row sums).
+  auto store_tile = [&](int t0, float sum_lo, float sum_hi) {
+    sum_lo += __shfl_xor_sync(0xffffffffu, sum_lo, 1);
+    sum_lo += __shfl_xor_sync(0xffffffffu, sum_lo, 2);
+    sum_hi += __shfl_xor_sync(0xffffffffu, sum_hi, 1);
+    sum_hi += __shfl_xor_sync(0xffffffffu, sum_hi, 2);
+    const float inv_lo = sum_lo > 0.f ? 1.f / sum_lo : 0.f,
+                inv_hi = sum_hi > 0.f ? 1.f / sum_hi : 0.f;
+    const int64_t t_lo = t0 + r_lo, t_hi = t_lo + 8;
     bf16* o_lo = p.o + b * p.o_b + t_lo * p.o_t + h * p.o_h;
     bf16* o_hi = o_lo + 8 * p.o_t;
 #pragma unroll
@@ -414,6 +359,161 @@ __global__ void __launch_bounds__(kThreads, Shape::kMinBlocks)
           *reinterpret_cast<uint32_t*>(o_hi + col) =
               pack_bf16(o[pn][4 * j + 2] * inv_hi, o[pn][4 * j + 3] * inv_hi);
       }
+  };
+  auto zero_o = [&] {
+#pragma unroll
+    for (int pn = 0; pn < D / 64; ++pn)
+#pragma unroll
+      for (int i = 0; i < 32; ++i) o[pn][i] = 0.f;
+  };
+  auto rescale_o = [&] {
+#pragma unroll
+    for (int pn = 0; pn < D / 64; ++pn)
+#pragma unroll
+      for (int j = 0; j < 8; ++j) {
+        o[pn][4 * j + 0] *= corr_lo;
+        o[pn][4 * j + 1] *= corr_lo;
+        o[pn][4 * j + 2] *= corr_hi;
+        o[pn][4 * j + 3] *= corr_hi;
+      }
+  };
+  auto fence_o = [&] {
+#pragma unroll
+    for (int pn = 0; pn < D / 64; ++pn) reg_fence(o[pn]);
+  };
+
+  if (Shape::kFlat && multi) {
+    // Flat pipeline (no causal mask: every tile has the same nb blocks): step g = ti * nb + blk
+    // issues S of block blk of tile ti and P·V of step g - 1. When blk == 0 that P·V is the
+    // previous tile's last, so the softmax of the new tile's first S overlaps it, then O of the
+    // previous tile is stored (its row sums saved before the softmax restarts them) and cleared
+    // by the usual rescale. The ring position of step g is g.
+    const int nb = blocks_for(tile0 * kBM), total = ntile * nb;
+    if (kPingPong && cw == 1) named_arrive(1);
+    m_lo = m_hi = -INFINITY;
+    l_lo = l_hi = 0.f;
+    zero_o();
+    tok0 = tile0 * kBM;
+    mbar_wait(q_full(0), 0);
+    mbar_wait(k_full(0), 0);
+    turn_begin();
+    wgmma_fence();
+    issue_s(0, 0);
+    turn_end(false);
+    wgmma_wait<0>();
+    reg_fence(s);
+    mbar_arrive(k_empty(0));
+    if (nb == 1) mbar_arrive(q_empty(0));
+    softmax(0);
+    pack_p();
+    for (int g = 1; g < total; ++g) {
+      const int ti = g / nb, blk = g - ti * nb, buf = ti & 1;
+      const int st = g % kStages, pst = (g - 1) % kStages;
+      if (blk == 0) mbar_wait(q_full(buf), (ti >> 1) & 1);
+      mbar_wait(k_full(st), (g / kStages) & 1);
+      mbar_wait(v_full(pst), ((g - 1) / kStages) & 1);
+      turn_begin();
+      wgmma_fence();
+      issue_s(st, buf);
+      issue_pv(pst);
+      turn_end(false);
+      wgmma_wait<1>();  // S done (committed first); P·V may still run
+      reg_fence(s);
+      mbar_arrive(k_empty(st));
+      if (blk == nb - 1) mbar_arrive(q_empty(buf));  // the tile's last S has completed
+      const float prev_lo = l_lo, prev_hi = l_hi;
+      if (blk == 0) {  // a new tile: its softmax starts afresh
+        m_lo = m_hi = -INFINITY;
+        l_lo = l_hi = 0.f;
+        tok0 = (tile0 + ti) * kBM;
+      }
+      softmax(blk);
+      wgmma_wait<0>();  // P·V of step g - 1 done: O and pa are free again
+      fence_o();
+      mbar_arrive(v_empty(pst));
+      // A new tile: the previous tile's O is stored; corr is 0 (its softmax restarted from
+      // m = -inf), so the rescale clears O for it without a second code path writing the
+      // accumulators (which made ptxas copy them between wgmmas and serialize those).
+      if (blk == 0) store_tile((tile0 + ti - 1) * kBM, prev_lo, prev_hi);
+      rescale_o();
+      pack_p();
+    }
+    const int last = total - 1;
+    mbar_wait(v_full(last % kStages), (last / kStages) & 1);
+    turn_begin();
+    wgmma_fence();
+    issue_pv(last % kStages);
+    turn_end(true);
+    wgmma_wait<0>();
+    fence_o();
+    mbar_arrive(v_empty(last % kStages));
+    store_tile((tile0 + ntile - 1) * kBM, l_lo, l_hi);
+    return;
+  }
+
+  for (int ti = 0, it0 = 0; ti < ntile; ++ti) {
+    tok0 = (tile0 + ti) * kBM;
+    pos_lo = p.q_offset + tok0 + r_lo;
+    pos_hi = pos_lo + 8;
+    const int nblk = blocks_for(tok0), buf = ti % kQBufs;
+    m_lo = m_hi = -INFINITY;
+    l_lo = l_hi = 0.f;
+    zero_o();
+    // Ring stage and phase of the tile's block blk (the ring runs on across tiles).
+    auto stage = [&](int blk) { return (it0 + blk) % kStages; };
+    auto phase = [&](int blk) { return uint32_t(((it0 + blk) / kStages) & 1); };
+    if (kPingPong && cw == 1 && nblk > 0) named_arrive(1);
+
+    // Software pipeline per warpgroup: block blk issues S_blk = Q K_blk^T and then
+    // O += P_{blk-1} V_{blk-1}, waits only for S, runs the softmax of S_blk while the P·V
+    // wgmmas run, then waits for them, rescales O and packs P_blk. Once the tile's last S is done
+    // the Q buffer is handed back (q_empty) so the producer loads the next tile's Q meanwhile.
+    // Always waits for Q: no TMA may still target smem when the CTA exits.
+    mbar_wait(q_full(buf), (ti / kQBufs) & 1);
+    if (nblk > 0) {
+      mbar_wait(k_full(stage(0)), phase(0));
+      turn_begin();
+      wgmma_fence();
+      issue_s(stage(0), buf);
+      turn_end(false);
+      wgmma_wait<0>();
+      reg_fence(s);
+      mbar_arrive(k_empty(stage(0)));
+      softmax(0);
+      pack_p();
+      for (int blk = 1; blk < nblk; ++blk) {
+        const int st = stage(blk), pst = stage(blk - 1);
+        mbar_wait(k_full(st), phase(blk));
+        mbar_wait(v_full(pst), phase(blk - 1));
+        turn_begin();
+        wgmma_fence();
+        issue_s(st, buf);
+        issue_pv(pst);
+        turn_end(false);
+        wgmma_wait<1>();  // S done (committed first); P·V may still run
+        reg_fence(s);
+        mbar_arrive(k_empty(st));
+        softmax(blk);
+        wgmma_wait<0>();  // P_{blk-1} V_{blk-1} done: O and pa are free again
+        fence_o();
+        mbar_arrive(v_empty(pst));
+        rescale_o();
+        pack_p();
+      }
+      mbar_arrive(q_empty(buf));  // every S of this tile has completed
+      mbar_wait(v_full(stage(nblk - 1)), phase(nblk - 1));
+      turn_begin();
+      wgmma_fence();
+      issue_pv(stage(nblk - 1));
+      turn_end(true);
+      wgmma_wait<0>();
+      fence_o();
+      mbar_arrive(v_empty(stage(nblk - 1)));
+    } else {
+      mbar_arrive(q_empty(buf));
+    }
+    it0 += nblk;
+    store_tile(tok0, l_lo, l_hi);
   }  // tiles
 #else
   __trap();  // only launched on compute capability 9.x, where the sm_90a image is used
@@ -424,8 +524,8 @@ template <class Shape>
 void launch(const Context& ctx, Sm90Params p, int B, int H) {
   if (!Shape::kMulti || p.causal) p.tiles_per_cta = 1;  // the kernel then runs one tile per CTA
   constexpr int D = Shape::D, kBN = Shape::kBN, kStages = Shape::kStages;
-  const size_t smem =
-      1024 + size_t(kBM) * D * 2 + 2 * kStages * size_t(kBN) * D * 2 + 8 * (2 + 4 * kStages);
+  const size_t smem = 1024 + size_t(Shape::kQBufs) * kBM * D * 2 +
+                      2 * kStages * size_t(kBN) * D * 2 + 8 * (4 + 4 * kStages);
   MVL_CHECK(smem <= ctx.max_smem_optin(), unsupported,
             "cuda::flash_attention_sm90 needs {} bytes of shared memory", smem);
   MVL_CUDA_CHECK(cudaFuncSetAttribute(flash_sm90_kernel<Shape>,
@@ -484,6 +584,10 @@ const char* sm90_tiling_name(Sm90Tiling t) {
       return "k64x1";
     case Sm90Tiling::k64x2:
       return "k64x2";
+    case Sm90Tiling::k128f:
+      return "k128f";
+    case Sm90Tiling::k64x1f:
+      return "k64x1f";
   }
   return "?";
 }
@@ -512,7 +616,7 @@ void flash_attention_sm90(const Context& ctx, const Tensor& q, const Tensor& k, 
   if (tuning.tiling == Sm90Tiling::automatic) tuning.tiling = kSm90D64Default.tiling;
   if (tuning.tiles_per_cta <= 0) tuning.tiles_per_cta = kSm90D64Default.tiles_per_cta;
   const Sm90Tiling t = tuning.tiling;
-  const int kbn = t == Sm90Tiling::k128 ? 128 : 64;
+  const int kbn = t == Sm90Tiling::k128 || t == Sm90Tiling::k128f ? 128 : 64;
   const host::EncodeTiledFn encode = host::encode_tiled_fn("cuda::flash_attention_sm90");
   Sm90Params p{};
   p.tq = tensor_map(encode, q, Q, kBM);
@@ -536,6 +640,10 @@ void flash_attention_sm90(const Context& ctx, const Tensor& q, const Tensor& k, 
     launch<ShapeD64K64x2>(ctx, p, B, H);
   else if (t == Sm90Tiling::k64x1)
     launch<ShapeD64K64x1>(ctx, p, B, H);
+  else if (t == Sm90Tiling::k128f)
+    launch<ShapeD64K128F>(ctx, p, B, H);
+  else if (t == Sm90Tiling::k64x1f)
+    launch<ShapeD64K64F>(ctx, p, B, H);
   else
     launch<ShapeD64K128>(ctx, p, B, H);
 }

@@ -203,10 +203,14 @@ TEST_P(Sm90D64Tunings, EveryTuningMatchesTheReference) {
   const Tensor dq = dev_bf16(ctx, {c.B, c.nq, c.H, d}, q),
                dk = dev_bf16(ctx, {c.B, c.nk, c.H, d}, k),
                dv = dev_bf16(ctx, {c.B, c.nk, c.H, d}, v);
-  const cuda::Sm90Tuning tunings[] = {
-      {cuda::Sm90Tiling::k128, 1},  {cuda::Sm90Tiling::k128, 5},  {cuda::Sm90Tiling::k64x1, 1},
-      {cuda::Sm90Tiling::k64x1, 2}, {cuda::Sm90Tiling::k64x1, 5}, {cuda::Sm90Tiling::k64x1, 8},
-      {cuda::Sm90Tiling::k64x2, 1}, {cuda::Sm90Tiling::k64x2, 5}, {}};
+  const cuda::Sm90Tuning tunings[] = {{cuda::Sm90Tiling::k128, 1},   {cuda::Sm90Tiling::k128, 5},
+                                      {cuda::Sm90Tiling::k64x1, 1},  {cuda::Sm90Tiling::k64x1, 2},
+                                      {cuda::Sm90Tiling::k64x1, 5},  {cuda::Sm90Tiling::k64x1, 8},
+                                      {cuda::Sm90Tiling::k64x2, 1},  {cuda::Sm90Tiling::k64x2, 5},
+                                      {cuda::Sm90Tiling::k128f, 1},  {cuda::Sm90Tiling::k128f, 2},
+                                      {cuda::Sm90Tiling::k128f, 5},  {cuda::Sm90Tiling::k64x1f, 1},
+                                      {cuda::Sm90Tiling::k64x1f, 3}, {cuda::Sm90Tiling::k64x1f, 5},
+                                      {cuda::Sm90Tiling::k64x1f, 8}, {}};
   for (const cuda::Sm90Tuning& t : tunings) {
     SCOPED_TRACE(std::string(cuda::sm90_tiling_name(t.tiling)) + " tiles_per_cta " +
                  std::to_string(t.tiles_per_cta));
