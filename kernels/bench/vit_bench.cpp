@@ -87,15 +87,19 @@ struct Choices {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string json_path;
+  std::string json_path, only = "all";
   int layers = 24;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--json") && i + 1 < argc) {
       json_path = argv[++i];
     } else if (!std::strcmp(argv[i], "--layers") && i + 1 < argc) {
       layers = std::max(1, std::atoi(argv[++i]));
+    } else if (!std::strcmp(argv[i], "--tilings") && i + 1 < argc) {
+      only = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: vit_bench [--json out.json] [--layers N (24)]\n");
+      std::fprintf(stderr,
+                   "usage: vit_bench [--json out.json] [--layers N (24)] [--tilings all|k128 "
+                   "(only the old shape, e.g. after a failed attention_test)]\n");
       return 2;
     }
   }
@@ -131,7 +135,8 @@ int main(int argc, char** argv) {
            {cuda::Sm90Tiling::k128, cuda::Sm90Tiling::k64x1, cuda::Sm90Tiling::k64x2,
             cuda::Sm90Tiling::k128f, cuda::Sm90Tiling::k64x1f})
         for (const int tpc : {1, 2, 3, 5})
-          if (!(t == cuda::Sm90Tiling::k128 && tpc == 1)) tunings.push_back({t, tpc});
+          if (!(t == cuda::Sm90Tiling::k128 && tpc == 1) && only == "all")
+            tunings.push_back({t, tpc});
       for (const cuda::Sm90Tuning& t : tunings) {
         cuda::flash_attention_sm90(ctx, q, k, v, att, 0.125f, false, 0, t);
         const double diff = max_abs_diff(ctx, att, ref_host);
