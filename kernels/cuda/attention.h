@@ -50,13 +50,16 @@ bool flash_attention_sm90_available(const Context& ctx);
 // mask, the producer loading the next tile's Q and first K/V blocks while the consumers finish
 // the last (the ViT: 5 tiles of 577 rows); 1 = one tile per CTA.
 enum class Sm90Tiling { automatic, k128, k64x1, k64x2, k128f, k64x1f };
+// persistent (k128f, k64x1f without a causal mask): one CTA per SM walks every (batch, head,
+// tile) item in turn, a single flat pipeline per SM (tiles_per_cta is then unused).
 struct Sm90Tuning {
   Sm90Tiling tiling = Sm90Tiling::automatic;  // automatic: kSm90D64Default's
-  int tiles_per_cta = 0;                      // <= 0: kSm90D64Default's
+  int tiles_per_cta = 0;                      // <= 0: kSm90D64Default's (and its persistent)
+  bool persistent = false;
 };
 // What flash_attention runs at d = 64. tools/device/vit_check.sh times every tuning on the ViT
 // shape and prints the line to put here when another one wins.
-inline constexpr Sm90Tuning kSm90D64Default{Sm90Tiling::k128, 1};
+inline constexpr Sm90Tuning kSm90D64Default{Sm90Tiling::k128, 1, false};
 const char* sm90_tiling_name(Sm90Tiling t);
 // Same contract as flash_attention minus kv_lens; scale > 0. P is rounded to bf16 for P·V (as
 // the mma.sync kernel does). Throws Error{unsupported} on a GPU that is not 9.x.

@@ -26,7 +26,8 @@
 //   d = 64, 64-key blocks: Q 16 KB + 4 x (8 + 8) KB = 80 KB; S 32 + O 32 + P 16.
 // Measured slower on an H200 and dropped (docs/benchmarks.md, Hopper attention): a persistent
 //   grid (one CTA per SM looping over tiles, the next Q loaded during the last P·V) and skipping
-//   the O rescale when a thread's row maxima did not move.
+//   the O rescale when a thread's row maxima did not move (d = 128 causal prefill; the d = 64
+//   persistent / flat tunings below are timed on the ViT shape by vit_check.sh).
 // d = 64 (the ViT: 37 tiles x 16 heads x 577 tokens, no mask; Sm90Tuning in attention.h):
 //   the d128 shape is slow there because each CTA is short: 5 key blocks of 128, one CTA per SM,
 //   so its prologue (barrier init, the first Q/K TMA round trip, S_0 and its softmax with
@@ -38,7 +39,9 @@
 //   consumers drain the last; the flat shapes (k128f, k64x1f) go further and run a CTA's tiles
 //   as one pipeline of blocks (Q double-buffered): the next tile's first S and its softmax
 //   overlap the last tile's final P·V, and its O is stored in the shadow of the next block's
-//   wgmmas; 64-key blocks (k64x1: 4 stages, 81 KB smem) halve the un-overlapped first and last
+//   wgmmas; persistent (flat shapes): one CTA per SM walks all (batch, head, tile) items, so
+//   there is one prologue per SM and the last wave is ~3% short, not a half-empty fifth wave
+//   (592 CTAs of 5 tiles on 132 SMs); 64-key blocks (k64x1: 4 stages, 81 KB smem) halve the un-overlapped first and last
 //   block. k64x2 packs two CTAs per SM instead (104 registers per
 //   consumer thread: ptxas spills a little and serializes the wgmmas). A 16-key last step for
 //   577 = 9 x 64 + 1 (m64n16 S, one P·V k-step) made ptxas serialize every wgmma (C7520,
@@ -73,6 +76,8 @@ struct Sm90Params {
   int64_t o_b, o_t, o_h;
   int n_q, n_k, G;
   int tiles_per_cta;  // query tiles one CTA runs in turn (1 when causal)
+  int persistent;     // flat shapes, no causal mask: a 1-D grid walks every (b, h, tile) item
+  int B, H;           // sequences, query heads (the persistent walk's decomposition)
   int64_t q_offset;
   float scale_log2;
   bool causal;
@@ -161,15 +166,30 @@ __global__ void __launch_bounds__(kThreads, Shape::kMinBlocks)
   auto v_empty = [&](int s) { return bars + 8u * (2 + 3 * kStages + s); };
   auto q_empty = [&](int buf) { return bars + 8u * (2 + 4 * kStages + buf); };
 
-  const int b = blockIdx.z, h = blockIdx.y, hk = h / p.G;
   const int tid = threadIdx.x, wg = tid >> 7;
-  // This CTA's query tiles of kBM rows, run in turn: tile0 .. tile0 + ntile - 1 (tiles_per_cta
-  // > 1 only without a causal mask). Causal: one tile, the longest first.
+  // This CTA's query tiles of kBM rows, run in turn: tile0 .. tile0 + ntile - 1 of head
+  // blockIdx.y of sequence blockIdx.z (tiles_per_cta > 1 only without a causal mask; causal:
+  // one tile, the longest first); persistent: items blockIdx.x + i gridDim.x of all
+  // B x H x ntq (batch, head, tile) items, in that order.
   const int ntq = (p.n_q + kBM - 1) / kBM;
   const bool multi = Shape::kMulti && !p.causal;
+  const bool persistent = Shape::kFlat && multi && p.persistent;
+  const int items = p.B * p.H * ntq;
   const int tile0 =
       p.causal ? int(gridDim.x - 1 - blockIdx.x) : int(blockIdx.x) * (multi ? p.tiles_per_cta : 1);
-  const int ntile = multi ? min(p.tiles_per_cta, ntq - tile0) : 1;
+  const int ntile = persistent ? (items - int(blockIdx.x) + int(gridDim.x) - 1) / int(gridDim.x)
+                    : multi    ? min(p.tiles_per_cta, ntq - tile0)
+                               : 1;
+  struct TileId {
+    int b, h, tok0;
+  };
+  auto tile_id = [&](int ti) {
+    if (persistent) {
+      const int w = int(blockIdx.x) + ti * int(gridDim.x), qt = w % ntq, bh = w / ntq;
+      return TileId{bh / p.H, bh % p.H, qt * kBM};
+    }
+    return TileId{int(blockIdx.z), int(blockIdx.y), (tile0 + ti) * kBM};
+  };
   // Key blocks of the tile starting at row tok0: all, or (causal) up to its last row's position.
   auto blocks_for = [&](int tok0) {
     const int64_t last_tok = tok0 + kBM - 1 < p.n_q - 1 ? tok0 + kBM - 1 : p.n_q - 1;
@@ -199,7 +219,8 @@ __global__ void __launch_bounds__(kThreads, Shape::kMinBlocks)
     if (tid == 0) {
       // K/V blocks go through the ring in one sequence over all tiles (it = position in it).
       for (int ti = 0, it = 0; ti < ntile; ++ti) {
-        const int tok0 = (tile0 + ti) * kBM, nblk = blocks_for(tok0);
+        const TileId t = tile_id(ti);
+        const int tok0 = t.tok0, nblk = blocks_for(tok0), b = t.b, h = t.h, hk = h / p.G;
         const int buf = ti % kQBufs, use = ti / kQBufs;
         // The consumers' last S of the tile that used this buffer before.
         if (use > 0) mbar_wait(q_empty(buf), (use - 1) & 1);
@@ -336,8 +357,10 @@ __global__ void __launch_bounds__(kThreads, Shape::kMinBlocks)
   auto turn_end = [&](bool last) {
     if (kPingPong && !(last && cw == 1)) named_arrive(2 - cw);
   };
-  // O / l of the tile starting at row t0, stored as bf16 (l: this thread's partial row sums).
-  auto store_tile = [&](int t0, float sum_lo, float sum_hi) {
+  // O / l of tile ti, stored as bf16 (sum: this thread's partial row sums).
+  auto store_tile = [&](int ti, float sum_lo, float sum_hi) {
+    const TileId t = tile_id(ti);
+    const int t0 = t.tok0, b = t.b, h = t.h;
     sum_lo += __shfl_xor_sync(0xffffffffu, sum_lo, 1);
     sum_lo += __shfl_xor_sync(0xffffffffu, sum_lo, 2);
     sum_hi += __shfl_xor_sync(0xffffffffu, sum_hi, 1);
@@ -388,12 +411,12 @@ __global__ void __launch_bounds__(kThreads, Shape::kMinBlocks)
     // previous tile's last, so the softmax of the new tile's first S overlaps it, then O of the
     // previous tile is stored (its row sums saved before the softmax restarts them) and cleared
     // by the usual rescale. The ring position of step g is g.
-    const int nb = blocks_for(tile0 * kBM), total = ntile * nb;
+    const int nb = blocks_for(0), total = ntile * nb;
     if (kPingPong && cw == 1) named_arrive(1);
     m_lo = m_hi = -INFINITY;
     l_lo = l_hi = 0.f;
     zero_o();
-    tok0 = tile0 * kBM;
+    tok0 = tile_id(0).tok0;
     mbar_wait(q_full(0), 0);
     mbar_wait(k_full(0), 0);
     turn_begin();
@@ -425,7 +448,7 @@ __global__ void __launch_bounds__(kThreads, Shape::kMinBlocks)
       if (blk == 0) {  // a new tile: its softmax starts afresh
         m_lo = m_hi = -INFINITY;
         l_lo = l_hi = 0.f;
-        tok0 = (tile0 + ti) * kBM;
+        tok0 = tile_id(ti).tok0;
       }
       softmax(blk);
       wgmma_wait<0>();  // P·V of step g - 1 done: O and pa are free again
@@ -434,7 +457,7 @@ __global__ void __launch_bounds__(kThreads, Shape::kMinBlocks)
       // A new tile: the previous tile's O is stored; corr is 0 (its softmax restarted from
       // m = -inf), so the rescale clears O for it without a second code path writing the
       // accumulators (which made ptxas copy them between wgmmas and serialize those).
-      if (blk == 0) store_tile((tile0 + ti - 1) * kBM, prev_lo, prev_hi);
+      if (blk == 0) store_tile(ti - 1, prev_lo, prev_hi);
       rescale_o();
       pack_p();
     }
@@ -447,7 +470,7 @@ __global__ void __launch_bounds__(kThreads, Shape::kMinBlocks)
     wgmma_wait<0>();
     fence_o();
     mbar_arrive(v_empty(last % kStages));
-    store_tile((tile0 + ntile - 1) * kBM, l_lo, l_hi);
+    store_tile(ntile - 1, l_lo, l_hi);
     return;
   }
 
@@ -513,7 +536,7 @@ __global__ void __launch_bounds__(kThreads, Shape::kMinBlocks)
       mbar_arrive(q_empty(buf));
     }
     it0 += nblk;
-    store_tile(tok0, l_lo, l_hi);
+    store_tile(ti, l_lo, l_hi);
   }  // tiles
 #else
   __trap();  // only launched on compute capability 9.x, where the sm_90a image is used
@@ -523,6 +546,7 @@ __global__ void __launch_bounds__(kThreads, Shape::kMinBlocks)
 template <class Shape>
 void launch(const Context& ctx, Sm90Params p, int B, int H) {
   if (!Shape::kMulti || p.causal) p.tiles_per_cta = 1;  // the kernel then runs one tile per CTA
+  if (!Shape::kFlat || p.causal) p.persistent = 0;
   constexpr int D = Shape::D, kBN = Shape::kBN, kStages = Shape::kStages;
   const size_t smem = 1024 + size_t(Shape::kQBufs) * kBM * D * 2 +
                       2 * kStages * size_t(kBN) * D * 2 + 8 * (4 + 4 * kStages);
@@ -535,8 +559,13 @@ void launch(const Context& ctx, Sm90Params p, int B, int H) {
                                         cudaFuncAttributePreferredSharedMemoryCarveout,
                                         int(cudaSharedmemCarveoutMaxShared)));
   const int ntq = (p.n_q + kBM - 1) / kBM;
-  const dim3 grid(static_cast<unsigned>((ntq + p.tiles_per_cta - 1) / p.tiles_per_cta),
-                  static_cast<unsigned>(H), static_cast<unsigned>(B));
+  // Persistent: a 1-D grid of kMinBlocks CTAs per SM walking the B x H x ntq items.
+  const int64_t items = int64_t(B) * H * ntq;
+  const dim3 grid = p.persistent
+                        ? dim3(static_cast<unsigned>(std::min<int64_t>(
+                              items, int64_t(ctx.sm_count()) * Shape::kMinBlocks)))
+                        : dim3(static_cast<unsigned>((ntq + p.tiles_per_cta - 1) / p.tiles_per_cta),
+                               static_cast<unsigned>(H), static_cast<unsigned>(B));
   flash_sm90_kernel<Shape><<<grid, kThreads, smem, ctx.stream()>>>(p);
   MVL_CUDA_CHECK_LAUNCH();
 }
@@ -614,7 +643,10 @@ void flash_attention_sm90(const Context& ctx, const Tensor& q, const Tensor& k, 
   // d = 128 keeps the one shape it was written for; d = 64 takes the tuning or the default.
   if (Q.d != 64) tuning = Sm90Tuning{Sm90Tiling::k128, 1};
   if (tuning.tiling == Sm90Tiling::automatic) tuning.tiling = kSm90D64Default.tiling;
-  if (tuning.tiles_per_cta <= 0) tuning.tiles_per_cta = kSm90D64Default.tiles_per_cta;
+  if (tuning.tiles_per_cta <= 0) {
+    tuning.tiles_per_cta = kSm90D64Default.tiles_per_cta;
+    tuning.persistent = kSm90D64Default.persistent;
+  }
   const Sm90Tiling t = tuning.tiling;
   const int kbn = t == Sm90Tiling::k128 || t == Sm90Tiling::k128f ? 128 : 64;
   const host::EncodeTiledFn encode = host::encode_tiled_fn("cuda::flash_attention_sm90");
@@ -633,6 +665,9 @@ void flash_attention_sm90(const Context& ctx, const Tensor& q, const Tensor& k, 
   p.scale_log2 = scale * 1.4426950408889634f;
   p.causal = causal;
   p.tiles_per_cta = causal || Q.d != 64 ? 1 : std::max(1, tuning.tiles_per_cta);
+  p.persistent = !causal && Q.d == 64 && tuning.persistent ? 1 : 0;
+  p.B = static_cast<int>(Q.B);
+  p.H = static_cast<int>(Q.H);
   const int B = static_cast<int>(Q.B), H = static_cast<int>(Q.H);
   if (Q.d == 128)
     launch<ShapeD128>(ctx, p, B, H);

@@ -166,8 +166,9 @@ TEST(Sm90Direct, BatchedFusedQkvViews) {
 
 // Every d = 64 tuning of the sm_90a kernel (attention.h Sm90Tuning) on the ViT shape and on
 // awkward ones: 577 keys (= 9 x 64 + 1 = 4 x 128 + 65), batches of 1..37 tiles, several query
-// tiles per CTA (more than a sequence has, too), odd key counts, n_q != n_k, causal (one tile
-// per CTA whatever the tuning). The fp64 reference is computed once per shape.
+// tiles per CTA (more than a sequence has, too), flat and persistent pipelines (with more CTAs
+// than items in the small cases), odd key counts, n_q != n_k, causal (one tile per CTA
+// whatever the tuning). The fp64 reference is computed once per shape.
 struct D64Case {
   int64_t B, nq, nk;
   int H;
@@ -203,17 +204,19 @@ TEST_P(Sm90D64Tunings, EveryTuningMatchesTheReference) {
   const Tensor dq = dev_bf16(ctx, {c.B, c.nq, c.H, d}, q),
                dk = dev_bf16(ctx, {c.B, c.nk, c.H, d}, k),
                dv = dev_bf16(ctx, {c.B, c.nk, c.H, d}, v);
-  const cuda::Sm90Tuning tunings[] = {{cuda::Sm90Tiling::k128, 1},   {cuda::Sm90Tiling::k128, 5},
-                                      {cuda::Sm90Tiling::k64x1, 1},  {cuda::Sm90Tiling::k64x1, 2},
-                                      {cuda::Sm90Tiling::k64x1, 5},  {cuda::Sm90Tiling::k64x1, 8},
-                                      {cuda::Sm90Tiling::k64x2, 1},  {cuda::Sm90Tiling::k64x2, 5},
-                                      {cuda::Sm90Tiling::k128f, 1},  {cuda::Sm90Tiling::k128f, 2},
-                                      {cuda::Sm90Tiling::k128f, 5},  {cuda::Sm90Tiling::k64x1f, 1},
-                                      {cuda::Sm90Tiling::k64x1f, 3}, {cuda::Sm90Tiling::k64x1f, 5},
-                                      {cuda::Sm90Tiling::k64x1f, 8}, {}};
+  const cuda::Sm90Tuning tunings[] = {
+      {cuda::Sm90Tiling::k128, 1},         {cuda::Sm90Tiling::k128, 5},
+      {cuda::Sm90Tiling::k64x1, 1},        {cuda::Sm90Tiling::k64x1, 2},
+      {cuda::Sm90Tiling::k64x1, 5},        {cuda::Sm90Tiling::k64x1, 8},
+      {cuda::Sm90Tiling::k64x2, 1},        {cuda::Sm90Tiling::k64x2, 5},
+      {cuda::Sm90Tiling::k128f, 1},        {cuda::Sm90Tiling::k128f, 2},
+      {cuda::Sm90Tiling::k128f, 5},        {cuda::Sm90Tiling::k64x1f, 1},
+      {cuda::Sm90Tiling::k64x1f, 3},       {cuda::Sm90Tiling::k64x1f, 5},
+      {cuda::Sm90Tiling::k64x1f, 8},       {cuda::Sm90Tiling::k128f, 1, true},
+      {cuda::Sm90Tiling::k64x1f, 1, true}, {}};
   for (const cuda::Sm90Tuning& t : tunings) {
     SCOPED_TRACE(std::string(cuda::sm90_tiling_name(t.tiling)) + " tiles_per_cta " +
-                 std::to_string(t.tiles_per_cta));
+                 std::to_string(t.tiles_per_cta) + (t.persistent ? " persistent" : ""));
     // Stale values must not survive in any row.
     Tensor o = dev_bf16(ctx, {c.B, c.nq, c.H, d}, std::vector<float>(c.B * qn, 7.f));
     cuda::flash_attention_sm90(ctx, dq, dk, dv, o, scale, c.causal, c.q_off, t);

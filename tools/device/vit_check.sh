@@ -96,10 +96,12 @@ for k in ("plain", "fused"):
         print(f"| product VisionModel.vit_features, epilogues {k} (default attention tuning) | {prod[k]:.3f} | "
               f"{ratio(prod[k])} | {verdict(prod[k])} |")
 if a:
-    print(f"\nattention d64 winner: {a['best_tiling']} tiles_per_cta {a['best_tiles_per_cta']}: {a['best_ms']:.4f} ms "
-          f"vs old k128/1 {a['old_ms']:.4f} ms (floor {a['floor_ms']:.4f}, x{a['best_ms'] / a['floor_ms']:.2f})")
+    pers = "true" if a.get("best_persistent") else "false"
+    print(f"\nattention d64 winner: {a['best_tiling']} tiles_per_cta {a['best_tiles_per_cta']} persistent {pers}: "
+          f"{a['best_ms']:.4f} ms vs old k128/1 {a['old_ms']:.4f} ms (floor {a['floor_ms']:.4f}, "
+          f"x{a['best_ms'] / a['floor_ms']:.2f})")
     print(f"  -> kernels/cuda/attention.h: inline constexpr Sm90Tuning kSm90D64Default{{Sm90Tiling::{a['best_tiling']}, "
-          f"{a['best_tiles_per_cta']}}};")
+          f"{a['best_tiles_per_cta']}, {pers}}};")
 if f1:
     print(f"fc1 winner: chunk_rows {f1['best_chunk_rows']}: {f1['best_ms']:.4f} ms vs the product's old path "
           f"(activation on a copy) {f1['old_ms']:.4f} ms")
