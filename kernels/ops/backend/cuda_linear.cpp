@@ -1,6 +1,7 @@
 // The CUDA branch of ops::linear (linear.h) and of the quantized weights (quant.h): the cuBLASLt
 // bf16 GEMM, the generic f32 kernel, the quantized GEMV/GEMM, and quantize/dequantize on the GPU.
 #include <algorithm>
+#include <cstdint>
 #include <memory>
 
 #include "kernels/core/error.h"
@@ -63,8 +64,10 @@ Bf16Operands bf16_operands(const Tensor& w, const Tensor* bias, const detail::Ct
 Tensor linear_residual(const Tensor& x, const Tensor& w, const Tensor* bias,
                        const Tensor& residual) {
   const detail::CtxPtr ctx = detail::cuda_ctx({&x, &w, bias, &residual}, "linear_residual");
-  // cuBLASLt wants 16-byte aligned rows and a bf16 residual: otherwise linear, then add.
-  if (w.dim(0) % 8 != 0 || w.dim(1) % 8 != 0 || residual.dtype() != DType::bf16)
+  // cuBLASLt wants 16-byte aligned rows, a bf16 residual, and (the plan's algorithm assumes it)
+  // 256-byte aligned operands: otherwise linear, then add.
+  if (w.dim(0) % 8 != 0 || w.dim(1) % 8 != 0 || residual.dtype() != DType::bf16 ||
+      reinterpret_cast<uintptr_t>(residual.data()) % 256 != 0)
     return ops::add(residual, linear(x, w, bias));
   Shape shape = x.shape();
   shape.back() = w.dim(0);
