@@ -23,14 +23,37 @@
 //   TMA SWIZZLE_128B: 16-byte chunk c of row r sits at chunk c ^ (r % 8); panels 1024-B aligned.
 // Budget (d = 128): smem Q 32 KB + 3 x (K 32 KB + V 32 KB) = 224 KB (+1 KB alignment, barriers),
 //   one CTA per SM; consumer registers: S 64 + O 64 f32 + P 32 bf16x2 + addressing (<= 240).
+//   d = 64, 64-key blocks: Q 16 KB + 4 x (8 + 8) KB = 80 KB; S 32 + O 32 + P 16.
 // Measured slower on an H200 and dropped (docs/benchmarks.md, Hopper attention): a persistent
 //   grid (one CTA per SM looping over tiles, the next Q loaded during the last P·V) and skipping
-//   the O rescale when a thread's row maxima did not move.
-// Hopper primitives (wgmma, TMA, mbarrier, setmaxnreg): hopper.cuh.
+//   the O rescale when a thread's row maxima did not move (d = 128 causal prefill; the d = 64
+//   persistent / flat tunings below are timed on the ViT shape by vit_check.sh).
+// d = 64 (the ViT: 37 tiles x 16 heads x 577 tokens, no mask; Sm90Tuning in attention.h):
+//   the d128 shape is slow there because each CTA is short: 5 key blocks of 128, one CTA per SM,
+//   so its prologue (barrier init, the first Q/K TMA round trip, S_0 and its softmax with
+//   nothing to overlap) and drain (the last P·V, O stores) are hidden by no other work, and
+//   the 65-key last block (577 = 4 x 128 + 65) computes 128. Two remedies, tuned on the GPU
+//   (tools/device/vit_check.sh): tiles_per_cta > 1 (kMulti shapes) lets a CTA run the query
+//   tiles of one (batch, head) in turn, the producer loading the next tile's Q (q_empty is
+//   released after the tile's last S) and K/V blocks (the ring runs on across tiles) while the
+//   consumers drain the last; the flat shapes (k128f, k64x1f) go further and run a CTA's tiles
+//   as one pipeline of blocks (Q double-buffered): the next tile's first S and its softmax
+//   overlap the last tile's final P·V, and its O is stored in the shadow of the next block's
+//   wgmmas; persistent (flat shapes): one CTA per SM walks all (batch, head, tile) items, so
+//   there is one prologue per SM and the last wave is ~3% short, not a half-empty fifth wave
+//   (592 CTAs of 5 tiles on 132 SMs); 64-key blocks (k64x1: 4 stages, 81 KB smem) halve the un-overlapped first and last
+//   block. k64x2 packs two CTAs per SM instead (104 registers per
+//   consumer thread: ptxas spills a little and serializes the wgmmas). A 16-key last step for
+//   577 = 9 x 64 + 1 (m64n16 S, one P·V k-step) made ptxas serialize every wgmma (C7520,
+//   a wgmma on a divergent path), so the last block always runs whole, masked.
+// Hopper primitives (wgmma, TMA, mbarrier, setmaxnreg): hopper.cuh; the m64n64 S wgmma of
+//   the 64-key shapes lives here.
 // Must match the CPU reference kernels/cpu/attention.cpp (same maths as kernels/cuda/attention.cu);
-// test: tests/gpu/attention_test.cpp (Sm90Direct*, and FlashParity through the dispatch).
+// test: tests/gpu/attention_test.cpp (Sm90Direct*, Sm90D64Tunings, FlashParity through the
+// dispatch).
 #include "kernels/cuda/attention.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/cuda/attention_view.h"
@@ -44,13 +67,17 @@ using namespace dev;
 
 namespace {
 
-constexpr int kBM = 128, kBN = 128, kThreads = 384;
+constexpr int kBM = 128, kThreads = 384;
 
 struct Sm90Params {
-  CUtensorMap tq, tk, tv;  // 4-D maps {d, tokens, heads, batch}, box {64, 128, 1, 1}, 128B swizzle
+  CUtensorMap tq, tk,
+      tv;  // 4-D maps {d, tokens, heads, batch}, box {64, kBM|kBN, 1, 1}, 128B swizzle
   bf16* o;
   int64_t o_b, o_t, o_h;
   int n_q, n_k, G;
+  int tiles_per_cta;  // query tiles one CTA runs in turn (1 when causal)
+  int persistent;     // flat shapes, no causal mask: a 1-D grid walks every (b, h, tile) item
+  int B, H;           // sequences, query heads (the persistent walk's decomposition)
   int64_t q_offset;
   float scale_log2;
   bool causal;
@@ -72,36 +99,110 @@ __device__ __forceinline__ void named_sync(int id) {
 __device__ __forceinline__ void named_arrive(int id) {
   asm volatile("bar.arrive %0, 256;\n" ::"r"(id) : "memory");
 }
+// S[64 x 64] (+)= A[64 x 16] * B[16 x 64], A and B K-major in shared memory (k64 tilings).
+__device__ __forceinline__ void wgmma_ss_m64n64k16(float (&d)[32], uint64_t a, uint64_t b,
+                                                   int accumulate) {
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {"
+      "%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,"
+      "%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31"
+      "}, %32, %33, p, 1, 1, 0, 0;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]),
+        "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]),
+        "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]),
+        "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]),
+        "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+      : "l"(a), "l"(b), "r"(accumulate));
+}
 #endif
 
-template <int D, int kStages>
-__global__ void __launch_bounds__(kThreads, 1)
+// One shape of the kernel: head dim D, kBN keys per block, kStages K/V buffers, kMinBlocks CTAs
+// per SM (the launch bound), consumer registers after setmaxnreg (the producer keeps 24; the
+// consumers' total must fit what the producer frees: 256 (kRegs - R) <= 128 (R - 24) for the
+// kernel's register count R = 65536 / (384 kMinBlocks) rounded down to 8). kMulti: a CTA may
+// run several query tiles (without it the tile loop folds away: the d128 shape spilled with it).
+// kFlat (with kMulti): those tiles run as one pipeline of blocks, Q double-buffered, so the next
+// tile's first S and softmax overlap the last tile's final P·V and O store.
+template <int D_, int kBN_, int kStages_, int kMinBlocks_, int kRegs_, bool kMulti_, bool kFlat_>
+struct Sm90Shape {
+  static constexpr int D = D_, kBN = kBN_, kStages = kStages_, kMinBlocks = kMinBlocks_,
+                       kRegs = kRegs_;
+  static constexpr bool kMulti = kMulti_, kFlat = kFlat_;
+  static constexpr int kQBufs = kFlat ? 2 : 1;
+  static_assert(kMulti || !kFlat, "a flat pipeline runs several tiles");
+  static_assert(kBN == 64 || kBN == 128, "key blocks of 64 or 128");
+  static constexpr int kLaunchRegs = (65536 / (kThreads * kMinBlocks)) / 8 * 8;
+  static_assert(256 * (kRegs - (kLaunchRegs < 168 ? kLaunchRegs : 168)) <=
+                    128 * ((kLaunchRegs < 168 ? kLaunchRegs : 168) - 24),
+                "consumers would wait for registers the producer cannot free");
+};
+using ShapeD128 = Sm90Shape<128, 128, 3, 1, 240, false, false>;
+using ShapeD64K128 = Sm90Shape<64, 128, 3, 1, 240, true, false>;  // the d128 shape at d = 64
+using ShapeD64K64x1 = Sm90Shape<64, 64, 4, 1, 240, true, false>;  // 64-key blocks, 1 CTA/SM
+using ShapeD64K64x2 = Sm90Shape<64, 64, 4, 2, 104, true, false>;  // 2 CTAs/SM (serialized wgmmas)
+using ShapeD64K128F = Sm90Shape<64, 128, 3, 1, 240, true, true>;  // k128, tiles flattened
+using ShapeD64K64F = Sm90Shape<64, 64, 4, 1, 240, true, true>;    // k64x1, tiles flattened
+
+template <class Shape>
+__global__ void __launch_bounds__(kThreads, Shape::kMinBlocks)
     flash_sm90_kernel(const __grid_constant__ Sm90Params p) {
 #ifdef MVL_SM90_WGMMA
+  constexpr int D = Shape::D, kBN = Shape::kBN, kStages = Shape::kStages;
+  constexpr int kNS = kBN / 2;  // S accumulators per thread (m64nkBN: kBN / 8 blocks x 4)
+  constexpr int kQBufs = Shape::kQBufs;
   constexpr uint32_t kTileQ = kBM * D * 2, kTileKV = kBN * D * 2;  // bytes
   extern __shared__ __align__(1024) unsigned char smem_raw[];
   // 1024-byte alignment for the 128B swizzle atoms (dynamic smem is only 16-B aligned).
   const uint32_t base = (smem_u32(smem_raw) + 1023u) & ~1023u;
-  const uint32_t sq = base, sk = base + kTileQ, sv = sk + kStages * kTileKV;
-  // mbarriers (8 bytes each): q_full, k_full[S], v_full[S], k_empty[S], v_empty[S].
-  const uint32_t bars = sv + kStages * kTileKV, q_full = bars;
-  auto k_full = [&](int s) { return bars + 8u * (1 + s); };
-  auto v_full = [&](int s) { return bars + 8u * (1 + kStages + s); };
-  auto k_empty = [&](int s) { return bars + 8u * (1 + 2 * kStages + s); };
-  auto v_empty = [&](int s) { return bars + 8u * (1 + 3 * kStages + s); };
+  const uint32_t sq = base, sk = base + kQBufs * kTileQ, sv = sk + kStages * kTileKV;
+  // mbarriers (8 bytes each): q_full[2], k_full[S], v_full[S], k_empty[S], v_empty[S],
+  // q_empty[2]. Tile ti uses Q buffer ti % kQBufs for the (ti / kQBufs)-th time.
+  const uint32_t bars = sv + kStages * kTileKV;
+  auto q_full = [&](int buf) { return bars + 8u * buf; };
+  auto k_full = [&](int s) { return bars + 8u * (2 + s); };
+  auto v_full = [&](int s) { return bars + 8u * (2 + kStages + s); };
+  auto k_empty = [&](int s) { return bars + 8u * (2 + 2 * kStages + s); };
+  auto v_empty = [&](int s) { return bars + 8u * (2 + 3 * kStages + s); };
+  auto q_empty = [&](int buf) { return bars + 8u * (2 + 4 * kStages + buf); };
 
-  const int b = blockIdx.z, h = blockIdx.y, hk = h / p.G;
-  const int tok0 = int(p.causal ? gridDim.x - 1 - blockIdx.x : blockIdx.x) * kBM;
   const int tid = threadIdx.x, wg = tid >> 7;
-
-  // Keys this CTA needs: all, or (causal) up to its last row's position.
-  const int64_t last_tok = tok0 + kBM - 1 < p.n_q - 1 ? tok0 + kBM - 1 : p.n_q - 1;
-  int64_t kend = p.n_k;
-  if (p.causal && p.q_offset + last_tok + 1 < kend) kend = p.q_offset + last_tok + 1;
-  const int nblk = kend > 0 ? int((kend + kBN - 1) / kBN) : 0;
+  // This CTA's query tiles of kBM rows, run in turn: tile0 .. tile0 + ntile - 1 of head
+  // blockIdx.y of sequence blockIdx.z (tiles_per_cta > 1 only without a causal mask; causal:
+  // one tile, the longest first); persistent: items blockIdx.x + i gridDim.x of all
+  // B x H x ntq (batch, head, tile) items, in that order.
+  const int ntq = (p.n_q + kBM - 1) / kBM;
+  const bool multi = Shape::kMulti && !p.causal;
+  const bool persistent = Shape::kFlat && multi && p.persistent;
+  const int items = p.B * p.H * ntq;
+  const int tile0 =
+      p.causal ? int(gridDim.x - 1 - blockIdx.x) : int(blockIdx.x) * (multi ? p.tiles_per_cta : 1);
+  const int ntile = persistent ? (items - int(blockIdx.x) + int(gridDim.x) - 1) / int(gridDim.x)
+                    : multi    ? min(p.tiles_per_cta, ntq - tile0)
+                               : 1;
+  struct TileId {
+    int b, h, tok0;
+  };
+  auto tile_id = [&](int ti) {
+    if (persistent) {
+      const int w = int(blockIdx.x) + ti * int(gridDim.x), qt = w % ntq, bh = w / ntq;
+      return TileId{bh / p.H, bh % p.H, qt * kBM};
+    }
+    return TileId{int(blockIdx.z), int(blockIdx.y), (tile0 + ti) * kBM};
+  };
+  // Key blocks of the tile starting at row tok0: all, or (causal) up to its last row's position.
+  auto blocks_for = [&](int tok0) {
+    const int64_t last_tok = tok0 + kBM - 1 < p.n_q - 1 ? tok0 + kBM - 1 : p.n_q - 1;
+    int64_t kend = p.n_k;
+    if (p.causal && p.q_offset + last_tok + 1 < kend) kend = p.q_offset + last_tok + 1;
+    return kend > 0 ? int((kend + kBN - 1) / kBN) : 0;
+  };
 
   if (tid == 0) {
-    mbar_init(q_full, 1);
+    for (int buf = 0; buf < 2; ++buf) {
+      mbar_init(q_full(buf), 1);
+      mbar_init(q_empty(buf), 256);
+    }
     for (int s = 0; s < kStages; ++s) {
       mbar_init(k_full(s), 1);
       mbar_init(v_full(s), 1);
@@ -116,48 +217,55 @@ __global__ void __launch_bounds__(kThreads, 1)
   if (wg == 0) {  // ---- producer ----
     setmaxnreg_dec<24>();
     if (tid == 0) {
-      mbar_expect_tx(q_full, kTileQ);
-#pragma unroll
-      for (int pn = 0; pn < D / 64; ++pn)
-        tma_load_4d(sq + pn * kBM * 128, &p.tq, pn * 64, tok0, h, b, q_full);
-      for (int blk = 0; blk < nblk; ++blk) {
-        const int st = blk % kStages;
-        const uint32_t ph = ((blk / kStages) & 1) ^ 1;
-        mbar_wait(k_empty(st), ph);
-        mbar_expect_tx(k_full(st), kTileKV);
-#pragma unroll
-        for (int pn = 0; pn < D / 64; ++pn)
-          tma_load_4d(sk + st * kTileKV + pn * kBN * 128, &p.tk, pn * 64, blk * kBN, hk, b,
-                      k_full(st));
-        mbar_wait(v_empty(st), ph);
-        mbar_expect_tx(v_full(st), kTileKV);
+      // K/V blocks go through the ring in one sequence over all tiles (it = position in it).
+      for (int ti = 0, it = 0; ti < ntile; ++ti) {
+        const TileId t = tile_id(ti);
+        const int tok0 = t.tok0, nblk = blocks_for(tok0), b = t.b, h = t.h, hk = h / p.G;
+        const int buf = ti % kQBufs, use = ti / kQBufs;
+        // The consumers' last S of the tile that used this buffer before.
+        if (use > 0) mbar_wait(q_empty(buf), (use - 1) & 1);
+        mbar_expect_tx(q_full(buf), kTileQ);
 #pragma unroll
         for (int pn = 0; pn < D / 64; ++pn)
-          tma_load_4d(sv + st * kTileKV + pn * kBN * 128, &p.tv, pn * 64, blk * kBN, hk, b,
-                      v_full(st));
+          tma_load_4d(sq + buf * kTileQ + pn * kBM * 128, &p.tq, pn * 64, tok0, h, b, q_full(buf));
+        for (int blk = 0; blk < nblk; ++blk, ++it) {
+          const int st = it % kStages;
+          const uint32_t ph = ((it / kStages) & 1) ^ 1;
+          mbar_wait(k_empty(st), ph);
+          mbar_expect_tx(k_full(st), kTileKV);
+#pragma unroll
+          for (int pn = 0; pn < D / 64; ++pn)
+            tma_load_4d(sk + st * kTileKV + pn * kBN * 128, &p.tk, pn * 64, blk * kBN, hk, b,
+                        k_full(st));
+          mbar_wait(v_empty(st), ph);
+          mbar_expect_tx(v_full(st), kTileKV);
+#pragma unroll
+          for (int pn = 0; pn < D / 64; ++pn)
+            tma_load_4d(sv + st * kTileKV + pn * kBN * 128, &p.tv, pn * 64, blk * kBN, hk, b,
+                        v_full(st));
+        }
       }
     }
     return;
   }
 
   // ---- consumers: warpgroup cw = 0, 1 owns query rows cw * 64 .. + 63 ----
-  setmaxnreg_inc<240>();
+  setmaxnreg_inc<Shape::kRegs>();
   const int cw = wg - 1, lane = tid & 31, warp = (tid >> 5) & 3;
   const int g = lane >> 2, c4 = lane & 3;
 
   // This thread's rows (accumulator layout = mma.sync m16n8 per 8 columns): lo and lo + 8.
   const int r_lo = cw * 64 + warp * 16 + g;
-  const int64_t pos_lo = p.q_offset + tok0 + r_lo, pos_hi = pos_lo + 8;
+  int tok0 = 0;  // the current tile's first row
+  int64_t pos_lo = 0, pos_hi = 0;
   // Running max in raw score units (scale > 0), row sums of this thread's columns.
-  float m_lo = -INFINITY, m_hi = -INFINITY, l_lo = 0.f, l_hi = 0.f;
+  float m_lo, m_hi, l_lo, l_hi;
   float o[D / 64][32];  // O[64 x D] of this warpgroup: panel, then 8-column blocks x 4
-#pragma unroll
-  for (int pn = 0; pn < D / 64; ++pn)
-#pragma unroll
-    for (int i = 0; i < 32; ++i) o[pn][i] = 0.f;
-  float s[64];  // S[64 x 128]: element 4j + e -> column 8j + 2c4 + (e & 1), row lo (e < 2) / hi
-  uint32_t pa[8][4];  // P of the previous block as bf16 A fragments (k-step = 16 keys)
-  const uint32_t q_rows = sq + cw * 64 * 128;  // this warpgroup's 64 rows of each Q panel
+  float s[kNS];  // S[64 x kBN]: element 4j + e -> column 8j + 2c4 + (e & 1), row lo (e < 2) / hi
+  uint32_t pa[kBN / 16][4];  // P of the previous block as bf16 A fragments (k-step = 16 keys)
+
+  // This warpgroup's 64 rows of each Q panel of buffer buf.
+  auto q_rows = [&](int buf) { return sq + buf * kTileQ + cw * 64 * 128; };
 
   // Softmax of S_blk in registers (max on raw scores; exp2 as one FFMA with scale·log2e);
   // leaves P_blk (f32) in s and the O correction factors in corr_lo / corr_hi.
@@ -166,7 +274,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     const int64_t key0 = int64_t(blk) * kBN;
     if (key0 + kBN > p.n_k || (p.causal && key0 + kBN - 1 > p.q_offset + tok0 + cw * 64)) {
 #pragma unroll
-      for (int j = 0; j < 16; ++j)
+      for (int j = 0; j < kBN / 8; ++j)
 #pragma unroll
         for (int e = 0; e < 2; ++e) {
           const int64_t key = key0 + 8 * j + 2 * c4 + e;
@@ -176,7 +284,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     }
     float mx_lo = m_lo, mx_hi = m_hi;
 #pragma unroll
-    for (int j = 0; j < 16; ++j) {
+    for (int j = 0; j < kBN / 8; ++j) {
       mx_lo = fmaxf(mx_lo, fmaxf(s[4 * j], s[4 * j + 1]));
       mx_hi = fmaxf(mx_hi, fmaxf(s[4 * j + 2], s[4 * j + 3]));
     }
@@ -193,7 +301,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     m_hi = mx_hi;
     float rs_lo = 0.f, rs_hi = 0.f;
 #pragma unroll
-    for (int j = 0; j < 16; ++j) {
+    for (int j = 0; j < kBN / 8; ++j) {
       s[4 * j + 0] = fast_exp2(fmaf(s[4 * j + 0], p.scale_log2, -ref_lo));
       s[4 * j + 1] = fast_exp2(fmaf(s[4 * j + 1], p.scale_log2, -ref_lo));
       s[4 * j + 2] = fast_exp2(fmaf(s[4 * j + 2], p.scale_log2, -ref_hi));
@@ -206,29 +314,34 @@ __global__ void __launch_bounds__(kThreads, 1)
   };
   auto pack_p = [&] {
 #pragma unroll
-    for (int kk = 0; kk < 8; ++kk) {
+    for (int kk = 0; kk < kBN / 16; ++kk) {
       pa[kk][0] = pack_bf16(s[8 * kk + 0], s[8 * kk + 1]);
       pa[kk][1] = pack_bf16(s[8 * kk + 2], s[8 * kk + 3]);
       pa[kk][2] = pack_bf16(s[8 * kk + 4], s[8 * kk + 5]);
       pa[kk][3] = pack_bf16(s[8 * kk + 6], s[8 * kk + 7]);
     }
   };
-  auto issue_s = [&](int blk) {
-    const uint32_t kst = sk + (blk % kStages) * kTileKV;
+  // st: the ring stage holding the block; qb: the Q buffer.
+  auto issue_s = [&](int st, int qb) {
+    const uint32_t kst = sk + st * kTileKV, qr = q_rows(qb);
 #pragma unroll
     for (int kk = 0; kk < D / 16; ++kk) {  // k16 step = 32 bytes along a swizzled row
       const uint32_t off = (kk & 3) * 32;
-      wgmma_ss_m64n128k16(s, smem_desc(q_rows + (kk >> 2) * kBM * 128 + off, 16, 1024),
-                          smem_desc(kst + (kk >> 2) * kBN * 128 + off, 16, 1024), kk > 0);
+      const uint64_t da = smem_desc(qr + (kk >> 2) * kBM * 128 + off, 16, 1024),
+                     db = smem_desc(kst + (kk >> 2) * kBN * 128 + off, 16, 1024);
+      if constexpr (kBN == 128)
+        wgmma_ss_m64n128k16(s, da, db, kk > 0);
+      else
+        wgmma_ss_m64n64k16(s, da, db, kk > 0);
     }
     wgmma_commit();
   };
   // O += P V: V tile [keys x D] is N-major here; k-step kk = 16 keys = 2 groups of 8
   // swizzled 128-byte rows (2048 bytes), panel pn = 64 output columns.
-  auto issue_pv = [&](int blk) {
-    const uint32_t vst = sv + (blk % kStages) * kTileKV;
+  auto issue_pv = [&](int st) {
+    const uint32_t vst = sv + st * kTileKV;
 #pragma unroll
-    for (int kk = 0; kk < 8; ++kk)
+    for (int kk = 0; kk < kBN / 16; ++kk)
 #pragma unroll
       for (int pn = 0; pn < D / 64; ++pn)
         wgmma_rs_m64n64k16_nmajor(o[pn], pa[kk],
@@ -244,97 +357,216 @@ __global__ void __launch_bounds__(kThreads, 1)
   auto turn_end = [&](bool last) {
     if (kPingPong && !(last && cw == 1)) named_arrive(2 - cw);
   };
-  if (kPingPong && cw == 1 && nblk > 0) named_arrive(1);
+  // O / l of tile ti, stored as bf16 (sum: this thread's partial row sums).
+  auto store_tile = [&](int ti, float sum_lo, float sum_hi) {
+    const TileId t = tile_id(ti);
+    const int t0 = t.tok0, b = t.b, h = t.h;
+    sum_lo += __shfl_xor_sync(0xffffffffu, sum_lo, 1);
+    sum_lo += __shfl_xor_sync(0xffffffffu, sum_lo, 2);
+    sum_hi += __shfl_xor_sync(0xffffffffu, sum_hi, 1);
+    sum_hi += __shfl_xor_sync(0xffffffffu, sum_hi, 2);
+    const float inv_lo = sum_lo > 0.f ? 1.f / sum_lo : 0.f,
+                inv_hi = sum_hi > 0.f ? 1.f / sum_hi : 0.f;
+    const int64_t t_lo = t0 + r_lo, t_hi = t_lo + 8;
+    bf16* o_lo = p.o + b * p.o_b + t_lo * p.o_t + h * p.o_h;
+    bf16* o_hi = o_lo + 8 * p.o_t;
+#pragma unroll
+    for (int pn = 0; pn < D / 64; ++pn)
+#pragma unroll
+      for (int j = 0; j < 8; ++j) {
+        const int col = pn * 64 + 8 * j + 2 * c4;
+        if (t_lo < p.n_q)
+          *reinterpret_cast<uint32_t*>(o_lo + col) =
+              pack_bf16(o[pn][4 * j] * inv_lo, o[pn][4 * j + 1] * inv_lo);
+        if (t_hi < p.n_q)
+          *reinterpret_cast<uint32_t*>(o_hi + col) =
+              pack_bf16(o[pn][4 * j + 2] * inv_hi, o[pn][4 * j + 3] * inv_hi);
+      }
+  };
+  auto zero_o = [&] {
+#pragma unroll
+    for (int pn = 0; pn < D / 64; ++pn)
+#pragma unroll
+      for (int i = 0; i < 32; ++i) o[pn][i] = 0.f;
+  };
+  auto rescale_o = [&] {
+#pragma unroll
+    for (int pn = 0; pn < D / 64; ++pn)
+#pragma unroll
+      for (int j = 0; j < 8; ++j) {
+        o[pn][4 * j + 0] *= corr_lo;
+        o[pn][4 * j + 1] *= corr_lo;
+        o[pn][4 * j + 2] *= corr_hi;
+        o[pn][4 * j + 3] *= corr_hi;
+      }
+  };
+  auto fence_o = [&] {
+#pragma unroll
+    for (int pn = 0; pn < D / 64; ++pn) reg_fence(o[pn]);
+  };
 
-  // Software pipeline per warpgroup: block blk issues S_blk = Q K_blk^T and then
-  // O += P_{blk-1} V_{blk-1}, waits only for S, runs the softmax of S_blk while the P·V
-  // wgmmas run, then waits for them, rescales O and packs P_blk.
-  mbar_wait(q_full, 0);  // always: no TMA may still target smem when the CTA exits
-  if (nblk > 0) {
+  if (Shape::kFlat && multi) {
+    // Flat pipeline (no causal mask: every tile has the same nb blocks): step g = ti * nb + blk
+    // issues S of block blk of tile ti and P·V of step g - 1. When blk == 0 that P·V is the
+    // previous tile's last, so the softmax of the new tile's first S overlaps it, then O of the
+    // previous tile is stored (its row sums saved before the softmax restarts them) and cleared
+    // by the usual rescale. The ring position of step g is g.
+    const int nb = blocks_for(0), total = ntile * nb;
+    if (kPingPong && cw == 1) named_arrive(1);
+    m_lo = m_hi = -INFINITY;
+    l_lo = l_hi = 0.f;
+    zero_o();
+    tok0 = tile_id(0).tok0;
+    mbar_wait(q_full(0), 0);
     mbar_wait(k_full(0), 0);
     turn_begin();
     wgmma_fence();
-    issue_s(0);
+    issue_s(0, 0);
     turn_end(false);
     wgmma_wait<0>();
     reg_fence(s);
     mbar_arrive(k_empty(0));
+    if (nb == 1) mbar_arrive(q_empty(0));
     softmax(0);
     pack_p();
-    for (int blk = 1; blk < nblk; ++blk) {
-      const int st = blk % kStages, pst = (blk - 1) % kStages;
-      mbar_wait(k_full(st), (blk / kStages) & 1);
-      mbar_wait(v_full(pst), ((blk - 1) / kStages) & 1);
+    for (int g = 1; g < total; ++g) {
+      const int ti = g / nb, blk = g - ti * nb, buf = ti & 1;
+      const int st = g % kStages, pst = (g - 1) % kStages;
+      if (blk == 0) mbar_wait(q_full(buf), (ti >> 1) & 1);
+      mbar_wait(k_full(st), (g / kStages) & 1);
+      mbar_wait(v_full(pst), ((g - 1) / kStages) & 1);
       turn_begin();
       wgmma_fence();
-      issue_s(blk);
-      issue_pv(blk - 1);
+      issue_s(st, buf);
+      issue_pv(pst);
       turn_end(false);
       wgmma_wait<1>();  // S done (committed first); P·V may still run
       reg_fence(s);
       mbar_arrive(k_empty(st));
+      if (blk == nb - 1) mbar_arrive(q_empty(buf));  // the tile's last S has completed
+      const float prev_lo = l_lo, prev_hi = l_hi;
+      if (blk == 0) {  // a new tile: its softmax starts afresh
+        m_lo = m_hi = -INFINITY;
+        l_lo = l_hi = 0.f;
+        tok0 = tile_id(ti).tok0;
+      }
       softmax(blk);
-      wgmma_wait<0>();  // P_{blk-1} V_{blk-1} done: O and pa are free again
-#pragma unroll
-      for (int pn = 0; pn < D / 64; ++pn) reg_fence(o[pn]);
+      wgmma_wait<0>();  // P·V of step g - 1 done: O and pa are free again
+      fence_o();
       mbar_arrive(v_empty(pst));
-#pragma unroll
-      for (int pn = 0; pn < D / 64; ++pn)
-#pragma unroll
-        for (int j = 0; j < 8; ++j) {
-          o[pn][4 * j + 0] *= corr_lo;
-          o[pn][4 * j + 1] *= corr_lo;
-          o[pn][4 * j + 2] *= corr_hi;
-          o[pn][4 * j + 3] *= corr_hi;
-        }
+      // A new tile: the previous tile's O is stored; corr is 0 (its softmax restarted from
+      // m = -inf), so the rescale clears O for it without a second code path writing the
+      // accumulators (which made ptxas copy them between wgmmas and serialize those).
+      if (blk == 0) store_tile(ti - 1, prev_lo, prev_hi);
+      rescale_o();
       pack_p();
     }
-    mbar_wait(v_full((nblk - 1) % kStages), ((nblk - 1) / kStages) & 1);
+    const int last = total - 1;
+    mbar_wait(v_full(last % kStages), (last / kStages) & 1);
     turn_begin();
     wgmma_fence();
-    issue_pv(nblk - 1);
+    issue_pv(last % kStages);
     turn_end(true);
     wgmma_wait<0>();
-#pragma unroll
-    for (int pn = 0; pn < D / 64; ++pn) reg_fence(o[pn]);
+    fence_o();
+    mbar_arrive(v_empty(last % kStages));
+    store_tile(ntile - 1, l_lo, l_hi);
+    return;
   }
 
-  l_lo += __shfl_xor_sync(0xffffffffu, l_lo, 1);
-  l_lo += __shfl_xor_sync(0xffffffffu, l_lo, 2);
-  l_hi += __shfl_xor_sync(0xffffffffu, l_hi, 1);
-  l_hi += __shfl_xor_sync(0xffffffffu, l_hi, 2);
-  const float inv_lo = l_lo > 0.f ? 1.f / l_lo : 0.f, inv_hi = l_hi > 0.f ? 1.f / l_hi : 0.f;
-  const int64_t t_lo = tok0 + r_lo, t_hi = t_lo + 8;
-  bf16* o_lo = p.o + b * p.o_b + t_lo * p.o_t + h * p.o_h;
-  bf16* o_hi = o_lo + 8 * p.o_t;
-#pragma unroll
-  for (int pn = 0; pn < D / 64; ++pn)
-#pragma unroll
-    for (int j = 0; j < 8; ++j) {
-      const int col = pn * 64 + 8 * j + 2 * c4;
-      if (t_lo < p.n_q)
-        *reinterpret_cast<uint32_t*>(o_lo + col) =
-            pack_bf16(o[pn][4 * j] * inv_lo, o[pn][4 * j + 1] * inv_lo);
-      if (t_hi < p.n_q)
-        *reinterpret_cast<uint32_t*>(o_hi + col) =
-            pack_bf16(o[pn][4 * j + 2] * inv_hi, o[pn][4 * j + 3] * inv_hi);
+  for (int ti = 0, it0 = 0; ti < ntile; ++ti) {
+    tok0 = (tile0 + ti) * kBM;
+    pos_lo = p.q_offset + tok0 + r_lo;
+    pos_hi = pos_lo + 8;
+    const int nblk = blocks_for(tok0), buf = ti % kQBufs;
+    m_lo = m_hi = -INFINITY;
+    l_lo = l_hi = 0.f;
+    zero_o();
+    // Ring stage and phase of the tile's block blk (the ring runs on across tiles).
+    auto stage = [&](int blk) { return (it0 + blk) % kStages; };
+    auto phase = [&](int blk) { return uint32_t(((it0 + blk) / kStages) & 1); };
+    if (kPingPong && cw == 1 && nblk > 0) named_arrive(1);
+
+    // Software pipeline per warpgroup: block blk issues S_blk = Q K_blk^T and then
+    // O += P_{blk-1} V_{blk-1}, waits only for S, runs the softmax of S_blk while the P·V
+    // wgmmas run, then waits for them, rescales O and packs P_blk. Once the tile's last S is done
+    // the Q buffer is handed back (q_empty) so the producer loads the next tile's Q meanwhile.
+    // Always waits for Q: no TMA may still target smem when the CTA exits.
+    mbar_wait(q_full(buf), (ti / kQBufs) & 1);
+    if (nblk > 0) {
+      mbar_wait(k_full(stage(0)), phase(0));
+      turn_begin();
+      wgmma_fence();
+      issue_s(stage(0), buf);
+      turn_end(false);
+      wgmma_wait<0>();
+      reg_fence(s);
+      mbar_arrive(k_empty(stage(0)));
+      softmax(0);
+      pack_p();
+      for (int blk = 1; blk < nblk; ++blk) {
+        const int st = stage(blk), pst = stage(blk - 1);
+        mbar_wait(k_full(st), phase(blk));
+        mbar_wait(v_full(pst), phase(blk - 1));
+        turn_begin();
+        wgmma_fence();
+        issue_s(st, buf);
+        issue_pv(pst);
+        turn_end(false);
+        wgmma_wait<1>();  // S done (committed first); P·V may still run
+        reg_fence(s);
+        mbar_arrive(k_empty(st));
+        softmax(blk);
+        wgmma_wait<0>();  // P_{blk-1} V_{blk-1} done: O and pa are free again
+        fence_o();
+        mbar_arrive(v_empty(pst));
+        rescale_o();
+        pack_p();
+      }
+      mbar_arrive(q_empty(buf));  // every S of this tile has completed
+      mbar_wait(v_full(stage(nblk - 1)), phase(nblk - 1));
+      turn_begin();
+      wgmma_fence();
+      issue_pv(stage(nblk - 1));
+      turn_end(true);
+      wgmma_wait<0>();
+      fence_o();
+      mbar_arrive(v_empty(stage(nblk - 1)));
+    } else {
+      mbar_arrive(q_empty(buf));
     }
+    it0 += nblk;
+    store_tile(ti, l_lo, l_hi);
+  }  // tiles
 #else
   __trap();  // only launched on compute capability 9.x, where the sm_90a image is used
 #endif
 }
 
-template <int D, int kStages>
-void launch(const Context& ctx, const Sm90Params& p, int B, int H) {
-  const size_t smem =
-      1024 + size_t(kBM) * D * 2 + 2 * kStages * size_t(kBN) * D * 2 + 8 * (1 + 4 * kStages);
+template <class Shape>
+void launch(const Context& ctx, Sm90Params p, int B, int H) {
+  if (!Shape::kMulti || p.causal) p.tiles_per_cta = 1;  // the kernel then runs one tile per CTA
+  if (!Shape::kFlat || p.causal) p.persistent = 0;
+  constexpr int D = Shape::D, kBN = Shape::kBN, kStages = Shape::kStages;
+  const size_t smem = 1024 + size_t(Shape::kQBufs) * kBM * D * 2 +
+                      2 * kStages * size_t(kBN) * D * 2 + 8 * (4 + 4 * kStages);
   MVL_CHECK(smem <= ctx.max_smem_optin(), unsupported,
             "cuda::flash_attention_sm90 needs {} bytes of shared memory", smem);
-  MVL_CUDA_CHECK(cudaFuncSetAttribute(flash_sm90_kernel<D, kStages>,
+  MVL_CUDA_CHECK(cudaFuncSetAttribute(flash_sm90_kernel<Shape>,
                                       cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
-  const dim3 grid(static_cast<unsigned>((p.n_q + kBM - 1) / kBM), static_cast<unsigned>(H),
-                  static_cast<unsigned>(B));
-  flash_sm90_kernel<D, kStages><<<grid, kThreads, smem, ctx.stream()>>>(p);
+  if (Shape::kMinBlocks > 1)  // room for several CTAs' shared memory on one SM
+    MVL_CUDA_CHECK(cudaFuncSetAttribute(flash_sm90_kernel<Shape>,
+                                        cudaFuncAttributePreferredSharedMemoryCarveout,
+                                        int(cudaSharedmemCarveoutMaxShared)));
+  const int ntq = (p.n_q + kBM - 1) / kBM;
+  // Persistent: a 1-D grid of kMinBlocks CTAs per SM walking the B x H x ntq items.
+  const int64_t items = int64_t(B) * H * ntq;
+  const dim3 grid = p.persistent
+                        ? dim3(static_cast<unsigned>(std::min<int64_t>(
+                              items, int64_t(ctx.sm_count()) * Shape::kMinBlocks)))
+                        : dim3(static_cast<unsigned>((ntq + p.tiles_per_cta - 1) / p.tiles_per_cta),
+                               static_cast<unsigned>(H), static_cast<unsigned>(B));
+  flash_sm90_kernel<Shape><<<grid, kThreads, smem, ctx.stream()>>>(p);
   MVL_CUDA_CHECK_LAUNCH();
 }
 
@@ -343,15 +575,15 @@ inline View4 view4(const Tensor& t, const char* what) {
   return attention_view(t, "cuda::flash_attention_sm90", what);
 }
 
-// 4-D map {d, tokens, heads, batch} over a bf16 view; box {64, 128, 1, 1} lands as one
-// [128 x 64] 128B-swizzled panel. A size-1 dim gets a nominal stride (its coordinate is 0).
-CUtensorMap tensor_map(host::EncodeTiledFn encode, const Tensor& t, const View4& v) {
+// 4-D map {d, tokens, heads, batch} over a bf16 view; box {64, rows, 1, 1} lands as one
+// [rows x 64] 128B-swizzled panel. A size-1 dim gets a nominal stride (its coordinate is 0).
+CUtensorMap tensor_map(host::EncodeTiledFn encode, const Tensor& t, const View4& v, int rows) {
   const auto bytes = [](int64_t stride, int64_t extent) {
     return cuuint64_t(extent == 1 && stride == 0 ? 16 : stride * 2);
   };
   const cuuint64_t dims[4] = {cuuint64_t(v.d), cuuint64_t(v.n), cuuint64_t(v.H), cuuint64_t(v.B)};
   const cuuint64_t strides[3] = {bytes(v.st, v.n), bytes(v.sh, v.H), bytes(v.sb, v.B)};
-  const cuuint32_t box[4] = {64, 128, 1, 1}, elem[4] = {1, 1, 1, 1};
+  const cuuint32_t box[4] = {64, cuuint32_t(rows), 1, 1}, elem[4] = {1, 1, 1, 1};
   CUtensorMap map{};
   const CUresult r =
       encode(&map, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 4, const_cast<void*>(t.data()), dims, strides,
@@ -371,8 +603,27 @@ bool flash_attention_sm90_available(const Context& ctx) {
   return major == 9;
 }
 
+const char* sm90_tiling_name(Sm90Tiling t) {
+  switch (t) {
+    case Sm90Tiling::automatic:
+      return "automatic";
+    case Sm90Tiling::k128:
+      return "k128";
+    case Sm90Tiling::k64x1:
+      return "k64x1";
+    case Sm90Tiling::k64x2:
+      return "k64x2";
+    case Sm90Tiling::k128f:
+      return "k128f";
+    case Sm90Tiling::k64x1f:
+      return "k64x1f";
+  }
+  return "?";
+}
+
 void flash_attention_sm90(const Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
-                          const Tensor& o, float scale, bool causal, int64_t q_offset) {
+                          const Tensor& o, float scale, bool causal, int64_t q_offset,
+                          Sm90Tuning tuning) {
   MVL_CHECK(flash_attention_sm90_available(ctx), unsupported,
             "cuda::flash_attention_sm90 needs a compute capability 9.x GPU (sm_90a wgmma)");
   const View4 Q = view4(q, "q"), K = view4(k, "k"), V = view4(v, "v"), O = view4(o, "o");
@@ -389,11 +640,20 @@ void flash_attention_sm90(const Context& ctx, const Tensor& q, const Tensor& k, 
             "cuda::flash_attention_sm90: scale {} (the running max is kept on raw scores)", scale);
   if (Q.n == 0 || Q.B == 0) return;
   MVL_CHECK(K.n > 0, unsupported, "cuda::flash_attention_sm90: no keys (a TMA map needs n_k > 0)");
+  // d = 128 keeps the one shape it was written for; d = 64 takes the tuning or the default.
+  if (Q.d != 64) tuning = Sm90Tuning{Sm90Tiling::k128, 1};
+  if (tuning.tiling == Sm90Tiling::automatic) tuning.tiling = kSm90D64Default.tiling;
+  if (tuning.tiles_per_cta <= 0) {
+    tuning.tiles_per_cta = kSm90D64Default.tiles_per_cta;
+    tuning.persistent = kSm90D64Default.persistent;
+  }
+  const Sm90Tiling t = tuning.tiling;
+  const int kbn = t == Sm90Tiling::k128 || t == Sm90Tiling::k128f ? 128 : 64;
   const host::EncodeTiledFn encode = host::encode_tiled_fn("cuda::flash_attention_sm90");
   Sm90Params p{};
-  p.tq = tensor_map(encode, q, Q);
-  p.tk = tensor_map(encode, k, K);
-  p.tv = tensor_map(encode, v, V);
+  p.tq = tensor_map(encode, q, Q, kBM);
+  p.tk = tensor_map(encode, k, K, kbn);
+  p.tv = tensor_map(encode, v, V, kbn);
   p.o = static_cast<bf16*>(o.data());
   p.o_b = O.sb;
   p.o_t = O.st;
@@ -404,10 +664,23 @@ void flash_attention_sm90(const Context& ctx, const Tensor& q, const Tensor& k, 
   p.q_offset = q_offset;
   p.scale_log2 = scale * 1.4426950408889634f;
   p.causal = causal;
+  p.tiles_per_cta = causal || Q.d != 64 ? 1 : std::max(1, tuning.tiles_per_cta);
+  p.persistent = !causal && Q.d == 64 && tuning.persistent ? 1 : 0;
+  p.B = static_cast<int>(Q.B);
+  p.H = static_cast<int>(Q.H);
+  const int B = static_cast<int>(Q.B), H = static_cast<int>(Q.H);
   if (Q.d == 128)
-    launch<128, 3>(ctx, p, static_cast<int>(Q.B), static_cast<int>(Q.H));
+    launch<ShapeD128>(ctx, p, B, H);
+  else if (t == Sm90Tiling::k64x2)
+    launch<ShapeD64K64x2>(ctx, p, B, H);
+  else if (t == Sm90Tiling::k64x1)
+    launch<ShapeD64K64x1>(ctx, p, B, H);
+  else if (t == Sm90Tiling::k128f)
+    launch<ShapeD64K128F>(ctx, p, B, H);
+  else if (t == Sm90Tiling::k64x1f)
+    launch<ShapeD64K64F>(ctx, p, B, H);
   else
-    launch<64, 3>(ctx, p, static_cast<int>(Q.B), static_cast<int>(Q.H));
+    launch<ShapeD64K128>(ctx, p, B, H);
 }
 
 }  // namespace mvl::cuda

@@ -1,5 +1,7 @@
 // LayerNorm kernels (the ViT's). bf16 activations (layer_norm): one row per block, f32
-// statistics, the vectorised form keeps the row in registers as 16-byte chunks. f32
+// statistics, the vectorised form keeps the row in registers as 16-byte chunks; or one row per
+// warp (LayerNormRows::warp: D = 256 k, each lane k 16-byte chunks, shuffle reductions and no
+// __syncthreads, 64 rows in flight per SM where the block form has 16). f32
 // activations (layer_norm_f32): one block per row, mean and biased variance in f64 like the
 // CPU reference. CPU twin: kernels/cpu/layer_norm.cpp; tests: tests/gpu/elementwise_test.cpp
 // (bf16) and tests/gpu/vit_ops_test.cpp (f32).
@@ -57,6 +59,50 @@ __global__ void layer_norm_vec_kernel(const bf16* __restrict__ x, const bf16* __
       reinterpret_cast<int4*>(y + row * D)[c] = pack8(o);
     }
   }
+}
+
+// One row per warp: lane l holds chunks l, l + 32, ... (kChunks of 8 values) in registers.
+template <int kChunks>
+__global__ void layer_norm_warp_kernel(const bf16* __restrict__ x, const bf16* __restrict__ w,
+                                       const bf16* __restrict__ b, bf16* y, int64_t n, float eps) {
+  constexpr int D = kChunks * 256;
+  const int64_t row = blockIdx.x * int64_t(blockDim.x / 32) + threadIdx.x / 32;
+  if (row >= n) return;
+  const int lane = threadIdx.x & 31;
+  const int4* xr = reinterpret_cast<const int4*>(x + row * D);
+  float v[kChunks][8];
+  float s = 0.f;
+#pragma unroll
+  for (int i = 0; i < kChunks; ++i) {
+    unpack8(xr[lane + 32 * i], v[i]);
+#pragma unroll
+    for (int e = 0; e < 8; ++e) s += v[i][e];
+  }
+  const float mean = warp_sum(s) / D;
+  float v2 = 0.f;
+#pragma unroll
+  for (int i = 0; i < kChunks; ++i)
+#pragma unroll
+    for (int e = 0; e < 8; ++e) v2 += (v[i][e] - mean) * (v[i][e] - mean);
+  const float inv = rsqrtf(warp_sum(v2) / D + eps);
+#pragma unroll
+  for (int i = 0; i < kChunks; ++i) {
+    float ww[8], bb[8], o[8];
+    unpack8(reinterpret_cast<const int4*>(w)[lane + 32 * i], ww);
+    unpack8(reinterpret_cast<const int4*>(b)[lane + 32 * i], bb);
+#pragma unroll
+    for (int e = 0; e < 8; ++e) o[e] = (v[i][e] - mean) * inv * ww[e] + bb[e];
+    reinterpret_cast<int4*>(y + row * D)[lane + 32 * i] = pack8(o);
+  }
+}
+
+template <int kChunks>
+void launch_warp_rows(const Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b,
+                      float eps, const Tensor& y, int64_t n) {
+  constexpr int kRowsPerBlock = 8;
+  layer_norm_warp_kernel<kChunks>
+      <<<static_cast<unsigned>((n + kRowsPerBlock - 1) / kRowsPerBlock), 32 * kRowsPerBlock, 0,
+         ctx.stream()>>>(cb(x), cb(w), cb(b), mb(y), n, eps);
 }
 
 __global__ void layer_norm_kernel(const bf16* __restrict__ x, const bf16* __restrict__ w,
@@ -118,14 +164,26 @@ bool vec_ok(int D, const Tensor& a, const Tensor& b) {
 }  // namespace
 
 void layer_norm(const Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, float eps,
-                const Tensor& y) {
+                const Tensor& y, LayerNormRows rows) {
   check_rows(x, y, "layer_norm");
   const int D = static_cast<int>(x.dim(-1));
   MVL_CHECK(w.numel() == D && b.numel() == D, shape_mismatch, "cuda::layer_norm: weight {} bias {}",
             w.str(), b.str());
   const int64_t n = x.numel() / D;
   if (n == 0) return;
-  if (vec_ok(D, x, y) && vec_ok(D, w, b))
+  const int chunks = D / 256;
+  if (rows == LayerNormRows::warp && D % 256 == 0 &&
+      (chunks == 1 || chunks == 2 || chunks == 4 || chunks == 8) && vec_ok(D, x, y) &&
+      vec_ok(D, w, b)) {
+    if (chunks == 1)
+      launch_warp_rows<1>(ctx, x, w, b, eps, y, n);
+    else if (chunks == 2)
+      launch_warp_rows<2>(ctx, x, w, b, eps, y, n);
+    else if (chunks == 4)
+      launch_warp_rows<4>(ctx, x, w, b, eps, y, n);
+    else
+      launch_warp_rows<8>(ctx, x, w, b, eps, y, n);
+  } else if (vec_ok(D, x, y) && vec_ok(D, w, b))
     layer_norm_vec_kernel<<<n, D <= 4 * 8 * 128 ? 128 : kRowThreads, 0, ctx.stream()>>>(
         cb(x), cb(w), cb(b), mb(y), D, eps);
   else

@@ -10,9 +10,17 @@
 
 namespace mvl::cuda {
 
+// How the bf16 layer_norm maps rows: a block per row (two block-wide reductions), or a warp
+// per row (shuffle reductions, 8 rows per 256-thread block; D % 256 == 0, D <= 2048, e.g. the
+// ViT's 1024; other widths keep the block form).
+enum class LayerNormRows { block, warp };
+// What layer_norm runs when not told. tools/device/vit_check.sh times both on the ViT shape and
+// prints the line to put here when the other wins.
+inline constexpr LayerNormRows kLayerNormRowsDefault = LayerNormRows::block;
+
 // y = (x - mean)/sqrt(var + eps) · w + b per row, f32 statistics. bf16 [n, D]; w, b bf16 [D].
 void layer_norm(const Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, float eps,
-                const Tensor& y);
+                const Tensor& y, LayerNormRows rows = kLayerNormRowsDefault);
 
 // x, y: f32 [rows, D] contiguous; w, b: f32|bf16 [D] contiguous. Mean and biased variance
 // in f64 like the CPU reference: y = (x - mean) * rsqrt(var + eps) * w + b.

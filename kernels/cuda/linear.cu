@@ -3,11 +3,14 @@
 // weights; add_bias_rows_f32 adds a bias per output feature after it.
 // Row-major y[n,out] = x[n,in]·w[out,in]ᵀ is column-major yᵀ = op_T(w) · xᵀ, so A = w
 // (transposed), B = x, D = yᵀ with ld = out; the BIAS epilogue adds per row of D = per
-// output feature. Tested by tests/gpu/gemm_test.cpp against cpu::linear.
+// output feature. A residual (GemmOptions::residual) is cuBLASLt's C with beta = 1 (C != D);
+// gemm_bias_act runs the GEMM then the bf16 activation in place (optionally per row block).
+// Tested by tests/gpu/gemm_test.cpp against cpu::linear, tests/gpu/vit_ops_test.cpp (epilogues).
 #include "kernels/cuda/linear.h"
 
 #include <algorithm>
 
+#include "kernels/cuda/activation.h"
 #include "kernels/cuda/check.cuh"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/gemm_plan.cuh"
@@ -103,9 +106,10 @@ void gemm_raw(const Context& ctx, const void* x, const void* w, void* y, bool y_
     MVL_CUBLAS_CHECK(
         cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bp, sizeof(bp)));
   }
-  const float alpha = opt.alpha, beta = opt.accumulate ? 1.0f : 0.0f;
+  const float alpha = opt.alpha, beta = opt.accumulate || opt.residual ? 1.0f : 0.0f;
+  const void* c = opt.residual ? opt.residual->data() : y;
   MVL_CUBLAS_CHECK(cublasLtMatmul(static_cast<cublasLtHandle_t>(ctx.cublaslt()), p.op, &alpha, w,
-                                  p.a, x, p.b, &beta, y, p.d, y, p.d, &p.algo, ctx.workspace(),
+                                  p.a, x, p.b, &beta, c, p.d, y, p.d, &p.algo, ctx.workspace(),
                                   ctx.workspace_bytes(), ctx.stream()));
 }
 
@@ -127,7 +131,36 @@ void gemm(const Context& ctx, const Tensor& x, const Tensor& w, const Tensor& y,
   if (opt.bias)
     MVL_CHECK(opt.bias->dtype() == DType::bf16 && opt.bias->numel() == out, shape_mismatch,
               "cuda::gemm: bias {} (want bf16 [{}])", opt.bias->str(), out);
+  if (opt.residual)
+    MVL_CHECK(
+        !opt.accumulate && opt.residual->dtype() == y.dtype() &&
+            opt.residual->numel() == y.numel() && opt.residual->dim(-1) == out &&
+            opt.residual->is_contiguous() && opt.residual->device().is_cuda(),
+        shape_mismatch,
+        "cuda::gemm: residual {} for y {} (same dtype and shape, contiguous, not with accumulate)",
+        opt.residual->str(), y.str());
   gemm_raw(ctx, x.data(), w.data(), y.data(), y.dtype() == DType::bf16, n, in, out, opt);
+}
+
+void gemm_bias_act(const Context& ctx, const Tensor& x, const Tensor& w, const Tensor* bias,
+                   const std::string& act, const Tensor& y, int64_t chunk_rows) {
+  MVL_CHECK(y.dtype() == DType::bf16, unsupported, "cuda::gemm_bias_act: y must be bf16, got {}",
+            y.str());
+  const int64_t in = w.dim(1), n = x.numel() / std::max<int64_t>(in, 1);
+  GemmOptions opt;
+  opt.bias = bias;
+  if (chunk_rows <= 0 || chunk_rows >= n) {
+    gemm(ctx, x, w, y, opt);
+    activation_inplace(ctx, y, act);
+    return;
+  }
+  const Tensor x2 = x.view({n, in}), y2 = y.view({n, w.dim(0)});
+  for (int64_t r0 = 0; r0 < n; r0 += chunk_rows) {
+    const int64_t r1 = std::min(n, r0 + chunk_rows);
+    const Tensor yc = y2.slice(0, r0, r1);
+    gemm(ctx, x2.slice(0, r0, r1), w, yc, opt);
+    activation_inplace(ctx, yc, act);
+  }
 }
 
 void linear_f32(const Context& ctx, const Tensor& x, const Tensor& w, const Tensor& y) {

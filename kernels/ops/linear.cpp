@@ -2,6 +2,7 @@
 #include "kernels/ops/linear.h"
 
 #include "kernels/core/error.h"
+#include "kernels/ops/activation.h"
 #include "kernels/cpu/linear.h"
 #include "kernels/ops/backend/cuda_backend.h"
 #include "kernels/ops/cuda_dispatch.h"
@@ -60,6 +61,23 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias) {
   cpu::linear(x.data<float>(), w.data(), w.dtype(), bias ? b_c.data() : nullptr,
               bias ? b_c.dtype() : DType::f32, y.data<float>(), n, in, out_f);
   return y;
+}
+
+Tensor linear_residual(const Tensor& x, const Tensor& w, const Tensor* bias, const Tensor& residual) {
+  if (x.dtype() == DType::bf16 && !w.quant() && detail::any_cuda({&x, &w, bias, &residual})) {
+    MVL_CHECK(w.ndim() == 2 && x.ndim() >= 1 && x.dim(-1) == w.dim(1) && residual.dim(-1) == w.dim(0) &&
+                  residual.numel() == x.numel() / w.dim(1) * w.dim(0),
+              shape_mismatch, "linear_residual: input {} weight {} residual {} do not fit together", x.str(),
+              w.str(), residual.str());
+    return cuda_backend::linear_residual(x, w, bias, residual);
+  }
+  return add(residual, linear(x, w, bias));
+}
+
+Tensor linear_act(const Tensor& x, const Tensor& w, const Tensor* bias, const std::string& act) {
+  if (x.dtype() == DType::bf16 && !w.quant() && detail::any_cuda({&x, &w, bias}))
+    return cuda_backend::linear_act(x, w, bias, act == "swish" ? "silu" : act);
+  return activation(linear(x, w, bias), act);
 }
 
 }  // namespace mvl::ops

@@ -4,7 +4,10 @@
 // timed per precision (bf16 = the fast path, f32 = the exact one): the batched ViT, the
 // projector, encode() end to end, and the engine's tile-by-tile order. Compare the ViT row with
 // kernels/bench/ops_cuda_bench --only vit (the same tower as raw kernel calls). Median of N.
-// Usage: vision_model_bench [--image WxH] [--layers N] [--reps N] [--precision bf16|f32|both] [--device N]
+// --epilogues: the ViT's residual adds and fc1 activation fused (VisionModelOptions::
+// fused_epilogues, the default), op by op (plain, the path before), or both in one run.
+// Usage: vision_model_bench [--image WxH] [--layers N] [--reps N] [--precision bf16|f32|both]
+//                           [--epilogues fused|plain|both] [--device N]
 #include <unistd.h>
 
 #include <algorithm>
@@ -120,7 +123,8 @@ double median_ms(const ops::DeviceContext& dev, int reps, F&& f) {
 int usage() {
   std::fprintf(stderr,
                "usage: vision_model_bench [--image WxH (2016x2016: 37 tiles)] [--layers N (24)] [--reps N (5)]\n"
-               "                          [--precision bf16|f32|both (both)] [--device N (0)]\n");
+               "                          [--precision bf16|f32|both (both)] [--epilogues fused|plain|both (fused)]\n"
+               "                          [--device N (0)]\n");
   return 2;
 }
 
@@ -129,7 +133,7 @@ int usage() {
 int main(int argc, char** argv) {
   int64_t img_w = 2016, img_h = 2016;
   int layers = 24, reps = 5, device = 0;
-  std::string precision = "both";
+  std::string precision = "both", epilogues = "fused";
   for (int i = 1; i < argc; ++i) {
     const bool has = i + 1 < argc;
     if (!std::strcmp(argv[i], "--image") && has) {
@@ -140,6 +144,8 @@ int main(int argc, char** argv) {
       reps = std::max(1, std::atoi(argv[++i]));
     } else if (!std::strcmp(argv[i], "--precision") && has) {
       precision = argv[++i];
+    } else if (!std::strcmp(argv[i], "--epilogues") && has) {
+      epilogues = argv[++i];
     } else if (!std::strcmp(argv[i], "--device") && has) {
       device = std::atoi(argv[++i]);
     } else {
@@ -147,6 +153,7 @@ int main(int argc, char** argv) {
     }
   }
   if (precision != "bf16" && precision != "f32" && precision != "both") return usage();
+  if (epilogues != "fused" && epilogues != "plain" && epilogues != "both") return usage();
   try {
     if (ops::cuda_device_count() <= device) {
       std::fprintf(stderr, "vision_model_bench: no CUDA device %d (built with CUDA: %s)\n", device,
@@ -178,27 +185,32 @@ int main(int argc, char** argv) {
                 ops::cuda_device_name(device).c_str(), static_cast<long long>(layers), static_cast<long long>(D),
                 static_cast<long long>(T), static_cast<long long>(img_w), static_cast<long long>(img_h),
                 static_cast<long long>(opts.text_hidden), static_cast<long long>(pre.image_tokens()), reps);
-    std::printf("%-9s %-46s %12s %10s\n", "precision", "what", "median ms", "TFLOP/s");
+    std::printf("%-9s %-55s %12s %10s\n", "precision", "what", "median ms", "TFLOP/s");
     for (const DType act : {DType::bf16, DType::f32}) {
-      if (precision != "both" && precision != dtype_name(act)) continue;
-      opts.activations = act;
-      const VisionModel m = VisionModel::load(ckpt, cfg, opts, VisionWeightNames::released(), dev);
-      const Tensor px = ops::to_device(pre.pixel_values, dev);
-      auto row = [&](const std::string& what, double ms, double flop) {
-        std::printf("%-9s %-46s %12.3f %10s\n", dtype_name(act), what.c_str(), ms,
-                    flop > 0 ? fmt::format("{:.1f}", flop / ms / 1e9).c_str() : "");
-      };
-      row("vit_features, all tiles batched", median_ms(dev, reps, [&] { m.vit_features(px); }), vit_flop);
-      const Tensor feats = m.vit_features(px);
-      row("project", median_ms(dev, reps, [&] { m.project(feats); }),
-          2.0 * T * (N - 1) * opts.text_hidden * (D + opts.text_hidden));
-      row("encode (host pixels -> packed f32 rows)", median_ms(dev, reps, [&] { m.encode(pre); }), 0);
-      row("engine order: ViT tile by tile + project + pack", median_ms(dev, reps, [&] {
-            std::vector<Tensor> f;
-            for (int64_t t = 0; t < T; ++t) f.push_back(m.vit_features(pre.pixel_values.slice(0, t, t + 1)));
-            pack_image_features(m.project(ops::concat_rows(f).view({T, N - 1, D})), m.image_newline(), pre.layout);
-          }),
-          0);
+      for (const bool fused : {true, false}) {
+        if (precision != "both" && precision != dtype_name(act)) continue;
+        if (epilogues != "both" && (epilogues == "fused") != fused) continue;
+        opts.fused_epilogues = fused;
+        const std::string tag = fused ? " [fused]" : " [plain]";
+        opts.activations = act;
+        const VisionModel m = VisionModel::load(ckpt, cfg, opts, VisionWeightNames::released(), dev);
+        const Tensor px = ops::to_device(pre.pixel_values, dev);
+        auto row = [&](const std::string& what, double ms, double flop) {
+          std::printf("%-9s %-55s %12.3f %10s\n", dtype_name(act), what.c_str(), ms,
+                      flop > 0 ? fmt::format("{:.1f}", flop / ms / 1e9).c_str() : "");
+        };
+        row("vit_features, all tiles batched" + tag, median_ms(dev, reps, [&] { m.vit_features(px); }), vit_flop);
+        const Tensor feats = m.vit_features(px);
+        row("project" + tag, median_ms(dev, reps, [&] { m.project(feats); }),
+            2.0 * T * (N - 1) * opts.text_hidden * (D + opts.text_hidden));
+        row("encode (host pixels -> packed f32 rows)" + tag, median_ms(dev, reps, [&] { m.encode(pre); }), 0);
+        row("engine order: ViT tile by tile + project + pack" + tag, median_ms(dev, reps, [&] {
+              std::vector<Tensor> f;
+              for (int64_t t = 0; t < T; ++t) f.push_back(m.vit_features(pre.pixel_values.slice(0, t, t + 1)));
+              pack_image_features(m.project(ops::concat_rows(f).view({T, N - 1, D})), m.image_newline(), pre.layout);
+            }),
+            0);
+      }
     }
     std::filesystem::remove(path);
   } catch (const Error& e) {

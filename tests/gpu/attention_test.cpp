@@ -1,7 +1,8 @@
 // Flash attention on CUDA vs an fp64 softmax reference: causal GQA prefill (lengths not a
 // multiple of the 64 block, one token), decode over a cache with q_offset and per-sequence
 // kv_lens (head-grouped CTAs), the ViT case (non-causal, d 64, batch of tiles), and the
-// Hopper wgmma kernel (kernels/cuda/attention_sm90.cu) directly and through the dispatch.
+// Hopper wgmma kernel (kernels/cuda/attention_sm90.cu) directly (every d = 64 tuning) and
+// through the dispatch.
 // Rule: <= 3x the error of a plain bf16 implementation (f32 softmax, bf16 output).
 // Without the CUDA backend (CPU-only builds, e.g. CI) the file reduces to one test that
 // skips, or fails under MVL_REQUIRE_GPU=1.
@@ -104,7 +105,8 @@ TEST_P(Sm90Direct, MatchesSoftmaxReference) {
   MVL_REQUIRE_GPU_OR_SKIP();
   const Case c = GetParam();
   cuda::Context ctx(0);
-  if (!cuda::flash_attention_sm90_available(ctx)) GTEST_SKIP() << "needs a compute capability 9.x GPU";
+  if (!cuda::flash_attention_sm90_available(ctx))
+    GTEST_SKIP() << "needs a compute capability 9.x GPU";
   auto q = rand_bf16(c.nq * c.H * c.d, 11, -2.f, 2.f),
        k = rand_bf16(c.nk * c.Hkv * c.d, 12, -2.f, 2.f), v = rand_bf16(c.nk * c.Hkv * c.d, 13);
   const float scale = 1.f / std::sqrt(float(c.d));
@@ -135,7 +137,8 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(Sm90Direct, BatchedFusedQkvViews) {
   MVL_REQUIRE_GPU_OR_SKIP();
   cuda::Context ctx(0);
-  if (!cuda::flash_attention_sm90_available(ctx)) GTEST_SKIP() << "needs a compute capability 9.x GPU";
+  if (!cuda::flash_attention_sm90_available(ctx))
+    GTEST_SKIP() << "needs a compute capability 9.x GPU";
   for (const int d : {64, 128}) {
     const int64_t B = 2, n = 300, H = 4;
     auto qkv = rand_bf16(B * n * 3 * H * d, 21 + d, -2.f, 2.f);
@@ -160,6 +163,86 @@ TEST(Sm90Direct, BatchedFusedQkvViews) {
     }
   }
 }
+
+// Every d = 64 tuning of the sm_90a kernel (attention.h Sm90Tuning) on the ViT shape and on
+// awkward ones: 577 keys (= 9 x 64 + 1 = 4 x 128 + 65), batches of 1..37 tiles, several query
+// tiles per CTA (more than a sequence has, too), flat and persistent pipelines (with more CTAs
+// than items in the small cases), odd key counts, n_q != n_k, causal (one tile per CTA
+// whatever the tuning). The fp64 reference is computed once per shape.
+struct D64Case {
+  int64_t B, nq, nk;
+  int H;
+  bool causal;
+  int64_t q_off;
+};
+
+class Sm90D64Tunings : public ::testing::TestWithParam<D64Case> {};
+
+TEST_P(Sm90D64Tunings, EveryTuningMatchesTheReference) {
+  MVL_REQUIRE_GPU_OR_SKIP();
+  const D64Case c = GetParam();
+  const int d = 64;
+  cuda::Context ctx(0);
+  if (!cuda::flash_attention_sm90_available(ctx))
+    GTEST_SKIP() << "needs a compute capability 9.x GPU";
+  const int64_t qn = c.nq * c.H * d, kn = c.nk * c.H * d;
+  auto q = rand_bf16(c.B * qn, 31, -2.f, 2.f), k = rand_bf16(c.B * kn, 32, -2.f, 2.f),
+       v = rand_bf16(c.B * kn, 33);
+  const float scale = 0.125f;
+  std::vector<double> ref;
+  std::vector<float> plain;
+  for (int64_t b = 0; b < c.B; ++b) {
+    std::vector<float> qb(q.begin() + b * qn, q.begin() + (b + 1) * qn),
+        kb(k.begin() + b * kn, k.begin() + (b + 1) * kn),
+        vb(v.begin() + b * kn, v.begin() + (b + 1) * kn);
+    std::vector<double> r;
+    std::vector<float> pl;
+    reference(qb, kb, vb, c.nq, c.nk, c.H, c.H, d, scale, c.causal, c.q_off, r, pl);
+    ref.insert(ref.end(), r.begin(), r.end());
+    plain.insert(plain.end(), pl.begin(), pl.end());
+  }
+  const Tensor dq = dev_bf16(ctx, {c.B, c.nq, c.H, d}, q),
+               dk = dev_bf16(ctx, {c.B, c.nk, c.H, d}, k),
+               dv = dev_bf16(ctx, {c.B, c.nk, c.H, d}, v);
+  const cuda::Sm90Tuning tunings[] = {
+      {cuda::Sm90Tiling::k128, 1},         {cuda::Sm90Tiling::k128, 5},
+      {cuda::Sm90Tiling::k64x1, 1},        {cuda::Sm90Tiling::k64x1, 2},
+      {cuda::Sm90Tiling::k64x1, 5},        {cuda::Sm90Tiling::k64x1, 8},
+      {cuda::Sm90Tiling::k64x2, 1},        {cuda::Sm90Tiling::k64x2, 5},
+      {cuda::Sm90Tiling::k128f, 1},        {cuda::Sm90Tiling::k128f, 2},
+      {cuda::Sm90Tiling::k128f, 5},        {cuda::Sm90Tiling::k64x1f, 1},
+      {cuda::Sm90Tiling::k64x1f, 3},       {cuda::Sm90Tiling::k64x1f, 5},
+      {cuda::Sm90Tiling::k64x1f, 8},       {cuda::Sm90Tiling::k128f, 1, true},
+      {cuda::Sm90Tiling::k64x1f, 1, true}, {}};
+  for (const cuda::Sm90Tuning& t : tunings) {
+    SCOPED_TRACE(std::string(cuda::sm90_tiling_name(t.tiling)) + " tiles_per_cta " +
+                 std::to_string(t.tiles_per_cta) + (t.persistent ? " persistent" : ""));
+    // Stale values must not survive in any row.
+    Tensor o = dev_bf16(ctx, {c.B, c.nq, c.H, d}, std::vector<float>(c.B * qn, 7.f));
+    cuda::flash_attention_sm90(ctx, dq, dk, dv, o, scale, c.causal, c.q_off, t);
+    const auto got = download(ctx, o);
+    MVL_EXPECT_PARITY(got, plain, ref, 3.0, 1e-4);
+    // The last token of the last sequence (the 577th row: alone in its 64-row block) by itself.
+    const int64_t last = (c.B * c.nq - 1) * c.H * d;
+    const std::vector<float> g_last(got.begin() + last, got.end()),
+        p_last(plain.begin() + last, plain.end());
+    const std::vector<double> r_last(ref.begin() + last, ref.end());
+    MVL_EXPECT_PARITY(g_last, p_last, r_last, 3.0, 1e-3);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, Sm90D64Tunings,
+    ::testing::Values(D64Case{1, 577, 577, 16, false, 0},    // one ViT tile, all 16 heads
+                      D64Case{3, 577, 577, 4, false, 0},     // a few tiles
+                      D64Case{37, 577, 577, 1, false, 0},    // the 37-tile batch (one head)
+                      D64Case{2, 129, 129, 3, false, 0},     // one row / key past a block
+                      D64Case{2, 200, 65, 2, false, 0},      // fewer keys than one 128 block
+                      D64Case{1, 300, 1, 2, false, 0},       // one key
+                      D64Case{1, 1000, 1000, 2, false, 0},   // 8 query tiles, 1000 = 15 x 64 + 40
+                      D64Case{1, 300, 577, 2, false, 0},     // n_q != n_k
+                      D64Case{2, 577, 577, 2, true, 0},      // causal: one tile per CTA
+                      D64Case{1, 130, 707, 2, true, 577}));  // causal chunk after 577 cached keys
 
 TEST(FlashParity, BatchedDecodeWithPerSequenceLengths) {
   MVL_REQUIRE_GPU_OR_SKIP();

@@ -15,6 +15,7 @@
 #include "kernels/cuda/tensor_ops.h"
 
 #include <cmath>
+#include <string>
 
 #include "tests/gpu/gpu_test_util.h"
 #include "tests/support/test_util.h"
@@ -74,23 +75,29 @@ TEST(ElementwiseParity, RmsNormVariants) {
 TEST(ElementwiseParity, LayerNormActivationsSwiglu) {
   MVL_REQUIRE_GPU_OR_SKIP();
   cuda::Context ctx(0);
-  for (int64_t Dl : {1000, 1024}) {  // scalar path and the vectorised (D % 8 == 0) path
-    const int64_t n = 5, D = Dl;
-    auto x = rand_bf16(n * D, 21, -3.f, 3.f), w = rand_bf16(D, 22), b = rand_bf16(D, 23);
-    Tensor dx = dev_bf16(ctx, {n, D}, x), dy = cuda::empty({n, D}, DType::bf16, ctx);
-    cuda::layer_norm(ctx, dx, dev_bf16(ctx, {D}, w), dev_bf16(ctx, {D}, b), 1e-5f, dy);
-    std::vector<double> ref(n * D);
-    for (int64_t i = 0; i < n; ++i) {
-      double m = 0, v = 0;
-      for (int64_t j = 0; j < D; ++j) m += x[i * D + j];
-      m /= D;
-      for (int64_t j = 0; j < D; ++j) v += (x[i * D + j] - m) * (x[i * D + j] - m);
-      v /= D;
-      for (int64_t j = 0; j < D; ++j)
-        ref[i * D + j] = (x[i * D + j] - m) / std::sqrt(v + 1e-5) * w[j] + b[j];
+  // Scalar path (1000), vectorised block rows (D % 8 == 0), warp rows (D = 256 k, k = 1, 2, 4,
+  // 8; 768 falls back to block rows); 13 rows: a partial 8-row block for the warp form.
+  for (const int64_t Dl : {1000, 1024, 256, 512, 768, 2048})
+    for (const cuda::LayerNormRows rows : {cuda::LayerNormRows::block, cuda::LayerNormRows::warp}) {
+      SCOPED_TRACE("D " + std::to_string(Dl) +
+                   (rows == cuda::LayerNormRows::warp ? " warp" : " block"));
+      const int64_t n = 13, D = Dl;
+      auto x = rand_bf16(n * D, 21, -3.f, 3.f), w = rand_bf16(D, 22), b = rand_bf16(D, 23);
+      Tensor dx = dev_bf16(ctx, {n, D}, x),
+             dy = dev_bf16(ctx, {n, D}, std::vector<float>(n * D, 5.f));
+      cuda::layer_norm(ctx, dx, dev_bf16(ctx, {D}, w), dev_bf16(ctx, {D}, b), 1e-5f, dy, rows);
+      std::vector<double> ref(n * D);
+      for (int64_t i = 0; i < n; ++i) {
+        double m = 0, v = 0;
+        for (int64_t j = 0; j < D; ++j) m += x[i * D + j];
+        m /= D;
+        for (int64_t j = 0; j < D; ++j) v += (x[i * D + j] - m) * (x[i * D + j] - m);
+        v /= D;
+        for (int64_t j = 0; j < D; ++j)
+          ref[i * D + j] = (x[i * D + j] - m) / std::sqrt(v + 1e-5) * w[j] + b[j];
+      }
+      MVL_EXPECT_PARITY(download(ctx, dy), plain_bf16(ref), ref, 2.5, 1e-4);
     }
-    MVL_EXPECT_PARITY(download(ctx, dy), plain_bf16(ref), ref, 2.5, 1e-4);
-  }
   const int64_t n = 5, D = 1000;
   auto x =
       rand_bf16(n * D + 5, 21, -3.f, 3.f);  // n*D + 5 elements: a 16-byte tail for the vector loop

@@ -1,5 +1,6 @@
-// The ops:: CUDA branches the CLIP ViT adds (layer_norm, patch_embed, linear with a bias,
-// non-causal attention at head dims 16/64 over ViT-length sequences, strided tile views)
+// The ops:: CUDA branches the CLIP ViT adds (layer_norm, patch_embed, linear with a bias, the
+// fused linear_residual / linear_act, non-causal attention at head dims 16/64 over ViT-length
+// sequences, strided tile views)
 // against the same ops on the CPU, on awkward shapes. Inputs are identical on both sides
 // (weights bf16), so only the f32 summation order differs: relative L2 error <= 1e-5.
 // Skips without a GPU (fails under MVL_REQUIRE_GPU=1); compiles in CPU-only builds.
@@ -184,6 +185,33 @@ TEST_F(VisionOpsCuda, VitEmbeddingsF32ExactBf16OneRounding) {
   ASSERT_EQ(mixed.dtype(), DType::bf16);
   EXPECT_EQ(rel_l2(ops::cast(mixed, DType::f32), want), 0.0);
   EXPECT_THROW(ops::vit_embeddings(patches, cls, pos.slice(0, 1, P + 1)), Error);  // one position short
+}
+
+TEST_F(VisionOpsCuda, Bf16FusedEpiloguesMatchTheCpuOps) {
+  // The ViT block's fused ops against their CPU twins (linear + add, linear + activation, f32):
+  // linear_residual rounds once (k = 2); linear_act rounds the GEMM output, then the activation
+  // (PyTorch's order: k = 3). 3 tiles of 577 rows; widths the GEMM takes (multiples of 8) and
+  // ones it does not (the f32 detour).
+  const int64_t n = 3 * 577;
+  for (const int64_t in : {256, 100})
+    for (const int64_t out : {512, 60}) {
+      const std::string shape = fmt::format(" in={} out={}", in, out);
+      const Tensor x = bf16_exact(rand_f32({n, in}, 110, -2.f, 2.f));
+      const Tensor w = ops::cast(rand_f32({out, in}, 111, -0.2f, 0.2f), DType::bf16);
+      const Tensor b = ops::cast(rand_f32({out}, 112), DType::bf16);
+      const Tensor r = bf16_exact(rand_f32({n, out}, 113, -4.f, 4.f));
+      const Tensor xd = ops::cast(up(x), DType::bf16), rd = ops::cast(up(r), DType::bf16), wd = upw(w), bd = upw(b);
+      expect_bf16_parity(ops::linear_residual(xd, wd, &bd, rd), ops::add(r, ops::linear(x, w, &b)), kOneRounding,
+                         "linear_residual" + shape);
+      for (const char* a : {"quick_gelu", "gelu"})
+        expect_bf16_parity(ops::linear_act(xd, wd, &bd, a), ops::activation(ops::linear(x, w, &b), a), 3.0,
+                           std::string("linear_act ") + a + shape);
+      // f32 activations on the GPU: the op-by-op f32 path, the CPU's numbers.
+      EXPECT_LE(rel_l2(ops::linear_residual(up(x), wd, &bd, up(r)), ops::add(r, ops::linear(x, w, &b))), kTol);
+      EXPECT_LE(rel_l2(ops::linear_act(up(x), wd, &bd, "quick_gelu"),
+                       ops::activation(ops::linear(x, w, &b), "quick_gelu")),
+                kTol);
+    }
 }
 
 TEST_F(VisionOpsCuda, Bf16BatchedTileAttentionOnFusedQkvViews) {

@@ -164,11 +164,17 @@ Tensor ClipVit::encoder_layer(const Tensor& x, const ClipLayerWeights& l, int64_
     v = ops::linear(h, l.v_w, &l.v_b).view({tiles, N, H, hd});
   }
   const Tensor attn = ops::attention(q, k, v, scale, /*causal=*/false).view({tiles * N, D});  // act [T*N, D]
-  const Tensor x1 = ops::add(x, ops::linear(attn, l.o_w, &l.o_b));
-
+  if (!fused_) {
+    const Tensor x1 = ops::add(x, ops::linear(attn, l.o_w, &l.o_b));
+    const Tensor h2 = ops::layer_norm(x1, l.ln2_w, l.ln2_b, eps);
+    const Tensor mid = ops::activation(ops::linear(h2, l.fc1_w, &l.fc1_b), cfg_.hidden_act);
+    return ops::add(x1, ops::linear(mid, l.fc2_w, &l.fc2_b));
+  }
+  // The same maths with the residual adds in the GEMMs' epilogues and the activation in place.
+  const Tensor x1 = ops::linear_residual(attn, l.o_w, &l.o_b, x);
   const Tensor h2 = ops::layer_norm(x1, l.ln2_w, l.ln2_b, eps);
-  const Tensor mid = ops::activation(ops::linear(h2, l.fc1_w, &l.fc1_b), cfg_.hidden_act);
-  return ops::add(x1, ops::linear(mid, l.fc2_w, &l.fc2_b));
+  const Tensor mid = ops::linear_act(h2, l.fc1_w, &l.fc1_b, cfg_.hidden_act);
+  return ops::linear_residual(mid, l.fc2_w, &l.fc2_b, x1);
 }
 
 Tensor ClipVit::forward(const Tensor& pixel_values, std::vector<Tensor>* hidden_states) const {

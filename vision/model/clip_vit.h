@@ -62,6 +62,12 @@ class ClipVit {
 
   DType activation_dtype() const { return act_; }
 
+  // true (the default): residual adds fused into the o_proj / fc2 GEMMs and fc1's activation
+  // applied in place (ops::linear_residual, ops::linear_act); false: linear, then add /
+  // activation. The same numbers on the CPU and with f32 activations; bf16 on a GPU saves the
+  // two residual roundings.
+  void set_fused_epilogues(bool on) { fused_ = on; }
+
   const VisionConfig& config() const { return cfg_; }
   const ClipWeights& weights() const { return w_; }
   int64_t layers_run() const { return static_cast<int64_t>(w_.layers.size()); }
@@ -71,6 +77,7 @@ class ClipVit {
   VisionConfig cfg_;
   ClipWeights w_;
   DType act_ = DType::f32;  // activation dtype: f32, or bf16 on a CUDA device
+  bool fused_ = true;       // set_fused_epilogues
 };
 
 }  // namespace mvl::vision

@@ -16,6 +16,7 @@ VisionModel VisionModel::load(const Checkpoint& ckpt, const VisionConfig& cfg, c
   VisionModel m;
   m.opts_ = opts;
   m.vit_ = ClipVit::load(ckpt, cfg, names, opts.feature_layer);
+  m.vit_.set_fused_epilogues(opts.fused_epilogues);
   m.projector_ = Projector::load(ckpt, cfg, names, opts.text_hidden, opts.projector_act);
   Tensor nl;  // f32|bf16 [text_hidden]
   for_each_vision_tensor(cfg, names, opts.text_hidden, [&](const VisionTensor& t) {

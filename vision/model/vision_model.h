@@ -34,6 +34,10 @@ struct VisionModelOptions {
   // text model chooses. The CPU runs f32 only (bf16 there is refused with Error{unsupported}).
   // Either way the packed rows handed to the engine are f32.
   std::optional<DType> activations;
+  // The ViT's residual adds read in its o_proj / fc2 GEMMs and fc1's activation applied in place
+  // on the GEMM output (ops::linear_residual, ops::linear_act); false: linear, then add /
+  // activation, op by op (the path before; benches time both).
+  bool fused_epilogues = true;
 };
 
 class VisionModel {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "kernels/core/quant_format.h"
@@ -64,6 +65,8 @@ Tensor lightning(const char* op, const Tensor& q, const Tensor& k, const Tensor&
 
 // linear.h, quant.h
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias);
+Tensor linear_residual(const Tensor& x, const Tensor& w, const Tensor* bias, const Tensor& residual);  // bf16 x
+Tensor linear_act(const Tensor& x, const Tensor& w, const Tensor* bias, const std::string& act);      // bf16 x
 Tensor linear_quantized(const Tensor& x, const Tensor& w, const Tensor* bias);
 Tensor quantize_weight(const Tensor& w, WeightFormat f, DType code_dtype);
 Tensor dequantize(const Tensor& q, DType dtype);  // dtype: bf16 or f32

@@ -1,11 +1,13 @@
 // The CUDA branch of ops::linear (linear.h) and of the quantized weights (quant.h): the cuBLASLt
 // bf16 GEMM, the generic f32 kernel, the quantized GEMV/GEMM, and quantize/dequantize on the GPU.
 #include <algorithm>
+#include <cstdint>
 #include <memory>
 
 #include "kernels/core/error.h"
 #include "kernels/cuda/linear.h"
 #include "kernels/cuda/quant.h"
+#include "kernels/ops/activation.h"
 #include "kernels/ops/backend/cuda_backend.h"
 #include "kernels/ops/backend/cuda_context.h"
 #include "kernels/ops/linear.h"
@@ -29,8 +31,9 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias) {
     Tensor y = detail::dev_uninit(shape, DType::bf16, ctx);
     if (y.numel() == 0) return y;
     const Tensor wb = w.dtype() == DType::bf16 ? w : ops::cast(w, DType::bf16);
-    const Tensor bb = !bias ? Tensor() : bias->dtype() == DType::bf16 ? detail::dev_contiguous(*bias, ctx)
-                                                                      : ops::cast(*bias, DType::bf16);
+    const Tensor bb = !bias                          ? Tensor()
+                      : bias->dtype() == DType::bf16 ? detail::dev_contiguous(*bias, ctx)
+                                                     : ops::cast(*bias, DType::bf16);
     cuda::GemmOptions opt;
     if (bias) opt.bias = &bb;
     cuda::gemm(*ctx, x, wb, y, opt);
@@ -40,6 +43,54 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias) {
   cuda::linear_f32(*ctx, x, w, y);
   // Bias after the dot product, as the CPU reference adds it (one f32 add per output).
   if (bias) cuda::add_bias_rows_f32(*ctx, y, detail::dev_contiguous(*bias, ctx));
+  return y;
+}
+
+namespace {
+// The bf16 GEMM's operands: w and bias as bf16 on ctx's device (casts only for f32 weights).
+struct Bf16Operands {
+  Tensor w, bias;
+};
+Bf16Operands bf16_operands(const Tensor& w, const Tensor* bias, const detail::CtxPtr& ctx) {
+  Bf16Operands o;
+  o.w = w.dtype() == DType::bf16 ? w : ops::cast(w, DType::bf16);
+  if (bias)
+    o.bias = bias->dtype() == DType::bf16 ? detail::dev_contiguous(*bias, ctx)
+                                          : ops::cast(*bias, DType::bf16);
+  return o;
+}
+}  // namespace
+
+Tensor linear_residual(const Tensor& x, const Tensor& w, const Tensor* bias,
+                       const Tensor& residual) {
+  const detail::CtxPtr ctx = detail::cuda_ctx({&x, &w, bias, &residual}, "linear_residual");
+  // cuBLASLt wants 16-byte aligned rows, a bf16 residual, and (the plan's algorithm assumes it)
+  // 256-byte aligned operands: otherwise linear, then add.
+  if (w.dim(0) % 8 != 0 || w.dim(1) % 8 != 0 || residual.dtype() != DType::bf16 ||
+      reinterpret_cast<uintptr_t>(residual.data()) % 256 != 0)
+    return ops::add(residual, linear(x, w, bias));
+  Shape shape = x.shape();
+  shape.back() = w.dim(0);
+  Tensor y = detail::dev_uninit(shape, DType::bf16, ctx);
+  if (y.numel() == 0) return y;
+  const Tensor r = detail::dev_contiguous(residual, ctx);
+  const Bf16Operands o = bf16_operands(w, bias, ctx);
+  cuda::GemmOptions opt;
+  if (bias) opt.bias = &o.bias;
+  opt.residual = &r;
+  cuda::gemm(*ctx, x, o.w, y, opt);
+  return y;
+}
+
+Tensor linear_act(const Tensor& x, const Tensor& w, const Tensor* bias, const std::string& act) {
+  const detail::CtxPtr ctx = detail::cuda_ctx({&x, &w, bias}, "linear_act");
+  if (w.dim(0) % 8 != 0 || w.dim(1) % 8 != 0) return ops::activation(linear(x, w, bias), act);
+  Shape shape = x.shape();
+  shape.back() = w.dim(0);
+  Tensor y = detail::dev_uninit(shape, DType::bf16, ctx);
+  if (y.numel() == 0) return y;
+  const Bf16Operands o = bf16_operands(w, bias, ctx);
+  cuda::gemm_bias_act(*ctx, x, o.w, bias ? &o.bias : nullptr, act, y, cuda::kGemmActChunkRows);
   return y;
 }
 
@@ -79,7 +130,8 @@ Tensor quantize_weight(const Tensor& w, WeightFormat f, DType code_dtype) {
   if (f == WeightFormat::int4) p->zeros = detail::dev_uninit({rows, sr}, DType::f32, ctx);
   cuda::quantize_rows(*ctx, c, f, codes.data<uint8_t>(), p->scales.data<float>(),
                       p->zeros.defined() ? p->zeros.data<float>() : nullptr);
-  return Tensor(codes.storage(), codes.offset_bytes(), c.shape(), contiguous_strides(c.shape()), code_dtype)
+  return Tensor(codes.storage(), codes.offset_bytes(), c.shape(), contiguous_strides(c.shape()),
+                code_dtype)
       .with_quant(p);
 }
 

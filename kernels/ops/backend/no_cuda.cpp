@@ -56,6 +56,8 @@ Tensor gated_rms_norm_bf16(const Tensor&, const Tensor&, float, const Tensor&) {
 Tensor lightning(const char* op, const Tensor&, const Tensor&, const Tensor&, const Tensor&, Tensor&) { no_cuda(op); }
 
 Tensor linear(const Tensor&, const Tensor&, const Tensor*) { no_cuda("linear"); }
+Tensor linear_residual(const Tensor&, const Tensor&, const Tensor*, const Tensor&) { no_cuda("linear_residual"); }
+Tensor linear_act(const Tensor&, const Tensor&, const Tensor*, const std::string&) { no_cuda("linear_act"); }
 Tensor linear_quantized(const Tensor&, const Tensor&, const Tensor*) { no_cuda("linear"); }
 Tensor quantize_weight(const Tensor&, WeightFormat, DType) { no_cuda("quantize_weight"); }
 Tensor dequantize(const Tensor&, DType) { no_cuda("dequantize_to_bf16"); }
