@@ -184,7 +184,7 @@ void check_model(int tp) {
     std::vector<std::vector<float>> want{host(last)};
     std::vector<int32_t> forced;
     for (int i = 0; i < 6; ++i) {
-      forced.push_back(ops::argmax(last));
+      forced.push_back(ops::argmax(last.view({-1})));
       last = cpu.decode(forced.back(), sc);
       want.push_back(host(last));
     }
