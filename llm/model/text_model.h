@@ -63,6 +63,9 @@ struct TextLoadOptions {
   // On a CUDA device, replay each decode step as one CUDA graph (llm/model/decode_graph.cpp):
   // same results, far fewer launches. Off: every step runs op by op.
   bool cuda_graphs = true;
+  // How decode_batch runs the per-sequence attention work (llm/layers/layers.h): one batched
+  // op per layer, or the per-sequence loop it is tested against.
+  BatchAttention batch_attention = BatchAttention::batched;
   // On a CUDA device: called after each weight reaches the GPU with its host bytes (the
   // engine's load progress; the upload is where the checkpoint is actually read).
   std::function<void(size_t bytes)> on_upload;
@@ -93,6 +96,9 @@ class TextModel {
   // The same model (weights shared, not copied) with CUDA-graph decode on or off, e.g. to
   // time both in one process.
   TextModel with_cuda_graphs(bool on) const;
+  // The same model with decode_batch's attention run another way (to time them in one process).
+  TextModel with_batch_attention(BatchAttention mode) const;
+  BatchAttention batch_attention() const { return batch_attention_; }
 
   const TextConfig& config() const { return cfg_; }
   const TextWeights& weights() const { return w_; }
@@ -117,8 +123,9 @@ class TextModel {
   Tensor decode(const Tensor& token, SequenceState& state, const TraceFn& trace = {}) const;
   // One token for each of B sequences, each at its own position (a continuous-batching step):
   // the embedding, dense projections, norms, MoE (router + experts over B rows) and LM head
-  // run once for all B rows; the attention runs per sequence (lightning state update, KV
-  // append and attention over that sequence's own cache, RoPE at its position). Advances
+  // run once for all B rows; the attention's per-sequence part (lightning state update, KV
+  // append and attention over that sequence's own cache, RoPE at its position) runs as
+  // batch_attention() says: one batched op per layer, or one call per sequence. Advances
   // every state by one. Returns f32 [B, vocab] on the model's device: row i equals
   // decode(tokens[i], *states[i]) up to the rounding of the batched GEMMs. The states must be
   // distinct. B == 1 takes decode() (a CUDA graph where enabled); B > 1 runs op by op.
@@ -148,6 +155,7 @@ class TextModel {
   ops::DeviceContext dev_;  // CPU unless loaded for a GPU
   ops::Precision precision_ = ops::Precision::f32;
   bool cuda_graphs_ = true;  // TextLoadOptions::cuda_graphs, for CUDA devices
+  BatchAttention batch_attention_ = BatchAttention::batched;
 };
 
 }  // namespace mvl::llm

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <memory>
 #include <mutex>
 #include <variant>
@@ -39,11 +40,16 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 // Bytes one greedy decode step (one sequence) must read at context ctx: every attention weight,
 // norm and router, the top-k experts of each layer, the lightning states (read + written) or
 // the KV cache, the final norm and the LM head, one embedding row.
-double decode_step_bytes(const llm::TextConfig& c, int64_t ctx, llm::QuantScheme q) {
+// With batch B > 1: one step of B sequences at that context: the weights once, of the experts
+// the expected number E (1 - (1 - k/E)^B) a layer's B tokens touch under uniform routing, and
+// B sequences' states / KV caches and embedding rows.
+double decode_step_bytes(const llm::TextConfig& c, int64_t ctx, llm::QuantScheme q, int batch = 1) {
   const double H = c.hidden_size, nh = c.num_attention_heads, dh = c.head_dim,
                nkv = c.num_key_value_heads;
   const double E = c.num_local_experts, k = c.num_experts_per_tok;
-  double b = 2.0 * (c.vocab_size * H + 2 * H);
+  const double Bn = batch;
+  double b = 2.0 * (c.vocab_size * H + 2 * H) + 2.0 * (Bn - 1) * H;
+  const double touched = batch == 1 ? k : E * (1.0 - std::pow(1.0 - k / E, Bn));
   // One expert's three matrices as stored under q (an expert tensor's format is the scheme's).
   llm::TextTensor ex;
   ex.role = llm::TextRole::expert_w1;
@@ -54,8 +60,8 @@ double decode_step_bytes(const llm::TextConfig& c, int64_t ctx, llm::QuantScheme
       3.0 * static_cast<double>(quantized_bytes(ex.shape, 1, llm::quant_format_of(ex, q), 2));
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
     const double all = static_cast<double>(llm::text_layer_weight_bytes(c, l, DType::bf16, q));
-    b += all - (E - k) * expert;  // only the chosen experts are read
-    b += c.is_softmax(l) ? 2.0 * ctx * nkv * dh * 2 : 2.0 * nh * dh * dh * 4;
+    b += all - (E - touched) * expert;  // only the chosen experts are read
+    b += Bn * (c.is_softmax(l) ? 2.0 * ctx * nkv * dh * 2 : 2.0 * nh * dh * dh * 4);
   }
   return b;
 }
@@ -169,10 +175,17 @@ ModelBenchReport run_model_bench(const ModelBenchOptions& o) {
     eager.push_back(mean_step(e));
     r.graph_report = g.decode_report;
   }
-  if (o.batch > 1) {
-    // B requests at once, each with its own prompt; every one decodes kWarmSteps +
-    // decode_steps tokens. Aggregate = tokens produced while all B were decoding (from the
-    // last one's first token to the first one's last token) / that window's wall time.
+  // B requests at once, each with its own prompt; every one decodes kWarmSteps +
+  // decode_steps tokens. Aggregate = tokens produced while all B were decoding (from the
+  // last one's first token to the first one's last token) / that window's wall time.
+  // Once per BatchDecodeMode, the default (batched) last so the engine is left with it.
+  const std::pair<BatchDecodeMode, const char*> modes[] = {
+      {BatchDecodeMode::per_sequence, "per-sequence"},
+      {BatchDecodeMode::batched_fill, "batched-fill"},
+      {BatchDecodeMode::batched, "batched"}};
+  for (size_t mi = 0; mi < (o.batch > 1 ? std::size(modes) : 0); ++mi) {
+    const auto& [mode, mode_name] = modes[mi];
+    engine.set_batch_decode_mode(mode);
     const SchedulerStats s0 = engine.scheduler_stats();
     std::vector<RequestHandle> hs;
     std::vector<std::vector<double>> times(static_cast<size_t>(o.batch));
@@ -210,13 +223,17 @@ ModelBenchReport run_model_bench(const ModelBenchOptions& o) {
     for (const auto& t : times)
       for (double x : t) in_window += x > lo && x <= hi;
     r.batch = o.batch;
-    r.batch_step_ms = median(steps);
-    r.batch_seq_tok_s = median(seq_tps);
-    r.batch_agg_tok_s = hi > lo ? in_window * 1000.0 / (hi - lo) : 0;
-    r.batch_mean_b = s1.steps > s0.steps ? static_cast<double>(s1.decoded - s0.decoded) /
-                                               static_cast<double>(s1.steps - s0.steps)
-                                         : 0;
+    ModelBenchReport::BatchRow row;
+    row.mode = mode_name;
+    row.step_ms = median(steps);
+    row.seq_tok_s = median(seq_tps);
+    row.agg_tok_s = hi > lo ? in_window * 1000.0 / (hi - lo) : 0;
+    row.mean_b = s1.steps > s0.steps ? static_cast<double>(s1.decoded - s0.decoded) /
+                                           static_cast<double>(s1.steps - s0.steps)
+                                     : 0;
+    r.batch_rows.push_back(row);
   }
+  if (o.batch > 1) r.batch_step_bytes = decode_step_bytes(cfg, o.tokens, o.quant, o.batch);
   r.prefill_ms = median(pre);
   r.graph_ms = median(graph);
   r.eager_ms = median(eager);

@@ -97,6 +97,11 @@ class RealLm : public LanguageModel {
     return rows;
   }
   void set_decode_graphs(bool on) override { graphs_ = on; }
+  void set_batch_decode_mode(BatchDecodeMode mode) override {
+    eager_ = eager_.with_batch_attention(mode == BatchDecodeMode::per_sequence ? llm::BatchAttention::per_sequence
+                                         : mode == BatchDecodeMode::batched   ? llm::BatchAttention::batched
+                                                                              : llm::BatchAttention::batched_fill);
+  }
   void set_prefill_ubatch(int64_t positions) override { ubatch_ = std::max<int64_t>(positions, 0); }
   int64_t vocab_size() const override { return m_.config().vocab_size; }
   const llm::TextModel& model() const { return m_; }
