@@ -45,6 +45,45 @@ TEST(DecodeBatchCuda, F32EqualsSeparateDecodes) {
     ASSERT_EQ(batched.size(), single.size());
     for (size_t r = 0; r < single.size(); ++r)
       EXPECT_LE(rel_max(batched[r], single[r]), 1e-4) << "row " << r;
+    // f32 on a GPU: the batched ops loop over the single-sequence kernels, so every mode gives
+    // the per-sequence loop's bits.
+    const auto loop = run_batch_scenario(gpu.with_batch_attention(llm::BatchAttention::per_sequence), true);
+    const auto fill = run_batch_scenario(gpu.with_batch_attention(llm::BatchAttention::batched_fill), true);
+    ASSERT_EQ(loop.size(), batched.size());
+    for (size_t r = 0; r < loop.size(); ++r) {
+      EXPECT_EQ(batched[r], loop[r]) << "row " << r;
+      EXPECT_EQ(fill[r], loop[r]) << "row " << r;
+    }
+  }
+}
+
+// bf16 head dim 128 (the gather kernels run): every BatchAttention mode within the bf16 rule of
+// the per-sequence decode() against the CPU f32 model, and the batched modes close to the
+// per-sequence loop (the same GEMMs; only the lightning output's summation order and, for
+// batched_fill, the softmax split merge differ; the op-level bit-for-bit checks are in
+// tests/gpu/decode_batch_ops_test.cpp).
+TEST(DecodeBatchCuda, Bf16BatchedAttentionModesAgree) {
+  MVL_REQUIRE_GPU_OR_SKIP();
+  const ops::DeviceContext dev = ops::DeviceContext::open(Device::cuda(0));
+  const std::string dir = golden_dir(kBf16GoldenName, "released");
+  const Checkpoint ckpt = Checkpoint::open(dir + "/model.safetensors");
+  const auto cfg = llm::TextConfig::from_json(json::parse_file(dir + "/config.json"), dir + "/config.json");
+  const auto naming = llm::TextWeightNaming::detect(ckpt);
+  const llm::TextModel cpu = llm::TextModel::load(ckpt, cfg, naming);
+  const llm::TextModel gpu = llm::TextModel::load(ckpt, cfg, naming, dev);
+  const auto ref = run_batch_scenario(cpu, false);
+  const auto single = run_batch_scenario(gpu, false);
+  const double e_single = rel_l2_rows(single, ref);
+  const auto loop = run_batch_scenario(gpu.with_batch_attention(llm::BatchAttention::per_sequence), true);
+  for (const llm::BatchAttention mode :
+       {llm::BatchAttention::per_sequence, llm::BatchAttention::batched, llm::BatchAttention::batched_fill}) {
+    const auto got = run_batch_scenario(gpu.with_batch_attention(mode), true);
+    ASSERT_EQ(got.size(), ref.size());
+    const double e = rel_l2_rows(got, ref), e_loop = rel_l2_rows(got, loop);
+    std::printf("%s %s: rel L2 vs CPU f32 %.4g (per-sequence decode %.4g), vs the per-sequence loop %.4g\n",
+                kBf16GoldenName, llm::batch_attention_name(mode), e, e_single, e_loop);
+    EXPECT_LE(e, kC * std::max(e_single, 2e-3)) << llm::batch_attention_name(mode);
+    EXPECT_LE(e_loop, std::max(e_single, 2e-3)) << llm::batch_attention_name(mode);
   }
 }
 
