@@ -334,7 +334,7 @@ int run_bench(const BenchOpts& o, int64_t full_layers) {
   if (m.batch > 1) {
     std::printf(
         "\n== model, %d concurrent requests continuously batched by the engine (one "
-        "decode_batch per step, op by op), per way of running the per-sequence attention\n",
+        "decode_batch per step), per way of running the per-sequence attention\n",
         m.batch);
     std::printf("%-44s %12s %12s %12s %10s %8s\n", "what", "step ms", "tok/s/seq", "tok/s all",
                 "x B=1", "mean B");

@@ -428,10 +428,12 @@ void flash_decode(const Context& ctx, const Tensor& q, const Tensor& k, const Te
   }
 }
 
-void flash_decode_gather(const Context& ctx, const Tensor& q, const FlashDecodeGather& g,
-                         const Tensor& o, float scale) {
+void flash_decode_gather(const Context& ctx, const Tensor& q3, const FlashDecodeGather& g,
+                         const Tensor& o3, float scale) {
   constexpr const char* kOp = "cuda::flash_decode_gather";
   constexpr int D = 128;
+  // [B, H, d] is B sequences of one token here (attention_view would read it as one of B).
+  const Tensor q = q3.ndim() == 3 ? q3.unsqueeze(1) : q3, o = o3.ndim() == 3 ? o3.unsqueeze(1) : o3;
   const AttentionView Q = attention_view(q, kOp, "q"), O = attention_view(o, kOp, "o");
   MVL_CHECK(O.B == Q.B && O.n == Q.n && O.H == Q.H && O.d == Q.d, shape_mismatch,
             "{}: q {} and o {} differ", kOp, q.str(), o.str());

@@ -77,15 +77,21 @@ BatchStep make_batch_step(const TextConfig& cfg, const ops::DeviceContext& dev,
                    : ops::decode_split_counts(dev, cfg.num_attention_heads, cfg.num_key_value_heads,
                                               cfg.head_dim, states[0]->kv_cache(first_softmax).k.dtype(), caps);
   for (int64_t b = 0; b < B; ++b) pos.data<int32_t>()[2 * B + b] = sp[static_cast<size_t>(b)];
+  s.split_counts = sp;
   if (dev.is_cuda()) {
     pos = ops::to_device(pos, dev);
     ptrs = ops::to_device(ptrs, dev);
   }
-  s.positions = pos.select(0, 0);
-  s.lens = pos.select(0, 1);
-  s.splits = pos.select(0, 2);
-  s.ptrs = ptrs;
+  rebind_batch_step(s, pos, ptrs);
   return s;
+}
+
+void rebind_batch_step(BatchStep& s, const Tensor& table, const Tensor& ptrs) {
+  s.table = table;
+  s.positions = table.select(0, 0);
+  s.lens = table.select(0, 1);
+  s.splits = table.select(0, 2);
+  s.ptrs = ptrs;
 }
 
 Tensor lightning_attention_batch(const LightningWeights& w, const TextConfig& cfg, const Tensor& a,

@@ -53,6 +53,8 @@ struct BatchStep {
   std::vector<SequenceState*> states;
   BatchAttention mode = BatchAttention::per_sequence;
   std::vector<int64_t> position;  // host copy of each state's position
+  std::vector<int32_t> split_counts;  // host copy of `splits`
+  Tensor table;      // i32 [3, B]: the three rows below
   Tensor positions;  // i32 [B]: position (RoPE, the KV row written)
   Tensor lens;       // i32 [B]: position + 1 (the keys attended)
   Tensor splits;     // i32 [B]: ops::decode_split_counts of the KV capacities
@@ -64,6 +66,9 @@ struct BatchStep {
 // The states must be distinct and at least one.
 BatchStep make_batch_step(const TextConfig& cfg, const ops::DeviceContext& dev,
                           const std::vector<SequenceState*>& states, BatchAttention mode);
+// Points step's tables at `table` / `ptrs` (same shapes; e.g. a captured graph's own buffers,
+// filled with copies of the step's).
+void rebind_batch_step(BatchStep& step, const Tensor& table, const Tensor& ptrs);
 
 // Batched decode (TextModel::decode_batch): a holds one row per sequence, row i at
 // step.states[i]'s position. The projections run once over all rows; the state update /

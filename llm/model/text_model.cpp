@@ -280,9 +280,14 @@ Tensor TextModel::decode_batch(const std::vector<int32_t>& tokens,
                 "decode_batch: states {} and {} are the same sequence", j, i);
   }
   if (B == 1) return decode(tokens[0], *states[0]).view({1, cfg_.vocab_size});
+  if (dev_.is_cuda() && cuda_graphs_ && batch_attention_ != BatchAttention::per_sequence && B <= kMaxGraphBatch)
+    return decode_batch_graphed(tokens, states);
   const Tensor x = in_context(
       "decode_batch", [&] { return ops::embedding(w_.embed_tokens, tokens, activation_dtype()); });
-  const BatchStep step = make_batch_step(cfg_, dev_, states, batch_attention_);
+  return decode_batch_rows(x, make_batch_step(cfg_, dev_, states, batch_attention_));
+}
+
+Tensor TextModel::decode_batch_rows(const Tensor& x, const BatchStep& step) const {
   const Tensor h =
       run_layers(x,
                  [&](int64_t l, const LayerWeights& lw, const Tensor& in) {
@@ -291,7 +296,7 @@ Tensor TextModel::decode_batch(const std::vector<int32_t>& tokens,
                               : softmax_attention_batch(lw.softmax, cfg_, in, l, step);
                  },
                  {});
-  for (SequenceState* s : states) s->advance(1);
+  for (SequenceState* s : step.states) s->advance(1);
   return lm_head(h);
 }
 

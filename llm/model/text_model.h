@@ -78,6 +78,10 @@ struct TextLoadOptions {
   QuantScheme stored_quant = QuantScheme::none;
 };
 
+// The largest batch decode_batch captures as a CUDA graph: the MoE's decode kernels (no host
+// sync) take up to kernels/cuda/moe.h's 64 tokens.
+inline constexpr int64_t kMaxGraphBatch = 64;
+
 class TextModel {
  public:
   // device: where the model runs. A CUDA DeviceContext uploads every weight once as bf16
@@ -128,11 +132,16 @@ class TextModel {
   // batch_attention() says: one batched op per layer, or one call per sequence. Advances
   // every state by one. Returns f32 [B, vocab] on the model's device: row i equals
   // decode(tokens[i], *states[i]) up to the rounding of the batched GEMMs. The states must be
-  // distinct. B == 1 takes decode() (a CUDA graph where enabled); B > 1 runs op by op.
+  // distinct. B == 1 takes decode() (a CUDA graph where enabled). B > 1 with a batched
+  // batch_attention() and B <= kMaxGraphBatch on a CUDA device with graphs on replays a captured
+  // step (llm/model/decode_graph.cpp: captured once the same sequences have stepped together
+  // twice; bit-identical to op by op); else op by op.
   Tensor decode_batch(const std::vector<int32_t>& tokens,
                       const std::vector<SequenceState*>& states) const;
   // How state's decode steps ran (graph replays, captures, eager steps; why graphs are off).
   DecodeGraphStats decode_graph_stats(SequenceState& state) const;
+  // The same for the batched steps decode_batch ran with `first` as states[0].
+  DecodeGraphStats batch_graph_stats(SequenceState& first) const;
   bool cuda_graphs() const { return cuda_graphs_; }
 
  private:
@@ -149,6 +158,10 @@ class TextModel {
   Tensor lm_head(const Tensor& h) const;
   // token: i32 [1] on the device. One decode step through the state's captured graph.
   Tensor decode_graphed(const Tensor& token, SequenceState& state) const;
+  // One batched step op by op with the step's tables; advances the states. f32 [B, vocab].
+  Tensor decode_batch_rows(const Tensor& x, const BatchStep& step) const;
+  // One batched step through states[0]'s captured batch graph.
+  Tensor decode_batch_graphed(const std::vector<int32_t>& tokens, const std::vector<SequenceState*>& states) const;
 
   TextConfig cfg_;
   TextWeights w_;

@@ -76,8 +76,9 @@ class LanguageModel {
   virtual bool asynchronous() const { return false; }
   // One token for each of several distinct states in one step (continuous batching); returns
   // each one's logits [vocab], in order. The default decodes them one by one; the real model
-  // runs llm::TextModel::decode_batch (op by op, never capturing a CUDA graph: other
-  // requests' threads share the device between steps).
+  // runs llm::TextModel::decode_batch (a captured CUDA graph once the same sequences step
+  // together twice, while decode graphs are on; the StepScheduler's baton keeps every other
+  // thread off the device meanwhile).
   virtual std::vector<Tensor> decode_batch(const std::vector<int32_t>& ids,
                                            const std::vector<ModelState*>& states) {
     std::vector<Tensor> out;

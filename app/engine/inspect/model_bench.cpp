@@ -178,14 +178,21 @@ ModelBenchReport run_model_bench(const ModelBenchOptions& o) {
   // B requests at once, each with its own prompt; every one decodes kWarmSteps +
   // decode_steps tokens. Aggregate = tokens produced while all B were decoding (from the
   // last one's first token to the first one's last token) / that window's wall time.
-  // Once per BatchDecodeMode, the default (batched) last so the engine is left with it.
-  const std::pair<BatchDecodeMode, const char*> modes[] = {
-      {BatchDecodeMode::per_sequence, "per-sequence"},
-      {BatchDecodeMode::batched_fill, "batched-fill"},
-      {BatchDecodeMode::batched, "batched"}};
+  // Once per BatchDecodeMode, op by op and as CUDA graphs (the batched modes: captured once the
+  // B requests step together), the default (batched, graphs) last so the engine keeps it.
+  struct Mode {
+    BatchDecodeMode mode;
+    bool graphs;
+    const char* name;
+  };
+  const Mode modes[] = {{BatchDecodeMode::per_sequence, false, "per-sequence, op by op"},
+                        {BatchDecodeMode::batched_fill, true, "batched-fill, graph"},
+                        {BatchDecodeMode::batched, false, "batched, op by op"},
+                        {BatchDecodeMode::batched, true, "batched, graph"}};
   for (size_t mi = 0; mi < (o.batch > 1 ? std::size(modes) : 0); ++mi) {
-    const auto& [mode, mode_name] = modes[mi];
-    engine.set_batch_decode_mode(mode);
+    const Mode& md = modes[mi];
+    const char* mode_name = md.name;
+    engine.set_batch_decode_mode(md.mode);
     const SchedulerStats s0 = engine.scheduler_stats();
     std::vector<RequestHandle> hs;
     std::vector<std::vector<double>> times(static_cast<size_t>(o.batch));
@@ -196,6 +203,7 @@ ModelBenchReport run_model_bench(const ModelBenchOptions& o) {
       q.raw.ids = ids;
       q.raw.ids[0] = static_cast<int32_t>((b * 131 + 7) % cfg.vocab_size);
       q.raw.ignore_eos = true;
+      q.raw.decode_graphs = md.graphs;
       q.options.max_tokens = 1 + kWarmSteps + o.decode_steps;
       q.on_event = [&, b](const Event& e) {
         if (!std::holds_alternative<TokenEvent>(e)) return;

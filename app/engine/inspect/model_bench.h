@@ -54,9 +54,9 @@ struct ModelBenchReport {
   std::string graph_report;     // the engine's decode report of a graphed request
   // With batch > 1: B raw requests at once (each its own prompt and state), their decode
   // steps batched by the engine's scheduler (TextModel::decode_batch).
-  // One row per way of running the attention's per-sequence work (llm::BatchAttention),
-  // each timed with the same B requests: per_sequence (the B single-sequence calls per layer
-  // it replaced), batched (the default), batched_fill.
+  // One row per way of running the attention's per-sequence work (llm::BatchAttention), op by
+  // op or as CUDA graphs, each timed with the same B requests: per_sequence (the B
+  // single-sequence calls per layer it replaced), batched (the default), batched_fill.
   int batch = 1;
   struct BatchRow {
     std::string mode;            // llm::batch_attention_name
