@@ -39,6 +39,7 @@ struct KvBatch {
   Tensor rows_dev;        // i32 [B] == rows
   Tensor lens_dev;        // i32 [B] == rows + 1
   Tensor splits_dev;      // i32 [B] == decode_split_counts(...) (DecodeSplits::per_sequence)
+  int32_t splits_max = 0;  // the largest of splits_dev (0: the capacities' counts, computed)
 };
 
 // Row b of k, v ([B, Hkv, d], the caches' dtype) into row rows[b] of sequence b's caches.

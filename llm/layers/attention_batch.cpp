@@ -4,6 +4,7 @@
 // KV append + attention over that sequence's cache) is one batched op per layer
 // (kernels/ops/decode_batch.h) or, with BatchAttention::per_sequence, a loop over the
 // sequences.
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/core/error.h"
@@ -177,6 +178,7 @@ Tensor softmax_attention_batch(const SoftmaxWeights& w, const TextConfig& cfg, c
       kv.rows_dev = step.positions;
       kv.lens_dev = step.lens;
       kv.splits_dev = step.splits;
+      for (int32_t sp : step.split_counts) kv.splits_max = std::max(kv.splits_max, sp);
     }
     ops::append_kv_batch(k.is_contiguous() ? k : ops::clone(k), v.is_contiguous() ? v : ops::clone(v), kv);
     for (SequenceState* s : states) s->kv_cache(layer).length += 1;

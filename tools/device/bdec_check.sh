@@ -41,7 +41,7 @@ for t in $TESTS; do
   rc=$?
   verdict=$([ $rc -eq 0 ] && echo PASS || echo FAIL)
   echo "$verdict $t rc=$rc  $(grep -E '^\[  (PASSED|FAILED)  \]' "$OUT/$t.log" | tr '\n' ' ')" | tee -a "$S"
-  grep -E "^\[  FAILED|Failure|rel L2|batch-split rel err" "$OUT/$t.log" | head -30 | tee -a "$S"
+  grep -E "^\[  FAILED|Failure|rel L2|batch-split rel err|batched graph steps" "$OUT/$t.log" | head -30 | tee -a "$S"
 done
 echo "tests: $((SECONDS - t1)) s" | tee -a "$S"
 

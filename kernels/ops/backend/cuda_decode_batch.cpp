@@ -57,8 +57,9 @@ Tensor attention_decode_gather(const Tensor& q, const KvBatch& kv, int64_t capac
     // The host's copy of the counts: decode_split_counts of the capacities (no read-back).
     std::vector<int64_t> caps;
     for (const Tensor& k : kv.k) caps.push_back(k.dim(0));
-    int mx = 1;
-    for (int32_t s : split_counts(*ctx, q.dim(1), g.Hkv, q.dim(2), caps)) mx = std::max<int>(mx, s);
+    int mx = std::max<int32_t>(kv.splits_max, 1);  // the table's own (the grid must cover it)
+    if (kv.splits_max <= 0)
+      for (int32_t s : split_counts(*ctx, q.dim(1), g.Hkv, q.dim(2), caps)) mx = std::max<int>(mx, s);
     g.seq_splits = kv.splits_dev;
     g.splits = mx;
   }
