@@ -193,7 +193,6 @@ ModelBenchReport run_model_bench(const ModelBenchOptions& o) {
     const Mode& md = modes[mi];
     const char* mode_name = md.name;
     engine.set_batch_decode_mode(md.mode);
-    const SchedulerStats s0 = engine.scheduler_stats();
     std::vector<RequestHandle> hs;
     std::vector<std::vector<double>> times(static_cast<size_t>(o.batch));
     std::mutex mu;
@@ -204,7 +203,10 @@ ModelBenchReport run_model_bench(const ModelBenchOptions& o) {
       q.raw.ids[0] = static_cast<int32_t>((b * 131 + 7) % cfg.vocab_size);
       q.raw.ignore_eos = true;
       q.raw.decode_graphs = md.graphs;
-      q.options.max_tokens = 1 + kWarmSteps + o.decode_steps;
+      // The engine admits one prompt per step, so the last request joins about B steps after
+      // the first: every request decodes B more tokens, so all B decode together for at least
+      // kWarmSteps + decode_steps steps (the window timed below).
+      q.options.max_tokens = 1 + kWarmSteps + o.decode_steps + o.batch;
       q.on_event = [&, b](const Event& e) {
         if (!std::holds_alternative<TokenEvent>(e)) return;
         std::lock_guard<std::mutex> lock(mu);
@@ -212,33 +214,39 @@ ModelBenchReport run_model_bench(const ModelBenchOptions& o) {
       };
       hs.push_back(engine.submit(std::move(q)));
     }
-    std::vector<double> steps, seq_tps;
     for (RequestHandle& h : hs) {
       h.wait();
       if (h.error()) throw h.error()->error;
-      const DoneEvent& d = *h.done();
-      steps.push_back(mean_step(d));
-      seq_tps.push_back(1000.0 / steps.back());
     }
-    const SchedulerStats s1 = engine.scheduler_stats();
+    // The window where all B requests were decoding: from the last one's first token (its
+    // prefill) to the first one's last token. Step time = the median interval between a
+    // request's consecutive tokens inside it; aggregate = tokens inside it / its length; mean B
+    // = tokens inside it / the most any one request produced there (its steps).
     double lo = 0, hi = 1e300;
     for (const auto& t : times) {
       MVL_CHECK(!t.empty(), internal, "bench: a batched request produced no token");
       lo = std::max(lo, t.front());
       hi = std::min(hi, t.back());
     }
-    int64_t in_window = 0;
-    for (const auto& t : times)
-      for (double x : t) in_window += x > lo && x <= hi;
+    int64_t in_window = 0, most = 0;
+    std::vector<double> gaps;
+    for (const auto& t : times) {
+      int64_t mine = 0;
+      for (size_t i = 0; i < t.size(); ++i) {
+        mine += t[i] > lo && t[i] <= hi;
+        if (i > 0 && t[i - 1] >= lo && t[i] <= hi) gaps.push_back(t[i] - t[i - 1]);
+      }
+      in_window += mine;
+      most = std::max(most, mine);
+    }
+    MVL_CHECK(!gaps.empty(), internal, "bench: the {} batched requests never decoded together", o.batch);
     r.batch = o.batch;
     ModelBenchReport::BatchRow row;
     row.mode = mode_name;
-    row.step_ms = median(steps);
-    row.seq_tok_s = median(seq_tps);
+    row.step_ms = median(gaps);
+    row.seq_tok_s = row.step_ms > 0 ? 1000.0 / row.step_ms : 0;
     row.agg_tok_s = hi > lo ? in_window * 1000.0 / (hi - lo) : 0;
-    row.mean_b = s1.steps > s0.steps ? static_cast<double>(s1.decoded - s0.decoded) /
-                                           static_cast<double>(s1.steps - s0.steps)
-                                     : 0;
+    row.mean_b = most > 0 ? static_cast<double>(in_window) / static_cast<double>(most) : 0;
     r.batch_rows.push_back(row);
   }
   if (o.batch > 1) r.batch_step_bytes = decode_step_bytes(cfg, o.tokens, o.quant, o.batch);

@@ -60,10 +60,11 @@ struct ModelBenchReport {
   int batch = 1;
   struct BatchRow {
     std::string mode;            // llm::batch_attention_name
-    double step_ms = 0;          // per decode step of every sequence (median over sequences)
-    double seq_tok_s = 0;        // one sequence's decode tok/s (median)
-    double agg_tok_s = 0;        // all sequences' decoded tokens / the wall time they took
-    double mean_b = 0;           // mean batch size of the engine's decode steps meanwhile
+    // Over the window where all B requests decode together:
+    double step_ms = 0;          // median interval between a request's consecutive tokens
+    double seq_tok_s = 0;        // 1000 / step_ms: one sequence's decode tok/s
+    double agg_tok_s = 0;        // all sequences' tokens / the window's wall time
+    double mean_b = 0;           // tokens / steps in the window (B when the window is clean)
   };
   std::vector<BatchRow> batch_rows;
   double batch_step_bytes = 0;   // bytes one batched step of `batch` sequences must read: the
