@@ -45,7 +45,7 @@ for t in $TESTS; do
 done
 echo "tests: $((SECONDS - t1)) s" | tee -a "$S"
 
-CLI=$B/app/cli/minimax-vl
+CLI=$B/app/minimax-vl
 [ -x "$CLI" ] || CLI=$(find "$B" -name minimax-vl -type f -perm -u+x | head -1)
 bench() {  # bench TAG B [extra args]
   local tag=$1 b=$2; shift 2
