@@ -139,7 +139,7 @@ ModelBenchReport run_model_bench(const ModelBenchOptions& o) {
   // front end).
   EngineOptions eo;
   eo.prefill_chunk = 0;  // the prompt in one prefill call
-  eo.max_context = o.tokens + o.decode_steps + 8;
+  eo.max_context = o.tokens + o.decode_steps + o.batch + 8;  // (batched requests decode B more)
   Engine engine(std::move(model), eo);
   std::vector<int32_t> ids(static_cast<size_t>(o.tokens));
   for (size_t i = 0; i < ids.size(); ++i)
