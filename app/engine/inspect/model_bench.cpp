@@ -175,10 +175,8 @@ ModelBenchReport run_model_bench(const ModelBenchOptions& o) {
     eager.push_back(mean_step(e));
     r.graph_report = g.decode_report;
   }
-  // B requests at once, each with its own prompt; every one decodes kWarmSteps +
-  // decode_steps tokens. Aggregate = tokens produced while all B were decoding (from the
-  // last one's first token to the first one's last token) / that window's wall time.
-  // Once per BatchDecodeMode, op by op and as CUDA graphs (the batched modes: captured once the
+  // B requests at once, each with its own prompt, timed over the window where all B decode
+  // together (below). Once per BatchDecodeMode, op by op and as CUDA graphs (the batched modes: captured once the
   // B requests step together), the default (batched, graphs) last so the engine keeps it.
   struct Mode {
     BatchDecodeMode mode;
