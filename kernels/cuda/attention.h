@@ -38,6 +38,32 @@ void flash_decode(const Context& ctx, const Tensor& q, const Tensor& k, const Te
 // length is cut into that many pieces of a multiple of 64 keys on the device.
 int flash_decode_splits(const Context& ctx, int64_t B, int64_t Hkv, int64_t capacity);
 
+// Flash-decoding over B sequences whose KV caches are separate buffers (a continuous-batching
+// step: each sequence's cache is its own allocation, of its own capacity). Same kernel, same
+// arithmetic per (sequence, kv head, split) as flash_decode: with seq_splits[b] equal to the
+// split count flash_decode picks for sequence b alone (flash_decode_splits(ctx, 1, Hkv, its
+// capacity)), row b of o is bit-identical to flash_decode of that sequence alone.
+struct FlashDecodeGather {
+  Tensor k_ptrs, v_ptrs;  // i64 [B] on the GPU: sequence b's K / V cache base address, each a
+                          // bf16 [capacity_b, Hkv, 128] buffer (row stride token_stride)
+  Tensor kv_lens;         // i32 [B] on the GPU: keys [0, kv_lens[b]) are used (<= capacity_b)
+  Tensor seq_splits;      // optional i32 [B] on the GPU: splits per sequence, each in [1, splits]
+  int64_t Hkv = 0;
+  int64_t capacity = 0;      // the largest capacity_b
+  int64_t token_stride = 0;  // elements between cache rows (Hkv * 128 for contiguous caches)
+  int splits = 0;  // with seq_splits: their maximum; else the count for all (0: fill the GPU,
+                   // flash_decode_splits(ctx, B, Hkv, capacity))
+};
+// q, o: bf16 [B, H, 128] (or [B, 1, H, 128]) views as flash_decode's. Graph-capturable.
+void flash_decode_gather(const Context& ctx, const Tensor& q, const FlashDecodeGather& g,
+                         const Tensor& o, float scale);
+int flash_decode_max_splits();
+// The KV append of a batched decode step: row b of k_new / v_new ([B, Hkv, d], rows
+// contiguous, any dtype) to row rows[b] (i32 [B] on the GPU) of the caches at k_ptrs[b] /
+// v_ptrs[b] (i64 [B], contiguous [capacity_b, Hkv, d] buffers, 16-byte aligned). One launch.
+void kv_append_gather(const Context& ctx, const Tensor& k_new, const Tensor& v_new,
+                      const Tensor& k_ptrs, const Tensor& v_ptrs, const Tensor& rows);
+
 // The Hopper (sm_90a) fast path flash_attention dispatches to on compute capability 9.x when
 // there are no kv_lens (attention_sm90.cu). True when ctx's GPU is compute capability 9.x.
 bool flash_attention_sm90_available(const Context& ctx);

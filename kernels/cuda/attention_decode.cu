@@ -64,7 +64,18 @@ struct DecodeParams {
   float scale_log2;
   float* part_o;   // f32 [B, H, splits, D], un-normalised
   float* part_ml;  // f32 [B, H, splits, 2]: running max (log2 units), row sum
+  // Gather form (flash_decode_gather): sequence b's K / V cache starts at k_ptrs[b] / v_ptrs[b]
+  // (then k_b / v_b are unused), and it runs seq_splits[b] splits (<= splits, the partials'
+  // stride) when seq_splits is set.
+  const int64_t* k_ptrs;
+  const int64_t* v_ptrs;
+  const int32_t* seq_splits;
 };
+
+// The splits sequence b runs.
+__device__ __forceinline__ int seq_split_count(const int32_t* seq_splits, int splits, int b) {
+  return seq_splits ? seq_splits[b] : splits;
+}
 
 __device__ __forceinline__ int seq_len(const int32_t* kv_lens, int fixed_len, int cap, int b) {
   const int len = kv_lens ? kv_lens[b] : fixed_len;
@@ -87,16 +98,18 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const DecodeParams p) 
   extern __shared__ int4 land[];                 // [kStages][kSlots][kThreads]
 
   const int split = blockIdx.x, hk = blockIdx.y, b = blockIdx.z;
+  const int splits = seq_split_count(p.seq_splits, p.splits, b);
+  if (split >= splits) return;  // (gather form: a sequence with fewer splits than the grid)
   const int len = seq_len(p.kv_lens, p.fixed_len, p.cap, b);
-  const int split_keys = split_size(len, p.splits);
+  const int split_keys = split_size(len, splits);
   const int key_begin = split * split_keys;
   // Past the length: nothing to add (the merge only reads splits below the length). With one
   // split the CTA still runs, so an empty sequence writes zeros.
-  if (key_begin >= len && p.splits > 1) return;
+  if (key_begin >= len && splits > 1) return;
   const int key_end = min(len, key_begin + split_keys);
   const int tid = threadIdx.x, lane = tid & 31, w = tid >> 5, g = lane >> 2, c4 = lane & 3;
-  const bf16* kb = p.k + b * p.k_b + hk * p.k_h;
-  const bf16* vb = p.v + b * p.v_b + hk * p.v_h;
+  const bf16* kb = (p.k_ptrs ? reinterpret_cast<const bf16*>(p.k_ptrs[b]) : p.k + b * p.k_b) + hk * p.k_h;
+  const bf16* vb = (p.v_ptrs ? reinterpret_cast<const bf16*>(p.v_ptrs[b]) : p.v + b * p.v_b) + hk * p.v_h;
 
   // Q row g (query head hk * G + g; zero past G) as 16-byte pieces at d = 32 i + 8 c4: the
   // A fragment of k-step 2i+s is {qv[i] words 2s, 2s+1}, matching K's pieces below.
@@ -255,7 +268,7 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const DecodeParams p) 
       for (int c = 0; c < 8; ++c) o[c] += wgt * red[(ww * kRows + r) * D + d0 + c];
     }
     const int h = hk * p.G + r;
-    if (p.splits == 1) {
+    if (splits == 1) {
       const float inv = L > 0.f ? 1.f / L : 0.f;
 #pragma unroll
       for (int c = 0; c < 8; ++c) o[c] *= inv;
@@ -271,19 +284,23 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const DecodeParams p) 
 }
 
 // One warp per (sequence, query head): merges the splits below the length in split order.
+// Gather form with seq_splits: rows whose sequence ran one split were written by decode_kernel.
 template <int D>
 __global__ void decode_merge_kernel(const float* __restrict__ part_o,
                                     const float* __restrict__ part_ml, bf16* o,
                                     const int32_t* kv_lens, int fixed_len, int cap, int H,
-                                    int splits, int64_t o_b, int64_t o_h, int rows) {
+                                    int stride, const int32_t* seq_splits, int64_t o_b,
+                                    int64_t o_h, int rows) {
   const int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
   if (row >= rows) return;
   const int lane = threadIdx.x & 31, b = row / H, h = row % H;
+  const int splits = seq_split_count(seq_splits, stride, b);
+  if (splits == 1) return;
   const int len = seq_len(kv_lens, fixed_len, cap, b);
   const int split_keys = split_size(len, splits);
   const int n = min(splits, (len + split_keys - 1) / split_keys);
-  const float* ml = part_ml + int64_t(row) * splits * 2;
-  const float* po = part_o + int64_t(row) * splits * D;
+  const float* ml = part_ml + int64_t(row) * stride * 2;
+  const float* po = part_o + int64_t(row) * stride * D;
   float M = -INFINITY;
   for (int s = lane; s < n; s += 32) M = fmaxf(M, ml[2 * s]);
   M = warp_max(M);
@@ -405,9 +422,152 @@ void flash_decode(const Context& ctx, const Tensor& q, const Tensor& k, const Te
   if (p.splits > 1) {
     const int rows = static_cast<int>(Q.B * Q.H), per_block = 4;
     decode_merge_kernel<D><<<(rows + per_block - 1) / per_block, 32 * per_block, 0, ctx.stream()>>>(
-        p.part_o, p.part_ml, p.o, p.kv_lens, p.fixed_len, p.cap, p.H, p.splits, O.sb, O.sh, rows);
+        p.part_o, p.part_ml, p.o, p.kv_lens, p.fixed_len, p.cap, p.H, p.splits, nullptr, O.sb,
+        O.sh, rows);
     MVL_CUDA_CHECK_LAUNCH();
   }
+}
+
+void flash_decode_gather(const Context& ctx, const Tensor& q3, const FlashDecodeGather& g,
+                         const Tensor& o3, float scale) {
+  constexpr const char* kOp = "cuda::flash_decode_gather";
+  constexpr int D = 128;
+  // [B, H, d] is B sequences of one token here (attention_view would read it as one of B).
+  const Tensor q = q3.ndim() == 3 ? q3.unsqueeze(1) : q3, o = o3.ndim() == 3 ? o3.unsqueeze(1) : o3;
+  const AttentionView Q = attention_view(q, kOp, "q"), O = attention_view(o, kOp, "o");
+  MVL_CHECK(O.B == Q.B && O.n == Q.n && O.H == Q.H && O.d == Q.d, shape_mismatch,
+            "{}: q {} and o {} differ", kOp, q.str(), o.str());
+  MVL_CHECK(flash_decode_supported(Q.n, Q.H, g.Hkv, Q.d), unsupported,
+            "{}: needs one query token, head dim 128 and at most {} query heads per kv head "
+            "(q {}, {} kv heads)",
+            kOp, kRows, q.str(), g.Hkv);
+  for (const Tensor* t : {&g.k_ptrs, &g.v_ptrs})
+    MVL_CHECK(t->dtype() == DType::i64 && t->numel() == Q.B && t->is_contiguous() &&
+                  t->device().is_cuda(),
+              shape_mismatch, "{}: the cache addresses must be i64 [{}] on the GPU, got {}", kOp, Q.B,
+              t->str());
+  MVL_CHECK(g.kv_lens.dtype() == DType::i32 && g.kv_lens.numel() == Q.B &&
+                g.kv_lens.is_contiguous() && g.kv_lens.device().is_cuda(),
+            shape_mismatch, "{}: kv_lens must be i32 [{}] on the GPU, got {}", kOp, Q.B, g.kv_lens.str());
+  if (g.seq_splits.defined())
+    MVL_CHECK(g.seq_splits.dtype() == DType::i32 && g.seq_splits.numel() == Q.B &&
+                  g.seq_splits.is_contiguous() && g.seq_splits.device().is_cuda() && g.splits >= 1 &&
+                  g.splits <= kMaxSplits,
+              shape_mismatch, "{}: seq_splits must be i32 [{}] on the GPU with splits (their max) in [1, {}], got {} and {}",
+              kOp, Q.B, kMaxSplits, g.seq_splits.str(), g.splits);
+  MVL_CHECK(g.capacity > 0 && g.capacity < (int64_t(1) << 31) - kMaxSplits * kSplitAlign &&
+                g.token_stride >= g.Hkv * D && g.token_stride % 8 == 0,
+            invalid_argument, "{}: capacity {} / token stride {} out of range", kOp, g.capacity,
+            g.token_stride);
+  MVL_CHECK(Q.B <= 65535, unsupported, "{}: batch {} exceeds the grid's 65535", kOp, Q.B);
+  if (Q.B == 0) return;
+  const int cap = static_cast<int>(g.capacity);
+  DecodeParams p{};
+  p.q = static_cast<const bf16*>(q.data());
+  p.o = static_cast<bf16*>(o.data());
+  p.k_ptrs = static_cast<const int64_t*>(g.k_ptrs.data());
+  p.v_ptrs = static_cast<const int64_t*>(g.v_ptrs.data());
+  p.kv_lens = static_cast<const int32_t*>(g.kv_lens.data());
+  p.q_b = Q.sb;
+  p.q_h = Q.sh;
+  p.k_t = p.v_t = g.token_stride;
+  p.k_h = p.v_h = D;
+  p.o_b = O.sb;
+  p.o_h = O.sh;
+  p.cap = cap;
+  p.fixed_len = cap;
+  p.H = static_cast<int>(Q.H);
+  p.G = static_cast<int>(Q.H / g.Hkv);
+  p.scale_log2 = scale * 1.4426950408889634f;
+  if (g.seq_splits.defined()) {
+    p.seq_splits = static_cast<const int32_t*>(g.seq_splits.data());
+    p.splits = g.splits;
+  } else {
+    const int want = g.splits > 0 ? g.splits : flash_decode_splits(ctx, Q.B, g.Hkv, cap);
+    p.splits = static_cast<int>(std::clamp<int64_t>(
+        want, 1,
+        std::max<int64_t>(1, std::min<int64_t>(kMaxSplits, (cap + kSplitAlign - 1) / kSplitAlign))));
+  }
+  const size_t smem = size_t(kStages) * (2 * (D / 32) + 4 * (D / 64)) * kThreads * 16;
+  MVL_CUDA_CHECK(cudaFuncSetAttribute(decode_kernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                      int(smem)));
+  std::optional<Scratch> scratch;
+  const int64_t parts = Q.B * Q.H * p.splits;
+  if (p.splits > 1) {
+    scratch.emplace(ctx, std::initializer_list<int64_t>{parts * D * 4, parts * 2 * 4});
+    p.part_o = static_cast<float*>(scratch->take({parts * D}, DType::f32).data());
+    p.part_ml = static_cast<float*>(scratch->take({parts * 2}, DType::f32).data());
+  }
+  const dim3 grid(static_cast<unsigned>(p.splits), static_cast<unsigned>(g.Hkv),
+                  static_cast<unsigned>(Q.B));
+  decode_kernel<D><<<grid, kThreads, smem, ctx.stream()>>>(p);
+  MVL_CUDA_CHECK_LAUNCH();
+  if (p.splits > 1) {
+    const int rows = static_cast<int>(Q.B * Q.H), per_block = 4;
+    decode_merge_kernel<D><<<(rows + per_block - 1) / per_block, 32 * per_block, 0, ctx.stream()>>>(
+        p.part_o, p.part_ml, p.o, p.kv_lens, p.fixed_len, p.cap, p.H, p.splits, p.seq_splits,
+        O.sb, O.sh, rows);
+    MVL_CUDA_CHECK_LAUNCH();
+  }
+}
+
+int flash_decode_max_splits() { return kMaxSplits; }
+
+namespace {
+// Block (b, 0|1): row b of k_new (y 0) or v_new (y 1) to row rows[b] of cache ptrs[b], in
+// units of U bytes.
+template <typename U>
+__global__ void kv_append_gather_kernel(const char* k_new, const char* v_new, int64_t k_sb,
+                                        int64_t v_sb, const int64_t* k_ptrs, const int64_t* v_ptrs,
+                                        const int32_t* rows, int64_t row_bytes) {
+  const int b = blockIdx.x;
+  const bool is_v = blockIdx.y == 1;
+  const U* src = reinterpret_cast<const U*>((is_v ? v_new : k_new) + b * (is_v ? v_sb : k_sb));
+  U* dst = reinterpret_cast<U*>(reinterpret_cast<char*>((is_v ? v_ptrs : k_ptrs)[b]) +
+                                int64_t(rows[b]) * row_bytes);
+  const int64_t n = row_bytes / int64_t(sizeof(U));
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) dst[i] = src[i];
+}
+}  // namespace
+
+void kv_append_gather(const Context& ctx, const Tensor& k_new, const Tensor& v_new,
+                      const Tensor& k_ptrs, const Tensor& v_ptrs, const Tensor& rows) {
+  constexpr const char* kOp = "cuda::kv_append_gather";
+  MVL_CHECK(k_new.ndim() == 3 && v_new.shape() == k_new.shape() && v_new.dtype() == k_new.dtype() &&
+                k_new.device().is_cuda() && v_new.device().is_cuda(),
+            shape_mismatch, "{}: k {} and v {} must be equal [B, kv_heads, d] GPU tensors", kOp,
+            k_new.str(), v_new.str());
+  const int64_t B = k_new.dim(0), row = k_new.dim(1) * k_new.dim(2);
+  for (const Tensor* t : {&k_new, &v_new})
+    MVL_CHECK(t->strides()[2] == 1 && t->strides()[1] == t->dim(2), unsupported,
+              "{}: each row of {} must be contiguous", kOp, t->str());
+  for (const Tensor* t : {&k_ptrs, &v_ptrs})
+    MVL_CHECK(t->dtype() == DType::i64 && t->numel() == B && t->is_contiguous() && t->device().is_cuda(),
+              shape_mismatch, "{}: the cache addresses must be i64 [{}] on the GPU, got {}", kOp, B, t->str());
+  MVL_CHECK(rows.dtype() == DType::i32 && rows.numel() == B && rows.is_contiguous() && rows.device().is_cuda(),
+            shape_mismatch, "{}: rows must be i32 [{}] on the GPU, got {}", kOp, B, rows.str());
+  MVL_CHECK(B <= 65535, unsupported, "{}: batch {} exceeds the grid's 65535", kOp, B);
+  if (B == 0 || row == 0) return;
+  const int64_t es = static_cast<int64_t>(dtype_size(k_new.dtype()));
+  const int64_t row_bytes = row * es, k_sb = k_new.strides()[0] * es, v_sb = v_new.strides()[0] * es;
+  const auto* kp = static_cast<const char*>(k_new.data());
+  const auto* vp = static_cast<const char*>(v_new.data());
+  const auto* kq = static_cast<const int64_t*>(k_ptrs.data());
+  const auto* vq = static_cast<const int64_t*>(v_ptrs.data());
+  const auto* rp = static_cast<const int32_t*>(rows.data());
+  const auto aligned = [&](int64_t a) {
+    return row_bytes % a == 0 && k_sb % a == 0 && v_sb % a == 0 &&
+           reinterpret_cast<uintptr_t>(kp) % a == 0 && reinterpret_cast<uintptr_t>(vp) % a == 0;
+  };
+  // (Cache bases come from the allocator: 256-byte aligned.)
+  const dim3 grid(static_cast<unsigned>(B), 2);
+  if (aligned(16))
+    kv_append_gather_kernel<int4><<<grid, 128, 0, ctx.stream()>>>(kp, vp, k_sb, v_sb, kq, vq, rp, row_bytes);
+  else if (aligned(4))
+    kv_append_gather_kernel<int32_t><<<grid, 128, 0, ctx.stream()>>>(kp, vp, k_sb, v_sb, kq, vq, rp, row_bytes);
+  else
+    kv_append_gather_kernel<int16_t><<<grid, 128, 0, ctx.stream()>>>(kp, vp, k_sb, v_sb, kq, vq, rp, row_bytes);
+  MVL_CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace mvl::cuda

@@ -21,6 +21,20 @@ struct DecodeGraphStats {
   std::string disabled;     // why graphs are off for this sequence ("" while they are on)
 };
 
+// A captured batched step (TextModel::decode_batch), kept in the first sequence's slot: replayed
+// while the same sequences step together in the same order with the same buffers (the key),
+// captured again when that changes once it has held for two steps in a row.
+struct BatchGraphCache {
+  ops::CudaGraph graph;
+  Tensor tokens;                // i32 [B] on the device: the graph's input
+  Tensor logits;                // f32 [B, vocab]: its output
+  Tensor table;                 // i32 [3, B]: the step's positions / lengths / split counts
+  Tensor ptrs;                  // i64 [rows, B]: the states' and caches' addresses
+  std::vector<int64_t> key;     // mode, every state's buffer_key(), the split counts
+  std::vector<int64_t> last_key;  // the previous step's key (capture once it repeats)
+  DecodeGraphStats stats;
+};
+
 struct DecodeGraphCache {
   ops::CudaGraph graph;
   Tensor token;                 // i32 [1] on the device: the graph's input
@@ -28,6 +42,7 @@ struct DecodeGraphCache {
   std::vector<const void*> key;  // SequenceState::buffer_key() at capture
   bool warm = false;            // one eager step ran (cuBLASLt plans and scratch sizes are settled)
   DecodeGraphStats stats;
+  BatchGraphCache batch;        // this sequence's batched steps when it comes first in them
 };
 
 }  // namespace mvl::llm

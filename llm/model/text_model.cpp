@@ -80,6 +80,7 @@ TextModel TextModel::load(const Checkpoint& ckpt, const TextConfig& cfg, const T
   check_config(cfg);
   m.precision_ = ops::resolve_precision(opts.precision, device);
   m.cuda_graphs_ = opts.cuda_graphs;
+  m.batch_attention_ = opts.batch_attention;
   m.w_ = in_context("loading the text model weights", [&] {
     return TextWeights::load(ckpt, cfg, naming, opts.quant, opts.stored_quant);
   });
@@ -97,6 +98,7 @@ TextModel TextModel::random(const TextConfig& cfg, const ops::DeviceContext& dev
   check_config(cfg);
   m.precision_ = ops::resolve_precision(opts.precision, device);
   m.cuda_graphs_ = opts.cuda_graphs;
+  m.batch_attention_ = opts.batch_attention;
   m.dev_ = device;
   m.w_ = in_context(fmt::format("making random text model weights on {}", device.device().str()),
                     [&] { return random_text_weights(cfg, device, seed, opts.quant); });
@@ -106,6 +108,12 @@ TextModel TextModel::random(const TextConfig& cfg, const ops::DeviceContext& dev
 TextModel TextModel::with_cuda_graphs(bool on) const {
   TextModel m = *this;
   m.cuda_graphs_ = on;
+  return m;
+}
+
+TextModel TextModel::with_batch_attention(BatchAttention mode) const {
+  TextModel m = *this;
+  m.batch_attention_ = mode;
   return m;
 }
 
@@ -272,17 +280,23 @@ Tensor TextModel::decode_batch(const std::vector<int32_t>& tokens,
                 "decode_batch: states {} and {} are the same sequence", j, i);
   }
   if (B == 1) return decode(tokens[0], *states[0]).view({1, cfg_.vocab_size});
+  if (dev_.is_cuda() && cuda_graphs_ && batch_attention_ != BatchAttention::per_sequence && B <= kMaxGraphBatch)
+    return decode_batch_graphed(tokens, states);
   const Tensor x = in_context(
       "decode_batch", [&] { return ops::embedding(w_.embed_tokens, tokens, activation_dtype()); });
+  return decode_batch_rows(x, make_batch_step(cfg_, dev_, states, batch_attention_));
+}
+
+Tensor TextModel::decode_batch_rows(const Tensor& x, const BatchStep& step) const {
   const Tensor h =
       run_layers(x,
                  [&](int64_t l, const LayerWeights& lw, const Tensor& in) {
                    return lw.kind == AttnKind::lightning
-                              ? lightning_attention_batch(lw.lightning, cfg_, in, l, states)
-                              : softmax_attention_batch(lw.softmax, cfg_, in, l, states);
+                              ? lightning_attention_batch(lw.lightning, cfg_, in, l, step)
+                              : softmax_attention_batch(lw.softmax, cfg_, in, l, step);
                  },
                  {});
-  for (SequenceState* s : states) s->advance(1);
+  for (SequenceState* s : step.states) s->advance(1);
   return lm_head(h);
 }
 

@@ -63,6 +63,9 @@ struct TextLoadOptions {
   // On a CUDA device, replay each decode step as one CUDA graph (llm/model/decode_graph.cpp):
   // same results, far fewer launches. Off: every step runs op by op.
   bool cuda_graphs = true;
+  // How decode_batch runs the per-sequence attention work (llm/layers/layers.h): one batched
+  // op per layer, or the per-sequence loop it is tested against.
+  BatchAttention batch_attention = BatchAttention::batched;
   // On a CUDA device: called after each weight reaches the GPU with its host bytes (the
   // engine's load progress; the upload is where the checkpoint is actually read).
   std::function<void(size_t bytes)> on_upload;
@@ -74,6 +77,10 @@ struct TextLoadOptions {
   // quantization_config; llm/weights/quant_checkpoint.h): read as stored, no re-quantization.
   QuantScheme stored_quant = QuantScheme::none;
 };
+
+// The largest batch decode_batch captures as a CUDA graph: the MoE's decode kernels (no host
+// sync) take up to kernels/cuda/moe.h's 64 tokens.
+inline constexpr int64_t kMaxGraphBatch = 64;
 
 class TextModel {
  public:
@@ -93,6 +100,9 @@ class TextModel {
   // The same model (weights shared, not copied) with CUDA-graph decode on or off, e.g. to
   // time both in one process.
   TextModel with_cuda_graphs(bool on) const;
+  // The same model with decode_batch's attention run another way (to time them in one process).
+  TextModel with_batch_attention(BatchAttention mode) const;
+  BatchAttention batch_attention() const { return batch_attention_; }
 
   const TextConfig& config() const { return cfg_; }
   const TextWeights& weights() const { return w_; }
@@ -117,15 +127,21 @@ class TextModel {
   Tensor decode(const Tensor& token, SequenceState& state, const TraceFn& trace = {}) const;
   // One token for each of B sequences, each at its own position (a continuous-batching step):
   // the embedding, dense projections, norms, MoE (router + experts over B rows) and LM head
-  // run once for all B rows; the attention runs per sequence (lightning state update, KV
-  // append and attention over that sequence's own cache, RoPE at its position). Advances
+  // run once for all B rows; the attention's per-sequence part (lightning state update, KV
+  // append and attention over that sequence's own cache, RoPE at its position) runs as
+  // batch_attention() says: one batched op per layer, or one call per sequence. Advances
   // every state by one. Returns f32 [B, vocab] on the model's device: row i equals
   // decode(tokens[i], *states[i]) up to the rounding of the batched GEMMs. The states must be
-  // distinct. B == 1 takes decode() (a CUDA graph where enabled); B > 1 runs op by op.
+  // distinct. B == 1 takes decode() (a CUDA graph where enabled). B > 1 with a batched
+  // batch_attention() and B <= kMaxGraphBatch on a CUDA device with graphs on replays a captured
+  // step (llm/model/decode_graph.cpp: captured once the same sequences have stepped together
+  // twice; bit-identical to op by op); else op by op.
   Tensor decode_batch(const std::vector<int32_t>& tokens,
                       const std::vector<SequenceState*>& states) const;
   // How state's decode steps ran (graph replays, captures, eager steps; why graphs are off).
   DecodeGraphStats decode_graph_stats(SequenceState& state) const;
+  // The same for the batched steps decode_batch ran with `first` as states[0].
+  DecodeGraphStats batch_graph_stats(SequenceState& first) const;
   bool cuda_graphs() const { return cuda_graphs_; }
 
  private:
@@ -142,12 +158,17 @@ class TextModel {
   Tensor lm_head(const Tensor& h) const;
   // token: i32 [1] on the device. One decode step through the state's captured graph.
   Tensor decode_graphed(const Tensor& token, SequenceState& state) const;
+  // One batched step op by op with the step's tables; advances the states. f32 [B, vocab].
+  Tensor decode_batch_rows(const Tensor& x, const BatchStep& step) const;
+  // One batched step through states[0]'s captured batch graph.
+  Tensor decode_batch_graphed(const std::vector<int32_t>& tokens, const std::vector<SequenceState*>& states) const;
 
   TextConfig cfg_;
   TextWeights w_;
   ops::DeviceContext dev_;  // CPU unless loaded for a GPU
   ops::Precision precision_ = ops::Precision::f32;
   bool cuda_graphs_ = true;  // TextLoadOptions::cuda_graphs, for CUDA devices
+  BatchAttention batch_attention_ = BatchAttention::batched;
 };
 
 }  // namespace mvl::llm

@@ -42,6 +42,23 @@ TEST(DecodeBatch, EqualsSeparateDecodesOnEveryGoldenConfig) {
   }
 }
 
+// The batched ops (one call per layer for all sequences) against the per-sequence loop they
+// replaced: on the CPU they loop over the same single-sequence ops, so every logit is equal.
+TEST(DecodeBatch, BatchedAttentionEqualsThePerSequenceLoopBitForBit) {
+  for (const std::string& name : golden_text_configs()) {
+    SCOPED_TRACE(name);
+    const LoadedTextModel m = load_text_model(golden_dir(name, "released"));
+    EXPECT_EQ(m.model.batch_attention(), llm::BatchAttention::batched);  // the default
+    const auto ref = run_batch_scenario(m.model.with_batch_attention(llm::BatchAttention::per_sequence), true);
+    for (const llm::BatchAttention mode : {llm::BatchAttention::batched, llm::BatchAttention::batched_fill}) {
+      SCOPED_TRACE(llm::batch_attention_name(mode));
+      const auto got = run_batch_scenario(m.model.with_batch_attention(mode), true);
+      ASSERT_EQ(got.size(), ref.size());
+      for (size_t r = 0; r < ref.size(); ++r) EXPECT_EQ(got[r], ref[r]) << "row " << r;
+    }
+  }
+}
+
 TEST(DecodeBatch, RejectsMismatchedOrRepeatedStates) {
   const LoadedTextModel m = load_text_model(golden_dir("l2s1_hd16_b8", "released"));
   llm::SequenceState a = m.model.new_state(), b = m.model.new_state();

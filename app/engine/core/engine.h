@@ -141,6 +141,8 @@ class Engine {
   size_t queued() const;
   // Decode steps run so far and their batch sizes (continuous batching at work).
   SchedulerStats scheduler_stats() const { return sched_->stats(); }
+  // LanguageModel::set_batch_decode_mode (benchmarks); only while no request is running.
+  void set_batch_decode_mode(BatchDecodeMode mode) { model_.lm->set_batch_decode_mode(mode); }
 
  private:
   struct Job {

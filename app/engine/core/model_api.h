@@ -17,6 +17,9 @@
 
 namespace mvl::engine {
 
+// llm::BatchAttention, seen from the engine (model_api.h does not include llm/).
+enum class BatchDecodeMode { per_sequence, batched, batched_fill };
+
 // Returns true when the running request should stop (checked between chunks/tiles).
 using CancelCheck = std::function<bool()>;
 
@@ -73,8 +76,9 @@ class LanguageModel {
   virtual bool asynchronous() const { return false; }
   // One token for each of several distinct states in one step (continuous batching); returns
   // each one's logits [vocab], in order. The default decodes them one by one; the real model
-  // runs llm::TextModel::decode_batch (op by op, never capturing a CUDA graph: other
-  // requests' threads share the device between steps).
+  // runs llm::TextModel::decode_batch (a captured CUDA graph once the same sequences step
+  // together twice, while decode graphs are on; the StepScheduler's baton keeps every other
+  // thread off the device meanwhile).
   virtual std::vector<Tensor> decode_batch(const std::vector<int32_t>& ids,
                                            const std::vector<ModelState*>& states) {
     std::vector<Tensor> out;
@@ -84,6 +88,10 @@ class LanguageModel {
   // CUDA-graph decode on (default) or op by op, for benchmarks that time both; a no-op for
   // models without graphs.
   virtual void set_decode_graphs(bool on) {}
+  // How decode_batch runs the attention's per-sequence work (llm::BatchAttention: one batched
+  // op per layer, or one call per sequence), for benchmarks that time both; a no-op for models
+  // without it. Call only while no decode step runs.
+  virtual void set_batch_decode_mode(BatchDecodeMode mode) { (void)mode; }
   // Positions per pass through the layers inside one prefill() (EngineOptions::prefill_ubatch;
   // <= 0: one pass); a no-op for models that do not chunk (fakes).
   virtual void set_prefill_ubatch(int64_t positions) { (void)positions; }

@@ -117,6 +117,7 @@ class ScheduledLm : public LanguageModel {
     return inner_->decode_batch(ids, states);
   }
   void set_decode_graphs(bool on) override { inner_->set_decode_graphs(on); }
+  void set_batch_decode_mode(BatchDecodeMode mode) override { inner_->set_batch_decode_mode(mode); }
   void set_prefill_ubatch(int64_t positions) override { inner_->set_prefill_ubatch(positions); }
   int64_t vocab_size() const override { return inner_->vocab_size(); }
   int64_t hidden_size() const override { return inner_->hidden_size(); }

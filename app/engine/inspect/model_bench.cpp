@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <memory>
 #include <mutex>
 #include <variant>
@@ -39,11 +40,16 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 // Bytes one greedy decode step (one sequence) must read at context ctx: every attention weight,
 // norm and router, the top-k experts of each layer, the lightning states (read + written) or
 // the KV cache, the final norm and the LM head, one embedding row.
-double decode_step_bytes(const llm::TextConfig& c, int64_t ctx, llm::QuantScheme q) {
+// With batch B > 1: one step of B sequences at that context: the weights once, of the experts
+// the expected number E (1 - (1 - k/E)^B) a layer's B tokens touch under uniform routing, and
+// B sequences' states / KV caches and embedding rows.
+double decode_step_bytes(const llm::TextConfig& c, int64_t ctx, llm::QuantScheme q, int batch = 1) {
   const double H = c.hidden_size, nh = c.num_attention_heads, dh = c.head_dim,
                nkv = c.num_key_value_heads;
   const double E = c.num_local_experts, k = c.num_experts_per_tok;
-  double b = 2.0 * (c.vocab_size * H + 2 * H);
+  const double Bn = batch;
+  double b = 2.0 * (c.vocab_size * H + 2 * H) + 2.0 * (Bn - 1) * H;
+  const double touched = batch == 1 ? k : E * (1.0 - std::pow(1.0 - k / E, Bn));
   // One expert's three matrices as stored under q (an expert tensor's format is the scheme's).
   llm::TextTensor ex;
   ex.role = llm::TextRole::expert_w1;
@@ -54,8 +60,8 @@ double decode_step_bytes(const llm::TextConfig& c, int64_t ctx, llm::QuantScheme
       3.0 * static_cast<double>(quantized_bytes(ex.shape, 1, llm::quant_format_of(ex, q), 2));
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
     const double all = static_cast<double>(llm::text_layer_weight_bytes(c, l, DType::bf16, q));
-    b += all - (E - k) * expert;  // only the chosen experts are read
-    b += c.is_softmax(l) ? 2.0 * ctx * nkv * dh * 2 : 2.0 * nh * dh * dh * 4;
+    b += all - (E - touched) * expert;  // only the chosen experts are read
+    b += Bn * (c.is_softmax(l) ? 2.0 * ctx * nkv * dh * 2 : 2.0 * nh * dh * dh * 4);
   }
   return b;
 }
@@ -133,7 +139,7 @@ ModelBenchReport run_model_bench(const ModelBenchOptions& o) {
   // front end).
   EngineOptions eo;
   eo.prefill_chunk = 0;  // the prompt in one prefill call
-  eo.max_context = o.tokens + o.decode_steps + 8;
+  eo.max_context = o.tokens + o.decode_steps + o.batch + 8;  // (batched requests decode B more)
   Engine engine(std::move(model), eo);
   std::vector<int32_t> ids(static_cast<size_t>(o.tokens));
   for (size_t i = 0; i < ids.size(); ++i)
@@ -169,11 +175,22 @@ ModelBenchReport run_model_bench(const ModelBenchOptions& o) {
     eager.push_back(mean_step(e));
     r.graph_report = g.decode_report;
   }
-  if (o.batch > 1) {
-    // B requests at once, each with its own prompt; every one decodes kWarmSteps +
-    // decode_steps tokens. Aggregate = tokens produced while all B were decoding (from the
-    // last one's first token to the first one's last token) / that window's wall time.
-    const SchedulerStats s0 = engine.scheduler_stats();
+  // B requests at once, each with its own prompt, timed over the window where all B decode
+  // together (below). Once per BatchDecodeMode, op by op and as CUDA graphs (the batched modes: captured once the
+  // B requests step together), the default (batched, graphs) last so the engine keeps it.
+  struct Mode {
+    BatchDecodeMode mode;
+    bool graphs;
+    const char* name;
+  };
+  const Mode modes[] = {{BatchDecodeMode::per_sequence, false, "per-sequence, op by op"},
+                        {BatchDecodeMode::batched_fill, true, "batched-fill, graph"},
+                        {BatchDecodeMode::batched, false, "batched, op by op"},
+                        {BatchDecodeMode::batched, true, "batched, graph"}};
+  for (size_t mi = 0; mi < (o.batch > 1 ? std::size(modes) : 0); ++mi) {
+    const Mode& md = modes[mi];
+    const char* mode_name = md.name;
+    engine.set_batch_decode_mode(md.mode);
     std::vector<RequestHandle> hs;
     std::vector<std::vector<double>> times(static_cast<size_t>(o.batch));
     std::mutex mu;
@@ -183,7 +200,11 @@ ModelBenchReport run_model_bench(const ModelBenchOptions& o) {
       q.raw.ids = ids;
       q.raw.ids[0] = static_cast<int32_t>((b * 131 + 7) % cfg.vocab_size);
       q.raw.ignore_eos = true;
-      q.options.max_tokens = 1 + kWarmSteps + o.decode_steps;
+      q.raw.decode_graphs = md.graphs;
+      // The engine admits one prompt per step, so the last request joins about B steps after
+      // the first: every request decodes B more tokens, so all B decode together for at least
+      // kWarmSteps + decode_steps steps (the window timed below).
+      q.options.max_tokens = 1 + kWarmSteps + o.decode_steps + o.batch;
       q.on_event = [&, b](const Event& e) {
         if (!std::holds_alternative<TokenEvent>(e)) return;
         std::lock_guard<std::mutex> lock(mu);
@@ -191,32 +212,42 @@ ModelBenchReport run_model_bench(const ModelBenchOptions& o) {
       };
       hs.push_back(engine.submit(std::move(q)));
     }
-    std::vector<double> steps, seq_tps;
     for (RequestHandle& h : hs) {
       h.wait();
       if (h.error()) throw h.error()->error;
-      const DoneEvent& d = *h.done();
-      steps.push_back(mean_step(d));
-      seq_tps.push_back(1000.0 / steps.back());
     }
-    const SchedulerStats s1 = engine.scheduler_stats();
+    // The window where all B requests were decoding: from the last one's first token (its
+    // prefill) to the first one's last token. Step time = the median interval between a
+    // request's consecutive tokens inside it; aggregate = tokens inside it / its length; mean B
+    // = tokens inside it / the most any one request produced there (its steps).
     double lo = 0, hi = 1e300;
     for (const auto& t : times) {
       MVL_CHECK(!t.empty(), internal, "bench: a batched request produced no token");
       lo = std::max(lo, t.front());
       hi = std::min(hi, t.back());
     }
-    int64_t in_window = 0;
-    for (const auto& t : times)
-      for (double x : t) in_window += x > lo && x <= hi;
+    int64_t in_window = 0, most = 0;
+    std::vector<double> gaps;
+    for (const auto& t : times) {
+      int64_t mine = 0;
+      for (size_t i = 0; i < t.size(); ++i) {
+        mine += t[i] > lo && t[i] <= hi;
+        if (i > 0 && t[i - 1] >= lo && t[i] <= hi) gaps.push_back(t[i] - t[i - 1]);
+      }
+      in_window += mine;
+      most = std::max(most, mine);
+    }
+    MVL_CHECK(!gaps.empty(), internal, "bench: the {} batched requests never decoded together", o.batch);
     r.batch = o.batch;
-    r.batch_step_ms = median(steps);
-    r.batch_seq_tok_s = median(seq_tps);
-    r.batch_agg_tok_s = hi > lo ? in_window * 1000.0 / (hi - lo) : 0;
-    r.batch_mean_b = s1.steps > s0.steps ? static_cast<double>(s1.decoded - s0.decoded) /
-                                               static_cast<double>(s1.steps - s0.steps)
-                                         : 0;
+    ModelBenchReport::BatchRow row;
+    row.mode = mode_name;
+    row.step_ms = median(gaps);
+    row.seq_tok_s = row.step_ms > 0 ? 1000.0 / row.step_ms : 0;
+    row.agg_tok_s = hi > lo ? in_window * 1000.0 / (hi - lo) : 0;
+    row.mean_b = most > 0 ? static_cast<double>(in_window) / static_cast<double>(most) : 0;
+    r.batch_rows.push_back(row);
   }
+  if (o.batch > 1) r.batch_step_bytes = decode_step_bytes(cfg, o.tokens, o.quant, o.batch);
   r.prefill_ms = median(pre);
   r.graph_ms = median(graph);
   r.eager_ms = median(eager);

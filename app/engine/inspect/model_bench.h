@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "llm/config/text_config.h"
 #include "llm/parallel/sharded_layers.h"
@@ -53,11 +54,22 @@ struct ModelBenchReport {
   std::string graph_report;     // the engine's decode report of a graphed request
   // With batch > 1: B raw requests at once (each its own prompt and state), their decode
   // steps batched by the engine's scheduler (TextModel::decode_batch).
+  // One row per way of running the attention's per-sequence work (llm::BatchAttention), op by
+  // op or as CUDA graphs, each timed with the same B requests: per_sequence (the B
+  // single-sequence calls per layer it replaced), batched (the default), batched_fill.
   int batch = 1;
-  double batch_step_ms = 0;    // per decode step of every sequence (median over sequences)
-  double batch_seq_tok_s = 0;  // one sequence's decode tok/s (median)
-  double batch_agg_tok_s = 0;  // all sequences' decoded tokens / the wall time they took
-  double batch_mean_b = 0;     // mean batch size of the engine's decode steps meanwhile
+  struct BatchRow {
+    std::string mode;            // llm::batch_attention_name
+    // Over the window where all B requests decode together:
+    double step_ms = 0;          // median interval between a request's consecutive tokens
+    double seq_tok_s = 0;        // 1000 / step_ms: one sequence's decode tok/s
+    double agg_tok_s = 0;        // all sequences' tokens / the window's wall time
+    double mean_b = 0;           // tokens / steps in the window (B when the window is clean)
+  };
+  std::vector<BatchRow> batch_rows;
+  double batch_step_bytes = 0;   // bytes one batched step of `batch` sequences must read: the
+                                 // weights once (the experts B tokens are expected to touch under
+                                 // uniform routing), every sequence's states / KV caches
 };
 
 // The text config inside a VL-01 config.json (text_config), or a flat Text-01 config.

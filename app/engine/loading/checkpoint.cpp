@@ -91,12 +91,19 @@ class RealLm : public LanguageModel {
                                    const std::vector<ModelState*>& states) override {
     std::vector<llm::SequenceState*> seqs;
     for (ModelState* s : states) seqs.push_back(&dynamic_cast<RealState&>(*s).seq());
-    const Tensor logits = eager_.decode_batch(ids, seqs);  // f32 [B, vocab]
+    const Tensor logits = (graphs_ ? m_ : eager_).decode_batch(ids, seqs);  // f32 [B, vocab]
     std::vector<Tensor> rows;
     for (int64_t i = 0; i < logits.dim(0); ++i) rows.push_back(logits.select(0, i));
     return rows;
   }
   void set_decode_graphs(bool on) override { graphs_ = on; }
+  void set_batch_decode_mode(BatchDecodeMode mode) override {
+    const llm::BatchAttention a = mode == BatchDecodeMode::per_sequence ? llm::BatchAttention::per_sequence
+                                  : mode == BatchDecodeMode::batched     ? llm::BatchAttention::batched
+                                                                         : llm::BatchAttention::batched_fill;
+    m_ = m_.with_batch_attention(a);
+    eager_ = eager_.with_batch_attention(a);
+  }
   void set_prefill_ubatch(int64_t positions) override { ubatch_ = std::max<int64_t>(positions, 0); }
   int64_t vocab_size() const override { return m_.config().vocab_size; }
   const llm::TextModel& model() const { return m_; }

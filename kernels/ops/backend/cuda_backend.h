@@ -13,6 +13,7 @@
 
 #include "kernels/core/quant_format.h"
 #include "kernels/core/tensor.h"
+#include "kernels/ops/decode_batch.h"
 #include "kernels/ops/device.h"
 #include "kernels/ops/moe.h"
 #include "kernels/ops/sampling.h"
@@ -46,6 +47,16 @@ Tensor attention_bf16(const Tensor& q, const Tensor& k, const Tensor& v, float s
                       int64_t q_offset);
 Tensor attention_cached(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, float scale,
                         const Tensor& kv_len);
+
+// decode_batch.h
+Tensor lightning_decode_gather(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& slopes,
+                               const Tensor& state_ptrs, int kernel);
+void kv_append_gather(const Tensor& k, const Tensor& v, const Tensor& k_ptrs, const Tensor& v_ptrs,
+                      const Tensor& rows);
+std::vector<int32_t> decode_split_counts(const DeviceContext& dev, int64_t heads, int64_t kv_heads,
+                                         int64_t head_dim, const std::vector<int64_t>& capacities);
+Tensor attention_decode_gather(const Tensor& q, const KvBatch& kv, int64_t capacity, float scale,
+                               bool per_sequence_splits);
 
 // embedding.h
 Tensor ids_to_device(const Tensor& table, const std::vector<int32_t>& ids);  // on table's device

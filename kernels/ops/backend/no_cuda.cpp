@@ -41,6 +41,20 @@ Tensor attention_cached(const Tensor&, const Tensor&, const Tensor&, float, cons
   no_cuda("attention_cached");
 }
 
+Tensor lightning_decode_gather(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, int) {
+  no_cuda("lightning_decode_batch");
+}
+void kv_append_gather(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&) {
+  no_cuda("append_kv_batch");
+}
+std::vector<int32_t> decode_split_counts(const DeviceContext&, int64_t, int64_t, int64_t,
+                                         const std::vector<int64_t>&) {
+  no_cuda("decode_split_counts");
+}
+Tensor attention_decode_gather(const Tensor&, const KvBatch&, int64_t, float, bool) {
+  no_cuda("attention_decode_batch");
+}
+
 Tensor ids_to_device(const Tensor&, const std::vector<int32_t>&) { no_cuda("embedding"); }
 Tensor embedding_f32(const Tensor&, const Tensor&) { no_cuda("embedding"); }
 Tensor embedding_bf16(const Tensor&, const Tensor&) { no_cuda("embedding"); }
