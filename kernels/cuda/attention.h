@@ -68,9 +68,13 @@ struct Sm90Tuning {
 // What flash_attention runs at d = 64. tools/device/vit_check.sh times every tuning on the ViT
 // shape and prints the line to put here when another one wins.
 inline constexpr Sm90Tuning kSm90D64Default{Sm90Tiling::k128, 1, false, false};
-// What flash_attention runs at d = 128 (causal GQA prefill). tools/device/sfx_check.sh times
-// every d = 128 tuning at 8K / 32K / 128K against torch SDPA and prints the line to put here.
+// What flash_attention runs at d = 128 (causal GQA prefill); from kSm90D128LongFrom query
+// tokens on (0: never) kSm90D128LongDefault instead, should the short and the long prefill
+// want different schedules. tools/device/sfx_check.sh times every d = 128 tuning at 8K / 32K /
+// 128K against torch SDPA and prints the lines to put here.
 inline constexpr Sm90Tuning kSm90D128Default{Sm90Tiling::k128, 1, false, false};
+inline constexpr int64_t kSm90D128LongFrom = 0;
+inline constexpr Sm90Tuning kSm90D128LongDefault{Sm90Tiling::k128, 1, false, false};
 const char* sm90_tiling_name(Sm90Tiling t);
 // Same contract as flash_attention minus kv_lens; scale > 0. P is rounded to bf16 for P·V (as
 // the mma.sync kernel does). Throws Error{unsupported} on a GPU that is not 9.x.

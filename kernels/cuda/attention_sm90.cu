@@ -689,7 +689,10 @@ void flash_attention_sm90(const Context& ctx, const Tensor& q, const Tensor& k, 
   if (Q.n == 0 || Q.B == 0) return;
   MVL_CHECK(K.n > 0, unsupported, "cuda::flash_attention_sm90: no keys (a TMA map needs n_k > 0)");
   // Each head dim takes the tuning or its default (d = 128: k128 or k128f only).
-  const Sm90Tuning& dflt = Q.d == 64 ? kSm90D64Default : kSm90D128Default;
+  const bool long_prefill = kSm90D128LongFrom > 0 && Q.n >= kSm90D128LongFrom;
+  const Sm90Tuning& dflt = Q.d == 64       ? kSm90D64Default
+                           : long_prefill ? kSm90D128LongDefault
+                                          : kSm90D128Default;
   if (tuning.tiling == Sm90Tiling::automatic) tuning.tiling = dflt.tiling;
   if (tuning.tiles_per_cta <= 0) {
     tuning.tiles_per_cta = dflt.tiles_per_cta;
