@@ -322,8 +322,8 @@ void bench_softmax_tunings(Bench& b, const std::string& tunings, const std::stri
       b.report(
           "softmax_prefill_causal_gqa T=" + std::to_string(T) + " [sm90 " + name + "]",
           [&] { cuda::flash_attention_sm90(b.ctx, q, k, v, o, scale, true, 0, t); },
-          2.0 * T * (2 * H + 2 * Hkv) * d, fl, T > 100000 ? 3 : (T > 10000 ? 10 : 20), false,
-          false, T > 100000 ? 1 : 3);
+          2.0 * T * (2 * H + 2 * Hkv) * d, fl, T > 100000 ? 3 : (T > 10000 ? 10 : 20), false, false,
+          T > 100000 ? 1 : 3);
   }
 }
 
@@ -497,8 +497,7 @@ void bench_vit(Bench& b, int layers) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string json_path, only, lightning_variants, softmax_tunings,
-      softmax_lengths = "8192,32768";
+  std::string json_path, only, lightning_variants, softmax_tunings, softmax_lengths = "8192,32768";
   int vit_layers = 24;
   bool softmax_long = false;
   for (int i = 1; i < argc; ++i) {
@@ -517,13 +516,14 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--vit-layers") && i + 1 < argc)
       vit_layers = std::atoi(argv[++i]);
     else {
-      std::fprintf(
-          stderr,
-          "usage: ops_cuda_bench [--json out.json] [--only "
-          "lightning|lightning_decode|layer|softmax|softmax_decode|softmax_tunings|moe|moe_batch|vit] [--vit-layers N] [--softmax-128k]\n"
-          "       [--lightning-variants ws,dv32,dv64,sm90s2,...,sm90w4]\n"
-          "       [--only softmax_tunings --softmax-tunings k128,k128_lpt,k128f_persistent_lpt,...\n"
-          "        --softmax-lengths 8192,32768]\n");
+      std::fprintf(stderr,
+                   "usage: ops_cuda_bench [--json out.json] [--only "
+                   "lightning|lightning_decode|layer|softmax|softmax_decode|softmax_tunings|moe|"
+                   "moe_batch|vit] [--vit-layers N] [--softmax-128k]\n"
+                   "       [--lightning-variants ws,dv32,dv64,sm90s2,...,sm90w4]\n"
+                   "       [--only softmax_tunings --softmax-tunings "
+                   "k128,k128_lpt,k128f_persistent_lpt,...\n"
+                   "        --softmax-lengths 8192,32768]\n");
       return 2;
     }
   }

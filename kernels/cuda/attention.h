@@ -61,7 +61,7 @@ enum class Sm90Tiling { automatic, k128, k64x1, k64x2, k128f, k64x1f };
 // c + i x CTAs of the (batch, head, tile) list.
 struct Sm90Tuning {
   Sm90Tiling tiling = Sm90Tiling::automatic;  // automatic: the head dim's default's
-  int tiles_per_cta = 0;  // <= 0: the default's (and its persistent and lpt)
+  int tiles_per_cta = 0;                      // <= 0: the default's (and its persistent and lpt)
   bool persistent = false;
   bool lpt = false;
 };

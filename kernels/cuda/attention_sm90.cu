@@ -50,8 +50,8 @@
 //   overlap the last tile's final P·V, and its O is stored in the shadow of the next block's
 //   wgmmas; persistent (flat shapes): one CTA per SM walks all (batch, head, tile) items, so
 //   there is one prologue per SM and the last wave is ~3% short, not a half-empty fifth wave
-//   (592 CTAs of 5 tiles on 132 SMs); 64-key blocks (k64x1: 4 stages, 81 KB smem) halve the un-overlapped first and last
-//   block. k64x2 packs two CTAs per SM instead (104 registers per
+//   (592 CTAs of 5 tiles on 132 SMs); 64-key blocks (k64x1: 4 stages, 81 KB smem) halve the
+//   un-overlapped first and last block. k64x2 packs two CTAs per SM instead (104 registers per
 //   consumer thread: ptxas spills a little and serializes the wgmmas). A 16-key last step for
 //   577 = 9 x 64 + 1 (m64n16 S, one P·V k-step) made ptxas serialize every wgmma (C7520,
 //   a wgmma on a divergent path), so the last block always runs whole, masked.
@@ -605,12 +605,12 @@ void launch(const Context& ctx, Sm90Params p, int B, int H) {
   // Persistent: a 1-D grid of kMinBlocks CTAs per SM walking the B x H x ntq items.
   const int64_t items = int64_t(B) * H * ntq;
   // lpt_grid: (b, h) inner, tile slots outer (one tile per CTA).
-  const dim3 grid =
-      p.persistent ? dim3(static_cast<unsigned>(
-                         std::min<int64_t>(items, int64_t(ctx.sm_count()) * Shape::kMinBlocks)))
-      : p.lpt_grid ? dim3(static_cast<unsigned>(int64_t(B) * H), static_cast<unsigned>(ntq))
-                   : dim3(static_cast<unsigned>((ntq + p.tiles_per_cta - 1) / p.tiles_per_cta),
-                          static_cast<unsigned>(H), static_cast<unsigned>(B));
+  const dim3 grid = p.persistent ? dim3(static_cast<unsigned>(std::min<int64_t>(
+                                       items, int64_t(ctx.sm_count()) * Shape::kMinBlocks)))
+                    : p.lpt_grid
+                        ? dim3(static_cast<unsigned>(int64_t(B) * H), static_cast<unsigned>(ntq))
+                        : dim3(static_cast<unsigned>((ntq + p.tiles_per_cta - 1) / p.tiles_per_cta),
+                               static_cast<unsigned>(H), static_cast<unsigned>(B));
   MVL_CHECK(items < (int64_t(1) << 31) && grid.y < 65536 && grid.z < 65536, unsupported,
             "cuda::flash_attention_sm90: {} sequences x {} heads x {} tiles do not fit a grid", B,
             H, ntq);
@@ -690,7 +690,7 @@ void flash_attention_sm90(const Context& ctx, const Tensor& q, const Tensor& k, 
   MVL_CHECK(K.n > 0, unsupported, "cuda::flash_attention_sm90: no keys (a TMA map needs n_k > 0)");
   // Each head dim takes the tuning or its default (d = 128: k128 or k128f only).
   const bool long_prefill = kSm90D128LongFrom > 0 && Q.n >= kSm90D128LongFrom;
-  const Sm90Tuning& dflt = Q.d == 64       ? kSm90D64Default
+  const Sm90Tuning& dflt = Q.d == 64      ? kSm90D64Default
                            : long_prefill ? kSm90D128LongDefault
                                           : kSm90D128Default;
   if (tuning.tiling == Sm90Tiling::automatic) tuning.tiling = dflt.tiling;

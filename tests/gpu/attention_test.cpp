@@ -254,8 +254,8 @@ INSTANTIATE_TEST_SUITE_P(
 // than SMs (8192 tokens: the persistent walks take several rounds), a chunk after cached keys,
 // and non-causal shapes. Each tuning is its own test (tools/device/sfx_check.sh runs each in a
 // process of its own). The fp64 reference covers a sample of rows of the long shapes (every
-// 7th, 31st past 4096 rows, the first and last 130 of each sequence); the rule holds per (sequence, 128-row tile,
-// head) group, so one wrong tile cannot hide in the total.
+// 7th, 31st past 4096 rows, the first and last 130 of each sequence); the rule holds per (sequence,
+// 128-row tile, head) group, so one wrong tile cannot hide in the total.
 struct D128Case {
   int64_t B, nq, nk;
   int H, Hkv;
@@ -284,13 +284,12 @@ TEST_P(Sm90D128Schedules, EveryShapeMatchesTheReference) {
     GTEST_SKIP() << "needs a compute capability 9.x GPU";
   const int d = 128;
   const float scale = 1.f / std::sqrt(float(d));
-  const D128Case cases[] = {
-      {1, 1, 1, 8, 1, true, 0},        {2, 63, 63, 8, 2, true, 0},
-      {1, 64, 64, 8, 1, true, 0},      {3, 65, 65, 8, 2, true, 0},
-      {2, 127, 127, 16, 2, true, 0},   {2, 129, 129, 8, 8, true, 0},
-      {3, 1000, 1000, 16, 2, true, 0}, {1, 8192, 8192, 8, 1, true, 0},
-      {2, 130, 1130, 8, 1, true, 1000}, {2, 300, 300, 8, 2, false, 0},
-      {1, 200, 500, 4, 4, false, 0}};
+  const D128Case cases[] = {{1, 1, 1, 8, 1, true, 0},         {2, 63, 63, 8, 2, true, 0},
+                            {1, 64, 64, 8, 1, true, 0},       {3, 65, 65, 8, 2, true, 0},
+                            {2, 127, 127, 16, 2, true, 0},    {2, 129, 129, 8, 8, true, 0},
+                            {3, 1000, 1000, 16, 2, true, 0},  {1, 8192, 8192, 8, 1, true, 0},
+                            {2, 130, 1130, 8, 1, true, 1000}, {2, 300, 300, 8, 2, false, 0},
+                            {1, 200, 500, 4, 4, false, 0}};
   for (const D128Case& c : cases) {
     SCOPED_TRACE(fmt::format("B {} n_q {} n_k {} H {} Hkv {} causal {} q_offset {}", c.B, c.nq,
                              c.nk, c.H, c.Hkv, c.causal, c.q_off));
@@ -298,15 +297,14 @@ TEST_P(Sm90D128Schedules, EveryShapeMatchesTheReference) {
     auto q = rand_bf16(c.B * qn, 41, -2.f, 2.f), k = rand_bf16(c.B * kn, 42, -2.f, 2.f),
          v = rand_bf16(c.B * kn, 43);
     Tensor o = dev_bf16(ctx, {c.B, c.nq, c.H, d}, std::vector<float>(c.B * qn, 7.f));
-    cuda::flash_attention_sm90(ctx, dev_bf16(ctx, {c.B, c.nq, c.H, d}, q),
-                               dev_bf16(ctx, {c.B, c.nk, c.Hkv, d}, k),
-                               dev_bf16(ctx, {c.B, c.nk, c.Hkv, d}, v), o, scale, c.causal,
-                               c.q_off, GetParam().tuning);
+    cuda::flash_attention_sm90(
+        ctx, dev_bf16(ctx, {c.B, c.nq, c.H, d}, q), dev_bf16(ctx, {c.B, c.nk, c.Hkv, d}, k),
+        dev_bf16(ctx, {c.B, c.nk, c.Hkv, d}, v), o, scale, c.causal, c.q_off, GetParam().tuning);
     const auto got = download(ctx, o);
     const int G = c.H / c.Hkv;
     // Per (b, tile, h) group: the kernel's, the plain bf16 and the fp64 rows checked.
-    std::map<std::tuple<int64_t, int64_t, int>, std::tuple<std::vector<float>, std::vector<float>,
-                                                         std::vector<double>>>
+    std::map<std::tuple<int64_t, int64_t, int>,
+             std::tuple<std::vector<float>, std::vector<float>, std::vector<double>>>
         groups;
     std::vector<double> sc(c.nk), acc(d);
     for (int64_t b = 0; b < c.B; ++b)
