@@ -283,6 +283,50 @@ void bench_softmax(Bench& b, bool long_rows) {
   bench_softmax_decode(b);
 }
 
+// The d = 128 schedules of the sm_90a kernel (attention.h Sm90Tuning) on the causal GQA prefill
+// shape, called directly: names k128[f][_persistent][_lpt] (tests/gpu/attention_test.cpp
+// Sm90D128Schedules checks the same names), lengths in tokens. Rows are named
+// "softmax_prefill_causal_gqa T=<T> [sm90 <name>]" (tools/device/sfx_check.sh reads them).
+cuda::Sm90Tuning parse_sm90_d128_tuning(const std::string& name) {
+  const auto has = [&](const char* part) { return name.find(part) != std::string::npos; };
+  const bool flat = name.rfind("k128f", 0) == 0;
+  MVL_CHECK(flat || name.rfind("k128", 0) == 0, invalid_argument,
+            "ops_cuda_bench: d128 tuning '{}' (k128[f][_persistent][_lpt])", name);
+  return cuda::Sm90Tuning{flat ? cuda::Sm90Tiling::k128f : cuda::Sm90Tiling::k128, 1,
+                          has("_persistent"), has("_lpt")};
+}
+
+std::vector<std::string> split_list(const std::string& list) {
+  std::vector<std::string> out;
+  size_t at = 0;
+  while (at <= list.size()) {
+    const size_t end = std::min(list.find(',', at), list.size());
+    if (end > at) out.push_back(list.substr(at, end - at));
+    at = end + 1;
+  }
+  return out;
+}
+
+void bench_softmax_tunings(Bench& b, const std::string& tunings, const std::string& lengths) {
+  const int H = 64, Hkv = 8, d = 128;
+  const float scale = 1.f / std::sqrt(128.f);
+  std::vector<std::pair<std::string, cuda::Sm90Tuning>> ts;
+  for (const std::string& n : split_list(tunings)) ts.emplace_back(n, parse_sm90_d128_tuning(n));
+  for (const std::string& len : split_list(lengths)) {
+    const int64_t T = std::stoll(len);
+    Tensor q = b.rand({T, H, d}, DType::bf16), k = b.rand({T, Hkv, d}, DType::bf16),
+           v = b.rand({T, Hkv, d}, DType::bf16);
+    Tensor o = cuda::empty({T, H, d}, DType::bf16, b.ctx);
+    const double fl = 4.0 * T * T * d * H / 2;
+    for (const auto& [name, t] : ts)
+      b.report(
+          "softmax_prefill_causal_gqa T=" + std::to_string(T) + " [sm90 " + name + "]",
+          [&] { cuda::flash_attention_sm90(b.ctx, q, k, v, o, scale, true, 0, t); },
+          2.0 * T * (2 * H + 2 * Hkv) * d, fl, T > 100000 ? 3 : (T > 10000 ? 10 : 20), false, false,
+          T > 100000 ? 1 : 3);
+  }
+}
+
 void bench_moe(Bench& b) {
   const int64_t E = 32, D = 6144, F = 9216;
   cuda::MoeWeights w{b.rand({E, D}, DType::bf16, -0.05f, 0.05f),
@@ -453,7 +497,7 @@ void bench_vit(Bench& b, int layers) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string json_path, only, lightning_variants;
+  std::string json_path, only, lightning_variants, softmax_tunings, softmax_lengths = "8192,32768";
   int vit_layers = 24;
   bool softmax_long = false;
   for (int i = 1; i < argc; ++i) {
@@ -465,14 +509,21 @@ int main(int argc, char** argv) {
       softmax_long = true;
     else if (!std::strcmp(argv[i], "--lightning-variants") && i + 1 < argc)
       lightning_variants = argv[++i];
+    else if (!std::strcmp(argv[i], "--softmax-tunings") && i + 1 < argc)
+      softmax_tunings = argv[++i];
+    else if (!std::strcmp(argv[i], "--softmax-lengths") && i + 1 < argc)
+      softmax_lengths = argv[++i];
     else if (!std::strcmp(argv[i], "--vit-layers") && i + 1 < argc)
       vit_layers = std::atoi(argv[++i]);
     else {
-      std::fprintf(
-          stderr,
-          "usage: ops_cuda_bench [--json out.json] [--only "
-          "lightning|lightning_decode|layer|softmax|softmax_decode|moe|moe_batch|vit] [--vit-layers N] [--softmax-128k]\n"
-          "       [--lightning-variants ws,dv32,dv64,sm90s2,...,sm90w4]\n");
+      std::fprintf(stderr,
+                   "usage: ops_cuda_bench [--json out.json] [--only "
+                   "lightning|lightning_decode|layer|softmax|softmax_decode|softmax_tunings|moe|"
+                   "moe_batch|vit] [--vit-layers N] [--softmax-128k]\n"
+                   "       [--lightning-variants ws,dv32,dv64,sm90s2,...,sm90w4]\n"
+                   "       [--only softmax_tunings --softmax-tunings "
+                   "k128,k128_lpt,k128f_persistent_lpt,...\n"
+                   "        --softmax-lengths 8192,32768]\n");
       return 2;
     }
   }
@@ -492,6 +543,7 @@ int main(int argc, char** argv) {
     if (want("layer")) bench_lightning_layer(b);
     if (want("softmax")) bench_softmax(b, softmax_long);
     if (only == "softmax_decode") bench_softmax_decode(b);
+    if (only == "softmax_tunings") bench_softmax_tunings(b, softmax_tunings, softmax_lengths);
     if (want("moe")) bench_moe(b);
     if (only == "moe_batch") bench_moe_batch(b);
     if (only == "lightning_decode") bench_lightning_decode(b);

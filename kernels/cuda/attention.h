@@ -67,25 +67,40 @@ void kv_append_gather(const Context& ctx, const Tensor& k_new, const Tensor& v_n
 // The Hopper (sm_90a) fast path flash_attention dispatches to on compute capability 9.x when
 // there are no kv_lens (attention_sm90.cu). True when ctx's GPU is compute capability 9.x.
 bool flash_attention_sm90_available(const Context& ctx);
-// Shapes of the sm_90a kernel at d = 64 (d = 128 always runs k128, one tile per CTA).
+// Shapes of the sm_90a kernel. d = 64: all; d = 128: k128 and k128f.
 // k128: 128-key blocks, one CTA per SM (the d128 shape). k64x1: 64-key blocks, one CTA per SM.
 // k64x2: 64-key blocks, two CTAs per SM (104 registers per consumer thread: ptxas serializes
 // its wgmmas). k128f, k64x1f: k128, k64x1 with a CTA's tiles run as one pipeline of key blocks
-// (Q double-buffered; the next tile's first S overlaps the last one's final P·V and O store).
+// (Q double-buffered; the next tile's first S overlaps the last one's final P·V and O store;
+// at d = 128 that leaves room for 2 K/V stages instead of 3).
 // tiles_per_cta: 128-row query tiles of one (batch, head) a CTA runs in turn without a causal
 // mask, the producer loading the next tile's Q and first K/V blocks while the consumers finish
 // the last (the ViT: 5 tiles of 577 rows); 1 = one tile per CTA.
 enum class Sm90Tiling { automatic, k128, k64x1, k64x2, k128f, k64x1f };
-// persistent (k128f, k64x1f without a causal mask): one CTA per SM walks every (batch, head,
-// tile) item in turn, a single flat pipeline per SM (tiles_per_cta is then unused).
+// persistent (k128f, k64x1f; causal too): one CTA per SM walks every (batch, head, tile) item in
+// turn, a single flat pipeline per SM (tiles_per_cta is then unused).
+// lpt: heaviest causal tiles first, the heads of a GQA group side by side (their K/V blocks
+// shared through L2). One tile per CTA: a grid (B x H, tiles) launching every head's longest
+// tile before any shorter one (without lpt: head by head, each longest first). Persistent: the
+// CTAs walk that tile-major list in a snake (CTA c takes position c of its round, then the
+// mirror position in the next), which evens out their sums of causal work; without lpt item
+// c + i x CTAs of the (batch, head, tile) list.
 struct Sm90Tuning {
-  Sm90Tiling tiling = Sm90Tiling::automatic;  // automatic: kSm90D64Default's
-  int tiles_per_cta = 0;                      // <= 0: kSm90D64Default's (and its persistent)
+  Sm90Tiling tiling = Sm90Tiling::automatic;  // automatic: the head dim's default's
+  int tiles_per_cta = 0;                      // <= 0: the default's (and its persistent and lpt)
   bool persistent = false;
+  bool lpt = false;
 };
 // What flash_attention runs at d = 64. tools/device/vit_check.sh times every tuning on the ViT
 // shape and prints the line to put here when another one wins.
-inline constexpr Sm90Tuning kSm90D64Default{Sm90Tiling::k128, 1, false};
+inline constexpr Sm90Tuning kSm90D64Default{Sm90Tiling::k128, 1, false, false};
+// What flash_attention runs at d = 128 (causal GQA prefill); from kSm90D128LongFrom query
+// tokens on (0: never) kSm90D128LongDefault instead, should the short and the long prefill
+// want different schedules. tools/device/sfx_check.sh times every d = 128 tuning at 8K / 32K /
+// 128K against torch SDPA and prints the lines to put here.
+inline constexpr Sm90Tuning kSm90D128Default{Sm90Tiling::k128, 1, false, false};
+inline constexpr int64_t kSm90D128LongFrom = 0;
+inline constexpr Sm90Tuning kSm90D128LongDefault{Sm90Tiling::k128, 1, false, false};
 const char* sm90_tiling_name(Sm90Tiling t);
 // Same contract as flash_attention minus kv_lens; scale > 0. P is rounded to bf16 for P·V (as
 // the mma.sync kernel does). Throws Error{unsupported} on a GPU that is not 9.x.

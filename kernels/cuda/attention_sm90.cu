@@ -23,11 +23,20 @@
 //   TMA SWIZZLE_128B: 16-byte chunk c of row r sits at chunk c ^ (r % 8); panels 1024-B aligned.
 // Budget (d = 128): smem Q 32 KB + 3 x (K 32 KB + V 32 KB) = 224 KB (+1 KB alignment, barriers),
 //   one CTA per SM; consumer registers: S 64 + O 64 f32 + P 32 bf16x2 + addressing (<= 240).
+//   k128f: 2 x Q 32 KB + 2 x (K + V) = 192 KB.
 //   d = 64, 64-key blocks: Q 16 KB + 4 x (8 + 8) KB = 80 KB; S 32 + O 32 + P 16.
 // Measured slower on an H200 and dropped (docs/benchmarks.md, Hopper attention): a persistent
 //   grid (one CTA per SM looping over tiles, the next Q loaded during the last P·V) and skipping
 //   the O rescale when a thread's row maxima did not move (d = 128 causal prefill; the d = 64
 //   persistent / flat tunings below are timed on the ViT shape by vit_check.sh).
+// d = 128 causal prefill schedules (Sm90Tuning; tools/device/sfx_check.sh times them against
+//   torch SDPA): at 8K tokens the 4096 one-tile CTAs (64 tiles x 64 heads, tile i doing i + 1
+//   key blocks) each pay a prologue and a drain with nothing to hide them, and the default
+//   grid launches head by head, so the last heads' longest tiles start late. lpt launches
+//   every head's longest tile first, the G query heads of a kv head side by side (K/V blocks
+//   shared in L2); k128f runs the flat pipeline at d = 128 (Q double-buffered, 2 K/V stages),
+//   persistent with a variable block count per tile, the walk (lpt) tile-major longest first in
+//   a snake so each SM's sum of causal work is within ~0.1% of the mean at 8K.
 // d = 64 (the ViT: 37 tiles x 16 heads x 577 tokens, no mask; Sm90Tuning in attention.h):
 //   the d128 shape is slow there because each CTA is short: 5 key blocks of 128, one CTA per SM,
 //   so its prologue (barrier init, the first Q/K TMA round trip, S_0 and its softmax with
@@ -41,8 +50,8 @@
 //   overlap the last tile's final P·V, and its O is stored in the shadow of the next block's
 //   wgmmas; persistent (flat shapes): one CTA per SM walks all (batch, head, tile) items, so
 //   there is one prologue per SM and the last wave is ~3% short, not a half-empty fifth wave
-//   (592 CTAs of 5 tiles on 132 SMs); 64-key blocks (k64x1: 4 stages, 81 KB smem) halve the un-overlapped first and last
-//   block. k64x2 packs two CTAs per SM instead (104 registers per
+//   (592 CTAs of 5 tiles on 132 SMs); 64-key blocks (k64x1: 4 stages, 81 KB smem) halve the
+//   un-overlapped first and last block. k64x2 packs two CTAs per SM instead (104 registers per
 //   consumer thread: ptxas spills a little and serializes the wgmmas). A 16-key last step for
 //   577 = 9 x 64 + 1 (m64n16 S, one P·V k-step) made ptxas serialize every wgmma (C7520,
 //   a wgmma on a divergent path), so the last block always runs whole, masked.
@@ -76,7 +85,9 @@ struct Sm90Params {
   int64_t o_b, o_t, o_h;
   int n_q, n_k, G;
   int tiles_per_cta;  // query tiles one CTA runs in turn (1 when causal)
-  int persistent;     // flat shapes, no causal mask: a 1-D grid walks every (b, h, tile) item
+  int persistent;     // flat shapes: a 1-D grid walks every (b, h, tile) item
+  int lpt;            // heaviest tiles first (persistent: a snake walk over the LPT order)
+  int lpt_grid;       // one tile per CTA on a grid (B * H, ntq): heads inner, tiles descending
   int B, H;           // sequences, query heads (the persistent walk's decomposition)
   int64_t q_offset;
   float scale_log2;
@@ -138,6 +149,8 @@ struct Sm90Shape {
                 "consumers would wait for registers the producer cannot free");
 };
 using ShapeD128 = Sm90Shape<128, 128, 3, 1, 240, false, false>;
+// d128, tiles flattened: Q double-buffered leaves room for 2 K/V stages (192 KB, as FA3).
+using ShapeD128F = Sm90Shape<128, 128, 2, 1, 240, true, true>;
 using ShapeD64K128 = Sm90Shape<64, 128, 3, 1, 240, true, false>;  // the d128 shape at d = 64
 using ShapeD64K64x1 = Sm90Shape<64, 64, 4, 1, 240, true, false>;  // 64-key blocks, 1 CTA/SM
 using ShapeD64K64x2 = Sm90Shape<64, 64, 4, 2, 104, true, false>;  // 2 CTAs/SM (serialized wgmmas)
@@ -169,25 +182,42 @@ __global__ void __launch_bounds__(kThreads, Shape::kMinBlocks)
   const int tid = threadIdx.x, wg = tid >> 7;
   // This CTA's query tiles of kBM rows, run in turn: tile0 .. tile0 + ntile - 1 of head
   // blockIdx.y of sequence blockIdx.z (tiles_per_cta > 1 only without a causal mask; causal:
-  // one tile, the longest first); persistent: items blockIdx.x + i gridDim.x of all
-  // B x H x ntq (batch, head, tile) items, in that order.
+  // one tile, the longest first). lpt_grid (one tile per CTA): blockIdx.x = b * H + h,
+  // blockIdx.y = tile slot, so every head's longest tile is launched before any shorter one and
+  // the G query heads of one kv head run side by side (their K/V blocks come from L2).
+  // Persistent (flat shapes): the CTA walks items of the B x H x ntq (batch, head, tile) list:
+  // without lpt items blockIdx.x + i gridDim.x in (b, h, tile) order; with lpt the list is
+  // tile-major, longest first (heads of a GQA group adjacent), and round i takes position
+  // blockIdx.x (i even) or gridDim.x - 1 - blockIdx.x (i odd) of its gridDim.x items, a snake
+  // that evens out the CTAs' sums of causal work.
   const int ntq = (p.n_q + kBM - 1) / kBM;
-  const bool multi = Shape::kMulti && !p.causal;
-  const bool persistent = Shape::kFlat && multi && p.persistent;
-  const int items = p.B * p.H * ntq;
-  const int tile0 =
-      p.causal ? int(gridDim.x - 1 - blockIdx.x) : int(blockIdx.x) * (multi ? p.tiles_per_cta : 1);
-  const int ntile = persistent ? (items - int(blockIdx.x) + int(gridDim.x) - 1) / int(gridDim.x)
-                    : multi    ? min(p.tiles_per_cta, ntq - tile0)
-                               : 1;
+  const bool persistent = Shape::kFlat && p.persistent;
+  const bool multi = Shape::kMulti && (!p.causal || persistent);
+  const int items = p.B * p.H * ntq, nctas = int(gridDim.x), cta = int(blockIdx.x);
+  const int slot = p.lpt_grid ? int(blockIdx.y) : int(blockIdx.x);
+  const int tile0 = p.causal ? ntq - 1 - slot : slot * (multi ? p.tiles_per_cta : 1);
+  int ntile = 1;
+  if (persistent && p.lpt) {
+    const int full = items / nctas, pos = (full & 1) ? nctas - 1 - cta : cta;
+    ntile = full + (pos < items - full * nctas ? 1 : 0);
+  } else if (persistent) {
+    ntile = (items - cta + nctas - 1) / nctas;
+  } else if (multi) {
+    ntile = min(p.tiles_per_cta, ntq - tile0);
+  }
   struct TileId {
     int b, h, tok0;
   };
   auto tile_id = [&](int ti) {
+    if (persistent && p.lpt) {
+      const int w = ti * nctas + ((ti & 1) ? nctas - 1 - cta : cta), bh = w % (p.B * p.H);
+      return TileId{bh / p.H, bh % p.H, (ntq - 1 - w / (p.B * p.H)) * kBM};
+    }
     if (persistent) {
-      const int w = int(blockIdx.x) + ti * int(gridDim.x), qt = w % ntq, bh = w / ntq;
+      const int w = cta + ti * nctas, qt = w % ntq, bh = w / ntq;
       return TileId{bh / p.H, bh % p.H, qt * kBM};
     }
+    if (p.lpt_grid) return TileId{cta / p.H, cta % p.H, (tile0 + ti) * kBM};
     return TileId{int(blockIdx.z), int(blockIdx.y), (tile0 + ti) * kBM};
   };
   // Key blocks of the tile starting at row tok0: all, or (causal) up to its last row's position.
@@ -406,17 +436,24 @@ __global__ void __launch_bounds__(kThreads, Shape::kMinBlocks)
   };
 
   if (Shape::kFlat && multi) {
-    // Flat pipeline (no causal mask: every tile has the same nb blocks): step g = ti * nb + blk
-    // issues S of block blk of tile ti and P·V of step g - 1. When blk == 0 that P·V is the
-    // previous tile's last, so the softmax of the new tile's first S overlaps it, then O of the
-    // previous tile is stored (its row sums saved before the softmax restarts them) and cleared
-    // by the usual rescale. The ring position of step g is g.
-    const int nb = blocks_for(0), total = ntile * nb;
+    // Flat pipeline: step g (block blk of tile ti, the g-th key block of this CTA's walk)
+    // issues S of that block and P·V of step g - 1. A tile has nb = blocks_for(tok0) blocks (all
+    // the same without a causal mask; causal, persistent: the walk's tiles get shorter). When
+    // blk == 0 that P·V is the previous tile's last, so the softmax of the new tile's first S
+    // overlaps it, then O of the previous tile is stored (its row sums saved before the softmax
+    // restarts them) and cleared by the usual rescale. The ring position of step g is g.
+    int ti = 0, blk = 0, nb = 0;
+    auto start_tile = [&](int t) {  // the causal mask's rows and the tile's block count
+      tok0 = tile_id(t).tok0;
+      pos_lo = p.q_offset + tok0 + r_lo;
+      pos_hi = pos_lo + 8;
+      nb = blocks_for(tok0);
+    };
+    start_tile(0);
     if (kPingPong && cw == 1) named_arrive(1);
     m_lo = m_hi = -INFINITY;
     l_lo = l_hi = 0.f;
     zero_o();
-    tok0 = tile_id(0).tok0;
     mbar_wait(q_full(0), 0);
     mbar_wait(k_full(0), 0);
     turn_begin();
@@ -429,8 +466,14 @@ __global__ void __launch_bounds__(kThreads, Shape::kMinBlocks)
     if (nb == 1) mbar_arrive(q_empty(0));
     softmax(0);
     pack_p();
-    for (int g = 1; g < total; ++g) {
-      const int ti = g / nb, blk = g - ti * nb, buf = ti & 1;
+    int g = 1;
+    for (;; ++g) {
+      if (++blk == nb) {
+        if (++ti == ntile) break;
+        blk = 0;
+        start_tile(ti);
+      }
+      const int buf = ti & 1;
       const int st = g % kStages, pst = (g - 1) % kStages;
       if (blk == 0) mbar_wait(q_full(buf), (ti >> 1) & 1);
       mbar_wait(k_full(st), (g / kStages) & 1);
@@ -448,7 +491,6 @@ __global__ void __launch_bounds__(kThreads, Shape::kMinBlocks)
       if (blk == 0) {  // a new tile: its softmax starts afresh
         m_lo = m_hi = -INFINITY;
         l_lo = l_hi = 0.f;
-        tok0 = tile_id(ti).tok0;
       }
       softmax(blk);
       wgmma_wait<0>();  // P·V of step g - 1 done: O and pa are free again
@@ -461,7 +503,7 @@ __global__ void __launch_bounds__(kThreads, Shape::kMinBlocks)
       rescale_o();
       pack_p();
     }
-    const int last = total - 1;
+    const int last = g - 1;
     mbar_wait(v_full(last % kStages), (last / kStages) & 1);
     turn_begin();
     wgmma_fence();
@@ -546,7 +588,8 @@ __global__ void __launch_bounds__(kThreads, Shape::kMinBlocks)
 template <class Shape>
 void launch(const Context& ctx, Sm90Params p, int B, int H) {
   if (!Shape::kMulti || p.causal) p.tiles_per_cta = 1;  // the kernel then runs one tile per CTA
-  if (!Shape::kFlat || p.causal) p.persistent = 0;
+  if (!Shape::kFlat) p.persistent = 0;
+  p.lpt_grid = p.lpt && !p.persistent && p.tiles_per_cta == 1;
   constexpr int D = Shape::D, kBN = Shape::kBN, kStages = Shape::kStages;
   const size_t smem = 1024 + size_t(Shape::kQBufs) * kBM * D * 2 +
                       2 * kStages * size_t(kBN) * D * 2 + 8 * (4 + 4 * kStages);
@@ -561,11 +604,16 @@ void launch(const Context& ctx, Sm90Params p, int B, int H) {
   const int ntq = (p.n_q + kBM - 1) / kBM;
   // Persistent: a 1-D grid of kMinBlocks CTAs per SM walking the B x H x ntq items.
   const int64_t items = int64_t(B) * H * ntq;
-  const dim3 grid = p.persistent
-                        ? dim3(static_cast<unsigned>(std::min<int64_t>(
-                              items, int64_t(ctx.sm_count()) * Shape::kMinBlocks)))
+  // lpt_grid: (b, h) inner, tile slots outer (one tile per CTA).
+  const dim3 grid = p.persistent ? dim3(static_cast<unsigned>(std::min<int64_t>(
+                                       items, int64_t(ctx.sm_count()) * Shape::kMinBlocks)))
+                    : p.lpt_grid
+                        ? dim3(static_cast<unsigned>(int64_t(B) * H), static_cast<unsigned>(ntq))
                         : dim3(static_cast<unsigned>((ntq + p.tiles_per_cta - 1) / p.tiles_per_cta),
                                static_cast<unsigned>(H), static_cast<unsigned>(B));
+  MVL_CHECK(items < (int64_t(1) << 31) && grid.y < 65536 && grid.z < 65536, unsupported,
+            "cuda::flash_attention_sm90: {} sequences x {} heads x {} tiles do not fit a grid", B,
+            H, ntq);
   flash_sm90_kernel<Shape><<<grid, kThreads, smem, ctx.stream()>>>(p);
   MVL_CUDA_CHECK_LAUNCH();
 }
@@ -640,13 +688,20 @@ void flash_attention_sm90(const Context& ctx, const Tensor& q, const Tensor& k, 
             "cuda::flash_attention_sm90: scale {} (the running max is kept on raw scores)", scale);
   if (Q.n == 0 || Q.B == 0) return;
   MVL_CHECK(K.n > 0, unsupported, "cuda::flash_attention_sm90: no keys (a TMA map needs n_k > 0)");
-  // d = 128 keeps the one shape it was written for; d = 64 takes the tuning or the default.
-  if (Q.d != 64) tuning = Sm90Tuning{Sm90Tiling::k128, 1};
-  if (tuning.tiling == Sm90Tiling::automatic) tuning.tiling = kSm90D64Default.tiling;
+  // Each head dim takes the tuning or its default (d = 128: k128 or k128f only).
+  const bool long_prefill = kSm90D128LongFrom > 0 && Q.n >= kSm90D128LongFrom;
+  const Sm90Tuning& dflt = Q.d == 64      ? kSm90D64Default
+                           : long_prefill ? kSm90D128LongDefault
+                                          : kSm90D128Default;
+  if (tuning.tiling == Sm90Tiling::automatic) tuning.tiling = dflt.tiling;
   if (tuning.tiles_per_cta <= 0) {
-    tuning.tiles_per_cta = kSm90D64Default.tiles_per_cta;
-    tuning.persistent = kSm90D64Default.persistent;
+    tuning.tiles_per_cta = dflt.tiles_per_cta;
+    tuning.persistent = dflt.persistent;
+    tuning.lpt = dflt.lpt;
   }
+  MVL_CHECK(Q.d == 64 || tuning.tiling == Sm90Tiling::k128 || tuning.tiling == Sm90Tiling::k128f,
+            unsupported, "cuda::flash_attention_sm90: tiling {} at d = 128 (k128 or k128f)",
+            sm90_tiling_name(tuning.tiling));
   const Sm90Tiling t = tuning.tiling;
   const int kbn = t == Sm90Tiling::k128 || t == Sm90Tiling::k128f ? 128 : 64;
   const host::EncodeTiledFn encode = host::encode_tiled_fn("cuda::flash_attention_sm90");
@@ -664,12 +719,15 @@ void flash_attention_sm90(const Context& ctx, const Tensor& q, const Tensor& k, 
   p.q_offset = q_offset;
   p.scale_log2 = scale * 1.4426950408889634f;
   p.causal = causal;
-  p.tiles_per_cta = causal || Q.d != 64 ? 1 : std::max(1, tuning.tiles_per_cta);
-  p.persistent = !causal && Q.d == 64 && tuning.persistent ? 1 : 0;
+  p.tiles_per_cta = causal ? 1 : std::max(1, tuning.tiles_per_cta);
+  p.persistent = tuning.persistent ? 1 : 0;  // launch clears it for shapes without the flat loop
+  p.lpt = tuning.lpt ? 1 : 0;
   p.B = static_cast<int>(Q.B);
   p.H = static_cast<int>(Q.H);
   const int B = static_cast<int>(Q.B), H = static_cast<int>(Q.H);
-  if (Q.d == 128)
+  if (Q.d == 128 && t == Sm90Tiling::k128f)
+    launch<ShapeD128F>(ctx, p, B, H);
+  else if (Q.d == 128)
     launch<ShapeD128>(ctx, p, B, H);
   else if (t == Sm90Tiling::k64x2)
     launch<ShapeD64K64x2>(ctx, p, B, H);

@@ -1,8 +1,8 @@
 // Flash attention on CUDA vs an fp64 softmax reference: causal GQA prefill (lengths not a
 // multiple of the 64 block, one token), decode over a cache with q_offset and per-sequence
 // kv_lens (head-grouped CTAs), the ViT case (non-causal, d 64, batch of tiles), and the
-// Hopper wgmma kernel (kernels/cuda/attention_sm90.cu) directly (every d = 64 tuning) and
-// through the dispatch.
+// Hopper wgmma kernel (kernels/cuda/attention_sm90.cu) directly (every d = 64 tuning, every
+// d = 128 causal schedule) and through the dispatch.
 // Rule: <= 3x the error of a plain bf16 implementation (f32 softmax, bf16 output).
 // Without the CUDA backend (CPU-only builds, e.g. CI) the file reduces to one test that
 // skips, or fails under MVL_REQUIRE_GPU=1.
@@ -12,6 +12,10 @@
 #include "kernels/cuda/attention.h"
 
 #include <cmath>
+#include <map>
+#include <tuple>
+
+#include <fmt/format.h>
 
 #include "tests/gpu/gpu_test_util.h"
 #include "tests/support/test_util.h"
@@ -243,6 +247,116 @@ INSTANTIATE_TEST_SUITE_P(
                       D64Case{1, 300, 577, 2, false, 0},     // n_q != n_k
                       D64Case{2, 577, 577, 2, true, 0},      // causal: one tile per CTA
                       D64Case{1, 130, 707, 2, true, 577}));  // causal chunk after 577 cached keys
+
+// Every d = 128 schedule of the sm_90a kernel (attention.h Sm90Tuning: k128 / k128f, one tile
+// per CTA or persistent, with and without the LPT order) on causal GQA prefill: lengths around
+// the 64-row warpgroup and 128-row tile edges, several sequences, more (batch, head, tile) items
+// than SMs (8192 tokens: the persistent walks take several rounds), a chunk after cached keys,
+// and non-causal shapes. Each tuning is its own test (tools/device/sfx_check.sh runs each in a
+// process of its own). The fp64 reference covers a sample of rows of the long shapes (every
+// 7th, 31st past 4096 rows, the first and last 130 of each sequence); the rule holds per (sequence,
+// 128-row tile, head) group, so one wrong tile cannot hide in the total.
+struct D128Case {
+  int64_t B, nq, nk;
+  int H, Hkv;
+  bool causal;
+  int64_t q_off;
+};
+struct NamedTuning {
+  const char* name;
+  cuda::Sm90Tuning tuning;
+};
+const NamedTuning kD128Tunings[] = {
+    {"k128", {cuda::Sm90Tiling::k128, 1, false, false}},
+    {"k128_lpt", {cuda::Sm90Tiling::k128, 1, false, true}},
+    {"k128f", {cuda::Sm90Tiling::k128f, 1, false, false}},
+    {"k128f_lpt", {cuda::Sm90Tiling::k128f, 1, false, true}},
+    {"k128f_persistent", {cuda::Sm90Tiling::k128f, 1, true, false}},
+    {"k128f_persistent_lpt", {cuda::Sm90Tiling::k128f, 1, true, true}},
+    {"default", {}}};
+
+class Sm90D128Schedules : public ::testing::TestWithParam<NamedTuning> {};
+
+TEST_P(Sm90D128Schedules, EveryShapeMatchesTheReference) {
+  MVL_REQUIRE_GPU_OR_SKIP();
+  cuda::Context ctx(0);
+  if (!cuda::flash_attention_sm90_available(ctx))
+    GTEST_SKIP() << "needs a compute capability 9.x GPU";
+  const int d = 128;
+  const float scale = 1.f / std::sqrt(float(d));
+  const D128Case cases[] = {{1, 1, 1, 8, 1, true, 0},         {2, 63, 63, 8, 2, true, 0},
+                            {1, 64, 64, 8, 1, true, 0},       {3, 65, 65, 8, 2, true, 0},
+                            {2, 127, 127, 16, 2, true, 0},    {2, 129, 129, 8, 8, true, 0},
+                            {3, 1000, 1000, 16, 2, true, 0},  {1, 8192, 8192, 8, 1, true, 0},
+                            {2, 130, 1130, 8, 1, true, 1000}, {2, 300, 300, 8, 2, false, 0},
+                            {1, 200, 500, 4, 4, false, 0}};
+  for (const D128Case& c : cases) {
+    SCOPED_TRACE(fmt::format("B {} n_q {} n_k {} H {} Hkv {} causal {} q_offset {}", c.B, c.nq,
+                             c.nk, c.H, c.Hkv, c.causal, c.q_off));
+    const int64_t qn = c.nq * c.H * d, kn = c.nk * c.Hkv * d;
+    auto q = rand_bf16(c.B * qn, 41, -2.f, 2.f), k = rand_bf16(c.B * kn, 42, -2.f, 2.f),
+         v = rand_bf16(c.B * kn, 43);
+    Tensor o = dev_bf16(ctx, {c.B, c.nq, c.H, d}, std::vector<float>(c.B * qn, 7.f));
+    cuda::flash_attention_sm90(
+        ctx, dev_bf16(ctx, {c.B, c.nq, c.H, d}, q), dev_bf16(ctx, {c.B, c.nk, c.Hkv, d}, k),
+        dev_bf16(ctx, {c.B, c.nk, c.Hkv, d}, v), o, scale, c.causal, c.q_off, GetParam().tuning);
+    const auto got = download(ctx, o);
+    const int G = c.H / c.Hkv;
+    // Per (b, tile, h) group: the kernel's, the plain bf16 and the fp64 rows checked.
+    std::map<std::tuple<int64_t, int64_t, int>,
+             std::tuple<std::vector<float>, std::vector<float>, std::vector<double>>>
+        groups;
+    std::vector<double> sc(c.nk), acc(d);
+    for (int64_t b = 0; b < c.B; ++b)
+      for (int64_t i = 0; i < c.nq; ++i) {
+        const int64_t stride = c.nq > 4096 ? 31 : 7;
+        if (c.nq > 512 && i % stride != 0 && i >= 130 && i < c.nq - 130) continue;
+        const int64_t lim = c.causal ? std::min<int64_t>(c.nk, c.q_off + i + 1) : c.nk;
+        for (int h = 0; h < c.H; ++h) {
+          const float* qr = q.data() + b * qn + (i * c.H + h) * d;
+          const int64_t hk = h / G;
+          double mx = -INFINITY;
+          for (int64_t j = 0; j < lim; ++j) {
+            const float* kr = k.data() + b * kn + (j * c.Hkv + hk) * d;
+            double dot = 0;
+            for (int e = 0; e < d; ++e) dot += double(qr[e]) * kr[e];
+            sc[j] = dot * scale;
+            mx = std::max(mx, sc[j]);
+          }
+          double sum = 0;
+          for (int64_t j = 0; j < lim; ++j) sum += (sc[j] = std::exp(sc[j] - mx));
+          std::fill(acc.begin(), acc.end(), 0.0);
+          for (int64_t j = 0; j < lim; ++j) {
+            const float* vr = v.data() + b * kn + (j * c.Hkv + hk) * d;
+            for (int e = 0; e < d; ++e) acc[e] += sc[j] * vr[e];
+          }
+          auto& [gv, pv, rv] = groups[{b, i / 128, h}];
+          for (int e = 0; e < d; ++e) {
+            rv.push_back(acc[e] / sum);
+            pv.push_back(round_bf16(static_cast<float>(acc[e] / sum)));
+            gv.push_back(got[b * qn + (i * c.H + h) * d + e]);
+          }
+        }
+      }
+    double worst = 0, worst_plain = 0;
+    for (const auto& [key, val] : groups) {
+      const auto& [gv, pv, rv] = val;
+      const double e_cuda = rel_err(gv, rv), e_plain = rel_err(pv, rv);
+      EXPECT_LE(e_cuda, 3.0 * e_plain + 1e-3)
+          << "sequence " << std::get<0>(key) << " tile " << std::get<1>(key) << " head "
+          << std::get<2>(key) << ": cuda rel err " << e_cuda << " vs plain bf16 " << e_plain;
+      if (e_cuda > worst) worst = e_cuda, worst_plain = e_plain;
+    }
+    std::printf("  %s B %lld n_q %lld H %d/%d: %zu groups, worst cuda %.3g (plain %.3g)\n",
+                GetParam().name, static_cast<long long>(c.B), static_cast<long long>(c.nq), c.H,
+                c.Hkv, groups.size(), worst, worst_plain);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Tunings, Sm90D128Schedules, ::testing::ValuesIn(kD128Tunings),
+                         [](const ::testing::TestParamInfo<NamedTuning>& i) {
+                           return std::string(i.param.name);
+                         });
 
 TEST(FlashParity, BatchedDecodeWithPerSequenceLengths) {
   MVL_REQUIRE_GPU_OR_SKIP();
