@@ -93,7 +93,7 @@ struct Sm90Tuning {
 };
 // What flash_attention runs at d = 64. tools/device/vit_check.sh times every tuning on the ViT
 // shape and prints the line to put here when another one wins.
-inline constexpr Sm90Tuning kSm90D64Default{Sm90Tiling::k128, 1, false, false};
+inline constexpr Sm90Tuning kSm90D64Default{Sm90Tiling::k128f, 1, true, false};
 // What flash_attention runs at d = 128 (causal GQA prefill); from kSm90D128LongFrom query
 // tokens on (0: never) kSm90D128LongDefault instead, should the short and the long prefill
 // want different schedules. tools/device/sfx_check.sh times every d = 128 tuning at 8K / 32K /

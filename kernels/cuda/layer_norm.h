@@ -16,7 +16,7 @@ namespace mvl::cuda {
 enum class LayerNormRows { block, warp };
 // What layer_norm runs when not told. tools/device/vit_check.sh times both on the ViT shape and
 // prints the line to put here when the other wins.
-inline constexpr LayerNormRows kLayerNormRowsDefault = LayerNormRows::block;
+inline constexpr LayerNormRows kLayerNormRowsDefault = LayerNormRows::warp;
 
 // y = (x - mean)/sqrt(var + eps) · w + b per row, f32 statistics. bf16 [n, D]; w, b bf16 [D].
 void layer_norm(const Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, float eps,

@@ -35,7 +35,7 @@ namespace {
 
 // What lightning_prefill runs for kLightningPrefillDefault (one line to flip after
 // tools/device/lin_check.sh names a winner; an sm90 default falls back to Ws off Hopper).
-constexpr int kDefaultPrefillVariant = kLightningPrefillWs;
+constexpr int kDefaultPrefillVariant = kLightningPrefillSm90R3;
 
 constexpr int kC = 64;    // chunk (tokens)
 constexpr int kDK = 128;  // key dim

@@ -33,7 +33,7 @@ void lightning_decode(const Context& ctx, const Tensor& q, const Tensor& k, cons
 // f32 [H, 128, 128] tensor each, 16-byte aligned): state_ptrs = i64 [B] on the GPU holding their
 // device addresses, in q's row order. Row kernels only: kernel 0 (no gather form) takes
 // kLightningDecodeGatherDefault. One launch instead of B (llm's lightning_attention_batch loops).
-constexpr int kLightningDecodeGatherDefault = 2;
+constexpr int kLightningDecodeGatherDefault = 8;
 void lightning_decode_gather(const Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
                              const Tensor& slopes, const Tensor& state_ptrs, const Tensor& o,
                              const LightningDecodeTuning& tuning = {});

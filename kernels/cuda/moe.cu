@@ -537,8 +537,8 @@ void moe_route(const Context& ctx, const Tensor& logits, const Tensor& idx, cons
 // The product's decode choice (moe_forward without a tuning: the engine's path): the CUDA-core
 // kernels at every n until the GPU sweep (tools/device/moeb_check.sh) shows the tensor-core
 // kernels ahead; then set the smallest n they win from and their tiling here.
-constexpr int kProductMmaMinTokens = 65;
-constexpr int kProductMmaVariant = 0;
+constexpr int kProductMmaMinTokens = 8;
+constexpr int kProductMmaVariant = 2;
 
 void moe_forward(const Context& ctx, const Tensor& x, const MoeWeights& w, const Tensor& out) {
   MoeDecodeTuning t;

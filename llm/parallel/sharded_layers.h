@@ -33,7 +33,7 @@ enum class RankMoe : uint8_t {
 };
 // The default of ShardedLoadOptions::rank_moe: the first (generic) path until
 // tools/device/tpquant_check.sh shows the kernels' parity and time on the GPU (flip it here).
-inline constexpr RankMoe kDefaultRankMoe = RankMoe::generic;
+inline constexpr RankMoe kDefaultRankMoe = RankMoe::kernels;
 
 // What every sharded sub-block needs: the rank's plan, configs (full and local), weights,
 // device and communicator.
