@@ -1,6 +1,8 @@
 // The vision half through the real model code (vision::VisionModel, ops:: dispatch), not raw
 // cuda:: calls: random bf16 weights at the released shapes (configs/minimax-vl-01.json: CLIP
-// ViT-L/14-336, 24 layers, projector 1024 -> 6144), an image whose anyres grid gives 37 tiles,
+// ViT-L/14-336, 24 layers, projector 1024 -> 6144), an image (2016x2016: a 4x4 grid +
+// thumbnail = 17 tiles; the released pinpoints allow at most 18 grid tiles + 1, so the 37-tile
+// tower of ops_cuda_bench is a batch shape, not one image),
 // timed per precision (bf16 = the fast path, f32 = the exact one): the batched ViT, the
 // projector, encode() end to end, and the engine's tile-by-tile order. Compare the ViT row with
 // kernels/bench/ops_cuda_bench --only vit (the same tower as raw kernel calls). Median of N.
@@ -122,7 +124,7 @@ double median_ms(const ops::DeviceContext& dev, int reps, F&& f) {
 
 int usage() {
   std::fprintf(stderr,
-               "usage: vision_model_bench [--image WxH (2016x2016: 37 tiles)] [--layers N (24)] [--reps N (5)]\n"
+               "usage: vision_model_bench [--image WxH (2016x2016: 17 tiles)] [--layers N (24)] [--reps N (5)]\n"
                "                          [--precision bf16|f32|both (both)] [--epilogues fused|plain|both (fused)]\n"
                "                          [--device N (0)]\n");
   return 2;
