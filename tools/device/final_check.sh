@@ -4,7 +4,8 @@
 # batching rows) on the same build-device/; `sweep` (quant_sweep.sh: the quantized-MoE decode
 # tilings, issue 17) `golden` (ctest -L golden on build-device/), `attn` (attn_decode_check.sh)
 # `long` (long_vl_check.sh), `vl` (vl_check.sh, issue 21), `tpq` (tpquant_check.sh, issue 17),
-# `lin`, `moeb`, `vit` (lin_check.sh, moeb_check.sh, vit_check.sh, issue 21) run only when STEPS
+# `lin`, `moeb`, `vit`, `sfx`, `bdec` (lin_check.sh, moeb_check.sh, vit_check.sh, sfx_check.sh,
+# bdec_check.sh, issue 21) run only when STEPS
 # names them. Each step's logs go to $OUT/<step>/; they are
 # packed into $OUT/logs.tar.gz (the device tool returns only a few files per call) and the
 # summaries are printed.
@@ -58,6 +59,12 @@ for s in $STEPS; do
     vit)     # issue 21 item 4: the ViT's d64 attention and fused epilogues vs HF CLIP
       step vit ${VIT_LIMIT:-240} tools/device/vit_check.sh
       cat "$OUT/vit/summary.txt" 2>/dev/null | head -60 ;;
+    sfx)     # issue 21 item 3: d128 causal prefill schedules vs torch SDPA at 8K/32K/128K
+      step sfx ${SFX_LIMIT:-240} tools/device/sfx_check.sh
+      cat "$OUT/sfx/summary.txt" 2>/dev/null | head -60 ;;
+    bdec)    # issue 21 item 5: the model's batched decode step (gather launches, CUDA graph), B = 1..64
+      step bdec ${BDEC_LIMIT:-240} tools/device/bdec_check.sh
+      cat "$OUT/bdec/summary.txt" 2>/dev/null | head -60 ;;
     sweep)
       step sweep 240 tools/device/quant_sweep.sh
       grep -A40 -i "best passing" "$OUT/sweep/quant_sweep.txt" 2>/dev/null | head -60 ||
@@ -65,7 +72,7 @@ for s in $STEPS; do
     serve)
       step serve 200 tools/device/serve_batch.sh "${1:-2}"
       cat "$OUT/serve/summary.txt" 2>/dev/null | head -60 ;;
-    *) echo "final_check: unknown step '$s' (session, quant, golden, attn, long, vl, tpq, lin, moeb, vit, sweep, serve)" >&2 ;;
+    *) echo "final_check: unknown step '$s' (session, quant, golden, attn, long, vl, tpq, lin, moeb, vit, sfx, bdec, sweep, serve)" >&2 ;;
   esac
 done
 (cd "$OUT" && tar -czf logs.tar.gz $STEPS && rm -rf $STEPS)
