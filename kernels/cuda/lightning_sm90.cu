@@ -64,25 +64,6 @@ __device__ __forceinline__ uint32_t swz(int r, int ch) {
   return uint32_t(r) * 128u + (uint32_t(ch ^ (r & 7)) << 4);
 }
 
-// D[64 x 64] (+)= A[64 x 16] B[16 x 64], both from shared memory; kTA / kTB = 1: the operand
-// is stored M- / N-major (transposed), 0: K-major.
-template <int kTA, int kTB>
-__device__ __forceinline__ void wgmma_ss_m64n64k16(float (&d)[32], uint64_t a, uint64_t b,
-                                                   int accumulate) {
-  asm volatile(
-      "{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
-      "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {"
-      "%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,"
-      "%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31"
-      "}, %32, %33, p, 1, 1, %35, %36;\n}\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]),
-        "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]),
-        "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]),
-        "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]),
-        "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
-      : "l"(a), "l"(b), "r"(accumulate), "n"(kTA), "n"(kTB));
-}
-
 // cp.async of chunk rows [t0, t0 + 64) (zero past len) into one stage: Q and K (128 columns,
 // two panels each), V (this CTA's 64 columns, one panel), all 128B-swizzled; kN threads.
 template <int kN>
