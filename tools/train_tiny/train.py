@@ -30,6 +30,9 @@ import heldout_eval  # noqa: E402
 TOKENIZER = os.path.join(HERE, "tokenizer", "tokenizer.json")
 
 
+kFitStart, kFitEnd = 100, 300  # steps of a call whose time fits the LR schedule (train_loop)
+
+
 def lr_at(step, total, peak, warmup, resume_step, rewarm):
     w = min(1.0, (step + 1) / warmup)
     if resume_step is not None:
@@ -71,11 +74,15 @@ def train_loop(a, model, opt, loader, dev, st, resume_step, t_loop, log):
         wait_sum += time.time() - t_prev  # time the loop waited for the data workers
         step, seg_steps, total = st["step"], st["seg_steps"], st["total"]
         assert idx == step, (idx, step)
-        if not total and seg_steps == 60:
-            per = (time.time() - t_timed) / 40
-            total = st["total"] = step + int((budget - (time.time() - t_loop)) / per * 0.97)
+        # The cosine's length is fitted once, from the step time over steps 100-300 of this call:
+        # session 8's H100 run fitted it over steps 20-60, while the data workers and the
+        # allocator were still warming up (4.3 steps/s there, 5.4 later), and spent its last 420
+        # of 1,954 steps at the LR floor.
+        if not total and seg_steps == kFitEnd:
+            per = (time.time() - t_timed) / (kFitEnd - kFitStart)
+            total = st["total"] = step + int((budget - (time.time() - t_loop)) / per * 0.98)
             log(f"step time {per * 1000:.0f} ms -> LR schedule over {total} steps")
-        if seg_steps == 20:
+        if seg_steps == kFitStart:
             t_timed = time.time()
         sched_total = total or 10 ** 9
         lr = lr_at(step, sched_total, a.lr, a.warmup, resume_step, a.rewarm)
