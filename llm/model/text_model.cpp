@@ -73,6 +73,13 @@ void emit(const TraceFn& trace, const std::string& name, const Tensor& t) {
 }
 }  // namespace
 
+namespace {
+BatchAttention default_batch_attention(const TextLoadOptions& opts, const ops::DeviceContext& device) {
+  return opts.batch_attention.value_or(device.is_cuda() ? BatchAttention::per_sequence
+                                                        : BatchAttention::batched);
+}
+}  // namespace
+
 TextModel TextModel::load(const Checkpoint& ckpt, const TextConfig& cfg, const TextWeightNaming& naming,
                           const ops::DeviceContext& device, const TextLoadOptions& opts) {
   TextModel m;
@@ -80,7 +87,7 @@ TextModel TextModel::load(const Checkpoint& ckpt, const TextConfig& cfg, const T
   check_config(cfg);
   m.precision_ = ops::resolve_precision(opts.precision, device);
   m.cuda_graphs_ = opts.cuda_graphs;
-  m.batch_attention_ = opts.batch_attention;
+  m.batch_attention_ = default_batch_attention(opts, device);
   m.w_ = in_context("loading the text model weights", [&] {
     return TextWeights::load(ckpt, cfg, naming, opts.quant, opts.stored_quant);
   });
@@ -98,7 +105,7 @@ TextModel TextModel::random(const TextConfig& cfg, const ops::DeviceContext& dev
   check_config(cfg);
   m.precision_ = ops::resolve_precision(opts.precision, device);
   m.cuda_graphs_ = opts.cuda_graphs;
-  m.batch_attention_ = opts.batch_attention;
+  m.batch_attention_ = default_batch_attention(opts, device);
   m.dev_ = device;
   m.w_ = in_context(fmt::format("making random text model weights on {}", device.device().str()),
                     [&] { return random_text_weights(cfg, device, seed, opts.quant); });

@@ -129,7 +129,8 @@ TEST(DecodeBatchCuda, GraphReplayEqualsOpByOp) {
     const auto cfg =
         llm::TextConfig::from_json(json::parse_file(dir + "/config.json"), dir + "/config.json");
     const llm::TextModel graphed =
-        llm::TextModel::load(ckpt, cfg, llm::TextWeightNaming::detect(ckpt), dev, {.precision = prec});
+        llm::TextModel::load(ckpt, cfg, llm::TextWeightNaming::detect(ckpt), dev,
+                             {.precision = prec, .batch_attention = llm::BatchAttention::batched});
     const int64_t vocab = cfg.vocab_size;
     auto run = [&](const llm::TextModel& m, llm::DecodeGraphStats* first_stats) {
       std::vector<llm::SequenceState> st;
