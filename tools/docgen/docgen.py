@@ -54,10 +54,11 @@ def sample_doc(seed: int, split: str = "train", kind: str | None = None):
     return make_doc(kind, variant, fp[int(rng.integers(len(fp)))], rng)
 
 
-def sample_crops(seed: int, n: int = 1, max_side: int = 336):
+def sample_crops(seed: int, n: int = 1, max_side: int = 336, with_chars: bool = False):
     """Deterministic reading samples for seed: n (image, transcript) windows of one training page
     (variants 0-1, training fonts; render.crop_window), each degraded like a page. Used early in
-    training to teach reading on one tile before questions about whole pages."""
+    training to teach reading on one tile before questions about whole pages. with_chars: (image,
+    transcript, char centres) triples, the same images and transcripts (render.crop_window)."""
     rng = np.random.default_rng([seed, 2])
     ks = list(KIND_WEIGHTS)
     out = []
@@ -67,9 +68,9 @@ def sample_crops(seed: int, n: int = 1, max_side: int = 336):
         fp = fonts.font_paths("train")
         pg, _ = MAKERS[kind](rng, fp[int(rng.integers(len(fp)))], variant)
         for _ in range(n - len(out)):
-            got = crop_window(pg, rng, max_side)
+            got = crop_window(pg, rng, max_side, with_chars=with_chars)
             if got is not None:
-                out.append((degrade(got[0], rng), got[1]))
+                out.append((degrade(got[0], rng),) + tuple(got[1:]))
         if len(out) == n:
             return out
     raise RuntimeError(f"no text window found for seed {seed}")

@@ -30,6 +30,7 @@ class Page:
         self.ink, self.paper = ink, paper
         self.texts: list[tuple[float, float, str]] = []  # (y centre, x0, text)
         self.boxes: list[tuple[tuple, str]] = []  # ((x0, y0, x1, y1), text) of every recorded string
+        self.chars: list[list[tuple[float, float, str]]] = []  # per recorded string: (x, y) centre of each char
 
     def text(self, x, y, s, fnt, anchor="la", fill=None, record=True):
         """anchor: Pillow anchors ('la' left/top-ascender, 'ra' right, 'ma' centre)."""
@@ -40,6 +41,7 @@ class Page:
         if record:
             self.texts.append(((box[1] + box[3]) / 2, box[0], s))
             self.boxes.append((box, s))
+            self.chars.append(char_centres(self.draw, box, s, fnt))
         return box
 
     def width(self, s, fnt) -> float:
@@ -60,6 +62,15 @@ class Page:
         return reading_order(self.texts, line_tol)
 
 
+def char_centres(draw, box, s, fnt):
+    """(x, y) centre of every character of s drawn in box: advance widths of the prefixes, scaled to
+    the inked width (training labels for the glyph loss, tools/train_tiny; no randomness)."""
+    cum = [draw.textlength(s[:k], font=fnt) for k in range(len(s) + 1)]
+    sx = (box[2] - box[0]) / max(cum[-1], 1e-6)
+    yc = (box[1] + box[3]) / 2
+    return [(box[0] + sx * (cum[k] + cum[k + 1]) / 2, yc, ch) for k, ch in enumerate(s)]
+
+
 def reading_order(texts, line_tol: float = 6.0) -> str:
     """[(y centre, x0, text)] -> lines of text, top to bottom, left to right within a line."""
     items = sorted(texts, key=lambda t: (t[0], t[1]))
@@ -77,12 +88,13 @@ def _overlap(a, b) -> bool:
 
 
 def crop_window(page: Page, rng: np.random.Generator, max_side: int = 336, min_w: int = 168, min_h: int = 96,
-                tries: int = 12):
+                tries: int = 12, with_chars: bool = False):
     """A window of at most max_side x max_side px of an undegraded page (one anyres tile: the
     glyphs are shown at 1x to 2x their page size) and the reading-order transcript of the strings
     wholly inside it; strings cut by the window edge are painted over with the paper colour, so
     the image shows exactly the transcribed text. Of up to 4 valid windows the one with the most
-    characters wins (dense targets). None when no window holds text."""
+    characters wins (dense targets). None when no window holds text. with_chars: a third element,
+    the (x, y, char) centres of the transcribed characters in window coordinates."""
     W, H = page.img.size
     best, n_valid = None, 0
     for _ in range(tries):
@@ -91,14 +103,14 @@ def crop_window(page: Page, rng: np.random.Generator, max_side: int = 336, min_w
         x0, y0 = int(rng.integers(0, W - cw + 1)), int(rng.integers(0, H - ch + 1))
         win = (x0, y0, x0 + cw, y0 + ch)
         inside, cut = [], []
-        for box, s in page.boxes:
+        for bi, (box, s) in enumerate(page.boxes):
             if box[0] >= win[0] and box[1] >= win[1] and box[2] <= win[2] and box[3] <= win[3]:
-                inside.append((box, s))
+                inside.append((box, s, bi))
             elif _overlap(box, win):
                 cut.append(box)
-        if not inside or any(_overlap(c, b) for c in cut for b, _ in inside):
+        if not inside or any(_overlap(c, b) for c in cut for b, _, _ in inside):
             continue
-        chars = sum(len(s) for _, s in inside)
+        chars = sum(len(s) for _, s, _ in inside)
         if best is None or chars > best[0]:
             best = (chars, win, inside, cut)
         n_valid += 1
@@ -111,7 +123,10 @@ def crop_window(page: Page, rng: np.random.Generator, max_side: int = 336, min_w
     d = ImageDraw.Draw(img)
     for c in cut:
         d.rectangle([c[0] - 1, c[1] - 1, c[2] + 1, c[3] + 1], fill=page.paper)
-    text = reading_order([((b[1] + b[3]) / 2, b[0], s) for b, s in inside])
+    text = reading_order([((b[1] + b[3]) / 2, b[0], s) for b, s, _ in inside])
+    if with_chars:
+        cs = [(x - win[0], y - win[1], c) for _, _, bi in inside for x, y, c in page.chars[bi]]
+        return img.crop(win), text, cs
     return img.crop(win), text
 
 

@@ -19,11 +19,15 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "docgen"))
+sys.path.insert(0, os.path.join(HERE, "..", "golden", "vision"))
 import docgen  # noqa: E402
 import reference_preprocess as ref  # noqa: E402  (model.py put tools/golden/vision on the path)
 from chat import DOCVQA_SUFFIX, ChatEncoder, expand_image  # noqa: E402
 
 MAX_OCR_TOKENS = 320
+# Glyph labels of read windows (the auxiliary per-patch loss, model.TinyVL.glyph_head): class of the
+# character whose centre falls in a 14 px patch of a tile: 0 none, 1..94 ASCII 33..126, 95 other.
+GLYPH_CLASSES = 96
 # Reading curriculum (recorded in the manifest): batch i is a batch of 2 x batch one-tile crops to
 # transcribe with probability read_prob(i), else a batch of pages with questions (+ transcript).
 CURRICULUM = ("batch i: with probability p(i) = 0.75 until i = 300, then linearly down to 0.3 at i = 3000 "
@@ -56,22 +60,55 @@ def encode_doc(doc, enc: ChatEncoder, rng, ocr_prob=0.5):
     return encode_image(doc.image, turns, enc)
 
 
-def encode_image(img, turns, enc: ChatEncoder):
-    """One conversation about img -> expanded ids/labels and the released anyres tiles (u8)."""
+def glyph_class(c: str) -> int:
+    o = ord(c)
+    return o - 32 if 33 <= o <= 126 else GLYPH_CLASSES - 1
+
+
+def glyph_labels(size, best, chars) -> np.ndarray:
+    """Per-patch glyph classes [1 + tiles, 24 * 24] of an image's anyres tiles (thumbnail first, as
+    ref.anyres_tiles): each character centre (x, y, char) of the image mapped into the thumbnail
+    (the image squashed to 336 x 336) and into the keep-ratio canvas of the grid tiles."""
+    side, T = ref.TILE // ref.PATCH, ref.TILE
+    w, h = size
+    W, H = best
+    nc = W // T
+    out = np.zeros((1 + (H // T) * nc, side * side), dtype=np.int64)
+    nw, nh, x0, y0 = ref.keepratio_placement(w, h, W, H)
+    for x, y, c in chars:
+        if c == " ":
+            continue
+        g = glyph_class(c)
+        tx, ty = int(x * T / w) // ref.PATCH, int(y * T / h) // ref.PATCH
+        if 0 <= tx < side and 0 <= ty < side:
+            out[0, ty * side + tx] = g
+        px, py = x0 + x * nw / w, y0 + y * nh / h
+        if 0 <= px < W and 0 <= py < H:
+            r, cc = int(py) // T, int(px) // T
+            out[1 + r * nc + cc, (int(py) % T) // ref.PATCH * side + (int(px) % T) // ref.PATCH] = g
+    return out
+
+
+def encode_image(img, turns, enc: ChatEncoder, chars=None):
+    """One conversation about img -> expanded ids/labels and the released anyres tiles (u8);
+    with chars (character centres), per-patch glyph labels of the tiles as well."""
     ids, labels = enc.encode(turns)
     tiles, best = ref.anyres_tiles(img.convert("RGB"))
     u8 = np.stack([np.asarray(t, dtype=np.uint8) for t in tiles])
     n = ref.get_num_token(img.size[1], img.size[0], ref.RELEASED_PINPOINTS, ref.PATCH)
     ids, labels, start = expand_image(ids, labels, enc.image, n)
-    return {"ids": ids, "labels": labels, "start": start, "tiles": u8, "size": img.size, "best": best}
+    glyph = None if chars is None else glyph_labels(img.size, best, chars)
+    return {"ids": ids, "labels": labels, "start": start, "tiles": u8, "size": img.size, "best": best,
+            "glyph": glyph}
 
 
 def make_read_batch(rng, n: int, enc: ChatEncoder):
     items = []
     while len(items) < n:  # two windows per rendered page (rendering is most of the cost)
-        for img, text in docgen.sample_crops(int(rng.integers(2**62)), min(2, n - len(items))):
+        for img, text, chars in docgen.sample_crops(int(rng.integers(2**62)), min(2, n - len(items)),
+                                                    with_chars=True):
             t = enc.tok.encode(text, add_special_tokens=False).ids[:MAX_OCR_TOKENS]
-            items.append(encode_image(img, [(docgen.OCR_QUESTION, enc.tok.decode(t))], enc))
+            items.append(encode_image(img, [(docgen.OCR_QUESTION, enc.tok.decode(t))], enc, chars))
     return collate(items, "read")
 
 
@@ -96,7 +133,12 @@ def collate(items, kind="page"):
     for b, it in enumerate(items):
         ids[b, :len(it["ids"])] = torch.tensor(it["ids"])
         labels[b, :len(it["labels"])] = torch.tensor(it["labels"])
-    return {"kind": kind, "ids": ids, "labels": labels, "starts": [it["start"] for it in items],
+    glyph = None
+    if any(it.get("glyph") is not None for it in items):  # -100: tiles without glyph labels
+        glyph = torch.cat([torch.from_numpy(it["glyph"]) if it.get("glyph") is not None else
+                           torch.full((it["tiles"].shape[0], (ref.TILE // ref.PATCH) ** 2), -100, dtype=torch.long)
+                           for it in items])
+    return {"kind": kind, "ids": ids, "labels": labels, "starts": [it["start"] for it in items], "glyph": glyph,
             "tiles": [torch.from_numpy(it["tiles"]) for it in items],
             "sizes": [it["size"] for it in items], "bests": [it["best"] for it in items]}
 
@@ -128,3 +170,48 @@ def normalize(tiles_u8: torch.Tensor, device) -> torch.Tensor:
     """u8 [T, 336, 336, 3] -> f32 [T, 3, 336, 336], as reference_preprocess.to_tensor_normalize."""
     t = tiles_u8.to(device).permute(0, 3, 1, 2).to(torch.float32).div(255)
     return t.sub(MEAN.to(device)).div(STD.to(device))
+
+
+def _selftest(n_windows: int = 6) -> bool:
+    """Checks of what the model is fed (run: python3 tools/train_tiny/data.py; CPU, a few seconds):
+      * the image slots of each sample = the rows TinyVL packs from its tiles (at the slot start);
+      * the labelled tokens decode to the transcript + <end_of_sentence> and follow the image;
+      * glyph labels sit on ink: a patch labelled with a glyph has dark pixels far more often
+        than an unlabelled one, in the thumbnail and in the grid tile."""
+    from tokenizers import Tokenizer
+    import model as M
+    enc = ChatEncoder(Tokenizer.from_file(os.path.join(HERE, "tokenizer", "tokenizer.json")))
+    b = make_read_batch(np.random.default_rng(7), n_windows, enc)
+    ok = True
+    side = ref.TILE // ref.PATCH
+    z_all = torch.zeros(sum(t.shape[0] for t in b["tiles"]), side * side, M.TEXT["hidden"])
+    off, g_off, ink_l, ink_u = 0, 0, [], []
+    for i, tiles in enumerate(b["tiles"]):
+        ids, lab, k = b["ids"][i], b["labels"][i], b["starts"][i]
+        n_slots = int((ids == enc.image).sum())
+        rows = ref.pack_image_features(z_all[off:off + tiles.shape[0]], torch.zeros(M.TEXT["hidden"]),
+                                       b["sizes"][i][0], b["sizes"][i][1], b["bests"][i]).shape[0]
+        contiguous = bool((ids[k:k + n_slots] == enc.image).all())
+        first_label = int((lab != -100).nonzero()[0, 0])
+        text = enc.tok.decode([int(x) for x in lab[lab != -100]], skip_special_tokens=False)
+        good = n_slots == rows and contiguous and first_label > k + n_slots and text.endswith("<end_of_sentence>")
+        ok &= good
+        g = b["glyph"][g_off:g_off + tiles.shape[0]]
+        for t in range(tiles.shape[0]):
+            dark = tiles[t].float().mean(-1).reshape(side, ref.PATCH, side, ref.PATCH).amin((1, 3)).reshape(-1) < 128
+            lab_t = g[t] > 0
+            ink_l.append(dark[lab_t].float())
+            ink_u.append(dark[~lab_t].float())
+        print(f"sample {i}: {tiles.shape[0]} tiles, {n_slots} image slots, {rows} packed rows, labels from {first_label}, "
+              f"{int((g > 0).sum())} glyph-labelled patches {'ok' if good else 'BAD'}")
+        off += tiles.shape[0]
+        g_off += tiles.shape[0]
+    pl, pu = float(torch.cat(ink_l).mean()), float(torch.cat(ink_u).mean())
+    print(f"patches with ink: {pl:.2f} of glyph-labelled, {pu:.2f} of unlabelled")
+    ok &= pl > 0.8 and pl > 2 * pu
+    print("data checks pass" if ok else "DATA CHECK FAILED")
+    return ok
+
+
+if __name__ == "__main__":
+    raise SystemExit(0 if _selftest() else 1)

@@ -25,6 +25,8 @@ VISION = dict(hidden_size=128, intermediate_size=512, num_hidden_layers=5, num_a
 TEXT = dict(hidden=128, layers=[0, 0, 0, 0, 0, 0, 0, 1], heads=2, head_dim=64, kv=1, rotary=32,
             experts=4, topk=2, inter=384, theta=10000000.0)
 VOCAB = 2048
+GLYPH_CLASSES = 96  # data.GLYPH_CLASSES: the training-only per-patch glyph head (not exported)
+GLYPH_WEIGHT = 1.0  # weight of the glyph loss in the training loss (see README "Diagnosis (session 8)")
 IMAGE_TOKEN = 2047
 BOS, EOS = 2042, 2043
 
@@ -98,6 +100,10 @@ class TinyVL(nn.Module):
         self.linear_2 = nn.Linear(H, H)
         self.image_newline = nn.Parameter(torch.randn(H) / math.sqrt(H))
         self.lm = MiniMaxForCausalLM(text_config(t))
+        # Training only (never exported): classifies the character centred in each patch from its
+        # projected row, a dense reading signal for the ViT and projector (README "Diagnosis (session 8)").
+        self.glyph_head = nn.Linear(H, GLYPH_CLASSES)
+        self.glyph_loss = None  # last batch's glyph CE (for the log)
         self.t, self.v = t, v
         self._init_lm()
 
@@ -121,22 +127,29 @@ class TinyVL(nn.Module):
                     qd, kd, dd = a.decay_factors(s)
                     a.slope_rate.copy_(s); a.query_decay.copy_(qd); a.key_decay.copy_(kd); a.diagonal_decay.copy_(dd)
 
+    def vit(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """pixel_values [T, 3, 336, 336] -> ViT patch features [T, 576, V] (the projector's input)."""
+        out = self.vision(pixel_values=pixel_values, output_hidden_states=True)
+        return out.hidden_states[-1][:, 1:]  # vision_feature_layer -1, no post_layernorm, drop CLS
+
     def project(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """pixel_values [T, 3, 336, 336] -> projected tile features [T, 576, H] (spec §4)."""
-        out = self.vision(pixel_values=pixel_values, output_hidden_states=True)
-        feats = out.hidden_states[-1][:, 1:]  # vision_feature_layer -1, no post_layernorm, drop CLS
-        return self.linear_2(F.gelu(self.linear_1(feats)))
+        return self.linear_2(F.gelu(self.linear_1(self.vit(pixel_values))))
 
     def image_features(self, pixel_values: torch.Tensor, size, best) -> torch.Tensor:
         """pixel_values of one image -> packed [N, H] (unpad + newline, spec §5.2)."""
         z = self.project(pixel_values)
         return ref.pack_image_features(z, self.image_newline.to(z.dtype), size[0], size[1], best)
 
-    def forward(self, input_ids, labels, pixel_values, sizes, bests, image_starts):
-        """input_ids/labels [B, T] (image slots expanded); pixel_values[b] [T_b, 3, 336, 336].
-        One ViT call over every tile of the batch."""
+    def forward(self, input_ids, labels, pixel_values, sizes, bests, image_starts, glyph=None):
+        """input_ids/labels [B, T] (image slots expanded); pixel_values[b] [T_b, 3, 336, 336];
+        glyph: per-patch glyph classes [sum T_b, 576] (-100 = none) or None. One ViT call over
+        every tile of the batch. Returns (LM CE + router loss + GLYPH_WEIGHT * glyph CE, router loss)."""
         emb = self.lm.model.embed_tokens(input_ids)
         z = self.project(torch.cat(pixel_values, 0))
+        self.glyph_loss = None
+        if glyph is not None and GLYPH_WEIGHT > 0:
+            self.glyph_loss = self.glyph_ce(z, glyph)
         per = torch.split(z, [p.shape[0] for p in pixel_values], 0)
         rows = []
         for b in range(len(pixel_values)):
@@ -144,7 +157,23 @@ class TinyVL(nn.Module):
             k = image_starts[b]
             rows.append(torch.cat([emb[b, :k], f.to(emb.dtype), emb[b, k + f.shape[0]:]], 0))
         emb = torch.stack(rows)
-        return self.lm_loss(emb, labels)
+        loss, aux = self.lm_loss(emb, labels)
+        if self.glyph_loss is not None:
+            loss = loss + GLYPH_WEIGHT * self.glyph_loss
+        return loss, aux
+
+    def glyph_ce(self, z, glyph):
+        """Glyph loss: the class of the character centred in each patch, predicted linearly from
+        the projected row as the LM's first norm sees it (RMS-normalised, so a large constant
+        component shared by all rows leaves nothing to classify with: the collapse it prevents);
+        the mean CE over glyph patches and over blank patches, weighted equally (blanks are ~90%)."""
+        zf = z.reshape(-1, z.shape[-1]).float()
+        g = glyph.reshape(-1)
+        zn = zf * torch.rsqrt(zf.pow(2).mean(-1, keepdim=True) + 1e-5)
+        ce = F.cross_entropy(self.glyph_head(zn), g.clamp(min=0), reduction="none")
+        ink, blank = g > 0, g == 0
+        parts = [ce[m].mean() for m in (ink, blank) if bool(m.any())]
+        return sum(parts) / len(parts)
 
     def lm_loss(self, emb, labels):
         """(next-token CE over the labelled positions + coef * router balance loss, balance loss),

@@ -62,6 +62,42 @@ def versions():
     return v
 
 
+def image_use_probe(model, dev, data_seed, n=8):
+    """A fixed batch of n read windows (not trained on: seeded apart from the batch indices)
+    -> its read loss with the true pixels, with zero pixels and with another window's pixels,
+    and the glyph accuracy on glyph patches. The image is used only when true < zero and
+    true < shuffled (session 8's model: 2.09 vs 2.12 vs 2.10, see README "Diagnosis")."""
+    from tokenizers import Tokenizer
+    enc = data.ChatEncoder(Tokenizer.from_file(TOKENIZER))
+    b = data.make_read_batch(np.random.default_rng([data_seed, 10 ** 9]), n, enc)
+    was = model.training
+    model.eval()
+    amp = torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda")
+    out = {}
+    with torch.no_grad(), amp:
+        ids, labels = b["ids"].to(dev), b["labels"].to(dev)
+        pv = [data.normalize(t, dev) for t in b["tiles"]]
+        # a window's packed rows depend on its size: shuffle among windows with the same tile count
+        # and the same number of image rows (else keep its own: the probe then understates)
+        nrows = [int((b["ids"][i] == M.IMAGE_TOKEN).sum()) for i in range(n)]
+        shuf = []
+        for i in range(n):
+            j = next((j for j in list(range(i + 1, n)) + list(range(i)) if nrows[j] == nrows[i]), None)
+            shuf.append(pv[j] if j is not None else torch.flip(pv[i], dims=[-1]))
+        for name, p in (("true", pv), ("zero", [torch.zeros_like(x) for x in pv]), ("shuffled", shuf)):
+            loss, aux = model(ids, labels, p, b["sizes"], b["bests"], b["starts"])
+            out[name] = float(loss - model.lm.config.router_aux_loss_coef * aux)
+        z = model.project(torch.cat(pv))
+        g = b["glyph"].to(dev).reshape(-1)
+        zf = z.reshape(-1, z.shape[-1]).float()
+        zn = zf * torch.rsqrt(zf.pow(2).mean(-1, keepdim=True) + 1e-5)
+        k = g > 0
+        out["glyph_acc"] = float((model.glyph_head(zn[k]).argmax(-1) == g[k]).float().mean())
+        out["content_share"] = float((zf - zf.mean(0)).pow(2).sum() / zf.pow(2).sum())
+    model.train(was)
+    return out
+
+
 def train_loop(a, model, opt, loader, dev, st, resume_step, t_loop, log):
     """Runs steps until the time budget, --steps or the schedule's end; st holds the progress."""
     budget = a.minutes * 60
@@ -91,8 +127,9 @@ def train_loop(a, model, opt, loader, dev, st, resume_step, t_loop, log):
         ids = b["ids"].to(dev, non_blocking=True)
         labels = b["labels"].to(dev, non_blocking=True)
         pvs = [data.normalize(t, dev) for t in b["tiles"]]
+        glyph = b["glyph"].to(dev, non_blocking=True) if b.get("glyph") is not None else None
         with amp:
-            loss, aux = model(ids, labels, pvs, b["sizes"], b["bests"], b["starts"])
+            loss, aux = model(ids, labels, pvs, b["sizes"], b["bests"], b["starts"], glyph)
         loss.backward()
         gn = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
@@ -102,6 +139,12 @@ def train_loop(a, model, opt, loader, dev, st, resume_step, t_loop, log):
         tok_sum += ids.numel()
         docs_sum += ids.shape[0]
         lv = float(loss.detach())
+        if model.glyph_loss is not None:  # loss and read loss are logged without the glyph term
+            gl = float(model.glyph_loss.detach())
+            lv -= M.GLYPH_WEIGHT * gl
+            kg = kind_loss.setdefault("glyph", [0.0, 0])
+            kg[0] += gl
+            kg[1] += 1
         loss_sum += lv
         aux_sum += float(aux.detach())
         n_sum += 1
@@ -118,6 +161,12 @@ def train_loop(a, model, opt, loader, dev, st, resume_step, t_loop, log):
                                **{f"loss_{k}": round(v[0] / v[1], 4) for k, v in kind_loss.items()}})
             loss_sum, aux_sum, n_sum = 0.0, 0.0, 0
             kind_loss = {}
+        if a.probe_every and (step % a.probe_every == 0 or seg_steps == 1):
+            pr = image_use_probe(model, dev, a.data_seed)
+            log(f"image-use probe at step {step}: read loss true {pr['true']:.3f} zero pixels {pr['zero']:.3f} "
+                f"shuffled pixels {pr['shuffled']:.3f}; glyph acc {pr['glyph_acc']:.3f}; "
+                f"image-row content share {pr['content_share']:.3f}")
+            st["hist"].append({"step": step, "probe": {k: round(v, 4) for k, v in pr.items()}})
         t_prev = time.time()
         if (a.steps and seg_steps >= a.steps) or time.time() - t_loop > budget or (a.total_steps and step >= total):
             break
@@ -146,6 +195,8 @@ def main():
     ap.add_argument("--train-eval-docs", type=int, default=10,
                     help="fresh pages of the training layouts/fonts for an in-distribution estimate")
     ap.add_argument("--log-every", type=int, default=25)
+    ap.add_argument("--probe-every", type=int, default=250,
+                    help="image-use probe (read loss with true / zero / shuffled pixels) every N steps; 0 = off")
     a = ap.parse_args()
     t_start = time.time()
     os.makedirs(a.out, exist_ok=True)
