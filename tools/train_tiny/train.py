@@ -279,7 +279,7 @@ def main():
         "command": " ".join(sys.argv), "steps": step, "total_steps": total, "batch": a.batch,
         "lr_schedule": f"linear warmup {a.warmup} steps to {a.lr}, cosine to 0.1x at total_steps; after a resume "
                        f"a {a.rewarm}-step re-warmup (Adam moments restart); AdamW b=(0.9,0.95) wd {a.wd}, clip 1.0, "
-                       "bf16 autocast, router aux loss 0.01",
+                       f"bf16 autocast, router aux loss 0.01, glyph loss x {M.GLYPH_WEIGHT} on read batches",
         "seed": a.seed, "data_seed": a.data_seed, "data": "batch i = tools/train_tiny/data.make_batch(data_seed, i)",
         "curriculum": data.CURRICULUM,
         "versions": versions(), "params": params, "sizes": {"vision": M.VISION, "text": M.TEXT},
