@@ -331,6 +331,43 @@ __global__ void decode_merge_kernel(const float* __restrict__ part_o,
   }
 }
 
+// want clamped to [1, min(kMaxSplits, the capacity's 64-key pieces)].
+int clamp_splits(int64_t want, int64_t cap) {
+  return static_cast<int>(std::clamp<int64_t>(
+      want, 1,
+      std::max<int64_t>(1, std::min<int64_t>(kMaxSplits, (cap + kSplitAlign - 1) / kSplitAlign))));
+}
+
+// decode_kernel over (p.splits, hkv, B) with its split scratch, then the merge of the splits
+// (p.seq_splits: per-sequence split counts, or null for p.splits everywhere). set_smem: set the
+// kernel's shared-memory attribute here (flash_decode_splits sets it otherwise).
+template <int D>
+void launch_decode(const Context& ctx, DecodeParams& p, int64_t B, int64_t hkv, int64_t H,
+                   int64_t o_sb, int64_t o_sh, bool set_smem) {
+  const size_t smem = size_t(kStages) * (2 * (D / 32) + 4 * (D / 64)) * kThreads * 16;
+  if (set_smem)
+    MVL_CUDA_CHECK(cudaFuncSetAttribute(decode_kernel<D>,
+                                        cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
+  std::optional<Scratch> scratch;
+  const int64_t parts = B * H * p.splits;
+  if (p.splits > 1) {
+    scratch.emplace(ctx, std::initializer_list<int64_t>{parts * D * 4, parts * 2 * 4});
+    p.part_o = static_cast<float*>(scratch->take({parts * D}, DType::f32).data());
+    p.part_ml = static_cast<float*>(scratch->take({parts * 2}, DType::f32).data());
+  }
+  const dim3 grid(static_cast<unsigned>(p.splits), static_cast<unsigned>(hkv),
+                  static_cast<unsigned>(B));
+  decode_kernel<D><<<grid, kThreads, smem, ctx.stream()>>>(p);
+  MVL_CUDA_CHECK_LAUNCH();
+  if (p.splits > 1) {
+    const int rows = static_cast<int>(B * H), per_block = 4;
+    decode_merge_kernel<D><<<(rows + per_block - 1) / per_block, 32 * per_block, 0, ctx.stream()>>>(
+        p.part_o, p.part_ml, p.o, p.kv_lens, p.fixed_len, p.cap, p.H, p.splits, p.seq_splits, o_sb,
+        o_sh, rows);
+    MVL_CUDA_CHECK_LAUNCH();
+  }
+}
+
 }  // namespace
 
 bool flash_decode_supported(int64_t n_q, int64_t H, int64_t Hkv, int64_t d) {
@@ -401,31 +438,8 @@ void flash_decode(const Context& ctx, const Tensor& q, const Tensor& k, const Te
   // The split count from the GPU and the batch (not from the length, which may live on the
   // device); never more than the capacity has 64-key pieces.
   const int want = splits > 0 ? splits : flash_decode_splits(ctx, Q.B, K.H, cap);
-  p.splits = static_cast<int>(std::clamp<int64_t>(
-      want, 1,
-      std::max<int64_t>(1, std::min<int64_t>(kMaxSplits, (cap + kSplitAlign - 1) / kSplitAlign))));
-  const size_t smem = size_t(kStages) * (2 * (D / 32) + 4 * (D / 64)) * kThreads * 16;
-  if (splits > 0)  // (flash_decode_splits sets it otherwise)
-    MVL_CUDA_CHECK(cudaFuncSetAttribute(decode_kernel<D>,
-                                        cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
-  std::optional<Scratch> scratch;
-  const int64_t parts = Q.B * Q.H * p.splits;
-  if (p.splits > 1) {
-    scratch.emplace(ctx, std::initializer_list<int64_t>{parts * D * 4, parts * 2 * 4});
-    p.part_o = static_cast<float*>(scratch->take({parts * D}, DType::f32).data());
-    p.part_ml = static_cast<float*>(scratch->take({parts * 2}, DType::f32).data());
-  }
-  const dim3 grid(static_cast<unsigned>(p.splits), static_cast<unsigned>(K.H),
-                  static_cast<unsigned>(Q.B));
-  decode_kernel<D><<<grid, kThreads, smem, ctx.stream()>>>(p);
-  MVL_CUDA_CHECK_LAUNCH();
-  if (p.splits > 1) {
-    const int rows = static_cast<int>(Q.B * Q.H), per_block = 4;
-    decode_merge_kernel<D><<<(rows + per_block - 1) / per_block, 32 * per_block, 0, ctx.stream()>>>(
-        p.part_o, p.part_ml, p.o, p.kv_lens, p.fixed_len, p.cap, p.H, p.splits, nullptr, O.sb,
-        O.sh, rows);
-    MVL_CUDA_CHECK_LAUNCH();
-  }
+  p.splits = clamp_splits(want, cap);
+  launch_decode<D>(ctx, p, Q.B, K.H, Q.H, O.sb, O.sh, splits > 0);
 }
 
 void flash_decode_gather(const Context& ctx, const Tensor& q3, const FlashDecodeGather& g,
@@ -484,31 +498,9 @@ void flash_decode_gather(const Context& ctx, const Tensor& q3, const FlashDecode
     p.splits = g.splits;
   } else {
     const int want = g.splits > 0 ? g.splits : flash_decode_splits(ctx, Q.B, g.Hkv, cap);
-    p.splits = static_cast<int>(std::clamp<int64_t>(
-        want, 1,
-        std::max<int64_t>(1, std::min<int64_t>(kMaxSplits, (cap + kSplitAlign - 1) / kSplitAlign))));
+    p.splits = clamp_splits(want, cap);
   }
-  const size_t smem = size_t(kStages) * (2 * (D / 32) + 4 * (D / 64)) * kThreads * 16;
-  MVL_CUDA_CHECK(cudaFuncSetAttribute(decode_kernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                      int(smem)));
-  std::optional<Scratch> scratch;
-  const int64_t parts = Q.B * Q.H * p.splits;
-  if (p.splits > 1) {
-    scratch.emplace(ctx, std::initializer_list<int64_t>{parts * D * 4, parts * 2 * 4});
-    p.part_o = static_cast<float*>(scratch->take({parts * D}, DType::f32).data());
-    p.part_ml = static_cast<float*>(scratch->take({parts * 2}, DType::f32).data());
-  }
-  const dim3 grid(static_cast<unsigned>(p.splits), static_cast<unsigned>(g.Hkv),
-                  static_cast<unsigned>(Q.B));
-  decode_kernel<D><<<grid, kThreads, smem, ctx.stream()>>>(p);
-  MVL_CUDA_CHECK_LAUNCH();
-  if (p.splits > 1) {
-    const int rows = static_cast<int>(Q.B * Q.H), per_block = 4;
-    decode_merge_kernel<D><<<(rows + per_block - 1) / per_block, 32 * per_block, 0, ctx.stream()>>>(
-        p.part_o, p.part_ml, p.o, p.kv_lens, p.fixed_len, p.cap, p.H, p.splits, p.seq_splits,
-        O.sb, O.sh, rows);
-    MVL_CUDA_CHECK_LAUNCH();
-  }
+  launch_decode<D>(ctx, p, Q.B, g.Hkv, Q.H, O.sb, O.sh, true);
 }
 
 int flash_decode_max_splits() { return kMaxSplits; }
