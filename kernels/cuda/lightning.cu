@@ -25,6 +25,7 @@
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/lightning_prefill.cuh"
+#include "kernels/cuda/lightning_views.cuh"
 
 namespace mvl::cuda {
 
@@ -449,19 +450,6 @@ __global__ void __launch_bounds__(256) lightning_decode_kernel(const DecodeParam
   }
 }
 
-void check_view(const Tensor& t, const char* what, int64_t n0, int64_t H) {
-  MVL_CHECK(
-      t.dtype() == DType::bf16 && t.ndim() == 3 && t.dim(0) == n0 && t.dim(1) == H &&
-          t.dim(2) == kDK && t.strides()[2] == 1 && t.strides()[0] % 8 == 0 &&
-          t.strides()[1] % 8 == 0 && t.offset_bytes() % 16 == 0,
-      shape_mismatch,
-      "cuda lightning: {} must be a bf16 [{}, {}, 128] view with a contiguous last dim and 16-byte "
-      "aligned rows, got {}",
-      what, n0, H, t.str());
-  MVL_CHECK(t.device().is_cuda(), invalid_argument, "cuda lightning: {} is not on the GPU", what);
-}
-
-
 // One block per head, thread c owns value column c of S (d rows, in a local array).
 constexpr int kMaxLightningD = 256;
 __global__ void lightning_recurrent_f32_kernel(const float* q, const float* k, const float* v,
@@ -525,10 +513,10 @@ void lightning_prefill(const Context& ctx, const Tensor& q, const Tensor& k, con
                        const Tensor& slopes, const Tensor& state, const Tensor& o,
                        const Tensor& cu_seqlens, int variant) {
   const int64_t T = q.dim(0), H = q.dim(1);
-  check_view(q, "q", T, H);
-  check_view(k, "k", T, H);
-  check_view(v, "v", T, H);
-  check_view(o, "o", T, H);
+  check_lightning_view(q, "q", T, H);
+  check_lightning_view(k, "k", T, H);
+  check_lightning_view(v, "v", T, H);
+  check_lightning_view(o, "o", T, H);
   const int64_t S = state.dim(0);
   MVL_CHECK(state.dtype() == DType::f32 && state.is_contiguous() && state.ndim() == 4 &&
                 state.dim(1) == H && state.dim(2) == kDK && state.dim(3) == kDK,
@@ -596,10 +584,10 @@ void lightning_prefill(const Context& ctx, const Tensor& q, const Tensor& k, con
 void lightning_decode(const Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
                       const Tensor& slopes, const Tensor& state, const Tensor& o) {
   const int64_t B = q.dim(0), H = q.dim(1);
-  check_view(q, "q", B, H);
-  check_view(k, "k", B, H);
-  check_view(v, "v", B, H);
-  check_view(o, "o", B, H);
+  check_lightning_view(q, "q", B, H);
+  check_lightning_view(k, "k", B, H);
+  check_lightning_view(v, "v", B, H);
+  check_lightning_view(o, "o", B, H);
   MVL_CHECK(state.dtype() == DType::f32 && state.is_contiguous() && state.ndim() == 4 &&
                 state.dim(0) == B && state.dim(1) == H && state.dim(2) == kDK &&
                 state.dim(3) == kDK,
@@ -609,21 +597,8 @@ void lightning_decode(const Context& ctx, const Tensor& q, const Tensor& k, cons
             "cuda::lightning_decode: slopes {}", slopes.str());
   if (B == 0) return;
   DecodeParams p{};
-  p.q = static_cast<const bf16*>(q.data());
-  p.k = static_cast<const bf16*>(k.data());
-  p.v = static_cast<const bf16*>(v.data());
-  p.o = static_cast<bf16*>(o.data());
-  p.slopes = static_cast<const float*>(slopes.data());
+  set_decode_io(p, q, k, v, o, slopes);
   p.state = static_cast<float*>(state.data());
-  p.q_b = q.strides()[0];
-  p.q_h = q.strides()[1];
-  p.k_b = k.strides()[0];
-  p.k_h = k.strides()[1];
-  p.v_b = v.strides()[0];
-  p.v_h = v.strides()[1];
-  p.o_b = o.strides()[0];
-  p.o_h = o.strides()[1];
-  p.H = static_cast<int>(H);
   lightning_decode_kernel<<<dim3(static_cast<unsigned>(B * H), kDK / 32), 256, 0, ctx.stream()>>>(
       p);
   MVL_CUDA_CHECK_LAUNCH();

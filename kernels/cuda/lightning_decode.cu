@@ -13,6 +13,7 @@
 #include "kernels/cuda/check.cuh"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/lightning.h"
+#include "kernels/cuda/lightning_views.cuh"
 
 namespace mvl::cuda {
 
@@ -148,16 +149,6 @@ static_assert(1 MVL_LIGHTNING_DECODE_VARIANTS(MVL_X) == kLightningDecodeKernels,
               "lightning_decode.h counts kernel 0 and every row variant");
 #undef MVL_X
 
-void check_decode_view(const Tensor& t, const char* what, int64_t B, int64_t H) {
-  MVL_CHECK(t.dtype() == DType::bf16 && t.ndim() == 3 && t.dim(0) == B && t.dim(1) == H &&
-                t.dim(2) == kDK && t.strides()[2] == 1 && t.strides()[0] % 8 == 0 &&
-                t.strides()[1] % 8 == 0 && t.offset_bytes() % 16 == 0 && t.device().is_cuda(),
-            shape_mismatch,
-            "cuda::lightning_decode: {} must be a bf16 [{}, {}, 128] GPU view with a contiguous "
-            "last dim and 16-byte aligned rows, got {}",
-            what, B, H, t.str());
-}
-
 }  // namespace
 
 std::string lightning_decode_kernel_name(int kernel) {
@@ -177,27 +168,14 @@ namespace {
 RowParams row_params(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& slopes,
                      const Tensor& o) {
   const int64_t B = q.dim(0), H = q.dim(1);
-  check_decode_view(q, "q", B, H);
-  check_decode_view(k, "k", B, H);
-  check_decode_view(v, "v", B, H);
-  check_decode_view(o, "o", B, H);
+  check_lightning_view(q, "q", B, H);
+  check_lightning_view(k, "k", B, H);
+  check_lightning_view(v, "v", B, H);
+  check_lightning_view(o, "o", B, H);
   MVL_CHECK(slopes.dtype() == DType::f32 && slopes.numel() == H, shape_mismatch,
             "cuda::lightning_decode: slopes {}", slopes.str());
   RowParams p{};
-  p.q = static_cast<const bf16*>(q.data());
-  p.k = static_cast<const bf16*>(k.data());
-  p.v = static_cast<const bf16*>(v.data());
-  p.o = static_cast<bf16*>(o.data());
-  p.slopes = static_cast<const float*>(slopes.data());
-  p.q_b = q.strides()[0];
-  p.q_h = q.strides()[1];
-  p.k_b = k.strides()[0];
-  p.k_h = k.strides()[1];
-  p.v_b = v.strides()[0];
-  p.v_h = v.strides()[1];
-  p.o_b = o.strides()[0];
-  p.o_h = o.strides()[1];
-  p.H = static_cast<int>(H);
+  set_decode_io(p, q, k, v, o, slopes);
   return p;
 }
 
