@@ -158,7 +158,8 @@ TEST(MoeDecodeTuning, EverySettingGivesTheSameBits) {
 // tiling, against the same reference, with a routing that loads the experts unevenly: expert 0
 // takes about two thirds of the tokens (n = 33, 64: more than one pass of 16 or 32 token columns),
 // experts 1..6 the rest, expert 7 none. D = 136, F = 104: partial 32-k steps (k tail) and partial
-// row tiles in both kernels. The CUDA-core kernels (default tuning) run on the same data.
+// row tiles in both kernels. The CUDA-core kernels (MoeDecodeTuning{}) and the product default
+// run on the same data.
 class MoeMmaDecode : public ::testing::TestWithParam<int64_t> {};
 
 TEST_P(MoeMmaDecode, EveryTilingMatchesReference) {
@@ -191,7 +192,10 @@ TEST_P(MoeMmaDecode, EveryTilingMatchesReference) {
                      dev_bf16(ctx, {E, D, F}, w2)};
   const Tensor xd = dev_bf16(ctx, {n, D}, x);
   Tensor out = cuda::empty({n, D}, DType::bf16, ctx);
-  cuda::moe_forward(ctx, xd, w, out);  // the CUDA-core kernels
+  const cuda::MoeDecodeTuning cuda_core;  // mma_min_tokens 65: the CUDA-core kernels at every n here
+  cuda::moe_forward(ctx, xd, w, out, cuda_core);
+  MVL_EXPECT_PARITY(download(ctx, out), r.plain, r.ref, 4.0, 1e-3);
+  cuda::moe_forward(ctx, xd, w, out);  // the product's choice (moe.cu kProductMma*: mma from n = 8)
   MVL_EXPECT_PARITY(download(ctx, out), r.plain, r.ref, 4.0, 1e-3);
   for (int v = 0; v < cuda::kMoeMmaVariants; ++v) {
     SCOPED_TRACE(cuda::moe_mma_variant_name(v));
@@ -207,12 +211,14 @@ TEST_P(MoeMmaDecode, EveryTilingMatchesReference) {
     for (size_t i = 0; i < got.size(); ++i) diff += got[i] != again[i];
     EXPECT_EQ(diff, 0);
   }
-  // mma_min_tokens above n keeps the CUDA-core kernels; a bad variant is refused.
+  // mma_min_tokens above n keeps the CUDA-core kernels whatever the variant; a bad variant is
+  // refused. (Compared with the CUDA-core tuning, not with the product default: that one runs
+  // the tensor-core kernels from n = 8 since session 8, different bits by design.)
   cuda::MoeDecodeTuning off;
   off.mma_min_tokens = static_cast<int>(n) + 1;
   off.mma_variant = 3;
   Tensor out2 = cuda::empty({n, D}, DType::bf16, ctx);
-  cuda::moe_forward(ctx, xd, w, out);
+  cuda::moe_forward(ctx, xd, w, out, cuda_core);
   cuda::moe_forward(ctx, xd, w, out2, off);
   EXPECT_EQ(download(ctx, out), download(ctx, out2));
   cuda::MoeDecodeTuning bad;
