@@ -97,9 +97,11 @@ inline constexpr Sm90Tuning kSm90D64Default{Sm90Tiling::k128f, 1, true, false};
 // What flash_attention runs at d = 128 (causal GQA prefill); from kSm90D128LongFrom query
 // tokens on (0: never) kSm90D128LongDefault instead, should the short and the long prefill
 // want different schedules. tools/device/sfx_check.sh times every d = 128 tuning at 8K / 32K /
-// 128K against torch SDPA and prints the lines to put here.
-inline constexpr Sm90Tuning kSm90D128Default{Sm90Tiling::k128, 1, false, false};
-inline constexpr int64_t kSm90D128LongFrom = 0;
+// 128K against torch SDPA and prints the lines to put here. Session 9's H100 call (every
+// schedule passed parity): k128f persistent longest-first 1.748 ms at 8K vs k128 1.814 (SDPA
+// 3.268), but 29.75 vs 28.22 ms at 32K, so k128 stays from 16K query tokens on.
+inline constexpr Sm90Tuning kSm90D128Default{Sm90Tiling::k128f, 1, true, true};
+inline constexpr int64_t kSm90D128LongFrom = 16384;
 inline constexpr Sm90Tuning kSm90D128LongDefault{Sm90Tiling::k128, 1, false, false};
 const char* sm90_tiling_name(Sm90Tiling t);
 // Same contract as flash_attention minus kv_lens; scale > 0. P is rounded to bf16 for P·V (as

@@ -183,9 +183,11 @@ else:
     print(f"WINNER: {short} below 16K query tokens, {long} from 16K on")
 print("  " + "\n  ".join([line(short, 8192, m8), line(long, 32768, m32), line(long, 131072, m128)]))
 if short == long == "k128":
-    print("default unchanged: kSm90D128Default stays {Sm90Tiling::k128, 1, false, false}")
+    print("k128 everywhere, kernels/cuda/attention.h (session 9 set k128f persistent lpt below 16K):")
+    print("  inline constexpr Sm90Tuning kSm90D128Default{Sm90Tiling::k128, 1, false, false};")
+    print("  inline constexpr int64_t kSm90D128LongFrom = 0;")
 else:
-    print("default change, kernels/cuda/attention.h:")
+    print("the lines for kernels/cuda/attention.h (compare with what is there):")
     print(f"  inline constexpr Sm90Tuning kSm90D128Default{{{init[short]}}};")
     if short != long:
         print("  inline constexpr int64_t kSm90D128LongFrom = 16384;")
