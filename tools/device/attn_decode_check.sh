@@ -29,8 +29,10 @@ cmake --build "$B" -j"$(nproc)" --target attention_decode_test attention_test op
   > "$OUT/build.log" 2>&1 || { grep -B2 -A12 "error" "$OUT/build.log" | head -80; exit 1; }
 echo "configure + build: $((SECONDS - t0)) s" | tee -a "$S"
 
+# The d128 prefill schedules (Sm90D128Schedules, ~90 s against the CPU reference) are
+# sfx_check.sh's; skipped here so the decode rows fit a short call (session 9 lost them to it).
 for t in attention_decode_test attention_test; do
-  timeout 300 "$B/tests/$t" > "$OUT/$t.log" 2>&1
+  timeout 300 "$B/tests/$t" --gtest_filter=-Tunings/Sm90D128Schedules.* > "$OUT/$t.log" 2>&1
   rc=$?
   echo "== $t rc=$rc  $(grep -E '^\[  (PASSED|FAILED)  \]' "$OUT/$t.log" | tr '\n' ' ')" | tee -a "$S"
   grep -E "FAILED|Failure|parity: cuda|automatic splits" "$OUT/$t.log" | head -60 | tee -a "$S"

@@ -38,7 +38,8 @@ t1=$SECONDS
 echo "== parity (MVL_REQUIRE_GPU=1)" | tee -a "$S"
 TILINGS=all
 for t in $TESTS; do
-  timeout 100 "$B/tests/$t" > "$OUT/$t.log" 2>&1
+  # attention_test's d128 prefill schedules (~90 s, sfx_check.sh's) are skipped: d64 is this one's.
+  timeout 100 "$B/tests/$t" --gtest_filter=-Tunings/Sm90D128Schedules.* > "$OUT/$t.log" 2>&1
   rc=$?
   # A failed or hung attention_test: time only the old attention shape (a new one may hang).
   [ "$t" = attention_test ] && [ $rc -ne 0 ] && TILINGS=k128
