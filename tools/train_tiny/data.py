@@ -112,9 +112,11 @@ def make_read_batch(rng, n: int, enc: ChatEncoder):
     return collate(items, "read")
 
 
-def make_batch(data_seed: int, index: int, batch: int, enc: ChatEncoder):
+def make_batch(data_seed: int, index: int, batch: int, enc: ChatEncoder, read_until: int = 0):
+    """Batch index of the run; read_until: batches before it are all read batches (the vision
+    warm-up of train.py --vision-warmup, which trains on their glyph labels only)."""
     rng = np.random.default_rng([data_seed, index])
-    if rng.random() < read_prob(index):
+    if rng.random() < read_prob(index) or index < read_until:
         return make_read_batch(rng, 2 * batch, enc)
     kinds = list(docgen.KIND_WEIGHTS)
     kind = kinds[int(rng.choice(len(kinds), p=[docgen.KIND_WEIGHTS[k] for k in kinds]))]
@@ -147,8 +149,9 @@ class BatchStream(torch.utils.data.IterableDataset):
     """Batches start, start+1, ...; worker w makes the indices = w (mod workers), which the
     DataLoader returns round-robin, i.e. in index order."""
 
-    def __init__(self, tokenizer_path, data_seed, start, batch):
+    def __init__(self, tokenizer_path, data_seed, start, batch, read_until=0):
         self.tp, self.seed, self.start, self.batch = tokenizer_path, data_seed, start, batch
+        self.read_until = read_until
 
     def __iter__(self):
         from tokenizers import Tokenizer
@@ -158,7 +161,7 @@ class BatchStream(torch.utils.data.IterableDataset):
         w, nw = (wi.id, wi.num_workers) if wi else (0, 1)
         i = self.start + w
         while True:
-            yield i, make_batch(self.seed, i, self.batch, enc)
+            yield i, make_batch(self.seed, i, self.batch, enc, self.read_until)
             i += nw
 
 
