@@ -25,6 +25,10 @@ import reference_preprocess as ref  # noqa: E402  (model.py put tools/golden/vis
 from chat import DOCVQA_SUFFIX, ChatEncoder, expand_image  # noqa: E402
 
 MAX_OCR_TOKENS = 320
+# Page batches carry glyph labels too (session 9): the grid tiles of a page hold 5x a read window's
+# glyphs, and page batches are 25% of the batches early and 70% late; the page thumbnail (the whole
+# page squashed into one tile, several characters per patch) is left unlabelled.
+PAGE_GLYPHS = True
 # Glyph labels of read windows (the auxiliary per-patch loss, model.TinyVL.glyph_head): class of the
 # character whose centre falls in a 14 px patch of a tile: 0 none, 1..94 ASCII 33..126, 95 other.
 GLYPH_CLASSES = 96
@@ -57,7 +61,10 @@ def encode_doc(doc, enc: ChatEncoder, rng, ocr_prob=0.5):
     if rng.random() < ocr_prob:
         t = enc.tok.encode(doc.transcript, add_special_tokens=False).ids[:MAX_OCR_TOKENS]
         turns.append((docgen.OCR_QUESTION, enc.tok.decode(t)))
-    return encode_image(doc.image, turns, enc)
+    it = encode_image(doc.image, turns, enc, doc.meta.get("chars") if PAGE_GLYPHS else None)
+    if it["glyph"] is not None:
+        it["glyph"][0] = -100  # the thumbnail: several characters per patch
+    return it
 
 
 def glyph_class(c: str) -> int:
@@ -212,6 +219,20 @@ def _selftest(n_windows: int = 6) -> bool:
     pl, pu = float(torch.cat(ink_l).mean()), float(torch.cat(ink_u).mean())
     print(f"patches with ink: {pl:.2f} of glyph-labelled, {pu:.2f} of unlabelled")
     ok &= pl > 0.8 and pl > 2 * pu
+    # page batches (PAGE_GLYPHS): grid tiles labelled, the thumbnail not
+    ink_l, ink_u, thumb_free = [], [], True
+    for seed in (3, 4):
+        it = encode_doc(docgen.sample_doc(seed, "train"), enc, np.random.default_rng(seed))
+        tiles, g = torch.from_numpy(it["tiles"]), torch.from_numpy(it["glyph"])
+        thumb_free &= bool((g[0] == -100).all())
+        for t in range(1, tiles.shape[0]):
+            dark = tiles[t].float().mean(-1).reshape(side, ref.PATCH, side, ref.PATCH).amin((1, 3)).reshape(-1) < 128
+            ink_l.append(dark[g[t] > 0].float())
+            ink_u.append(dark[g[t] == 0].float())
+    pl, pu = float(torch.cat(ink_l).mean()), float(torch.cat(ink_u).mean())
+    print(f"pages: {sum(len(x) for x in ink_l)} glyph-labelled patches in grid tiles, with ink: {pl:.2f} of "
+          f"glyph-labelled, {pu:.2f} of unlabelled; thumbnails unlabelled: {thumb_free}")
+    ok &= pl > 0.8 and pl > 2 * pu and thumb_free
     print("data checks pass" if ok else "DATA CHECK FAILED")
     return ok
 
