@@ -295,7 +295,8 @@ def main():
         "command": " ".join(sys.argv), "steps": step, "total_steps": total, "batch": a.batch,
         "lr_schedule": f"linear warmup {a.warmup} steps to {a.lr}, cosine to 0.1x at total_steps; after a resume "
                        f"a {a.rewarm}-step re-warmup (Adam moments restart); AdamW b=(0.9,0.95) wd {a.wd}, clip 1.0, "
-                       f"bf16 autocast, router aux loss 0.01, glyph loss x {M.GLYPH_WEIGHT} on read batches; "
+                       f"bf16 autocast, router aux loss 0.01, glyph loss x {M.GLYPH_WEIGHT} on read batches and "
+                       f"{'the grid tiles of page batches' if data.PAGE_GLYPHS else 'not on page batches'}; "
                        f"vision warm-up: steps 0-{a.vision_warmup - 1} glyph loss only (read batches), then the "
                        f"LM's LR warms up over {a.warmup} steps",
         "vision_warmup": a.vision_warmup,
