@@ -31,13 +31,14 @@ OCR_QUESTION = "Read all the text in the image."
 
 def make_doc(kind: str, variant: int, font_path: str, rng: np.random.Generator, noise: float = 1.0):
     pg, qas = MAKERS[kind](rng, font_path, variant)
-    img = degrade(pg.img, rng, noise)
+    img, chars = degrade(pg.img, rng, noise, chars=[c for cs in pg.chars for c in cs])
     seen, uniq = set(), []
     for qa in qas:
         if qa.question not in seen and all(a for a in qa.answers):
             seen.add(qa.question)
             uniq.append(qa)
-    return templates.Doc(img, uniq, pg.transcript(), kind, variant, os.path.basename(font_path))
+    # meta["chars"]: (x, y, char) centres of every transcribed character (training glyph labels)
+    return templates.Doc(img, uniq, pg.transcript(), kind, variant, os.path.basename(font_path), {"chars": chars})
 
 
 def sample_doc(seed: int, split: str = "train", kind: str | None = None):
@@ -70,7 +71,11 @@ def sample_crops(seed: int, n: int = 1, max_side: int = 336, with_chars: bool = 
         for _ in range(n - len(out)):
             got = crop_window(pg, rng, max_side, with_chars=with_chars)
             if got is not None:
-                out.append((degrade(got[0], rng),) + tuple(got[1:]))
+                if with_chars:  # the centres follow degrade's small rotation
+                    img, cs = degrade(got[0], rng, chars=got[2])
+                    out.append((img, got[1], cs))
+                else:
+                    out.append((degrade(got[0], rng), got[1]))
         if len(out) == n:
             return out
     raise RuntimeError(f"no text window found for seed {seed}")

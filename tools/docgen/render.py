@@ -5,6 +5,7 @@ after layout (paper tint, noise, blur, small rotation, JPEG round trip).
 from __future__ import annotations
 
 import io
+import math
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
@@ -130,14 +131,18 @@ def crop_window(page: Page, rng: np.random.Generator, max_side: int = 336, min_w
     return img.crop(win), text
 
 
-def degrade(img: Image.Image, rng: np.random.Generator, strength: float = 1.0) -> Image.Image:
-    """Light scan/photo artefacts. strength 0 returns the image unchanged."""
+def degrade(img: Image.Image, rng: np.random.Generator, strength: float = 1.0, chars=None):
+    """Light scan/photo artefacts. strength 0 returns the image unchanged. chars: (x, y, char)
+    centres, then (image, the centres moved with the small rotation) is returned (same draws)."""
     if strength <= 0:
-        return img
+        return img if chars is None else (img, chars)
     if rng.random() < 0.5 * strength:
         ang = float(rng.uniform(-1.5, 1.5))
         bg = img.getpixel((img.size[0] - 1, img.size[1] - 1))
         img = img.rotate(ang, resample=Image.BICUBIC, expand=False, fillcolor=bg)
+        if chars is not None:  # PIL rotates counter-clockwise about the centre (w / 2, h / 2)
+            cx, cy, c, s = img.size[0] / 2, img.size[1] / 2, math.cos(math.radians(ang)), math.sin(math.radians(ang))
+            chars = [(cx + (x - cx) * c + (y - cy) * s, cy - (x - cx) * s + (y - cy) * c, ch) for x, y, ch in chars]
     if rng.random() < 0.25 * strength:
         img = img.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.3, 0.8))))
     if rng.random() < 0.6 * strength:
@@ -149,7 +154,7 @@ def degrade(img: Image.Image, rng: np.random.Generator, strength: float = 1.0) -
         img.save(buf, format="JPEG", quality=int(rng.integers(55, 95)))
         buf.seek(0)
         img = Image.open(buf).convert("RGB")
-    return img
+    return img if chars is None else (img, chars)
 
 
 def palette(rng: np.random.Generator):

@@ -162,6 +162,12 @@ class TinyVL(nn.Module):
             loss = loss + GLYPH_WEIGHT * self.glyph_loss
         return loss, aux
 
+    def glyph_only(self, pixel_values, glyph):
+        """The glyph loss alone (vision warm-up steps, train.py --vision-warmup): ViT + projector +
+        glyph head on every tile of the batch, the LM not run."""
+        self.glyph_loss = self.glyph_ce(self.project(torch.cat(pixel_values, 0)), glyph)
+        return self.glyph_loss
+
     def glyph_ce(self, z, glyph):
         """Glyph loss: the class of the character centred in each patch, predicted linearly from
         the projected row as the LM's first norm sees it (RMS-normalised, so a large constant

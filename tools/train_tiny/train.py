@@ -42,13 +42,13 @@ def lr_at(step, total, peak, warmup, resume_step, rewarm):
 
 
 def param_groups(model, wd):
-    decay, no = [], []
+    """AdamW groups: (LM, vision path = ViT + projector + newline + glyph head) x (decay, no decay);
+    "lm" tells train_loop which groups the vision warm-up leaves out (and re-warms after it)."""
+    groups = {}
     for n, p in model.named_parameters():
-        if p.dim() < 2 or "embed" in n or "newline" in n or "norm" in n:
-            no.append(p)
-        else:
-            decay.append(p)
-    return [{"params": decay, "weight_decay": wd}, {"params": no, "weight_decay": 0.0}]
+        no = p.dim() < 2 or "embed" in n or "newline" in n or "norm" in n
+        groups.setdefault((n.startswith("lm."), no), []).append(p)
+    return [{"params": ps, "weight_decay": 0.0 if no else wd, "lm": lm} for (lm, no), ps in sorted(groups.items())]
 
 
 def versions():
@@ -99,8 +99,14 @@ def image_use_probe(model, dev, data_seed, n=8):
 
 
 def train_loop(a, model, opt, loader, dev, st, resume_step, t_loop, log):
-    """Runs steps until the time budget, --steps or the schedule's end; st holds the progress."""
+    """Runs steps until the time budget, --steps or the schedule's end; st holds the progress.
+    Steps before --vision-warmup (global) train the vision path on the glyph loss alone (read
+    batches, the LM not run); the LM's LR then warms up again over --warmup steps."""
     budget = a.minutes * 60
+    vw = a.vision_warmup
+    # the step-time fit skips the vision warm-up steps (faster: no LM) of this call
+    fit_start = max(0, vw - st["step"]) + kFitStart
+    fit_end = fit_start + kFitEnd - kFitStart
     tok_sum, loss_sum, aux_sum, n_sum, docs_sum = 0, 0.0, 0.0, 0, 0
     kind_loss = {}  # kind -> [sum, n] since the last log line
     wait_sum, t_prev = 0.0, time.time()
@@ -114,22 +120,28 @@ def train_loop(a, model, opt, loader, dev, st, resume_step, t_loop, log):
         # session 8's H100 run fitted it over steps 20-60, while the data workers and the
         # allocator were still warming up (4.3 steps/s there, 5.4 later), and spent its last 420
         # of 1,954 steps at the LR floor.
-        if not total and seg_steps == kFitEnd:
-            per = (time.time() - t_timed) / (kFitEnd - kFitStart)
+        if not total and seg_steps == fit_end:
+            per = (time.time() - t_timed) / (fit_end - fit_start)
             total = st["total"] = step + int((budget - (time.time() - t_loop)) / per * 0.98)
             log(f"step time {per * 1000:.0f} ms -> LR schedule over {total} steps")
-        if seg_steps == kFitStart:
+        if seg_steps == fit_start:
             t_timed = time.time()
         sched_total = total or 10 ** 9
         lr = lr_at(step, sched_total, a.lr, a.warmup, resume_step, a.rewarm)
+        vision_only = step < vw
+        lm_lr = 0.0 if vision_only else lr * min(1.0, (step - vw + 1) / a.warmup) if vw else lr
         for g in opt.param_groups:
-            g["lr"] = lr
+            g["lr"] = lm_lr if g["lm"] else lr
         ids = b["ids"].to(dev, non_blocking=True)
         labels = b["labels"].to(dev, non_blocking=True)
         pvs = [data.normalize(t, dev) for t in b["tiles"]]
         glyph = b["glyph"].to(dev, non_blocking=True) if b.get("glyph") is not None else None
         with amp:
-            loss, aux = model(ids, labels, pvs, b["sizes"], b["bests"], b["starts"], glyph)
+            if vision_only:  # read batch (data.make_batch read_until): glyph loss only
+                loss = M.GLYPH_WEIGHT * model.glyph_only(pvs, glyph)
+                aux = torch.zeros((), device=dev)
+            else:
+                loss, aux = model(ids, labels, pvs, b["sizes"], b["bests"], b["starts"], glyph)
         loss.backward()
         gn = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
@@ -141,14 +153,15 @@ def train_loop(a, model, opt, loader, dev, st, resume_step, t_loop, log):
         lv = float(loss.detach())
         if model.glyph_loss is not None:  # loss and read loss are logged without the glyph term
             gl = float(model.glyph_loss.detach())
-            lv -= M.GLYPH_WEIGHT * gl
+            if not vision_only:
+                lv -= M.GLYPH_WEIGHT * gl
             kg = kind_loss.setdefault("glyph", [0.0, 0])
             kg[0] += gl
             kg[1] += 1
         loss_sum += lv
         aux_sum += float(aux.detach())
         n_sum += 1
-        kl = kind_loss.setdefault(b.get("kind", "page"), [0.0, 0])
+        kl = kind_loss.setdefault("vision-warmup" if vision_only else b.get("kind", "page"), [0.0, 0])
         kl[0] += lv
         kl[1] += 1
         if step % a.log_every == 0 or seg_steps == 1:
@@ -183,6 +196,9 @@ def main():
     ap.add_argument("--warmup", type=int, default=150)
     ap.add_argument("--rewarm", type=int, default=50)
     ap.add_argument("--wd", type=float, default=0.05)
+    ap.add_argument("--vision-warmup", type=int, default=0,
+                    help="global steps 0..N-1 are read batches that train ViT + projector on the glyph loss "
+                         "alone (no LM); the LM's LR warms up after them (README \"Session 9\")")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--data-seed", type=int, default=20261206)
     ap.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 2))
@@ -244,7 +260,7 @@ def main():
     st = {"step": step, "seg_steps": 0, "total": total, "hist": []}
     t_loop = time.time()
     for workers in dict.fromkeys([a.workers, 0]):
-        ds = data.BatchStream(TOKENIZER, a.data_seed, st["step"], a.batch)
+        ds = data.BatchStream(TOKENIZER, a.data_seed, st["step"], a.batch, a.vision_warmup)
         loader = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=workers,
                                              prefetch_factor=2 if workers else None, pin_memory=dev.type == "cuda")
         try:
@@ -279,7 +295,11 @@ def main():
         "command": " ".join(sys.argv), "steps": step, "total_steps": total, "batch": a.batch,
         "lr_schedule": f"linear warmup {a.warmup} steps to {a.lr}, cosine to 0.1x at total_steps; after a resume "
                        f"a {a.rewarm}-step re-warmup (Adam moments restart); AdamW b=(0.9,0.95) wd {a.wd}, clip 1.0, "
-                       f"bf16 autocast, router aux loss 0.01, glyph loss x {M.GLYPH_WEIGHT} on read batches",
+                       f"bf16 autocast, router aux loss 0.01, glyph loss x {M.GLYPH_WEIGHT} on read batches and "
+                       f"{'the grid tiles of page batches' if data.PAGE_GLYPHS else 'not on page batches'}; "
+                       f"vision warm-up: steps 0-{a.vision_warmup - 1} glyph loss only (read batches), then the "
+                       f"LM's LR warms up over {a.warmup} steps",
+        "vision_warmup": a.vision_warmup,
         "seed": a.seed, "data_seed": a.data_seed, "data": "batch i = tools/train_tiny/data.make_batch(data_seed, i)",
         "curriculum": data.CURRICULUM,
         "versions": versions(), "params": params, "sizes": {"vision": M.VISION, "text": M.TEXT},
