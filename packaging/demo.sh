@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo job run by `packaging/bootstrap.sh demo`: the main user job, asking about a
-# document image, on the bundled model. That model is a tiny RANDOM one (the CLI says so on
-# stderr), so the streamed answer is gibberish; with -m /path/to/MiniMax-VL-01 it is real.
+# document image, on the bundled model: assets/models/tiny-docs, 7M parameters of the VL-01
+# architecture trained on synthetic documents (docs/tiny_model.md). It reads this invoice's
+# total ($513.81); with -m /path/to/MiniMax-VL-01 the real model answers.
 set -euo pipefail
 cli="$1"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

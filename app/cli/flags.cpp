@@ -207,7 +207,7 @@ engine::GenerateOptions GenerationFlags::options() const {
 void add_model_flags(CLI::App& cmd, ModelFlags& f) {
   add_model_flag(cmd, f.model_dir,
                  "Checkpoint dir (config.json, tokenizer.json, *.safetensors; released or native "
-                 "layout). Default: the bundled tiny random demo model");
+                 "layout). Default: the bundled tiny document model (assets/models/tiny-docs)");
   add_ctx_size_flag(cmd, f.ctx_size, "Context length cap in tokens (0 = the model's)");
   // llama.cpp spells it -ub; CLI11 short names are one letter, so the long name only.
   hidden_alias(cmd, "--ubatch", f.ubatch)->check(CLI::NonNegativeNumber);

@@ -1,4 +1,4 @@
-// The sharded text model on a VL prompt (the bundled tiny model, two images spliced in by
+// The sharded text model on a VL prompt (assets/models/tiny-random, two images spliced in by
 // their ViT + projector features): for N = 2 and 4 CPU ranks, prefill logits, 32 greedy
 // decode steps, and a rewind to before the images followed by the same continuation all
 // equal the single-device TextModel within 1e-5 of max |logit|.
@@ -28,7 +28,7 @@ double rel_err(const Tensor& a, const Tensor& b) {
 }
 
 TEST(ShardedVl, ImagesInThePromptMatchOneDevice) {
-  const std::string dir = cli::default_model_dir();
+  const std::string dir = test::source_path("assets/models/tiny-random");  // 4 heads: splits over tp 4
   const engine::ModelConfig cfg = engine::ModelConfig::load_dir(dir);
   const Checkpoint ckpt = Checkpoint::open(dir);
   const int32_t img = static_cast<int32_t>(cfg.image_token_index);

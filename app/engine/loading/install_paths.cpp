@@ -37,6 +37,6 @@ std::string shipped_path(const std::string& relative) {
   return fs::weakly_canonical(installed, ec).string();
 }
 
-std::string bundled_model_dir() { return shipped_path("models/tiny-random"); }
+std::string bundled_model_dir() { return shipped_path("models/tiny-docs"); }
 
 }  // namespace mvl::engine

@@ -13,7 +13,9 @@ namespace mvl::engine {
 // installed location (so an error message names where it should be).
 std::string shipped_path(const std::string& relative);
 
-// The bundled default model (the tiny random demo model): shipped_path("models/tiny-random").
+// The bundled default model: shipped_path("models/tiny-docs"), the 7M-parameter model of the
+// VL-01 architecture trained on synthetic documents (tools/train_tiny, docs/tiny_model.md).
+// assets/models/tiny-random stays in the source tree for tests that need its shapes.
 std::string bundled_model_dir();
 
 }  // namespace mvl::engine
