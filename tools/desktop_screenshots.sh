@@ -28,4 +28,9 @@ run() { xvfb-run -a "$bin" --self-test 20 -m assets/models/tiny-random --self-te
 run --conversations "$conv" --open 20261206-091500 --screenshot "$out/desktop-markdown.png"
 run -i "$out/tall_receipt.png" --screenshot "$out/desktop-tilemap-receipt.png"
 run -i "$out/wide_table.png" --max-image-tokens 2000 --screenshot "$out/desktop-tilemap-table.png"
+# The bundled tiny document model answering about the sample receipt (attached with -i, which
+# calls the controller's attach_image as a drop on the window does).
+xvfb-run -a "$bin" --self-test 40 -m assets/models/tiny-docs -i assets/samples/receipt.png \
+  --self-test-message "What is the total?" --self-test-tokens 16 --conversations "$conv/docs" \
+  --screenshot "$out/desktop-receipt-total.png"
 ls -l "$out"/desktop-*.png
