@@ -114,7 +114,10 @@ ModelBenchReport run_model_bench(const ModelBenchOptions& o) {
   r.layers = layers;
   cfg.num_hidden_layers = layers;
   cfg.layer_types.resize(static_cast<size_t>(layers));
-  const ops::DeviceContext dev = ops::DeviceContext::open(Device::cuda(o.device));
+  MVL_CHECK(!o.cpu || (o.tp == 1 && !o.rank_moe), unsupported,
+            "bench: the CPU model bench runs TextModel on one device (no --tp, no --rank-moe)");
+  const ops::DeviceContext dev =
+      ops::DeviceContext::open(o.cpu ? Device::cpu() : Device::cuda(o.device));
   MVL_CHECK(o.tp == 1 || o.batch == 1, unsupported,
             "bench: --batch with --tp is not wired yet (batched decode runs on one GPU)");
   auto t0 = std::chrono::steady_clock::now();

@@ -25,6 +25,7 @@ struct ModelBenchOptions {
   int decode_steps = 32;   // timed steps per request
   int reps = 5;            // timed requests per mode (one more warms up)
   int device = 0;          // CUDA device index
+  bool cpu = false;        // the CPU instead (tp 1, no rank_moe): a small --config in tests
   uint64_t seed = 1;       // of the random weights
   llm::QuantScheme quant = llm::QuantScheme::none;  // --quant: weights made in this scheme
   int batch = 1;           // > 1: also B concurrent requests, continuously batched by the engine
