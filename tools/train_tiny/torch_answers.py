@@ -8,7 +8,7 @@ For each item (in file order, the first --limit): the greedy answer of the PyTor
 docvqa --protocol short` (default system prompt, question + DOCVQA_SUFFIX), read from the same
 PNG the C++ runtime reads. Writes one JSON line per item: questionId, question, answers, torch.
 With --cpp: compares with `minimax-vl eval` predictions.jsonl by questionId (the "prediction"
-field), prints the agreement and ANLS of both, and lists the disagreements.
+field "response"), prints the agreement and ANLS of both, and lists the disagreements.
 With --golden DIR: freezes the first --golden-n items for tests/cli/tiny_docs_golden_test.cpp:
 DIR/questions.jsonl (DocVQA JSONL, images copied to DIR/images/) and DIR/torch_answers.jsonl,
 plus DIR/manifest.json (versions, the command, the model's sha256).
@@ -124,7 +124,7 @@ def main():
             if c is None:
                 continue
             n += 1
-            pred = c.get("prediction", c.get("answer", ""))
+            pred = c.get("response", c.get("prediction", ""))  # minimax-vl eval: the raw answer
             cpp_anls += heldout_eval.anls(pred, r["answers"])
             if pred.strip() == r["torch"].strip():
                 same += 1
