@@ -103,6 +103,41 @@ TEST(Scheduler, ArrivalJoinsWhileOthersDecode) {
   for (auto& h : bg) EXPECT_EQ(h.done()->usage.completion_tokens, 400);
 }
 
+// Prefill call sizes: a lone request feeds its prompt in prefill_ubatch calls (one call for a
+// prompt under it); while another request is decoding, in prefill_chunk calls, so the other's
+// steps interleave (RequestRunner::feed).
+TEST(Scheduler, LonePromptsPrefillInUbatchCallsSharedOnesInChunks) {
+  auto stats = std::make_shared<FakeStats>();
+  FakeOptions o;
+  o.max_context = 1 << 16;
+  o.decode_delay_ms = 1;
+  EngineOptions eo;
+  eo.prefill_chunk = 512;
+  eo.prefill_ubatch = 4096;
+  Engine e(testing::make_fake_model(o, stats), eo);
+  const std::string long_text(3000, 'a');  // 3,000 byte ids + the chat template's few
+  {
+    RequestHandle h = e.submit(turn(e.new_session(), long_text, 1));
+    h.wait();
+    ASSERT_TRUE(h.done());
+  }
+  const int64_t positions = stats->prefilled_positions.load();
+  ASSERT_GT(positions, 3000);
+  ASSERT_LT(positions, 4096);
+  // Alone: the turn's messages in one call (under prefill_ubatch), then the generation prompt.
+  EXPECT_EQ(stats->prefill_calls.load(), 2);
+  // The same prompt while another request decodes: calls of at most 512 positions.
+  RequestHandle bg = e.submit(turn(e.new_session(), "background", 100000));
+  while (e.scheduler_stats().steps < 5) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const int64_t calls0 = stats->prefill_calls.load();
+  RequestHandle h = e.submit(turn(e.new_session(), long_text, 1));
+  h.wait();
+  ASSERT_TRUE(h.done());
+  EXPECT_GE(stats->prefill_calls.load() - calls0, 3000 / 512 + 1) << "shared: 512-position calls";
+  bg.cancel();
+  bg.wait();
+}
+
 TEST(Scheduler, MaxRunningQueuesTheRest) {
   FakeOptions o;
   o.decode_delay_ms = 1;

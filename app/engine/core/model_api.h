@@ -95,6 +95,10 @@ class LanguageModel {
   // Positions per pass through the layers inside one prefill() (EngineOptions::prefill_ubatch;
   // <= 0: one pass); a no-op for models that do not chunk (fakes).
   virtual void set_prefill_ubatch(int64_t positions) { (void)positions; }
+  // Whether another request is in the engine now (ScheduledLm): a prefill then yields every
+  // EngineOptions::prefill_chunk positions so the others' steps interleave; alone, it runs in
+  // prefill_ubatch passes (RequestRunner::feed).
+  virtual bool shared() const { return false; }
   virtual int64_t vocab_size() const = 0;
   virtual int64_t hidden_size() const = 0;
   virtual int64_t max_context() const = 0;  // the default context cap (EngineOptions can override)

@@ -156,8 +156,18 @@ std::vector<Segment> RequestRunner::build_segments(Session& s, size_t from, size
 
 bool RequestRunner::feed(ModelState& state, const std::vector<Segment>& segs, Tensor& logits,
                          const std::atomic<bool>& cancel, std::vector<Tensor>* all_logits) {
-  // prefill_chunk <= 0: the whole input in one call.
-  const int64_t chunk = opts_.prefill_chunk > 0 ? opts_.prefill_chunk : std::max<int64_t>(1, total_size(segs));
+  // prefill_chunk <= 0: the whole input in one call. Otherwise calls of prefill_chunk
+  // positions while another request is in the engine (its steps interleave between them), and
+  // of prefill_ubatch positions (<= 0: the rest) while this one is alone: a lone image
+  // question's 9,920 positions took 96 ms in 512-position calls and 39 ms in one on an H100
+  // (session 9). Decided at each call, so a request that arrives meanwhile waits one call.
+  const int64_t whole = std::max<int64_t>(1, total_size(segs));
+  auto chunk_now = [&]() -> int64_t {
+    if (opts_.prefill_chunk <= 0) return whole;
+    if (model_.lm->shared()) return opts_.prefill_chunk;
+    return opts_.prefill_ubatch > 0 ? std::max(opts_.prefill_chunk, opts_.prefill_ubatch) : whole;
+  };
+  int64_t chunk = chunk_now();
   std::vector<Segment> batch;
   int64_t in_batch = 0;
   auto flush = [&] {
@@ -179,6 +189,7 @@ bool RequestRunner::feed(ModelState& state, const std::vector<Segment>& segs, Te
     fed_ += in_batch;
     batch.clear();
     in_batch = 0;
+    chunk = chunk_now();
   };
   for (const auto& seg : segs) {
     for (int64_t off = 0; off < seg.size();) {

@@ -46,7 +46,8 @@ class RequestRunner {
   // The segments of messages [from, to) plus the session's pending ids, images encoded.
   std::vector<Segment> build_segments(Session& s, size_t from, size_t to, DoneEvent& done,
                                       const std::atomic<bool>& cancel);
-  // Feeds segments in chunks of opts_.prefill_chunk positions (<= 0: one call), counting
+  // Feeds segments in calls of opts_.prefill_chunk positions while other requests are in
+  // the engine, of opts_.prefill_ubatch alone (prefill_chunk <= 0: one call), counting
   // them in fed_; false when cancelled. logits: the last position's, on the model's device.
   // all_logits: also every position's, f32 on the host, one tensor per chunk.
   bool feed(ModelState& state, const std::vector<Segment>& segs, Tensor& logits,

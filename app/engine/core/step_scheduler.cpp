@@ -150,6 +150,11 @@ void StepScheduler::prefill_turn(int64_t positions) {
   park(lock, t);
 }
 
+int StepScheduler::active() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return active_;
+}
+
 SchedulerStats StepScheduler::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
   return stats_;

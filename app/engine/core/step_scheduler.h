@@ -53,6 +53,8 @@ class StepScheduler {
   // baton). Each step grants the oldest waiting chunks up to prefill_budget positions.
   void prefill_turn(int64_t positions);
   SchedulerStats stats() const;
+  // Requests between enter() and leave().
+  int active() const;
 
  private:
   struct Ticket {
@@ -119,6 +121,7 @@ class ScheduledLm : public LanguageModel {
   void set_decode_graphs(bool on) override { inner_->set_decode_graphs(on); }
   void set_batch_decode_mode(BatchDecodeMode mode) override { inner_->set_batch_decode_mode(mode); }
   void set_prefill_ubatch(int64_t positions) override { inner_->set_prefill_ubatch(positions); }
+  bool shared() const override { return s_.active() > 1; }
   int64_t vocab_size() const override { return inner_->vocab_size(); }
   int64_t hidden_size() const override { return inner_->hidden_size(); }
   int64_t max_context() const override { return inner_->max_context(); }
