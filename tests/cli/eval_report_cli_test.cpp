@@ -25,7 +25,7 @@ TEST(EvalReport, SummaryNamesTheModelAndFlagsTheDemo) {
   const std::string out = test::temp_dir("eval_report") + "/out";
   const auto r =
       run_cli({"eval", "docvqa", "--data", test::source_path("assets/eval/docvqa_sample.jsonl"),
-               "--limit", "1", "-n", "2", "-o", out, "-q"});
+               "--limit", "1", "-n", "2", "-o", out, "-q", "-m", tiny()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const Json s = Json::parse(test::read_text(out + "/summary.json"));
   const Json& m = s["model"];
@@ -69,7 +69,7 @@ TEST(EvalReport, ResumeFromAnotherPathIsTheSameModel) {
   const std::string dir = test::temp_dir("eval_report_resume");
   const std::string data = test::source_path("assets/eval/docvqa_sample.jsonl");
   auto r = run_cli(
-      {"eval", "docvqa", "--data", data, "--limit", "1", "-n", "2", "-o", dir + "/out", "-q"});
+      {"eval", "docvqa", "--data", data, "--limit", "1", "-n", "2", "-o", dir + "/out", "-q", "-m", tiny()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // The same checkpoint through a symlink with another name: --resume accepts it.
   ASSERT_EQ(::symlink(tiny().c_str(), (dir + "/other-name").c_str()), 0);

@@ -14,8 +14,9 @@ namespace {
 using test::run_cli;
 using test::source_path;
 
-constexpr int kImageId = 3005;  // `<image>` in the bundled tiny model's tokenizer
+constexpr int kImageId = 3005;  // `<image>` in assets/models/tiny-random's tokenizer
 
+std::string tiny() { return source_path("assets/models/tiny-random"); }
 std::string image_a() { return source_path("tests/golden/vision/images/rgb_exact_336x336.png"); }
 std::string image_b() { return source_path("tests/golden/vision/images/rgb_tiny_20x15.png"); }
 
@@ -28,7 +29,7 @@ int64_t image_tokens_of(const std::string& path) {
 Tensor run_logits(const std::string& ids, const std::vector<std::string>& images) {
   const std::string dir = test::temp_dir("image-ids");
   test::write_text(dir + "/ids.txt", ids);
-  std::vector<std::string> args = {"logits", "--ids", dir + "/ids.txt", "--out", dir + "/out.safetensors"};
+  std::vector<std::string> args = {"logits", "-m", tiny(), "--ids", dir + "/ids.txt", "--out", dir + "/out.safetensors"};
   for (const auto& im : images) {
     args.push_back("--image");
     args.push_back(im);
@@ -69,11 +70,11 @@ TEST(ImageIdsCli, LogitsRowsCoverTheExpandedSequence) {
 TEST(ImageIdsCli, CountMismatchIsBadInput) {
   const std::string dir = test::temp_dir("image-ids-bad");
   test::write_text(dir + "/ids.txt", "1 2 " + std::to_string(kImageId));
-  const auto r = run_cli({"logits", "--ids", dir + "/ids.txt", "--out", dir + "/o.safetensors"});
+  const auto r = run_cli({"logits", "-m", tiny(), "--ids", dir + "/ids.txt", "--out", dir + "/o.safetensors"});
   EXPECT_EQ(r.exit_code, 4);
   EXPECT_NE(r.err.find("1 image token"), std::string::npos) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-  const auto bad = run_cli({"logits", "--ids", dir + "/ids.txt", "--out", dir + "/o.safetensors", "--image",
+  const auto bad = run_cli({"logits", "-m", tiny(), "--ids", dir + "/ids.txt", "--out", dir + "/o.safetensors", "--image",
                             dir + "/missing.png"});
   EXPECT_EQ(bad.exit_code, 4);
   EXPECT_NE(bad.err.find("missing.png"), std::string::npos) << bad.err;
@@ -83,7 +84,7 @@ TEST(ImageIdsCli, GenerateIdsWithImageMatchesLogitsArgmax) {
   const std::string dir = test::temp_dir("image-ids-gen");
   const std::string ids = "10 " + std::to_string(kImageId) + " 30";
   test::write_text(dir + "/ids.txt", ids);
-  const auto r = run_cli({"generate", "--ids", dir + "/ids.txt", "--image", image_b(), "-n", "1", "--print-ids",
+  const auto r = run_cli({"generate", "-m", tiny(), "--ids", dir + "/ids.txt", "--image", image_b(), "-n", "1", "--print-ids",
                           "--ignore-eos"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const Tensor logits = run_logits(ids, {image_b()});

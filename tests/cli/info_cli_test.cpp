@@ -45,9 +45,18 @@ std::string edited_copy(const std::string& src, const std::function<void(std::ma
   return dir;
 }
 
+TEST(InfoCli, DefaultModelIsTheTinyDocumentModelWithNothingMissing) {
+  const auto r = run_cli({"info"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("tiny-docs"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("expected"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("found: OK (0 missing, 0 unexpected, 0 wrong shape, 0 wrong dtype)"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("8 layers (7 lightning + 1 softmax)"), std::string::npos) << r.out;
+}
+
 TEST(InfoCli, BundledTinyModelHasZeroMissingTensors) {
-  for (const std::vector<std::string>& args :
-       {std::vector<std::string>{"info"}, std::vector<std::string>{"info", "-m", kTiny}}) {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"info", "-m", kTiny}}) {
     const auto r = run_cli(args);
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.out.find("121 expected, 121 found: OK (0 missing, 0 unexpected, 0 wrong shape, 0 wrong dtype)"),

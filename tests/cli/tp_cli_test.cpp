@@ -17,7 +17,7 @@ namespace {
 using test::run_cli;
 using test::source_path;
 
-constexpr int kImageId = 3005;  // `<image>` in the bundled tiny model's tokenizer
+constexpr int kImageId = 3005;  // `<image>` in assets/models/tiny-random's tokenizer
 
 Tensor run_logits(const std::vector<std::string>& extra, const std::string& ids, int tp) {
   const std::string dir = test::temp_dir("tp-cli");
@@ -42,6 +42,7 @@ TEST(TpCli, TextGoldenLogitsMatchOneDevice) {
 
 TEST(TpCli, TinyVlModelWithImagesMatchesOneDevice) {
   const std::vector<std::string> images = {
+      "-m", source_path("assets/models/tiny-random"),
       "--image", source_path("tests/golden/vision/images/rgb_exact_336x336.png"), "--image",
       source_path("tests/golden/vision/images/rgb_tiny_20x15.png")};
   const std::string ids =
@@ -70,7 +71,8 @@ TEST(TpCli, RefusesASizeThatDoesNotSplitTheModel) {
   const std::string dir = test::temp_dir("tp-cli-bad");
   test::write_text(dir + "/ids.txt", "1 2 3");
   const auto r =
-      run_cli({"logits", "--ids", dir + "/ids.txt", "--out", dir + "/o.safetensors", "--tp", "3"});
+      run_cli({"logits", "-m", source_path("assets/models/tiny-random"), "--ids", dir + "/ids.txt",
+               "--out", dir + "/o.safetensors", "--tp", "3"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("use one of 1, 2, 4"), std::string::npos) << r.err;
 }

@@ -93,7 +93,8 @@ TEST(TpProcesses, CpuRanksAsProcessesGiveTheLogitsOfThreads) {
 }
 
 TEST(TpProcesses, WithAnImageInThePrompt) {
-  check_processes({"--image", source_path("tests/golden/vision/images/rgb_tiny_20x15.png")},
+  check_processes({"-m", source_path("assets/models/tiny-random"), "--image",
+                   source_path("tests/golden/vision/images/rgb_tiny_20x15.png")},
                   "10 20 3005 30 40", {2});
 }
 
