@@ -93,7 +93,8 @@ std::string format_tile_map(const TileMap& m, const std::string& name, int64_t c
   out += "\n";
   if (context_left >= 0)
     out += fmt::format(
-        "  context: the image takes {} of the {} positions left ({:.0f}%)\n", m.image_tokens, context_left,
+        "  context: the image takes {} of the {} positions left ({:.0f}%)\n", m.image_tokens,
+        context_left,
         context_left > 0
             ? 100.0 * static_cast<double>(m.image_tokens) / static_cast<double>(context_left)
             : 100.0);
