@@ -12,22 +12,12 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
-OUT=${OUT:-$ROOT/out}
-mkdir -p "$OUT"
-export MVL_REQUIRE_GPU=1
-S="$OUT/summary.txt"
-: > "$S"
-nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm,clocks.max.mem --format=csv | tee "$OUT/gpu.txt"
-t0=$SECONDS
+. "$ROOT/tools/device/check_start.sh"
+device_check_start
 
-# Configure as session_check.sh does (carried PCRE2 / stb / cpp-httplib; a PCRE2 stub when none
+# Configured as session_check.sh does (carried PCRE2 / stb / cpp-httplib; a PCRE2 stub when none
 # was carried: only kernels/ targets are built here).
-. "$ROOT/tools/device/configure.sh"
-B=$ROOT/build-device
-configure_device_build "$ROOT" "$B" > "$OUT/configure.log" 2>&1 || { tail -30 "$OUT/configure.log"; exit 1; }
-cmake --build "$B" -j"$(nproc)" --target attention_decode_test attention_test ops_cuda_bench \
-  > "$OUT/build.log" 2>&1 || { grep -B2 -A12 "error" "$OUT/build.log" | head -80; exit 1; }
-echo "configure + build: $((SECONDS - t0)) s" | tee -a "$S"
+device_build attention_decode_test attention_test ops_cuda_bench || exit 1
 
 # The d128 prefill schedules (Sm90D128Schedules, ~90 s against the CPU reference) are
 # sfx_check.sh's; skipped here so the decode rows fit a short call (session 9 lost them to it).

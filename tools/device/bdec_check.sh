@@ -17,22 +17,13 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
-OUT=${OUT:-$ROOT/out}
-mkdir -p "$OUT"
-export MVL_REQUIRE_GPU=1
-S="$OUT/summary.txt"
-: > "$S"
-nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm,clocks.max.mem --format=csv | tee "$OUT/gpu.txt"
+. "$ROOT/tools/device/check_start.sh"
+device_check_start
 echo "GPU: $(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)" >> "$S"
-t0=$SECONDS
 
-. "$ROOT/tools/device/configure.sh"
-B=$ROOT/build-device
-configure_device_build "$ROOT" "$B" > "$OUT/configure.log" 2>&1 || { tail -30 "$OUT/configure.log"; exit 1; }
 TESTS="decode_batch_ops_test decode_batch_cuda_test decode_batch_test decode_batch_cpu_ops_test attention_decode_test lightning_decode_test decode_graph_cuda_test"
-cmake --build "$B" -j"$(nproc)" --target minimax-vl $TESTS > "$OUT/build.log" 2>&1 ||
-  { grep -B2 -A12 "error" "$OUT/build.log" | head -80; exit 1; }
-echo "configure + build: $((SECONDS - t0)) s" | tee -a "$S"
+# shellcheck disable=SC2086
+device_build minimax-vl $TESTS || exit 1
 t1=$SECONDS
 
 echo "== parity (PASS = every test passed)" | tee -a "$S"

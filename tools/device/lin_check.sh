@@ -17,21 +17,11 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
-OUT=${OUT:-$ROOT/out}
-mkdir -p "$OUT"
-export MVL_REQUIRE_GPU=1
-S="$OUT/summary.txt"
-: > "$S"
-nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm,clocks.max.mem --format=csv | tee "$OUT/gpu.txt"
+. "$ROOT/tools/device/check_start.sh"
+device_check_start
 echo "== lin_check (lightning prefill core): $(head -2 "$OUT/gpu.txt" | tail -1)" | tee -a "$S"
-t0=$SECONDS
 
-. "$ROOT/tools/device/configure.sh"
-B=$ROOT/build-device
-configure_device_build "$ROOT" "$B" > "$OUT/configure.log" 2>&1 || { tail -30 "$OUT/configure.log" | tee -a "$S"; exit 1; }
-cmake --build "$B" -j"$(nproc)" --target lightning_test lightning_prefill_test ops_cuda_bench \
-  > "$OUT/build.log" 2>&1 || { grep -B2 -A12 "error" "$OUT/build.log" | head -80 | tee -a "$S"; exit 1; }
-echo "configure + build: $((SECONDS - t0)) s" | tee -a "$S"
+device_build lightning_test lightning_prefill_test ops_cuda_bench || exit 1
 t1=$SECONDS
 
 # Variant ids (kernels/cuda/lightning.h) and the names the bench rows use.

@@ -20,20 +20,10 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
-OUT=${OUT:-$ROOT/out}
-mkdir -p "$OUT"
-export MVL_REQUIRE_GPU=1
-S="$OUT/summary.txt"
-: > "$S"
-nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm,clocks.max.mem --format=csv | tee "$OUT/gpu.txt"
-t0=$SECONDS
+. "$ROOT/tools/device/check_start.sh"
+device_check_start
 
-. "$ROOT/tools/device/configure.sh"
-B=$ROOT/build-device
-configure_device_build "$ROOT" "$B" > "$OUT/configure.log" 2>&1 || { tail -30 "$OUT/configure.log"; exit 1; }
-cmake --build "$B" -j"$(nproc)" --target attention_test ops_cuda_bench \
-  > "$OUT/build.log" 2>&1 || { grep -B2 -A12 "error" "$OUT/build.log" | head -80; exit 1; }
-echo "configure + build: $((SECONDS - t0)) s" | tee -a "$S"
+device_build attention_test ops_cuda_bench || exit 1
 t1=$SECONDS
 
 # The variants (tests/gpu/attention_test.cpp kD128Tunings; ops_cuda_bench parses the same names).

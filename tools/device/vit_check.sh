@@ -17,22 +17,12 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
-OUT=${OUT:-$ROOT/out}
-mkdir -p "$OUT"
-export MVL_REQUIRE_GPU=1
-S="$OUT/summary.txt"
-: > "$S"
-nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm,clocks.max.mem --format=csv | tee "$OUT/gpu.txt"
-t0=$SECONDS
+. "$ROOT/tools/device/check_start.sh"
+device_check_start
 
-. "$ROOT/tools/device/configure.sh"
-B=$ROOT/build-device
 TESTS="attention_test gemm_test elementwise_test vit_ops_test vision_model_cuda_test vision_bf16_golden_cuda_test"
-configure_device_build "$ROOT" "$B" > "$OUT/configure.log" 2>&1 || { tail -30 "$OUT/configure.log"; exit 1; }
 # shellcheck disable=SC2086
-cmake --build "$B" -j"$(nproc)" --target $TESTS vit_bench vision_model_bench \
-  > "$OUT/build.log" 2>&1 || { grep -B2 -A12 "error" "$OUT/build.log" | head -80; exit 1; }
-echo "configure + build: $((SECONDS - t0)) s" | tee -a "$S"
+device_build $TESTS vit_bench vision_model_bench || exit 1
 t1=$SECONDS
 
 echo "== parity (MVL_REQUIRE_GPU=1)" | tee -a "$S"
