@@ -73,13 +73,6 @@ void emit(const TraceFn& trace, const std::string& name, const Tensor& t) {
 }
 }  // namespace
 
-namespace {
-// One default on every device since the batched CUDA ops passed on an H100 (session 9).
-BatchAttention default_batch_attention(const TextLoadOptions& opts) {
-  return opts.batch_attention.value_or(BatchAttention::batched);
-}
-}  // namespace
-
 TextModel TextModel::load(const Checkpoint& ckpt, const TextConfig& cfg, const TextWeightNaming& naming,
                           const ops::DeviceContext& device, const TextLoadOptions& opts) {
   TextModel m;
@@ -87,7 +80,7 @@ TextModel TextModel::load(const Checkpoint& ckpt, const TextConfig& cfg, const T
   check_config(cfg);
   m.precision_ = ops::resolve_precision(opts.precision, device);
   m.cuda_graphs_ = opts.cuda_graphs;
-  m.batch_attention_ = default_batch_attention(opts);
+  m.batch_attention_ = opts.batch_attention;
   m.w_ = in_context("loading the text model weights", [&] {
     return TextWeights::load(ckpt, cfg, naming, opts.quant, opts.stored_quant);
   });
@@ -105,7 +98,7 @@ TextModel TextModel::random(const TextConfig& cfg, const ops::DeviceContext& dev
   check_config(cfg);
   m.precision_ = ops::resolve_precision(opts.precision, device);
   m.cuda_graphs_ = opts.cuda_graphs;
-  m.batch_attention_ = default_batch_attention(opts);
+  m.batch_attention_ = opts.batch_attention;
   m.dev_ = device;
   m.w_ = in_context(fmt::format("making random text model weights on {}", device.device().str()),
                     [&] { return random_text_weights(cfg, device, seed, opts.quant); });

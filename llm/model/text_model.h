@@ -64,11 +64,11 @@ struct TextLoadOptions {
   // same results, far fewer launches. Off: every step runs op by op.
   bool cuda_graphs = true;
   // How decode_batch runs the per-sequence attention work (llm/layers/layers.h): one batched
-  // op per layer, or the per-sequence loop it is tested against. Unset: batched, on the CPU
-  // (bit-identical to the loop) and on a GPU (the gather launches and the batched step's CUDA
-  // graph passed tools/device/bdec_check.sh's parity tests on an H100 in session 9; the GPU
-  // lightning output differs from the loop only in its summation order).
-  std::optional<BatchAttention> batch_attention;
+  // op per layer, or the per-sequence loop it is tested against. Batched on every device: on
+  // the CPU it is bit-identical to the loop; on a GPU the gather launches and the batched
+  // step's CUDA graph passed tools/device/bdec_check.sh's parity tests on an H100 in session 9
+  // (the GPU lightning output differs from the loop only in its summation order).
+  BatchAttention batch_attention = BatchAttention::batched;
   // On a CUDA device: called after each weight reaches the GPU with its host bytes (the
   // engine's load progress; the upload is where the checkpoint is actually read).
   std::function<void(size_t bytes)> on_upload;
