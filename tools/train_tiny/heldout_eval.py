@@ -46,9 +46,16 @@ def anls(pred: str, refs) -> float:
 
 @torch.no_grad()
 def greedy(model, dev, enc, doc_image, question, max_new=32):
-    ids, _ = enc.encode([(question, None)])
     pv, size, best = M.preprocess(doc_image)
-    feats = model.image_features(pv.to(dev), size, best)
+    return greedy_rows(model, dev, enc, model.image_features(pv.to(dev), size, best), question, max_new)
+
+
+@torch.no_grad()
+def greedy_rows(model, dev, enc, feats, question, max_new=32):
+    """greedy() on a page's image rows computed once (its questions share them). The whole
+    sequence is run again at every step, no cache: transformers' cached decode of this patched
+    model picked other tokens than the uncached pass on near ties (docs/tiny_docs_eval.md)."""
+    ids, _ = enc.encode([(question, None)])
     ids, _, k = expand_image(ids, [0] * len(ids), enc.image, feats.shape[0])
     emb = model.lm.model.embed_tokens(torch.tensor([ids], device=dev))[0]
     emb = torch.cat([emb[:k], feats.to(emb.dtype), emb[k + feats.shape[0]:]], 0)

@@ -42,28 +42,6 @@ def sha256(path):
     return h.hexdigest()
 
 
-@torch.no_grad()
-def greedy_rows(model, enc, feats, question, max_new):
-    """heldout_eval.greedy (the whole sequence again at every step, no cache) with the page's
-    image rows computed once for its questions. Not the model's cache: transformers' cached
-    decode of this patched model picked other tokens than the uncached pass on near-ties
-    (receipt_0000_5: '#527375' vs '#59943'), and the C++ runtime is checked against the
-    uncached pass, the definition."""
-    from chat import expand_image
-    ids, _ = enc.encode([(question, None)])
-    ids, _, k = expand_image(ids, [0] * len(ids), enc.image, feats.shape[0])
-    emb = model.lm.model.embed_tokens(torch.tensor([ids]))[0]
-    emb = torch.cat([emb[:k], feats.to(emb.dtype), emb[k + feats.shape[0]:]], 0)
-    res = []
-    for _ in range(max_new):
-        nxt = int(model.lm(inputs_embeds=emb[None], use_cache=False, logits_to_keep=1).logits[0, -1].argmax())
-        if nxt == enc.eos:
-            break
-        res.append(nxt)
-        emb = torch.cat([emb, model.lm.model.embed_tokens(torch.tensor([nxt]))], 0)
-    return res
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-m", "--model", required=True)
@@ -102,7 +80,8 @@ def main():
                 img = Image.open(os.path.join(root, it["image"])).convert("RGB")
                 with torch.no_grad():
                     feats_of = (it["image"], model.image_features(*M.preprocess(img)))
-            ids = greedy_rows(model, enc, feats_of[1], it["question"] + DOCVQA_SUFFIX, a.max_new)
+            ids = heldout_eval.greedy_rows(model, torch.device("cpu"), enc, feats_of[1],
+                                           it["question"] + DOCVQA_SUFFIX, a.max_new)
             r = {"questionId": it["questionId"], "question": it["question"], "answers": it["answers"],
                  "torch": tok.decode(ids)}
             done[it["questionId"]] = r
