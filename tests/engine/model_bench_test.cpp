@@ -37,10 +37,16 @@ TEST(ModelBench, BatchedRequestsDecodeTogetherInEveryMode) {
     ASSERT_EQ(r.batch_rows.size(), 4u);
     for (const auto& row : r.batch_rows) {
       SCOPED_TRACE(row.mode);
+      // What the scheduler counted, not what the clock saw: this test runs beside others on
+      // 2 cores, where one preemption inside the timed window can make the wall-clock
+      // aggregate smaller than one sequence's rate (CI, session 9), and timings are never
+      // CI assertions. The timed columns are only checked to exist.
+      EXPECT_EQ(row.max_batch, b);          // at some step all B requests decoded together
+      EXPECT_GT(row.step_mean_b, 1.0);      // and steps advanced more than one on average
+      EXPECT_LE(row.step_mean_b, b + 1e-9);
       EXPECT_GT(row.step_ms, 0);
-      EXPECT_GT(row.agg_tok_s, row.seq_tok_s);  // more than one sequence advanced per step
-      EXPECT_GT(row.mean_b, 1.0);
-      EXPECT_LE(row.mean_b, b + 1e-9);
+      EXPECT_GT(row.agg_tok_s, 0);
+      EXPECT_GT(row.mean_b, 0);
     }
   }
 }

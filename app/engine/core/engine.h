@@ -78,6 +78,7 @@ class RequestHandle {
   // Asks the request to stop; it ends with StopReason::cancelled at the next check
   // (one decode step, one prefill chunk or one ViT tile). Safe from any thread.
   void cancel() const { s_->cancel.store(true); }
+  bool valid() const { return s_ != nullptr; }  // false for a default-constructed handle
   bool finished() const;
   void wait() const;
   bool wait_for(int timeout_ms) const;  // true when finished

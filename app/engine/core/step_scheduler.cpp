@@ -91,6 +91,8 @@ void StepScheduler::maybe_step(std::unique_lock<std::mutex>& lock) {
     ++stats_.steps;
     stats_.decoded += static_cast<int64_t>(batch.size());
     stats_.max_batch = std::max<int64_t>(stats_.max_batch, static_cast<int64_t>(batch.size()));
+    if (stats_.steps_at_batch.size() <= batch.size()) stats_.steps_at_batch.resize(batch.size() + 1, 0);
+    ++stats_.steps_at_batch[batch.size()];
   }
   // The oldest waiting prefill chunks go first (up to the budget; the first always), so a
   // new request's first token comes a step or two after it asked; then the decoders, in

@@ -30,6 +30,7 @@ struct SchedulerStats {
   int64_t steps = 0;          // decode steps run
   int64_t decoded = 0;        // sequences advanced by them (sum of batch sizes)
   int64_t max_batch = 0;      // the largest batch
+  std::vector<int64_t> steps_at_batch;  // [b] = decode steps that advanced b sequences
   int64_t prefill_turns = 0;  // prefill chunks granted
 };
 

@@ -66,6 +66,11 @@ struct ModelBenchReport {
     double seq_tok_s = 0;        // 1000 / step_ms: one sequence's decode tok/s
     double agg_tok_s = 0;        // all sequences' tokens / the window's wall time
     double mean_b = 0;           // tokens / steps in the window (B when the window is clean)
+    // Counted by the engine's scheduler over the whole mode (ramp-up and drain included), so
+    // they do not depend on timing: the largest batch one decode step advanced (B when all B
+    // requests decoded together) and sequences advanced / decode steps.
+    int64_t max_batch = 0;
+    double step_mean_b = 0;
   };
   std::vector<BatchRow> batch_rows;
   double batch_step_bytes = 0;   // bytes one batched step of `batch` sequences must read: the
