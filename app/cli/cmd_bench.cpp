@@ -336,14 +336,15 @@ int run_bench(const BenchOpts& o, int64_t full_layers) {
         "\n== model, %d concurrent requests continuously batched by the engine (one "
         "decode_batch per step), per way of running the per-sequence attention\n",
         m.batch);
-    std::printf("%-44s %12s %12s %12s %10s %8s\n", "what", "step ms", "tok/s/seq", "tok/s all",
-                "x B=1", "mean B");
-    std::printf("%-44s %12.3f %12.1f %12.1f %10.2f %8.1f\n", "decode B=1 (CUDA graph, above)", m.graph_ms,
-                1e3 / m.graph_ms, 1e3 / m.graph_ms, 1.0, 1.0);
+    std::printf("%-44s %12s %12s %12s %10s %8s %6s\n", "what", "step ms", "tok/s/seq", "tok/s all",
+                "x B=1", "mean B", "max B");
+    std::printf("%-44s %12.3f %12.1f %12.1f %10.2f %8.1f %6d\n", "decode B=1 (CUDA graph, above)", m.graph_ms,
+                1e3 / m.graph_ms, 1e3 / m.graph_ms, 1.0, 1.0, 1);
     for (const auto& row : m.batch_rows)
-      std::printf("%-44s %12.3f %12.1f %12.1f %10.2f %8.1f\n",
+      std::printf("%-44s %12.3f %12.1f %12.1f %10.2f %8.1f %6lld\n",
                   ("decode B=" + std::to_string(m.batch) + " (" + row.mode + ")").c_str(), row.step_ms,
-                  row.seq_tok_s, row.agg_tok_s, row.agg_tok_s / (1e3 / m.graph_ms), row.mean_b);
+                  row.seq_tok_s, row.agg_tok_s, row.agg_tok_s / (1e3 / m.graph_ms), row.mean_b,
+                  static_cast<long long>(row.max_batch));
     if (copy_tbs > 0 && !m.batch_rows.empty()) {
       const double floor_ms = m.batch_step_bytes / (copy_tbs * 1e12) * 1e3;
       std::printf(
