@@ -26,12 +26,14 @@ rm -rf "$WORK"
 # VISION_WARMUP (steps, default 0 = off): the first steps train ViT + projector on the glyph loss
 # alone (read batches, no LM), see tools/train_tiny/README.md "Session 9 (CPU)"; a resume past it
 # skips it. Off by default: session 9's GPU run read without it (tiny-docs), the warm-up is untried.
+# TOKENIZER (chars|bpe, default chars) is a new model's tokenizer (tools/train_tiny/README.md
+# "Session 10"); a resume keeps its model's.
 # BATCH / WORKERS / EVAL_DOCS / TRAIN_EVAL_DOCS / EVAL_MAX_NEW / PY override the defaults (a CPU dry
 # run: BATCH=1 WORKERS=1 EVAL_DOCS=1 TRAIN_EVAL_DOCS=1 EVAL_MAX_NEW=2). DEADLINE (minutes, default 9.3)
 # stops the held-out estimates early so that the export still happens inside a 600 s call.
 ARGS=(--out "$WORK" --minutes "$MINUTES" --batch "${BATCH:-16}" --workers "${WORKERS:-14}" --eval-docs "${EVAL_DOCS:-30}"
-      --train-eval-docs "${TRAIN_EVAL_DOCS:-10}" --eval-max-new "${EVAL_MAX_NEW:-24}" --deadline-minutes "${DEADLINE:-9.3}"
-      --vision-warmup "${VISION_WARMUP:-0}")
+      --train-eval-docs "${TRAIN_EVAL_DOCS:-10}" --eval-max-new "${EVAL_MAX_NEW:-32}" --deadline-minutes "${DEADLINE:-9.3}"
+      --vision-warmup "${VISION_WARMUP:-0}" --tokenizer "${TOKENIZER:-chars}")
 [ -n "$RESUME" ] && ARGS+=(--resume "$RESUME")
 "${PY:-python3}" tools/train_tiny/train.py "${ARGS[@]}" 2>&1 | grep -v -i "warn"
 rc=${PIPESTATUS[0]}

@@ -45,6 +45,7 @@ def main():
     from tokenizers import Tokenizer
     tok = Tokenizer.from_file(os.path.join(a.model, "tokenizer.json"))
     enc = ChatEncoder(tok)
+    M.use_tokenizer(a.model)
     model = M.TinyVL()
     M.load_released(model, a.model)
     model.eval()

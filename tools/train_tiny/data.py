@@ -191,15 +191,16 @@ def normalize(tiles_u8: torch.Tensor, device) -> torch.Tensor:
     return t.sub(MEAN.to(device)).div(STD.to(device))
 
 
-def _selftest(n_windows: int = 6) -> bool:
-    """Checks of what the model is fed (run: python3 tools/train_tiny/data.py; CPU, a few seconds):
+def _selftest(tokenizer: str = "chars", n_windows: int = 6) -> bool:
+    """Checks of what the model is fed (run: python3 tools/train_tiny/data.py [chars|bpe]; CPU, a few seconds):
       * the image slots of each sample = the rows TinyVL packs from its tiles (at the slot start);
       * the labelled tokens decode to the transcript + <end_of_sentence> and follow the image;
       * glyph labels sit on ink: a patch labelled with a glyph has dark pixels far more often
         than an unlabelled one, in the thumbnail and in the grid tile."""
     from tokenizers import Tokenizer
     import model as M
-    enc = ChatEncoder(Tokenizer.from_file(os.path.join(HERE, "tokenizer", "tokenizer.json")))
+    M.use_tokenizer(tokenizer)
+    enc = ChatEncoder(Tokenizer.from_file(M.tokenizer_path()))
     b = make_read_batch(np.random.default_rng(7), n_windows, enc)
     ok = True
     side = ref.TILE // ref.PATCH
@@ -246,4 +247,4 @@ def _selftest(n_windows: int = 6) -> bool:
 
 
 if __name__ == "__main__":
-    raise SystemExit(0 if _selftest() else 1)
+    raise SystemExit(0 if _selftest(*sys.argv[1:2]) else 1)

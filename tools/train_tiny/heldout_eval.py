@@ -62,7 +62,7 @@ def greedy_rows(model, dev, enc, feats, question, max_new=32):
     out = []
     for _ in range(max_new):
         logits = model.lm(inputs_embeds=emb[None], use_cache=False, logits_to_keep=1).logits[0, -1]
-        nxt = int(logits.argmax())
+        nxt = int(logits[: enc.tok.get_vocab_size()].argmax())  # ids the tokenizer has, as the C++ sampler
         if nxt == enc.eos:
             break
         out.append(nxt)

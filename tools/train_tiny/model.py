@@ -24,11 +24,37 @@ import reference_preprocess as ref  # noqa: E402
 VISION = dict(hidden_size=128, intermediate_size=512, num_hidden_layers=5, num_attention_heads=2)
 TEXT = dict(hidden=128, layers=[0, 0, 0, 0, 0, 0, 0, 1], heads=2, head_dim=64, kv=1, rotary=32,
             experts=4, topk=2, inter=384, theta=10000000.0)
-VOCAB = 2048
 GLYPH_CLASSES = 96  # data.GLYPH_CLASSES: the training-only per-patch glyph head (not exported)
 GLYPH_WEIGHT = 1.0  # weight of the glyph loss in the training loss (see README "Diagnosis (session 8)")
+# The tokenizer and the ids that follow from it; use_tokenizer() switches them (before a TinyVL
+# is made). "bpe": the 2,048-piece BPE of tiny-docs (session 9 and before); "chars": one token
+# per character (make_tokenizer.py --chars, session 10).
+TOKENIZERS = {"bpe": os.path.join(HERE, "tokenizer"), "chars": os.path.join(HERE, "tokenizer_chars")}
+TOKENIZER_DIR = TOKENIZERS["bpe"]
+VOCAB = 2048  # config vocab_size: the tokenizer's size rounded up to a multiple of 64
+TOKENS = 2048  # the tokenizer's size: greedy picks below it, as the C++ sampler does (vocab_limit)
 IMAGE_TOKEN = 2047
 BOS, EOS = 2042, 2043
+
+
+def use_tokenizer(name_or_dir: str) -> str:
+    """Selects the tokenizer: a name in TOKENIZERS or a directory holding tokenizer.json (a
+    model directory: resuming, checking). Sets VOCAB, IMAGE_TOKEN, BOS, EOS; returns the dir."""
+    global TOKENIZER_DIR, VOCAB, TOKENS, IMAGE_TOKEN, BOS, EOS
+    from tokenizers import Tokenizer
+    d = TOKENIZERS.get(name_or_dir, name_or_dir)
+    tok = Tokenizer.from_file(os.path.join(d, "tokenizer.json"))
+    ids = [tok.token_to_id(x) for x in ("<image>", "<beginning_of_sentence>", "<end_of_sentence>")]
+    if None in ids:
+        raise ValueError(f"{d}/tokenizer.json lacks the VL-01 special tokens")
+    TOKENIZER_DIR, TOKENS = d, tok.get_vocab_size()
+    VOCAB = -(-TOKENS // 64) * 64
+    IMAGE_TOKEN, BOS, EOS = ids
+    return d
+
+
+def tokenizer_path() -> str:
+    return os.path.join(TOKENIZER_DIR, "tokenizer.json")
 
 
 def alpha(n_layers: int) -> float:
@@ -213,7 +239,7 @@ class TinyVL(nn.Module):
         out = []
         cur = list(ids)
         for _ in range(max_new):
-            nxt = int(self.logits(cur, image)[-1].argmax())
+            nxt = int(self.logits(cur, image)[-1, :TOKENS].argmax())
             if nxt == EOS:
                 break
             out.append(nxt)
@@ -299,7 +325,7 @@ def export(model: TinyVL, out_dir: str, shard_bytes: int = 15 * 2**20, manifest:
         with open(os.path.join(out_dir, n), "w") as f:
             json.dump(j, f, indent=2)
     for n in ("tokenizer.json", "tokenizer_config.json"):
-        with open(os.path.join(HERE, "tokenizer", n), "rb") as src, open(os.path.join(out_dir, n), "wb") as dst:
+        with open(os.path.join(TOKENIZER_DIR, n), "rb") as src, open(os.path.join(out_dir, n), "wb") as dst:
             dst.write(src.read())
     if manifest is not None:
         with open(os.path.join(out_dir, "manifest.json"), "w") as f:

@@ -27,8 +27,6 @@ import data  # noqa: E402
 import fast  # noqa: E402
 import heldout_eval  # noqa: E402
 
-TOKENIZER = os.path.join(HERE, "tokenizer", "tokenizer.json")
-
 
 kFitStart, kFitEnd = 100, 300  # steps of a call whose time fits the LR schedule (train_loop)
 
@@ -68,7 +66,7 @@ def image_use_probe(model, dev, data_seed, n=8):
     and the glyph accuracy on glyph patches. The image is used only when true < zero and
     true < shuffled (session 8's model: 2.09 vs 2.12 vs 2.10, see README "Diagnosis")."""
     from tokenizers import Tokenizer
-    enc = data.ChatEncoder(Tokenizer.from_file(TOKENIZER))
+    enc = data.ChatEncoder(Tokenizer.from_file(M.tokenizer_path()))
     b = data.make_read_batch(np.random.default_rng([data_seed, 10 ** 9]), n, enc)
     was = model.training
     model.eval()
@@ -204,8 +202,10 @@ def main():
     ap.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 2))
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--resume", default="")
+    ap.add_argument("--tokenizer", choices=sorted(M.TOKENIZERS), default="chars",
+                    help="a new model's tokenizer (README \"Session 10\"); a resume keeps its model's")
     ap.add_argument("--eval-docs", type=int, default=40, help="held-out pages for the accuracy estimate")
-    ap.add_argument("--eval-max-new", type=int, default=24)
+    ap.add_argument("--eval-max-new", type=int, default=32, help="as `minimax-vl eval -n 32`")
     ap.add_argument("--deadline-minutes", type=float, default=0,
                     help="whole-run wall limit: the estimates stop early so that the export still happens")
     ap.add_argument("--train-eval-docs", type=int, default=10,
@@ -231,6 +231,7 @@ def main():
     if dev.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
+    M.use_tokenizer(a.resume or a.tokenizer)
     model = M.TinyVL()
     prev = {}
     step = 0
@@ -241,7 +242,7 @@ def main():
             prev = json.load(f)
         step = resume_step = prev["steps"]
         a.data_seed = prev["data_seed"]
-        log(f"resumed from {a.resume} at step {step}")
+        log(f"resumed from {a.resume} at step {step} (its tokenizer, vocab {M.VOCAB})")
     fast.install(model.lm)  # same math, fewer kernels and no host syncs (fast.py)
     model.to(dev).train()
     opt = torch.optim.AdamW(param_groups(model, a.wd), lr=a.lr, betas=(0.9, 0.95), eps=1e-8,
@@ -260,7 +261,7 @@ def main():
     st = {"step": step, "seg_steps": 0, "total": total, "hist": []}
     t_loop = time.time()
     for workers in dict.fromkeys([a.workers, 0]):
-        ds = data.BatchStream(TOKENIZER, a.data_seed, st["step"], a.batch, a.vision_warmup)
+        ds = data.BatchStream(M.tokenizer_path(), a.data_seed, st["step"], a.batch, a.vision_warmup)
         loader = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=workers,
                                              prefetch_factor=2 if workers else None, pin_memory=dev.type == "cuda")
         try:
@@ -280,11 +281,11 @@ def main():
     mem = f", peak GPU memory {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB" if dev.type == "cuda" else ""
     log(f"trained {seg_steps} steps in {train_s:.0f} s (global step {step}){mem}")
     stop_at = t_start + a.deadline_minutes * 60 - 40 if a.deadline_minutes else None  # 40 s to export
-    est = heldout_eval.heldout_estimate(model, dev, TOKENIZER, a.eval_docs, os.path.join(a.out, "heldout_preds.jsonl"),
+    est = heldout_eval.heldout_estimate(model, dev, M.tokenizer_path(), a.eval_docs, os.path.join(a.out, "heldout_preds.jsonl"),
                                      log, a.eval_max_new, stop_at=stop_at)
     if a.train_eval_docs:  # the same questions on training layouts and fonts: reading vs generalising
         est["train_layouts"] = heldout_eval.heldout_estimate(
-            model, dev, TOKENIZER, a.train_eval_docs, os.path.join(a.out, "trainsplit_preds.jsonl"), log,
+            model, dev, M.tokenizer_path(), a.train_eval_docs, os.path.join(a.out, "trainsplit_preds.jsonl"), log,
             a.eval_max_new, split="train", stop_at=stop_at)
     segs = prev.get("segments", []) + [{
         "from_step": resume_step or 0, "to_step": step, "train_seconds": round(train_s, 1),
@@ -302,6 +303,9 @@ def main():
         "vision_warmup": a.vision_warmup,
         "seed": a.seed, "data_seed": a.data_seed, "data": "batch i = tools/train_tiny/data.make_batch(data_seed, i)",
         "curriculum": data.CURRICULUM,
+        "tokenizer": {"kind": (prev.get("tokenizer", {}).get("kind") or ("bpe" if M.VOCAB == 2048 else "chars"))
+                      if a.resume else a.tokenizer,
+                      "vocab_size": M.VOCAB},
         "versions": versions(), "params": params, "sizes": {"vision": M.VISION, "text": M.TEXT},
         "gpu_minutes": round(sum(s["wall_seconds"] for s in segs) / 60, 2), "segments": segs,
     }
