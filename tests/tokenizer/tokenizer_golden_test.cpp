@@ -149,7 +149,7 @@ TEST_P(TokenizerGolden, StreamingRandomIdsEqualsOneShot) {
 
 INSTANTIATE_TEST_SUITE_P(Files, TokenizerGolden,
                          ::testing::Values("gpt2_style", "o200k_style", "minimax_like",
-                                           "llama_style"));
+                                           "llama_style", "chars_style"));
 
 TEST(TokenizerGoldenRoundTrip, DecodeEncodeIsIdentity) {
   // Pipelines without prefix spaces or normalization must give back every line exactly

@@ -116,6 +116,12 @@ def make_llama_style(text):
     return Tokenizer.from_str(json.dumps(data))
 
 
+def load_chars_style():
+    # The next tiny model's tokenizer (tools/train_tiny/make_tokenizer.py --chars): byte-level
+    # with no merges at all, one token per byte, the VL-01 specials after them.
+    return Tokenizer.from_file("tools/train_tiny/tokenizer_chars/tokenizer.json")
+
+
 def patch_merges_to_strings(tok):
     data = json.loads(tok.to_str())
     data["model"]["merges"] = [" ".join(m) if isinstance(m, list) else m for m in data["model"]["merges"]]
@@ -155,6 +161,7 @@ def main():
         record(patch_merges_to_strings(make_o200k_style(text)), "o200k_style", CORPUS),
         record(make_minimax_like(text), "minimax_like", CORPUS),
         record(make_llama_style(text), "llama_style", CORPUS),
+        record(load_chars_style(), "chars_style", CORPUS),
     ]
     import platform
     manifest = {
