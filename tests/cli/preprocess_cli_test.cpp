@@ -53,6 +53,21 @@ TEST(PreprocessCli, TokenCountsMatchGeometryGolden) {
   if (!found) EXPECT_EQ(j.at("image_tokens").get<int64_t>(), 576 + 24 * 41);  // spec §3.10 by hand
 }
 
+TEST(PreprocessCli, ReportsTheTimeOfEachStage) {
+  // Presence and sanity only (timings are never asserted): the five stages in --json, and
+  // the text line sums them.
+  const auto r = test::run_cli({"preprocess", "--image", golden("images/rgb_500x300.png"), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json::Json t = json::parse(r.out, "preprocess --json").at("timings_ms");
+  for (const char* k : {"decode", "thumbnail", "resize", "tiles", "normalize"}) {
+    ASSERT_TRUE(t.contains(k)) << k;
+    EXPECT_GE(t.at(k).get<double>(), 0.0) << k;
+  }
+  const auto text = test::run_cli({"preprocess", "--image", golden("images/rgb_500x300.png")});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("ms = decode "), std::string::npos) << text.out;
+}
+
 TEST(PreprocessCli, OutDumpsReferencePixelValues) {
   const std::string dir = test::temp_dir("preprocess-cli");
   const std::string out = dir + "/pv.safetensors";

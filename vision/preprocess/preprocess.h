@@ -13,10 +13,19 @@
 
 namespace mvl::vision {
 
+// Wall time of each stage of preprocess() (host clock, ms).
+struct PreprocessTimings {
+  double thumbnail_ms = 0;  // the whole image squashed to one tile
+  double resize_ms = 0;     // the keep-ratio resize to the grid's canvas
+  double tiles_ms = 0;      // cutting the canvas tiles (black where the image does not reach)
+  double normalize_ms = 0;  // u8 -> f32 CLIP-normalised pixel_values
+};
+
 struct PreprocessResult {
   AnyresLayout layout;       // size, best resolution, grid, unpad window, token count
   Tensor pixel_values;       // f32 [T, 3, tile, tile], T = 1 + rows*cols, tile 0 = thumbnail
   std::vector<uint8_t> tiles_u8;  // u8 [T, tile, tile, 3]: the same tiles before normalisation
+  PreprocessTimings timings;
 
   int64_t width() const { return layout.width; }
   int64_t height() const { return layout.height; }

@@ -1,6 +1,8 @@
 // ImagePreprocessor: vision::decode_image_file + vision::preprocess behind plain structs.
 #include "app/engine/loading/image_preprocess.h"
 
+#include <chrono>
+
 #include "app/engine/loading/model_config.h"
 #include "kernels/core/error.h"
 #include "vision/image/image.h"
@@ -33,7 +35,9 @@ ImagePreprocessReport ImagePreprocessor::run(const std::string& path, const Imag
   dopt.apply_exif_orientation = opts.exif_orientation;
   vision::PreprocessOptions popt;
   popt.pass_order = opts.pillow13_pass_order ? vision::PillowPassOrder::pillow13 : vision::PillowPassOrder::classic;
+  const auto t0 = std::chrono::steady_clock::now();
   const vision::Image img = vision::decode_image_file(path, dopt);
+  const double decode_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   const vision::PreprocessResult r = in_context(fmt::format("image '{}'", path), [&] {
     vision::PreprocessConfig cfg = impl_->cfg;
     cfg.pinpoints = vision::pinpoints_within_budget(img.width, img.height, impl_->cfg, opts.max_image_tokens);
@@ -56,6 +60,11 @@ ImagePreprocessReport ImagePreprocessor::run(const std::string& path, const Imag
   out.unpad_cols = r.layout.unpad.cols;
   out.tile_size = impl_->cfg.tile_size;
   out.pixel_values = r.pixel_values;
+  out.decode_ms = decode_ms;
+  out.thumbnail_ms = r.timings.thumbnail_ms;
+  out.resize_ms = r.timings.resize_ms;
+  out.tiles_ms = r.timings.tiles_ms;
+  out.normalize_ms = r.timings.normalize_ms;
   return out;
 }
 
