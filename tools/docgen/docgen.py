@@ -27,10 +27,20 @@ from render import crop_window, degrade  # noqa: E402
 MAKERS = {"receipt": templates.receipt, "invoice": templates.invoice, "form": forms.form, "table": forms.table}
 KIND_WEIGHTS = {"receipt": 0.3, "invoice": 0.25, "form": 0.25, "table": 0.2}
 OCR_QUESTION = "Read all the text in the image."
+# Training pages and read windows drawn all in capitals (render.Page.caps), answers in capitals
+# too. Session 10's glyph probe (tools/train_tiny/README.md "Session 10") found capitals the
+# worst-read glyphs: training text has them mostly in big headers (12% of glyphs), while
+# documents also print small capitalised labels, names and items. The held-out split never
+# draws this (its pages are unchanged).
+CAPS_PROB = 0.2
 
 
-def make_doc(kind: str, variant: int, font_path: str, rng: np.random.Generator, noise: float = 1.0):
-    pg, qas = MAKERS[kind](rng, font_path, variant)
+def make_doc(kind: str, variant: int, font_path: str, rng: np.random.Generator, noise: float = 1.0,
+             caps: bool = False):
+    pg, qas = MAKERS[kind](rng, font_path, variant, caps)
+    if caps:  # the page prints the answers in capitals: the target is what is printed
+        qas = [templates.QA(qa.question, list(dict.fromkeys([a.upper() for a in qa.answers] + qa.answers)), qa.qtype)
+               for qa in qas]
     img, chars = degrade(pg.img, rng, noise, chars=[c for cs in pg.chars for c in cs])
     seen, uniq = set(), []
     for qa in qas:
@@ -52,7 +62,9 @@ def sample_doc(seed: int, split: str = "train", kind: str | None = None):
     else:
         variant = templates.HELDOUT_VARIANT
     fp = fonts.font_paths(split)
-    return make_doc(kind, variant, fp[int(rng.integers(len(fp)))], rng)
+    font_path = fp[int(rng.integers(len(fp)))]
+    caps = split == "train" and rng.random() < CAPS_PROB  # (no draw for held-out pages)
+    return make_doc(kind, variant, font_path, rng, caps=caps)
 
 
 def sample_crops(seed: int, n: int = 1, max_side: int = 336, with_chars: bool = False):
@@ -67,7 +79,8 @@ def sample_crops(seed: int, n: int = 1, max_side: int = 336, with_chars: bool = 
         kind = ks[int(rng.choice(len(ks), p=[KIND_WEIGHTS[k] for k in ks]))]
         variant = int(rng.integers(0, templates.HELDOUT_VARIANT))
         fp = fonts.font_paths("train")
-        pg, _ = MAKERS[kind](rng, fp[int(rng.integers(len(fp)))], variant)
+        font_path = fp[int(rng.integers(len(fp)))]
+        pg, _ = MAKERS[kind](rng, font_path, variant, rng.random() < CAPS_PROB)
         for _ in range(n - len(out)):
             got = crop_window(pg, rng, max_side, with_chars=with_chars)
             if got is not None:

@@ -36,14 +36,14 @@ def _form_fields(rng):
     return chosen
 
 
-def form(rng, fpath, variant):
+def form(rng, fpath, variant, caps=False):
     size = int(rng.integers(15, 20))
     f, fb = font(fpath, size), font(_bold(fpath), size)
     fbig = font(_bold(fpath), size + int(rng.integers(5, 10)))
     fsmall = font(fpath, max(11, size - 4))
     paper, ink, accent = palette(rng)
     w = int(rng.integers(520, 760))
-    pg = Page(w, 1600, paper, ink)
+    pg = Page(w, 1600, paper, ink, caps)
     lh = int(size * 1.6)
     m = int(rng.integers(20, 40))
     title = C.pick(rng, FORM_TITLES)
@@ -96,7 +96,7 @@ TABLE_TITLES = ["Quarterly Sales", "Annual Report", "Monthly Summary", "Budget O
                 "Performance by", "Results by", "Statistics by"]
 
 
-def table(rng, fpath, variant):
+def table(rng, fpath, variant, caps=False):
     size = int(rng.integers(14, 19))
     f, fb = font(fpath, size), font(_bold(fpath), size)
     fbig = font(_bold(fpath), size + int(rng.integers(4, 9)))
@@ -113,12 +113,12 @@ def table(rng, fpath, variant):
     title = C.pick(rng, TABLE_TITLES)
     if title.endswith("by"):
         title = f"{title} {rowname}"
-    cw = max(int(max(pg_w(fb, c) for c in cols + ["8,888.8"]) + 30), 80)
-    rw = int(max(pg_w(fb, r) for r in rows + [rowname]) + 30)
+    cw = max(int(max(pg_w(fb, c, caps) for c in cols + ["8,888.8"]) + 30), 80)
+    rw = int(max(pg_w(fb, r, caps) for r in rows + [rowname]) + 30)
     m = int(rng.integers(16, 36))
     w = max(m * 2 + rw + cw * ncols, 360)
     rh = int(size * (1.8 if variant != 1 else 1.6))
-    pg = Page(w, m * 2 + rh * (nrows + 4), paper, ink)
+    pg = Page(w, m * 2 + rh * (nrows + 4), paper, ink, caps)
     y = m
     pg.text(m, y, title, fbig, fill=accent); y += int(rh * 1.5)
     top = y
@@ -157,5 +157,5 @@ def table(rng, fpath, variant):
     return pg, qas
 
 
-def pg_w(fnt, s) -> float:
-    return fnt.getlength(s)
+def pg_w(fnt, s, caps=False) -> float:  # Page.width before the Page exists
+    return fnt.getlength(s.upper() if caps else s)

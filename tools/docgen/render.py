@@ -24,8 +24,9 @@ def font(path: str, size: int) -> ImageFont.FreeTypeFont:
 class Page:
     """A white-ish page of w x h pixels. Text calls return the drawn box (x0, y0, x1, y1)."""
 
-    def __init__(self, w: int, h: int, paper=(255, 255, 255), ink=(0, 0, 0)):
+    def __init__(self, w: int, h: int, paper=(255, 255, 255), ink=(0, 0, 0), caps: bool = False):
         self.w, self.h = w, h
+        self.caps = caps  # every string drawn and measured in upper case (an all-caps page)
         self.img = Image.new("RGB", (w, h), paper)
         self.draw = ImageDraw.Draw(self.img)
         self.ink, self.paper = ink, paper
@@ -37,6 +38,8 @@ class Page:
         """anchor: Pillow anchors ('la' left/top-ascender, 'ra' right, 'ma' centre)."""
         if not s:
             return (x, y, x, y)
+        if self.caps:
+            s = s.upper()
         box = self.draw.textbbox((x, y), s, font=fnt, anchor=anchor)
         self.draw.text((x, y), s, font=fnt, anchor=anchor, fill=fill or self.ink)
         if record:
@@ -46,7 +49,7 @@ class Page:
         return box
 
     def width(self, s, fnt) -> float:
-        return self.draw.textlength(s, font=fnt)
+        return self.draw.textlength(s.upper() if self.caps else s, font=fnt)
 
     def line(self, x0, y0, x1, y1, fill=None, width=1):
         self.draw.line([(x0, y0), (x1, y1)], fill=fill or self.ink, width=width)

@@ -52,13 +52,13 @@ def _cur(rng):
 
 
 # ------------------------------------------------------------------ receipt
-def receipt(rng, fpath, variant):
+def receipt(rng, fpath, variant, caps=False):
     size = int(rng.integers(15, 24))
     f, fb, fbig = font(fpath, size), font(_bold(fpath), size), font(_bold(fpath), size + int(rng.integers(3, 12)))
     paper, ink, accent = palette(rng)
     w = int(rng.integers(330, 470)) + 3 * (size - 15)
     qx_style = rng.random() < 0.4  # "2 x Item" on one line
-    pg = Page(w, 1800, paper, ink)
+    pg = Page(w, 1800, paper, ink, caps)
     lh = int(size * 1.45)
     m = int(rng.integers(10, 24))
     cur = _cur(rng)
@@ -148,13 +148,13 @@ def receipt(rng, fpath, variant):
 
 
 # ------------------------------------------------------------------ invoice
-def invoice(rng, fpath, variant):
+def invoice(rng, fpath, variant, caps=False):
     size = int(rng.integers(14, 18))
     f, fb = font(fpath, size), font(_bold(fpath), size)
     fbig = font(_bold(fpath), size + int(rng.integers(8, 16)))
     paper, ink, accent = palette(rng)
     w = int(rng.integers(580, 780))
-    pg = Page(w, 2000, paper, ink)
+    pg = Page(w, 2000, paper, ink, caps)
     lh = int(size * 1.5)
     m = int(rng.integers(20, 40))
     cur = _cur(rng)

@@ -233,7 +233,7 @@ def _selftest(tokenizer: str = "chars", n_windows: int = 6) -> bool:
     ok &= pl > 0.8 and pl > 2 * pu
     # page batches (PAGE_GLYPHS): grid tiles labelled, the thumbnail not
     ink_l, ink_u, thumb_free = [], [], True
-    for seed in (3, 4):
+    for seed in range(3, 11):  # 8 pages: one ruled table alone can put ink in most unlabelled patches
         it = encode_doc(docgen.sample_doc(seed, "train"), enc, np.random.default_rng(seed))
         tiles, g = torch.from_numpy(it["tiles"]), torch.from_numpy(it["glyph"])
         thumb_free &= bool((g[0] == -100).all())
