@@ -68,14 +68,97 @@ inline float dot_f32(const float* a, const float* b, int64_t n) {
 
 constexpr int kRowBlock = 4;
 
+#if defined(__x86_64__) && defined(__GNUC__)
+// The same dot products on AVX2 (8 lanes: dot_f32's acc[8] in one register), kRowBlock input
+// rows x kOutBlock weight rows at once: 12 sums in flight, each weight and input vector loaded
+// once for 3 or 4 of them (the SSE path above loads a weight vector per 4 products and an input
+// vector per product). Each sum's products and additions are dot_f32's, in the same order
+// (target "avx2" has no FMA, so nothing is fused), so every result is bit-identical to the
+// portable path (tests/ops/cpu_linear_rows_test.cpp holds the row blocks to one row at a time).
+// Chosen at run time: the build stays x86-64 baseline.
+constexpr int kOutBlock = 3;
+typedef float f32x8 __attribute__((vector_size(32)));
+
+__attribute__((target("avx2"))) inline f32x8 load8(const float* p) {
+  f32x8 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// out[r * ldo + o] = dot(a row r, b row o) for r < kRowBlock, o < kOutBlock (b rows ldb apart).
+__attribute__((target("avx2"))) void dot_block_avx2(const float* a, int64_t lda, const float* b, int64_t ldb,
+                                                    int64_t n, float* out, int64_t ldo) {
+  f32x8 acc[kRowBlock][kOutBlock] = {};
+  int64_t k = 0;
+  for (; k + 8 <= n; k += 8) {
+    f32x8 bv[kOutBlock];
+    for (int o = 0; o < kOutBlock; ++o) bv[o] = load8(b + o * ldb + k);
+    for (int r = 0; r < kRowBlock; ++r) {
+      const f32x8 av = load8(a + r * lda + k);
+      for (int o = 0; o < kOutBlock; ++o) acc[r][o] += av * bv[o];
+    }
+  }
+  for (int r = 0; r < kRowBlock; ++r) {
+    for (int o = 0; o < kOutBlock; ++o) {
+      float tail = 0.0f;
+      for (int64_t t = k; t < n; ++t) tail += a[r * lda + t] * b[o * ldb + t];
+      const f32x8 v = acc[r][o];
+      out[r * ldo + o] = ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7])) + tail;
+    }
+  }
+}
+
+bool have_avx2() {
+  static const bool yes = __builtin_cpu_supports("avx2");
+  return yes;
+}
+#else
+constexpr int kOutBlock = 1;
+bool have_avx2() { return false; }
+void dot_block_avx2(const float*, int64_t, const float*, int64_t, int64_t, float*, int64_t) {}
+#endif
+
+// One weight row as f32: in place for f32, widened into `buf` otherwise.
+const float* weight_row(const void* w, DType w_dtype, int64_t o, int64_t in, float* buf) {
+  if (w_dtype == DType::f32) return static_cast<const float*>(w) + o * in;
+  if (w_dtype == DType::bf16) {
+    const uint16_t* src = static_cast<const uint16_t*>(w) + o * in;
+    for (int64_t k = 0; k < in; ++k) buf[k] = bf16_to_f32(src[k]);
+  } else {
+    for (int64_t k = 0; k < in; ++k) buf[k] = load_as_f32(w, w_dtype, static_cast<size_t>(o * in + k));
+  }
+  return buf;
+}
+
 }  // namespace
 
 void linear(const float* x, const void* w, DType w_dtype, const void* bias, DType b_dtype,
             float* out, int64_t n, int64_t in, int64_t out_features) {
+  const bool blocks = n >= kRowBlock && kOutBlock > 1 && have_avx2();
   parallel_for(out_features, std::max<int64_t>(16, grain_for(n * in)), [&](int64_t o0, int64_t o1) {
-    std::vector<float> row(n == 1 && w_dtype == DType::bf16 ? 0 : static_cast<size_t>(in));
-    for (int64_t o = o0; o < o1; ++o) {
-      if (n == 1 && w_dtype == DType::bf16) {
+    const bool gemv_bf16 = n == 1 && w_dtype == DType::bf16;
+    std::vector<float> rows(gemv_bf16 ? 0 : static_cast<size_t>(in * (blocks ? kOutBlock : 1)));
+    int64_t o = o0;
+    if (blocks) {
+      // kOutBlock weight rows (widened side by side in `rows` unless f32) against every block
+      // of kRowBlock input rows; the rows left over below kRowBlock go one at a time.
+      for (; o + kOutBlock <= o1; o += kOutBlock) {
+        const float* wr = w_dtype == DType::f32 ? static_cast<const float*>(w) + o * in : rows.data();
+        if (w_dtype != DType::f32)
+          for (int j = 0; j < kOutBlock; ++j) weight_row(w, w_dtype, o + j, in, rows.data() + j * in);
+        int64_t i = 0;
+        for (; i + kRowBlock <= n; i += kRowBlock)
+          dot_block_avx2(x + i * in, in, wr, in, in, out + i * out_features + o, out_features);
+        for (; i < n; ++i)
+          for (int j = 0; j < kOutBlock; ++j) out[i * out_features + o + j] = dot_f32(x + i * in, wr + j * in, in);
+        for (int j = 0; j < kOutBlock; ++j) {  // + 0 without a bias, as below (-0 becomes +0)
+          const float b = bias ? load_as_f32(bias, b_dtype, static_cast<size_t>(o + j)) : 0.0f;
+          for (int64_t r = 0; r < n; ++r) out[r * out_features + o + j] += b;
+        }
+      }
+    }
+    for (; o < o1; ++o) {
+      if (gemv_bf16) {
         const uint16_t* src = static_cast<const uint16_t*>(w) + o * in;
         const float b = bias ? load_as_f32(bias, b_dtype, static_cast<size_t>(o)) : 0.0f;
         out[o] = dot_bf16(x, src, in) + b;
@@ -83,15 +166,7 @@ void linear(const float* x, const void* w, DType w_dtype, const void* bias, DTyp
       }
       // Widen one weight row to f32 once, then dot it with every input row (f32 rows are
       // used in place; bf16, the checkpoint dtype, has an inlined conversion).
-      const float* wr = row.data();
-      if (w_dtype == DType::f32) {
-        wr = static_cast<const float*>(w) + o * in;
-      } else if (w_dtype == DType::bf16) {
-        const uint16_t* src = static_cast<const uint16_t*>(w) + o * in;
-        for (int64_t k = 0; k < in; ++k) row[k] = bf16_to_f32(src[k]);
-      } else {
-        for (int64_t k = 0; k < in; ++k) row[k] = load_as_f32(w, w_dtype, static_cast<size_t>(o * in + k));
-      }
+      const float* wr = weight_row(w, w_dtype, o, in, rows.data());
       const float b = bias ? load_as_f32(bias, b_dtype, static_cast<size_t>(o)) : 0.0f;
       int64_t i = 0;
       for (; i + kRowBlock <= n; i += kRowBlock) {
