@@ -95,7 +95,8 @@ void lightning_recurrent(const LightningArgs& a) {
 void lightning_blockwise(const LightningArgs& a, int64_t B) {
   const int64_t d = a.d;
   parallel_for(a.heads, grain_for(a.n * (std::min(a.n, B) + 3 * d) * d), [&](int64_t h0, int64_t h1) {
-    std::vector<float> qdec(static_cast<size_t>(B)), kdec(static_cast<size_t>(B)), diag(static_cast<size_t>(B));
+    std::vector<float> qdec(static_cast<size_t>(B)), kdec(static_cast<size_t>(B)), diag(static_cast<size_t>(B)),
+        wts(static_cast<size_t>(B));
     std::vector<float> kv(static_cast<size_t>(d * d)), inter(static_cast<size_t>(d));
     for (int64_t h = h0; h < h1; ++h) {
       Head hd{a, h};
@@ -112,11 +113,36 @@ void lightning_blockwise(const LightningArgs& a, int64_t B) {
           const float* qt = hd.q(a0 + t);
           float* o = hd.o(a0 + t);
           std::fill(o, o + d, 0.0f);
-          // intra: sum_{u<=t} (q_t.k_u) exp(-s(t-u)) v_u ; j > i is masked (exp(-inf) = 0)
-          for (int64_t u = 0; u <= t; ++u) {
-            const float w = dot(qt, hd.k(a0 + u), d) * diag[t - u];
+          // intra: sum_{u<=t} (q_t.k_u) exp(-s(t-u)) v_u ; j > i is masked (exp(-inf) = 0).
+          // The weights first, 8 keys' dots side by side (each dot's own order), then the sum
+          // over u in order, 16 columns of o held in registers (the same bits as adding into o
+          // key by key; tests/ops/cpu_lightning_order_test.cpp).
+          constexpr int kKeys = 8;
+          int64_t u = 0;
+          for (; u + kKeys <= t + 1; u += kKeys) {
+            float sc[kKeys] = {};
+            for (int64_t c = 0; c < d; ++c) {
+              const float qc = qt[c];
+              for (int j = 0; j < kKeys; ++j) sc[j] += qc * hd.k(a0 + u + j)[c];
+            }
+            for (int j = 0; j < kKeys; ++j) wts[u + j] = sc[j] * diag[t - u - j];
+          }
+          for (; u <= t; ++u) wts[u] = dot(qt, hd.k(a0 + u), d) * diag[t - u];
+          constexpr int64_t kCols = 16;
+          int64_t c0 = 0;
+          for (; c0 + kCols <= d; c0 += kCols) {
+            float acc[kCols] = {};
+            for (u = 0; u <= t; ++u) {
+              const float w = wts[u];
+              const float* vu = hd.v(a0 + u) + c0;
+              for (int64_t c = 0; c < kCols; ++c) acc[c] += w * vu[c];
+            }
+            std::copy(acc, acc + kCols, o + c0);
+          }
+          for (u = 0; u <= t && c0 < d; ++u) {
+            const float w = wts[u];
             const float* vu = hd.v(a0 + u);
-            for (int64_t c = 0; c < d; ++c) o[c] += w * vu[c];
+            for (int64_t c = c0; c < d; ++c) o[c] += w * vu[c];
           }
           // inter: (q_t * exp(-s(t+1))) . S_prev
           std::fill(inter.begin(), inter.end(), 0.0f);

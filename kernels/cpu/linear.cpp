@@ -146,15 +146,17 @@ void linear(const float* x, const void* w, DType w_dtype, const void* bias, DTyp
         const float* wr = w_dtype == DType::f32 ? static_cast<const float*>(w) + o * in : rows.data();
         if (w_dtype != DType::f32)
           for (int j = 0; j < kOutBlock; ++j) weight_row(w, w_dtype, o + j, in, rows.data() + j * in);
+        float b[kOutBlock];  // + 0 without a bias, as below (-0 becomes +0)
+        for (int j = 0; j < kOutBlock; ++j) b[j] = bias ? load_as_f32(bias, b_dtype, static_cast<size_t>(o + j)) : 0.0f;
         int64_t i = 0;
-        for (; i + kRowBlock <= n; i += kRowBlock)
-          dot_block_avx2(x + i * in, in, wr, in, in, out + i * out_features + o, out_features);
-        for (; i < n; ++i)
-          for (int j = 0; j < kOutBlock; ++j) out[i * out_features + o + j] = dot_f32(x + i * in, wr + j * in, in);
-        for (int j = 0; j < kOutBlock; ++j) {  // + 0 without a bias, as below (-0 becomes +0)
-          const float b = bias ? load_as_f32(bias, b_dtype, static_cast<size_t>(o + j)) : 0.0f;
-          for (int64_t r = 0; r < n; ++r) out[r * out_features + o + j] += b;
+        for (; i + kRowBlock <= n; i += kRowBlock) {
+          float* y = out + i * out_features + o;
+          dot_block_avx2(x + i * in, in, wr, in, in, y, out_features);
+          for (int r = 0; r < kRowBlock; ++r)  // while the block's outputs are in cache
+            for (int j = 0; j < kOutBlock; ++j) y[r * out_features + j] += b[j];
         }
+        for (; i < n; ++i)
+          for (int j = 0; j < kOutBlock; ++j) out[i * out_features + o + j] = dot_f32(x + i * in, wr + j * in, in) + b[j];
       }
     }
     for (; o < o1; ++o) {
