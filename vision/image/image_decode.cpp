@@ -81,12 +81,35 @@ bool jpeg_has_end_marker(const uint8_t* d, size_t n) {
   return false;
 }
 
-uint32_t crc32(const uint8_t* d, size_t n) {
-  uint32_t c = 0xFFFFFFFFu;
-  for (size_t i = 0; i < n; ++i) {
-    c ^= d[i];
+// PNG's CRC-32 (polynomial 0xEDB88320), eight bytes a step through eight 256-entry tables made
+// at compile time ("slicing by 8"). Bit by bit it cost 35 ms on a 3.2 MB scan (a third of
+// `preprocess`, more than the PNG decode itself); this is about 1 byte a cycle.
+struct Crc32Tables {
+  uint32_t t[8][256];
+};
+constexpr Crc32Tables make_crc32_tables() {
+  Crc32Tables x{};
+  for (uint32_t i = 0; i < 256; ++i) {
+    uint32_t c = i;
     for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+    x.t[0][i] = c;
   }
+  for (int s = 1; s < 8; ++s)
+    for (uint32_t i = 0; i < 256; ++i) x.t[s][i] = (x.t[s - 1][i] >> 8) ^ x.t[0][x.t[s - 1][i] & 0xFFu];
+  return x;
+}
+constexpr Crc32Tables kCrc32 = make_crc32_tables();
+
+uint32_t crc32(const uint8_t* d, size_t n) {
+  const auto& t = kCrc32.t;
+  uint32_t c = 0xFFFFFFFFu;
+  for (; n >= 8; d += 8, n -= 8) {
+    const uint32_t lo = c ^ (uint32_t{d[0]} | uint32_t{d[1]} << 8 | uint32_t{d[2]} << 16 | uint32_t{d[3]} << 24);
+    const uint32_t hi = uint32_t{d[4]} | uint32_t{d[5]} << 8 | uint32_t{d[6]} << 16 | uint32_t{d[7]} << 24;
+    c = t[7][lo & 0xFFu] ^ t[6][(lo >> 8) & 0xFFu] ^ t[5][(lo >> 16) & 0xFFu] ^ t[4][lo >> 24] ^ t[3][hi & 0xFFu] ^
+        t[2][(hi >> 8) & 0xFFu] ^ t[1][(hi >> 16) & 0xFFu] ^ t[0][hi >> 24];
+  }
+  for (; n > 0; ++d, --n) c = t[0][(c ^ *d) & 0xFFu] ^ (c >> 8);
   return ~c;
 }
 
