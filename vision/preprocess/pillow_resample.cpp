@@ -78,6 +78,18 @@ inline uint8_t clip8(int64_t acc) {
   return static_cast<uint8_t>(v < 0 ? 0 : (v > 255 ? 255 : v));
 }
 
+// One output pixel of the horizontal pass, all C channels in one sweep over the taps (each
+// weight and source pixel read once). Integer sums are exact in any order, so the result is the
+// channel-by-channel sum's, bit for bit.
+template <int C>
+inline void h_pixel(const uint8_t* p, const int32_t* k, int64_t n, uint8_t* out) {
+  int64_t acc[C];
+  for (int c = 0; c < C; ++c) acc[c] = int64_t{1} << (kPrecisionBits - 1);
+  for (int64_t x = 0; x < n; ++x)
+    for (int c = 0; c < C; ++c) acc[c] += static_cast<int64_t>(p[x * C + c]) * k[x];
+  for (int c = 0; c < C; ++c) out[c] = clip8(acc[c]);
+}
+
 // One horizontal pass: rows [0, rows) of `in` (row stride w*C) -> u8 [rows, out_w, C].
 std::vector<uint8_t> horizontal_pass(const uint8_t* in, int64_t w, int64_t rows, int64_t C, const Taps& t,
                                      int64_t out_w) {
@@ -90,10 +102,11 @@ std::vector<uint8_t> horizontal_pass(const uint8_t* in, int64_t w, int64_t rows,
         const int32_t* k = &t.weight[static_cast<size_t>(o * t.ksize)];
         const uint8_t* p = in_row + t.first[static_cast<size_t>(o)] * C;
         const int64_t n = t.count[static_cast<size_t>(o)];
-        for (int64_t c = 0; c < C; ++c) {
-          int64_t acc = int64_t{1} << (kPrecisionBits - 1);
-          for (int64_t x = 0; x < n; ++x) acc += static_cast<int64_t>(p[x * C + c]) * k[x];
-          out_row[o * C + c] = clip8(acc);
+        switch (C) {
+          case 1: h_pixel<1>(p, k, n, out_row + o); break;
+          case 2: h_pixel<2>(p, k, n, out_row + o * 2); break;
+          case 3: h_pixel<3>(p, k, n, out_row + o * 3); break;
+          default: h_pixel<4>(p, k, n, out_row + o * 4); break;
         }
       }
     }
@@ -103,20 +116,27 @@ std::vector<uint8_t> horizontal_pass(const uint8_t* in, int64_t w, int64_t rows,
 
 // One vertical pass: `in` holds source rows starting at source row `row0` (row stride w*C);
 // output row y reads source rows t.first[y] .. + t.count[y]. Returns u8 [out_h, w, C].
+// Each output row sums its source rows whole, one after another (streaming, vectorisable);
+// integer sums are exact in any order, so this is the per-pixel sum's result, bit for bit.
 std::vector<uint8_t> vertical_pass(const uint8_t* in, int64_t w, int64_t row0, int64_t C, const Taps& t,
                                    int64_t out_h) {
   std::vector<uint8_t> out(static_cast<size_t>(out_h * w * C));
+  const int64_t wc = w * C;
   cpu::parallel_for(out_h, 16, [&](int64_t y0, int64_t y1) {
+    std::vector<int64_t> acc(static_cast<size_t>(wc));
     for (int64_t y = y0; y < y1; ++y) {
       const int32_t* k = &t.weight[static_cast<size_t>(y * t.ksize)];
       const int64_t first = t.first[static_cast<size_t>(y)] - row0;
       const int64_t n = t.count[static_cast<size_t>(y)];
-      uint8_t* out_row = out.data() + y * w * C;
-      for (int64_t i = 0; i < w * C; ++i) {
-        int64_t acc = int64_t{1} << (kPrecisionBits - 1);
-        for (int64_t j = 0; j < n; ++j) acc += static_cast<int64_t>(in[(first + j) * w * C + i]) * k[j];
-        out_row[i] = clip8(acc);
+      std::fill(acc.begin(), acc.end(), int64_t{1} << (kPrecisionBits - 1));
+      for (int64_t j = 0; j < n; ++j) {
+        const uint8_t* src = in + (first + j) * wc;
+        const int64_t kj = k[j];
+        int64_t* a = acc.data();
+        for (int64_t i = 0; i < wc; ++i) a[i] += static_cast<int64_t>(src[i]) * kj;
       }
+      uint8_t* out_row = out.data() + y * wc;
+      for (int64_t i = 0; i < wc; ++i) out_row[i] = clip8(acc[static_cast<size_t>(i)]);
     }
   });
   return out;
