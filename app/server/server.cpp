@@ -196,7 +196,7 @@ void Server::Impl::routes() {
                         "mvl_decode_step_sequences_total {}\n"
                         "# HELP mvl_decode_batch_max The largest decode batch so far.\n"
                         "# TYPE mvl_decode_batch_max gauge\nmvl_decode_batch_max {}\n",
-                        st.steps, st.decoded, st.max_batch),
+                        st.steps(), st.decoded(), st.max_batch()),
         "text/plain; version=0.0.4");
   });
   http.Post("/v1/chat/completions",

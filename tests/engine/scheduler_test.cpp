@@ -49,7 +49,7 @@ TEST(Scheduler, ConcurrentRequestsShareStepsAndAnswerAsAlone) {
       alone.push_back(h.done()->text);
     }
     const SchedulerStats st = e->scheduler_stats();
-    EXPECT_EQ(st.max_batch, 1);  // one at a time: nothing to batch
+    EXPECT_EQ(st.max_batch(), 1);  // one at a time: nothing to batch
   }
   FakeOptions o;
   o.decode_delay_ms = 1;  // per sequence: a batch of B costs B ms in the fake
@@ -63,9 +63,9 @@ TEST(Scheduler, ConcurrentRequestsShareStepsAndAnswerAsAlone) {
     EXPECT_EQ(hs[i].done()->text, alone[static_cast<size_t>(i)]) << "request " << i;
   }
   const SchedulerStats st = e->scheduler_stats();
-  EXPECT_EQ(st.decoded, kN * (kTokens - 1));  // the first token of each comes from prefill
-  EXPECT_GT(st.max_batch, kN / 2);
-  EXPECT_LT(st.steps, st.decoded / 2);  // most steps advanced several sequences
+  EXPECT_EQ(st.decoded(), kN * (kTokens - 1));  // the first token of each comes from prefill
+  EXPECT_GT(st.max_batch(), kN / 2);
+  EXPECT_LT(st.steps(), st.decoded() / 2);  // most steps advanced several sequences
 }
 
 TEST(Scheduler, CancellingOneStreamLeavesTheOthers) {
@@ -91,7 +91,7 @@ TEST(Scheduler, ArrivalJoinsWhileOthersDecode) {
   for (int i = 0; i < 4; ++i) bg.push_back(e->submit(turn(e->new_session(), prompt(i), 400)));
   // Wait until the background requests are decoding, then one more arrives: it finishes long
   // before them (it does not wait for their 400 tokens).
-  while (e->scheduler_stats().steps < 20) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  while (e->scheduler_stats().steps() < 20) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   RequestHandle late = e->submit(turn(e->new_session(), "late", 5));
   late.wait();
   ASSERT_TRUE(late.done());
@@ -128,7 +128,7 @@ TEST(Scheduler, LonePromptsPrefillInUbatchCallsSharedOnesInChunks) {
   EXPECT_EQ(stats->prefill_calls.load(), 2);
   // The same prompt while another request decodes: calls of at most 512 positions.
   RequestHandle bg = e.submit(turn(e.new_session(), "background", 100000));
-  while (e.scheduler_stats().steps < 5) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  while (e.scheduler_stats().steps() < 5) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   const int64_t calls0 = stats->prefill_calls.load();
   RequestHandle h = e.submit(turn(e.new_session(), long_text, 1));
   h.wait();
@@ -148,7 +148,7 @@ TEST(Scheduler, MaxRunningQueuesTheRest) {
     h.wait();
     EXPECT_TRUE(h.done());
   }
-  EXPECT_LE(e->scheduler_stats().max_batch, 2);
+  EXPECT_LE(e->scheduler_stats().max_batch(), 2);
 }
 
 TEST(Scheduler, ModelFailureReachesEveryRequestOfTheStep) {

@@ -88,9 +88,6 @@ void StepScheduler::maybe_step(std::unique_lock<std::mutex>& lock) {
       else
         batch[i]->logits = rows[i];
     }
-    ++stats_.steps;
-    stats_.decoded += static_cast<int64_t>(batch.size());
-    stats_.max_batch = std::max<int64_t>(stats_.max_batch, static_cast<int64_t>(batch.size()));
     if (stats_.steps_at_batch.size() <= batch.size()) stats_.steps_at_batch.resize(batch.size() + 1, 0);
     ++stats_.steps_at_batch[batch.size()];
   }
@@ -155,6 +152,32 @@ void StepScheduler::prefill_turn(int64_t positions) {
 int StepScheduler::active() const {
   std::lock_guard<std::mutex> lock(mu_);
   return active_;
+}
+
+int64_t SchedulerStats::steps() const {
+  int64_t n = 0;
+  for (int64_t c : steps_at_batch) n += c;
+  return n;
+}
+
+int64_t SchedulerStats::decoded() const {
+  int64_t n = 0;
+  for (size_t b = 0; b < steps_at_batch.size(); ++b) n += static_cast<int64_t>(b) * steps_at_batch[b];
+  return n;
+}
+
+int64_t SchedulerStats::max_batch() const {
+  for (size_t b = steps_at_batch.size(); b > 0; --b)
+    if (steps_at_batch[b - 1] > 0) return static_cast<int64_t>(b - 1);
+  return 0;
+}
+
+SchedulerStats SchedulerStats::since(const SchedulerStats& before) const {
+  SchedulerStats d = *this;
+  for (size_t b = 0; b < before.steps_at_batch.size() && b < d.steps_at_batch.size(); ++b)
+    d.steps_at_batch[b] -= before.steps_at_batch[b];
+  d.prefill_turns -= before.prefill_turns;
+  return d;
 }
 
 SchedulerStats StepScheduler::stats() const {

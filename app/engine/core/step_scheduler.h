@@ -27,11 +27,14 @@
 namespace mvl::engine {
 
 struct SchedulerStats {
-  int64_t steps = 0;          // decode steps run
-  int64_t decoded = 0;        // sequences advanced by them (sum of batch sizes)
-  int64_t max_batch = 0;      // the largest batch
   std::vector<int64_t> steps_at_batch;  // [b] = decode steps that advanced b sequences
-  int64_t prefill_turns = 0;  // prefill chunks granted
+  int64_t prefill_turns = 0;            // prefill chunks granted
+
+  int64_t steps() const;      // decode steps run
+  int64_t decoded() const;    // sequences advanced by them (sum of batch sizes)
+  int64_t max_batch() const;  // the largest batch (0 before the first step)
+  // What happened after `before` (an earlier snapshot of the same scheduler).
+  SchedulerStats since(const SchedulerStats& before) const;
 };
 
 class StepScheduler {

@@ -261,13 +261,11 @@ ModelBenchReport run_model_bench(const ModelBenchOptions& o) {
     row.seq_tok_s = row.step_ms > 0 ? 1000.0 / row.step_ms : 0;
     row.agg_tok_s = hi > lo ? in_window * 1000.0 / (hi - lo) : 0;
     row.mean_b = most > 0 ? static_cast<double>(in_window) / static_cast<double>(most) : 0;
-    const SchedulerStats after = engine.scheduler_stats();
-    for (size_t n = 0; n < after.steps_at_batch.size(); ++n) {
-      const int64_t was = n < before.steps_at_batch.size() ? before.steps_at_batch[n] : 0;
-      if (after.steps_at_batch[n] > was) row.max_batch = static_cast<int64_t>(n);
-    }
-    const int64_t steps = after.steps - before.steps;
-    row.step_mean_b = steps > 0 ? static_cast<double>(after.decoded - before.decoded) / static_cast<double>(steps) : 0;
+    const SchedulerStats mode_stats = engine.scheduler_stats().since(before);
+    row.max_batch = mode_stats.max_batch();
+    row.step_mean_b = mode_stats.steps() > 0 ? static_cast<double>(mode_stats.decoded()) /
+                                                   static_cast<double>(mode_stats.steps())
+                                             : 0;
     r.batch_rows.push_back(row);
   }
   if (o.batch > 1) r.batch_step_bytes = decode_step_bytes(cfg, o.tokens, o.quant, o.batch);
