@@ -42,13 +42,8 @@ def main():
     ap.add_argument("--min-agree", type=float, default=0.99)
     a = ap.parse_args()
     torch.set_num_threads(2)
-    from tokenizers import Tokenizer
-    tok = Tokenizer.from_file(os.path.join(a.model, "tokenizer.json"))
+    model, tok = M.open_exported(a.model)
     enc = ChatEncoder(tok)
-    M.use_tokenizer(a.model)
-    model = M.TinyVL()
-    M.load_released(model, a.model)
-    model.eval()
     items = [json.loads(l) for l in open(a.data)][: a.limit]
     root = os.path.dirname(os.path.abspath(a.data))
     ok, agree, rows = True, 0, []

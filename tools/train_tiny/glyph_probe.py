@@ -78,10 +78,7 @@ def main():
     a = ap.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(2)
-    M.use_tokenizer(a.model)
-    model = M.TinyVL()
-    M.load_released(model, a.model)
-    model.eval()
+    model, _ = M.open_exported(a.model)
     t0 = time.time()
     sets = {name: features(model, windows(split, a.windows, seed))
             for name, split, seed in (("fit", "train", 1), ("train", "train", 2), ("heldout", "heldout", 3))}

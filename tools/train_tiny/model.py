@@ -340,6 +340,17 @@ def count_params(model: TinyVL) -> dict:
     return {"vision": v, "text": txt, "total": sum(t.numel() for t in sd.values())}
 
 
+def open_exported(model_dir: str):
+    """An exported model directory -> (TinyVL in eval mode, its tokenizers.Tokenizer); selects
+    its tokenizer (use_tokenizer) first, so the ids and vocab_size are the model's."""
+    from tokenizers import Tokenizer
+    use_tokenizer(model_dir)
+    model = TinyVL()
+    load_released(model, model_dir)
+    model.eval()
+    return model, Tokenizer.from_file(tokenizer_path())
+
+
 def load_released(model: TinyVL, model_dir: str):
     """Inverse of export(): loads released-layout (bf16) weights into the module (for resuming)."""
     from safetensors.torch import load_file

@@ -55,13 +55,8 @@ def main():
     a = ap.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(1)  # beside the C++ eval on a 2-core machine
-    from tokenizers import Tokenizer
-    tok = Tokenizer.from_file(os.path.join(a.model, "tokenizer.json"))
+    model, tok = M.open_exported(a.model)
     enc = ChatEncoder(tok)
-    M.use_tokenizer(a.model)
-    model = M.TinyVL()
-    M.load_released(model, a.model)
-    model.eval()
     items = [json.loads(line) for line in open(a.data)]
     if a.limit:
         items = items[: a.limit]
