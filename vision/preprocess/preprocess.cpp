@@ -2,20 +2,15 @@
 #include "vision/preprocess/preprocess.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cstring>
 
+#include "kernels/core/clock.h"
 #include "kernels/core/error.h"
 #include "kernels/cpu/parallel.h"
 #include "vision/preprocess/pillow_resample.h"
 
 namespace mvl::vision {
 
-namespace {
-double now_ms() {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-}  // namespace
 
 std::vector<uint8_t> resize_as_pillow(const Image& img, int64_t out_w, int64_t out_h, PillowPassOrder order) {
   MVL_CHECK(img.width >= 1 && img.height >= 1 &&

@@ -11,11 +11,6 @@
 
 namespace mvl::engine {
 
-double now_ms() {
-  using namespace std::chrono;
-  return duration<double, std::milli>(steady_clock::now().time_since_epoch()).count();
-}
-
 const char* backend_name(Backend b) { return b == Backend::cuda ? "cuda" : "cpu"; }
 
 bool RequestHandle::finished() const {

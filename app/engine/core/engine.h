@@ -24,6 +24,7 @@
 #include "app/engine/core/options.h"
 #include "app/engine/core/session.h"
 #include "app/engine/core/step_scheduler.h"
+#include "kernels/core/clock.h"
 
 namespace mvl::engine {
 
@@ -171,6 +172,6 @@ class Engine {
   std::vector<std::thread> workers_;  // started on demand, up to opts_.max_running
 };
 
-double now_ms();  // steady clock, milliseconds
+using mvl::now_ms;  // kernels/core/clock.h: steady clock, milliseconds (engine::now_ms for front ends)
 
 }  // namespace mvl::engine

@@ -1,9 +1,8 @@
 // ImagePreprocessor: vision::decode_image_file + vision::preprocess behind plain structs.
 #include "app/engine/loading/image_preprocess.h"
 
-#include <chrono>
-
 #include "app/engine/loading/model_config.h"
+#include "kernels/core/clock.h"
 #include "kernels/core/error.h"
 #include "vision/image/image.h"
 #include "vision/preprocess/anyres.h"
@@ -35,9 +34,9 @@ ImagePreprocessReport ImagePreprocessor::run(const std::string& path, const Imag
   dopt.apply_exif_orientation = opts.exif_orientation;
   vision::PreprocessOptions popt;
   popt.pass_order = opts.pillow13_pass_order ? vision::PillowPassOrder::pillow13 : vision::PillowPassOrder::classic;
-  const auto t0 = std::chrono::steady_clock::now();
+  const double t0 = now_ms();
   const vision::Image img = vision::decode_image_file(path, dopt);
-  const double decode_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  const double decode_ms = now_ms() - t0;
   const vision::PreprocessResult r = in_context(fmt::format("image '{}'", path), [&] {
     vision::PreprocessConfig cfg = impl_->cfg;
     cfg.pinpoints = vision::pinpoints_within_budget(img.width, img.height, impl_->cfg, opts.max_image_tokens);
