@@ -12,8 +12,11 @@
 //    expert-range path, once with RankMoe::kernels and once with RankMoe::generic (the
 //    dequantize-per-call path), bf16 activations, against the CPU f32 TextModel with the same
 //    scheme: prompt logits and 6 teacher-forced decode steps within the bf16 rule of
-//    quant_model_cuda_test (3x the unquantized bf16 model's prompt error + 1e-3). With two GPUs
-//    the same at tp 2 (real ranges); with one, that case skips saying so.
+//    quant_model_cuda_test (3x the unquantized bf16 model's prompt error + 1e-3), except steps
+//    whose reference routing is within the bf16 noise of a tie (routing_margin.h: there a bf16
+//    run may take the runner-up expert; such steps are printed with their margin); and the
+//    generic path with f32 activations, every step within 1e-3. With two GPUs the same at tp 2
+//    (real ranges); with one, that case skips saying so.
 //  - Random weights quantized per rank on the GPU (rank 1 of 2: device quantization, int8's
 //    row-parallel codes cut on the device) dequantize exactly to the CPU's rank 1 of the same
 //    bf16 tensors.
@@ -21,7 +24,10 @@
 
 #include <cmath>
 #include <cstdio>
+#include <string>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "kernels/comm/nccl_comm.h"
 #include "kernels/ops/device.h"
@@ -34,6 +40,7 @@
 #include "llm/parallel/sharded_text_model.h"
 #include "llm/parallel/sharded_weights.h"
 #include "llm/weights/random_weights.h"
+#include "tests/llm/routing_margin.h"
 #include "tests/llm/text_test_util.h"
 #include "tests/support/test_util.h"
 
@@ -160,8 +167,13 @@ void check_model(int tp) {
   std::vector<ops::DeviceContext> devs;
   for (int r = 0; r < tp; ++r) devs.push_back(ops::DeviceContext::open(Device::cuda(r)));
   std::printf("GPU: %s, tp %d\n", ops::cuda_device_name(0).c_str(), tp);
+  // The prompt: its last row's and the 6 decode steps' reference routing stays >= 5.5e-3 from
+  // a tie in every layer for every scheme (routing_margin.h; over 2x the near-tie margin below,
+  // 2.6e-3 at an H100's base of 1.03e-2), picked on the CPU among (i * m + o) % V for 200 m, o.
+  // (i * 53 + 7), quant_model_cuda_test's prompt, is 4.8e-4 from a tie at the first decode
+  // step's layer 2 (int8; 1.4e-3 int8-experts, 7.4e-4 fp8-experts).
   std::vector<int32_t> ids;
-  for (int i = 0; i < 21; ++i) ids.push_back(static_cast<int32_t>((i * 53 + 7) % cfg.vocab_size));
+  for (int i = 0; i < 21; ++i) ids.push_back(static_cast<int32_t>((i * 71 + 1) % cfg.vocab_size));
   double base = 0;  // the bf16 rule's yardstick: unquantized bf16 on the GPU vs CPU f32
   {
     const llm::TextModel cpu = llm::TextModel::load(ckpt, cfg, naming);
@@ -174,32 +186,73 @@ void check_model(int tp) {
     base = rel(host(gb.prefill({llm::Segment::tokens(ids)}, sb)), want);
   }
   const double bound = 3 * base + 1e-3;
+  // A step whose reference routing is nearer a tie than the bf16 noise reaches (routing_margin.h:
+  // relative error ~base in a random direction moves a router input ~base / sqrt(H) along the
+  // tie's normal; 2x that) measures the tie, not the precision: a bf16 run may take the
+  // runner-up there, one expert of one layer, and be ~20% off (session 9: the generic path's
+  // first decode step of int8-experts and fp8-experts, layer 2's experts 4 and 3). Those steps
+  // are reported, not held to the bound; the f32 run below holds every step.
+  const double near_tie = 2 * base / std::sqrt(static_cast<double>(cfg.hidden_size));
+  std::printf("bf16 bound %.2e; routing near-tie below a margin of %.2e\n", bound, near_tie);
   for (auto s : llm::all_quant_schemes()) {
     if (s == llm::QuantScheme::none) continue;
     llm::TextLoadOptions co;
     co.quant = s;
     const llm::TextModel cpu = llm::TextModel::load(ckpt, cfg, naming, {}, co);
     llm::SequenceState sc = cpu.new_state();
-    Tensor last = cpu.prefill({llm::Segment::tokens(ids)}, sc);
+    RouterInputs ri(cpu, cfg);
+    llm::PrefillOptions po;
+    po.trace = ri.trace();
+    Tensor last = cpu.prefill({llm::Segment::tokens(ids)}, sc, po);
     std::vector<std::vector<float>> want{host(last)};
+    // margins[0]: the prompt's last row (the one compared); margins[1 + i]: decode step i.
+    std::vector<RoutingMargin> margins{ri.margin(static_cast<int64_t>(ids.size()) - 1)};
     std::vector<int32_t> forced;
     for (int i = 0; i < 6; ++i) {
       forced.push_back(ops::argmax(last.view({-1})));
-      last = cpu.decode(forced.back(), sc);
+      ri.clear();
+      last = cpu.decode(forced.back(), sc, ri.trace());
       want.push_back(host(last));
+      margins.push_back(ri.margin());
     }
-    for (auto path : {llm::RankMoe::kernels, llm::RankMoe::generic}) {
-      const char* pname = path == llm::RankMoe::kernels ? "kernels" : "generic";
+    RoutingMargin least;
+    for (const RoutingMargin& m : margins)
+      if (m.margin < least.margin) least = m;
+    std::printf("%-13s reference routing: nearest tie %.2e away (layer %lld, experts %d and %d)\n",
+                llm::quant_scheme_name(s), least.margin, static_cast<long long>(least.layer),
+                least.chosen, least.runner_up);
+    int held_decode = 0;
+    for (size_t i = 1; i < margins.size(); ++i) held_decode += margins[i].margin >= near_tie;
+    for (size_t i = 0; i < margins.size(); ++i)
+      if (margins[i].margin < near_tie)
+        std::printf("%-13s %s: reference routing near-tie (layer %lld, experts %d and %d, margin "
+                    "%.2e): not held to the bf16 bound\n",
+                    llm::quant_scheme_name(s),
+                    i == 0 ? "prompt" : ("decode step " + std::to_string(i - 1)).c_str(),
+                    static_cast<long long>(margins[i].layer), margins[i].chosen,
+                    margins[i].runner_up, margins[i].margin);
+    EXPECT_GE(held_decode, 4) << llm::quant_scheme_name(s)
+                              << ": too few decode steps without a routing near-tie to test "
+                                 "the bound (choose another prompt)";
+    struct Run {
+      llm::RankMoe path;
+      ops::Precision precision;
+    };
+    for (const Run run : {Run{llm::RankMoe::kernels, ops::Precision::bf16},
+                          Run{llm::RankMoe::generic, ops::Precision::bf16},
+                          Run{llm::RankMoe::generic, ops::Precision::f32}}) {
+      const char* pname = run.path == llm::RankMoe::kernels ? "kernels" : "generic";
+      const bool f32 = run.precision == ops::Precision::f32;
       SCOPED_TRACE(::testing::Message() << llm::quant_scheme_name(s) << " tp " << tp << " "
-                                        << pname);
+                                        << pname << " " << ops::precision_name(run.precision));
       llm::ShardedLoadOptions so;
       so.devices = devs;
-      so.text.precision = ops::Precision::bf16;
+      so.text.precision = run.precision;
       so.text.quant = s;
-      so.rank_moe = path;
+      so.rank_moe = run.path;
       so.expert_range_always = true;
       const llm::ShardedTextModel sm = llm::ShardedTextModel::load(ckpt, cfg, naming, tp, so);
-      if (path == llm::RankMoe::kernels) {  // the kernels, not the fallback, run on every rank
+      if (run.path == llm::RankMoe::kernels) {  // the kernels, not the fallback, run on every rank
         for (int r = 0; r < tp; ++r) {
           const llm::LayerWeights& l = sm.weights(r).layers[0];
           const Tensor probe = ops::to_device(rand_bf16({2, cfg.hidden_size}, 5, -1.f, 1.f),
@@ -210,18 +263,29 @@ void check_model(int tp) {
               << "rank " << r << " would fall back to the generic path";
         }
       }
+      // f32 activations (the generic path; the kernels take bf16 only) follow the CPU's f32
+      // op for op, so no near-tie is reached and every step is held, to sharded_text_model_
+      // cuda_test's f32 rule.
+      const double b = f32 ? 1e-3 : bound;
+      auto held = [&](size_t i) { return f32 || margins[i].margin >= near_tie; };
       llm::ShardedState st = sm.new_state();
       const double ep = rel(host(sm.prefill({llm::Segment::tokens(ids)}, st)), want[0]);
-      EXPECT_LE(ep, bound) << "prompt logits";
+      if (held(0)) {
+        EXPECT_LE(ep, b) << "prompt logits";
+      }
       double ed = 0;
+      std::string steps;
       for (size_t i = 0; i < forced.size(); ++i) {
         const double e = rel(host(sm.decode(forced[i], st)), want[i + 1]);
-        EXPECT_LE(e, bound) << "decode step " << i;
+        steps += fmt::format(" {:.2e}{}", e, held(i + 1) ? "" : "*");
+        if (!held(i + 1)) continue;
+        EXPECT_LE(e, b) << "decode step " << i;
         ed = std::max(ed, e);
       }
-      std::printf("%-13s tp %d %-7s vs CPU f32 (same scheme): prompt %.2e, decode worst %.2e "
-                  "(bound %.2e)\n",
-                  llm::quant_scheme_name(s), tp, pname, ep, ed, bound);
+      std::printf("%-13s tp %d %-7s %-4s vs CPU f32 (same scheme): prompt %.2e, decode worst held "
+                  "%.2e (bound %.2e); steps%s\n",
+                  llm::quant_scheme_name(s), tp, pname, ops::precision_name(run.precision), ep, ed,
+                  b, steps.c_str());
     }
   }
 }
