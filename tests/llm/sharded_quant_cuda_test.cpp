@@ -16,9 +16,8 @@
 //    whose reference routing is within the bf16 noise of a tie (routing_margin.h: there a bf16
 //    run may take the runner-up expert; such steps are printed with their margin); and the
 //    generic path with f32 activations, every step within 1e-3. The prompt keeps its routing
-//    clear of ties; a second case runs session 9's prompt (near-ties at its first decode step)
-//    to show those steps reported and the rest held. With two GPUs the same at tp 2 (real
-//    ranges); with one, that case skips saying so.
+//    clear of ties (session 9's prompt had one at its first decode step, see stable_prompt).
+//    With two GPUs the same at tp 2 (real ranges); with one, that case skips saying so.
 //  - Random weights quantized per rank on the GPU (rank 1 of 2: device quantization, int8's
 //    row-parallel codes cut on the device) dequantize exactly to the CPU's rank 1 of the same
 //    bf16 tensors.
@@ -162,10 +161,13 @@ INSTANTIATE_TEST_SUITE_P(FormatsTokens, MoeExpertRange,
 // Prompts for check_model, (i * m + o) % V over 21 positions. stable_prompt: its last row's and
 // the 6 decode steps' reference routing stays >= 5.5e-3 from a tie in every layer for every
 // scheme (routing_margin.h; over 2x the near-tie margin of check_model, 2.6e-3 at an H100's base
-// of 1.03e-2), picked on the CPU among 200 m, o. tied_prompt, quant_model_cuda_test's, is 4.8e-4
-// from a tie at the first decode step's layer 2 (int8; 1.4e-3 int8-experts, 7.4e-4 fp8-experts)
-// and 1.1e-3..2.2e-3 at the prompt's last row: session 9's failure, kept to show those steps
-// are reported and the others still held.
+// of 1.03e-2), picked on the CPU among 200 m, o. Session 9's prompt, quant_model_cuda_test's
+// (m 53, o 7), is 4.8e-4 from a tie at the first decode step's layer 2 (int8; 1.4e-3
+// int8-experts, 7.4e-4 fp8-experts) and 1.1e-3..2.2e-3 at the prompt's last row. Run with it on
+// an H100 (session 11), the generic path in bf16 was 0.214 / 0.208 off at that step for
+// int8-experts / fp8-experts (the runner-up expert taken) while in f32 every step of every
+// scheme was within 5.2e-7; the steps after the flip carry it in their state (fp8-experts' step
+// 3: 3.3e-2 against a bound of 3.2e-2), so a prompt near a tie cannot test the bf16 bound.
 std::vector<int32_t> prompt(int64_t vocab, int m, int o) {
   std::vector<int32_t> ids;
   for (int i = 0; i < 21; ++i) ids.push_back(static_cast<int32_t>((i * m + o) % vocab));
@@ -173,9 +175,6 @@ std::vector<int32_t> prompt(int64_t vocab, int m, int o) {
 }
 std::vector<int32_t> stable_prompt(int64_t vocab) {
   return prompt(vocab, 71, 1);
-}
-std::vector<int32_t> tied_prompt(int64_t vocab) {
-  return prompt(vocab, 53, 7);
 }
 
 // The golden l3s1 model with each scheme through the sharded path on `tp` GPUs; make_ids(V)
@@ -207,7 +206,7 @@ void check_model(int tp, std::vector<int32_t> (*make_ids)(int64_t)) {
   // tie's normal; 2x that) measures the tie, not the precision: a bf16 run may take the
   // runner-up there, one expert of one layer, and be ~20% off (session 9: the generic path's
   // first decode step of int8-experts and fp8-experts, layer 2's experts 4 and 3). Those steps
-  // are reported, not held to the bound; the f32 run below holds every step.
+  // and the steps after them are reported, not held to the bound; the f32 run holds every step.
   const double near_tie = 2 * base / std::sqrt(static_cast<double>(cfg.hidden_size));
   std::printf("bf16 bound %.2e; routing near-tie below a margin of %.2e\n", bound, near_tie);
   for (auto s : llm::all_quant_schemes()) {
@@ -237,12 +236,17 @@ void check_model(int tp, std::vector<int32_t> (*make_ids)(int64_t)) {
     std::printf("%-13s reference routing: nearest tie %.2e away (layer %lld, experts %d and %d)\n",
                 llm::quant_scheme_name(s), least.margin, static_cast<long long>(least.layer),
                 least.chosen, least.runner_up);
+    // A step is held only while no step so far (the prompt's last row included) was near a tie:
+    // a flipped expert changes the state every later step reads.
+    std::vector<bool> clear(margins.size());
+    for (size_t i = 0; i < margins.size(); ++i)
+      clear[i] = margins[i].margin >= near_tie && (i == 0 || clear[i - 1]);
     int held_decode = 0;
-    for (size_t i = 1; i < margins.size(); ++i) held_decode += margins[i].margin >= near_tie;
+    for (size_t i = 1; i < margins.size(); ++i) held_decode += clear[i];
     for (size_t i = 0; i < margins.size(); ++i)
       if (margins[i].margin < near_tie)
         std::printf("%-13s %s: reference routing near-tie (layer %lld, experts %d and %d, margin "
-                    "%.2e): not held to the bf16 bound\n",
+                    "%.2e): it and the steps after it are not held to the bf16 bound\n",
                     llm::quant_scheme_name(s),
                     i == 0 ? "prompt" : ("decode step " + std::to_string(i - 1)).c_str(),
                     static_cast<long long>(margins[i].layer), margins[i].chosen,
@@ -283,7 +287,7 @@ void check_model(int tp, std::vector<int32_t> (*make_ids)(int64_t)) {
       // op for op, so no near-tie is reached and every step is held, to sharded_text_model_
       // cuda_test's f32 rule.
       const double b = f32 ? 1e-3 : bound;
-      auto held = [&](size_t i) { return f32 || margins[i].margin >= near_tie; };
+      auto held = [&](size_t i) { return f32 || clear[i]; };
       llm::ShardedState st = sm.new_state();
       const double ep = rel(host(sm.prefill({llm::Segment::tokens(ids)}, st)), want[0]);
       if (held(0)) {
@@ -365,13 +369,6 @@ TEST(ShardedQuantCuda, OneGpuThroughTheExpertRangePathMatchesTheCpu) {
   MVL_REQUIRE_GPU_OR_SKIP();
   if (!comm::nccl_built()) GTEST_SKIP() << "built without NCCL";
   check_model(1, stable_prompt);
-}
-
-// The prompt of session 9's failure: its near-tie steps are reported, the others held.
-TEST(ShardedQuantCuda, OneGpuReportsRoutingNearTiesAndHoldsTheOtherSteps) {
-  MVL_REQUIRE_GPU_OR_SKIP();
-  if (!comm::nccl_built()) GTEST_SKIP() << "built without NCCL";
-  check_model(1, tied_prompt);
 }
 
 TEST(ShardedQuantCuda, TwoGpusMatchTheCpu) {
