@@ -11,6 +11,14 @@ namespace mvl::cpu {
 // or only one hardware thread exists.
 void parallel_for(int64_t n, int64_t min_chunk, const std::function<void(int64_t, int64_t)>& fn);
 
+// The same with at most `max_threads` chunks (max_threads < 1: hardware_threads()). A caller
+// that must behave the same for any split (and its tests) names the count; 1 runs inline.
+void parallel_for(int64_t n, int64_t min_chunk, int64_t max_threads,
+                  const std::function<void(int64_t, int64_t)>& fn);
+
+// How many threads parallel_for uses at most: the machine's hardware threads, read once.
+int64_t hardware_threads();
+
 // The min_chunk that gives every chunk at least `min_work` units when one item costs
 // `work_per_item` (e.g. multiply-adds): starting a thread costs tens of microseconds, so
 // small problems (a decode step of a tiny model) run inline instead.

@@ -19,7 +19,7 @@ std::string golden(const std::string& rel) { return test::source_path("tests/gol
 
 // tests/golden/vision/ was made with Pillow 13.0.0 (manifest.json), so its tiles follow
 // Pillow 13's pass order, not the classic default.
-const PreprocessOptions kMadeWithPillow13{PillowPassOrder::pillow13};
+const PreprocessOptions kMadeWithPillow13{PillowPassOrder::pillow13, {}};
 
 TEST(PreprocessGolden, GeometryAndTokenCountForEveryGoldenSize) {
   const json::Json g = json::parse_file(golden("geometry.json"));

@@ -26,12 +26,38 @@ enum class PillowPassOrder {
 const char* pass_order_name(PillowPassOrder order);
 PillowPassOrder parse_pass_order(const std::string& name);
 
+// How many threads a resize may use. Each pass writes its output rows in contiguous blocks,
+// one block per thread; an output row reads only source rows and sums integers, so the bytes
+// are the same for every thread count and split (pillow_resample_test checks 1, 2, 3, 7).
+struct ResampleThreads {
+  // 0: the CPU kernels' pool size (cpu::hardware_threads()); 1: the calling thread only.
+  int64_t max_threads = 0;
+  // Multiply-adds each thread must get, else fewer threads: a small image stays on one thread
+  // rather than pay tens of microseconds per thread start. 0 splits any image (tests).
+  int64_t min_work = int64_t{1} << 18;
+};
+
+// An output size, width x height.
+struct ResizeSize {
+  int64_t width = 0, height = 0;
+};
+
 // Resizes an interleaved u8 buffer (u8 [h, w, channels], channels 1..4) to out_w x out_h as
 // Pillow's Image.resize(..., BICUBIC) does for 8-bit modes; every channel independently.
 // Returns u8 [out_h, out_w, channels]. Equal sizes return a copy.
 std::vector<uint8_t> resize_bicubic_u8(const uint8_t* src, int64_t w, int64_t h, int channels,
                                        int64_t out_w, int64_t out_h,
-                                       PillowPassOrder order = PillowPassOrder::classic);
+                                       PillowPassOrder order = PillowPassOrder::classic,
+                                       const ResampleThreads& threads = {});
+
+// Several resizes of one source at once, each output the bytes resize_bicubic_u8 makes for its
+// size: every target's first pass runs in one parallel sweep, then every second pass in
+// another, so the smaller resize (a thumbnail) shares the threads and the two barriers of the
+// larger one instead of adding its own. Returns the outputs in the order of `sizes`.
+std::vector<std::vector<uint8_t>> resize_bicubic_u8(const uint8_t* src, int64_t w, int64_t h, int channels,
+                                                    const std::vector<ResizeSize>& sizes,
+                                                    PillowPassOrder order = PillowPassOrder::classic,
+                                                    const ResampleThreads& threads = {});
 
 // Pillow's NEAREST resize (the scale-only affine transform with a double accumulator).
 std::vector<uint8_t> resize_nearest_u8(const uint8_t* src, int64_t w, int64_t h, int channels,

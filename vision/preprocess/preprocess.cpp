@@ -12,18 +12,27 @@
 namespace mvl::vision {
 
 
-std::vector<uint8_t> resize_as_pillow(const Image& img, int64_t out_w, int64_t out_h, PillowPassOrder order) {
+std::vector<uint8_t> resize_as_pillow(const Image& img, int64_t out_w, int64_t out_h, PillowPassOrder order,
+                                      const ResampleThreads& threads) {
+  return std::move(resize_as_pillow(img, {ResizeSize{out_w, out_h}}, order, threads)[0]);
+}
+
+std::vector<std::vector<uint8_t>> resize_as_pillow(const Image& img, const std::vector<ResizeSize>& sizes,
+                                                   PillowPassOrder order, const ResampleThreads& threads) {
   MVL_CHECK(img.width >= 1 && img.height >= 1 &&
                 img.rgb.size() == static_cast<size_t>(img.width * img.height * 3),
             invalid_argument, "image of {}x{} has {} RGB bytes", img.width, img.height, img.rgb.size());
   switch (img.rule) {
-    case ResampleRule::nearest:
-      return resize_nearest_u8(img.rgb.data(), img.width, img.height, 3, out_w, out_h);
+    case ResampleRule::nearest: {
+      std::vector<std::vector<uint8_t>> outs;
+      for (const ResizeSize& s : sizes)
+        outs.push_back(resize_nearest_u8(img.rgb.data(), img.width, img.height, 3, s.width, s.height));
+      return outs;
+    }
     case ResampleRule::bicubic:
-      return resize_bicubic_u8(img.rgb.data(), img.width, img.height, 3, out_w, out_h, order);
+      return resize_bicubic_u8(img.rgb.data(), img.width, img.height, 3, sizes, order, threads);
     case ResampleRule::bicubic_premultiplied: {
-      if (!img.has_alpha()) return resize_bicubic_u8(img.rgb.data(), img.width, img.height, 3, out_w, out_h, order);
-      if (img.width == out_w && img.height == out_h) return img.rgb;  // Pillow copies, no round trip
+      if (!img.has_alpha()) return resize_bicubic_u8(img.rgb.data(), img.width, img.height, 3, sizes, order, threads);
       const int64_t n = img.width * img.height;
       MVL_CHECK(img.alpha.size() == static_cast<size_t>(n), invalid_argument, "alpha plane has {} bytes for {} pixels",
                 img.alpha.size(), n);
@@ -33,12 +42,19 @@ std::vector<uint8_t> resize_as_pillow(const Image& img, int64_t out_w, int64_t o
         rgba[i * 4 + 3] = img.alpha[i];
       }
       premultiply_alpha(rgba.data(), n);
-      std::vector<uint8_t> out4 = resize_bicubic_u8(rgba.data(), img.width, img.height, 4, out_w, out_h, order);
-      const int64_t m = out_w * out_h;
-      unpremultiply_alpha(out4.data(), m);
-      std::vector<uint8_t> rgb(static_cast<size_t>(m * 3));  // convert('RGB') drops alpha
-      for (int64_t i = 0; i < m; ++i) std::memcpy(&rgb[i * 3], &out4[i * 4], 3);
-      return rgb;
+      std::vector<std::vector<uint8_t>> outs = resize_bicubic_u8(rgba.data(), img.width, img.height, 4, sizes, order, threads);
+      for (size_t k = 0; k < sizes.size(); ++k) {
+        const int64_t m = sizes[k].width * sizes[k].height;
+        if (sizes[k].width == img.width && sizes[k].height == img.height) {
+          outs[k] = img.rgb;  // Pillow copies, no round trip
+          continue;
+        }
+        unpremultiply_alpha(outs[k].data(), m);
+        std::vector<uint8_t> rgb(static_cast<size_t>(m * 3));  // convert('RGB') drops alpha
+        for (int64_t i = 0; i < m; ++i) std::memcpy(&rgb[i * 3], &outs[k][i * 4], 3);
+        outs[k] = std::move(rgb);
+      }
+      return outs;
     }
   }
   throw Error(ErrorCategory::internal, "unknown resample rule");
@@ -81,18 +97,21 @@ PreprocessResult preprocess(const Image& img, const PreprocessConfig& cfg, const
   const int64_t tile_bytes = S * S * 3;
   r.tiles_u8.assign(static_cast<size_t>(T * tile_bytes), 0);
 
-  // Tile 0: the whole image squashed to S x S (aspect ratio not kept).
+  // Tile 0: the whole image squashed to S x S (aspect ratio not kept), and the keep-ratio
+  // resize for the grid, made together: their first passes share one parallel sweep and their
+  // second passes another (the same bytes as two separate resizes).
   double t = now_ms();
-  const std::vector<uint8_t> thumb = resize_as_pillow(img, S, S, opts.pass_order);
+  std::vector<std::vector<uint8_t>> outs = resize_as_pillow(
+      img, {ResizeSize{S, S}, ResizeSize{place.new_width, place.new_height}}, opts.pass_order, opts.threads);
+  const std::vector<uint8_t>& thumb = outs[0];
+  const std::vector<uint8_t>& resized = outs[1];
   std::memcpy(r.tiles_u8.data(), thumb.data(), static_cast<size_t>(tile_bytes));
-  r.timings.thumbnail_ms = now_ms() - t;
+  r.timings.thumbnail_ms = 0;  // inside resize_ms
+  r.timings.resize_ms = now_ms() - t;
 
-  // Keep-ratio resize, pasted centred on a black W x H canvas, cut row-major. The canvas is
+  // The resized image pasted centred on a black W x H canvas, cut row-major. The canvas is
   // never built: each tile row copies the part of the resized image that falls in it, and
   // tiles_u8 is zero (black) elsewhere.
-  t = now_ms();
-  const std::vector<uint8_t> resized = resize_as_pillow(img, place.new_width, place.new_height, opts.pass_order);
-  r.timings.resize_ms = now_ms() - t;
   t = now_ms();
   const int64_t cols = r.layout.grid_cols;
   MVL_CHECK(place.x0 >= 0 && place.y0 >= 0 && place.x0 + place.new_width <= W && place.y0 + place.new_height <= H &&

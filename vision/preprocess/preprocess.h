@@ -15,8 +15,8 @@ namespace mvl::vision {
 
 // Wall time of each stage of preprocess() (host clock, ms).
 struct PreprocessTimings {
-  double thumbnail_ms = 0;  // the whole image squashed to one tile
-  double resize_ms = 0;     // the keep-ratio resize to the grid's canvas
+  double thumbnail_ms = 0;  // the whole image squashed to one tile: 0, made inside resize_ms
+  double resize_ms = 0;     // the thumbnail and the keep-ratio resize to the grid, in shared passes
   double tiles_ms = 0;      // cutting the canvas tiles (black where the image does not reach)
   double normalize_ms = 0;  // u8 -> f32 CLIP-normalised pixel_values
 };
@@ -40,12 +40,21 @@ struct PreprocessResult {
 struct PreprocessOptions {
   // Which Pillow release to match bit for bit: classic (<= 12, the release era) by default.
   PillowPassOrder pass_order = PillowPassOrder::classic;
+  // Threads for the two resizes (the pool's size by default); the bytes do not depend on it.
+  ResampleThreads threads;
 };
 
 // Resizes `img` to out_w x out_h the way Pillow resizes the image's original mode (BICUBIC,
 // premultiplied alpha for RGBA/LA, NEAREST for palette) and returns RGB u8 [out_h, out_w, 3].
 std::vector<uint8_t> resize_as_pillow(const Image& img, int64_t out_w, int64_t out_h,
-                                      PillowPassOrder order = PillowPassOrder::classic);
+                                      PillowPassOrder order = PillowPassOrder::classic,
+                                      const ResampleThreads& threads = {});
+
+// The same for several sizes at once (resize_bicubic_u8's shared passes; one premultiplied
+// copy for RGBA), outputs in the order of `sizes`, each the bytes of the one-size call.
+std::vector<std::vector<uint8_t>> resize_as_pillow(const Image& img, const std::vector<ResizeSize>& sizes,
+                                                   PillowPassOrder order = PillowPassOrder::classic,
+                                                   const ResampleThreads& threads = {});
 
 // u8 [h, w, 3] tile pixels -> f32 [3, h, w]: x = u/255, x -= mean, x /= std, each rounded
 // to f32 separately (torchvision ToTensor + Normalize).
