@@ -54,12 +54,12 @@ TEST(PreprocessCli, TokenCountsMatchGeometryGolden) {
 }
 
 TEST(PreprocessCli, ReportsTheTimeOfEachStage) {
-  // Presence and sanity only (timings are never asserted): the five stages in --json, and
+  // Presence and sanity only (timings are never asserted): the four stages in --json, and
   // the text line sums them.
   const auto r = test::run_cli({"preprocess", "--image", golden("images/rgb_500x300.png"), "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json::Json t = json::parse(r.out, "preprocess --json").at("timings_ms");
-  for (const char* k : {"decode", "thumbnail", "resize", "tiles", "normalize"}) {
+  for (const char* k : {"decode", "resize", "tiles", "normalize"}) {
     ASSERT_TRUE(t.contains(k)) << k;
     EXPECT_GE(t.at(k).get<double>(), 0.0) << k;
   }

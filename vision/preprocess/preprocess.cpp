@@ -106,7 +106,6 @@ PreprocessResult preprocess(const Image& img, const PreprocessConfig& cfg, const
   const std::vector<uint8_t>& thumb = outs[0];
   const std::vector<uint8_t>& resized = outs[1];
   std::memcpy(r.tiles_u8.data(), thumb.data(), static_cast<size_t>(tile_bytes));
-  r.timings.thumbnail_ms = 0;  // inside resize_ms
   r.timings.resize_ms = now_ms() - t;
 
   // The resized image pasted centred on a black W x H canvas, cut row-major. The canvas is

@@ -15,8 +15,8 @@ namespace mvl::vision {
 
 // Wall time of each stage of preprocess() (host clock, ms).
 struct PreprocessTimings {
-  double thumbnail_ms = 0;  // the whole image squashed to one tile: 0, made inside resize_ms
-  double resize_ms = 0;     // the thumbnail and the keep-ratio resize to the grid, in shared passes
+  double resize_ms = 0;     // the thumbnail (tile 0) and the keep-ratio resize to the grid, made
+                            // together in shared passes
   double tiles_ms = 0;      // cutting the canvas tiles (black where the image does not reach)
   double normalize_ms = 0;  // u8 -> f32 CLIP-normalised pixel_values
 };

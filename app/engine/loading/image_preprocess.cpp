@@ -60,7 +60,6 @@ ImagePreprocessReport ImagePreprocessor::run(const std::string& path, const Imag
   out.tile_size = impl_->cfg.tile_size;
   out.pixel_values = r.pixel_values;
   out.decode_ms = decode_ms;
-  out.thumbnail_ms = r.timings.thumbnail_ms;
   out.resize_ms = r.timings.resize_ms;
   out.tiles_ms = r.timings.tiles_ms;
   out.normalize_ms = r.timings.normalize_ms;

@@ -29,7 +29,7 @@ struct ImagePreprocessReport {
   int64_t tile_size = 0;
   Tensor pixel_values;                     // f32 [tiles, 3, tile, tile], tile 0 = the thumbnail
   // Wall time (ms) of each stage: file decode, then vision::PreprocessTimings' four.
-  double decode_ms = 0, thumbnail_ms = 0, resize_ms = 0, tiles_ms = 0, normalize_ms = 0;
+  double decode_ms = 0, resize_ms = 0, tiles_ms = 0, normalize_ms = 0;
 };
 
 int64_t default_max_image_pixels();
