@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include "kernels/ops/device.h"
@@ -90,6 +91,13 @@ bool gpu_available() { return ops::cuda_device_count() > 0; }
 bool gpu_required() {
   const char* v = std::getenv("MVL_REQUIRE_GPU");
   return v != nullptr && std::string(v) == "1";
+}
+
+std::vector<uint8_t> noise_bytes(int64_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<uint8_t> v(static_cast<size_t>(n));
+  for (auto& x : v) x = static_cast<uint8_t>(rng() & 0xFF);
+  return v;
 }
 
 }  // namespace mvl::test

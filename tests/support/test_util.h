@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,9 @@ CliResult run_cli(const std::vector<std::string>& args, const std::string& stdin
 // max |got - ref| / max |ref| over two host tensors of one shape (any float dtype); infinity
 // (and a test failure) when the shapes differ. The sharded suites' "within 1e-5 of max |logit|".
 double rel_to_max(const Tensor& got, const Tensor& ref);
+
+// n bytes of seeded noise (std::mt19937's low byte): test images whose every pixel differs.
+std::vector<uint8_t> noise_bytes(int64_t n, uint32_t seed);
 
 // True when a CUDA device is usable in this build and on this machine.
 bool gpu_available();

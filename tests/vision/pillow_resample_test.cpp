@@ -1,7 +1,6 @@
 // Pillow-exact resampling: properties that must hold whatever the input (identity, constant
 // images stay constant, pass order rule, alpha round trip) and the pre-13 pass order against
 // a Pillow-made golden (the Pillow 13 order is covered by preprocess_golden_test).
-#include <random>
 
 #include "kernels/core/error.h"
 #include "tests/support/test_util.h"
@@ -12,12 +11,7 @@
 namespace mvl::vision {
 namespace {
 
-std::vector<uint8_t> noise(int64_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::vector<uint8_t> v(static_cast<size_t>(n));
-  for (auto& x : v) x = static_cast<uint8_t>(rng() & 0xFF);
-  return v;
-}
+std::vector<uint8_t> noise(int64_t n, uint32_t seed) { return test::noise_bytes(n, seed); }
 
 TEST(PillowResample, SameSizeIsACopy) {
   const auto src = noise(17 * 9 * 3, 1);

@@ -2,7 +2,6 @@
 // the one-thread resize (each output row reads only source rows and sums integers), and the
 // several-sizes call gives each size's one-size bytes. min_work = 0 forces a split of these
 // small images; the counts 2, 3 and 7 cut the rows unevenly (heights below are not multiples).
-#include <random>
 
 #include "kernels/cpu/parallel.h"
 #include "tests/support/test_util.h"
@@ -13,12 +12,7 @@
 namespace mvl::vision {
 namespace {
 
-std::vector<uint8_t> noise(int64_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::vector<uint8_t> v(static_cast<size_t>(n));
-  for (auto& x : v) x = static_cast<uint8_t>(rng() & 0xFF);
-  return v;
-}
+std::vector<uint8_t> noise(int64_t n, uint32_t seed) { return test::noise_bytes(n, seed); }
 
 ResampleThreads forced(int64_t n) { return ResampleThreads{n, 0}; }
 
