@@ -28,7 +28,7 @@ PillowPassOrder parse_pass_order(const std::string& name);
 
 // How many threads a resize may use. Each pass writes its output rows in contiguous blocks,
 // one block per thread; an output row reads only source rows and sums integers, so the bytes
-// are the same for every thread count and split (pillow_resample_test checks 1, 2, 3, 7).
+// are the same for every thread count and split (pillow_resample_threads_test: 1, 2, 3, 7).
 struct ResampleThreads {
   // 0: the CPU kernels' pool size (cpu::hardware_threads()); 1: the calling thread only.
   int64_t max_threads = 0;
