@@ -166,4 +166,15 @@ Tensor moe(const Tensor& x, const Tensor& gate, int64_t top_k, const std::vector
   return moe_experts(x, moe_route(linear(x, gate), top_k), experts);
 }
 
+Tensor local_expert_ids(const Tensor& ids, int64_t e0, int64_t e1) {
+  MVL_CHECK(ids.dtype() == DType::i32 && ids.ndim() == 2, invalid_argument,
+            "local_expert_ids: ids must be int32 [n, k], got {} {}", dtype_name(ids.dtype()), shape_str(ids.shape()));
+  MVL_CHECK(0 <= e0 && e0 <= e1, invalid_argument, "local_expert_ids: expert range [{}, {})", e0, e1);
+  Tensor h = contiguous(ids.device().is_cpu() ? ids : to_device(ids, Device::cpu()));
+  if (h.data() == ids.data()) h = clone(h);  // never write the caller's tensor
+  int32_t* p = h.data<int32_t>();
+  for (int64_t i = 0; i < h.numel(); ++i) p[i] = p[i] >= e0 && p[i] < e1 ? static_cast<int32_t>(p[i] - e0) : -1;
+  return h;
+}
+
 }  // namespace mvl::ops

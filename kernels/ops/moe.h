@@ -34,6 +34,11 @@ Tensor silu_mul(const Tensor& gate, const Tensor& up);
 // Returns f32 [n, H]. An id of -1 is skipped (an expert held by another rank of an EP group).
 Tensor moe_experts(const Tensor& x, const MoeRouting& routing, const std::vector<ExpertWeights>& experts);
 
+// ids: int32 [n, k] expert ids of the whole model (any device). The ids a holder of experts
+// [e0, e1) passes to moe_experts: held experts renumbered from 0, the others -1. Returns a new
+// host int32 tensor (callers copy it to their device).
+Tensor local_expert_ids(const Tensor& ids, int64_t e0, int64_t e1);
+
 // All experts of one layer in two device buffers (the CUDA bf16 MoE path reads them as
 // one grouped weight): w13 rows [e, 0:I) = expert e's w1 (gate), [e, I:2I) = its w3 (up).
 struct PackedExperts {

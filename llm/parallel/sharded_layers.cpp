@@ -21,9 +21,6 @@ Tensor ranks_to_columns(const Tensor& x, int n) {
   const int64_t rows = x.dim(0) / n, cols = x.dim(1);
   return ops::clone(x.view({n, rows, cols}).transpose(0, 1)).view({rows, n * cols});
 }
-Tensor host(const Tensor& t) {
-  return t.device().is_cpu() ? t : ops::to_device(t, Device::cpu());
-}
 }  // namespace
 
 Tensor sharded_embedding(const RankContext& rc, const std::vector<int32_t>& ids, DType act) {
@@ -113,13 +110,7 @@ Tensor sharded_moe(const RankContext& rc, int64_t layer, const Tensor& b) {
   const Tensor x = b.dtype() == DType::f32 ? b : ops::cast(b, DType::f32);
   const ops::MoeRouting full = ops::moe_route(ops::linear(x, w.gate), rc.cfg.num_experts_per_tok);
   // Expert ids -> this rank's local index, -1 (skipped) for other ranks' experts.
-  Tensor ids = contiguous(host(full.experts));
-  if (ids.data() == full.experts.data()) ids = ops::clone(ids);
-  int32_t* p = ids.data<int32_t>();
-  for (int64_t i = 0; i < ids.numel(); ++i)
-    p[i] = p[i] >= rc.plan.expert0 && p[i] < rc.plan.expert1
-               ? static_cast<int32_t>(p[i] - rc.plan.expert0)
-               : -1;
+  const Tensor ids = ops::local_expert_ids(full.experts, rc.plan.expert0, rc.plan.expert1);
   const ops::MoeRouting local{rc.dev.is_cuda() ? ops::to_device(ids, rc.dev) : ids, full.weights};
   // Partial sums are reduced in f32 and rounded to the activation dtype once, after the sum,
   // as one device rounds its f32 expert sum once (bf16 partials would round N times).

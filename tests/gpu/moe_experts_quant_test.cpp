@@ -32,15 +32,6 @@ using ops_parity::rel_l2;
 
 constexpr double kTol = 1e-5;
 
-// ids [n, k] of the whole model -> the ids a rank holding experts [e0, e1) passes on (host).
-Tensor narrow(const Tensor& ids, int64_t e0, int64_t e1) {
-  Tensor h = ops::clone(contiguous(ids.device().is_cpu() ? ids : ops::to_device(ids, Device::cpu())));
-  int32_t* p = h.data<int32_t>();
-  for (int64_t i = 0; i < h.numel(); ++i)
-    p[i] = p[i] >= e0 && p[i] < e1 ? static_cast<int32_t>(p[i] - e0) : -1;
-  return h;
-}
-
 std::vector<uint8_t> bytes(const Tensor& t) {
   const Tensor h = ops::to_device(t, Device::cpu());
   const auto* p = static_cast<const uint8_t*>(h.data());
@@ -89,7 +80,7 @@ TEST_P(MoeExpertsQuantCuda, MatchesTheCpuTwin) {
       const std::vector<ops::ExpertWeights> held_h(host_w.begin() + e0, host_w.begin() + e1),
           held_d(dev_w.begin() + e0, dev_w.begin() + e1),
           held_v(views.begin() + e0, views.begin() + e1);
-      const Tensor ids = narrow(rc.experts, e0, e1);
+      const Tensor ids = ops::local_expert_ids(rc.experts, e0, e1);
       const Tensor want = ops::moe_experts(x, {ids, rc.weights}, held_h);
       // The CPU's routing, host ids copied over (sharded_moe's ops::to_device of a host tensor).
       const ops::MoeRouting from_host{ops::to_device(ids, dev_), ops::to_device(rc.weights, dev_)};
@@ -98,7 +89,7 @@ TEST_P(MoeExpertsQuantCuda, MatchesTheCpuTwin) {
       EXPECT_LE(rel_l2(ops::moe_experts(xd, from_host, held_v), want), kTol) << "packed views";
       EXPECT_EQ(bytes(ops::moe_experts(xd, from_host, held_d)), bytes(a)) << "a second call";
       // Routed on the device, narrowed on the host, copied back: what sharded_moe runs.
-      const Tensor gids = narrow(rg.experts, e0, e1);
+      const Tensor gids = ops::local_expert_ids(rg.experts, e0, e1);
       ASSERT_EQ(std::memcmp(gids.data(), ids.data(), ids.nbytes()), 0) << "device routing ids";
       const ops::MoeRouting dev_route{ops::to_device(gids, dev_), rg.weights};
       EXPECT_LE(rel_l2(ops::moe_experts(xd, dev_route, held_v), want), kTol) << "device routing";

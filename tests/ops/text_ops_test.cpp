@@ -4,6 +4,7 @@
 // and the tensor utilities.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <random>
@@ -103,6 +104,19 @@ TEST(MoeRoute, SoftmaxTopKRenormaliseAndTies) {
   ops::MoeRouting r3 = ops::moe_route(logits, 3);
   EXPECT_EQ(r3.experts.data<int32_t>()[5], 0) << "tie between 0 and 2 -> 0";
   EXPECT_THROW(ops::moe_route(logits, 5), Error);
+}
+
+TEST(MoeRoute, LocalExpertIdsRenumberTheHeldRangeAndSkipTheRest) {
+  Tensor ids = Tensor::empty({2, 2}, DType::i32);
+  const std::vector<int32_t> whole{0, 5, 3, 2};
+  std::copy(whole.begin(), whole.end(), ids.data<int32_t>());
+  const Tensor l = ops::local_expert_ids(ids, 2, 4);
+  const int32_t* p = l.data<int32_t>();
+  EXPECT_EQ(std::vector<int32_t>(p, p + 4), (std::vector<int32_t>{-1, -1, 1, 0}));
+  EXPECT_EQ(ids.data<int32_t>()[1], 5) << "the caller's ids are left as they were";
+  EXPECT_NE(l.data(), ids.data());
+  EXPECT_THROW(ops::local_expert_ids(Tensor::from_f32({1, 2}, {0.f, 1.f}), 0, 1), Error);
+  EXPECT_THROW(ops::local_expert_ids(ids, 3, 2), Error);
 }
 
 TEST(MoeExperts, MatchesPerTokenReference) {
