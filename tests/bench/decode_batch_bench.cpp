@@ -5,30 +5,16 @@
 // Wall time and process CPU time (the dev machine is shared: CPU time is the steadier one).
 // Usage: decode_batch_bench [model_dir] [steps=64]
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <string>
 #include <vector>
 
+#include "kernels/core/clock.h"
 #include "kernels/core/json.h"
 #include "kernels/core/safetensors.h"
 #include "llm/config/text_config.h"
 #include "llm/model/text_model.h"
 #include "tests/support/test_util.h"
-
-namespace {
-
-double cpu_seconds() {
-  timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-double wall_seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   using namespace mvl;
@@ -59,7 +45,7 @@ int main(int argc, char** argv) {
       }
       for (auto& s : st) ptr.push_back(&s);
       std::vector<int32_t> tok(static_cast<size_t>(B), 5);
-      const double w0 = wall_seconds(), c0 = cpu_seconds();
+      const double w0 = now_ms() * 1e-3, c0 = process_cpu_ms() * 1e-3;
       for (int t = 0; t < steps; ++t) {
         for (int b = 0; b < B; ++b) tok[static_cast<size_t>(b)] = (t * 7 + b) % 3000;
         if (B == 1)
@@ -67,8 +53,8 @@ int main(int argc, char** argv) {
         else
           m.decode_batch(tok, ptr);
       }
-      wall.push_back((wall_seconds() - w0) / steps);
-      cpu.push_back((cpu_seconds() - c0) / steps);
+      wall.push_back((now_ms() * 1e-3 - w0) / steps);
+      cpu.push_back((process_cpu_ms() * 1e-3 - c0) / steps);
     }
     std::sort(wall.begin(), wall.end());
     std::sort(cpu.begin(), cpu.end());

@@ -5,15 +5,14 @@
 // steadier one). Checks that every variant gives the one-thread bytes.
 // Usage: resize_bench [reps=9] [threads=0 (the pool's size)]
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "app/engine/inspect/synthetic_image.h"
+#include "kernels/core/clock.h"
 #include "kernels/cpu/parallel.h"
 #include "vision/preprocess/anyres.h"
 #include "vision/preprocess/pillow_resample.h"
@@ -21,14 +20,6 @@
 
 namespace {
 
-double cpu_ms() {
-  timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) * 1e-6;
-}
-double wall_ms() {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
@@ -41,10 +32,10 @@ Timed time_it(int reps, const std::function<void()>& fn) {
   fn();  // warm-up (page faults of the first allocation)
   std::vector<double> w, c;
   for (int r = 0; r < reps; ++r) {
-    const double w0 = wall_ms(), c0 = cpu_ms();
+    const double w0 = mvl::now_ms(), c0 = mvl::process_cpu_ms();
     fn();
-    c.push_back(cpu_ms() - c0);
-    w.push_back(wall_ms() - w0);
+    c.push_back(mvl::process_cpu_ms() - c0);
+    w.push_back(mvl::now_ms() - w0);
   }
   return {median(w), median(c)};
 }
@@ -79,9 +70,9 @@ int main(int argc, char** argv) {
       std::printf("%-16s %-30s %10.2f %10.2f %7.2fx %s\n", name, variant, t.wall, t.cpu, base_wall / t.wall,
                   ok ? "same" : "DIFFER");
     };
-    const Timed t1 = time_it(reps, [&] { got_thumb = resize_as_pillow(img, 336, 336, PillowPassOrder::classic, one); });
+    const Timed t1 = time_it(reps, [&] { got_thumb = resize_as_pillow(img, thumb.width, thumb.height, PillowPassOrder::classic, one); });
     row("thumbnail, 1 thread", t1, t1.wall, got_thumb == want_thumb);
-    const Timed tn = time_it(reps, [&] { got_thumb = resize_as_pillow(img, 336, 336, PillowPassOrder::classic, many); });
+    const Timed tn = time_it(reps, [&] { got_thumb = resize_as_pillow(img, thumb.width, thumb.height, PillowPassOrder::classic, many); });
     row("thumbnail, pool", tn, t1.wall, got_thumb == want_thumb);
     const Timed g1 = time_it(reps, [&] {
       got_grid = resize_as_pillow(img, grid.width, grid.height, PillowPassOrder::classic, one);
